@@ -1,0 +1,1 @@
+"""Settings, reference data (programs, bureaus), lifecycle thresholds, rule sets and the sample programme."""

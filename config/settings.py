@@ -1,0 +1,84 @@
+"""One typed settings object, read from the environment (prefix GUATU_) and `.env`.
+
+Everything that differs between a laptop and production lives here: Temporal address,
+namespace, TLS files or API key, the database URL, ports and the data directory. When
+`GUATU_TEMPORAL_ADDRESS` or `DATABASE_URL` is set, nothing embedded is started for it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GUATU_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    # Temporal: empty address → start the embedded dev server.
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: str | None = None
+    task_queue: str = "guatu-projects"
+
+    # Embedded Temporal dev server.
+    temporal_ip: str = "127.0.0.1"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    # PostgreSQL: empty → start the embedded server. `DATABASE_URL` is accepted unprefixed.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("GUATU_DATABASE_URL", "DATABASE_URL")
+    )
+    postgres_port: int = 55432
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    data_dir: Path = ROOT / ".guatu"
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Programme.
+    programme_start_year: int = Field(default_factory=lambda: date.today().year)
+    clock_scale: float = 1.0
+    load_sample: bool = True
+
+    # Worker.
+    max_concurrent_activities: int = 200
+    max_cached_workflows: int = 20000
+    graceful_shutdown_seconds: int = 30
+    webhook_timeout_seconds: float = 10.0
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return not self.temporal_address
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return not self.database_url
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"{self.temporal_ip}:{self.temporal_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

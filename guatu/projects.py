@@ -1,0 +1,166 @@
+"""Starting projects and sending them input: the one service layer the CLI, API and tests use."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from guatu import constants as c
+from guatu.models import (
+    ProgrammeClock,
+    ProjectPlan,
+    ProjectStatus,
+    StartProjectInput,
+    TimerPolicy,
+    UpdateResult,
+)
+
+
+class Rejected(Exception):
+    """The workflow's validator refused the input; `code`, `zh` and `en` say why."""
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.code, self.zh, self.en = code, zh, en
+
+
+def search_attributes(plan: ProjectPlan) -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        c.SA_PROGRAM.value_set(plan.program),
+        c.SA_BUREAU.value_set(plan.bureau),
+        c.SA_STAGE.value_set("approved"),
+        c.SA_LIGHT.value_set("green"),
+    ])
+
+
+def start_input(plan: ProjectPlan, policy: TimerPolicy, clock: ProgrammeClock | None = None,
+                started_by: str = "system", index: bool = True) -> StartProjectInput:
+    return StartProjectInput(plan=plan, policy=policy, clock=clock or ProgrammeClock(),
+                             started_by=started_by, search_attributes=index)
+
+
+async def start_project(client: Client, plan: ProjectPlan, policy: TimerPolicy, *,
+                        task_queue: str = c.TASK_QUEUE, clock: ProgrammeClock | None = None,
+                        started_by: str = "system", index: bool = True) -> None:
+    """Start the lifecycle of `plan`. Starting a project that is already running is a no-op."""
+    await client.start_workflow(
+        c.PROJECT_WORKFLOW,
+        start_input(plan, policy, clock, started_by, index),
+        id=c.project_workflow_id(plan.code),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # A project that ran to its end is never started a second time by a re-import.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=search_attributes(plan) if index else None,
+    )
+
+
+async def start_programme(client: Client, plans: Iterable[ProjectPlan], policy: TimerPolicy, *,
+                          task_queue: str = c.TASK_QUEUE, clock: ProgrammeClock | None = None,
+                          concurrency: int = 32, index: bool = True,
+                          progress: Callable[[ProjectPlan], None] | None = None) -> int:
+    """Start every project, at most `concurrency` starts in flight. Returns how many were sent."""
+    gate = asyncio.Semaphore(concurrency)
+    started = 0
+
+    async def one(plan: ProjectPlan) -> None:
+        nonlocal started
+        async with gate:
+            try:
+                await start_project(client, plan, policy, task_queue=task_queue, clock=clock,
+                                    index=index)
+                started += 1
+            except RPCError as err:
+                # Already ran to completion (REJECT_DUPLICATE): nothing to do for a re-import.
+                if "already" not in str(err).lower():
+                    raise
+        if progress:
+            progress(plan)
+
+    await asyncio.gather(*(one(p) for p in plans))
+    return started
+
+
+def _rejection(err: WorkflowUpdateFailedError) -> Rejected | None:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
+        details: dict[str, Any] = cause.details[0] if cause.details else {}
+        return Rejected(details.get("code", "rejected"), details.get("zh", cause.message),
+                        details.get("en", cause.message))
+    return None
+
+
+async def send_update(client: Client, project_code: str, update: str, data: BaseModel, *,
+                      pool: asyncpg.Pool | None = None, actor: str = "", bureau: str = "",
+                      channel: str = "api") -> UpdateResult:
+    """Execute an update on a project. A refusal raises `Rejected` and, given a pool, is audited.
+
+    The update ID is the idempotency key, so a retried HTTP call that races its first attempt is
+    folded into one update by the server as well as by the workflow's own key check.
+    """
+    handle = client.get_workflow_handle(c.project_workflow_id(project_code))
+    key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
+    try:
+        return await handle.execute_update(update, data, id=f"{update}:{key}",
+                                           result_type=UpdateResult)
+    except WorkflowUpdateFailedError as err:
+        rejected = _rejection(err)
+        if rejected is None:
+            raise
+        if pool is not None:
+            await audit_rejection(pool, project_code, update, key, actor, bureau, rejected,
+                                  channel, data.model_dump(mode="json"))
+        raise rejected from None
+
+
+async def audit_rejection(pool: asyncpg.Pool, project: str, action: str, key: str, actor: str,
+                          bureau: str, rejected: Rejected, channel: str,
+                          body: dict[str, Any]) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
+            " accepted, before, after, reason, channel)"
+            " VALUES (NULL, $1, $2, $3, $4, $5, $6, false, $7, '{}', $8, $9)",
+            datetime.now(UTC), actor or bureau or "unknown", bureau, project, action, key,
+            body, f"{rejected.code}: {rejected.zh} / {rejected.en}", channel,
+        )
+
+
+async def project_status(client: Client, project_code: str) -> ProjectStatus:
+    handle = client.get_workflow_handle(c.project_workflow_id(project_code))
+    return await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+
+
+async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def run(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(run(j) for j in jobs))
+
+
+__all__ = [
+    "Rejected",
+    "audit_rejection",
+    "gather_limited",
+    "project_status",
+    "send_update",
+    "start_programme",
+    "start_project",
+]

