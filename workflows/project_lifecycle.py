@@ -17,6 +17,7 @@ notice delivered by an activity with retries, so a bureau that is down never blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -66,6 +67,7 @@ PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 # A bureau endpoint may be down for days: keep retrying, but back off to once every 10 minutes.
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
+DELIVERY_DRAIN_BEFORE_CAN = timedelta(minutes=1)
 SEEN_KEYS_KEPT = 2000
 LIGHT_HISTORY_KEPT = 24
 
@@ -159,6 +161,11 @@ class ProjectLifecycle:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
+        # Let deliveries in flight finish so their results land in this run; a bureau that is
+        # down does not hold the run back for long: its notices are carried over and resent.
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: not self._deliveries,
+                                          timeout=DELIVERY_DRAIN_BEFORE_CAN)
         self.s.runs += 1
         workflow.logger.info("continuing as new", extra={"project": self.s.plan.code,
                                                         "runs": self.s.runs})

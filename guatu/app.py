@@ -1,0 +1,144 @@
+"""`guatu up`: the embedded stack, the worker, the sample programme and the HTTP API in one process.
+
+Order of start: PostgreSQL → Temporal → migrations and reference data → worker → programme →
+API. Order of stop (Ctrl-C / SIGTERM): API → worker (graceful) → pool → Temporal → PostgreSQL.
+Everything embedded is skipped when the settings point at an external server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import structlog
+from temporalio.client import Client
+
+from activities.read_model import upsert_reference
+from config.settings import Settings
+from guatu import db
+from guatu.models import ProgrammeClock
+from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
+from guatu.projects import start_programme
+from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
+from guatu.temporal_client import connect
+from worker import build_worker
+
+log = structlog.get_logger("guatu.app")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    pool: asyncpg.Pool
+    http: httpx.AsyncClient
+    dsn: str
+
+
+async def _connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+    for attempt in range(attempts):
+        try:
+            return await connect(settings)
+        except Exception:  # noqa: BLE001 - any failure here means "not ready yet"
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+@asynccontextmanager
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
+    """Start (or connect to) PostgreSQL and Temporal; stop what was started on exit."""
+    async with AsyncExitStack() as exit_stack:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dsn = settings.database_url
+        if dsn is None:
+            pg = EmbeddedPostgres(settings.data_dir, port=settings.postgres_port)
+            started = time.monotonic()
+            await asyncio.to_thread(pg.start)
+            exit_stack.callback(pg.stop)
+            dsn = pg.dsn
+            log.info("embedded postgres up", dsn=dsn, seconds=round(time.monotonic() - started, 2))
+        if settings.embedded_temporal:
+            temporal = EmbeddedTemporal(settings.data_dir / "temporal", settings.temporal_ip,
+                                        settings.temporal_port, settings.temporal_ui_port)
+            started = time.monotonic()
+            await asyncio.to_thread(temporal.start)
+            exit_stack.callback(temporal.stop)
+            log.info("embedded temporal up", target=temporal.target,
+                     ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
+                     seconds=round(time.monotonic() - started, 2))
+        client = await _connect_with_retry(settings)
+        pool = await db.create_pool(dsn, settings.db_pool_min, settings.db_pool_max)
+        exit_stack.push_async_callback(pool.close)
+        applied = await db.migrate(pool)
+        if applied:
+            log.info("migrations applied", migrations=applied)
+        await upsert_reference(pool, load_bureaus(), load_programs())
+        http = await exit_stack.enter_async_context(
+            httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        )
+        yield Stack(settings, client, pool, http, dsn)
+
+
+async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = None) -> int:
+    plans = load_sample_plans(st.settings.programme_start_year)
+    clock = ProgrammeClock(scale=st.settings.clock_scale)
+    done = 0
+
+    def tick(_: object) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, len(plans))
+
+    started = time.monotonic()
+    await start_programme(st.client, plans, load_policy(), task_queue=st.settings.task_queue,
+                          clock=clock, progress=tick)
+    log.info("sample programme loaded", projects=len(plans),
+             seconds=round(time.monotonic() - started, 2))
+    return len(plans)
+
+
+async def serve(settings: Settings, stop: asyncio.Event,
+                extra: Callable[[Stack], Awaitable[None]] | None = None) -> None:
+    """Run everything until `stop` is set."""
+    async with stack(settings) as st:
+        worker = build_worker(st.client, st.pool, st.http, settings)
+        async with worker:
+            log.info("worker running", task_queue=settings.task_queue)
+            if settings.load_sample:
+                await load_sample(st)
+            api_task: asyncio.Task[None] | None = None
+            with contextlib.suppress(ImportError):
+                from guatu.api.server import run_api
+
+                api_task = asyncio.create_task(run_api(st, stop))
+            if extra is not None:
+                await extra(st)
+            log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
+                     temporal_ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}"
+                     if settings.embedded_temporal else None)
+            await stop.wait()
+            log.info("stopping")
+            if api_task is not None:
+                await api_task
+    log.info("stopped")
+
+
+def run_forever(settings: Settings) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())
