@@ -12,6 +12,7 @@ import asyncpg
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
+    SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
@@ -40,10 +41,10 @@ class Rejected(Exception):
 
 def search_attributes(plan: ProjectPlan) -> TypedSearchAttributes:
     return TypedSearchAttributes([
-        c.SA_PROGRAM.value_set(plan.program),
-        c.SA_BUREAU.value_set(plan.bureau),
-        c.SA_STAGE.value_set("approved"),
-        c.SA_LIGHT.value_set("green"),
+        SearchAttributePair(c.SA_PROGRAM, plan.program),
+        SearchAttributePair(c.SA_BUREAU, plan.bureau),
+        SearchAttributePair(c.SA_STAGE, "approved"),
+        SearchAttributePair(c.SA_LIGHT, "green"),
     ])
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from guatu.models import ProjectStatus, StartProjectInput
 from workflows import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -30,21 +32,19 @@ async def test_replay(path: Path) -> None:
     await replayer.replay_workflow(history)
 
 
+@workflow.defn(name="ProjectLifecycle")
+class ChangedLifecycle:
+    """A workflow that schedules a timer first: incompatible with every recorded history."""
+
+    @workflow.run
+    async def run(self, input: StartProjectInput) -> ProjectStatus:
+        await workflow.sleep(1)
+        raise AssertionError("never reached in replay")
+
+
 async def test_replayer_detects_a_changed_workflow() -> None:
-    """Negative control: the same history against a workflow that schedules differently fails."""
-    from temporalio import workflow
-    from temporalio.worker import WorkflowReplayResult  # noqa: F401 - documents the result type
-
-    from guatu.models import ProjectStatus, StartProjectInput
-
-    @workflow.defn(name="ProjectLifecycle")
-    class Changed:
-        @workflow.run
-        async def run(self, input: StartProjectInput) -> ProjectStatus:
-            await workflow.sleep(1)
-            raise AssertionError("never reached in replay")
-
-    replayer = Replayer(workflows=[Changed], data_converter=pydantic_data_converter)
+    """Negative control: the guard must fail for a workflow that no longer matches history."""
+    replayer = Replayer(workflows=[ChangedLifecycle], data_converter=pydantic_data_converter)
     history = WorkflowHistory.from_json("x", HISTORIES[0].read_text(encoding="utf-8"))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
