@@ -11,6 +11,11 @@ app = typer.Typer(help="Guatu (挂图): the wall-chart engine for a district's k
                   no_args_is_help=True)
 
 
+@app.callback()
+def main() -> None:
+    """Guatu (挂图): the wall-chart engine for a district's key projects."""
+
+
 @app.command()
 def up(
     sample: bool = typer.Option(True, help="Load the sample programme (243 projects)."),

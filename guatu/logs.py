@@ -10,9 +10,14 @@ import logging
 import sys
 
 import structlog
+import temporalio.activity
+import temporalio.workflow
 
 
 def configure(level: str = "INFO", json: bool = True) -> None:
+    # The workflow/activity context goes into its own keys, not into the message text.
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
