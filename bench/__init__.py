@@ -1,0 +1,1 @@
+"""Benchmarks: Guatu against raw Temporal on the same server and worker settings, one run."""

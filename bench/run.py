@@ -1,0 +1,357 @@
+"""`make bench`: Guatu against raw Temporal, in the same run, on the same server and settings.
+
+Starts its own embedded Temporal dev server and PostgreSQL (fresh data, free ports), runs each
+measurement, prints a table of absolute figures and ratios against the targets of issue #5, and
+writes `bench/results.json`. Bounded to about ten minutes on 2 cores; `--quick` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.read_model import upsert_reference
+from bench.raw import RawInput
+from guatu import constants as c
+from guatu import db
+from guatu.models import ProgrammeClock, ProgressReportInput, ProjectPlan
+from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
+from guatu.projects import gather_limited, send_update, start_programme
+from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+class WorkerProcess:
+    def __init__(self, target: str, dsn: str, kind: str) -> None:
+        self.task_queue = f"bench-{kind}-{uuid.uuid4().hex[:6]}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.worker_proc", "--target", target, "--dsn", dsn,
+             "--task-queue", self.task_queue, "--kind", kind],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**os.environ, "GUATU_LOG_LEVEL": "WARNING"},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "ready" not in line:
+            raise RuntimeError(f"{kind} worker did not start")
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def synthetic_plans(count: int, year: int, prefix: str) -> list[ProjectPlan]:
+    """`count` plans cycling through the sample programme under fresh codes."""
+    sample = load_sample_plans(year)
+    return [sample[i % len(sample)].model_copy(update={"code": f"{prefix}{i:05d}"})
+            for i in range(count)]
+
+
+async def timed(label: str, job: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = await job()
+    seconds = time.perf_counter() - started
+    print(f"  {label}: {seconds:.2f} s", flush=True)
+    return seconds, result
+
+
+async def wait_projected(pool: asyncpg.Pool, prefix: str, count: int, timeout: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        async with pool.acquire() as conn:
+            n = await conn.fetchval("SELECT count(*) FROM projects WHERE code LIKE $1",
+                                    f"{prefix}%")
+        if n >= count:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{prefix}: projected fewer than {count} in {timeout} s")
+
+
+class Bench:
+    def __init__(self, client: Client, pool: asyncpg.Pool, target: str, dsn: str,
+                 quick: bool) -> None:
+        self.client = client
+        self.pool = pool
+        self.target = target
+        self.dsn = dsn
+        self.quick = quick
+        self.year = date.today().year
+        self.figures: dict[str, Any] = {}
+
+    async def raw_starts(self, worker: WorkerProcess, count: int, workflow: str) -> float:
+        async def start_all() -> list[WorkflowHandle[Any, Any]]:
+            return await gather_limited(
+                [lambda i=i: self.client.start_workflow(
+                    workflow, RawInput(label=str(i)), id=f"raw-{workflow}-{uuid.uuid4().hex}",
+                    task_queue=worker.task_queue) for i in range(count)], 32)
+
+        seconds, _ = await timed(f"raw {workflow} × {count}", start_all)
+        return count / seconds
+
+    async def guatu_starts(self, worker: WorkerProcess, count: int, prefix: str) -> float:
+        plans = synthetic_plans(count, self.year, prefix)
+
+        async def start_all() -> int:
+            return await start_programme(self.client, plans, load_policy(),
+                                         task_queue=worker.task_queue, concurrency=32)
+
+        seconds, _ = await timed(f"guatu lifecycles × {count}", start_all)
+        return count / seconds
+
+    async def measure_import_and_memory(self) -> None:
+        big = 1_000 if self.quick else 10_000
+        raw = WorkerProcess(self.target, self.dsn, "raw")
+        guatu = WorkerProcess(self.target, self.dsn, "guatu")
+        try:
+            raw_idle, guatu_idle = raw.rss_kib(), guatu.rss_kib()
+            raw_243 = await self.raw_starts(raw, 243, "RawTimer")
+            guatu_243 = await self.guatu_starts(guatu, 243, "BA-")
+            raw_big = await self.raw_starts(raw, big - 243, "RawTimer")
+            guatu_big = await self.guatu_starts(guatu, big - 243, "BB-")
+            await wait_projected(self.pool, "B", big, timeout=600)
+            await asyncio.sleep(3)
+            raw_rss, guatu_rss = raw.rss_kib(), guatu.rss_kib()
+        finally:
+            raw.stop()
+            guatu.stop()
+        self.figures["import"] = {
+            "raw_starts_per_s_243": round(raw_243, 1),
+            "guatu_starts_per_s_243": round(guatu_243, 1),
+            "ratio_243": round(guatu_243 / raw_243, 2),
+            f"raw_starts_per_s_{big}": round(raw_big, 1),
+            f"guatu_starts_per_s_{big}": round(guatu_big, 1),
+            f"ratio_{big}": round(guatu_big / raw_big, 2),
+            "target": "≥ 0.70",
+        }
+        self.figures["memory"] = {
+            "open_workflows": big,
+            "raw_rss_mib": round(raw_rss / 1024, 1),
+            "guatu_rss_mib": round(guatu_rss / 1024, 1),
+            "raw_idle_mib": round(raw_idle / 1024, 1),
+            "guatu_idle_mib": round(guatu_idle / 1024, 1),
+            "raw_kib_per_workflow": round((raw_rss - raw_idle) / big, 1),
+            "guatu_kib_per_workflow": round((guatu_rss - guatu_idle) / big, 1),
+            "ratio": round(guatu_rss / raw_rss, 2),
+            "target": "≤ 2.0",
+        }
+
+    async def measure_updates(self) -> None:
+        """Raw Update vs a Guatu monthly report (validated, applied, projected)."""
+        count = 200 if self.quick else 1000
+        raw = WorkerProcess(self.target, self.dsn, "raw")
+        guatu = WorkerProcess(self.target, self.dsn, "guatu")
+        try:
+            targets = 50
+            raw_handles = [await self.client.start_workflow(
+                "RawTimer", RawInput(), id=f"raw-upd-{uuid.uuid4().hex}",
+                task_queue=raw.task_queue) for _ in range(targets)]
+            plans = synthetic_plans(targets, self.year, f"BU{uuid.uuid4().hex[:3].upper()}-")
+            plans = [p.model_copy(update={"start": date(self.year, 1, 1)}) for p in plans]
+            await start_programme(self.client, plans, load_policy(), task_queue=guatu.task_queue)
+            await asyncio.sleep(2)
+            raw_lat: list[float] = []
+            guatu_lat: list[float] = []
+
+            async def raw_one(i: int) -> None:
+                t = time.perf_counter()
+                await raw_handles[i % targets].execute_update("bump", RawInput(label=str(i)))
+                raw_lat.append((time.perf_counter() - t) * 1000)
+
+            months = [f"{self.year}-{m:02d}" for m in range(1, 13)]
+            this_month = date.today().strftime("%Y-%m")
+            months = [m for m in months if m <= this_month]
+
+            async def guatu_one(i: int) -> None:
+                plan = plans[i % targets]
+                month = months[(i // targets) % len(months)]
+                t = time.perf_counter()
+                await send_update(self.client, plan.code, c.UPDATE_REPORT, ProgressReportInput(
+                    bureau=plan.bureau, idempotency_key=f"b-{i}", month=month,
+                    investment_wan=1.0, physical_progress_pct=min(100.0, 1.0 + i / count),
+                    correction=(i // targets) >= len(months)))
+                guatu_lat.append((time.perf_counter() - t) * 1000)
+
+            raw_s, _ = await timed(f"raw updates × {count}",
+                                   lambda: gather_limited([lambda i=i: raw_one(i)
+                                                           for i in range(count)], 16))
+            n = min(count, targets * len(months))
+            guatu_s, _ = await timed(f"guatu reports × {n}",
+                                     lambda: gather_limited([lambda i=i: guatu_one(i)
+                                                             for i in range(n)], 16))
+        finally:
+            raw.stop()
+            guatu.stop()
+        self.figures["report"] = {
+            "path": "Temporal client execute_update (validator + handler + projection)",
+            "raw_updates_per_s": round(count / raw_s, 1),
+            "raw_p50_ms": round(pct(raw_lat, 50), 1), "raw_p99_ms": round(pct(raw_lat, 99), 1),
+            "guatu_reports_per_s": round(n / guatu_s, 1),
+            "guatu_p50_ms": round(pct(guatu_lat, 50), 1),
+            "guatu_p99_ms": round(pct(guatu_lat, 99), 1),
+            "rate_ratio": round((n / guatu_s) / (count / raw_s), 2),
+            "p99_ratio": round(pct(guatu_lat, 99) / pct(raw_lat, 99), 2),
+            "target": "rate ≥ 0.50; p99 ≤ 3×",
+        }
+
+    async def measure_simulation(self) -> None:
+        from guatu.simulation import ProgrammeSimulation, SimulationConfig
+
+        months = 3 if self.quick else 12
+        guatu = WorkerProcess(self.target, self.dsn, "guatu")
+        try:
+            config = SimulationConfig(start_year=self.year, months=months, year_seconds=100,
+                                      code_prefix="SIM-")
+            sim = ProgrammeSimulation(self.client, load_sample_plans(self.year), load_policy(),
+                                      config, task_queue=guatu.task_queue)
+            report = await sim.run()
+        finally:
+            guatu.stop()
+        self.figures["simulation"] = {
+            "projects": report.projects, "months": months,
+            "real_seconds": report.real_seconds,
+            "reports": report.reports_sent, "steps": report.steps_sent,
+            "refused": report.refused,
+            "max_driver_lag_business_days": report.max_lag_business_days,
+            "target": "one simulated year ≤ 120 s",
+        }
+
+    def table(self) -> str:
+        f = self.figures
+        rows: list[tuple[str, str, str, str]] = []
+        if "import" in f:
+            i = f["import"]
+            big = [k for k in i if k.startswith("guatu_starts_per_s_") and not k.endswith("_243")][0]
+            n = big.rsplit("_", 1)[1]
+            rows.append(("import 243 (starts/s)", f"{i['guatu_starts_per_s_243']}",
+                         f"{i['raw_starts_per_s_243']} raw → ×{i['ratio_243']}", i["target"]))
+            rows.append((f"import {n} (starts/s)", f"{i[big]}",
+                         f"{i[f'raw_starts_per_s_{n}']} raw → ×{i[f'ratio_{n}']}", i["target"]))
+        if "report" in f:
+            r = f["report"]
+            rows.append(("report rate (/s)", f"{r['guatu_reports_per_s']}",
+                         f"{r['raw_updates_per_s']} raw → ×{r['rate_ratio']}", "≥ 0.50"))
+            rows.append(("report p50/p99 (ms)", f"{r['guatu_p50_ms']}/{r['guatu_p99_ms']}",
+                         f"{r['raw_p50_ms']}/{r['raw_p99_ms']} raw → p99 ×{r['p99_ratio']}",
+                         "p99 ≤ 3×"))
+        for key, label in (("ranking", "ranking round (s)"), ("queries", "leader queries"),
+                           ("whatif", "what-if 5 years (s)")):
+            if key in f:
+                rows.append((label, str(f[key].get("summary")), "—", f[key]["target"]))
+        if "memory" in f:
+            m = f["memory"]
+            rows.append((f"worker RSS, {m['open_workflows']} open (MiB)", f"{m['guatu_rss_mib']}",
+                         f"{m['raw_rss_mib']} raw → ×{m['ratio']}", m["target"]))
+        if "simulation" in f:
+            s = f["simulation"]
+            rows.append((f"simulation {s['months']} months × {s['projects']} (s)",
+                         f"{s['real_seconds']}", "—", s["target"]))
+        widths = [max(len(r[i]) for r in [("figure", "Guatu", "compared with", "target"), *rows])
+                  for i in range(4)]
+        lines = []
+        for r in [("figure", "Guatu", "compared with", "target"), *rows]:
+            lines.append(" | ".join(r[i].ljust(widths[i]) for i in range(4)))
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+@asynccontextmanager
+async def embedded_stack(quick: bool):  # type: ignore[no-untyped-def]
+    data = Path(tempfile.mkdtemp(prefix="guatu-bench-"))
+    pg = EmbeddedPostgres(data, port=free_port())
+    temporal = EmbeddedTemporal(data / "temporal", port=free_port(), ui_port=None,
+                                extra_args=["--dynamic-config-value",
+                                            "frontend.namespaceRPS.visibility=1000"])
+    await asyncio.to_thread(pg.start)
+    await asyncio.to_thread(temporal.start)
+    try:
+        client = await Client.connect(temporal.target, data_converter=pydantic_data_converter)
+        pool = await db.create_pool(pg.dsn, 2, 20)
+        await db.migrate(pool)
+        await upsert_reference(pool, load_bureaus(), load_programs())
+        yield client, pool, temporal.target, pg.dsn
+        await pool.close()
+    finally:
+        temporal.stop()
+        pg.stop("immediate")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="subset: import updates simulation ranking queries whatif")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}", flush=True)
+    async with embedded_stack(args.quick) as (client, pool, target, dsn):
+        bench = Bench(client, pool, target, dsn, args.quick)
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("updates", bench.measure_updates),
+            ("import", bench.measure_import_and_memory),
+            ("simulation", bench.measure_simulation),
+        ]
+        for name, step in steps:
+            if args.only is None or name in args.only:
+                print(f"[{name}]", flush=True)
+                await step()
+    bench.figures["machine"] = {"arch": platform.machine(), "cores": os.cpu_count(),
+                                "python": platform.python_version(),
+                                "total_seconds": round(time.perf_counter() - started, 1)}
+    print()
+    print(bench.table())
+    RESULTS.write_text(json.dumps(bench.figures, indent=2, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    print(f"\nwritten {RESULTS.relative_to(ROOT)}; total {bench.figures['machine']['total_seconds']} s")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
