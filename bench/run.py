@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from activities.read_model import upsert_reference
 from bench.raw import RawInput
 from guatu import constants as c
 from guatu import db
-from guatu.models import ProgrammeClock, ProgressReportInput, ProjectPlan
+from guatu.models import ProgressReportInput, ProjectPlan
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import gather_limited, send_update, start_programme
 from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
