@@ -68,7 +68,7 @@ PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
 DELIVERY_DRAIN_BEFORE_CAN = timedelta(minutes=1)
-SEEN_KEYS_KEPT = 2000
+SEEN_KEYS_KEPT = 500  # bounded: the keys travel in the continue-as-new input
 LIGHT_HISTORY_KEPT = 24
 
 
