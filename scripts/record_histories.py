@@ -41,12 +41,14 @@ from guatu.projects import send_update, start_input, start_project  # noqa: E402
 from guatu.stack import EmbeddedPostgres, test_server_binary  # noqa: E402
 from tests.helpers import WebhookReceiver, add_bureau, make_plan, running_worker  # noqa: E402
 
+# Bump when recording histories of a changed (patched) workflow; keep the older files.
+VERSION = "v2"
 OUT = Path(__file__).resolve().parent.parent / "tests" / "replay" / "histories"
 
 
 async def save(client: Client, workflow_id: str, name: str, run_id: str | None = None) -> None:
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    (OUT / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+    (OUT / f"{name}_{VERSION}.json").write_text(history.to_json(), encoding="utf-8")
     print(f"recorded {name}: {len(history.events)} events")
 
 
