@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import NotifyActivities
+from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs
@@ -30,6 +31,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
                  settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
     read_model = ReadModelActivities(pool)
     notify = NotifyActivities(pool, http)
+    ranking = RankingActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
@@ -40,7 +42,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[read_model.apply_projection, notify.deliver_notice],
+        activities=[read_model.apply_projection, notify.deliver_notice, ranking.freeze,
+                    ranking.compute, ranking.feed_ladder, ranking.round_notices,
+                    ranking.ladder_persist],
         **options,  # type: ignore[arg-type]
     )
 

@@ -133,12 +133,40 @@ async def serve(settings: Settings, stop: asyncio.Event,
     log.info("stopped")
 
 
-def run_forever(settings: Settings) -> None:
+async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task[None]:
+    """A simulated year of the sample programme with a ranking round at each month close."""
+    from guatu.ranking.service import trigger_round
+    from guatu.simulation import ProgrammeSimulation, SimulationConfig
+
+    async def month_closed(month: str) -> None:
+        handle = await trigger_round(st.client, month, task_queue=st.settings.task_queue)
+        await handle.result()
+
+    async def run() -> None:
+        config = SimulationConfig(start_year=st.settings.programme_start_year,
+                                  year_seconds=year_seconds)
+        sim = ProgrammeSimulation(st.client, load_sample_plans(config.start_year), load_policy(),
+                                  config, task_queue=st.settings.task_queue,
+                                  on_month_closed=month_closed)
+        report = await sim.run()
+        await sim.settle()
+        log.info("simulation finished", real_seconds=report.real_seconds,
+                 reports=report.reports_sent, steps=report.steps_sent, refused=report.refused,
+                 rounds=report.rounds)
+
+    return asyncio.create_task(run())
+
+
+def run_forever(settings: Settings, simulate_year_seconds: float | None = None) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        extra = None
+        if simulate_year_seconds is not None:
+            async def extra(st: Stack) -> None:
+                await simulate_in_background(st, simulate_year_seconds)
+        await serve(settings, stop, extra)
 
     asyncio.run(main())

@@ -32,3 +32,41 @@ SEARCH_ATTRIBUTES = (SA_PROGRAM, SA_BUREAU, SA_STAGE, SA_LIGHT)
 def project_workflow_id(project_code: str) -> str:
     """The business-key workflow ID of a project: the only place it is formed."""
     return f"project-{project_code}"
+
+# ---------------------------------------------------------------------------------------------
+# 竞进比拼 and 激励奖惩 (guatu.ranking): RankingRound, BureauLadder and their activities.
+# ---------------------------------------------------------------------------------------------
+
+RANKING_WORKFLOW = "RankingRound"
+LADDER_WORKFLOW = "BureauLadder"
+
+# Update and query names of BureauLadder.
+UPDATE_RECORD_PERIOD = "record_period"
+UPDATE_EXEMPTION = "grant_exemption"
+UPDATE_CORRECTION_PLAN = "submit_correction_plan"
+QUERY_STANDING = "standing"
+
+ACTIVITY_RANKING_FREEZE = "ranking_freeze"
+ACTIVITY_RANKING_COMPUTE = "ranking_compute"
+ACTIVITY_RANKING_FEED_LADDER = "ranking_feed_ladder"
+ACTIVITY_RANKING_NOTICES = "ranking_round_notices"
+ACTIVITY_LADDER_PERSIST = "ladder_persist"
+
+# The leaders' office (区幸福办) gets a copy of every ranking decision.
+OFFICE_BUREAU = "xfb"
+
+RANKING_SCHEDULE_PREFIX = "guatu-ranking"
+
+
+def ranking_round_workflow_id(period: str, ruleset_id: str) -> str:
+    """The business-key workflow ID of one ranking round: the only place it is formed."""
+    return f"ranking-{ruleset_id}-{period}"
+
+
+def bureau_ladder_workflow_id(bureau: str) -> str:
+    """The business-key workflow ID of a bureau's reward/penalty ladder."""
+    return f"ladder-{bureau}"
+
+
+def ranking_schedule_id(kind: str, ruleset_id: str) -> str:
+    return f"{RANKING_SCHEDULE_PREFIX}-{kind}-{ruleset_id}"

@@ -32,6 +32,7 @@ from temporalio.client import Client
 from guatu import constants as c
 from guatu.clock import CST, add_months, business_now, local_date, local_start, month_key
 from guatu.models import (
+    ClockChangeInput,
     ProgrammeClock,
     ProgressReportInput,
     ProjectPlan,
@@ -196,6 +197,13 @@ class ProgrammeSimulation:
                      real_seconds=round(time.monotonic() - started, 1))
         self.report.real_seconds = round(time.monotonic() - started, 1)
         return self.report
+
+    async def settle(self) -> None:
+        """After the simulated months, let the programme go on in real time from where it is."""
+        clock = ClockChangeInput(clock=ProgrammeClock(scale=1.0))
+        await gather_limited(
+            [lambda p=p: self.client.get_workflow_handle(c.project_workflow_id(p.code))
+             .signal(c.SIGNAL_CLOCK, clock) for p in self.plans], self.config.concurrency)
 
     async def _act(self, behaviour: Behaviour, month: str, index: int) -> None:
         profile = PROFILES[behaviour]

@@ -122,7 +122,10 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(graceful_shutdown_seconds=2, max_cached_workflows=1000)
+    # GUATU_TEST_MAX_CACHED_WORKFLOWS=0 re-runs a suite with every workflow task replayed
+    # from history (tests/faults/test_replay_everything.py).
+    cached = int(os.environ.get("GUATU_TEST_MAX_CACHED_WORKFLOWS", "1000"))
+    return Settings(graceful_shutdown_seconds=2, max_cached_workflows=cached)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
+from guatu import constants as c
+from guatu.models import ProjectState
 from guatu.programme import load_policy, load_sample_plans
 from guatu.simulation import (
     Behaviour,
@@ -68,5 +70,10 @@ async def test_three_simulated_months_through_real_workflows(
             assert by_behaviour[Behaviour.LATE] == {False}
         lights = await light_counts(pool, prefix)
         assert sum(lights.values()) == len(plans)
+        # Settling hands the programme back to real time.
+        await sim.settle()
+        state = await dev_env.client.get_workflow_handle(
+            f"project-{sim.plans[0].code}").query(c.QUERY_STATE, result_type=ProjectState)
+        assert state.clock.scale == 1.0
         for plan in sim.plans:
             await dev_env.client.get_workflow_handle(f"project-{plan.code}").terminate()

@@ -1,0 +1,310 @@
+"""Activities of 竞进比拼 and 激励奖惩: freeze, compute, feed the ladders, notices, persistence.
+
+Every one is idempotent, so a retry (or a whole re-run of a round) changes nothing:
+- `ranking_freeze` stores a period's snapshot once and reuses it afterwards;
+- `ranking_compute` stores a round's results once; a re-run recomputes them from the frozen
+  snapshot and context and must reproduce the stored bytes (else it fails, non-retryably);
+- `ranking_feed_ladder` sends `record_period` with an update ID per rule set and period;
+- `ranking_round_notices` and `ladder_persist` write outbox rows keyed by decision.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+import structlog
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+
+from guatu import constants as c
+from guatu.models import Notice
+from guatu.ranking.models import (
+    ComputeInput,
+    ComputeResult,
+    Exemption,
+    FeedLadderInput,
+    FeedLadderResult,
+    FreezeInput,
+    FreezeResult,
+    LadderBatch,
+    LadderInput,
+    LadderState,
+    Level,
+    RecordPeriodInput,
+    RecordPeriodResult,
+    RoundContext,
+    RoundNoticesInput,
+    RoundResults,
+    RuleSet,
+)
+from guatu.ranking.notices import round_notices
+from guatu.ranking.periods import parse_period, previous_period
+from guatu.ranking.rules import compute_round, outcomes, previous_ranks
+from guatu.ranking.rulesets import canonical_json, load_ruleset, ruleset_canonical, sha256
+from guatu.ranking.snapshot import load_snapshot, read_snapshot, store_snapshot
+
+log = structlog.get_logger(__name__)
+
+
+def _fail(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, {"code": code}, type=code, non_retryable=True)
+
+
+async def register_ruleset(conn: asyncpg.Connection, rules: RuleSet) -> str:
+    """Store a rule set version once; refuse a different body under the same id and version."""
+    text = ruleset_canonical(rules)
+    digest = sha256(text)
+    await conn.execute(
+        "INSERT INTO ranking_rulesets (id, version, body, sha256) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id, version) DO NOTHING", rules.id, rules.version, text, digest)
+    stored = await conn.fetchval(
+        "SELECT sha256 FROM ranking_rulesets WHERE id = $1 AND version = $2", rules.id, rules.version)
+    if stored != digest:
+        raise _fail("ruleset_changed",
+                    f"规则集 {rules.id} v{rules.version} 内容已变更但未升版本号 / rule set "
+                    f"{rules.id} v{rules.version} changed without a version bump")
+    return digest
+
+
+async def stored_ruleset(conn: asyncpg.Connection, ruleset_id: str, version: int) -> RuleSet:
+    body = await conn.fetchval("SELECT body FROM ranking_rulesets WHERE id = $1 AND version = $2",
+                               ruleset_id, version)
+    return RuleSet.model_validate_json(body)
+
+
+async def load_results(conn: asyncpg.Connection, period: str, ruleset_id: str) -> RoundResults | None:
+    text = await conn.fetchval(
+        "SELECT results FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    return RoundResults.model_validate_json(text) if text else None
+
+
+async def build_context(conn: asyncpg.Connection, period: str, ruleset_id: str) -> RoundContext:
+    previous = previous_period(period).key
+    prev_results = await load_results(conn, previous, ruleset_id)
+    exemptions = {
+        r["bureau"]: Exemption(bureau=r["bureau"], period=r["period"], reason=r["reason"],
+                               actor=r["actor"], role=r["role"], granted_at=r["granted_at"],
+                               key=r["key"])
+        for r in await conn.fetch(
+            "SELECT * FROM ranking_exemptions WHERE period = $1 ORDER BY bureau", period)
+    }
+    return RoundContext(previous_period=previous if prev_results else None,
+                        previous_ranks=previous_ranks(prev_results), exemptions=exemptions)
+
+
+async def write_entries(conn: asyncpg.Connection, results: RoundResults) -> None:
+    rows = []
+    for level, lr in results.levels.items():
+        for r in lr.rows:
+            rows.append((
+                results.period, results.ruleset_id, level.value, r.code, r.name_zh, r.rank, r.of,
+                r.score, r.previous_rank, r.movement, r.listed.value if r.listed else None,
+                r.target_met, r.exempted, r.investment_ratio, r.weight, r.members, r.bureau,
+                r.program, list(r.breakdown),
+            ))
+    await conn.executemany(
+        "INSERT INTO ranking_entries (period, ruleset_id, level, code, name_zh, rank, of_count,"
+        " score, previous_rank, movement, list, target_met, exempted, investment_ratio, weight,"
+        " members, bureau, program, breakdown) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
+        "$13,$14,$15,$16,$17,$18,$19) ON CONFLICT DO NOTHING", rows)
+
+
+async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: str,
+                            workflow_id: str = "") -> tuple[RoundResults, str, bool, RuleSet]:
+    """Compute a round from its frozen snapshot; store it, or verify it against the stored one.
+
+    Returns (results, results_sha256, reproduced, rules). Must run inside a transaction.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ranking:{period}:{ruleset_id}")
+    frozen = await load_snapshot(conn, period)
+    if frozen is None:
+        raise _fail("not_frozen", f"{period} 尚未冻结快照 / period {period} has no snapshot")
+    snapshot, snapshot_sha = frozen
+    existing = await conn.fetchrow(
+        "SELECT ruleset_version, context, results_sha256, snapshot_sha256 FROM ranking_rounds"
+        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    if existing is not None:
+        # A re-run reproduces the round with the rule version and context it was published with.
+        rules = await stored_ruleset(conn, ruleset_id, existing["ruleset_version"])
+        rules_sha = sha256(ruleset_canonical(rules))
+        context = RoundContext.model_validate_json(existing["context"])
+    else:
+        rules = load_ruleset(ruleset_id)
+        rules_sha = await register_ruleset(conn, rules)
+        context = await build_context(conn, period, ruleset_id)
+    results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
+                            snapshot_sha256=snapshot_sha)
+    text = canonical_json(results.model_dump(mode="json"))
+    digest = sha256(text)
+    if existing is not None:
+        if digest != existing["results_sha256"] or snapshot_sha != existing["snapshot_sha256"]:
+            raise _fail("not_reproducible",
+                        f"{period} {ruleset_id} 重算结果与已发布结果不一致 / recomputed results of "
+                        f"{period} {ruleset_id} differ from the published ones")
+        await conn.execute(
+            "UPDATE ranking_rounds SET verified_at = now(), verifications = verifications + 1"
+            " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+        return results, digest, True, rules
+    await conn.execute(
+        "INSERT INTO ranking_rounds (period, ruleset_id, ruleset_version, kind, close_date,"
+        " snapshot_sha256, context, results, results_sha256, workflow_id)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        period, ruleset_id, rules.version, snapshot.kind, snapshot.close, snapshot_sha,
+        canonical_json(context.model_dump(mode="json")), text, digest, workflow_id)
+    await write_entries(conn, results)
+    return results, digest, False, rules
+
+
+async def stored_ladder_state(conn: asyncpg.Connection, bureau: str) -> LadderState | None:
+    state = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
+    return LadderState.model_validate(state) if state else None
+
+
+class RankingActivities:
+    def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
+        self.pool = pool
+        self.client = client
+
+    @activity.defn(name=c.ACTIVITY_RANKING_FREEZE)
+    async def freeze(self, data: FreezeInput) -> FreezeResult:
+        parse_period(data.period)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
+            frozen = await load_snapshot(conn, data.period)
+            if frozen is not None:
+                return FreezeResult(period=data.period, sha256=frozen[1],
+                                    projects=len(frozen[0].projects), reused=True)
+            snapshot = await read_snapshot(conn, data.period, datetime.now(UTC))
+            digest, reused = await store_snapshot(conn, snapshot)
+        log.info("ranking snapshot frozen", period=data.period, projects=len(snapshot.projects),
+                 sha256=digest[:12])
+        return FreezeResult(period=data.period, sha256=digest, projects=len(snapshot.projects),
+                            reused=reused)
+
+    @activity.defn(name=c.ACTIVITY_RANKING_COMPUTE)
+    async def compute(self, data: ComputeInput) -> ComputeResult:
+        async with self.pool.acquire() as conn, conn.transaction():
+            results, digest, reproduced, rules = await compute_and_store(
+                conn, data.period, data.ruleset_id, data.workflow_id)
+        bureaus = results.levels[Level.BUREAU]
+        log.info("ranking computed", period=data.period, ruleset=data.ruleset_id,
+                 sha256=digest[:12], reproduced=reproduced, red=bureaus.red_list,
+                 black=bureaus.black_list)
+        return ComputeResult(
+            period=data.period, ruleset_id=data.ruleset_id, ruleset_version=rules.version,
+            snapshot_sha256=results.snapshot_sha256, results_sha256=digest,
+            reproduced=reproduced, outcomes=outcomes(results), ladder=rules.ladder,
+            exemption=rules.exemption, red_list=bureaus.red_list,
+            black_list=bureaus.black_list, exempted=bureaus.exempted,
+        )
+
+    @activity.defn(name=c.ACTIVITY_RANKING_FEED_LADDER)
+    async def feed_ladder(self, data: FeedLadderInput) -> FeedLadderResult:
+        o = data.outcome
+        async with self.pool.acquire() as conn:
+            restored = await stored_ladder_state(conn, o.bureau)
+        handle = await self.client.start_workflow(
+            c.LADDER_WORKFLOW,
+            LadderInput(bureau=o.bureau, name_zh=o.name_zh, exemption_rules=data.exemption,
+                        clock=data.clock, state=restored),
+            id=c.bureau_ladder_workflow_id(o.bureau), task_queue=activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        try:
+            result = await handle.execute_update(
+                c.UPDATE_RECORD_PERIOD,
+                RecordPeriodInput(outcome=o, ladder=data.ladder, exemption=data.exemption),
+                id=f"{c.UPDATE_RECORD_PERIOD}:{o.ruleset_id}:{o.period}",
+                result_type=RecordPeriodResult,
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
+                log.warning("ladder refused a period", bureau=o.bureau, period=o.period,
+                            reason=cause.message)
+                return FeedLadderResult(bureau=o.bureau, accepted=False, rejected=cause.message)
+            raise
+        return FeedLadderResult(
+            bureau=o.bureau, accepted=True, duplicate=result.duplicate,
+            level_before=result.level_before, level_after=result.level_after,
+            decisions=[d.key for d in result.decisions],
+        )
+
+    @activity.defn(name=c.ACTIVITY_RANKING_NOTICES)
+    async def round_notices(self, data: RoundNoticesInput) -> list[Notice]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT results, computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+                data.period, data.ruleset_id)
+            if row is None:
+                raise _fail("not_computed", f"{data.period} {data.ruleset_id} has no results")
+            notices = round_notices(RoundResults.model_validate_json(row["results"]),
+                                    row["computed_at"])
+            await insert_notices(conn, notices)
+        return notices
+
+    @activity.defn(name=c.ACTIVITY_LADDER_PERSIST)
+    async def ladder_persist(self, batch: LadderBatch) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO ladder_standing (bureau, state, version, updated_at)"
+                " VALUES ($1, $2, $3, now()) ON CONFLICT (bureau) DO UPDATE SET"
+                " state = excluded.state, version = excluded.version, updated_at = now()"
+                " WHERE ladder_standing.version < excluded.version",
+                batch.bureau, batch.state, batch.version)
+            if batch.decisions:
+                await conn.executemany(
+                    "INSERT INTO ladder_decisions (key, bureau, period, ruleset_id, ruleset_version,"
+                    " track, kind, level_before, level_after, project, order_id, deadline, lines_zh,"
+                    " lines_en, inputs, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
+                    "$13,$14,$15,$16) ON CONFLICT (key) DO NOTHING",
+                    [(d.key, d.bureau, d.period, d.ruleset_id, d.ruleset_version, d.track,
+                      d.kind.value, d.level_before, d.level_after, d.project, d.order_id,
+                      d.deadline, d.lines_zh, d.lines_en, d.inputs, d.decided_at)
+                     for d in batch.decisions])
+            if batch.orders:
+                await conn.executemany(
+                    "INSERT INTO ladder_orders (id, bureau, kind, project, project_name, period,"
+                    " ruleset_id, ruleset_version, track, issued_at, due, status, plan, plan_actor,"
+                    " submitted_at, plan_on_time, escalated_at, closed_at, decision_key, version)"
+                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"
+                    " ON CONFLICT (id) DO UPDATE SET status = excluded.status, plan = excluded.plan,"
+                    " plan_actor = excluded.plan_actor, submitted_at = excluded.submitted_at,"
+                    " plan_on_time = excluded.plan_on_time, escalated_at = excluded.escalated_at,"
+                    " closed_at = excluded.closed_at, version = excluded.version"
+                    " WHERE ladder_orders.version <= excluded.version",
+                    [(o.id, o.bureau, o.kind.value, o.project, o.project_name, o.period,
+                      o.ruleset_id, o.ruleset_version, o.track, o.issued_at, o.due,
+                      o.status.value, o.plan, o.plan_actor, o.submitted_at, o.plan_on_time,
+                      o.escalated_at, o.closed_at, o.decision_key, batch.version)
+                     for o in batch.orders])
+            if batch.exemptions:
+                await conn.executemany(
+                    "INSERT INTO ranking_exemptions (bureau, period, reason, actor, role,"
+                    " granted_at, key) VALUES ($1,$2,$3,$4,$5,$6,$7)"
+                    " ON CONFLICT (bureau, period) DO NOTHING",
+                    [(e.bureau, e.period, e.reason, e.actor, e.role, e.granted_at, e.key)
+                     for e in batch.exemptions])
+            if batch.audit:
+                await conn.executemany(
+                    "INSERT INTO audit_log (key, at, actor, bureau, project, action,"
+                    " idempotency_key, accepted, before, after, reason)"
+                    " VALUES ($1,$2,$3,$4,NULL,$5,$6,$7,$8,$9,$10) ON CONFLICT (key) DO NOTHING",
+                    [(a.key, a.at, a.actor, a.bureau, a.action, a.idempotency_key, a.accepted,
+                      a.before, a.after, a.reason) for a in batch.audit])
+            await insert_notices(conn, batch.notices)
+
+
+async def insert_notices(conn: asyncpg.Connection, notices: list[Notice]) -> None:
+    """Outbox rows, one per key: a retried write adds nothing."""
+    if not notices:
+        return
+    await conn.executemany(
+        "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, body_en,"
+        " created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (key) DO NOTHING",
+        [(n.key, n.bureau, n.project or None, n.kind, n.title_zh, n.body_zh, n.body_en,
+          n.created_at, n.deadline) for n in notices])

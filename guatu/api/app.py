@@ -1,0 +1,138 @@
+"""The FastAPI application: `create_app(client, pool, settings)`.
+
+Paths live under `/api/v1`; the OpenAPI page is `/docs` (served from local files, no CDN) and
+the schema `/openapi.json`; `/healthz` and `/readyz` need no token. The leaders' dashboard, when
+its package `guatu.dashboard` is installed, is mounted by its own `mount(app)` function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, HTTPException
+from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Client
+
+from config.settings import Settings
+from guatu.api import errors
+from guatu.api.auth import RateLimiter
+from guatu.api.deps import ApiContext, ApiOptions
+from guatu.api.routes import admin, bureau, health, ladder, leader, manager, meta, projects
+from guatu.models import TimerPolicy
+from guatu.programme import load_policy
+
+DESCRIPTION = """
+Guatu (挂图): the key-project programme's HTTP API.
+
+**Authentication.** Every `/api/v1` call needs `Authorization: Bearer <token>`. A token has
+one role: `bureau` (a bureau system; sees and reports on its own bureau's projects only —
+another bureau's project answers **404**, exactly as a project that does not exist — reads
+its notification inbox and answers its supervision orders), `manager` (start, import, plan
+change, suspend / resume / cancel), `leader` (read everything: projects, overview, rankings,
+escalations, ladders; grants force-majeure exemptions), `admin` (tokens). The audit log's
+actor is always the token, never the body: bodies carrying `actor` or `bureau` are refused.
+
+**Writes.** Every update needs an `Idempotency-Key` header. The answer is synchronous: 200
+with the project's new state, or 422 with the rule that refused it (`code`, `zh`, `en`).
+Retrying with the same key and body is safe (one change, the first answer); the same key
+with another body answers 409.
+
+**Errors** share one body `{"code", "zh", "en", "details"}`: 401 token, 403 role, 404 not
+found, 409 conflict, 413 body too large (256 KiB; 8 MiB for the import), 422 invalid or
+refused, 429 rate limit (per token, see `Retry-After`), 503 Temporal or PostgreSQL
+unavailable (see `Retry-After`). Unknown body fields are refused; pages hold at most 200.
+"""
+
+IMPORT_PATH = "/api/v1/projects/import"
+log = structlog.get_logger("guatu.api")
+
+
+class BodyLimit:
+    """413 for bodies above the limit: by Content-Length at once, or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int, per_path: dict[str, int]) -> None:
+        self.app = app
+        self.limit = limit
+        self.per_path = per_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.per_path.get(scope["path"], self.limit)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, detail={"limit_bytes": limit})
+            return message
+
+        await self.app(scope, limited, send)
+
+    @staticmethod
+    async def _reject(send: Send, limit: int) -> None:
+        body = json.dumps({"code": "body_too_large", "zh": f"请求体超过 {limit} 字节",
+                           "en": f"the request body is larger than {limit} bytes",
+                           "details": {"limit_bytes": limit}}, ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
+               task_queue: str | None = None, options: ApiOptions | None = None,
+               policy: TimerPolicy | None = None) -> FastAPI:
+    """The API wired to a Temporal client and a PostgreSQL pool.
+
+    `task_queue` is where started projects run (default `settings.task_queue`); `options`
+    holds limits and deadlines (default from the environment, `GUATU_API_*`); `policy` the
+    deadline thresholds for started projects (default `config/lifecycle.json`).
+    """
+    options = options or ApiOptions()
+    app = FastAPIOffline(title="Guatu API (挂图)", version="1", description=DESCRIPTION,
+                         docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
+    app.state.guatu = ApiContext(
+        client=client, pool=pool, settings=settings, options=options,
+        task_queue=task_queue or settings.task_queue, policy=policy or load_policy(),
+        limiter=RateLimiter(rate=options.rate_per_second, burst=options.rate_burst),
+        auth_failures=RateLimiter(rate=options.failed_auth_per_second,
+                                  burst=options.failed_auth_burst),
+    )
+    errors.install(app)
+    for module in (health, meta, projects, bureau, manager, leader, ladder, admin):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
+                       per_path={IMPORT_PATH: options.import_body_limit_bytes})
+    _mount_dashboard(app)
+    return app
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """Mount the dashboard (`guatu.dashboard.mount(app)`) when installed. A dashboard that
+    fails to load is logged and left out: the bureaus' API must not go down with it."""
+    if importlib.util.find_spec("guatu.dashboard") is None:
+        return
+    try:
+        mount = getattr(importlib.import_module("guatu.dashboard"), "mount", None)
+        if mount is not None:
+            mount(app)
+    except Exception:  # noqa: BLE001 - any failure of the optional page
+        log.exception("dashboard not mounted: it failed to load")
+
+
+__all__ = ["ApiOptions", "BodyLimit", "create_app"]

@@ -1,0 +1,101 @@
+"""Bearer-token authentication, role checks and the per-token rate limit."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from guatu.api.errors import ApiError, unauthorized
+from guatu.tokens import Principal, Role
+
+ROLE_ZH = {Role.BUREAU: "部门", Role.MANAGER: "项目管理", Role.LEADER: "领导", Role.ADMIN: "管理员"}
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per API token, in memory (one API process; restarts refill every bucket).
+
+    Each request takes one token; a bucket holds at most `burst` and refills at `rate` per
+    second. An empty bucket answers 429 with `Retry-After` (whole seconds until one token).
+    """
+
+    rate: float
+    burst: int
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+    max_keys: int = 10_000
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled: they behave exactly like new ones."""
+        self._buckets = {k: b for k, b in self._buckets.items()
+                         if b.tokens + (now - b.at) * self.rate < self.burst}
+
+    def take(self, key: str) -> float | None:
+        """Take one token for `key`; None if granted, else seconds until the next token."""
+        now = self._now()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        return (1.0 - bucket.tokens) / self.rate if self.rate > 0 else 3600.0
+
+    def peek(self, key: str) -> float | None:
+        """Seconds until `key` has a token again, or None if it has one (nothing taken)."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return None
+        tokens = min(float(self.burst), bucket.tokens + (self._now() - bucket.at) * self.rate)
+        return None if tokens >= 1.0 else (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
+
+    def check(self, principal: Principal) -> None:
+        wait = self.take(principal.token_id)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后重试",
+                           f"too many requests; retry in {seconds} s",
+                           headers={"Retry-After": str(seconds)})
+
+
+def too_many_failures(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(429, "too_many_failed_logins", f"无效令牌尝试过多，请 {seconds} 秒后重试",
+                    f"too many requests with invalid tokens; retry in {seconds} s",
+                    headers={"Retry-After": str(seconds)})
+
+
+def parse_bearer(header: str | None) -> str:
+    """The raw token of an `Authorization: Bearer …` header; 401 if absent or malformed."""
+    if not header:
+        raise unauthorized("missing_token", "缺少访问令牌（Authorization: Bearer …）",
+                           "missing bearer token (Authorization: Bearer …)")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise unauthorized("invalid_token", "访问令牌格式错误", "malformed bearer token")
+    return value.strip()
+
+
+def check_role(principal: Principal, roles: frozenset[Role]) -> None:
+    if principal.role not in roles:
+        allowed_zh = "、".join(ROLE_ZH[r] for r in sorted(roles))
+        allowed_en = ", ".join(sorted(r.value for r in roles))
+        raise ApiError(403, "forbidden", f"该操作仅限{allowed_zh}令牌",
+                       f"this action needs a token of role {allowed_en}")
+
+
+__all__ = ["RateLimiter", "check_role", "parse_bearer", "too_many_failures"]

@@ -1,0 +1,163 @@
+"""What routes depend on: the API context and the caller's principal, as Annotated types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import Client
+
+from config.settings import Settings
+from guatu.api.auth import RateLimiter, check_role, parse_bearer, too_many_failures
+from guatu.api.errors import ApiError, db_call, unauthorized
+from guatu.models import TimerPolicy
+from guatu.tokens import Principal, Role, verify_token
+
+
+class ApiOptions(BaseSettings):
+    """Limits and deadlines of the API (environment: `GUATU_API_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="GUATU_API_", env_file=".env",
+                                      env_ignore_empty=True, extra="ignore")
+
+    body_limit_bytes: int = Field(default=256 * 1024, description="413 above this")
+    import_body_limit_bytes: int = Field(default=8 * 1024 * 1024,
+                                         description="413 above this on the bulk import")
+    max_page_size: int = 200
+    max_import_plans: int = 1000
+    rate_per_second: float = Field(default=20.0, description="Per-token refill rate")
+    rate_burst: int = Field(default=100, description="Per-token bucket size")
+    failed_auth_per_second: float = Field(
+        default=1.0, description="Per client address: refill of its allowance of 401s")
+    failed_auth_burst: int = Field(default=30, description="Per client address: 401s in a row "
+                                                           "before 429")
+    temporal_timeout_seconds: float = Field(default=10.0, description="Starts and queries")
+    update_timeout_seconds: float = Field(default=20.0, description="Updates (wait for the worker)")
+    db_timeout_seconds: float = 5.0
+    ready_timeout_seconds: float = 2.0
+    import_concurrency: int = 16
+
+
+@dataclass
+class ApiContext:
+    client: Client
+    pool: asyncpg.Pool
+    settings: Settings
+    options: ApiOptions
+    task_queue: str
+    policy: TimerPolicy
+    limiter: RateLimiter
+    auth_failures: RateLimiter
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.guatu
+    return ctx
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer gt_…`")
+
+
+async def get_principal(
+    request: Request, ctx: Context,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller. A client address that keeps sending bad tokens is slowed down
+    (429) before its tokens are even looked up; a good token is rate-limited per token."""
+    address = f"ip:{request.client.host if request.client else '-'}"
+    wait = ctx.auth_failures.peek(address)
+    if wait is not None:
+        raise too_many_failures(wait)
+    try:
+        raw = parse_bearer(request.headers.get("authorization"))
+        principal = await db_call(verify_token(ctx.pool, raw), ctx.options.db_timeout_seconds)
+        if principal is None:
+            raise unauthorized("invalid_token", "访问令牌无效或已吊销",
+                               "the token is unknown or revoked")
+    except ApiError as err:
+        if err.status == 401:
+            ctx.auth_failures.take(address)
+        raise
+    ctx.limiter.check(principal)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    allowed = frozenset(roles)
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        check_role(principal, allowed)
+        return principal
+
+    return dependency
+
+
+AnyRole = Annotated[Principal, Depends(get_principal)]
+BureauOnly = Annotated[Principal, Depends(require(Role.BUREAU))]
+ManagerOnly = Annotated[Principal, Depends(require(Role.MANAGER))]
+LeaderOnly = Annotated[Principal, Depends(require(Role.LEADER))]
+AdminOnly = Annotated[Principal, Depends(require(Role.ADMIN))]
+# Project reads: a bureau sees its own projects only (foreign ones answer 404).
+ProjectReader = Annotated[Principal, Depends(require(Role.BUREAU, Role.MANAGER, Role.LEADER))]
+BureauOrLeader = Annotated[Principal, Depends(require(Role.BUREAU, Role.LEADER))]
+
+BUREAU_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+PROGRAM_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+PROJECT_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
+
+ProjectCodePath = Annotated[str, Path(pattern=PROJECT_PATTERN,
+                                      description="Project code, e.g. P03-012")]
+IdempotencyKeyHeader = Annotated[str, Header(
+    alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
+    description="Unique per request you mean once (1–200 printable ASCII characters). "
+                "Retrying with the same key and body returns the first result; the same key "
+                "with another body answers 409.")]
+
+
+class Paging(BaseModel):
+    page: int
+    page_size: int
+
+
+def paging(request: Request,
+           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+           page_size: Annotated[int, Query(ge=1, description="At most GUATU_API_MAX_PAGE_SIZE "
+                                                             "(200 by default)")] = 50) -> Paging:
+    cap = get_context(request).options.max_page_size
+    if page_size > cap:
+        raise ApiError(422, "page_size_too_large", f"每页最多 {cap} 条", f"page_size is at most {cap}",
+                       details={"max_page_size": cap})
+    return Paging(page=page, page_size=page_size)
+
+
+PageQuery = Annotated[Paging, Depends(paging)]
+
+__all__ = [
+    "AdminOnly",
+    "AnyRole",
+    "ApiContext",
+    "ApiOptions",
+    "BureauOnly",
+    "Context",
+    "IdempotencyKeyHeader",
+    "LeaderOnly",
+    "ManagerOnly",
+    "BureauOrLeader",
+    "BUREAU_PATTERN",
+    "PROGRAM_PATTERN",
+    "PROJECT_PATTERN",
+    "PageQuery",
+    "ProjectCodePath",
+    "ProjectReader",
+    "get_context",
+    "get_principal",
+    "require",
+]

@@ -1,0 +1,224 @@
+"""Errors of the HTTP API: one JSON shape, status codes that mean what they say.
+
+Every error body is `{"code": ..., "zh": ..., "en": ..., "details": ...}`: a stable machine
+code, a Chinese message first and its English twin. 503 always carries `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+
+log = structlog.get_logger("guatu.api")
+
+T = TypeVar("T")
+
+RETRY_AFTER_SECONDS = 5
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries."""
+
+    code: str
+    zh: str
+    en: str
+    details: Any = None
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, zh: str, en: str, *, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {en}")
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.details = details
+        self.headers = headers or {}
+
+    def response(self) -> JSONResponse:
+        body = ErrorBody(code=self.code, zh=self.zh, en=self.en, details=self.details)
+        return JSONResponse(body.model_dump(mode="json"), status_code=self.status,
+                            headers=self.headers)
+
+
+def unauthorized(code: str, zh: str, en: str) -> ApiError:
+    return ApiError(401, code, zh, en, headers={"WWW-Authenticate": 'Bearer realm="guatu"'})
+
+
+def not_found(code: str = "project_not_found") -> ApiError:
+    # The same answer for a project that does not exist and one of another bureau: a bureau
+    # token learns nothing about projects that are not its own.
+    return ApiError(404, code, "项目不存在或无权访问", "no such project (or not yours)")
+
+
+def unavailable(service: str, reason: str = "") -> ApiError:
+    names = {"temporal": ("工作流服务", "the workflow service (Temporal)"),
+             "database": ("数据库", "the database (PostgreSQL)"),
+             "ranking": ("排名服务", "the ranking service")}
+    zh, en = names.get(service, (service, service))
+    return ApiError(503, f"{service}_unavailable", f"{zh}暂时不可用，请稍后重试",
+                    f"{en} is unavailable; retry later", details={"reason": reason[:300]} if reason else None,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+# Errors that mean "PostgreSQL cannot be reached or is going away", not "bad SQL".
+DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+# Temporal answers that mean "the service cannot answer now"; NOT_FOUND etc. are handled apart.
+_TEMPORAL_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED, RPCStatusCode.UNKNOWN,
+    RPCStatusCode.INTERNAL,
+}
+
+
+def rpc_error(err: RPCError) -> ApiError | None:
+    """Map a Temporal RPC failure to an API error, or None if it is not one we know."""
+    message = str(err)
+    if err.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in message.lower():
+            return ApiError(409, "project_finished", "项目已结束，不再接受操作",
+                            "the project has ended and accepts no more input")
+        return not_found()
+    if err.status == RPCStatusCode.ALREADY_EXISTS:
+        return ApiError(409, "already_exists", "该项目已存在", "the project already exists")
+    if err.status in _TEMPORAL_UNAVAILABLE:
+        return unavailable("temporal", message)
+    return None
+
+
+async def temporal_call(awaitable: Awaitable[T], timeout: float) -> T:
+    """Await a Temporal call with a deadline; unreachable or slow → 503, never a hang."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await awaitable
+    except TimeoutError:
+        raise unavailable("temporal", f"no answer within {timeout:g} s") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+        raise unavailable("temporal", str(err)) from None
+    except RPCError as err:
+        mapped = rpc_error(err)
+        if mapped is None:
+            raise
+        raise mapped from None
+    except DB_UNAVAILABLE as err:
+        # send_update audits rejections in PostgreSQL inside the same call.
+        raise unavailable("database", f"{type(err).__name__}: {err}") from None
+    except RuntimeError as err:
+        # A lazily connected client that cannot reach the server fails its first call so.
+        if "client connect" not in str(err).lower():
+            raise
+        raise unavailable("temporal", str(err)) from None
+
+
+async def db_call(awaitable: Awaitable[T], timeout: float) -> T:
+    """Await a PostgreSQL read or write with a deadline; unreachable or slow → 503."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await awaitable
+    except TimeoutError:
+        raise unavailable("database", f"no answer within {timeout:g} s") from None
+    except DB_UNAVAILABLE as err:
+        raise unavailable("database", f"{type(err).__name__}: {err}") from None
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        # The offending input is not echoed back: it may be large or sensitive.
+        details.append({"loc": list(error.get("loc", ())), "msg": error.get("msg", ""),
+                        "type": error.get("type", "")})
+    return details
+
+
+_STATUS_TEXT = {
+    400: ("bad_request", "请求格式错误", "bad request"),
+    404: ("not_found", "资源不存在", "not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
+    413: ("body_too_large", "请求体过大", "request body too large"),
+    415: ("unsupported_media_type", "不支持的内容类型", "unsupported media type"),
+}
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers on `app`."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return ApiError(422, "invalid_input", "请求内容不符合接口要求（见 details）",
+                        "the request does not match the API (see details)",
+                        details=_validation_details(exc)).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, zh, en = _STATUS_TEXT.get(exc.status_code, ("http_error", "请求失败", "request failed"))
+        return ApiError(exc.status_code, code, zh, en, details=exc.detail if isinstance(
+            exc.detail, dict | list) else None, headers=dict(exc.headers or {})).response()
+
+    # Safety nets: a dependency that reached PostgreSQL or Temporal without the helpers above
+    # still answers 503 instead of 500.
+    @app.exception_handler(asyncpg.PostgresConnectionError)
+    @app.exception_handler(asyncpg.InterfaceError)
+    @app.exception_handler(OSError)
+    async def _db_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", error=str(exc))
+        return unavailable("database", f"{type(exc).__name__}: {exc}").response()
+
+    @app.exception_handler(RPCError)
+    async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
+        mapped = rpc_error(exc)
+        if mapped is None:
+            log.error("unexpected temporal error", error=str(exc), status=str(exc.status))
+            mapped = unavailable("temporal", str(exc))
+        return mapped.response()
+
+
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "db_call",
+    "install",
+    "not_found",
+    "rpc_error",
+    "temporal_call",
+    "unauthorized",
+    "unavailable",
+]
+
+
+_DESCRIPTIONS = {
+    401: "Missing, unknown or revoked token",
+    403: "The token's role may not do this",
+    404: "No such project (a bureau token also gets 404 for another bureau's project)",
+    409: "Conflict: Idempotency-Key reused for another request, or the project ended / exists",
+    413: "Request body too large",
+    415: "Unsupported content type",
+    422: "Invalid input, or refused by the project's rules (code, zh, en)",
+    429: "Rate limit of this token exceeded (see Retry-After)",
+    503: "Temporal or PostgreSQL unavailable (see Retry-After)",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error answers a route may give."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
+            for code in (401, 429, 503, *codes)}

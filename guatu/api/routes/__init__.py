@@ -1,0 +1,1 @@
+"""Thin HTTP routes: parse, authorise, call `guatu.api.service` / `guatu.queries`, answer."""

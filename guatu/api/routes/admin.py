@@ -1,0 +1,49 @@
+"""Administrators: API tokens (create, list, revoke)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from guatu import tokens
+from guatu.api.deps import AdminOnly, Context
+from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.schemas import TokenCreateBody, TokenCreated, TokenInfo
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201,
+             responses=responses(403, 422),
+             summary="Create a token; the raw token is in this answer only")
+async def create_token(ctx: Context, _: AdminOnly, body: TokenCreateBody) -> TokenCreated:
+    try:
+        raw = await db_call(tokens.create_token(ctx.pool, body.role.value, body.bureau, body.label),
+                            ctx.options.db_timeout_seconds)
+    except tokens.TokenError as err:
+        raise ApiError(422, "invalid_token_request", f"无法创建令牌：{err}",
+                       f"cannot create the token: {err}") from None
+    token_id = tokens.token_id_of(raw)
+    assert token_id is not None
+    return TokenCreated(id=token_id, token=raw, role=body.role, bureau=body.bureau,
+                        label=body.label)
+
+
+@router.get("/tokens", response_model=list[TokenInfo], responses=responses(403),
+            summary="Tokens (never their values)")
+async def list_tokens(ctx: Context, _: AdminOnly,
+                      include_revoked: Annotated[bool, Query()] = False) -> list[TokenInfo]:
+    rows = await db_call(tokens.list_tokens(ctx.pool, include_revoked),
+                         ctx.options.db_timeout_seconds)
+    return [TokenInfo.model_validate(r) for r in rows]
+
+
+@router.delete("/tokens/{token_id}", status_code=204, responses=responses(403, 404),
+               summary="Revoke a token; it answers 401 from now on")
+async def revoke_token(ctx: Context, _: AdminOnly,
+                       token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> Response:
+    if not await db_call(tokens.revoke_token(ctx.pool, token_id), ctx.options.db_timeout_seconds):
+        raise ApiError(404, "token_not_found", "令牌不存在或已吊销",
+                       "no live token with that id")
+    return Response(status_code=204)

@@ -1,0 +1,107 @@
+"""激励奖惩 ladders: leaders grant force-majeure exemptions; bureaus answer supervision orders.
+
+Served by `guatu.ranking.service` (BureauLadder workflows), loaded on first use: without it
+these routes answer 503 `ranking_unavailable`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, StringConstraints, ValidationError
+
+from guatu import queries
+from guatu.api import service
+from guatu.api.deps import BUREAU_PATTERN, BureauOnly, Context, IdempotencyKeyHeader, LeaderOnly
+from guatu.api.errors import ApiError, db_call, responses, unavailable
+from guatu.api.schemas import Body, Period
+
+router = APIRouter(prefix="/api/v1", tags=["ladder"])
+
+# The rule sets name who may exempt (config/rules/*.json, `exemption.roles`); a leader token
+# acts as the district leader.
+LEADER_LADDER_ROLE = "district_leader"
+
+
+class ExemptionBody(Body):
+    """Exempt a bureau from one period's black list (不可抗力 force majeure), before its round."""
+
+    period: Period = Field(description="e.g. 2026-11, 2026-Q4, 2026")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class CorrectionPlanBody(Body):
+    """The bureau's correction plan (整改方案) answering a 督办 / 督办单 before its deadline."""
+
+    plan: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+
+
+def _ranking(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"guatu.ranking.{name}")
+    except ImportError as err:
+        raise unavailable("ranking", str(err)) from None
+
+
+def _build(model: Any, **values: Any) -> Any:
+    try:
+        return model(**values)
+    except ValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]) from None
+
+
+@router.post("/bureaus/{bureau}/exemptions", responses=responses(403, 404, 409, 413, 422),
+             summary="Grant a bureau a force-majeure exemption (豁免) from a period's black list")
+async def grant_exemption(ctx: Context, principal: LeaderOnly,
+                          bureau: Annotated[str, Path(pattern=BUREAU_PATTERN)],
+                          key: IdempotencyKeyHeader, body: ExemptionBody) -> Any:
+    ranking_service, models = _ranking("service"), _ranking("models")
+    known = {b["code"] for b in await db_call(queries.list_bureaus(ctx.pool),
+                                              ctx.options.db_timeout_seconds)}
+    if bureau not in known:
+        raise ApiError(404, "bureau_not_found", "部门不存在", "no such bureau")
+    data = _build(models.ExemptionInput, period=body.period, reason=body.reason,
+                  actor=principal.actor, role=LEADER_LADDER_ROLE, idempotency_key=key)
+    result = await service.once(
+        ctx, principal, scope=f"ladder:{bureau}", key=key, action="exemption", body=body,
+        call=lambda: ranking_service.grant_exemption(ctx.client, bureau, data, pool=ctx.pool,
+                                                     task_queue=ctx.task_queue, channel="api"),
+        rejected=ranking_service.Rejected,
+    )
+    return jsonable_encoder(result)
+
+
+@router.post("/supervision-orders/{order_id}/correction-plan",
+             responses=responses(403, 404, 409, 413, 422),
+             summary="Submit the correction plan (整改方案) of one of the bureau's supervision orders")
+async def submit_correction_plan(
+    ctx: Context, principal: BureauOnly,
+    order_id: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,300}$")],
+    key: IdempotencyKeyHeader, body: CorrectionPlanBody,
+) -> Any:
+    ranking_service, models = _ranking("service"), _ranking("models")
+    bureau = principal.bureau
+    assert bureau is not None
+    data = _build(models.CorrectionPlanInput, order_id=order_id, plan=body.plan,
+                  actor=principal.actor, idempotency_key=key)
+    try:
+        result = await service.once(
+            ctx, principal, scope=f"ladder:{bureau}", key=key, action=f"plan:{order_id}",
+            body=body,
+            call=lambda: ranking_service.submit_correction_plan(ctx.client, bureau, data,
+                                                                pool=ctx.pool, channel="api"),
+            rejected=ranking_service.Rejected,
+        )
+    except ApiError as err:
+        # No ladder yet, or another bureau's order: the bureau has no such order.
+        if err.status == 404 or err.code == "unknown_order":
+            raise ApiError(404, "order_not_found", "督办事项不存在或无权访问",
+                           "no such supervision order (or not yours)") from None
+        raise
+    return jsonable_encoder(result)

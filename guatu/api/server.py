@@ -1,0 +1,75 @@
+"""Serving the API with uvicorn inside `guatu up` (settings.api_host:api_port)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import structlog
+import uvicorn
+
+from guatu.api.app import create_app
+
+if TYPE_CHECKING:
+    from guatu.app import Stack
+
+log = structlog.get_logger("guatu.api")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: `guatu up` owns SIGINT / SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_api(st: Stack, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set, then finish the requests in flight and return.
+
+    If the port cannot be bound the error is logged and `stop` is set: a stack without its API
+    is of no use to anyone, so `guatu up` ends with a clear message instead of running blind.
+    """
+    settings = st.settings
+    try:
+        app = create_app(st.client, st.pool, settings)
+    except Exception:  # noqa: BLE001 - logged, and the stack told to stop
+        log.exception("the HTTP API could not be built")
+        stop.set()
+        return
+    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
+                            log_config=None, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=10)
+    server = _Server(config)
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit as exit_:  # uvicorn exits the process when it cannot bind
+            raise RuntimeError(f"uvicorn could not start (exit {exit_.code})") from None
+
+    serving = asyncio.create_task(serve())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if serving in done:
+            # uvicorn returned (or exited) on its own: it could not start.
+            error = serving.exception() if not serving.cancelled() else None
+            log.error("the HTTP API stopped unexpectedly", host=settings.api_host,
+                      port=settings.api_port, error=repr(error) if error else "exited")
+            stop.set()
+            return
+        server.should_exit = True
+        await serving
+        log.info("HTTP API stopped")
+    finally:
+        stopping.cancel()
+        if not serving.done():
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await serving
+
+
+__all__ = ["run_api"]

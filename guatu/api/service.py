@@ -1,0 +1,174 @@
+"""What the routes do, kept out of them: scoping, idempotent updates, starting projects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.client import WorkflowExecutionStatus
+
+from guatu import constants as c
+from guatu import queries
+from guatu.api.deps import ApiContext
+from guatu.api.errors import ApiError, db_call, not_found, temporal_call
+from guatu.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
+from guatu.projects import Rejected, project_status, send_update, start_project
+from guatu.tokens import Principal, Role
+
+T = TypeVar("T")
+
+
+async def status(ctx: ApiContext, code: str) -> ProjectStatus:
+    """The live status of a project from its workflow (404 if there is no such workflow)."""
+    return await temporal_call(project_status(ctx.client, code),
+                               ctx.options.temporal_timeout_seconds)
+
+
+async def project_bureau(ctx: ApiContext, principal: Principal, code: str) -> str:
+    """The project's bureau, after checking that `principal` may touch the project.
+
+    The read model answers first; a project started moments ago and not yet projected is asked
+    for directly. A bureau token gets the same 404 for another bureau's project as for a project
+    that does not exist, so it cannot even learn which codes exist.
+    """
+    bureau = await db_call(queries.project_bureau(ctx.pool, code), ctx.options.db_timeout_seconds)
+    if bureau is None:
+        bureau = (await status(ctx, code)).bureau
+    if principal.role is Role.BUREAU and bureau != principal.bureau:
+        raise not_found()
+    return bureau
+
+
+def request_hash(action: str, body: BaseModel) -> str:
+    canonical = json.dumps({"action": action, "body": body.model_dump(mode="json")},
+                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def _claim_key(pool: asyncpg.Pool, project: str, key: str, action: str, digest: str,
+                     token_id: str) -> None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "INSERT INTO api_idempotency (project, key, action, request_hash, token_id)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (project, key) DO UPDATE SET project = api_idempotency.project"
+            " RETURNING action, request_hash",
+            project, key, action, digest, token_id,
+        )
+    assert row is not None
+    if row["request_hash"] != digest:
+        raise ApiError(
+            409, "idempotency_key_reused",
+            "该 Idempotency-Key 已用于另一个不同的请求；新请求请使用新的键",
+            "this Idempotency-Key was already used for a different request; use a new key",
+            details={"first_action": row["action"]},
+        )
+
+
+async def _release_key(pool: asyncpg.Pool, project: str, key: str, digest: str) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "DELETE FROM api_idempotency WHERE project = $1 AND key = $2 AND request_hash = $3",
+            project, key, digest,
+        )
+
+
+async def once(ctx: ApiContext, principal: Principal, *, scope: str, key: str, action: str,
+               body: BaseModel, call: Callable[[], Awaitable[T]],
+               rejected: type[Exception] = Rejected) -> T:
+    """Run `call` for an HTTP request once per (scope, Idempotency-Key).
+
+    The same key with the same body goes through again (the workflow folds it into the first
+    update); the same key with another body, or for another action, answers 409. A refusal
+    (`rejected`, carrying `code`, `zh`, `en`) answers 422 and releases the key, so that the
+    corrected request may reuse it.
+    """
+    timeout = ctx.options.db_timeout_seconds
+    digest = request_hash(action, body)
+    await db_call(_claim_key(ctx.pool, scope, key, action, digest, principal.token_id), timeout)
+    try:
+        return await temporal_call(call(), ctx.options.update_timeout_seconds)
+    except rejected as err:
+        await db_call(_release_key(ctx.pool, scope, key, digest), timeout)
+        code, zh, en = (getattr(err, name) for name in ("code", "zh", "en"))
+        raise ApiError(422, code, zh, en) from None
+
+
+async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau: str,
+                     update: str, action: str, key: str, body: BaseModel,
+                     data: BaseModel) -> UpdateResult:
+    """Execute one workflow update of a project for an HTTP request (see `once`).
+
+    The update ID is the key, so concurrent duplicates are folded by Temporal as well, and the
+    workflow returns the first result for a key it has seen. A refusal by the workflow's
+    validator is audited by `send_update` with the token's actor.
+    """
+    return await once(
+        ctx, principal, scope=code, key=key, action=action, body=body,
+        call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
+                                 actor=principal.actor, bureau=bureau, channel="api"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting projects
+# ---------------------------------------------------------------------------------------------
+
+
+class StartConflict(ApiError):
+    pass
+
+
+def _comparable(plan: ProjectPlan) -> dict[str, Any]:
+    return plan.model_dump(mode="json")
+
+
+async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> bool:
+    """Start a project's lifecycle; True if started now, False if it already ran this plan.
+
+    A project running with another plan, or one that has ended, answers 409: a plan is changed
+    with the plan-change endpoint, and an ended project is never started a second time.
+    """
+    timeout = ctx.options.temporal_timeout_seconds
+    handle = ctx.client.get_workflow_handle(c.project_workflow_id(plan.code))
+    try:
+        description = await temporal_call(handle.describe(), timeout)
+    except ApiError as err:
+        if err.status != 404:
+            raise
+        description = None
+    if description is not None:
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            state = description.status.name.lower() if description.status else "closed"
+            raise StartConflict(409, "project_finished",
+                                f"项目 {plan.code} 的流程已结束（{state}），不能再次启动",
+                                f"project {plan.code} has ended ({state}) and cannot start again")
+        current = await temporal_call(handle.query(c.QUERY_STATE, result_type=ProjectState),
+                                      timeout)
+        original = current.baselines[0] if current.baselines else current.plan
+        if _comparable(original) != _comparable(plan):
+            raise StartConflict(409, "project_exists",
+                                f"项目 {plan.code} 已按另一份计划启动；调整计划请用计划变更接口",
+                                f"project {plan.code} already runs another plan; "
+                                "use the plan-change endpoint to change it")
+        return False
+    try:
+        await temporal_call(
+            start_project(ctx.client, plan, ctx.policy, task_queue=ctx.task_queue,
+                          started_by=principal.actor),
+            timeout,
+        )
+    except ApiError as err:
+        if err.code != "already_exists":
+            raise
+        # Ended between our look and the start (REJECT_DUPLICATE): never started twice.
+        raise StartConflict(409, "project_finished", f"项目 {plan.code} 的流程已结束，不能再次启动",
+                            f"project {plan.code} has ended and cannot start again") from None
+    return True
+
+
+__all__ = ["once", "project_bureau", "request_hash", "run_update", "start", "status"]

@@ -1,0 +1,142 @@
+"""Notices of 竞进比拼 and 激励奖惩, Chinese first. Pure: the ladder workflow builds them.
+
+Each notice's key is unique to the decision it reports, so the outbox row is written once and
+the bureau's webhook receives it once (the key travels as the Idempotency-Key header). Every
+decision also goes to the leaders' office (`xfb`) under the decision key + ":xfb".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from guatu.models import Notice
+from guatu.ranking.models import (
+    ACTION_ZH,
+    ActionKind,
+    LadderDecision,
+    Level,
+    ListKind,
+    RoundResults,
+)
+from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
+from guatu.ranking.rules import pts
+
+OFFICE = "xfb"
+
+_TITLE = {
+    ActionKind.NOTICE: "【黑榜通报】",
+    ActionKind.SUMMONS: "【约谈通知】",
+    ActionKind.SUPERVISION: "【督办通知】",
+    ActionKind.STEP_DOWN: "【督办降级】",
+    ActionKind.COMMENDATION: "【通报表扬】",
+    ActionKind.AWARD: "【推荐评优】",
+    ActionKind.PROJECT_SUPERVISION: "【督办单】",
+    ActionKind.ORDER_CLOSED: "【整改销号】",
+    ActionKind.EXEMPTED: "【免于黑榜】",
+    ActionKind.EXEMPTION_GRANTED: "【不可抗力豁免】",
+    ActionKind.ESCALATION: "【督办升级】",
+    ActionKind.PLAN_SUBMITTED: "【整改方案已报送】",
+}
+
+_REQUIRED = {
+    ActionKind.NOTICE: "请深刻分析落后原因，落实整改措施。",
+    ActionKind.SUMMONS: "请单位主要负责人按通知参加区领导约谈，并带整改措施。",
+    ActionKind.SUPERVISION: "请于 {deadline} 前报送整改方案；逾期未报将升级督办。",
+    ActionKind.PROJECT_SUPERVISION: "请于 {deadline} 前完成整改并报送整改方案；逾期未报将升级督办。",
+    ActionKind.ESCALATION: "已升级由区领导督办，请立即报送整改方案。",
+}
+
+
+def decision_notices(decision: LadderDecision, bureau_name: str, at: datetime,
+                     notify_office: bool = True) -> list[Notice]:
+    """The bureau's notice of one ladder decision, and the leaders' office copy."""
+    deadline = decision.deadline.isoformat() if decision.deadline else ""
+    required = _REQUIRED.get(decision.kind, "").format(deadline=deadline)
+    subject = decision.project and next(
+        (line for line in decision.lines_zh if decision.project in line), decision.project)
+    title = f"{_TITLE[decision.kind]}{bureau_name}"
+    if decision.kind in (ActionKind.PROJECT_SUPERVISION, ActionKind.ORDER_CLOSED) and decision.project:
+        title += f" · {decision.project}"
+    body_lines = [f"{bureau_name}：", *decision.lines_zh]
+    if required:
+        body_lines.append(f"要求：{required}")
+    body_lines.append(f"（依据规则 {decision.ruleset_id} v{decision.ruleset_version}；"
+                      f"决定编号 {decision.key}）")
+    body = "\n".join(body_lines)
+    body_en = "\n".join([*decision.lines_en, f"(rule set {decision.ruleset_id} "
+                         f"v{decision.ruleset_version}; decision {decision.key})"])
+    notices = [Notice(
+        key=decision.key, bureau=decision.bureau, project=decision.project or "",
+        kind=f"ladder_{decision.kind.value}", title_zh=title, body_zh=body, body_en=body_en,
+        created_at=at, deadline=decision.deadline,
+    )]
+    if notify_office and decision.bureau != OFFICE:
+        notices.append(Notice(
+            key=f"{decision.key}:{OFFICE}", bureau=OFFICE, project=decision.project or "",
+            kind=f"ladder_{decision.kind.value}", title_zh=f"【抄送】{title}",
+            body_zh=f"【抄送区幸福办】{ACTION_ZH[decision.kind]}：{bureau_name}"
+                    + (f"（{subject}）" if decision.project and subject != decision.project else "")
+                    + "\n" + body,
+            body_en=body_en, created_at=at, deadline=decision.deadline,
+        ))
+    return notices
+
+
+def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
+    """Each ranked bureau's rank notice, and the leaders' office summary of the round."""
+    period = parse_period(results.period)
+    label = period.label_zh
+    kind_zh = KIND_ZH[PeriodKind(results.kind)]
+    rules = f"{results.ruleset_id} v{results.ruleset_version}"
+    level = results.levels[Level.BUREAU]
+    base = f"ranking:{results.ruleset_id}:{results.period}"
+    notices: list[Notice] = []
+    for row in level.rows:
+        if row.listed is ListKind.RED:
+            status = "列入红榜"
+        elif row.listed is ListKind.BLACK:
+            status = "列入黑榜"
+        elif row.exempted:
+            status = "因不可抗力免于列入黑榜"
+        else:
+            status = "未列入红黑榜"
+        lines = [
+            f"{row.name_zh}：",
+            f"{label}{kind_zh}竞进比拼结果：综合得分 {pts(row.score)}，"
+            f"在 {row.of} 个责任单位中排第 {row.rank} 名，{status}。",
+            *[line["text_zh"] for line in row.breakdown
+              if line["key"] in ("total", "target", "movement", "tie_break", "list")],
+            "项目得分明细见挂图排名页面。",
+            f"如对结果有异议，可申请复核：本期输入已冻结（快照 {results.snapshot_sha256[:12]}），"
+            f"按规则 {rules} 重算结果一致。",
+        ]
+        notices.append(Notice(
+            key=f"{base}:{row.code}", bureau=row.code, project="", kind="ranking_result",
+            title_zh=f"【竞进比拼】{label}排名：第 {row.rank}/{row.of} 名",
+            body_zh="\n".join(lines),
+            body_en=(f"{results.period} ranking ({rules}): {row.code} ranked {row.rank} of "
+                     f"{row.of} with {pts(row.score)}"
+                     + (f"; {row.listed.value} list" if row.listed else "")),
+            created_at=at,
+        ))
+    table = [f"{r.rank}. {r.name_zh} {pts(r.score)}"
+             + ("（红榜）" if r.listed is ListKind.RED else "（黑榜）" if r.listed is ListKind.BLACK
+                else "（豁免）" if r.exempted else "")
+             for r in level.rows]
+    names = {r.code: r.name_zh for r in level.rows}
+    summary = [
+        f"{label}{kind_zh}竞进比拼结果（规则 {rules}，快照 {results.snapshot_sha256[:12]}）：",
+        *table,
+        f"红榜：{'、'.join(names[c] for c in level.red_list) or '无'}",
+        f"黑榜：{'、'.join(names[c] for c in level.black_list) or '无'}",
+    ]
+    if level.exempted:
+        summary.append(f"不可抗力豁免：{'、'.join(names[c] for c in level.exempted)}")
+    notices.append(Notice(
+        key=f"{base}:summary", bureau=OFFICE, project="", kind="ranking_summary",
+        title_zh=f"【竞进比拼】{label}{kind_zh}排名汇总", body_zh="\n".join(summary),
+        body_en=(f"{results.period} ranking summary ({rules}): red {level.red_list}, "
+                 f"black {level.black_list}"),
+        created_at=at,
+    ))
+    return notices

@@ -1,0 +1,243 @@
+"""Leaders' ranking queries, served from PostgreSQL (never from Temporal visibility).
+
+Used by the HTTP API. Every function takes an asyncpg pool and returns JSON-serialisable
+dicts and lists (dates as ISO strings). Levels are "bureau", "program" and "project".
+Without a rule set id the default rule set is read when it has results, else any.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from guatu.clock import local_date
+from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState, Level, OrderStatus
+from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
+from guatu.ranking.rules import standing_of
+from guatu.ranking.rulesets import DEFAULT_RULESET
+
+STATUS_ZH = {
+    OrderStatus.OPEN: "待报整改方案",
+    OrderStatus.ESCALATED: "逾期已升级",
+    OrderStatus.PLAN_SUBMITTED: "方案已报，整改中",
+    OrderStatus.CLOSED: "已销号",
+}
+
+
+def _level(level: str) -> Level:
+    try:
+        return Level(level)
+    except ValueError:
+        raise ValueError(f"level must be bureau, program or project, not {level!r}") from None
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def _ruleset(conn: asyncpg.Connection, ruleset_id: str | None) -> str | None:
+    if ruleset_id:
+        return ruleset_id
+    ids = [r["ruleset_id"] for r in await conn.fetch(
+        "SELECT DISTINCT ruleset_id FROM ranking_rounds ORDER BY ruleset_id")]
+    if not ids:
+        return None
+    return DEFAULT_RULESET if DEFAULT_RULESET in ids else ids[0]
+
+
+async def list_periods(pool: asyncpg.Pool, level: str = "bureau", *,
+                       ruleset_id: str | None = None) -> list[dict[str, Any]]:
+    """Every period ranked at `level`, newest close first (months before quarters before years
+    at the same close)."""
+    lv = _level(level)
+    async with pool.acquire() as conn:
+        rs = await _ruleset(conn, ruleset_id)
+        if rs is None:
+            return []
+        rows = await conn.fetch(
+            "SELECT r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at,"
+            " count(e.code) AS entries FROM ranking_rounds r"
+            " JOIN ranking_entries e ON e.period = r.period AND e.ruleset_id = r.ruleset_id"
+            " AND e.level = $1 WHERE r.ruleset_id = $2"
+            " GROUP BY r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at"
+            " ORDER BY r.close_date DESC, array_position(ARRAY['month','quarter','year'], r.kind)",
+            lv.value, rs)
+    return [{
+        "period": r["period"], "kind": r["kind"],
+        "label_zh": parse_period(r["period"]).label_zh,
+        "close_date": r["close_date"].isoformat(), "ruleset_id": r["ruleset_id"],
+        "ruleset_version": r["ruleset_version"], "computed_at": r["computed_at"].isoformat(),
+        "entries": r["entries"],
+    } for r in rows]
+
+
+def _row(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "rank": r["rank"], "of": r["of_count"], "code": r["code"], "name_zh": r["name_zh"],
+        "score": r["score"], "previous_rank": r["previous_rank"], "movement": r["movement"],
+        "list": r["list"], "target_met": r["target_met"], "exempted": r["exempted"],
+        "investment_ratio": r["investment_ratio"], "weight": r["weight"],
+        "members": r["members"], "bureau": r["bureau"], "program": r["program"],
+        "breakdown": _json(r["breakdown"]),
+    }
+
+
+async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None, *,
+                      ruleset_id: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """One ranking: rows with rank, score, breakdown lines, movement and lists.
+
+    `period` None → the latest period (of `kind` if given; else the latest month, falling back
+    to any kind). `found` is False when nothing was ranked.
+    """
+    lv = _level(level)
+    async with pool.acquire() as conn:
+        rs = await _ruleset(conn, ruleset_id)
+        empty: dict[str, Any] = {"found": False, "level": lv.value, "period": period,
+                                 "ruleset": {"id": rs}, "rows": [], "red_list": [],
+                                 "black_list": [], "exempted": []}
+        if rs is None:
+            return empty
+        if period is None:
+            kinds = [kind] if kind else ["month", "quarter", "year"]
+            for k in kinds:
+                period = await conn.fetchval(
+                    "SELECT period FROM ranking_rounds WHERE ruleset_id = $1 AND kind = $2"
+                    " ORDER BY close_date DESC LIMIT 1", rs, k)
+                if period:
+                    break
+            if period is None:
+                return empty
+        head = await conn.fetchrow(
+            "SELECT r.*, s.body AS rules FROM ranking_rounds r JOIN ranking_rulesets s"
+            " ON s.id = r.ruleset_id AND s.version = r.ruleset_version"
+            " WHERE r.period = $1 AND r.ruleset_id = $2", period, rs)
+        if head is None:
+            return {**empty, "period": period}
+        rows = await conn.fetch(
+            "SELECT * FROM ranking_entries WHERE period = $1 AND ruleset_id = $2 AND level = $3"
+            " ORDER BY rank", period, rs, lv.value)
+        context = json.loads(head["context"])
+    rules = json.loads(head["rules"])
+    out_rows = [_row(r) for r in rows]
+    brief = {r["code"]: {"code": r["code"], "name_zh": r["name_zh"], "rank": r["rank"],
+                         "score": r["score"]} for r in out_rows}
+    exemptions = context.get("exemptions", {})
+    return {
+        "found": True,
+        "level": lv.value,
+        "level_zh": {"bureau": "责任单位", "program": "工程", "project": "项目"}[lv.value],
+        "period": period,
+        "kind": head["kind"],
+        "kind_zh": KIND_ZH[PeriodKind(head["kind"])],
+        "label_zh": parse_period(period).label_zh,
+        "close_date": head["close_date"].isoformat(),
+        "ruleset": {"id": rs, "version": head["ruleset_version"], "name_zh": rules["name_zh"],
+                    "name_en": rules["name_en"]},
+        "computed_at": head["computed_at"].isoformat(),
+        "verified_at": _iso(head["verified_at"]),
+        "snapshot_sha256": head["snapshot_sha256"],
+        "results_sha256": head["results_sha256"],
+        "previous_period": context.get("previous_period"),
+        "rows": out_rows,
+        "red_list": [brief[r["code"]] for r in out_rows if r["list"] == "red"],
+        "black_list": [brief[r["code"]] for r in out_rows if r["list"] == "black"],
+        "exempted": [{**brief[r["code"]], "reason": exemptions.get(r["code"], {}).get("reason", ""),
+                      "actor": exemptions.get(r["code"], {}).get("actor", "")}
+                     for r in out_rows if r["exempted"]],
+    }
+
+
+async def unit_history(pool: asyncpg.Pool, level: str, code: str, *,
+                       ruleset_id: str | None = None, kind: str = "month",
+                       limit: int = 24) -> list[dict[str, Any]]:
+    """One bureau's, program's or project's rank and score over past periods, oldest first."""
+    lv = _level(level)
+    async with pool.acquire() as conn:
+        rs = await _ruleset(conn, ruleset_id)
+        if rs is None:
+            return []
+        rows = await conn.fetch(
+            "SELECT e.period, e.rank, e.of_count, e.score, e.movement, e.list, e.exempted"
+            " FROM ranking_entries e JOIN ranking_rounds r ON r.period = e.period"
+            " AND r.ruleset_id = e.ruleset_id WHERE e.level = $1 AND e.code = $2"
+            " AND e.ruleset_id = $3 AND r.kind = $4 ORDER BY r.close_date DESC LIMIT $5",
+            lv.value, code, rs, kind, limit)
+    return [{"period": r["period"], "rank": r["rank"], "of": r["of_count"], "score": r["score"],
+             "movement": r["movement"], "list": r["list"], "exempted": r["exempted"]}
+            for r in reversed(rows)]
+
+
+def _order(r: asyncpg.Record, today: date) -> dict[str, Any]:
+    status = OrderStatus(r["status"])
+    kind = ActionKind(r["kind"])
+    return {
+        "id": r["id"], "bureau": r["bureau"], "bureau_name": r["bureau_name"] or r["bureau"],
+        "kind": kind.value, "kind_zh": ACTION_ZH[kind], "project": r["project"],
+        "project_name": r["project_name"], "period": r["period"], "ruleset_id": r["ruleset_id"],
+        "ruleset_version": r["ruleset_version"], "issued_at": r["issued_at"].isoformat(),
+        "due": r["due"].isoformat(), "status": status.value, "status_zh": STATUS_ZH[status],
+        "overdue_days": max((today - r["due"]).days, 0)
+        if status in (OrderStatus.OPEN, OrderStatus.ESCALATED) else 0,
+        "plan": r["plan"], "submitted_at": _iso(r["submitted_at"]),
+        "escalated_at": _iso(r["escalated_at"]),
+        "lines_zh": _json(r["lines_zh"]) if r["lines_zh"] is not None else [],
+        "lines_en": _json(r["lines_en"]) if r["lines_en"] is not None else [],
+    }
+
+
+async def open_escalations(pool: asyncpg.Pool, bureau: str | None = None) -> list[dict[str, Any]]:
+    """Open 督办 and 督办单 (plan awaited, overdue and escalated, or correction under way),
+    earliest deadline first, each with the decision's explanation."""
+    today = local_date(datetime.now(UTC))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT o.*, b.name_zh AS bureau_name, d.lines_zh, d.lines_en FROM ladder_orders o"
+            " LEFT JOIN bureaus b ON b.code = o.bureau"
+            " LEFT JOIN ladder_decisions d ON d.key = o.decision_key"
+            " WHERE o.status <> 'closed' AND ($1::text IS NULL OR o.bureau = $1)"
+            " ORDER BY o.due, o.id", bureau)
+    return [_order(r, today) for r in rows]
+
+
+async def bureau_standing(pool: asyncpg.Pool, bureau: str) -> dict[str, Any]:
+    """A bureau's ladder levels, open orders, exemptions, recent decisions and recent ranks."""
+    async with pool.acquire() as conn:
+        state = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
+        name = await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau)
+        decisions = await conn.fetch(
+            "SELECT key, period, ruleset_id, ruleset_version, kind, level_before, level_after,"
+            " project, order_id, deadline, lines_zh, lines_en, decided_at FROM ladder_decisions"
+            " WHERE bureau = $1 ORDER BY decided_at DESC, key LIMIT 30", bureau)
+        exemptions = await conn.fetch(
+            "SELECT period, reason, actor, role, granted_at FROM ranking_exemptions"
+            " WHERE bureau = $1 ORDER BY period", bureau)
+    standing = standing_of(LadderState.model_validate(state)).model_dump(mode="json") if state else {
+        "bureau": bureau, "name_zh": name or bureau, "tracks": [], "open_orders": [],
+        "exemptions": [], "decisions": 0, "version": 0, "runs": 0}
+    if name:
+        standing["name_zh"] = name
+    standing["recent_decisions"] = [{
+        "key": d["key"], "period": d["period"], "ruleset_id": d["ruleset_id"],
+        "ruleset_version": d["ruleset_version"], "kind": d["kind"],
+        "kind_zh": ACTION_ZH[ActionKind(d["kind"])], "level_before": d["level_before"],
+        "level_after": d["level_after"], "project": d["project"], "order_id": d["order_id"],
+        "deadline": _iso(d["deadline"]), "lines_zh": _json(d["lines_zh"]),
+        "lines_en": _json(d["lines_en"]), "decided_at": d["decided_at"].isoformat(),
+    } for d in decisions]
+    standing["exemptions"] = [{"period": e["period"], "reason": e["reason"], "actor": e["actor"],
+                               "role": e["role"], "granted_at": e["granted_at"].isoformat()}
+                              for e in exemptions]
+    standing["recent_ranks"] = await unit_history(pool, "bureau", bureau, limit=12)
+    return standing
+
+
+__all__ = ["bureau_standing", "get_ranking", "list_periods", "open_escalations", "unit_history"]

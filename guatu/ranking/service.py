@@ -1,0 +1,223 @@
+"""Temporal-facing helpers of 竞进比拼: schedules, on-demand rounds, exemptions, correction plans.
+
+The API and the CLI call these; tests too. Nothing here computes a ranking: rounds run in the
+RankingRound workflow, ladders in BureauLadder.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from config.settings import Settings
+from guatu import constants as c
+from guatu.ranking.models import (
+    CorrectionPlanInput,
+    CorrectionPlanResult,
+    ExemptionInput,
+    ExemptionResult,
+    LadderInput,
+    LadderStanding,
+    RankingRoundInput,
+    RoundResult,
+)
+from guatu.ranking.periods import parse_period
+from guatu.ranking.rulesets import DEFAULT_RULESET, load_ruleset
+
+TIME_ZONE = "Asia/Shanghai"
+
+# When each round runs: after the monthly report deadline (the 25th), on the 1st of the next
+# month; quarterly and annual roll-ups an hour apart so that the month's round comes first.
+SCHEDULES: dict[str, str] = {
+    "month": "0 9 1 * *",
+    "quarter": "0 10 1 1,4,7,10 *",
+    "year": "0 11 1 1 *",
+}
+
+
+class Rejected(Exception):
+    """The ladder's validator refused the input; `code`, `zh` and `en` say why."""
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.code, self.zh, self.en = code, zh, en
+
+
+def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            c.RANKING_WORKFLOW,
+            RankingRoundInput(period=None, kind=kind, ruleset_id=ruleset_id),  # type: ignore[arg-type]
+            id=f"ranking-scheduled-{kind}-{ruleset_id}",
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(cron_expressions=[SCHEDULES[kind]], time_zone_name=TIME_ZONE),
+        policy=SchedulePolicy(catchup_window=timedelta(days=7)),
+    )
+
+
+async def ensure_schedules(client: Client, settings: Settings,
+                           ruleset_id: str = DEFAULT_RULESET) -> list[ScheduleHandle]:
+    """Create the monthly, quarterly and annual ranking schedules, or bring them up to date.
+
+    Idempotent: run at every start. An existing schedule keeps its ID and history; its spec and
+    action are replaced by the current ones (a changed task queue or time takes effect).
+    """
+    load_ruleset(ruleset_id)  # fail at start, not at 09:00 on the 1st
+    handles: list[ScheduleHandle] = []
+    for kind in SCHEDULES:
+        schedule_id = c.ranking_schedule_id(kind, ruleset_id)
+        desired = schedule_for(kind, ruleset_id, settings.task_queue)
+        try:
+            handle = await client.create_schedule(schedule_id, desired)
+        except ScheduleAlreadyRunningError:
+            handle = client.get_schedule_handle(schedule_id)
+
+            def update(_: ScheduleUpdateInput, desired: Schedule = desired) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=desired)
+
+            await handle.update(update)
+        handles.append(handle)
+    return handles
+
+
+async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULESET, *,
+                        task_queue: str = c.TASK_QUEUE) -> WorkflowHandle[Any, RoundResult]:
+    """Start the round of `period` now (or attach to it if it is running).
+
+    A round that already completed is run again: it reuses the frozen snapshot, must reproduce
+    its published results byte for byte, and sends nothing twice (ladders and notices dedup).
+    """
+    parse_period(period)
+    load_ruleset(ruleset)
+    workflow_id = c.ranking_round_workflow_id(period, ruleset)
+    try:
+        return await client.start_workflow(
+            c.RANKING_WORKFLOW, RankingRoundInput(period=period, ruleset_id=ruleset),
+            id=workflow_id, task_queue=task_queue, result_type=RoundResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(workflow_id, result_type=RoundResult)
+
+
+async def _ladder(client: Client, bureau: str, task_queue: str,
+                  pool: asyncpg.Pool | None) -> WorkflowHandle[Any, Any]:
+    """The bureau's ladder, started (from its stored state, if any) when it is not running."""
+    rules = load_ruleset(DEFAULT_RULESET)
+    state = None
+    name_zh = ""
+    if pool is not None:
+        from guatu.ranking.models import LadderState
+
+        async with pool.acquire() as conn:
+            stored = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
+            name_zh = await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau) or ""
+        state = LadderState.model_validate(stored) if stored else None
+    return await client.start_workflow(
+        c.LADDER_WORKFLOW,
+        LadderInput(bureau=bureau, name_zh=name_zh, exemption_rules=rules.exemption, state=state),
+        id=c.bureau_ladder_workflow_id(bureau), task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+
+
+def _rejection(err: WorkflowUpdateFailedError) -> Rejected | None:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
+        details: dict[str, Any] = cause.details[0] if cause.details else {}
+        return Rejected(details.get("code", "rejected"), details.get("zh", cause.message),
+                        details.get("en", cause.message))
+    return None
+
+
+async def _audit_rejection(pool: asyncpg.Pool, bureau: str, action: str, key: str, actor: str,
+                           rejected: Rejected, body: dict[str, Any], channel: str) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
+            " accepted, before, after, reason, channel)"
+            " VALUES (NULL, $1, $2, $3, NULL, $4, $5, false, $6, '{}', $7, $8)",
+            datetime.now(UTC), actor or "unknown", bureau, action, key, body,
+            f"{rejected.code}: {rejected.zh} / {rejected.en}", channel)
+
+
+async def grant_exemption(client: Client, bureau: str, data: ExemptionInput, *,
+                          pool: asyncpg.Pool | None = None, task_queue: str = c.TASK_QUEUE,
+                          channel: str = "api") -> ExemptionResult:
+    """Exempt a bureau from one period's black list (force majeure). A refusal raises `Rejected`
+    and, given a pool, is written to the audit log; an acceptance is audited by the ladder."""
+    handle = await _ladder(client, bureau, task_queue, pool)
+    try:
+        return await handle.execute_update(
+            c.UPDATE_EXEMPTION, data, id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
+            result_type=ExemptionResult)
+    except WorkflowUpdateFailedError as err:
+        rejected = _rejection(err)
+        if rejected is None:
+            raise
+        if pool is not None:
+            await _audit_rejection(pool, bureau, f"exemption:{data.period}", data.idempotency_key,
+                                   data.actor, rejected, data.model_dump(mode="json"), channel)
+        raise rejected from None
+
+
+async def submit_correction_plan(client: Client, bureau: str, data: CorrectionPlanInput, *,
+                                 pool: asyncpg.Pool | None = None,
+                                 channel: str = "api") -> CorrectionPlanResult:
+    handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
+    try:
+        return await handle.execute_update(
+            c.UPDATE_CORRECTION_PLAN, data,
+            id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
+            result_type=CorrectionPlanResult)
+    except WorkflowUpdateFailedError as err:
+        rejected = _rejection(err)
+        if rejected is None:
+            raise
+        if pool is not None:
+            await _audit_rejection(pool, bureau, f"correction_plan:{data.order_id}",
+                                   data.idempotency_key, data.actor, rejected,
+                                   data.model_dump(mode="json"), channel)
+        raise rejected from None
+
+
+async def ladder_standing(client: Client, bureau: str) -> LadderStanding:
+    """The live standing from the workflow (the API reads `queries.bureau_standing` instead)."""
+    handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
+    return await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+__all__ = [
+    "SCHEDULES",
+    "Rejected",
+    "ensure_schedules",
+    "grant_exemption",
+    "ladder_standing",
+    "submit_correction_plan",
+    "trigger_round",
+]

@@ -1,0 +1,130 @@
+"""Freezing a period's inputs from the read model, and storing frozen snapshots.
+
+At period close the inputs of every project in scope are read from the read model and frozen:
+- the plan (`projects.plan`) gives planned-to-date on the 序时 curve at close
+  (`guatu.rules.progress.planned_to_date_wan`), year-to-date plan and the milestones;
+- `progress_reports`: for each month the highest `corrected` version wins; its amount and its
+  `on_time` flag;
+- `stage_history`: the first date each step was reached (only dates before close count);
+- `projects.red_months`: the months the project's light was red, up to the period's end.
+In scope: projects not cancelled whose plan starts before the period closes.
+
+The snapshot is stored once per period as canonical JSON with its SHA-256; a later round of
+the same period (any rule set) reuses it, which is what makes a re-run byte-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from guatu.clock import month_key, months_between, parse_month
+from guatu.models import ProjectPlan
+from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot
+from guatu.ranking.periods import Period, parse_period
+from guatu.ranking.rulesets import canonical_json, sha256
+from guatu.rules.progress import planned_to_date_wan
+
+DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
+
+
+def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, bool]],
+                  steps: Mapping[str, date], period: Period) -> ProjectInput | None:
+    """Pure: one project's frozen inputs, or None when it is out of scope for the period.
+
+    `reports` maps month → (investment_wan, on_time) of the winning version of each month;
+    `steps` maps step → the first date it was reached.
+    """
+    plan = ProjectPlan.model_validate(row["plan"])
+    if row["status"] == "cancelled" or plan.start >= period.close:
+        return None
+    last = period.last_month
+    year_start = date(int(last[:4]), 1, 1)
+    to_date = planned_to_date_wan(plan, period.close)
+    before_year = planned_to_date_wan(plan, year_start)
+    monthly = {m: float(v[0]) for m, v in sorted(reports.items()) if m <= last}
+    reached = {s: d for s, d in steps.items() if d < period.close}
+    delivered = min((d for s, d in reached.items() if s in DELIVERED_STEPS), default=None)
+    expected = [
+        m for m in months_between(plan.start, parse_month(last))
+        if delivered is None or parse_month(m) < delivered
+    ] if month_key(plan.start) <= last else []
+    return ProjectInput(
+        code=row["code"], name_zh=row["name_zh"], program=row["program"], bureau=row["bureau"],
+        kind=row["kind"], stage=row["stage"], status=row["status"], start=plan.start,
+        finish=plan.finish, total_investment_wan=round(plan.total_investment_wan, 2),
+        planned_to_date_wan=round(to_date, 2),
+        planned_ytd_wan=round(to_date - before_year, 2),
+        actual_cumulative_wan=round(sum(monthly.values()), 2),
+        actual_ytd_wan=round(sum(v for m, v in monthly.items() if m >= month_key(year_start)), 2),
+        monthly_investment_wan=monthly,
+        milestones=[MilestoneInput(step=m.step.value, planned=m.planned,
+                                   actual=reached.get(m.step.value)) for m in plan.milestones],
+        reports=[ReportInput(month=m, received=m in reports,
+                             on_time=bool(reports[m][1]) if m in reports else False)
+                 for m in expected],
+        red_months=sorted(m for m in (row["red_months"] or []) if m <= last),
+    )
+
+
+async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
+    """Read the inputs of every project in scope from the read model, as of now."""
+    period = parse_period(period_key)
+    rows = await conn.fetch(
+        "SELECT code, name_zh, program, bureau, kind, stage, status, plan, red_months"
+        " FROM projects ORDER BY code")
+    reports: dict[str, dict[str, tuple[float, bool]]] = {}
+    for r in await conn.fetch(
+            "SELECT DISTINCT ON (project, month) project, month, investment_wan, on_time"
+            " FROM progress_reports WHERE month <= $1"
+            " ORDER BY project, month, corrected DESC", period.last_month):
+        reports.setdefault(r["project"], {})[r["month"]] = (r["investment_wan"], r["on_time"])
+    steps: dict[str, dict[str, date]] = {}
+    for r in await conn.fetch(
+            "SELECT project, step, min(on_date) AS on_date FROM stage_history"
+            " WHERE step IS NOT NULL GROUP BY project, step"):
+        steps.setdefault(r["project"], {})[r["step"]] = r["on_date"]
+    projects = [p for row in rows
+                if (p := project_input(row, reports.get(row["code"], {}),
+                                       steps.get(row["code"], {}), period)) is not None]
+    bureaus = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")}
+    programs = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")}
+    used_b = {p.bureau for p in projects}
+    used_p = {p.program for p in projects}
+    return Snapshot(
+        period=period.key, kind=period.kind.value, close=period.close, months=period.months,
+        frozen_at=frozen_at,
+        bureaus={k: v for k, v in sorted(bureaus.items()) if k in used_b},
+        programs={k: v for k, v in sorted(programs.items()) if k in used_p},
+        projects=projects,
+    )
+
+
+def snapshot_text(snapshot: Snapshot) -> str:
+    return canonical_json(snapshot.model_dump(mode="json"))
+
+
+async def store_snapshot(conn: asyncpg.Connection, snapshot: Snapshot) -> tuple[str, bool]:
+    """Store a snapshot unless the period is frozen already. Returns (sha256, reused)."""
+    text = snapshot_text(snapshot)
+    digest = sha256(text)
+    inserted = await conn.fetchval(
+        "INSERT INTO ranking_snapshots (period, kind, close_date, frozen_at, projects, body, sha256)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (period) DO NOTHING RETURNING sha256",
+        snapshot.period, snapshot.kind, snapshot.close, snapshot.frozen_at,
+        len(snapshot.projects), text, digest)
+    if inserted is not None:
+        return digest, False
+    stored = await conn.fetchval("SELECT sha256 FROM ranking_snapshots WHERE period = $1",
+                                 snapshot.period)
+    return str(stored), True
+
+
+async def load_snapshot(conn: asyncpg.Connection, period: str) -> tuple[Snapshot, str] | None:
+    row = await conn.fetchrow("SELECT body, sha256 FROM ranking_snapshots WHERE period = $1", period)
+    if row is None:
+        return None
+    return Snapshot.model_validate_json(row["body"]), row["sha256"]

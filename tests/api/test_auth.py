@@ -1,0 +1,186 @@
+"""Authentication (401), token storage, token administration, rate limit (429), /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import httpx
+from fastapi import FastAPI
+
+from guatu.api.app import create_app
+from guatu.api.deps import ApiOptions
+from guatu.tokens import Role, TokenError, create_token, revoke_token, token_id_of, verify_token
+from tests.api.conftest import World
+
+
+async def test_requests_without_a_valid_token_are_401(world: World) -> None:
+    token = world.tokens["leader"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for headers in ({}, {"Authorization": ""}, {"Authorization": f"Basic {token}"},
+                    {"Authorization": "Bearer "}, {"Authorization": "Bearer not-a-token"},
+                    {"Authorization": f"Bearer {forged}"}):
+        r = await world.client.get("/api/v1/projects", headers=headers)
+        assert r.status_code == 401, headers
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        assert r.json()["code"] in ("missing_token", "invalid_token")
+    r = await world.client.get("/api/v1/projects", headers=world.auth("leader"))
+    assert r.status_code == 200
+
+
+async def test_tokens_are_stored_hashed_and_verify_to_their_principal(world: World) -> None:
+    raw = await create_token(world.pool, "bureau", world.bureau_a, "ERP")
+    token_id = token_id_of(raw)
+    assert token_id is not None and raw.startswith(f"gt_{token_id}_")
+    rows = await world.rows("SELECT * FROM api_tokens WHERE id = $1", token_id)
+    assert rows[0]["token_hash"] == hashlib.sha256(raw.encode()).hexdigest()
+    assert all(raw not in str(v) for v in dict(rows[0]).values())
+    principal = await verify_token(world.pool, raw)
+    assert principal is not None
+    assert (principal.role, principal.bureau, principal.label) == (Role.BUREAU, world.bureau_a, "ERP")
+    assert principal.actor == f"bureau:{token_id} (ERP)"
+    assert await revoke_token(world.pool, token_id) is True
+    assert await verify_token(world.pool, raw) is None
+    assert await revoke_token(world.pool, token_id) is False
+    for role, bureau in (("bureau", None), ("leader", world.bureau_a), ("root", None),
+                         ("bureau", "no_such_bureau")):
+        try:
+            await create_token(world.pool, role, bureau)
+            raise AssertionError(f"created {role} {bureau}")
+        except TokenError:
+            pass
+
+
+async def test_admin_creates_lists_and_revokes_tokens(world: World) -> None:
+    r = await world.call("admin", "POST", "/api/v1/tokens",
+                         json={"role": "bureau", "bureau": world.bureau_b, "label": "OA"})
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert (created["role"], created["bureau"], created["label"]) == ("bureau", world.bureau_b, "OA")
+    new = {"Authorization": f"Bearer {created['token']}"}
+    me = (await world.client.get("/api/v1/me", headers=new)).json()
+    assert (me["token_id"], me["bureau"]) == (created["id"], world.bureau_b)
+    listed = (await world.call("admin", "GET", "/api/v1/tokens")).json()
+    mine = [t for t in listed if t["id"] == created["id"]]
+    assert len(mine) == 1 and "token" not in mine[0] and "token_hash" not in mine[0]
+    for bad in ({"role": "bureau"}, {"role": "leader", "bureau": world.bureau_a},
+                {"role": "bureau", "bureau": "no_such_bureau"}, {"role": "root"},
+                {"role": "admin", "label": "x" * 101}, {"role": "admin", "actor": "me"}):
+        r = await world.call("admin", "POST", "/api/v1/tokens", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+    r = await world.call("admin", "DELETE", f"/api/v1/tokens/{created['id']}")
+    assert r.status_code == 204
+    assert (await world.client.get("/api/v1/me", headers=new)).status_code == 401
+    r = await world.call("admin", "DELETE", f"/api/v1/tokens/{created['id']}")
+    assert r.status_code == 404 and r.json()["code"] == "token_not_found"
+    r = await world.call("admin", "DELETE", "/api/v1/tokens/XYZ")
+    assert r.status_code == 422
+    listed = (await world.call("admin", "GET", "/api/v1/tokens",
+                               params={"include_revoked": True})).json()
+    assert [t["revoked_at"] is not None for t in listed if t["id"] == created["id"]] == [True]
+    for who in ("a", "manager", "leader"):
+        assert (await world.call(who, "GET", "/api/v1/tokens")).status_code == 403
+
+
+async def test_reference_data_for_every_role(world: World) -> None:
+    for who in ("a", "manager", "leader", "admin"):
+        bureaus = (await world.call(who, "GET", "/api/v1/bureaus")).json()
+        assert world.bureau_a in {b["code"] for b in bureaus}
+        programs = (await world.call(who, "GET", "/api/v1/programs")).json()
+        assert [p["code"] for p in programs][:2] == ["P01", "P02"]
+        assert programs[5]["name_zh"] == "生态惠民示范工程"
+
+
+async def test_rate_limit_per_token(world: World, api_app: FastAPI) -> None:
+    ctx = api_app.state.guatu
+    app = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
+                     options=ApiOptions(rate_per_second=0.5, rate_burst=3))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://guatu.test") as client:
+        codes = [(await client.get("/api/v1/me", headers=world.auth("a"))).status_code
+                 for _ in range(3)]
+        assert codes == [200, 200, 200]
+        r = await client.get("/api/v1/me", headers=world.auth("a"))
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+        assert r.headers["retry-after"] == "2"  # one token refills in 1 / 0.5 s
+        # Another token has its own bucket.
+        assert (await client.get("/api/v1/me", headers=world.auth("b"))).status_code == 200
+        # Forbidden calls count too: a bureau cannot probe leader routes at full speed.
+        for _ in range(2):
+            await client.get("/api/v1/overview", headers=world.auth("b"))
+        assert (await client.get("/api/v1/overview", headers=world.auth("b"))).status_code == 429
+        await asyncio.sleep(2.1)
+        assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
+
+
+async def test_an_address_sending_bad_tokens_is_slowed_down(world: World, api_app: FastAPI) -> None:
+    ctx = api_app.state.guatu
+    app = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
+                     options=ApiOptions(failed_auth_per_second=0.5, failed_auth_burst=3))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.7", 1)),
+                                 base_url="http://guatu.test") as client:
+        bad = {"Authorization": "Bearer gt_000000000000_" + "x" * 43}
+        codes = [(await client.get("/api/v1/me", headers=bad)).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        # Blocked before the lookup: for a while even a good token from there waits.
+        r = await client.get("/api/v1/me", headers=world.auth("a"))
+        assert r.status_code == 429 and r.json()["code"] == "too_many_failed_logins"
+        assert r.headers["retry-after"] == "2"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.8", 1)),
+                                 base_url="http://guatu.test") as client:
+        assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
+
+
+async def test_openapi_docs_are_served_locally(world: World) -> None:
+    r = await world.client.get("/docs")
+    assert r.status_code == 200 and "swagger-ui-bundle.js" in r.text
+    assert "cdn" not in r.text.lower()
+    js = await world.client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    schema = (await world.client.get("/openapi.json")).json()
+    paths = set(schema["paths"])
+    assert {"/api/v1/projects/{code}/transitions", "/api/v1/projects/{code}/reports",
+            "/api/v1/notifications", "/api/v1/notifications/{key}/ack", "/api/v1/projects",
+            "/api/v1/projects/import", "/api/v1/projects/{code}/plan-change",
+            "/api/v1/projects/{code}/suspend", "/api/v1/projects/{code}/resume",
+            "/api/v1/projects/{code}/cancel", "/api/v1/projects/{code}", "/api/v1/rankings",
+            "/api/v1/rankings/periods", "/api/v1/escalations", "/api/v1/overview",
+            "/api/v1/tokens", "/api/v1/tokens/{token_id}", "/healthz", "/readyz",
+            "/api/v1/bureaus/{bureau}/exemptions", "/api/v1/bureaus/{bureau}/standing",
+            "/api/v1/supervision-orders/{order_id}/correction-plan", "/api/v1/rankings/history",
+            "/api/v1/me", "/api/v1/bureaus", "/api/v1/programs",
+            "/api/v1/projects/{code}/issues"} <= paths
+    transition = schema["paths"]["/api/v1/projects/{code}/transitions"]["post"]
+    headers = [p["name"] for p in transition["parameters"] if p["in"] == "header"]
+    assert headers == ["Idempotency-Key"]
+    body_ref = transition["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][body_ref.rsplit("/", 1)[1]]
+    assert body["additionalProperties"] is False and "actor" not in body["properties"]
+    assert {"401", "403", "404", "409", "413", "422", "429", "503"} <= set(transition["responses"])
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_token_bucket_arithmetic() -> None:
+    """burst 3, 2 tokens a second, on a hand-driven clock."""
+    from guatu.api.auth import RateLimiter
+
+    class Clocked(RateLimiter):
+        now = 100.0
+
+        def _now(self) -> float:
+            return self.now
+
+    bucket = Clocked(rate=2.0, burst=3, max_keys=2)
+    assert [bucket.take("t") for _ in range(3)] == [None, None, None]
+    assert bucket.take("t") == 0.5  # empty: one token in 1 / 2 s
+    bucket.now += 0.25
+    assert bucket.take("t") == 0.25  # half a token refilled
+    bucket.now += 0.25
+    assert bucket.take("t") is None
+    bucket.now += 10  # refills to the burst, not beyond
+    assert [bucket.take("t") for _ in range(4)] == [None, None, None, 0.5]
+    assert bucket.peek("t") == 0.5 and bucket.peek("new") is None
+    bucket.take("u")
+    bucket.now += 10  # both full again: forgotten when a third key arrives
+    bucket.take("v")
+    assert sorted(bucket._buckets) == ["v"]

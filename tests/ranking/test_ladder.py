@@ -1,0 +1,282 @@
+"""BureauLadder on the time-skipping server: every step up and down over consecutive periods,
+correction-plan deadlines as durable timers, 督办单, exemptions, continue-as-new.
+
+Each test drives one ladder workflow with `record_period` updates (what RankingRound sends)
+and moves time explicitly with `ts_env.sleep`, as the lifecycle tests do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import Settings
+from guatu import constants as c
+from guatu.clock import local_date
+from guatu.ranking import queries, service
+from guatu.ranking.models import (
+    BureauOutcome,
+    CorrectionPlanInput,
+    ExemptionInput,
+    LadderInput,
+    LadderRules,
+    LadderStanding,
+    ListKind,
+    RecordPeriodInput,
+    RecordPeriodResult,
+    RedProject,
+)
+from guatu.ranking.periods import parse_period
+from tests.helpers import WebhookReceiver, add_bureau, running_worker
+from tests.ranking.conftest import end_ladders, eventually, fetch
+
+REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
+
+
+@dataclass
+class LadderLab:
+    env: WorkflowEnvironment
+    pool: asyncpg.Pool
+    receiver: WebhookReceiver
+    task_queue: str
+    bureau: str
+
+    async def start(self, continue_as_new_events: int = 2000) -> WorkflowHandle[Any, Any]:
+        return await self.env.client.start_workflow(
+            c.LADDER_WORKFLOW,
+            LadderInput(bureau=self.bureau, name_zh="测试局",
+                        continue_as_new_events=continue_as_new_events),
+            id=c.bureau_ladder_workflow_id(self.bureau), task_queue=self.task_queue)
+
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.env.client.get_workflow_handle(c.bureau_ladder_workflow_id(self.bureau))
+
+    def outcome(self, period: str, listed: ListKind | None,
+                reds: list[RedProject] | None = None, rank: int = 7) -> BureauOutcome:
+        return BureauOutcome(
+            bureau=self.bureau, name_zh="测试局", period=period,
+            kind=parse_period(period).kind.value, ruleset_id="default", ruleset_version=1,
+            rank=rank, of=8, score=42.5, listed=listed, target_met=listed is ListKind.RED,
+            investment_ratio=0.81, reasons_zh=["合计 42.50 分"], reasons_en=["total 42.50"],
+            red_projects=reds or [])
+
+    async def record(self, period: str, listed: ListKind | None,
+                     reds: list[RedProject] | None = None) -> RecordPeriodResult:
+        return await self.handle().execute_update(
+            c.UPDATE_RECORD_PERIOD,
+            RecordPeriodInput(outcome=self.outcome(period, listed, reds), ladder=LadderRules()),
+            id=f"record_period:default:{period}", result_type=RecordPeriodResult)
+
+    async def standing(self) -> LadderStanding:
+        # A query that races a continue-as-new on the time-skipping server can go unanswered
+        # (the old run is gone, the new one has not taken a task yet): ask again.
+        for attempt in range(5):
+            try:
+                return await self.handle().query(c.QUERY_STANDING, result_type=LadderStanding,
+                                                 rpc_timeout=timedelta(seconds=3))
+            except RPCError:
+                print("DEBUG query retry", attempt)
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    async def today(self) -> date:
+        return local_date(await self.env.get_current_time())
+
+    async def skip(self, days: float) -> None:
+        await self.env.sleep(timedelta(days=days))
+        await asyncio.sleep(0.3)
+
+    async def decisions(self) -> list[str]:
+        rows = await fetch(self.pool, "SELECT kind FROM ladder_decisions WHERE bureau = $1"
+                                      " ORDER BY decided_at, key", self.bureau)
+        return [r["kind"] for r in rows]
+
+
+@pytest_asyncio.fixture
+async def lab(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
+              receiver: WebhookReceiver, settings: Settings) -> AsyncIterator[LadderLab]:
+    bureau = await add_bureau(pool, receiver.url)
+    async with running_worker(ts_env.client, pool, http, settings) as task_queue:
+        yield LadderLab(ts_env, pool, receiver, task_queue, bureau)
+        await end_ladders(ts_env.client, [bureau])
+
+
+def kinds(result: RecordPeriodResult) -> list[str]:
+    return [d.kind.value for d in result.decisions]
+
+
+async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
+    # A small history limit makes the ladder continue-as-new several times during the test.
+    await lab.start(continue_as_new_events=60)
+    steps: list[tuple[int, int, list[str]]] = []
+    for period in ("2031-01", "2031-02"):
+        r = await lab.record(period, ListKind.BLACK)
+        steps.append((r.level_before, r.level_after, kinds(r)))
+    # 3rd consecutive black list: 督办 with a correction plan due in 15 days (a durable timer).
+    today = await lab.today()
+    third = await lab.record("2031-03", ListKind.BLACK)
+    steps.append((third.level_before, third.level_after, kinds(third)))
+    assert steps == [(0, 1, ["notice"]), (1, 2, ["summons"]), (2, 3, ["supervision"])]
+    order_id = third.decisions[0].order_id
+    assert order_id == f"{lab.bureau}:default:2031-03:supervision"
+    assert third.decisions[0].deadline == today + timedelta(days=15)
+    assert "整改方案报送期限" in third.decisions[0].lines_zh[-1]
+    escalations = await queries.open_escalations(lab.pool, lab.bureau)
+    assert [(e["id"], e["status"]) for e in escalations] == [(order_id, "open")]
+
+    await lab.skip(10)  # before the deadline: nothing happens
+    assert "escalation" not in await lab.decisions()
+    await lab.skip(7)  # the day after the deadline has begun: escalated, once
+    await eventually(lambda: _has(lab, "escalation"))
+    escalations = await queries.open_escalations(lab.pool, lab.bureau)
+    assert [(e["status"], e["overdue_days"] >= 0) for e in escalations] == [("escalated", True)]
+    await lab.skip(30)
+    assert (await lab.decisions()).count("escalation") == 1
+
+    # A late plan closes the 督办 (marked late).
+    late = await service.submit_correction_plan(
+        lab.env.client, lab.bureau,
+        CorrectionPlanInput(order_id=order_id, plan="倒排工期，增加施工班组，每周报送进度。",
+                            actor="局长", idempotency_key="plan-1"))
+    assert (late.status.value, late.on_time) == ("closed", False)
+    # A 4th black list keeps the ladder at its top rung: 督办 again, answered on time this time.
+    fourth = await lab.record("2031-04", ListKind.BLACK)
+    assert (fourth.level_before, fourth.level_after, kinds(fourth)) == (3, 3, ["supervision"])
+    on_time = await service.submit_correction_plan(
+        lab.env.client, lab.bureau,
+        CorrectionPlanInput(order_id=fourth.decisions[0].order_id,
+                            plan="成立专班，逐项销号，月底前完成整改。", idempotency_key="plan-2"))
+    assert on_time.on_time is True
+    await lab.skip(20)
+    assert (await lab.decisions()).count("escalation") == 1
+
+    # Off the black list one period at a time: down one rung each; red lists commend.
+    down: list[tuple[int, int, list[str]]] = []
+    results: dict[str, RecordPeriodResult] = {}
+    for period, listed in (("2031-05", None), ("2031-06", None), ("2031-07", ListKind.RED),
+                           ("2031-08", ListKind.RED), ("2031-09", None)):
+        r = results[period] = await lab.record(period, listed)
+        down.append((r.level_before, r.level_after, kinds(r)))
+    assert down == [
+        (3, 2, ["step_down"]),
+        (2, 1, ["step_down"]),
+        (1, 0, ["step_down", "commendation"]),
+        (0, 0, ["commendation", "award_recommendation"]),
+        (0, 0, []),
+    ]
+    # A retried record of a period changes nothing (answered by the server within a run, by the
+    # ladder's own memory of keys after a continue-as-new); an older period is refused.
+    before = await lab.decisions()
+    again = await lab.record("2031-08", ListKind.RED)
+    assert again.decisions == results["2031-08"].decisions
+    assert await lab.decisions() == before
+    with pytest.raises(Exception) as refused:
+        await lab.record("2030-12", ListKind.BLACK)
+    assert "period_out_of_order" in repr(refused.value.__cause__) or \
+        "不能倒序记录" in str(refused.value.__cause__)
+
+    standing = await lab.standing()
+    track = standing.tracks[0]
+    assert (track.level, track.black_streak, track.red_streak, track.last_period) == (0, 0, 0, "2031-09")
+    assert standing.runs >= 2, "the ladder should have continued as new"
+    assert standing.open_orders == []
+    # Every decision once in PostgreSQL, and its notice delivered once per key.
+    decided = await lab.decisions()
+    assert decided.count("notice") == 1 and decided.count("supervision") == 2
+    assert decided.count("step_down") == 3 and decided.count("award_recommendation") == 1
+    keys = [r["key"] for r in await fetch(lab.pool, "SELECT key FROM ladder_decisions WHERE bureau = $1",
+                                          lab.bureau)]
+    await eventually(lambda: all(lab.receiver.deliveries()[k] == 1 for k in keys))
+    assert max(lab.receiver.deliveries()[k] for k in keys) == 1
+    office = await fetch(lab.pool, "SELECT count(*) AS n FROM notifications WHERE bureau = 'xfb'"
+                                   " AND key = ANY($1::text[])", [f"{k}:xfb" for k in keys])
+    assert office[0]["n"] == len(keys)
+    stored = await queries.bureau_standing(lab.pool, lab.bureau)
+    assert stored["tracks"][0]["last_period"] == "2031-09"
+    assert [d["kind"] for d in stored["recent_decisions"]][:1] == ["commendation"] or \
+        stored["recent_decisions"][0]["kind"] in ("award_recommendation", "commendation")
+
+
+async def _has(lab: LadderLab, kind: str) -> bool:
+    return kind in await lab.decisions()
+
+
+async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
+    await lab.start()
+    client, bureau = lab.env.client, lab.bureau
+
+    def exemption(period: str, key: str, **kw: Any) -> ExemptionInput:
+        data = {"period": period, "reason": REASON, "actor": "王区长", "role": "district_leader",
+                "idempotency_key": key, **kw}
+        return ExemptionInput(**data)
+
+    refusals = [
+        (exemption("2031-05", "x1", role="bureau_clerk"), "not_authorised"),
+        (exemption("2031-05", "x2", reason="下雨了"), "reason_required"),
+        (exemption("2031-05", "x3", actor=" "), "actor_required"),
+    ]
+    for data, code in refusals:
+        with pytest.raises(service.Rejected) as err:
+            await service.grant_exemption(client, bureau, data, pool=lab.pool,
+                                          task_queue=lab.task_queue)
+        assert err.value.code == code
+    granted = await service.grant_exemption(client, bureau, exemption("2031-05", "ok-1"),
+                                            pool=lab.pool, task_queue=lab.task_queue)
+    again = await service.grant_exemption(client, bureau, exemption("2031-05", "ok-1"),
+                                          pool=lab.pool, task_queue=lab.task_queue)
+    # The update ID is the idempotency key: the server hands the retry the first answer.
+    assert again == granted and not granted.duplicate
+    with pytest.raises(service.Rejected) as err:
+        await service.grant_exemption(client, bureau, exemption("2031-05", "ok-2"),
+                                      pool=lab.pool, task_queue=lab.task_queue)
+    assert err.value.code == "already_exempted"
+    audit = await fetch(lab.pool, "SELECT accepted, actor, reason FROM audit_log WHERE bureau = $1"
+                                  " AND action = 'exemption:2031-05' ORDER BY id", bureau)
+    assert [a["accepted"] for a in audit].count(False) == 4
+    assert [a["accepted"] for a in audit].count(True) == 1
+    assert any(a["accepted"] and a["reason"] == REASON and a["actor"] == "王区长" for a in audit)
+    rows = await fetch(lab.pool, "SELECT reason FROM ranking_exemptions WHERE bureau = $1", bureau)
+    assert [r["reason"] for r in rows] == [REASON]
+
+    # A project red for 2 months running → 督办单 with a 30-day correction deadline.
+    today = await lab.today()
+    red2 = RedProject(code="T-P1", name_zh="示范项目", streak=2, red_months=["2031-03", "2031-04"])
+    r = await lab.record("2031-04", None, reds=[red2])
+    assert kinds(r) == ["project_supervision"]
+    order = r.decisions[0]
+    assert (order.project, order.deadline) == ("T-P1", today + timedelta(days=30))
+    plan = await service.submit_correction_plan(
+        client, bureau, CorrectionPlanInput(order_id=order.order_id or "",
+                                            plan="调整施工组织，补足资金缺口。", idempotency_key="p1"))
+    assert (plan.status.value, plan.on_time) == ("plan_submitted", True)
+    with pytest.raises(service.Rejected) as err:
+        await service.submit_correction_plan(
+            client, bureau, CorrectionPlanInput(order_id=order.order_id or "",
+                                                plan="再报一次整改方案内容。", idempotency_key="p2"),
+            pool=lab.pool)
+    assert err.value.code == "plan_already_submitted"
+    # Black-listed in the exempted period (the round froze its inputs before the exemption):
+    # the ladder honours its exemption, stays put, and the project is no longer red → closed.
+    exempted = await lab.record("2031-05", ListKind.BLACK)
+    assert (exempted.level_before, exempted.level_after, exempted.exempted) == (0, 0, True)
+    assert kinds(exempted) == ["exempted", "order_closed"]
+    assert await queries.open_escalations(lab.pool, bureau) == []
+    with pytest.raises(service.Rejected) as err:
+        await service.grant_exemption(client, bureau, exemption("2031-04", "late-1"),
+                                      pool=lab.pool, task_queue=lab.task_queue)
+    assert err.value.code == "period_already_ranked"
+    await lab.skip(40)  # no escalation for an answered order
+    assert "escalation" not in await lab.decisions()

@@ -1,0 +1,119 @@
+"""RankingRound: one 竞进比拼 round for one period under one rule set.
+
+Steps, each an idempotent activity (the workflow only orchestrates):
+1. freeze the inputs of every project at period close (reused if the period is frozen);
+2. compute scores, ranks, movement and red/black lists from the frozen snapshot and store them
+   (a re-run recomputes and must reproduce the stored bytes);
+3. feed each ranked bureau's BureauLadder (`record_period`, idempotent per rule set + period);
+4. write each bureau's rank notice and the leaders' office summary to the outbox and deliver
+   them (exactly once per key).
+
+Started by a Temporal Schedule with `period=None` (the last closed period of `kind`, in
+Asia/Shanghai), such a run hands the round to the business-key workflow
+`ranking_round_workflow_id(period, ruleset)` as a child, so every round of a period has one ID
+whether it was scheduled or triggered on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from guatu import constants as c
+    from guatu.clock import business_now, local_date
+    from guatu.models import Notice
+    from guatu.ranking.models import (
+        ComputeInput,
+        ComputeResult,
+        FeedLadderInput,
+        FeedLadderResult,
+        FreezeInput,
+        FreezeResult,
+        RankingRoundInput,
+        RoundNoticesInput,
+        RoundResult,
+    )
+    from guatu.ranking.periods import last_closed, parse_period
+
+STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(minutes=10))
+
+
+@workflow.defn(name=c.RANKING_WORKFLOW)
+class RankingRound:
+    @workflow.run
+    async def run(self, input: RankingRoundInput) -> RoundResult:
+        period = input.period
+        if period is None:
+            today = local_date(business_now(input.clock, workflow.now()))
+            period = last_closed(input.kind, today).key
+        parse_period(period)
+        target_id = c.ranking_round_workflow_id(period, input.ruleset_id)
+        if workflow.info().workflow_id != target_id:
+            return await self._delegate(input, period, target_id)
+
+        frozen: FreezeResult = await workflow.execute_activity(
+            c.ACTIVITY_RANKING_FREEZE, FreezeInput(period=period), result_type=FreezeResult,
+            start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
+        )
+        computed: ComputeResult = await workflow.execute_activity(
+            c.ACTIVITY_RANKING_COMPUTE,
+            ComputeInput(period=period, ruleset_id=input.ruleset_id, workflow_id=target_id),
+            result_type=ComputeResult,
+            start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
+        )
+        workflow.logger.info("round computed", extra={
+            "period": period, "ruleset": input.ruleset_id, "snapshot": frozen.sha256[:12],
+            "results": computed.results_sha256[:12], "reproduced": computed.reproduced})
+        ladders: list[FeedLadderResult] = []
+        if input.feed_ladders:
+            ladders = list(await asyncio.gather(*(
+                workflow.execute_activity(
+                    c.ACTIVITY_RANKING_FEED_LADDER,
+                    FeedLadderInput(outcome=o, ladder=computed.ladder,
+                                    exemption=computed.exemption, clock=input.clock),
+                    result_type=FeedLadderResult,
+                    start_to_close_timeout=timedelta(minutes=2), retry_policy=STEP_RETRY,
+                )
+                for o in computed.outcomes
+            )))
+        notices: list[Notice] = []
+        if input.notify:
+            notices = await workflow.execute_activity(
+                c.ACTIVITY_RANKING_NOTICES,
+                RoundNoticesInput(period=period, ruleset_id=input.ruleset_id),
+                result_type=list[Notice],
+                start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
+            )
+            await asyncio.gather(*(
+                workflow.execute_activity(
+                    c.ACTIVITY_DELIVER, n, start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=DELIVERY_RETRY,
+                )
+                for n in notices
+            ))
+        return RoundResult(
+            period=period, ruleset_id=input.ruleset_id, ruleset_version=computed.ruleset_version,
+            snapshot_sha256=computed.snapshot_sha256, results_sha256=computed.results_sha256,
+            reproduced=computed.reproduced, bureaus=len(computed.outcomes),
+            red_list=computed.red_list, black_list=computed.black_list,
+            exempted=computed.exempted, ladders=ladders, notices=len(notices),
+        )
+
+    async def _delegate(self, input: RankingRoundInput, period: str, target_id: str) -> RoundResult:
+        try:
+            result: RoundResult = await workflow.execute_child_workflow(
+                c.RANKING_WORKFLOW, input.model_copy(update={"period": period}), id=target_id,
+                result_type=RoundResult,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            # The same round is running already (triggered by hand): nothing to add.
+            return RoundResult(period=period, ruleset_id=input.ruleset_id, delegated_to=target_id)
+        return result.model_copy(update={"delegated_to": target_id})
