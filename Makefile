@@ -18,7 +18,7 @@ run: $(STAMP)
 # The browser test drives Debian's Chromium (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .

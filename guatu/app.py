@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -88,6 +89,29 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
         yield Stack(settings, client, pool, http, dsn)
 
 
+async def bootstrap_tokens(st: Stack) -> dict[str, str]:
+    """First start: a leader and an admin token, kept in the data directory (mode 0600).
+
+    A leader can open the dashboard after `make run` without help; an operator uses the admin
+    token to issue bureau and manager tokens (`guatu token create`). Later starts reuse them
+    unless they were revoked.
+    """
+    from guatu.tokens import create_token, verify_token
+
+    path = st.settings.data_dir / "tokens.json"
+    saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    tokens: dict[str, str] = {}
+    for role in ("leader", "admin"):
+        raw = saved.get(role)
+        if raw is None or await verify_token(st.pool, raw) is None:
+            raw = await create_token(st.pool, role, label=f"bootstrap {role}")
+        tokens[role] = raw
+    if tokens != saved:
+        path.write_text(json.dumps(tokens, indent=2))
+        path.chmod(0o600)
+    return tokens
+
+
 async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = None) -> int:
     plans = load_sample_plans(st.settings.programme_start_year)
     clock = ProgrammeClock(scale=st.settings.clock_scale)
@@ -121,6 +145,10 @@ async def serve(settings: Settings, stop: asyncio.Event,
                 from guatu.api.server import run_api
 
                 api_task = asyncio.create_task(run_api(st, stop))
+                tokens = await bootstrap_tokens(st)
+                base = f"http://{settings.api_host}:{settings.api_port}/"
+                log.info("dashboard for leaders", url=f"{base}#token={tokens['leader']}",
+                         tokens_file=str(settings.data_dir / "tokens.json"))
             if extra is not None:
                 await extra(st)
             log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",

@@ -1132,7 +1132,10 @@ def _register_simulation() -> None:
                 sim = simulation.ProgrammeSimulation(client, plans, load_policy(), config,
                                                      task_queue=settings.task_queue,
                                                      on_month_closed=month_closed)
-                return await sim.run()
+                report = await sim.run()
+                # Back to real time: an accelerated clock left running outpaces any worker.
+                await sim.settle()
+                return report
 
         report = jsonable(_run(run()))
         report["code_prefix"] = prefix

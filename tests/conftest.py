@@ -72,9 +72,8 @@ async def pg_dsn(pg_server: str) -> str:
 @pytest_asyncio.fixture(scope="session")
 async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(pg_dsn, 2, 20)
-    from guatu.programme import load_bureaus, load_programs
-
     from activities.read_model import upsert_reference
+    from guatu.programme import load_bureaus, load_programs
 
     await upsert_reference(p, load_bureaus(), load_programs())
     yield p

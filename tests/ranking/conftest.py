@@ -83,12 +83,8 @@ async def end_ladders(client: Client, bureaus: list[str]) -> None:
     time lock when a workflow is terminated with an activity running)."""
     for bureau in bureaus:
         handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-        try:
+        with contextlib.suppress(Exception):
             await eventually(lambda h=handle: quiet(h), timeout=15)
-        except Exception as err:  # noqa: BLE001
-            print("DEBUG not quiet", bureau, err)
-        d = (await handle.describe()).raw_description
-        print("DEBUG end", bureau, d.workflow_execution_info.history_length, len(d.pending_activities), d.HasField("pending_workflow_task"), d.workflow_execution_info.status)
         with contextlib.suppress(Exception):
             await handle.terminate()
 

@@ -18,7 +18,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
@@ -39,7 +38,7 @@ from guatu.ranking.models import (
 )
 from guatu.ranking.periods import parse_period
 from tests.helpers import WebhookReceiver, add_bureau, running_worker
-from tests.ranking.conftest import end_ladders, eventually, fetch
+from tests.ranking.conftest import end_ladders, eventually, fetch, quiet
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
 
@@ -79,18 +78,11 @@ class LadderLab:
             id=f"record_period:default:{period}", result_type=RecordPeriodResult)
 
     async def standing(self) -> LadderStanding:
-        # A query that races a continue-as-new on the time-skipping server can go unanswered
-        # (the old run is gone, the new one has not taken a task yet): ask again.
-        for attempt in range(5):
-            try:
-                return await self.handle().query(c.QUERY_STANDING, result_type=LadderStanding,
-                                                 rpc_timeout=timedelta(seconds=3))
-            except RPCError:
-                print("DEBUG query retry", attempt)
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.5)
-        raise AssertionError("unreachable")
+        # A query that races a continue-as-new on the time-skipping server goes unanswered
+        # (it is addressed to the run that just closed) and holds the server's time lock from
+        # then on: ask only once the ladder is quiet.
+        await eventually(lambda: quiet(self.handle()), timeout=15)
+        return await self.handle().query(c.QUERY_STANDING, result_type=LadderStanding)
 
     async def today(self) -> date:
         return local_date(await self.env.get_current_time())

@@ -1,0 +1,223 @@
+"""The dashboard's current view as an Excel workbook (openpyxl), Chinese headers first.
+
+Sheets: 总览 (the programme and each program), 项目 (the projects of the current filter, with
+their lights, reasons and milestones), 排名 (bureaus and programs of the shown period),
+督办 (open supervision orders with deadlines). Amounts are kept in 万元 as numbers, with the
+亿元 figure beside the totals.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from guatu.models import Light, RunStatus
+from guatu.rules.stages import STAGE_ZH
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WAN_PER_YI = 10_000.0
+
+LIGHT_ZH = {Light.GREEN.value: "绿灯", Light.YELLOW.value: "黄灯", Light.RED.value: "红灯"}
+STATUS_ZH = {RunStatus.ACTIVE.value: "在推进", RunStatus.SUSPENDED.value: "暂停",
+             RunStatus.CANCELLED.value: "已撤销", RunStatus.CLOSED.value: "已关闭"}
+STAGE_NAMES = {stage.value: name for stage, name in STAGE_ZH.items()}
+KIND_ZH = {"engineering": "工程类", "service": "服务类"}
+LIST_ZH = {"red": "红榜", "black": "黑榜"}
+FILTER_ZH = {"program": "工程", "bureau": "责任单位", "stage": "阶段", "light": "灯",
+             "status": "状态"}
+FILLS = {"green": PatternFill("solid", fgColor="C8E6C9"),
+         "yellow": PatternFill("solid", fgColor="FFF3B0"),
+         "red": PatternFill("solid", fgColor="FFCDD2")}
+HEAD_FILL = PatternFill("solid", fgColor="1F3A5F")
+HEAD_FONT = Font(bold=True, color="FFFFFF")
+
+
+@dataclass
+class ExportView:
+    generated_at: datetime
+    filters: dict[str, str]
+    overview: dict[str, Any]
+    projects: list[dict[str, Any]]
+    bureaus: dict[str, dict[str, Any]] = field(default_factory=dict)
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rankings: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def yi(wan: float | None) -> float | None:
+    """万元 → 亿元, two decimals."""
+    return None if wan is None else round(wan / WAN_PER_YI, 2)
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _table(ws: Worksheet, header: list[str], rows: list[list[Any]], start_row: int = 1,
+           widths: list[int] | None = None) -> int:
+    for col, title in enumerate(header, start=1):
+        cell = ws.cell(row=start_row, column=col, value=title)
+        cell.fill, cell.font = HEAD_FILL, HEAD_FONT
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for r, values in enumerate(rows, start=start_row + 1):
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=r, column=col, value=_iso(value))
+    for col, width in enumerate(widths or [], start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    return start_row + len(rows) + 1
+
+
+def _name(table: dict[str, dict[str, Any]], code: str | None) -> str:
+    if not code:
+        return ""
+    return str(table.get(code, {}).get("name_zh") or code)
+
+
+def _overview_sheet(ws: Worksheet, view: ExportView) -> None:
+    ov = view.overview
+    total = ov["total"]
+    ws.title = "总览"
+    ws["A1"] = "温江区幸福美好生活十大工程 · 挂图作战 / Guatu programme overview"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = f"数据截至 {_iso(ov['as_of'])}（{ov['year']} 年）；导出于 {_iso(view.generated_at)}"
+    if view.filters:
+        shown = "；".join(f"{FILTER_ZH.get(k, k)}={v}" for k, v in view.filters.items())
+        ws["A3"] = f"项目表筛选：{shown}"
+    lights = total["lights"]
+    facts = [
+        ("项目数", total["projects"], None),
+        ("计划总投资（万元）", total["total_investment_wan"], yi(total["total_investment_wan"])),
+        ("方案公布总投资（万元）", total["published_total_wan"], yi(total["published_total_wan"])),
+        ("计划占公布总投资 %", total["plan_vs_published_pct"], None),
+        ("序时计划投资（万元）", total["planned_investment_to_date_wan"],
+         yi(total["planned_investment_to_date_wan"])),
+        ("实际完成投资（万元）", total["actual_investment_wan"], yi(total["actual_investment_wan"])),
+        ("完成序时进度 %", total["actual_vs_planned_pct"], None),
+        (f"{ov['year']} 年度目标（万元）", total["year_target_wan"], yi(total["year_target_wan"])),
+        (f"{ov['year']} 年度完成（万元）", total["year_actual_wan"], yi(total["year_actual_wan"])),
+        ("年度目标完成 %", total["year_progress_pct"], None),
+        ("绿灯 / 黄灯 / 红灯", f"{lights.get('green', 0)} / {lights.get('yellow', 0)} / "
+                           f"{lights.get('red', 0)}", None),
+        ("开工率 %（已开工 / 应开工）", total["start_rate_pct"],
+         f"{total['started']} / {total['due_to_start']}"),
+        ("完工率 %（已完工 / 应完工）", total["completion_rate_pct"],
+         f"{total['completed']} / {total['due_to_complete']}"),
+    ]
+    row = _table(ws, ["指标", "数值", "亿元 / 说明"], [list(f) for f in facts], start_row=5,
+                 widths=[34, 18, 18, 14, 16, 16, 16, 12, 16, 16, 10, 10, 10, 10, 10])
+    header = ["工程", "名称", "项目数", "计划总投资（万元）", "序时计划（万元）", "实际完成（万元）",
+              "完成序时 %", f"{ov['year']} 年度目标（万元）", f"{ov['year']} 年度完成（万元）",
+              "年度完成 %", "绿灯", "黄灯", "红灯", "开工率 %", "完工率 %"]
+    rows = [[p["code"], p["name_zh"], p["projects"], p["total_investment_wan"],
+             p["planned_investment_to_date_wan"], p["actual_investment_wan"],
+             p["actual_vs_planned_pct"], p["year_target_wan"], p["year_actual_wan"],
+             p["year_progress_pct"], p["lights"].get("green", 0), p["lights"].get("yellow", 0),
+             p["lights"].get("red", 0), p["start_rate_pct"], p["completion_rate_pct"]]
+            for p in ov["programs"]]
+    _table(ws, header, rows, start_row=row + 2)
+
+
+def _milestones(ms: list[dict[str, Any]]) -> str:
+    parts = []
+    for m in ms:
+        actual = m.get("actual")
+        state = f"实际 {actual}" if actual else ("逾期未完成" if m.get("missed") else "未完成")
+        parts.append(f"{m.get('name_zh') or m.get('step')}：计划 {m.get('planned')}，{state}")
+    return "\n".join(parts)
+
+
+def _projects_sheet(ws: Worksheet, view: ExportView) -> None:
+    header = ["项目编号", "项目名称", "工程", "责任单位", "类型", "阶段", "状态", "灯", "亮灯原因",
+              "总投资（万元）", "序时计划（万元）", "实际完成（万元）", "完成序时 %", "形象进度 %",
+              "计划开始", "计划完成", "节点（计划 / 实际）", "红灯月份", "未销号问题", "最近月报"]
+    rows = []
+    for p in view.projects:
+        planned = p["planned_investment_to_date_wan"]
+        ratio = round(100 * p["actual_investment_wan"] / planned, 1) if planned else None
+        reasons = "\n".join(str(e.get("text_zh", "")) for e in p.get("explanations") or [])
+        rows.append([
+            p["code"], p["name_zh"], _name(view.programs, p["program"]),
+            _name(view.bureaus, p["bureau"]), KIND_ZH.get(p["kind"], p["kind"]),
+            STAGE_NAMES.get(p["stage"], p["stage"]),
+            STATUS_ZH.get(p["status"], p["status"]), LIGHT_ZH.get(p["light"], p["light"]),
+            reasons, p["total_investment_wan"], planned, p["actual_investment_wan"], ratio,
+            p["physical_progress_pct"], p.get("start"), p.get("finish"),
+            _milestones(p.get("milestones") or []), "、".join(p.get("red_months") or []),
+            p.get("open_issues", 0), p.get("last_report_month") or "",
+        ])
+    _table(ws, header, rows, widths=[14, 30, 18, 18, 8, 8, 8, 6, 50, 14, 14, 14, 10, 10,
+                                     12, 12, 50, 16, 8, 10])
+    for r, p in enumerate(view.projects, start=2):
+        fill = FILLS.get(p["light"])
+        if fill is not None:
+            ws.cell(row=r, column=8).fill = fill
+        for col in (9, 17):
+            ws.cell(row=r, column=col).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+
+
+def _movement(row: dict[str, Any]) -> str:
+    move = row.get("movement")
+    if row.get("previous_rank") is None or move is None:
+        return "新上榜"
+    if move > 0:
+        return f"↑{move}"
+    if move < 0:
+        return f"↓{-move}"
+    return "—"
+
+
+def _ranking_sheet(ws: Worksheet, view: ExportView) -> None:
+    row = 1
+    for level, title in (("bureau", "责任单位排名"), ("program", "工程排名")):
+        ranking = view.rankings.get(level)
+        if not ranking or not ranking.get("found"):
+            ws.cell(row=row, column=1, value=f"{title}：本期排名尚未生成").font = Font(bold=True)
+            row += 2
+            continue
+        ws.cell(row=row, column=1,
+                value=f"{title}（{ranking.get('label_zh', ranking['period'])}，"
+                      f"{ranking['ruleset'].get('name_zh', '')}）").font = Font(bold=True)
+        rows = [[r["rank"], r["code"], r["name_zh"], r["score"], _movement(r),
+                 LIST_ZH.get(r.get("list") or "", ""), "是" if r.get("target_met") else "否",
+                 r.get("investment_ratio"), "是" if r.get("exempted") else "",
+                 "\n".join(str(line.get("text_zh", "")) for line in r.get("breakdown") or [])]
+                for r in ranking["rows"]]
+        row = _table(ws, ["名次", "代码", "名称", "得分", "升降", "榜单", "达到序时目标",
+                          "投资完成比", "豁免", "得分明细"], rows, start_row=row + 1,
+                     widths=[6, 14, 24, 10, 8, 8, 12, 12, 6, 70]) + 1
+
+
+def _escalation_sheet(ws: Worksheet, view: ExportView) -> None:
+    rows = [[e["kind_zh"], e["bureau_name"], e.get("project_name") or e.get("project") or "",
+             e["period"], e["issued_at"], e["due"], e["status_zh"], e["overdue_days"],
+             "\n".join(e.get("lines_zh") or [])]
+            for e in view.escalations]
+    _table(ws, ["类别", "责任单位", "项目", "期间", "下达时间", "整改方案期限", "状态", "逾期天数",
+                "依据"], rows, widths=[10, 20, 28, 10, 20, 14, 16, 10, 70])
+
+
+def build_workbook(view: ExportView) -> bytes:
+    wb = Workbook()
+    _overview_sheet(wb.active, view)
+    _projects_sheet(wb.create_sheet("项目"), view)
+    _ranking_sheet(wb.create_sheet("排名"), view)
+    _escalation_sheet(wb.create_sheet("督办"), view)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+__all__ = ["XLSX_TYPE", "ExportView", "build_workbook", "yi"]

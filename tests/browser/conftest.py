@@ -1,0 +1,86 @@
+"""Fixtures of the browser tests: a database of their own, Chromium, and the served app.
+
+The dashboard shows programme-wide totals and rankings, and a ranking round reads every
+project in the read model: a browser test gets its own database on the session's PostgreSQL
+server (migrations applied, reference data loaded), so that other tests' projects never enter
+what it checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+
+from activities.read_model import upsert_reference
+from guatu import db
+from guatu.programme import load_bureaus, load_programs
+from tests.conftest import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@pytest_asyncio.fixture
+async def own_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
+    name = f"guatu_browser_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = pg_server.rpartition("/")
+    pool = await db.create_pool(f"{base}/{name}", 1, 10)
+    await db.migrate(pool)
+    await upsert_reference(pool, load_bureaus(), load_programs())
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def user_data_dir() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="guatu-chromium-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers: pytest owns the process's signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` on a free port of 127.0.0.1 for the duration; yields the base URL."""
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                    access_log=False, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.05)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
