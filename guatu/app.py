@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -27,6 +28,7 @@ from guatu import db
 from guatu.models import ProgrammeClock
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import start_programme
+from guatu.ranking.service import ensure_schedules
 from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
 from guatu.temporal_client import connect
 from worker import build_worker
@@ -112,6 +114,26 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     return tokens
 
 
+async def start_rankings(st: Stack) -> None:
+    """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's round.
+
+    The schedules fire on the 1st at 09:00 Asia/Shanghai; without a first round the leaders'
+    boards would stay empty until then. A round that exists is not run again.
+    """
+    from guatu.clock import local_date
+    from guatu.ranking.periods import last_closed
+    from guatu.ranking.queries import get_ranking
+    from guatu.ranking.service import ensure_schedules, trigger_round
+
+    await ensure_schedules(st.client, st.settings)
+    period = last_closed("month", local_date(datetime.now(UTC))).key
+    existing = await get_ranking(st.pool, "bureau", period)
+    if not existing.get("found"):
+        handle = await trigger_round(st.client, period, task_queue=st.settings.task_queue)
+        await handle.result()
+        log.info("first ranking round", period=period)
+
+
 async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = None) -> int:
     plans = load_sample_plans(st.settings.programme_start_year)
     clock = ProgrammeClock(scale=st.settings.clock_scale)
@@ -138,8 +160,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
         worker = build_worker(st.client, st.pool, st.http, settings)
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
+            schedules = await ensure_schedules(st.client, settings)
+            log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
             if settings.load_sample:
                 await load_sample(st)
+            await start_rankings(st)
             api_task: asyncio.Task[None] | None = None
             with contextlib.suppress(ImportError):
                 from guatu.api.server import run_api

@@ -1141,6 +1141,13 @@
   function init() {
     bind();
     applyText();
+    // `guatu up` prints a link with the leader token in the fragment (never sent to a server):
+    // take it, then drop it from the address bar.
+    const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (fromLink) {
+      state.token = fromLink;
+      history.replaceState(null, "", location.pathname + location.search);
+    }
     if (state.token) {
       login(state.token);
     } else {
