@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -41,9 +42,15 @@ from guatu.ranking.models import (
     RuleSet,
 )
 from guatu.ranking.notices import round_notices
-from guatu.ranking.periods import parse_period, previous_period
+from guatu.ranking.periods import PeriodError, parse_period, previous_period
 from guatu.ranking.rules import compute_round, outcomes, previous_ranks
-from guatu.ranking.rulesets import canonical_json, load_ruleset, ruleset_canonical, sha256
+from guatu.ranking.rulesets import (
+    UnknownRuleSet,
+    canonical_json,
+    load_ruleset,
+    ruleset_canonical,
+    sha256,
+)
 from guatu.ranking.snapshot import load_snapshot, read_snapshot, store_snapshot
 
 log = structlog.get_logger(__name__)
@@ -132,7 +139,11 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
         rules_sha = sha256(ruleset_canonical(rules))
         context = RoundContext.model_validate_json(existing["context"])
     else:
-        rules = load_ruleset(ruleset_id)
+        try:
+            rules = load_ruleset(ruleset_id)
+        except (UnknownRuleSet, ValidationError) as err:
+            raise _fail("bad_ruleset", f"规则集 {ruleset_id} 无法读取 / rule set {ruleset_id!r} "
+                                       f"cannot be loaded: {err}") from None
         rules_sha = await register_ruleset(conn, rules)
         context = await build_context(conn, period, ruleset_id)
     results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
@@ -170,7 +181,10 @@ class RankingActivities:
 
     @activity.defn(name=c.ACTIVITY_RANKING_FREEZE)
     async def freeze(self, data: FreezeInput) -> FreezeResult:
-        parse_period(data.period)
+        try:
+            parse_period(data.period)
+        except PeriodError as err:
+            raise _fail("bad_period", str(err)) from None
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
             frozen = await load_snapshot(conn, data.period)

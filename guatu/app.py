@@ -28,7 +28,6 @@ from guatu import db
 from guatu.models import ProgrammeClock
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import start_programme
-from guatu.ranking.service import ensure_schedules
 from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
 from guatu.temporal_client import connect
 from worker import build_worker
@@ -125,7 +124,8 @@ async def start_rankings(st: Stack) -> None:
     from guatu.ranking.queries import get_ranking
     from guatu.ranking.service import ensure_schedules, trigger_round
 
-    await ensure_schedules(st.client, st.settings)
+    schedules = await ensure_schedules(st.client, st.settings)
+    log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
     period = last_closed("month", local_date(datetime.now(UTC))).key
     existing = await get_ranking(st.pool, "bureau", period)
     if not existing.get("found"):
@@ -160,8 +160,6 @@ async def serve(settings: Settings, stop: asyncio.Event,
         worker = build_worker(st.client, st.pool, st.http, settings)
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
-            schedules = await ensure_schedules(st.client, settings)
-            log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
             if settings.load_sample:
                 await load_sample(st)
             await start_rankings(st)

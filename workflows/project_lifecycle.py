@@ -163,13 +163,18 @@ class ProjectLifecycle:
                 or info.get_current_history_length() > self.s.policy.continue_as_new_events)
 
     async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush()
-        # Let deliveries in flight finish so their results land in this run; a bureau that is
-        # down does not hold the run back for long: its notices are carried over and resent.
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: not self._deliveries,
-                                          timeout=DELIVERY_DRAIN_BEFORE_CAN)
+        # Input can arrive during any of the awaits below: loop until a pass finds nothing new
+        # to write, so no accepted update's projection is left behind in this run.
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._flush()
+            # Let deliveries in flight finish so their results land in this run; a bureau that
+            # is down does not hold the run back for long: its notices are carried over.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: not self._deliveries,
+                                              timeout=DELIVERY_DRAIN_BEFORE_CAN)
+            if not self._dirty and workflow.all_handlers_finished():
+                break
         self.s.runs += 1
         workflow.logger.info("continuing as new", extra={"project": self.s.plan.code,
                                                         "runs": self.s.runs})

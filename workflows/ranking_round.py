@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from guatu import constants as c
@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         RoundNoticesInput,
         RoundResult,
     )
-    from guatu.ranking.periods import last_closed, parse_period
+    from guatu.ranking.periods import PeriodError, last_closed, parse_period
 
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
@@ -53,7 +53,11 @@ class RankingRound:
         if period is None:
             today = local_date(business_now(input.clock, workflow.now()))
             period = last_closed(input.kind, today).key
-        parse_period(period)
+        try:
+            parse_period(period)
+        except PeriodError as err:
+            raise ApplicationError(str(err), {"code": "bad_period"}, type="InputRejected",
+                                   non_retryable=True) from None
         target_id = c.ranking_round_workflow_id(period, input.ruleset_id)
         if workflow.info().workflow_id != target_id:
             return await self._delegate(input, period, target_id)

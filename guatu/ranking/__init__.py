@@ -12,5 +12,6 @@ sandbox only ever sees the pure ones):
 - `snapshot`: freezing per-project inputs from the read model at period close (asyncpg).
 - `queries`: leaders' ranking queries served from PostgreSQL (asyncpg).
 - `whatif`: re-evaluating frozen snapshots under another rule set.
+- `sample`: synthetic frozen snapshots of the sample programme (what-if benchmark only).
 - `service`: Temporal-facing helpers (schedules, on-demand rounds, exemptions, correction plans).
 """

@@ -107,16 +107,26 @@ class ExemptionRules(Strict):
     min_reason_chars: int = Field(default=10, ge=1)
 
 
+LadderRung = Literal["notice", "summons", "supervision"]
+KindName = Literal["month", "quarter", "year"]
+
+
+def _rungs() -> list[LadderRung]:
+    return ["notice", "summons", "supervision"]
+
+
+def _months_only() -> list[KindName]:
+    return ["month"]
+
+
 class LadderRules(Strict):
-    levels: list[Literal["notice", "summons", "supervision"]] = Field(
-        default_factory=lambda: ["notice", "summons", "supervision"], min_length=1)
+    levels: list[LadderRung] = Field(default_factory=_rungs, min_length=1)
     correction_plan_days: int = Field(default=15, ge=1)
     step_down: int = Field(default=1, ge=0)
     award_after: int = Field(default=2, ge=1)
     project_red_months: int = Field(default=2, ge=1)
     project_correction_days: int = Field(default=30, ge=1)
-    project_order_periods: list[Literal["month", "quarter", "year"]] = Field(
-        default_factory=lambda: ["month"])
+    project_order_periods: list[KindName] = Field(default_factory=_months_only)
 
 
 class RuleSet(Strict):

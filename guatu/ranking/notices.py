@@ -106,7 +106,11 @@ def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
             f"在 {row.of} 个责任单位中排第 {row.rank} 名，{status}。",
             *[line["text_zh"] for line in row.breakdown
               if line["key"] in ("total", "target", "movement", "tie_break", "list")],
-            "项目得分明细见挂图排名页面。",
+            "项目得分（由低到高）：",
+            *[line["text_zh"] for line in sorted(
+                (x for x in row.breakdown if x["key"] == "member"),
+                key=lambda x: (x["points"] or 0.0, x["text_zh"]))[:20]],
+            "各项目得分构成见挂图排名页面。",
             f"如对结果有异议，可申请复核：本期输入已冻结（快照 {results.snapshot_sha256[:12]}），"
             f"按规则 {rules} 重算结果一致。",
         ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from guatu.clock import add_months, month_key, parse_month
 from guatu.ranking.models import (
@@ -151,6 +151,7 @@ def _investment_light(p: ProjectInput, c: Component) -> Line:
     actual, planned = investment(p, c.basis)
     ratio = ratio_of(actual, planned)
     behind = round(1 - ratio, 4) if ratio < 1 else 0.0
+    light: Literal["green", "yellow", "red"]
     if ratio >= 1:
         light = "green"
     elif behind <= c.red_behind:
@@ -330,7 +331,7 @@ def _key_value(s: Scored, key: TieKey) -> float | str:
 def sort_key(s: Scored, tie_break: Sequence[TieKey]) -> tuple[object, ...]:
     """Higher score, ratio and weight first; codes A→Z. The code always ends the chain."""
     parts: list[object] = []
-    for key in [*tie_break, TieKey.CODE]:
+    for key in dict.fromkeys([*tie_break, TieKey.CODE]):
         value = _key_value(s, key)
         parts.append(value if key is TieKey.CODE else -float(value))
     return tuple(parts)
@@ -353,7 +354,7 @@ def tie_lines(ranked: Sequence[Scored], tie_break: Sequence[TieKey]) -> dict[str
     the first key of the chain on which it differs from the unit just above it (for the first
     of the tied group, from the unit just below it)."""
     out: dict[str, Line] = {}
-    chain = [k for k in [*tie_break, TieKey.CODE] if k is not TieKey.SCORE]
+    chain = [k for k in dict.fromkeys([*tie_break, TieKey.CODE]) if k is not TieKey.SCORE]
     start = 0
     while start < len(ranked):
         end = start
@@ -370,10 +371,10 @@ def tie_lines(ranked: Sequence[Scored], tie_break: Sequence[TieKey]) -> dict[str
                 value = _fmt_key(decider, _key_value(s, decider))
                 shown = [o.code for o in group if o is not s][:5]
                 more = len(group) - 1 - len(shown)
-                names = "、".join(shown) + (f" 等 {len(group) - 1} 个" if more else "")
+                names = "、".join(shown) + (f" 等 {len(group) - 1} 个" if more else " ")
                 out[s.code] = _line(
                     key="tie_break", points=None, max_points=None,
-                    text_zh=(f"与 {names} 同为 {pts(s.score)} 分，按「{TIE_ZH[decider]}」排序"
+                    text_zh=(f"与 {names}同为 {pts(s.score)} 分，按「{TIE_ZH[decider]}」排序"
                              f"（本单位 {value}；次序：{' → '.join(TIE_ZH[k] for k in chain)}）"),
                     text_en=(f"tied on {pts(s.score)} with {len(group) - 1} other(s); ordered by "
                              f"{decider.value} (here {value}; chain: "
@@ -539,16 +540,17 @@ def outcomes(results: RoundResults) -> list[BureauOutcome]:
 # ---------------------------------------------------------------------------------------------
 
 
-def level_name(rules: LadderRules, level: int) -> str:
-    if level <= 0:
+def level_name(levels: Sequence[str], level: int) -> str:
+    """The rung a ladder stands on, in Chinese (the action taken on reaching it)."""
+    if level <= 0 or not levels:
         return "无"
-    return ACTION_ZH[ActionKind(rules.levels[min(level, len(rules.levels)) - 1])]
+    return ACTION_ZH[ActionKind(levels[min(level, len(levels)) - 1])]
 
 
-def level_name_en(rules: LadderRules, level: int) -> str:
-    if level <= 0:
+def level_name_en(levels: Sequence[str], level: int) -> str:
+    if level <= 0 or not levels:
         return "none"
-    return rules.levels[min(level, len(rules.levels)) - 1]
+    return levels[min(level, len(levels)) - 1]
 
 
 def track_key(ruleset_id: str, kind: str) -> str:
@@ -608,18 +610,18 @@ def ladder_step(track: TrackState, outcome: BureauOutcome, rules: LadderRules,
             kind=kind, level_before=before, level_after=t.level, due_days=due,
             lines_zh=[f"{head_zh}{rank_zh}，未完成序时目标，列入黑榜（连续第 {t.black_streak} 期）",
                       *outcome.reasons_zh, *restart_zh,
-                      f"督办等级：「{level_name(rules, before)}」→「{level_name(rules, t.level)}」",
+                      f"督办等级：「{level_name(rules.levels, before)}」→「{level_name(rules.levels, t.level)}」",
                       f"处理：{_BLACK_ZH[kind].format(days=due)}"],
             lines_en=[f"{rank_en}; target missed; black list ({t.black_streak} running)",
                       *outcome.reasons_en,
-                      f"ladder: {level_name_en(rules, before)} → {level_name_en(rules, t.level)}",
+                      f"ladder: {level_name_en(rules.levels, before)} → {level_name_en(rules.levels, t.level)}",
                       f"action: {_BLACK_EN[kind].format(days=due)}"],
         ))
     elif exempted:
         actions.append(LadderAction(
             kind=ActionKind.EXEMPTED, level_before=before, level_after=t.level,
             lines_zh=[f"{head_zh}{rank_zh}，未完成序时目标，但因不可抗力（{exempt_reason}）免于列入黑榜",
-                      f"督办等级保持「{level_name(rules, t.level)}」，连续计数不变"],
+                      f"督办等级保持「{level_name(rules.levels, t.level)}」，连续计数不变"],
             lines_en=[f"{rank_en}; target missed but exempted for force majeure: {exempt_reason}",
                       "ladder and streaks unchanged"],
         ))
@@ -630,10 +632,10 @@ def ladder_step(track: TrackState, outcome: BureauOutcome, rules: LadderRules,
             actions.append(LadderAction(
                 kind=ActionKind.STEP_DOWN, level_before=before, level_after=t.level,
                 lines_zh=[f"{head_zh}{rank_zh}，未列入黑榜",
-                          f"督办等级由「{level_name(rules, before)}」降为「{level_name(rules, t.level)}」"],
+                          f"督办等级由「{level_name(rules.levels, before)}」降为「{level_name(rules.levels, t.level)}」"],
                 lines_en=[f"{rank_en}; off the black list",
-                          f"ladder steps down: {level_name_en(rules, before)} → "
-                          f"{level_name_en(rules, t.level)}"],
+                          f"ladder steps down: {level_name_en(rules.levels, before)} → "
+                          f"{level_name_en(rules.levels, t.level)}"],
             ))
     if outcome.listed is ListKind.RED:
         t.red_streak += 1
@@ -691,8 +693,7 @@ def standing_of(s: LadderState) -> LadderStanding:
     return LadderStanding(
         bureau=s.bureau, name_zh=s.name_zh,
         tracks=[TrackView(track=k, ruleset_id=t.ruleset_id, kind=t.kind, level=t.level,
-                          level_zh=level_name(LadderRules(levels=t.levels or ["notice"]), t.level)
-                          if t.levels else ("无" if t.level == 0 else str(t.level)),
+                          level_zh=level_name(t.levels, t.level),
                           black_streak=t.black_streak, red_streak=t.red_streak,
                           last_period=t.last_period, history=t.history[-12:])
                 for k, t in sorted(s.tracks.items())],

@@ -14,7 +14,7 @@ Yinchuan rule), so red months follow from the pace exactly as they would in prod
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
@@ -32,7 +32,7 @@ PROFILES = {  # pace, on-time reporting, milestone delay (days)
 }
 
 
-def bureau_profiles(bureaus: Sequence[str], seed: int) -> dict[str, str]:
+def bureau_profiles(bureaus: Iterable[str], seed: int) -> dict[str, str]:
     rng = random.Random(seed)
     names = list(PROFILES)
     return {b: names[rng.randrange(len(names))] for b in sorted(bureaus)}

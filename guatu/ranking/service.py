@@ -6,7 +6,6 @@ RankingRound workflow, ladders in BureauLadder.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,7 +63,7 @@ class Rejected(Exception):
 def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            c.RANKING_WORKFLOW,
+            c.RANKING_WORKFLOW,  # type: ignore[arg-type]
             RankingRoundInput(period=None, kind=kind, ruleset_id=ruleset_id),  # type: ignore[arg-type]
             id=f"ranking-scheduled-{kind}-{ruleset_id}",
             task_queue=task_queue,
@@ -206,10 +205,6 @@ async def ladder_standing(client: Client, bureau: str) -> LadderStanding:
     """The live standing from the workflow (the API reads `queries.bureau_standing` instead)."""
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
     return await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex
 
 
 __all__ = [

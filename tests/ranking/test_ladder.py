@@ -18,7 +18,9 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from config.settings import Settings
 from guatu import constants as c
@@ -39,6 +41,7 @@ from guatu.ranking.models import (
 from guatu.ranking.periods import parse_period
 from tests.helpers import WebhookReceiver, add_bureau, running_worker
 from tests.ranking.conftest import end_ladders, eventually, fetch, quiet
+from workflows import WORKFLOWS
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
 
@@ -272,3 +275,7 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     assert err.value.code == "period_already_ranked"
     await lab.skip(40)  # no escalation for an answered order
     assert "escalation" not in await lab.decisions()
+    # The history replays on today's code (the determinism guard of tests/replay, for ladders).
+    await eventually(lambda: quiet(lab.handle()), timeout=15)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await lab.handle().fetch_history())

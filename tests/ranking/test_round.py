@@ -16,8 +16,9 @@ import asyncpg
 import httpx
 from temporalio import activity
 from temporalio.client import Client, ScheduleActionStartWorkflow
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
@@ -47,6 +48,7 @@ from guatu.ranking.rulesets import canonical_json, load_ruleset, sha256
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, eventually, fetch, prefix
+from workflows import WORKFLOWS
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
 
@@ -203,6 +205,13 @@ async def test_round_end_to_end_reproducible(dev_env: WorkflowEnvironment, fresh
             await asyncio.sleep(0.5)
             assert Counter(receiver.deliveries()) == sent_before
             assert await fetch(fresh_pool, "SELECT * FROM ladder_decisions ORDER BY key") == decided_before
+            # The round's and a ladder's histories replay on today's code.
+            replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+            for workflow_id in (c.ranking_round_workflow_id("2031-03", "default"),
+                                c.bureau_ladder_workflow_id(d)):
+                history = await client.get_workflow_handle(workflow_id).fetch_history()
+                assert len(history.events) > 10
+                await replayer.replay_workflow(history)
         finally:
             await end_ladders(client, bureaus)
 
@@ -328,8 +337,6 @@ class Flaky:
 async def test_one_notice_per_decision_when_activities_retry(
         dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
         receiver: WebhookReceiver) -> None:
-    from workflows import WORKFLOWS
-
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, receiver.url)
     await fixture.insert(fresh_pool, px)
