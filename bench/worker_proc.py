@@ -26,8 +26,10 @@ async def main() -> None:
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--kind", choices=["guatu", "raw"], required=True)
+    parser.add_argument("--namespace", default="default")
     args = parser.parse_args()
-    client = await Client.connect(args.target, data_converter=pydantic_data_converter)
+    client = await Client.connect(args.target, namespace=args.namespace,
+                                  data_converter=pydantic_data_converter)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
