@@ -80,6 +80,27 @@ async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
+@pytest_asyncio.fixture
+async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
+    """A database of the test's own: for tests that read the whole read model (overview totals,
+    ranking snapshots), which other tests' projects must not enter."""
+    from activities.read_model import upsert_reference
+    from guatu.programme import load_bureaus, load_programs
+
+    name = f"guatu_own_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = pg_server.rpartition("/")
+    p = await db.create_pool(f"{base}/{name}", 1, 10)
+    await db.migrate(p)
+    await upsert_reference(p, load_bureaus(), load_programs())
+    yield p
+    await p.close()
+
+
 @pytest_asyncio.fixture(scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(

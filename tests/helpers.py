@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -48,6 +50,23 @@ def make_plan(kind: ProjectKind = ProjectKind.ENGINEERING, *, start: date, burea
 
 
 POLICY = TimerPolicy()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 15.0, every: float = 0.1) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; return that.
+
+    Projections, deliveries and visibility are asynchronous: tests wait for them, boundedly.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {result!r}")
+        await asyncio.sleep(every)
 
 
 async def add_bureau(pool: asyncpg.Pool, url: str | None) -> str:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,9 +21,6 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
 
-from activities.read_model import upsert_reference
-from guatu import db
-from guatu.programme import load_bureaus, load_programs
 from tests.conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,19 +31,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 @pytest_asyncio.fixture
-async def own_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
-    name = f"guatu_browser_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = pg_server.rpartition("/")
-    pool = await db.create_pool(f"{base}/{name}", 1, 10)
-    await db.migrate(pool)
-    await upsert_reference(pool, load_bureaus(), load_programs())
-    yield pool
-    await pool.close()
+async def own_pool(fresh_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """Overview totals and ranking rounds read every project: a database of the test's own."""
+    return fresh_pool
 
 
 @pytest.fixture

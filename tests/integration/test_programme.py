@@ -8,8 +8,6 @@ goes on, and the notice is delivered exactly once after the bureau recovers.
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -33,22 +31,11 @@ from guatu.models import (
 )
 from guatu.programme import load_policy, load_sample_plans
 from guatu.projects import Rejected, project_status, send_update, start_programme, start_project
-from tests.helpers import WebhookReceiver, add_bureau, make_plan, running_worker
+from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
 
 YEAR = date.today().year
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 60.0, every: float = 0.25) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {result!r}")
-        await asyncio.sleep(every)
 
 
 async def count_running(client: Client, query: str) -> int:

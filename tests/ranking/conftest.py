@@ -10,52 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
-import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
 
-from activities.read_model import upsert_reference
 from guatu import constants as c
-from guatu import db
-from guatu.programme import load_bureaus, load_programs
-
-
-@pytest_asyncio.fixture
-async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
-    name = f"guatu_rank_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_server)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = pg_server.rpartition("/")
-    pool = await db.create_pool(f"{base}/{name}", 1, 10)
-    await db.migrate(pool)
-    await upsert_reference(pool, load_bureaus(), load_programs())
-    yield pool
-    await pool.close()
+from tests.helpers import eventually  # noqa: F401 - re-exported for the ranking tests
 
 
 def prefix() -> str:
     return f"r{uuid.uuid4().hex[:6]}"
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {result!r}")
-        await asyncio.sleep(0.1)
 
 
 async def idle(handle: WorkflowHandle[Any, Any]) -> bool:

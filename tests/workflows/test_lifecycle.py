@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -43,24 +42,12 @@ from guatu.models import (
     UpdateResult,
 )
 from guatu.projects import Rejected, project_status, send_update, start_project
-from tests.helpers import WebhookReceiver, add_bureau, make_plan, running_worker
+from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
 
 # Milestone tests switch the progress rule off so that only the milestone rule colours.
 NO_PROGRESS_RULE = TimerPolicy(progress_yellow_points=1000, progress_red_points=1000)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `check` until it returns a truthy value (projections and deliveries are async)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {result!r}")
-        await asyncio.sleep(0.1)
 
 
 @dataclass
