@@ -42,7 +42,7 @@ from guatu.stack import EmbeddedPostgres, test_server_binary  # noqa: E402
 from tests.helpers import WebhookReceiver, add_bureau, make_plan, running_worker  # noqa: E402
 
 # Bump when recording histories of a changed (patched) workflow; keep the older files.
-VERSION = "v2"
+VERSION = "v3"
 OUT = Path(__file__).resolve().parent.parent / "tests" / "replay" / "histories"
 
 

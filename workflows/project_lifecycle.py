@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
 # Workflow changes guarded for running projects (see tests/replay): remove a patch only once no
 # run recorded before it can still be open.
 PATCH_LOCAL_PROJECTION = "projection-local-activity-2026-11"
+PATCH_REGULAR_PROJECTION = "projection-regular-activity-2026-11b"
 LOCAL_PROJECTION_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                                maximum_interval=timedelta(seconds=30))
@@ -270,7 +271,16 @@ class ProjectLifecycle:
         batch.snapshot = self._snapshot()
         self._batch = ProjectionBatch(snapshot={})
         self._dirty = False
-        if workflow.patched(PATCH_LOCAL_PROJECTION):
+        # Regular activity for new runs: a local activity runs inside a workflow task, so when
+        # that task never completes (worker killed, server restarted) its writes stay in
+        # PostgreSQL while the retried task decides again at another time: doubled stage rows,
+        # states and outbox notices history never had (tests/faults).
+        if workflow.patched(PATCH_REGULAR_PROJECTION):
+            await workflow.execute_activity(
+                c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PROJECTION_RETRY,
+            )
+        elif workflow.patched(PATCH_LOCAL_PROJECTION):
             await self._project(batch)
         else:
             await workflow.execute_activity(
@@ -291,7 +301,7 @@ class ProjectLifecycle:
                 c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=5),
                 retry_policy=LOCAL_PROJECTION_RETRY,
             )
-        except ActivityError:
+        except (ActivityError, ApplicationError):
             workflow.logger.warning("projection falls back to a regular activity",
                                     extra={"project": self.s.plan.code})
             await workflow.execute_activity(

@@ -99,6 +99,9 @@ def rpc_error(err: RPCError) -> ApiError | None:
         return ApiError(409, "already_exists", "该项目已存在", "the project already exists")
     if err.status in _TEMPORAL_UNAVAILABLE:
         return unavailable("temporal", message)
+    if err.status == RPCStatusCode.FAILED_PRECONDITION and "workflow task" in message.lower():
+        # The project's workflow task is being retried (e.g. after a worker crash): transient.
+        return unavailable("temporal", message)
     return None
 
 

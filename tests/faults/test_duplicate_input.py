@@ -1,0 +1,121 @@
+"""The same bureau input sent 5 times at once, and again after a continue-as-new.
+
+Of each batch of five, three go through the service layer (update ID = idempotency key, so the
+server folds them into one update) and two carry update IDs of their own (only the workflow's
+own key check can fold them). The policy continues the run as new after a few events, so the
+second batch reaches a new run, where the server's update-ID dedup no longer applies and only
+the keys carried in the state protect it. One transition, one report, one audit row each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import asyncpg
+import httpx
+from pydantic import BaseModel
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import Settings
+from guatu import constants as c
+from guatu.clock import month_key
+from guatu.models import (
+    ClockChangeInput,
+    ProgrammeClock,
+    ProgressReportInput,
+    ProjectKind,
+    ProjectState,
+    StageTransitionInput,
+    Step,
+    TimerPolicy,
+    UpdateResult,
+)
+from guatu.projects import send_update, start_project
+from tests.faults.support import business_today, run_prefix
+from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
+
+# Continue as new whenever a run that has more than 5 events wakes up.
+POLICY = TimerPolicy(continue_as_new_events=5)
+
+
+async def test_same_input_five_times_and_after_continue_as_new(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
+    receiver: WebhookReceiver, settings: Settings,
+) -> None:
+    client = dev_env.client
+    bureau = await add_bureau(pool, receiver.url)
+    plan = make_plan(ProjectKind.ENGINEERING, start=business_today(), bureau=bureau,
+                     milestone_days=[300, 320, 340, 360, 400, 420], code=run_prefix("D"))
+    handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
+    step = StageTransitionInput(bureau=bureau, idempotency_key="dup-step", step=Step.PRELIMINARY)
+    report = ProgressReportInput(bureau=bureau, idempotency_key="dup-report",
+                                 month=month_key(plan.start), investment_wan=10.0,
+                                 physical_progress_pct=5.0)
+
+    async def five(update: str, data: BaseModel) -> list[UpdateResult]:
+        through_service = [send_update(client, plan.code, update, data) for _ in range(3)]
+        own_ids = [handle.execute_update(update, data, id=f"{update}:{uuid.uuid4()}",
+                                         result_type=UpdateResult) for _ in range(2)]
+        return list(await asyncio.gather(*through_service, *own_ids))
+
+    async def state() -> ProjectState:
+        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+
+    async with running_worker(client, pool, http, settings) as task_queue:
+        await start_project(client, plan, POLICY, task_queue=task_queue, index=False)
+        try:
+            first_steps, first_reports = await asyncio.gather(
+                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report))
+            # The run checks its length whenever it wakes; a clock signal at the same scale
+            # wakes it without changing anything, so it continues as new now.
+            await handle.signal(c.SIGNAL_CLOCK, ClockChangeInput(clock=ProgrammeClock()))
+            await eventually(lambda: _runs_at_least(state(), 2), timeout=30)
+            runs_before_second = (await state()).runs
+            again_steps, again_reports = await asyncio.gather(
+                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report))
+            final = await state()
+            async with pool.acquire() as conn:
+                await eventually(lambda: conn.fetchval(
+                    "SELECT version FROM projects WHERE code = $1 AND version = $2",
+                    plan.code, final.version), timeout=30)
+                transitions = await conn.fetchval(
+                    "SELECT count(*) FROM stage_history WHERE project = $1 AND step = $2",
+                    plan.code, Step.PRELIMINARY.value)
+                report_rows = await conn.fetchval(
+                    "SELECT count(*) FROM progress_reports WHERE project = $1", plan.code)
+                audit = dict(await conn.fetch(
+                    "SELECT idempotency_key, count(*) FROM audit_log WHERE project = $1"
+                    " GROUP BY idempotency_key", plan.code))
+            runs = [e async for e in client.list_workflows(
+                f"WorkflowId = '{c.project_workflow_id(plan.code)}'")]
+        finally:
+            with contextlib.suppress(Exception):
+                await handle.terminate()
+
+    def plain(results: list[UpdateResult]) -> set[str]:
+        return {r.model_copy(update={"duplicate": False}).model_dump_json() for r in results}
+
+    print(f"\ntransition sent 5+5 times, report sent 5+5 times; runs before the second batch="
+          f"{runs_before_second}, executions={len(runs)}")
+    print(f"transitions={transitions} report_rows={report_rows} audit_rows={audit} "
+          f"state: steps={sorted(final.steps_done)} stage_changes="
+          f"{sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY)} "
+          f"reports={ {m: r.corrected for m, r in final.reports.items()} }")
+    # Every answer is the first answer.
+    assert len(plain(first_steps + again_steps)) == 1
+    assert len(plain(first_reports + again_reports)) == 1
+    assert all(r.duplicate for r in again_steps + again_reports)
+    assert runs_before_second >= 2 and len(runs) >= 2
+    # One transition and one report, in the workflow and in the read model; one audit row each.
+    assert sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY) == 1
+    assert list(final.steps_done) == [Step.PRELIMINARY]
+    assert {m: r.corrected for m, r in final.reports.items()} == {report.month: 0}
+    assert transitions == 1 and report_rows == 1
+    assert audit == {"dup-step": 1, "dup-report": 1}
+
+
+async def _runs_at_least(state: object, runs: int) -> bool:
+    assert asyncio.iscoroutine(state)
+    return (await state).runs >= runs
