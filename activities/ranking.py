@@ -10,6 +10,10 @@ Every one is idempotent, so a retry (or a whole re-run of a round) changes nothi
 
 from __future__ import annotations
 
+import io
+import json
+import math
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -22,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from guatu import constants as c
 from guatu.models import Notice
+from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
 from guatu.ranking.models import (
     ComputeInput,
     ComputeResult,
@@ -34,16 +39,20 @@ from guatu.ranking.models import (
     LadderInput,
     LadderState,
     Level,
+    LevelResult,
+    ListKind,
+    RankedRow,
     RecordPeriodInput,
     RecordPeriodResult,
     RoundContext,
     RoundNoticesInput,
     RoundResults,
     RuleSet,
+    Snapshot,
 )
 from guatu.ranking.notices import round_notices
 from guatu.ranking.periods import PeriodError, parse_period, previous_period
-from guatu.ranking.rules import compute_round, outcomes, previous_ranks
+from guatu.ranking.rules import compute_round, outcomes
 from guatu.ranking.rulesets import (
     UnknownRuleSet,
     canonical_json,
@@ -54,6 +63,7 @@ from guatu.ranking.rulesets import (
 from guatu.ranking.snapshot import load_snapshot, read_snapshot, store_snapshot
 
 log = structlog.get_logger(__name__)
+FROZEN_KEPT = 2  # snapshots kept in memory between the freeze and the compute step
 
 
 def _fail(code: str, message: str) -> ApplicationError:
@@ -88,9 +98,25 @@ async def load_results(conn: asyncpg.Connection, period: str, ruleset_id: str) -
     return RoundResults.model_validate_json(text) if text else None
 
 
+async def previous_ranks_stored(conn: asyncpg.Connection, period: str,
+                                ruleset_id: str) -> dict[str, dict[str, int]] | None:
+    """`previous_ranks(load_results(...))` read from the flattened entries (no need to parse a
+    whole published document): level → code → rank, every level present; None if not ranked."""
+    exists = await conn.fetchval(
+        "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    if exists is None:
+        return None
+    ranks: dict[str, dict[str, int]] = {level.value: {} for level in Level}
+    for r in await conn.fetch(
+            "SELECT level, code, rank FROM ranking_entries WHERE period = $1 AND ruleset_id = $2"
+            " ORDER BY level, rank", period, ruleset_id):
+        ranks.setdefault(r["level"], {})[r["code"]] = r["rank"]
+    return ranks
+
+
 async def build_context(conn: asyncpg.Connection, period: str, ruleset_id: str) -> RoundContext:
     previous = previous_period(period).key
-    prev_results = await load_results(conn, previous, ruleset_id)
+    ranks = await previous_ranks_stored(conn, previous, ruleset_id)
     exemptions = {
         r["bureau"]: Exemption(bureau=r["bureau"], period=r["period"], reason=r["reason"],
                                actor=r["actor"], role=r["role"], granted_at=r["granted_at"],
@@ -98,38 +124,102 @@ async def build_context(conn: asyncpg.Connection, period: str, ruleset_id: str) 
         for r in await conn.fetch(
             "SELECT * FROM ranking_exemptions WHERE period = $1 ORDER BY bureau", period)
     }
-    return RoundContext(previous_period=previous if prev_results else None,
-                        previous_ranks=previous_ranks(prev_results), exemptions=exemptions)
+    return RoundContext(previous_period=previous if ranks is not None else None,
+                        previous_ranks=ranks or {}, exemptions=exemptions)
 
 
-async def write_entries(conn: asyncpg.Connection, results: RoundResults) -> None:
-    rows = []
-    for level, lr in results.levels.items():
-        for r in lr.rows:
-            rows.append((
-                results.period, results.ruleset_id, level.value, r.code, r.name_zh, r.rank, r.of,
-                r.score, r.previous_rank, r.movement, r.listed.value if r.listed else None,
-                r.target_met, r.exempted, r.investment_ratio, r.weight, r.members, r.bureau,
-                r.program, list(r.breakdown),
-            ))
-    await conn.executemany(
-        "INSERT INTO ranking_entries (period, ruleset_id, level, code, name_zh, rank, of_count,"
-        " score, previous_rank, movement, list, target_met, exempted, investment_ratio, weight,"
-        " members, bureau, program, breakdown) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
-        "$13,$14,$15,$16,$17,$18,$19) ON CONFLICT DO NOTHING", rows)
+_ENTRY_COLUMNS = ["period", "ruleset_id", "level", "code", "name_zh", "rank", "of_count", "score",
+                  "previous_rank", "movement", "list", "target_met", "exempted",
+                  "investment_ratio", "weight", "members", "bureau", "program", "breakdown"]
+
+
+def _copy_field(value: object) -> str:
+    """One field of PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, float):
+        # repr is the shortest text that reads back as the very same double.
+        return repr(value) if math.isfinite(value) else str(value).replace("inf", "Infinity")
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return text
+
+
+def _entry_line(period: str, ruleset_id: str, level: Level, r: RankedRow, breakdown: str) -> str:
+    """One row of `ranking_entries` in COPY text format (columns as `_ENTRY_COLUMNS`)."""
+    return "\t".join([_copy_field(v) for v in (
+        period, ruleset_id, level.value, r.code, r.name_zh, r.rank, r.of, r.score,
+        r.previous_rank, r.movement, r.listed.value if r.listed else None, r.target_met,
+        r.exempted, r.investment_ratio, r.weight, r.members, r.bureau, r.program, breakdown,
+    )]) + "\n"
+
+
+async def write_entries(conn: asyncpg.Connection, results: RoundResults,
+                        breakdowns: dict[Level, list[str]] | None = None) -> None:
+    """Flatten the rows of a round into `ranking_entries`, in one COPY.
+
+    `breakdowns` are the rows' breakdowns as JSON text (from `results_text`), in row order. The
+    round's row was inserted just before in the same transaction (and the entries reference
+    it), so none of its entries can exist yet: a plain COPY, no conflict handling needed.
+    """
+    if breakdowns is None:
+        breakdowns = results_text(results).breakdowns
+    with paused_gc():
+        data = "".join([
+            _entry_line(results.period, results.ruleset_id, level, r, breakdown)
+            for level, lr in results.levels.items()
+            for r, breakdown in zip(lr.rows, breakdowns[level], strict=True)
+        ]).encode("utf-8")
+    await conn.copy_to_table("ranking_entries", source=io.BytesIO(data),
+                             columns=_ENTRY_COLUMNS, format="text")
+
+
+async def publish(conn: asyncpg.Connection, results: RoundResults) -> str:
+    """Write the entries of a round while its canonical JSON is being written: PostgreSQL
+    parses and stores the rows (on its own core) as they come. Returns the JSON."""
+    writer = ResultsWriter(results)
+    chunk = 1 << 20
+
+    async def lines() -> AsyncIterator[bytes]:
+        buf: list[str] = []
+        size = 0
+        with paused_gc():
+            for level, r, breakdown in writer.rows():
+                line = _entry_line(results.period, results.ruleset_id, level, r, breakdown)
+                buf.append(line)
+                size += len(line)
+                if size >= chunk:
+                    yield "".join(buf).encode("utf-8")
+                    buf, size = [], 0
+        if buf:
+            yield "".join(buf).encode("utf-8")
+
+    await conn.copy_to_table("ranking_entries", source=lines(), columns=_ENTRY_COLUMNS,
+                             format="text")
+    with paused_gc():
+        return writer.text()
 
 
 async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                            workflow_id: str = "") -> tuple[RoundResults, str, bool, RuleSet]:
+                            workflow_id: str = "", frozen: tuple[Snapshot, str] | None = None,
+                            ) -> tuple[RoundResults, str, bool, RuleSet]:
     """Compute a round from its frozen snapshot; store it, or verify it against the stored one.
 
     Returns (results, results_sha256, reproduced, rules). Must run inside a transaction.
+    `frozen` is (snapshot, sha256) this process has just frozen: used if the stored snapshot
+    of the period has that digest.
     """
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ranking:{period}:{ruleset_id}")
-    frozen = await load_snapshot(conn, period)
-    if frozen is None:
+    stored = await load_snapshot(conn, period, *(frozen or (None, "")))
+    if stored is None:
         raise _fail("not_frozen", f"{period} 尚未冻结快照 / period {period} has no snapshot")
-    snapshot, snapshot_sha = frozen
+    snapshot, snapshot_sha = stored
     existing = await conn.fetchrow(
         "SELECT ruleset_version, context, results_sha256, snapshot_sha256 FROM ranking_rounds"
         " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
@@ -148,9 +238,8 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
         context = await build_context(conn, period, ruleset_id)
     results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
                             snapshot_sha256=snapshot_sha)
-    text = canonical_json(results.model_dump(mode="json"))
-    digest = sha256(text)
     if existing is not None:
+        digest = sha256(results_text(results).text)
         if digest != existing["results_sha256"] or snapshot_sha != existing["snapshot_sha256"]:
             raise _fail("not_reproducible",
                         f"{period} {ruleset_id} 重算结果与已发布结果不一致 / recomputed results of "
@@ -159,14 +248,64 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
             "UPDATE ranking_rounds SET verified_at = now(), verifications = verifications + 1"
             " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
         return results, digest, True, rules
+    # The round's row first (its entries reference it), its results once they are written.
     await conn.execute(
         "INSERT INTO ranking_rounds (period, ruleset_id, ruleset_version, kind, close_date,"
         " snapshot_sha256, context, results, results_sha256, workflow_id)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,'','',$8)",
         period, ruleset_id, rules.version, snapshot.kind, snapshot.close, snapshot_sha,
-        canonical_json(context.model_dump(mode="json")), text, digest, workflow_id)
-    await write_entries(conn, results)
+        canonical_json(context.model_dump(mode="json")), workflow_id)
+    try:
+        async with conn.transaction():
+            text = await publish(conn, results)
+    except ValueError:
+        # A value canonical JSON refuses (NaN): the model dump's way, all at once.
+        published = results_text(results)
+        text = published.text
+        await write_entries(conn, results, published.breakdowns)
+    digest = sha256(text)
+    await conn.execute(
+        "UPDATE ranking_rounds SET results = $3, results_sha256 = $4"
+        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id, text, digest)
     return results, digest, False, rules
+
+
+async def bureau_results(conn: asyncpg.Connection, period: str,
+                         ruleset_id: str) -> tuple[RoundResults, datetime] | None:
+    """The bureau level of a published round (all its notices need), read from the flattened
+    entries rather than by parsing the whole document, and when it was computed."""
+    head = await conn.fetchrow(
+        "SELECT period, kind, close_date, ruleset_id, ruleset_version, snapshot_sha256,"
+        " computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+        period, ruleset_id)
+    if head is None:
+        return None
+    entries = await conn.fetch(
+        "SELECT code, name_zh, rank, of_count, score, previous_rank, movement, list,"
+        " target_met, exempted, investment_ratio, weight, members, bureau, program,"
+        " breakdown::text AS breakdown FROM ranking_entries"
+        " WHERE period = $1 AND ruleset_id = $2 AND level = 'bureau' ORDER BY rank",
+        period, ruleset_id)
+    with paused_gc():
+        rows = [RankedRow.model_construct(
+                    level=Level.BUREAU, code=r["code"], name_zh=r["name_zh"], rank=r["rank"],
+                    of=r["of_count"], score=r["score"], previous_rank=r["previous_rank"],
+                    movement=r["movement"], listed=ListKind(r["list"]) if r["list"] else None,
+                    target_met=r["target_met"], exempted=r["exempted"],
+                    investment_ratio=r["investment_ratio"], weight=r["weight"],
+                    members=r["members"], bureau=r["bureau"], program=r["program"],
+                    breakdown=json.loads(r["breakdown"]))
+                for r in entries]
+    level = LevelResult.model_construct(
+        rows=rows, red_list=[r.code for r in rows if r.listed is ListKind.RED],
+        black_list=[r.code for r in rows if r.listed is ListKind.BLACK],
+        exempted=[r.code for r in rows if r.exempted])
+    results = RoundResults.model_construct(
+        period=head["period"], kind=head["kind"], close=head["close_date"],
+        ruleset_id=head["ruleset_id"], ruleset_version=head["ruleset_version"],
+        ruleset_sha256="", snapshot_sha256=head["snapshot_sha256"], context=RoundContext(),
+        levels={Level.BUREAU: level})
+    return results, head["computed_at"]
 
 
 async def stored_ladder_state(conn: asyncpg.Connection, bureau: str) -> LadderState | None:
@@ -178,6 +317,9 @@ class RankingActivities:
     def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
         self.pool = pool
         self.client = client
+        # period → (snapshot, sha256) frozen by this process and not computed yet: the compute
+        # step that follows uses it instead of parsing the stored body again.
+        self._frozen: dict[str, tuple[Snapshot, str]] = {}
 
     @activity.defn(name=c.ACTIVITY_RANKING_FREEZE)
     async def freeze(self, data: FreezeInput) -> FreezeResult:
@@ -193,6 +335,10 @@ class RankingActivities:
                                     projects=len(frozen[0].projects), reused=True)
             snapshot = await read_snapshot(conn, data.period, datetime.now(UTC))
             digest, reused = await store_snapshot(conn, snapshot)
+        if not reused:
+            while len(self._frozen) >= FROZEN_KEPT:
+                self._frozen.pop(next(iter(self._frozen)))
+            self._frozen[data.period] = (snapshot, digest)
         log.info("ranking snapshot frozen", period=data.period, projects=len(snapshot.projects),
                  sha256=digest[:12])
         return FreezeResult(period=data.period, sha256=digest, projects=len(snapshot.projects),
@@ -202,7 +348,8 @@ class RankingActivities:
     async def compute(self, data: ComputeInput) -> ComputeResult:
         async with self.pool.acquire() as conn, conn.transaction():
             results, digest, reproduced, rules = await compute_and_store(
-                conn, data.period, data.ruleset_id, data.workflow_id)
+                conn, data.period, data.ruleset_id, data.workflow_id,
+                self._frozen.pop(data.period, None))
         bureaus = results.levels[Level.BUREAU]
         log.info("ranking computed", period=data.period, ruleset=data.ruleset_id,
                  sha256=digest[:12], reproduced=reproduced, red=bureaus.red_list,
@@ -251,13 +398,10 @@ class RankingActivities:
     @activity.defn(name=c.ACTIVITY_RANKING_NOTICES)
     async def round_notices(self, data: RoundNoticesInput) -> list[Notice]:
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT results, computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
-                data.period, data.ruleset_id)
-            if row is None:
+            published = await bureau_results(conn, data.period, data.ruleset_id)
+            if published is None:
                 raise _fail("not_computed", f"{data.period} {data.ruleset_id} has no results")
-            notices = round_notices(RoundResults.model_validate_json(row["results"]),
-                                    row["computed_at"])
+            notices = round_notices(*published)
             await insert_notices(conn, notices)
         return notices
 

@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from guatu.ranking.periods import PeriodError, last_closed, parse_period
 
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# Feed the ladders and write the notices at the same time (histories before it: one then the other).
+PATCH_LADDERS_WITH_NOTICES = "ranking-ladders-with-notices"
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
 
@@ -75,33 +77,13 @@ class RankingRound:
         workflow.logger.info("round computed", extra={
             "period": period, "ruleset": input.ruleset_id, "snapshot": frozen.sha256[:12],
             "results": computed.results_sha256[:12], "reproduced": computed.reproduced})
-        ladders: list[FeedLadderResult] = []
-        if input.feed_ladders:
-            ladders = list(await asyncio.gather(*(
-                workflow.execute_activity(
-                    c.ACTIVITY_RANKING_FEED_LADDER,
-                    FeedLadderInput(outcome=o, ladder=computed.ladder,
-                                    exemption=computed.exemption, clock=input.clock),
-                    result_type=FeedLadderResult,
-                    start_to_close_timeout=timedelta(minutes=2), retry_policy=STEP_RETRY,
-                )
-                for o in computed.outcomes
-            )))
-        notices: list[Notice] = []
-        if input.notify:
-            notices = await workflow.execute_activity(
-                c.ACTIVITY_RANKING_NOTICES,
-                RoundNoticesInput(period=period, ruleset_id=input.ruleset_id),
-                result_type=list[Notice],
-                start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
-            )
-            await asyncio.gather(*(
-                workflow.execute_activity(
-                    c.ACTIVITY_DELIVER, n, start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DELIVERY_RETRY,
-                )
-                for n in notices
-            ))
+        if workflow.patched(PATCH_LADDERS_WITH_NOTICES):
+            # The ladders and the round's notices depend only on the computed round: together.
+            ladders, notices = await asyncio.gather(self._ladders(input, computed),
+                                                    self._notices(input, period))
+        else:
+            ladders = await self._ladders(input, computed)
+            notices = await self._notices(input, period)
         return RoundResult(
             period=period, ruleset_id=input.ruleset_id, ruleset_version=computed.ruleset_version,
             snapshot_sha256=computed.snapshot_sha256, results_sha256=computed.results_sha256,
@@ -109,6 +91,39 @@ class RankingRound:
             red_list=computed.red_list, black_list=computed.black_list,
             exempted=computed.exempted, ladders=ladders, notices=len(notices),
         )
+
+    async def _ladders(self, input: RankingRoundInput,
+                       computed: ComputeResult) -> list[FeedLadderResult]:
+        if not input.feed_ladders:
+            return []
+        return list(await asyncio.gather(*(
+            workflow.execute_activity(
+                c.ACTIVITY_RANKING_FEED_LADDER,
+                FeedLadderInput(outcome=o, ladder=computed.ladder,
+                                exemption=computed.exemption, clock=input.clock),
+                result_type=FeedLadderResult,
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=STEP_RETRY,
+            )
+            for o in computed.outcomes
+        )))
+
+    async def _notices(self, input: RankingRoundInput, period: str) -> list[Notice]:
+        if not input.notify:
+            return []
+        notices: list[Notice] = await workflow.execute_activity(
+            c.ACTIVITY_RANKING_NOTICES,
+            RoundNoticesInput(period=period, ruleset_id=input.ruleset_id),
+            result_type=list[Notice],
+            start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
+        )
+        await asyncio.gather(*(
+            workflow.execute_activity(
+                c.ACTIVITY_DELIVER, n, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DELIVERY_RETRY,
+            )
+            for n in notices
+        ))
+        return notices
 
     async def _delegate(self, input: RankingRoundInput, period: str, target_id: str) -> RoundResult:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import TypedDict
@@ -23,6 +23,26 @@ from guatu.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
 RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 PeriodKey = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
 BureauCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
+    """`cls.model_construct(**values)` for complete, already valid values, several times faster.
+
+    For the hundreds of thousands of inputs and rows a round builds from data that is valid by
+    construction. Every field must be given (no defaults are filled in); the model must have no
+    aliases, extras or post-init (true of the models it is used with).
+    """
+    assert values.keys() == cls.__pydantic_fields__.keys(), (
+        cls.__name__, set(values) ^ set(cls.__pydantic_fields__))
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(values))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
 
 
 class Strict(BaseModel):

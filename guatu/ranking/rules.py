@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from guatu.clock import add_months, month_key, parse_month
+from guatu.ranking.canonical import paused_gc
 from guatu.ranking.models import (
     ACTION_ZH,
     ActionKind,
@@ -47,6 +49,7 @@ from guatu.ranking.models import (
     TrackView,
     WeightBy,
     Window,
+    trusted,
 )
 from guatu.ranking.periods import Period, parse_period, previous_period
 
@@ -112,6 +115,11 @@ def ratio_of(actual: float, planned: float) -> float:
     if planned <= 0:
         return 1.0
     return round(actual / planned, 4)
+
+
+@lru_cache(maxsize=64)
+def _period_months(period: Period) -> frozenset[str]:
+    return frozenset(period.months)
 
 
 def red_streak(red_months: Iterable[str], last_month: str) -> int:
@@ -195,7 +203,7 @@ def _milestones(p: ProjectInput, c: Component, period: Period) -> Line:
 
 
 def _reports(p: ProjectInput, c: Component, period: Period) -> Line:
-    months = set(period.months)
+    months = _period_months(period)
     expected = [r for r in p.reports if c.window is Window.TO_DATE or r.month in months]
     on_time = [r for r in expected if r.received and r.on_time]
     share = round(len(on_time) / len(expected), 4) if expected else 1.0
@@ -221,7 +229,7 @@ def _reports(p: ProjectInput, c: Component, period: Period) -> Line:
 
 
 def _red_months(p: ProjectInput, c: Component, period: Period) -> Line:
-    months = set(period.months)
+    months = _period_months(period)
     red = sorted(m for m in p.red_months if m in months)
     points = round(-c.points * len(red), 2)
     if red:
@@ -328,17 +336,28 @@ def _key_value(s: Scored, key: TieKey) -> float | str:
     return s.code
 
 
+def _sort_key_of(chain: Sequence[TieKey]) -> Any:
+    """The sort key for a tie-break chain that already ends with the code."""
+    getters: list[Any] = []
+    for key in chain:
+        if key is TieKey.SCORE:
+            getters.append(lambda s: -float(s.score))
+        elif key is TieKey.INVESTMENT_RATIO:
+            getters.append(lambda s: -float(s.investment_ratio))
+        elif key is TieKey.WEIGHT:
+            getters.append(lambda s: -float(s.weight))
+        else:
+            getters.append(lambda s: s.code)
+    return lambda s: tuple([g(s) for g in getters])
+
+
 def sort_key(s: Scored, tie_break: Sequence[TieKey]) -> tuple[object, ...]:
     """Higher score, ratio and weight first; codes A→Z. The code always ends the chain."""
-    parts: list[object] = []
-    for key in dict.fromkeys([*tie_break, TieKey.CODE]):
-        value = _key_value(s, key)
-        parts.append(value if key is TieKey.CODE else -float(value))
-    return tuple(parts)
+    return _sort_key_of(list(dict.fromkeys([*tie_break, TieKey.CODE])))(s)  # type: ignore[no-any-return]
 
 
 def rank(items: Sequence[Scored], tie_break: Sequence[TieKey]) -> list[Scored]:
-    return sorted(items, key=lambda s: sort_key(s, tie_break))
+    return sorted(items, key=_sort_key_of(list(dict.fromkeys([*tie_break, TieKey.CODE]))))
 
 
 def _fmt_key(key: TieKey, value: float | str) -> str:
@@ -369,7 +388,8 @@ def tie_lines(ranked: Sequence[Scored], tie_break: Sequence[TieKey]) -> dict[str
                 decider = next((k for k in chain if _key_value(other, k) != _key_value(s, k)),
                                TieKey.CODE)
                 value = _fmt_key(decider, _key_value(s, decider))
-                shown = [o.code for o in group if o is not s][:5]
+                # The first five others: they are all among the group's first six (not O(n²)).
+                shown = [o.code for o in group[:6] if o is not s][:5]
                 more = len(group) - 1 - len(shown)
                 names = "、".join(shown) + (f" 等 {len(group) - 1} 个" if more else " ")
                 out[s.code] = _line(
@@ -446,13 +466,15 @@ def rank_level(level: Level, scored: Sequence[Scored], rules: RuleSet, context: 
                 listed = ListKind.BLACK
                 lines.append(_line(key="list", text_zh=f"排名后 {size.black} 且未完成序时目标 → 列入黑榜",
                                   text_en=f"in the bottom {size.black} and missed the target → black list"))
-        row = RankedRow.model_construct(
-            level=level, code=s.code, name_zh=s.name_zh, rank=i, of=n, score=s.score,
-            previous_rank=prev, movement=None if prev is None else prev - i, listed=listed,
-            target_met=s.target_met, exempted=exempted, investment_ratio=s.investment_ratio,
-            weight=s.weight, members=s.members, bureau=s.bureau, program=s.program,
-            breakdown=lines, red_projects=s.red_projects,
-        )
+        row = trusted(RankedRow, {
+            "level": level, "code": s.code, "name_zh": s.name_zh, "rank": i, "of": n,
+            "score": s.score, "previous_rank": prev,
+            "movement": None if prev is None else prev - i, "listed": listed,
+            "target_met": s.target_met, "exempted": exempted,
+            "investment_ratio": s.investment_ratio, "weight": s.weight, "members": s.members,
+            "bureau": s.bureau, "program": s.program, "breakdown": lines,
+            "red_projects": s.red_projects,
+        })
         result.rows.append(row)
         if listed is ListKind.RED:
             result.red_list.append(s.code)
@@ -470,6 +492,12 @@ def in_scope(snapshot: Snapshot) -> list[ProjectInput]:
 def compute_round(snapshot: Snapshot, rules: RuleSet, context: RoundContext, *,
                   ruleset_sha256: str = "", snapshot_sha256: str = "") -> RoundResults:
     """Score, rank and list every project, program and bureau of a frozen period."""
+    with paused_gc():
+        return _compute_round(snapshot, rules, context, ruleset_sha256, snapshot_sha256)
+
+
+def _compute_round(snapshot: Snapshot, rules: RuleSet, context: RoundContext,
+                   ruleset_sha256: str, snapshot_sha256: str) -> RoundResults:
     period = parse_period(snapshot.period)
     projects = in_scope(snapshot)
     scored = [score_project(p, rules, period) for p in projects]

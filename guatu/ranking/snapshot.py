@@ -15,6 +15,7 @@ the same period (any rule set) reuses it, which is what makes a re-run byte-iden
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,8 @@ import asyncpg
 
 from guatu.clock import month_key, months_between, parse_month
 from guatu.models import ProjectPlan
-from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot
+from guatu.ranking.canonical import paused_gc
+from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot, trusted
 from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
 from guatu.rules.progress import planned_to_date_wan
@@ -31,18 +33,33 @@ from guatu.rules.progress import planned_to_date_wan
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 
 
+def _plan(value: Any) -> ProjectPlan:
+    if isinstance(value, str | bytes):
+        return ProjectPlan.model_validate_json(value)
+    return ProjectPlan.model_validate(value)
+
+
+def _json_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [] if value == "[]" else list(json.loads(value))
+    return list(value or [])
+
+
 def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, bool]],
                   steps: Mapping[str, date], period: Period) -> ProjectInput | None:
     """Pure: one project's frozen inputs, or None when it is out of scope for the period.
 
     `reports` maps month → (investment_wan, on_time) of the winning version of each month;
-    `steps` maps step → the first date it was reached.
+    `steps` maps step → the first date it was reached. `row["plan"]` is the plan as a dict or
+    as JSON text. The plan is validated; the inputs built from it are constructed without a
+    second validation, every float field coerced with `float()` exactly as validation would.
     """
-    plan = ProjectPlan.model_validate(row["plan"])
+    plan = _plan(row["plan"])
     if row["status"] == "cancelled" or plan.start >= period.close:
         return None
     last = period.last_month
     year_start = date(int(last[:4]), 1, 1)
+    year_key = month_key(year_start)
     to_date = planned_to_date_wan(plan, period.close)
     before_year = planned_to_date_wan(plan, year_start)
     monthly = {m: float(v[0]) for m, v in sorted(reports.items()) if m <= last}
@@ -52,29 +69,32 @@ def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, boo
         m for m in months_between(plan.start, parse_month(last))
         if delivered is None or parse_month(m) < delivered
     ] if month_key(plan.start) <= last else []
-    return ProjectInput(
-        code=row["code"], name_zh=row["name_zh"], program=row["program"], bureau=row["bureau"],
-        kind=row["kind"], stage=row["stage"], status=row["status"], start=plan.start,
-        finish=plan.finish, total_investment_wan=round(plan.total_investment_wan, 2),
-        planned_to_date_wan=round(to_date, 2),
-        planned_ytd_wan=round(to_date - before_year, 2),
-        actual_cumulative_wan=round(sum(monthly.values()), 2),
-        actual_ytd_wan=round(sum(v for m, v in monthly.items() if m >= month_key(year_start)), 2),
-        monthly_investment_wan=monthly,
-        milestones=[MilestoneInput(step=m.step.value, planned=m.planned,
-                                   actual=reached.get(m.step.value)) for m in plan.milestones],
-        reports=[ReportInput(month=m, received=m in reports,
-                             on_time=bool(reports[m][1]) if m in reports else False)
-                 for m in expected],
-        red_months=sorted(m for m in (row["red_months"] or []) if m <= last),
-    )
+    return trusted(ProjectInput, {
+        "code": str(row["code"]), "name_zh": str(row["name_zh"]), "program": str(row["program"]),
+        "bureau": str(row["bureau"]), "kind": str(row["kind"]), "stage": str(row["stage"]),
+        "status": str(row["status"]), "start": plan.start, "finish": plan.finish,
+        "total_investment_wan": float(round(plan.total_investment_wan, 2)),
+        "planned_to_date_wan": float(round(to_date, 2)),
+        "planned_ytd_wan": float(round(to_date - before_year, 2)),
+        "actual_cumulative_wan": float(round(sum(monthly.values()), 2)),
+        "actual_ytd_wan": float(round(sum(v for m, v in monthly.items() if m >= year_key), 2)),
+        "monthly_investment_wan": monthly,
+        "milestones": [trusted(MilestoneInput, {"step": m.step.value, "planned": m.planned,
+                                                "actual": reached.get(m.step.value)})
+                       for m in plan.milestones],
+        "reports": [trusted(ReportInput, {"month": m, "received": m in reports,
+                                          "on_time": bool(reports[m][1]) if m in reports else False})
+                    for m in expected],
+        "red_months": sorted(str(m) for m in _json_list(row["red_months"]) if m <= last),
+    })
 
 
 async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
     """Read the inputs of every project in scope from the read model, as of now."""
     period = parse_period(period_key)
     rows = await conn.fetch(
-        "SELECT code, name_zh, program, bureau, kind, stage, status, plan, red_months"
+        "SELECT code, name_zh, program, bureau, kind, stage, status, plan::text AS plan,"
+        " red_months::text AS red_months"
         " FROM projects ORDER BY code")
     reports: dict[str, dict[str, tuple[float, bool]]] = {}
     for r in await conn.fetch(
@@ -87,9 +107,10 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
             "SELECT project, step, min(on_date) AS on_date FROM stage_history"
             " WHERE step IS NOT NULL GROUP BY project, step"):
         steps.setdefault(r["project"], {})[r["step"]] = r["on_date"]
-    projects = [p for row in rows
-                if (p := project_input(row, reports.get(row["code"], {}),
-                                       steps.get(row["code"], {}), period)) is not None]
+    with paused_gc():
+        projects = [p for row in rows
+                    if (p := project_input(row, reports.get(row["code"], {}),
+                                           steps.get(row["code"], {}), period)) is not None]
     bureaus = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")}
     programs = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")}
     used_b = {p.bureau for p in projects}
@@ -104,7 +125,8 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
 
 
 def snapshot_text(snapshot: Snapshot) -> str:
-    return canonical_json(snapshot.model_dump(mode="json"))
+    with paused_gc():
+        return canonical_json(snapshot.model_dump(mode="json"))
 
 
 async def store_snapshot(conn: asyncpg.Connection, snapshot: Snapshot) -> tuple[str, bool]:
@@ -123,8 +145,19 @@ async def store_snapshot(conn: asyncpg.Connection, snapshot: Snapshot) -> tuple[
     return str(stored), True
 
 
-async def load_snapshot(conn: asyncpg.Connection, period: str) -> tuple[Snapshot, str] | None:
-    row = await conn.fetchrow("SELECT body, sha256 FROM ranking_snapshots WHERE period = $1", period)
-    if row is None:
+async def load_snapshot(conn: asyncpg.Connection, period: str,
+                        cached: Snapshot | None = None,
+                        cached_sha256: str = "") -> tuple[Snapshot, str] | None:
+    """The frozen snapshot of a period and its SHA-256, or None if the period is not frozen.
+
+    `cached` is a snapshot this process froze itself, whose canonical JSON had `cached_sha256`:
+    it is used instead of parsing the stored body again when the stored digest is the same.
+    """
+    digest = await conn.fetchval("SELECT sha256 FROM ranking_snapshots WHERE period = $1", period)
+    if digest is None:
         return None
-    return Snapshot.model_validate_json(row["body"]), row["sha256"]
+    if cached is not None and cached.period == period and cached_sha256 == digest:
+        return cached, digest
+    body = await conn.fetchval("SELECT body FROM ranking_snapshots WHERE period = $1", period)
+    with paused_gc():
+        return Snapshot.model_validate_json(body), digest
