@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from datetime import timedelta
 
 import asyncpg
@@ -29,6 +30,9 @@ log = structlog.get_logger("guatu.worker")
 
 def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
                  settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
+    # The workflow sandbox re-imports workflow modules for every run it starts; without a
+    # bytecode cache (PYTHONDONTWRITEBYTECODE) each of those imports recompiles the source.
+    sys.dont_write_bytecode = False
     read_model = ReadModelActivities(pool)
     notify = NotifyActivities(pool, http)
     ranking = RankingActivities(pool, client)
