@@ -96,7 +96,8 @@ async def start_programme(client: Client, plans: Iterable[ProjectPlan], policy: 
     return started
 
 
-def _rejection(err: WorkflowUpdateFailedError) -> Rejected | None:
+def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
+    """The validator's refusal inside a failed update, or None if it failed otherwise."""
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
         details: dict[str, Any] = cause.details[0] if cause.details else {}
@@ -119,7 +120,7 @@ async def send_update(client: Client, project_code: str, update: str, data: Base
         return await handle.execute_update(update, data, id=f"{update}:{key}",
                                            result_type=UpdateResult)
     except WorkflowUpdateFailedError as err:
-        rejected = _rejection(err)
+        rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
@@ -128,7 +129,7 @@ async def send_update(client: Client, project_code: str, update: str, data: Base
         raise rejected from None
 
 
-async def audit_rejection(pool: asyncpg.Pool, project: str, action: str, key: str, actor: str,
+async def audit_rejection(pool: asyncpg.Pool, project: str | None, action: str, key: str, actor: str,
                           bureau: str, rejected: Rejected, channel: str,
                           body: dict[str, Any]) -> None:
     async with pool.acquire() as conn:
@@ -159,6 +160,7 @@ async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: in
 __all__ = [
     "Rejected",
     "audit_rejection",
+    "rejection_of",
     "gather_limited",
     "project_status",
     "send_update",

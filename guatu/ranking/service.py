@@ -6,7 +6,7 @@ RankingRound workflow, ladders in BureauLadder.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -24,10 +24,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config.settings import Settings
 from guatu import constants as c
+from guatu.projects import Rejected, audit_rejection, rejection_of
 from guatu.ranking.models import (
     CorrectionPlanInput,
     CorrectionPlanResult,
@@ -52,12 +53,6 @@ SCHEDULES: dict[str, str] = {
 }
 
 
-class Rejected(Exception):
-    """The ladder's validator refused the input; `code`, `zh` and `en` say why."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.code, self.zh, self.en = code, zh, en
 
 
 def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
@@ -141,24 +136,8 @@ async def _ladder(client: Client, bureau: str, task_queue: str,
     )
 
 
-def _rejection(err: WorkflowUpdateFailedError) -> Rejected | None:
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
-        details: dict[str, Any] = cause.details[0] if cause.details else {}
-        return Rejected(details.get("code", "rejected"), details.get("zh", cause.message),
-                        details.get("en", cause.message))
-    return None
 
 
-async def _audit_rejection(pool: asyncpg.Pool, bureau: str, action: str, key: str, actor: str,
-                           rejected: Rejected, body: dict[str, Any], channel: str) -> None:
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
-            " accepted, before, after, reason, channel)"
-            " VALUES (NULL, $1, $2, $3, NULL, $4, $5, false, $6, '{}', $7, $8)",
-            datetime.now(UTC), actor or "unknown", bureau, action, key, body,
-            f"{rejected.code}: {rejected.zh} / {rejected.en}", channel)
 
 
 async def grant_exemption(client: Client, bureau: str, data: ExemptionInput, *,
@@ -172,12 +151,13 @@ async def grant_exemption(client: Client, bureau: str, data: ExemptionInput, *,
             c.UPDATE_EXEMPTION, data, id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
             result_type=ExemptionResult)
     except WorkflowUpdateFailedError as err:
-        rejected = _rejection(err)
+        rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
-            await _audit_rejection(pool, bureau, f"exemption:{data.period}", data.idempotency_key,
-                                   data.actor, rejected, data.model_dump(mode="json"), channel)
+            await audit_rejection(pool, None, f"exemption:{data.period}", data.idempotency_key,
+                                  data.actor, bureau, rejected, channel,
+                                  data.model_dump(mode="json"))
         raise rejected from None
 
 
@@ -191,13 +171,13 @@ async def submit_correction_plan(client: Client, bureau: str, data: CorrectionPl
             id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
             result_type=CorrectionPlanResult)
     except WorkflowUpdateFailedError as err:
-        rejected = _rejection(err)
+        rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
-            await _audit_rejection(pool, bureau, f"correction_plan:{data.order_id}",
-                                   data.idempotency_key, data.actor, rejected,
-                                   data.model_dump(mode="json"), channel)
+            await audit_rejection(pool, None, f"correction_plan:{data.order_id}",
+                                  data.idempotency_key, data.actor, bureau, rejected, channel,
+                                  data.model_dump(mode="json"))
         raise rejected from None
 
 
