@@ -92,15 +92,10 @@ async def stored_ruleset(conn: asyncpg.Connection, ruleset_id: str, version: int
     return RuleSet.model_validate_json(body)
 
 
-async def load_results(conn: asyncpg.Connection, period: str, ruleset_id: str) -> RoundResults | None:
-    text = await conn.fetchval(
-        "SELECT results FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
-    return RoundResults.model_validate_json(text) if text else None
-
 
 async def previous_ranks_stored(conn: asyncpg.Connection, period: str,
                                 ruleset_id: str) -> dict[str, dict[str, int]] | None:
-    """`previous_ranks(load_results(...))` read from the flattened entries (no need to parse a
+    """The previous round's ranks, read from the flattened entries (no need to parse a
     whole published document): level → code → rank, every level present; None if not ranked."""
     exists = await conn.fetchval(
         "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)

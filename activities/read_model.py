@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 from temporalio import activity
 
@@ -49,7 +51,7 @@ class ReadModelActivities:
                 snap["planned_investment_to_date_wan"], snap["actual_investment_wan"],
                 snap["physical_progress_pct"], snap["milestones"], snap["open_issues"],
                 snap["last_report_month"], snap["red_months"], snap["plan"],
-                _date(snap["business_today"]), snap["version"], snap["runs"],
+                date.fromisoformat(snap["business_today"]), snap["version"], snap["runs"],
             )
             if batch.stage_changes:
                 await conn.executemany(
@@ -109,12 +111,6 @@ class ReadModelActivities:
                         for n in batch.notices
                     ],
                 )
-
-
-def _date(value: str):  # type: ignore[no-untyped-def]
-    from datetime import date
-
-    return date.fromisoformat(value)
 
 
 async def upsert_reference(pool: asyncpg.Pool, bureaus: list[Bureau], programs: list[Program]) -> None:

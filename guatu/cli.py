@@ -18,8 +18,6 @@ import dataclasses
 import functools
 import getpass
 import hashlib
-import importlib
-import importlib.util
 import json
 import os
 import re
@@ -859,13 +857,6 @@ class LevelOption(StrEnum):
     project = "project"
 
 
-def _ranking_module() -> Any:
-    try:
-        return importlib.import_module("guatu.ranking.queries")
-    except ImportError as err:
-        raise CliError("排名模块尚未安装（guatu.ranking.queries）",
-                       f"the ranking module guatu.ranking.queries is not available: {err}",
-                       ) from None
 
 
 LIST_ZH = {"red": "[green]红榜[/]", "black": "[red]黑榜[/]"}
@@ -896,7 +887,7 @@ def ranking_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Show a ranking (竞进比拼): rank, score, movement, red and black lists."""
-    queries = _ranking_module()
+    from guatu.ranking import queries
     settings = get_settings()
     if kind is not None and kind not in ("month", "quarter", "year"):
         raise CliError("--kind 只能是 month、quarter 或 year", "--kind must be month, quarter or year",
@@ -958,12 +949,6 @@ def ranking_show(
 # ---------------------------------------------------------------------------------------------
 
 
-def _tokens_module() -> Any:
-    try:
-        return importlib.import_module("guatu.tokens")
-    except ImportError as err:
-        raise CliError("令牌模块尚未安装（guatu.tokens）",
-                       f"the token module guatu.tokens is not available: {err}") from None
 
 
 class RoleOption(StrEnum):
@@ -983,7 +968,7 @@ def token_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
-    tokens = _tokens_module()
+    from guatu import tokens
     settings = get_settings()
 
     async def create() -> str:
@@ -994,7 +979,7 @@ def token_create(
                 raise CliError("无法创建令牌", f"cannot create the token: {err}") from None
 
     raw = _run(create())
-    token_id = tokens.token_id_of(raw) if hasattr(tokens, "token_id_of") else None
+    token_id = tokens.token_id_of(raw)
     if as_json:
         _print_json({"token": raw, "id": token_id, "role": role.value, "bureau": bureau,
                      "label": label})
@@ -1011,7 +996,7 @@ def token_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """List API tokens (never their secrets)."""
-    tokens = _tokens_module()
+    from guatu import tokens
     settings = get_settings()
 
     async def fetch() -> Any:
@@ -1039,7 +1024,7 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (gt_<id>_…).")],
 ) -> None:
     """Revoke an API token by its id."""
-    tokens = _tokens_module()
+    from guatu import tokens
     settings = get_settings()
 
     async def revoke() -> bool:
@@ -1068,91 +1053,78 @@ async def _has_worker(client: Client, task_queue: str) -> bool:
     return len(response.pollers) > 0
 
 
-def _register_simulation() -> None:
-    """`guatu simulate`, only in a build that has the simulation (guatu/simulation.py)."""
-    try:
-        present = importlib.util.find_spec("guatu.simulation") is not None
-    except (ImportError, ValueError):
-        present = False
-    if not present:
+@app.command("simulate")
+@command
+def simulate(
+    months: Annotated[int, typer.Option(min=1, max=60, help="Months to simulate.")] = 12,
+    year_seconds: Annotated[float, typer.Option(
+        min=6.0, help="Real seconds one simulated year takes.")] = 120.0,
+    start_year: Annotated[int | None, typer.Option(
+        help="First simulated year (default: the programme start year).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the bureaus' behaviours.")] = 20210329,
+    prefix: Annotated[str, typer.Option(
+        help="Prefix of the simulated project codes, so that they never meet the real "
+             "programme's.")] = "SIM-",
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="Simulate only the first N projects of the sample (default: all).",
+    )] = None,
+    as_json: Annotated[bool, typer.Option("--json",
+                                          help="Print the result as JSON.")] = False,
+) -> None:
+    """Simulate the sample programme: seeded bureaus (diligent, late, stalled) drive real
+    workflows on an accelerated clock; watch the lights and rankings move on the dashboard.
+
+    Needs the running stack (`guatu up`): its worker runs the simulated projects.
+    """
+    from guatu import simulation
+    from guatu.programme import load_policy, load_sample_plans
+
+    settings = get_settings()
+    year = start_year or settings.programme_start_year
+    if not prefix or not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,15}", prefix):
+        raise CliError("前缀只能用大写字母、数字和连字符（1–16 位）",
+                       "the prefix must be 1–16 capital letters, digits or hyphens")
+    plans: list[ProjectPlan] = load_sample_plans(year)[:limit]
+    config = simulation.SimulationConfig(start_year=year, months=months,
+                                         year_seconds=year_seconds, seed=seed,
+                                         code_prefix=prefix)
+
+    async def run() -> Any:
+        client = await _client(settings)
+        if not await _has_worker(client, settings.task_queue):
+            raise CliError(
+                f"任务队列 {settings.task_queue} 上没有 worker，请先运行 guatu up",
+                f"no worker polls task queue {settings.task_queue}; start `guatu up` first")
+        progress = _progress()
+        with progress:
+            task = progress.add_task("模拟 / simulating (months)", total=months)
+
+            async def month_closed(_: str) -> None:
+                progress.advance(task)
+
+            sim = simulation.ProgrammeSimulation(client, plans, load_policy(), config,
+                                                 task_queue=settings.task_queue,
+                                                 on_month_closed=month_closed)
+            report = await sim.run()
+            # Back to real time: an accelerated clock left running outpaces any worker.
+            await sim.settle()
+            return report
+
+    report = jsonable(_run(run()))
+    report["code_prefix"] = prefix
+    if as_json:
+        _print_json(report)
         return
-
-    @app.command("simulate")
-    @command
-    def simulate(
-        months: Annotated[int, typer.Option(min=1, max=60, help="Months to simulate.")] = 12,
-        year_seconds: Annotated[float, typer.Option(
-            min=6.0, help="Real seconds one simulated year takes.")] = 120.0,
-        start_year: Annotated[int | None, typer.Option(
-            help="First simulated year (default: the programme start year).")] = None,
-        seed: Annotated[int, typer.Option(help="Seed of the bureaus' behaviours.")] = 20210329,
-        prefix: Annotated[str, typer.Option(
-            help="Prefix of the simulated project codes, so that they never meet the real "
-                 "programme's.")] = "SIM-",
-        limit: Annotated[int | None, typer.Option(
-            min=1, help="Simulate only the first N projects of the sample (default: all).",
-        )] = None,
-        as_json: Annotated[bool, typer.Option("--json",
-                                              help="Print the result as JSON.")] = False,
-    ) -> None:
-        """Simulate the sample programme: seeded bureaus (diligent, late, stalled) drive real
-        workflows on an accelerated clock; watch the lights and rankings move on the dashboard.
-
-        Needs the running stack (`guatu up`): its worker runs the simulated projects.
-        """
-        try:
-            simulation = importlib.import_module("guatu.simulation")
-        except ImportError as err:
-            raise CliError("无法加载模拟模块", f"cannot load guatu.simulation: {err}") from None
-        from guatu.programme import load_policy, load_sample_plans
-
-        settings = get_settings()
-        year = start_year or settings.programme_start_year
-        if not prefix or not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,15}", prefix):
-            raise CliError("前缀只能用大写字母、数字和连字符（1–16 位）",
-                           "the prefix must be 1–16 capital letters, digits or hyphens")
-        plans: list[ProjectPlan] = load_sample_plans(year)[:limit]
-        config = simulation.SimulationConfig(start_year=year, months=months,
-                                             year_seconds=year_seconds, seed=seed,
-                                             code_prefix=prefix)
-
-        async def run() -> Any:
-            client = await _client(settings)
-            if not await _has_worker(client, settings.task_queue):
-                raise CliError(
-                    f"任务队列 {settings.task_queue} 上没有 worker，请先运行 guatu up",
-                    f"no worker polls task queue {settings.task_queue}; start `guatu up` first")
-            progress = _progress()
-            with progress:
-                task = progress.add_task("模拟 / simulating (months)", total=months)
-
-                async def month_closed(_: str) -> None:
-                    progress.advance(task)
-
-                sim = simulation.ProgrammeSimulation(client, plans, load_policy(), config,
-                                                     task_queue=settings.task_queue,
-                                                     on_month_closed=month_closed)
-                report = await sim.run()
-                # Back to real time: an accelerated clock left running outpaces any worker.
-                await sim.settle()
-                return report
-
-        report = jsonable(_run(run()))
-        report["code_prefix"] = prefix
-        if as_json:
-            _print_json(report)
-            return
-        typer.echo(
-            f"模拟完成：{report['projects']} 个项目，{report['months']} 个月，用时 "
-            f"{report['real_seconds']} 秒；月报 {report['reports_sent']} 份，节点 "
-            f"{report['steps_sent']} 个，被拒 {report['refused']} 次 / simulated "
-            f"{report['projects']} projects for {report['months']} months in "
-            f"{report['real_seconds']} s; reports {report['reports_sent']}, steps "
-            f"{report['steps_sent']}, refused {report['refused']}")
-        typer.echo(f"查看 / see: guatu project list --json  (codes start with {prefix})")
+    typer.echo(
+        f"模拟完成：{report['projects']} 个项目，{report['months']} 个月，用时 "
+        f"{report['real_seconds']} 秒；月报 {report['reports_sent']} 份，节点 "
+        f"{report['steps_sent']} 个，被拒 {report['refused']} 次 / simulated "
+        f"{report['projects']} projects for {report['months']} months in "
+        f"{report['real_seconds']} s; reports {report['reports_sent']}, steps "
+        f"{report['steps_sent']}, refused {report['refused']}")
+    typer.echo(f"查看 / see: guatu project list --json  (codes start with {prefix})")
 
 
-_register_simulation()
 
 
 if __name__ == "__main__":
