@@ -319,7 +319,8 @@ async def _client(settings: Settings) -> Client:
     from guatu.temporal_client import connect
 
     try:
-        return await asyncio.wait_for(connect(settings), CONNECT_TIMEOUT_S)
+        return await asyncio.wait_for(connect(settings, ready_timeout=2.0),
+                                      CONNECT_TIMEOUT_S)
     except (RuntimeError, OSError, TimeoutError) as err:
         raise CliError(
             f"无法连接 Temporal（{settings.temporal_target}），请确认 guatu up 已运行或设置 "

@@ -104,7 +104,32 @@ class EmbeddedTemporal:
         log = open(self.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        started = time.monotonic()
         wait_for_port(self.ip, self.port, timeout, self.proc, "Temporal dev server")
+        self._wait_healthy(timeout - (time.monotonic() - started))
+
+    def _wait_healthy(self, timeout: float) -> None:
+        """Wait until the frontend answers a namespace call.
+
+        The port opens before the frontend marks itself healthy; a client that connects in
+        between gets `Unavailable: Frontend is not healthy yet` (seen in CI after a restart
+        on a busy machine). A real frontend call is the only check that covers that window.
+        """
+        deadline = time.monotonic() + max(timeout, 5.0)
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise StackError(f"Temporal dev server exited with code {self.proc.returncode}")
+            probe = subprocess.run(
+                [temporal_binary(), "operator", "namespace", "describe", "--namespace", "default",
+                 "--address", self.target, "--command-timeout", "2s"],
+                capture_output=True, text=True, timeout=10, check=False,
+            )
+            if probe.returncode == 0:
+                return
+            last = (probe.stderr or probe.stdout).strip()
+            time.sleep(0.2)
+        raise StackError(f"Temporal dev server on {self.target} did not become healthy: {last}")
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
@@ -21,11 +25,31 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, target: str | None = None) -> Client:
-    return await Client.connect(
-        target or settings.temporal_target,
-        namespace=settings.temporal_namespace,
-        tls=tls_config(settings),
-        api_key=settings.temporal_api_key,
-        data_converter=pydantic_data_converter,
-    )
+log = structlog.get_logger("guatu.temporal_client")
+
+# Transient answers from a frontend that is starting or restarting; anything else (bad TLS,
+# wrong namespace, refused API key) fails at once so the operator sees it.
+_STARTING = ("Frontend is not healthy yet", "Unavailable", "connection refused")
+
+
+async def connect(settings: Settings, target: str | None = None,
+                  ready_timeout: float = 30.0) -> Client:
+    """Connect, waiting up to `ready_timeout` seconds for a frontend that is still starting."""
+    deadline = time.monotonic() + ready_timeout
+    delay = 0.2
+    while True:
+        try:
+            return await Client.connect(
+                target or settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                tls=tls_config(settings),
+                api_key=settings.temporal_api_key,
+                data_converter=pydantic_data_converter,
+            )
+        except RuntimeError as exc:
+            if time.monotonic() + delay > deadline or not any(m in str(exc) for m in _STARTING):
+                raise
+            log.warning("temporal_not_ready", target=target or settings.temporal_target,
+                        error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -24,8 +24,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from config.settings import Settings
 from guatu import constants as c
@@ -33,6 +31,7 @@ from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
 from guatu.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
 from guatu.stack import EmbeddedTemporal
+from guatu.temporal_client import connect
 from guatu.tokens import create_token
 from tests.faults.support import (
     SCALE,
@@ -77,7 +76,7 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
     drivers: asyncio.Future[list[None]] | None = None
     try:
         await asyncio.to_thread(server.start)
-        client = await Client.connect(server.target, data_converter=pydantic_data_converter)
+        client = await connect(Settings(), server.target)
         bureau_code = await add_bureau(pool, receiver.url)
         prefix = run_prefix("S")
         plans = scripted_plans(prefix, LIFECYCLES, bureau_code)
