@@ -23,7 +23,7 @@ from activities.read_model import ReadModelActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs
 from guatu.temporal_client import connect
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
 

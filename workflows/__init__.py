@@ -1,9 +1,5 @@
-"""Temporal workflows: orchestration only; the arithmetic lives in `guatu.rules`."""
+"""Temporal workflows: orchestration only; the arithmetic lives in `guatu.rules`.
 
-from workflows.bureau_ladder import BureauLadder
-from workflows.project_lifecycle import ProjectLifecycle
-from workflows.ranking_round import RankingRound
-
-WORKFLOWS: list[type] = [ProjectLifecycle, RankingRound, BureauLadder]
-
-__all__ = ["WORKFLOWS", "BureauLadder", "ProjectLifecycle", "RankingRound"]
+The list a worker registers is `workflows.registry.WORKFLOWS`; this package stays empty so
+that the sandbox's per-run import of one workflow does not import the others.
+"""

@@ -41,7 +41,7 @@ from guatu.ranking.models import (
 from guatu.ranking.periods import parse_period
 from tests.helpers import WebhookReceiver, add_bureau, running_worker
 from tests.ranking.conftest import end_ladders, eventually, fetch, quiet
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
 

@@ -48,7 +48,7 @@ from guatu.ranking.rulesets import canonical_json, load_ruleset, sha256
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, eventually, fetch, prefix
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
 
