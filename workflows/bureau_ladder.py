@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from guatu.ranking.notices import decision_notices
     from guatu.ranking.periods import PeriodError, parse_period
     from guatu.ranking.rules import ladder_step, standing_of, track_key
+    from guatu.rules.validation import InputRejected
 
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                             maximum_interval=timedelta(seconds=30))
@@ -64,8 +65,7 @@ CLOSED_ORDERS_KEPT = 50
 
 
 def _reject(code: str, zh: str, en: str) -> ApplicationError:
-    return ApplicationError(f"{zh} / {en}", {"code": code, "zh": zh, "en": en},
-                            type="InputRejected", non_retryable=True)
+    return InputRejected(code, zh, en).as_application_error()
 
 
 @workflow.defn(name=c.LADDER_WORKFLOW)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from temporalio.exceptions import ApplicationError
+
 from guatu.clock import month_key
 from guatu.models import (
     PlanChangeInput,
@@ -39,6 +41,11 @@ class InputRejected(Exception):
     @property
     def message(self) -> str:
         return f"{self.zh} / {self.en}"
+
+    def as_application_error(self) -> ApplicationError:
+        """The refusal as an Update validator raises it: non-retryable, details for the API."""
+        return ApplicationError(self.message, {"code": self.code, "zh": self.zh, "en": self.en},
+                                type="InputRejected", non_retryable=True)
 
 
 def check_owner(state: ProjectState, bureau: str) -> None:
