@@ -62,6 +62,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class WorkerProcess:
     def __init__(self, target: str, dsn: str, kind: str, namespace: str = "default") -> None:
         self.task_queue = f"bench-{kind}-{uuid.uuid4().hex[:6]}"
@@ -78,6 +84,9 @@ class WorkerProcess:
 
     def rss_kib(self) -> int:
         return rss_kib(self.proc.pid)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -234,13 +243,21 @@ class Bench:
                     correction=(i // targets) >= len(months)))
                 guatu_lat.append((time.perf_counter() - t) * 1000)
 
+            raw_cpu = raw.cpu()
             raw_s, _ = await timed(f"raw updates × {count}",
                                    lambda: gather_limited([lambda i=i: raw_one(i)
                                                            for i in range(count)], 16))
+            raw_cpu = raw.cpu() - raw_cpu
             n = min(count, targets * len(months))
+            guatu_cpu = guatu.cpu()
             guatu_s, _ = await timed(f"guatu reports × {n}",
                                      lambda: gather_limited([lambda i=i: guatu_one(i)
                                                              for i in range(n)], 16))
+            guatu_cpu = guatu.cpu() - guatu_cpu
+            print(f"  worker CPU: raw {raw_cpu:.1f} s ({raw_cpu / raw_s:.0%} of a core), "
+                  f"guatu {guatu_cpu:.1f} s ({guatu_cpu / guatu_s:.0%}); "
+                  f"per call raw {1000 * raw_cpu / count:.1f} ms, "
+                  f"guatu {1000 * guatu_cpu / n:.1f} ms", flush=True)
         finally:
             raw.stop()
             guatu.stop()
@@ -253,6 +270,10 @@ class Bench:
             "guatu_p99_ms": round(pct(guatu_lat, 99), 1),
             "rate_ratio": round((n / guatu_s) / (count / raw_s), 2),
             "p99_ratio": round(pct(guatu_lat, 99) / pct(raw_lat, 99), 2),
+            # Where the time goes: a worker far below one core means the server is the limit.
+            "raw_worker_cpu_share": round(raw_cpu / raw_s, 2),
+            "guatu_worker_cpu_share": round(guatu_cpu / guatu_s, 2),
+            "guatu_worker_cpu_ms_per_report": round(1000 * guatu_cpu / n, 1),
             "target": "rate ≥ 0.50; p99 ≤ 3×",
         }
 
