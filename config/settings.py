@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     temporal_ip: str = "127.0.0.1"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # WAL keeps SQLite's default synchronous=FULL (every acknowledged commit is on disk) at one
+    # fsync per commit instead of the rollback journal's several: ×1.5 lifecycle throughput
+    # measured on the bench. A JSON list of PRAGMA=VALUE.
+    temporal_sqlite_pragmas: list[str] = ["journal_mode=wal"]
 
     # PostgreSQL: empty → start the embedded server. `DATABASE_URL` is accepted unprefixed.
     database_url: str | None = Field(

@@ -44,17 +44,6 @@ class Stack:
     dsn: str
 
 
-async def _connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
-    for attempt in range(attempts):
-        try:
-            return await connect(settings)
-        except Exception:  # noqa: BLE001 - any failure here means "not ready yet"
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.5)
-    raise AssertionError("unreachable")
-
-
 @asynccontextmanager
 async def stack(settings: Settings) -> AsyncIterator[Stack]:
     """Start (or connect to) PostgreSQL and Temporal; stop what was started on exit."""
@@ -70,14 +59,15 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             log.info("embedded postgres up", dsn=dsn, seconds=round(time.monotonic() - started, 2))
         if settings.embedded_temporal:
             temporal = EmbeddedTemporal(settings.data_dir / "temporal", settings.temporal_ip,
-                                        settings.temporal_port, settings.temporal_ui_port)
+                                        settings.temporal_port, settings.temporal_ui_port,
+                                        sqlite_pragmas=settings.temporal_sqlite_pragmas)
             started = time.monotonic()
             await asyncio.to_thread(temporal.start)
             exit_stack.callback(temporal.stop)
             log.info("embedded temporal up", target=temporal.target,
                      ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                      seconds=round(time.monotonic() - started, 2))
-        client = await _connect_with_retry(settings)
+        client = await connect(settings)
         pool = await db.create_pool(dsn, settings.db_pool_min, settings.db_pool_max)
         exit_stack.push_async_callback(pool.close)
         applied = await db.migrate(pool)

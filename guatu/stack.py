@@ -69,8 +69,10 @@ class EmbeddedTemporal:
     """`temporal server start-dev` with a persistent SQLite file and Guatu's search attributes."""
 
     def __init__(self, data_dir: Path, ip: str = "127.0.0.1", port: int = 7233,
-                 ui_port: int | None = 8233, extra_args: list[str] | None = None) -> None:
+                 ui_port: int | None = 8233, extra_args: list[str] | None = None,
+                 sqlite_pragmas: list[str] | None = None) -> None:
         self.data_dir = data_dir
+        self.sqlite_pragmas = ["journal_mode=wal"] if sqlite_pragmas is None else sqlite_pragmas
         self.ip = ip
         self.port = port
         self.ui_port = ui_port
@@ -100,6 +102,8 @@ class EmbeddedTemporal:
             args += ["--headless"]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}=Keyword"]
+        for pragma in self.sqlite_pragmas:
+            args += ["--sqlite-pragma", pragma]
         args += self.extra_args
         log = open(self.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
