@@ -398,7 +398,11 @@ class Bench:
             ranking = await http.get("/api/v1/rankings?level=bureau", headers=headers)
             assert ranking.status_code == 200, ranking.text
             paths["ranking_bureau"] = "/api/v1/rankings?level=bureau"
-            paths["ranking_project"] = "/api/v1/rankings?level=project"
+            paths["ranking_program"] = "/api/v1/rankings?level=program"
+            paths["ranking_project_page1"] = "/api/v1/rankings?level=project&page_size=50"
+            paths["ranking_project_page40"] = "/api/v1/rankings?level=project&page=40&page_size=50"
+            paths["ranking_project_bureau"] = ("/api/v1/rankings?level=project&bureau=fgj"
+                                               "&page_size=50")
             for name, path in paths.items():
                 lat: list[float] = []
                 for _ in range(calls):

@@ -92,11 +92,16 @@ def _row(r: asyncpg.Record) -> dict[str, Any]:
 
 
 async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None, *,
-                      ruleset_id: str | None = None, kind: str | None = None) -> dict[str, Any]:
+                      ruleset_id: str | None = None, kind: str | None = None,
+                      limit: int | None = None, offset: int = 0, bureau: str | None = None,
+                      program: str | None = None) -> dict[str, Any]:
     """One ranking: rows with rank, score, breakdown lines, movement and lists.
 
     `period` None → the latest period (of `kind` if given; else the latest month, falling back
-    to any kind). `found` is False when nothing was ranked.
+    to any kind). `found` is False when nothing was ranked. `limit` / `offset` page the rows in
+    rank order and `bureau` / `program` narrow them (a project ranking has one row per project:
+    10,000 rows with their breakdowns are megabytes); the red and black lists, the exemptions
+    and `total_rows` always cover the whole level.
     """
     lv = _level(level)
     async with pool.acquire() as conn:
@@ -122,14 +127,25 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             " WHERE r.period = $1 AND r.ruleset_id = $2", period, rs)
         if head is None:
             return {**empty, "period": period}
+        where = "period = $1 AND ruleset_id = $2 AND level = $3"
+        args: list[Any] = [period, rs, lv.value]
+        for column, value in (("bureau", bureau), ("program", program)):
+            if value is not None:
+                args.append(value)
+                where += f" AND {column} = ${len(args)}"
+        total = await conn.fetchval(f"SELECT count(*) FROM ranking_entries WHERE {where}", *args)
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = await conn.fetch(
-            "SELECT * FROM ranking_entries WHERE period = $1 AND ruleset_id = $2 AND level = $3"
-            " ORDER BY rank", period, rs, lv.value)
+            f"SELECT * FROM ranking_entries WHERE {where} ORDER BY rank{page}", *args)
+        marked = await conn.fetch(
+            "SELECT code, name_zh, rank, score, list, exempted FROM ranking_entries"
+            " WHERE period = $1 AND ruleset_id = $2 AND level = $3"
+            " AND (list IS NOT NULL OR exempted) ORDER BY rank", period, rs, lv.value)
         context = json.loads(head["context"])
     rules = json.loads(head["rules"])
     out_rows = [_row(r) for r in rows]
     brief = {r["code"]: {"code": r["code"], "name_zh": r["name_zh"], "rank": r["rank"],
-                         "score": r["score"]} for r in out_rows}
+                         "score": r["score"]} for r in marked}
     exemptions = context.get("exemptions", {})
     return {
         "found": True,
@@ -147,12 +163,14 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         "snapshot_sha256": head["snapshot_sha256"],
         "results_sha256": head["results_sha256"],
         "previous_period": context.get("previous_period"),
+        "total_rows": total,
+        "offset": offset,
         "rows": out_rows,
-        "red_list": [brief[r["code"]] for r in out_rows if r["list"] == "red"],
-        "black_list": [brief[r["code"]] for r in out_rows if r["list"] == "black"],
+        "red_list": [brief[r["code"]] for r in marked if r["list"] == "red"],
+        "black_list": [brief[r["code"]] for r in marked if r["list"] == "black"],
         "exempted": [{**brief[r["code"]], "reason": exemptions.get(r["code"], {}).get("reason", ""),
                       "actor": exemptions.get(r["code"], {}).get("actor", "")}
-                     for r in out_rows if r["exempted"]],
+                     for r in marked if r["exempted"]],
     }
 
 

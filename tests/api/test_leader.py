@@ -214,8 +214,12 @@ async def test_rankings_pass_parameters_and_answers_through(
     fake = types.ModuleType("guatu.ranking.queries")
 
     async def get_ranking(pool: Any, level: str, period: str | None = None, *,
-                          ruleset_id: str | None = None, kind: str | None = None) -> dict:
-        calls.append(("get_ranking", (level, period), {"ruleset_id": ruleset_id, "kind": kind}))
+                          ruleset_id: str | None = None, kind: str | None = None,
+                          limit: int | None = None, offset: int = 0, bureau: str | None = None,
+                          program: str | None = None) -> dict:
+        paging = {"limit": limit, "offset": offset, "bureau": bureau, "program": program}
+        calls.append(("get_ranking", (level, period),
+                      {"ruleset_id": ruleset_id, "kind": kind, **paging}))
         if period == "2031-01":
             return {"found": False, "rows": []}
         return {"found": True, "level": level, "period": period or "2031-02",
@@ -244,18 +248,27 @@ async def test_rankings_pass_parameters_and_answers_through(
     assert r.status_code == 404
     r = await world.call("leader", "GET", "/api/v1/rankings", params={"kind": "year"})
     assert r.json()["period"] == "2031-02"
+    r = await world.call("leader", "GET", "/api/v1/rankings",
+                         params={"level": "project", "page": 3, "page_size": 20,
+                                 "bureau": "jyj", "program": "P03"})
+    assert r.status_code == 200
     r = await world.call("leader", "GET", "/api/v1/rankings/periods", params={"level": "project"})
     assert r.json() == [{"period": "2031-02"}]
     r = await world.call("leader", "GET", "/api/v1/escalations", params={"bureau": "jyj"})
     assert r.json() == [{"id": "o1", "due": "2031-03-10"}]
+    first_page = {"limit": 50, "offset": 0, "bureau": None, "program": None}
     assert calls == [
-        ("get_ranking", ("program", "2031-Q1"), {"ruleset_id": "sanya", "kind": None}),
-        ("get_ranking", ("bureau", "2031-01"), {"ruleset_id": None, "kind": None}),
-        ("get_ranking", ("bureau", None), {"ruleset_id": None, "kind": "year"}),
+        ("get_ranking", ("program", "2031-Q1"), {"ruleset_id": "sanya", "kind": None,
+                                                 **first_page}),
+        ("get_ranking", ("bureau", "2031-01"), {"ruleset_id": None, "kind": None, **first_page}),
+        ("get_ranking", ("bureau", None), {"ruleset_id": None, "kind": "year", **first_page}),
+        ("get_ranking", ("project", None), {"ruleset_id": None, "kind": None, "limit": 20,
+                                            "offset": 40, "bureau": "jyj", "program": "P03"}),
         ("list_periods", ("project",), {"ruleset_id": None}),
         ("open_escalations", (), {"bureau": "jyj"}),
     ]
     for params in ({"period": "2031-13"}, {"period": "2031-Q5"}, {"kind": "week"},
-                   {"ruleset": "../x"}):
+                   {"ruleset": "../x"}, {"page_size": 100_000}, {"page": 0},
+                   {"bureau": "a b"}):
         r = await world.call("leader", "GET", "/api/v1/rankings", params=params)
         assert r.status_code == 422, params

@@ -119,6 +119,16 @@ async def test_round_end_to_end_reproducible(dev_env: WorkflowEnvironment, fresh
             projects = await queries.get_ranking(fresh_pool, "project")
             assert [r["score"] for r in projects["rows"]] == [112.0, 106.0, 91.0, 87.5, 31.0, 7.0]
             assert projects["period"] == "2031-03"
+            # A page of the project ranking: rank order kept, the lists still whole.
+            page = await queries.get_ranking(fresh_pool, "project", limit=2, offset=2)
+            assert [r["score"] for r in page["rows"]] == [91.0, 87.5]
+            assert [r["rank"] for r in page["rows"]] == [3, 4]
+            assert page["total_rows"] == 6 and page["offset"] == 2
+            assert page["red_list"] == projects["red_list"]
+            assert page["black_list"] == projects["black_list"]
+            of_b = await queries.get_ranking(fresh_pool, "project", bureau=b)
+            assert of_b["rows"] and {r["bureau"] for r in of_b["rows"]} == {b}
+            assert of_b["total_rows"] == len(of_b["rows"]) < 6
             programs = await queries.get_ranking(fresh_pool, "program", "2031-03")
             assert [(r["code"], r["score"]) for r in programs["rows"]] == [("P02", 54.3), ("P01", 50.29)]
             assert [p["period"] for p in await queries.list_periods(fresh_pool, "bureau")] == ["2031-03"]

@@ -15,7 +15,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from guatu import queries
-from guatu.api.deps import BUREAU_PATTERN, BureauOrLeader, Context, LeaderOnly
+from guatu.api.deps import (
+    BUREAU_PATTERN,
+    PROGRAM_PATTERN,
+    BureauOrLeader,
+    Context,
+    LeaderOnly,
+    PageQuery,
+)
 from guatu.api.errors import ApiError, db_call, responses, unavailable
 from guatu.api.schemas import Period
 from guatu.tokens import Role
@@ -72,12 +79,19 @@ RulesetQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$",
 @router.get("/rankings", responses=responses(403, 404, 422),
             summary="Ranking of a level for a period (latest if no period), with score "
                     "breakdown, movement, red and black lists")
-async def rankings(ctx: Context, _: LeaderOnly, level: Level = Level.BUREAU,
+async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level = Level.BUREAU,
                    period: Annotated[Period | None, Query(description="2026-11, 2026-Q4 or "
                                                                       "2026; latest if empty")] = None,
-                   ruleset: RulesetQuery = None, kind: PeriodKind | None = None) -> Any:
+                   ruleset: RulesetQuery = None, kind: PeriodKind | None = None,
+                   bureau: Annotated[str | None, Query(pattern=BUREAU_PATTERN,
+                                                       description="rows of one bureau")] = None,
+                   program: Annotated[str | None, Query(pattern=PROGRAM_PATTERN,
+                                                        description="rows of one program")] = None,
+                   ) -> Any:
     result = await _call(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
-                         kind=kind.value if kind else None)
+                         kind=kind.value if kind else None, limit=paging.page_size,
+                         offset=(paging.page - 1) * paging.page_size, bureau=bureau,
+                         program=program)
     if not result or result.get("found") is False:
         raise ApiError(404, "ranking_not_found", "该期排名尚未生成", "no ranking for that period",
                        details={"level": level.value, "period": period})
