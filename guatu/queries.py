@@ -6,6 +6,7 @@ to Temporal. Amounts are 万元 (10,000 yuan), as everywhere in Guatu.
 
 from __future__ import annotations
 
+import copy
 import importlib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -182,9 +183,18 @@ def _reached(milestones: list[dict[str, Any]], step: Step, stage: Stage,
     return done, planned
 
 
+# The latest overview per pool, under (year, projects, sum of versions). A project's version
+# rises with every change projected (a report, a step, a light, a day's deadline events), so the
+# pair (count, sum) changes whenever anything the overview reads does; reading it is one scan of
+# an int column (≈ 2 ms at 10,000 projects) against ≈ 120 ms to aggregate everything again.
+# Keyed by id() with the pool held, so that an id is never reused while its entry lives.
+_OVERVIEWS: dict[int, tuple[asyncpg.Pool, tuple[Any, ...], dict[str, Any]]] = {}
+_OVERVIEWS_KEPT = 4
+
+
 async def programme_overview(pool: asyncpg.Pool, year: int | None = None) -> dict[str, Any]:
     """Planned vs actual investment per program and in total, light counts, start and
-    completion rates.
+    completion rates (recomputed only when the read model changed).
 
     - `total_investment_wan` is the sum of the plans; `published_total_wan` is 828.11 亿元.
     - The year (default: the programme's business year today) gives `year_target_wan` (the
@@ -195,6 +205,21 @@ async def programme_overview(pool: asyncpg.Pool, year: int | None = None) -> dic
       business today and "started" counts those due projects that reached it. 完工率 `completion_rate_pct` likewise
       with 竣工 / 完成. Cancelled projects are left out of both rates. None when nothing is due.
     """
+    async with pool.acquire() as conn:
+        stamp = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(sum(version), 0) AS v FROM projects")
+    key = (year, stamp["n"], stamp["v"])
+    entry = _OVERVIEWS.get(id(pool))
+    if entry is None or entry[1] != key:
+        entry = (pool, key, await _overview(pool, year))
+        _OVERVIEWS.pop(id(pool), None)
+        while len(_OVERVIEWS) >= _OVERVIEWS_KEPT:
+            del _OVERVIEWS[next(iter(_OVERVIEWS))]
+        _OVERVIEWS[id(pool)] = entry
+    return copy.deepcopy(entry[2])
+
+
+async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT code, program, kind, stage, status, light, total_investment_wan,"

@@ -122,7 +122,11 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             if period is None:
                 return empty
         head = await conn.fetchrow(
-            "SELECT r.*, s.body AS rules FROM ranking_rounds r JOIN ranking_rulesets s"
+            # Not r.*: `results` is the round's whole canonical document (≈ 24 MB at 10,000
+            # projects); the rows come from ranking_entries.
+            "SELECT r.kind, r.close_date, r.ruleset_version, r.computed_at, r.verified_at,"
+            " r.snapshot_sha256, r.results_sha256, r.context, s.body AS rules"
+            " FROM ranking_rounds r JOIN ranking_rulesets s"
             " ON s.id = r.ruleset_id AND s.version = r.ruleset_version"
             " WHERE r.period = $1 AND r.ruleset_id = $2", period, rs)
         if head is None:
