@@ -94,14 +94,17 @@ def _row(r: asyncpg.Record) -> dict[str, Any]:
 async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None, *,
                       ruleset_id: str | None = None, kind: str | None = None,
                       limit: int | None = None, offset: int = 0, bureau: str | None = None,
-                      program: str | None = None) -> dict[str, Any]:
+                      program: str | None = None,
+                      member_lines: int | None = None) -> dict[str, Any]:
     """One ranking: rows with rank, score, breakdown lines, movement and lists.
 
     `period` None → the latest period (of `kind` if given; else the latest month, falling back
     to any kind). `found` is False when nothing was ranked. `limit` / `offset` page the rows in
     rank order and `bureau` / `program` narrow them (a project ranking has one row per project:
     10,000 rows with their breakdowns are megabytes); the red and black lists, the exemptions
-    and `total_rows` always cover the whole level.
+    and `total_rows` always cover the whole level. `member_lines` caps the per-project lines
+    of a bureau's or program's breakdown (one line per member: 660 per bureau at 10,000
+    projects), ending with a line that says how many more there are; the stored round keeps all.
     """
     lv = _level(level)
     async with pool.acquire() as conn:
@@ -139,8 +142,24 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
                 where += f" AND {column} = ${len(args)}"
         total = await conn.fetchval(f"SELECT count(*) FROM ranking_entries WHERE {where}", *args)
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        if member_lines is None:
+            breakdown = "breakdown"
+        else:
+            # Trimmed in PostgreSQL, so that the member lines never cross the wire.
+            args.append(int(member_lines))
+            breakdown = (
+                "(SELECT coalesce(jsonb_agg(line ORDER BY n), '[]'::jsonb) FROM ("
+                "  SELECT line, n, count(*) FILTER (WHERE line->>'key' = 'member')"
+                "    OVER (ORDER BY n) AS member_n"
+                "  FROM jsonb_array_elements(breakdown) WITH ORDINALITY AS t(line, n)) lines"
+                f" WHERE line->>'key' <> 'member' OR member_n <= ${len(args)}) AS breakdown,"
+                " (SELECT count(*) FROM jsonb_array_elements(breakdown) AS m(line)"
+                "  WHERE line->>'key' = 'member') AS member_count")
         rows = await conn.fetch(
-            f"SELECT * FROM ranking_entries WHERE {where} ORDER BY rank{page}", *args)
+            f"SELECT period, ruleset_id, level, code, name_zh, rank, of_count, score,"
+            f" previous_rank, movement, list, target_met, exempted, investment_ratio, weight,"
+            f" members, bureau, program, {breakdown}"
+            f" FROM ranking_entries WHERE {where} ORDER BY rank{page}", *args)
         marked = await conn.fetch(
             "SELECT code, name_zh, rank, score, list, exempted FROM ranking_entries"
             " WHERE period = $1 AND ruleset_id = $2 AND level = $3"
@@ -148,6 +167,14 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         context = json.loads(head["context"])
     rules = json.loads(head["rules"])
     out_rows = [_row(r) for r in rows]
+    if member_lines is not None:
+        for row, r in zip(out_rows, rows, strict=True):
+            more = r["member_count"] - member_lines
+            if more > 0:
+                row["breakdown"].append({
+                    "key": "members_more", "points": None,
+                    "text_zh": f"……另有 {more} 个项目，见按本单位筛选的项目排名",
+                    "text_en": f"… {more} more projects: see the project ranking of this unit"})
     brief = {r["code"]: {"code": r["code"], "name_zh": r["name_zh"], "rank": r["rank"],
                          "score": r["score"]} for r in marked}
     exemptions = context.get("exemptions", {})

@@ -126,6 +126,18 @@ async def test_round_end_to_end_reproducible(dev_env: WorkflowEnvironment, fresh
             assert page["total_rows"] == 6 and page["offset"] == 2
             assert page["red_list"] == projects["red_list"]
             assert page["black_list"] == projects["black_list"]
+            # A bureau's breakdown lists its projects; a reader can cap that list.
+            trimmed = await queries.get_ranking(fresh_pool, "bureau", "2031-03", member_lines=1)
+            for full, short in zip(ranking["rows"], trimmed["rows"], strict=True):
+                members = [x for x in full["breakdown"] if x["key"] == "member"]
+                kept = [x for x in short["breakdown"] if x["key"] == "member"]
+                assert kept == members[:1]
+                rest = [x for x in full["breakdown"] if x["key"] != "member"]
+                assert [x for x in short["breakdown"] if x["key"] not in ("member", "members_more")] == rest
+                more = [x for x in short["breakdown"] if x["key"] == "members_more"]
+                assert len(more) == (1 if len(members) > 1 else 0)
+                if more:
+                    assert f"{len(members) - 1} more" in more[0]["text_en"]
             of_b = await queries.get_ranking(fresh_pool, "project", bureau=b)
             assert of_b["rows"] and {r["bureau"] for r in of_b["rows"]} == {b}
             assert of_b["total_rows"] == len(of_b["rows"]) < 6

@@ -87,11 +87,14 @@ async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level 
                                                        description="rows of one bureau")] = None,
                    program: Annotated[str | None, Query(pattern=PROGRAM_PATTERN,
                                                         description="rows of one program")] = None,
+                   member_lines: Annotated[int, Query(
+                       ge=0, le=100_000, description="per-project lines shown in a bureau's or "
+                                                     "program's breakdown")] = 50,
                    ) -> Any:
     result = await _call(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
                          kind=kind.value if kind else None, limit=paging.page_size,
                          offset=(paging.page - 1) * paging.page_size, bureau=bureau,
-                         program=program)
+                         program=program, member_lines=member_lines)
     if not result or result.get("found") is False:
         raise ApiError(404, "ranking_not_found", "该期排名尚未生成", "no ranking for that period",
                        details={"level": level.value, "period": period})
