@@ -142,24 +142,24 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
                 where += f" AND {column} = ${len(args)}"
         total = await conn.fetchval(f"SELECT count(*) FROM ranking_entries WHERE {where}", *args)
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-        if member_lines is None:
-            breakdown = "breakdown"
-        else:
-            # Trimmed in PostgreSQL, so that the member lines never cross the wire.
-            args.append(int(member_lines))
+        columns = ("period, ruleset_id, level, code, name_zh, rank, of_count, score,"
+                   " previous_rank, movement, list, target_met, exempted, investment_ratio,"
+                   " weight, members, bureau, program")
+        trim = member_lines is not None and lv is not Level.PROJECT
+        if trim:
+            # A unit's breakdown is its `members` member lines, then its own lines (see
+            # `rules.aggregate`): cut in PostgreSQL, so the member lines never cross the wire.
+            args.append(int(member_lines or 0))
             breakdown = (
-                "(SELECT coalesce(jsonb_agg(line ORDER BY n), '[]'::jsonb) FROM ("
-                "  SELECT line, n, count(*) FILTER (WHERE line->>'key' = 'member')"
-                "    OVER (ORDER BY n) AS member_n"
-                "  FROM jsonb_array_elements(breakdown) WITH ORDINALITY AS t(line, n)) lines"
-                f" WHERE line->>'key' <> 'member' OR member_n <= ${len(args)}) AS breakdown,"
-                " (SELECT count(*) FROM jsonb_array_elements(breakdown) AS m(line)"
-                "  WHERE line->>'key' = 'member') AS member_count")
+                "jsonb_path_query_array(breakdown, '$[$a to $b]', jsonb_build_object("
+                f"'a', 0, 'b', least(${len(args)}, members) - 1))"
+                " || jsonb_path_query_array(breakdown, '$[$a to last]',"
+                " jsonb_build_object('a', members)) AS breakdown")
+        else:
+            breakdown = "breakdown"
         rows = await conn.fetch(
-            f"SELECT period, ruleset_id, level, code, name_zh, rank, of_count, score,"
-            f" previous_rank, movement, list, target_met, exempted, investment_ratio, weight,"
-            f" members, bureau, program, {breakdown}"
-            f" FROM ranking_entries WHERE {where} ORDER BY rank{page}", *args)
+            f"SELECT {columns}, {breakdown} FROM ranking_entries WHERE {where}"
+            f" ORDER BY rank{page}", *args)
         marked = await conn.fetch(
             "SELECT code, name_zh, rank, score, list, exempted FROM ranking_entries"
             " WHERE period = $1 AND ruleset_id = $2 AND level = $3"
@@ -167,9 +167,9 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         context = json.loads(head["context"])
     rules = json.loads(head["rules"])
     out_rows = [_row(r) for r in rows]
-    if member_lines is not None:
+    if trim:
         for row, r in zip(out_rows, rows, strict=True):
-            more = r["member_count"] - member_lines
+            more = r["members"] - (member_lines or 0)
             if more > 0:
                 row["breakdown"].append({
                     "key": "members_more", "points": None,

@@ -138,6 +138,10 @@ async def test_round_end_to_end_reproducible(dev_env: WorkflowEnvironment, fresh
                 assert len(more) == (1 if len(members) > 1 else 0)
                 if more:
                     assert f"{len(members) - 1} more" in more[0]["text_en"]
+            none_shown = await queries.get_ranking(fresh_pool, "bureau", "2031-03", member_lines=0)
+            assert all(x["key"] != "member" for r in none_shown["rows"] for x in r["breakdown"])
+            assert [len(r["breakdown"]) for r in none_shown["rows"]] == [
+                len(r["breakdown"]) - r["members"] + 1 for r in ranking["rows"]]
             of_b = await queries.get_ranking(fresh_pool, "project", bureau=b)
             assert of_b["rows"] and {r["bureau"] for r in of_b["rows"]} == {b}
             assert of_b["total_rows"] == len(of_b["rows"]) < 6

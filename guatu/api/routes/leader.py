@@ -7,12 +7,14 @@ first use: without it these routes answer 503 `ranking_unavailable` and the rest
 from __future__ import annotations
 
 import inspect
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from guatu import queries
 from guatu.api.deps import (
@@ -55,6 +57,16 @@ def _service() -> Any:
         raise unavailable("ranking", str(err)) from None
 
 
+class PlainJSON(JSONResponse):
+    """The ranking service already answers in JSON types (dates as ISO strings): encode it as it
+    is, and leave the slow recursive `jsonable_encoder` to what is not (≈ 15 ms for a page of 50
+    project rows with their breakdowns)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"),
+                          default=jsonable_encoder).encode("utf-8")
+
+
 async def _call(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
     """Call a ranking function, passing the optional keyword arguments it accepts."""
     params = inspect.signature(fn).parameters
@@ -63,7 +75,7 @@ async def _call(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
     result = fn(ctx.pool, *args, **kwargs)
     if inspect.isawaitable(result):
         result = await db_call(result, ctx.options.db_timeout_seconds * 3)
-    return jsonable_encoder(result)
+    return result
 
 
 class PeriodKind(StrEnum):
@@ -89,7 +101,7 @@ async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level 
                                                         description="rows of one program")] = None,
                    member_lines: Annotated[int, Query(
                        ge=0, le=100_000, description="per-project lines shown in a bureau's or "
-                                                     "program's breakdown")] = 50,
+                                                     "program's breakdown")] = 20,
                    ) -> Any:
     result = await _call(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
                          kind=kind.value if kind else None, limit=paging.page_size,
@@ -98,7 +110,7 @@ async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level 
     if not result or result.get("found") is False:
         raise ApiError(404, "ranking_not_found", "该期排名尚未生成", "no ranking for that period",
                        details={"level": level.value, "period": period})
-    return result
+    return PlainJSON(result)
 
 
 @router.get("/rankings/periods", responses=responses(403, 422),
