@@ -123,8 +123,8 @@ async def test_overview_totals_by_hand(world: World) -> None:
     # Read once before the reports: what follows must not be served from that answer.
     await wait_projected(world, [three.code], "stage = 'implementing'")
     early = await world.call("leader", "GET", "/api/v1/overview", params={"year": year})
-    mine = [p for p in early.json()["programs"] if p["code"] == program]
-    assert mine and mine[0]["year_actual_wan"] == 0 and mine[0]["projects"] == 3
+    before = next(p for p in early.json()["programs"] if p["code"] == program)
+    assert before["year_actual_wan"] == 0 and before["projects"] == 3
     month = month_key(today())
     for code, amount in ((one.code, 80.0), (three.code, 20.0)):
         r = await world.call("a", "POST", f"/api/v1/projects/{code}/reports", headers=world.key(),
