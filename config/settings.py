@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(__file__).resolve().parent
 
+# The embedded dev server's SQLite (GUATU_TEMPORAL_SQLITE_PRAGMAS, a JSON list of PRAGMA=VALUE).
+# WAL keeps SQLite's default synchronous=FULL (every acknowledged commit is on disk) at one fsync
+# per commit instead of the rollback journal's several: ×1.5 lifecycle throughput on the bench.
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal",)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -37,10 +42,8 @@ class Settings(BaseSettings):
     temporal_ip: str = "127.0.0.1"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    # WAL keeps SQLite's default synchronous=FULL (every acknowledged commit is on disk) at one
-    # fsync per commit instead of the rollback journal's several: ×1.5 lifecycle throughput
-    # measured on the bench. A JSON list of PRAGMA=VALUE.
-    temporal_sqlite_pragmas: list[str] = ["journal_mode=wal"]
+    temporal_sqlite_pragmas: list[str] = Field(
+        default_factory=lambda: list(TEMPORAL_SQLITE_PRAGMAS))
 
     # PostgreSQL: empty → start the embedded server. `DATABASE_URL` is accepted unprefixed.
     database_url: str | None = Field(

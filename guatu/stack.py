@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from config.settings import TEMPORAL_SQLITE_PRAGMAS
 from guatu.constants import SEARCH_ATTRIBUTES
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
@@ -72,7 +73,8 @@ class EmbeddedTemporal:
                  ui_port: int | None = 8233, extra_args: list[str] | None = None,
                  sqlite_pragmas: list[str] | None = None) -> None:
         self.data_dir = data_dir
-        self.sqlite_pragmas = ["journal_mode=wal"] if sqlite_pragmas is None else sqlite_pragmas
+        self.sqlite_pragmas = list(TEMPORAL_SQLITE_PRAGMAS if sqlite_pragmas is None
+                                   else sqlite_pragmas)
         self.ip = ip
         self.port = port
         self.ui_port = ui_port

@@ -67,7 +67,7 @@ class PlainJSON(JSONResponse):
                           default=jsonable_encoder).encode("utf-8")
 
 
-async def _call(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
+async def _fetch(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
     """Call a ranking function, passing the optional keyword arguments it accepts."""
     params = inspect.signature(fn).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -76,6 +76,11 @@ async def _call(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
     if inspect.isawaitable(result):
         result = await db_call(result, ctx.options.db_timeout_seconds * 3)
     return result
+
+
+async def _call(ctx: Context, fn: Any, *args: Any, **optional: Any) -> PlainJSON:
+    """A ranking function's answer as the response."""
+    return PlainJSON(await _fetch(ctx, fn, *args, **optional))
 
 
 class PeriodKind(StrEnum):
@@ -103,7 +108,7 @@ async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level 
                        ge=0, le=100_000, description="per-project lines shown in a bureau's or "
                                                      "program's breakdown")] = 20,
                    ) -> Any:
-    result = await _call(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
+    result = await _fetch(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
                          kind=kind.value if kind else None, limit=paging.page_size,
                          offset=(paging.page - 1) * paging.page_size, bureau=bureau,
                          program=program, member_lines=member_lines)
