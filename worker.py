@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
+from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs
 from guatu.temporal_client import connect
@@ -29,12 +30,13 @@ log = structlog.get_logger("guatu.worker")
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                 settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
+                 settings: Settings, task_queue: str | None = None,
+                 delivery_attempts: int | None = None, **overrides: object) -> Worker:
     # The workflow sandbox re-imports workflow modules for every run it starts; without a
     # bytecode cache (PYTHONDONTWRITEBYTECODE) each of those imports recompiles the source.
     sys.dont_write_bytecode = False
     read_model = ReadModelActivities(pool)
-    notify = NotifyActivities(pool, http)
+    notify = NotifyActivities(pool, http, max_attempts=delivery_attempts)
     ranking = RankingActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
@@ -48,7 +50,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         workflows=WORKFLOWS,
         activities=[read_model.apply_projection, notify.deliver_notice, ranking.freeze,
                     ranking.compute, ranking.feed_ladder, ranking.round_notices,
-                    ranking.ladder_persist],
+                    ranking.ladder_persist, RoundGateActivities(pool).period_has_data],
         **options,  # type: ignore[arg-type]
     )
 

@@ -70,3 +70,15 @@ def bureau_ladder_workflow_id(bureau: str) -> str:
 
 def ranking_schedule_id(kind: str, ruleset_id: str) -> str:
     return f"{RANKING_SCHEDULE_PREFIX}-{kind}-{ruleset_id}"
+
+# ---------------------------------------------------------------------------------------------
+# Notice delivery outside a long-lived workflow (a round's notices, a redelivery).
+# ---------------------------------------------------------------------------------------------
+
+NOTICE_WORKFLOW = "NoticeDelivery"
+ACTIVITY_ROUND_HAS_DATA = "ranking_period_has_data"
+
+
+def notice_delivery_workflow_id(key: str) -> str:
+    """One delivery workflow per notice key at a time: a second start for the key joins it."""
+    return f"notice-{key}"

@@ -31,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from guatu import constants as c
     from guatu.clock import business_now, local_date, local_start, real_delay
+    from guatu.delivery import deliver
     from guatu.models import AuditEntry, Notice
     from guatu.ranking.models import (
         ActionKind,
@@ -55,11 +56,13 @@ with workflow.unsafe.imports_passed_through():
     from guatu.ranking.periods import PeriodError, parse_period
     from guatu.ranking.rules import ladder_step, standing_of, track_key
     from guatu.rules.validation import InputRejected
+    from guatu.validator_guard import guarded
 
 PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                             maximum_interval=timedelta(seconds=30))
-DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=10))
+# Before continuing as new, overdue correction plans are escalated while deliveries drain
+# (histories before it: the run waited for its deliveries first).
+PATCH_ESCALATE_WHILE_DRAINING = "ladder-escalate-while-draining"
 SEEN_KEPT = 150
 CLOSED_ORDERS_KEPT = 50
 
@@ -137,14 +140,7 @@ class BureauLadder:
         while True:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self._flush()
-            # Deliveries in flight finish in this run. No timer bounds the wait: activity
-            # retries add no history, so a bureau whose webhook is down for days costs nothing
-            # here, and a timer would abandon activities mid-flight (which the time-skipping
-            # test server also punishes). Only a run whose history keeps growing moves on, and
-            # its undelivered notices are carried over and resent.
-            await workflow.wait_condition(
-                lambda: not self._deliveries
-                or workflow.info().get_current_history_length() > 4 * self.s.continue_as_new_events)
+            await self._drain_deliveries()
             # An update may have arrived while we were waiting: finish it in this run.
             if workflow.all_handlers_finished() and not self._dirty:
                 break
@@ -156,6 +152,29 @@ class BureauLadder:
         s.runs += 1
         workflow.logger.info("ladder continuing as new", extra={"bureau": s.bureau, "runs": s.runs})
         workflow.continue_as_new(LadderInput(bureau=s.bureau, state=s))
+
+    async def _drain_deliveries(self) -> None:
+        """Deliveries in flight finish in this run (they are bounded, see guatu.delivery), and
+        correction plans falling overdue meanwhile are escalated on time. The wait's timer only
+        wakes the run for a deadline; activities in flight are never abandoned. A run whose
+        history keeps growing moves on, and its undelivered notices are carried over."""
+        def drained() -> bool:
+            return (not self._deliveries or workflow.info().get_current_history_length()
+                    > 4 * self.s.continue_as_new_events)
+
+        if not workflow.patched(PATCH_ESCALATE_WHILE_DRAINING):
+            await workflow.wait_condition(drained)
+            return
+        while not drained():
+            due = self._next_due()
+            timeout = real_delay(self.s.clock, workflow.now(), due) if due else None
+            if timeout is None or timeout > timedelta(0):
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(drained, timeout=timeout,
+                                                  timeout_summary="correction plan deadline")
+            self._escalate_overdue()
+            if self._dirty:
+                return  # written (and its notices started) by the caller's next pass
 
     def _next_due(self) -> datetime | None:
         dues = [local_start(o.due + timedelta(days=1)) for o in self.s.orders.values()
@@ -230,15 +249,14 @@ class BureauLadder:
         if notice.key in self._deliveries:
             return
 
-        async def deliver() -> None:
-            await workflow.execute_activity(
-                c.ACTIVITY_DELIVER, notice, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DELIVERY_RETRY,
-            )
+        async def send() -> None:
+            # Bounded: a notice that finally fails stays in the outbox as failed (redeliverable)
+            # and is not carried into the next run.
+            await deliver(notice)
             self.s.pending_notices = [n for n in self.s.pending_notices if n.key != notice.key]
             del self._deliveries[notice.key]
 
-        self._deliveries[notice.key] = asyncio.create_task(deliver())
+        self._deliveries[notice.key] = asyncio.create_task(send())
 
     def _audit(self, key: str, actor: str, action: str, idempotency_key: str,
                before: dict[str, object], after: dict[str, object], reason: str) -> None:
@@ -271,6 +289,7 @@ class BureauLadder:
         return result
 
     @record_period.validator
+    @guarded
     def _validate_record(self, data: RecordPeriodInput) -> None:
         o = data.outcome
         if f"record:{o.ruleset_id}:{o.period}" in self.s.seen:
@@ -404,6 +423,7 @@ class BureauLadder:
         return result
 
     @grant_exemption.validator
+    @guarded
     def _validate_exemption(self, data: ExemptionInput) -> None:
         s = self.s
         if f"exemption:{data.idempotency_key}" in s.seen:
@@ -483,6 +503,7 @@ class BureauLadder:
         return result
 
     @submit_correction_plan.validator
+    @guarded
     def _validate_plan(self, data: CorrectionPlanInput) -> None:
         s = self.s
         if f"plan:{data.idempotency_key}" in s.seen:

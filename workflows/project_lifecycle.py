@@ -11,7 +11,8 @@ Messages
 Deadlines are durable timers: the run keeps one timer armed for the earliest pending deadline
 event (see `guatu.rules.deadlines`) raced against incoming updates. Every change is written to
 the PostgreSQL read model by an activity, and every decision a bureau must hear about becomes a
-notice delivered by an activity with retries, so a bureau that is down never blocks the run.
+notice delivered by an activity with bounded retries (`guatu.delivery`), so a bureau that is
+down never blocks the run.
 
 The decisions themselves (what a due event, a report or a transition changes) live in
 `guatu.lifecycle.LifecycleBook`; this module only makes them durable.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from guatu import constants as c
     from guatu.clock import real_delay
+    from guatu.delivery import deliver
     from guatu.lifecycle import LifecycleBook
     from guatu.models import (
         ClockChangeInput,
@@ -47,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         StartProjectInput,
         UpdateResult,
     )
-    from guatu.rules.validation import InputRejected
+    from guatu.validator_guard import refuse_on
 
 # Workflow changes guarded for running projects (see tests/replay): remove a patch only once no
 # run recorded before it can still be open.
@@ -56,9 +57,6 @@ PATCH_REGULAR_PROJECTION = "projection-regular-activity-2026-11b"
 LOCAL_PROJECTION_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                                maximum_interval=timedelta(seconds=30))
-# A bureau endpoint may be down for days: keep retrying, but back off to once every 10 minutes.
-DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=10))
 DELIVERY_DRAIN_BEFORE_CAN = timedelta(minutes=1)
 
 
@@ -179,16 +177,15 @@ class ProjectLifecycle:
         if notice.key in self._deliveries:
             return
 
-        async def deliver() -> None:
-            await workflow.execute_activity(
-                c.ACTIVITY_DELIVER, notice, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DELIVERY_RETRY,
-            )
+        async def send() -> None:
+            # Bounded (guatu.delivery): a notice that finally fails stays in the outbox as
+            # failed, to be redelivered, and is not carried into the next run.
+            await deliver(notice)
             s = self.book.s
             s.pending_notices = [n for n in s.pending_notices if n.key != notice.key]
             del self._deliveries[notice.key]
 
-        self._deliveries[notice.key] = asyncio.create_task(deliver())
+        self._deliveries[notice.key] = asyncio.create_task(send())
 
     def _index(self) -> None:
         if not self._search_attributes:
@@ -213,7 +210,7 @@ class ProjectLifecycle:
 
     @transition_stage.validator
     def _validate_transition(self, data: StageTransitionInput) -> None:
-        _refuse_on(self.book.check_transition, data)
+        refuse_on(self.book.check_transition, data)
 
     @workflow.update(name=c.UPDATE_REPORT)
     def submit_report(self, data: ProgressReportInput) -> UpdateResult:
@@ -221,7 +218,7 @@ class ProjectLifecycle:
 
     @submit_report.validator
     def _validate_report(self, data: ProgressReportInput) -> None:
-        _refuse_on(self.book.check_report, data)
+        refuse_on(self.book.check_report, data)
 
     @workflow.update(name=c.UPDATE_PLAN)
     def change_plan(self, data: PlanChangeInput) -> UpdateResult:
@@ -229,7 +226,7 @@ class ProjectLifecycle:
 
     @change_plan.validator
     def _validate_plan(self, data: PlanChangeInput) -> None:
-        _refuse_on(self.book.check_plan_change, data)
+        refuse_on(self.book.check_plan_change, data)
 
     @workflow.update(name=c.UPDATE_SUSPEND)
     def suspend(self, data: RunControlInput) -> UpdateResult:
@@ -237,7 +234,7 @@ class ProjectLifecycle:
 
     @suspend.validator
     def _validate_suspend(self, data: RunControlInput) -> None:
-        _refuse_on(lambda d: self.book.check_control("suspend", d), data)
+        refuse_on(lambda d: self.book.check_control("suspend", d), data)
 
     @workflow.update(name=c.UPDATE_RESUME)
     def resume(self, data: RunControlInput) -> UpdateResult:
@@ -245,7 +242,7 @@ class ProjectLifecycle:
 
     @resume.validator
     def _validate_resume(self, data: RunControlInput) -> None:
-        _refuse_on(lambda d: self.book.check_control("resume", d), data)
+        refuse_on(lambda d: self.book.check_control("resume", d), data)
 
     @workflow.update(name=c.UPDATE_CANCEL)
     def cancel(self, data: RunControlInput) -> UpdateResult:
@@ -253,7 +250,7 @@ class ProjectLifecycle:
 
     @cancel.validator
     def _validate_cancel(self, data: RunControlInput) -> None:
-        _refuse_on(lambda d: self.book.check_control("cancel", d), data)
+        refuse_on(lambda d: self.book.check_control("cancel", d), data)
 
     # -- clock (simulation) and queries -------------------------------------------------------
 
@@ -269,11 +266,3 @@ class ProjectLifecycle:
     def state(self) -> ProjectState:
         return self.book.s
 
-
-def _refuse_on(check: Callable[[Any], None], data: Any) -> None:
-    """Run a book check; its refusal leaves the validator as a non-retryable ApplicationError
-    (any other exception would fail the workflow task and retry it forever)."""
-    try:
-        check(data)
-    except InputRejected as err:
-        raise err.as_application_error() from None

@@ -8,24 +8,30 @@ Steps, each an idempotent activity (the workflow only orchestrates):
 4. write each bureau's rank notice and the leaders' office summary to the outbox and deliver
    them (exactly once per key).
 
-Started by a Temporal Schedule with `period=None` (the last closed period of `kind`, in
-Asia/Shanghai), such a run hands the round to the business-key workflow
-`ranking_round_workflow_id(period, ruleset)` as a child, so every round of a period has one ID
-whether it was scheduled or triggered on demand.
+Started by a Temporal Schedule with `period=None`, such a run ranks the last period of `kind`
+closed at its *scheduled* time (Asia/Shanghai; a backfill over 1 October and 1 November ranks
+September and October), and hands the round to the business-key workflow
+`ranking_round_workflow_id(period, ruleset)` as a child it does not wait for, so every round of
+a period has one ID whether it was scheduled or triggered on demand, and no round holds the
+schedule's next run. A scheduled period before any project has data for it is skipped (see
+`activities/round_gate.py`); a round started on demand always runs.
+
+Nothing waits on a bureau's webhook: each notice is handed to its own `NoticeDelivery`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from guatu import constants as c
     from guatu.clock import business_now, local_date
+    from guatu.delivery import LEGACY_DELIVERY_RETRY, NoticeDeliveryInput
     from guatu.models import Notice
     from guatu.ranking.models import (
         ComputeInput,
@@ -34,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         FeedLadderResult,
         FreezeInput,
         FreezeResult,
+        PeriodDataInput,
+        PeriodDataResult,
         RankingRoundInput,
         RoundNoticesInput,
         RoundResult,
@@ -43,8 +51,13 @@ with workflow.unsafe.imports_passed_through():
 STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Feed the ladders and write the notices at the same time (histories before it: one then the other).
 PATCH_LADDERS_WITH_NOTICES = "ranking-ladders-with-notices"
-DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=10))
+# Scheduled runs: the period of the scheduled time, a data gate, and a child not waited for
+# (histories before it: the period of workflow.now(), and the child's result awaited).
+PATCH_SCHEDULED_DETACHED = "ranking-scheduled-period-detached"
+# The round's notices go to NoticeDelivery workflows (before it: delivered here, awaited).
+PATCH_NOTICES_DETACHED = "ranking-notices-detached"
+# Set by Temporal on every run a schedule starts (also by a backfill): its nominal time.
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
 @workflow.defn(name=c.RANKING_WORKFLOW)
@@ -53,7 +66,10 @@ class RankingRound:
     async def run(self, input: RankingRoundInput) -> RoundResult:
         period = input.period
         if period is None:
-            today = local_date(business_now(input.clock, workflow.now()))
+            at = workflow.now()
+            if workflow.patched(PATCH_SCHEDULED_DETACHED):
+                at = _scheduled_time() or at
+            today = local_date(business_now(input.clock, at))
             period = last_closed(input.kind, today).key
         try:
             parse_period(period)
@@ -116,16 +132,32 @@ class RankingRound:
             result_type=list[Notice],
             start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
         )
+        if workflow.patched(PATCH_NOTICES_DETACHED):
+            await asyncio.gather(*(self._hand_off(n) for n in notices))
+            return notices
         await asyncio.gather(*(
             workflow.execute_activity(
                 c.ACTIVITY_DELIVER, n, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DELIVERY_RETRY,
+                retry_policy=LEGACY_DELIVERY_RETRY,
             )
             for n in notices
         ))
         return notices
 
+    async def _hand_off(self, notice: Notice) -> None:
+        """Start the notice's delivery and return once it is started, not once it is done."""
+        try:
+            await workflow.start_child_workflow(
+                c.NOTICE_WORKFLOW, NoticeDeliveryInput(notice=notice),
+                id=c.notice_delivery_workflow_id(notice.key), result_type=bool,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # this key's delivery is running already (an earlier run of the round)
+
     async def _delegate(self, input: RankingRoundInput, period: str, target_id: str) -> RoundResult:
+        if workflow.patched(PATCH_SCHEDULED_DETACHED):
+            return await self._start_detached(input, period, target_id)
         try:
             result: RoundResult = await workflow.execute_child_workflow(
                 c.RANKING_WORKFLOW, input.model_copy(update={"period": period}), id=target_id,
@@ -136,3 +168,31 @@ class RankingRound:
             # The same round is running already (triggered by hand): nothing to add.
             return RoundResult(period=period, ruleset_id=input.ruleset_id, delegated_to=target_id)
         return result.model_copy(update={"delegated_to": target_id})
+
+    async def _start_detached(self, input: RankingRoundInput, period: str,
+                              target_id: str) -> RoundResult:
+        """Start the business-key round and return: the schedule's next run never waits for it
+        (the round's own ID keeps a period from running twice at once)."""
+        if input.period is None:
+            gate: PeriodDataResult = await workflow.execute_activity(
+                c.ACTIVITY_ROUND_HAS_DATA, PeriodDataInput(period=period),
+                result_type=PeriodDataResult,
+                start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
+            )
+            if not gate.has_data:
+                workflow.logger.info("scheduled round skipped", extra={
+                    "period": period, "ruleset": input.ruleset_id, "reason": gate.reason})
+                return RoundResult(period=period, ruleset_id=input.ruleset_id, skipped=gate.reason)
+        try:
+            await workflow.start_child_workflow(
+                c.RANKING_WORKFLOW, input.model_copy(update={"period": period}), id=target_id,
+                result_type=RoundResult, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # the same round is running already (triggered by hand): nothing to add
+        return RoundResult(period=period, ruleset_id=input.ruleset_id, delegated_to=target_id)
+
+
+def _scheduled_time() -> datetime | None:
+    """The nominal time of a scheduled run (None when a person started it)."""
+    return workflow.info().typed_search_attributes.get(SCHEDULED_START)

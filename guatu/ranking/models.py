@@ -416,6 +416,18 @@ class RoundResult(BaseModel):
     ladders: list[FeedLadderResult] = Field(default_factory=list)
     notices: int = 0
     delegated_to: str = ""  # schedule runs hand the round to the business-key workflow
+    skipped: str = ""  # a scheduled period before any project has data for it: why it was skipped
+
+
+class PeriodDataInput(BaseModel):
+    period: str
+
+
+class PeriodDataResult(BaseModel):
+    """Whether a period has data to rank (the gate of automatic rounds), and why (or why not)."""
+
+    has_data: bool
+    reason: str
 
 
 # ---------------------------------------------------------------------------------------------

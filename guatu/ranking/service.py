@@ -6,6 +6,7 @@ RankingRound workflow, ladders in BureauLadder.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleHandle,
+    ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleUpdate,
@@ -64,7 +66,11 @@ def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
             task_queue=task_queue,
         ),
         spec=ScheduleSpec(cron_expressions=[SCHEDULES[kind]], time_zone_name=TIME_ZONE),
-        policy=SchedulePolicy(catchup_window=timedelta(days=7)),
+        # Overlap allowed: a run only starts the period's round and returns, and the round's
+        # business-key ID already keeps a period from running twice at once; a round that is
+        # slow never makes the schedule skip the next period.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                              catchup_window=timedelta(days=7)),
     )
 
 
@@ -72,8 +78,9 @@ async def ensure_schedules(client: Client, settings: Settings,
                            ruleset_id: str = DEFAULT_RULESET) -> list[ScheduleHandle]:
     """Create the monthly, quarterly and annual ranking schedules, or bring them up to date.
 
-    Idempotent: run at every start. An existing schedule keeps its ID and history; its spec and
-    action are replaced by the current ones (a changed task queue or time takes effect).
+    Idempotent: run at every start. An existing schedule keeps its ID, history and state (a
+    schedule an operator paused stays paused, with its note); its spec, action and policy are
+    replaced by the current ones (a changed task queue or time takes effect).
     """
     load_ruleset(ruleset_id)  # fail at start, not at 09:00 on the 1st
     handles: list[ScheduleHandle] = []
@@ -85,8 +92,10 @@ async def ensure_schedules(client: Client, settings: Settings,
         except ScheduleAlreadyRunningError:
             handle = client.get_schedule_handle(schedule_id)
 
-            def update(_: ScheduleUpdateInput, desired: Schedule = desired) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=desired)
+            def update(current: ScheduleUpdateInput, desired: Schedule = desired) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=dataclasses.replace(
+                    current.description.schedule, action=desired.action, spec=desired.spec,
+                    policy=desired.policy))
 
             await handle.update(update)
         handles.append(handle)
