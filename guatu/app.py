@@ -1,7 +1,10 @@
 """`guatu up`: the embedded stack, the worker, the sample programme and the HTTP API in one process.
 
-Order of start: PostgreSQL → Temporal → migrations and reference data → worker → programme →
-API. Order of stop (Ctrl-C / SIGTERM): API → worker (graceful) → pool → Temporal → PostgreSQL.
+Order of start: PostgreSQL → Temporal → migrations and reference data → worker → API ("guatu is
+up"), then in the background: the sample programme (if `GUATU_LOAD_SAMPLE`), the ranking
+schedules and, when last month has data, its first round. Nothing a round or a bureau's webhook
+does can hold the start up. Order of stop (Ctrl-C / SIGTERM, at any stage, also during the
+start-up): background work → API → worker (graceful) → pool → Temporal → PostgreSQL.
 Everything embedded is skipped when the settings point at an external server.
 """
 
@@ -16,11 +19,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from activities.read_model import upsert_reference
 from config.settings import Settings
@@ -28,6 +32,7 @@ from guatu import db
 from guatu.models import ProgrammeClock
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import start_programme
+from guatu.ranking.models import RoundResult
 from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
 from guatu.temporal_client import connect
 from worker import build_worker
@@ -53,8 +58,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
         if dsn is None:
             pg = EmbeddedPostgres(settings.data_dir, port=settings.postgres_port)
             started = time.monotonic()
-            await asyncio.to_thread(pg.start)
-            exit_stack.callback(pg.stop)
+            await _start_then_stop_on_exit(exit_stack, pg.start, pg.stop)
             dsn = pg.dsn
             log.info("embedded postgres up", dsn=dsn, seconds=round(time.monotonic() - started, 2))
         if settings.embedded_temporal:
@@ -62,8 +66,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
                                         settings.temporal_port, settings.temporal_ui_port,
                                         sqlite_pragmas=settings.temporal_sqlite_pragmas)
             started = time.monotonic()
-            await asyncio.to_thread(temporal.start)
-            exit_stack.callback(temporal.stop)
+            await _start_then_stop_on_exit(exit_stack, temporal.start, temporal.stop)
             log.info("embedded temporal up", target=temporal.target,
                      ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                      seconds=round(time.monotonic() - started, 2))
@@ -78,6 +81,22 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
         )
         yield Stack(settings, client, pool, http, dsn)
+
+
+async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[], None],
+                                   stop: Callable[[], None]) -> None:
+    """Start an embedded server in a thread. A stop request (cancellation) arriving meanwhile
+    lets the start finish (bounded by its own timeout) so that the server is then stopped, not
+    left running without its owner."""
+    starting = asyncio.ensure_future(asyncio.to_thread(start))
+    try:
+        await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await starting
+        exit_stack.callback(stop)
+        raise
+    exit_stack.callback(stop)
 
 
 async def bootstrap_tokens(st: Stack) -> dict[str, str]:
@@ -103,12 +122,16 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     return tokens
 
 
-async def start_rankings(st: Stack) -> None:
-    """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's round.
+async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
+    """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's
+    round, started and not waited for (its handle is returned).
 
     The schedules fire on the 1st at 09:00 Asia/Shanghai; without a first round the leaders'
-    boards would stay empty until then. A round that exists is not run again.
+    boards would stay empty until then. A round that exists is not run again, and no round is
+    started for a month before any project had data for it (`activities/round_gate.py`): it
+    would publish that month empty for good.
     """
+    from activities.round_gate import period_has_data
     from guatu.clock import local_date
     from guatu.ranking.periods import last_closed
     from guatu.ranking.queries import get_ranking
@@ -118,10 +141,33 @@ async def start_rankings(st: Stack) -> None:
     log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
     period = last_closed("month", local_date(datetime.now(UTC))).key
     existing = await get_ranking(st.pool, "bureau", period)
-    if not existing.get("found"):
-        handle = await trigger_round(st.client, period, task_queue=st.settings.task_queue)
-        await handle.result()
-        log.info("first ranking round", period=period)
+    if existing.get("found"):
+        return None
+    gate = await period_has_data(st.pool, period)
+    if not gate.has_data:
+        log.info("first ranking round skipped", period=period, reason=gate.reason)
+        return None
+    handle = await trigger_round(st.client, period, task_queue=st.settings.task_queue)
+    log.info("first ranking round started", period=period, workflow_id=handle.id,
+             because=gate.reason)
+    return handle
+
+
+async def start_up_work(st: Stack) -> None:
+    """What `guatu up` does once it serves: the sample (if the settings say so), the ranking
+    schedules and the first round. A failure is logged; the stack keeps serving."""
+    try:
+        if st.settings.load_sample:
+            await load_sample(st)
+        handle = await start_rankings(st)
+        if handle is not None:
+            result = await handle.result()
+            log.info("first ranking round finished", period=result.period,
+                     bureaus=result.bureaus, notices=result.notices)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - logged with its trace; the API keeps serving
+        log.exception("start-up work failed (the API and dashboard keep serving)")
 
 
 async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = None) -> int:
@@ -145,14 +191,33 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
 
 async def serve(settings: Settings, stop: asyncio.Event,
                 extra: Callable[[Stack], Awaitable[None]] | None = None) -> None:
-    """Run everything until `stop` is set."""
+    """Run everything until `stop` is set; `stop` ends the start-up too, at any stage."""
+    serving = asyncio.Event()
+    main = asyncio.create_task(_serve(settings, stop, serving, extra))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not main.done() and not serving.is_set():
+            # Stopped while starting: unwind what was started (embedded servers are stopped).
+            log.info("stopping during start-up")
+            main.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
+    finally:
+        stopping.cancel()
+        if not main.done():
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await main
+    log.info("stopped")
+
+
+async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
+                 extra: Callable[[Stack], Awaitable[None]] | None) -> None:
     async with stack(settings) as st:
         worker = build_worker(st.client, st.pool, st.http, settings)
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
-            if settings.load_sample:
-                await load_sample(st)
-            await start_rankings(st)
             api_task: asyncio.Task[None] | None = None
             with contextlib.suppress(ImportError):
                 from guatu.api.server import run_api
@@ -162,6 +227,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
                 base = f"http://{settings.api_host}:{settings.api_port}/"
                 log.info("dashboard for leaders", url=f"{base}#token={tokens['leader']}",
                          tokens_file=str(settings.data_dir / "tokens.json"))
+            serving.set()
+            background = asyncio.create_task(start_up_work(st))
             if extra is not None:
                 await extra(st)
             log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
@@ -169,9 +236,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
                      if settings.embedded_temporal else None)
             await stop.wait()
             log.info("stopping")
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
             if api_task is not None:
                 await api_task
-    log.info("stopped")
 
 
 async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task[None]:

@@ -126,7 +126,10 @@ def _cli_logging() -> None:
 
 @app.command()
 def up(
-    sample: Annotated[bool, typer.Option(help="Load the sample programme (243 projects).")] = True,
+    sample: Annotated[bool | None, typer.Option(
+        "--sample/--no-sample",
+        help="Load the sample programme (243 projects). Default: the setting GUATU_LOAD_SAMPLE "
+             "(environment or .env; true unless set).")] = None,
     simulate: Annotated[bool, typer.Option(
         help="Instead of the live sample, run a simulated year of it (seeded bureaus, ranking "
              "rounds each month) in its own data directory, and keep serving the dashboard.",
@@ -137,15 +140,20 @@ def up(
     """Start the embedded stack, the worker, the sample programme and the API; Ctrl-C stops all."""
     from guatu.app import run_forever
 
-    settings = get_settings()
-    if simulate:
-        # Its own data: a simulated programme never mixes with the live one.
-        settings = settings.model_copy(update={"load_sample": False,
-                                               "data_dir": settings.data_dir / "simulation"})
-    else:
-        settings = settings.model_copy(update={"load_sample": sample})
+    settings = up_settings(get_settings(), sample=sample, simulate=simulate)
     logs.configure(settings.log_level, settings.log_json)
     run_forever(settings, simulate_year_seconds=year_seconds if simulate else None)
+
+
+def up_settings(settings: Settings, *, sample: bool | None, simulate: bool) -> Settings:
+    """The settings `guatu up` runs with: the flags override the settings only when given."""
+    if simulate:
+        # Its own data: a simulated programme never mixes with the live one.
+        return settings.model_copy(update={"load_sample": False,
+                                           "data_dir": settings.data_dir / "simulation"})
+    if sample is None:
+        return settings
+    return settings.model_copy(update={"load_sample": sample})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1127,6 +1135,9 @@ def simulate(
 
 
 
+from guatu.cli_notices import notices_app  # noqa: E402 - it uses the helpers above
+
+app.add_typer(notices_app, name="notices")
 
 if __name__ == "__main__":
     app()

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 log = structlog.get_logger("guatu.api")
@@ -158,6 +158,17 @@ _STATUS_TEXT = {
 }
 
 
+def _remote_trace(err: BaseException | None) -> str:
+    """The stack traces the worker recorded along a Temporal failure's cause chain."""
+    traces = []
+    while err is not None:
+        failure = getattr(err, "failure", None)
+        if failure is not None and failure.stack_trace:
+            traces.append(f"{type(err).__name__}: {err}\n{failure.stack_trace}")
+        err = err.__cause__
+    return "\n".join(traces)
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers on `app`."""
 
@@ -185,6 +196,18 @@ def install(app: FastAPI) -> None:
     async def _db_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable", error=str(exc))
         return unavailable("database", f"{type(exc).__name__}: {exc}").response()
+
+    # An update that failed without a refusal (a refusal became `Rejected` and a 422 before
+    # reaching here): a bug in a validator or a handler. Ours, not the caller's: 500, logged
+    # with the trace the worker sent along.
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
+        cause = exc.cause
+        log.error("update failed on the server", path=request.url.path,
+                  error=f"{type(cause).__name__}: {cause}", type=getattr(cause, "type", None),
+                  worker_trace=_remote_trace(cause), exc_info=exc)
+        return ApiError(500, "internal_error", "服务器内部错误，已记录，请联系管理员",
+                        "internal server error; it was logged, contact the administrator").response()
 
     @app.exception_handler(RPCError)
     async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
@@ -217,6 +240,7 @@ _DESCRIPTIONS = {
     415: "Unsupported content type",
     422: "Invalid input, or refused by the project's rules (code, zh, en)",
     429: "Rate limit of this token exceeded (see Retry-After)",
+    500: "A server error (logged); never the caller's mistake",
     503: "Temporal or PostgreSQL unavailable (see Retry-After)",
 }
 

@@ -1,15 +1,17 @@
-"""Administrators: API tokens (create, list, revoke)."""
+"""Administrators: API tokens (create, list, revoke); redelivery of failed notices."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
 
+from activities.notify import redeliver
 from guatu import tokens
 from guatu.api.deps import AdminOnly, Context
-from guatu.api.errors import ApiError, db_call, responses
-from guatu.api.schemas import TokenCreateBody, TokenCreated, TokenInfo
+from guatu.api.errors import ApiError, db_call, responses, temporal_call
+from guatu.api.schemas import Body, TokenCreateBody, TokenCreated, TokenInfo
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
@@ -47,3 +49,33 @@ async def revoke_token(ctx: Context, _: AdminOnly,
         raise ApiError(404, "token_not_found", "令牌不存在或已吊销",
                        "no live token with that id")
     return Response(status_code=204)
+
+
+class RedeliverBody(Body):
+    """Which failed notices to send again: all, one bureau's, or one key."""
+
+    bureau: str | None = Field(default=None, max_length=40)
+    key: str | None = Field(default=None, max_length=300)
+
+
+class RedeliveredNotice(BaseModel):
+    key: str
+    bureau: str
+    attempts: int
+    last_error: str | None
+    workflow_id: str
+
+
+class Redelivered(BaseModel):
+    redelivered: list[RedeliveredNotice]
+
+
+@router.post("/notices/redeliver", response_model=Redelivered, responses=responses(403, 422),
+             summary="Send the notices whose delivery failed again (same key, same path)")
+async def redeliver_notices(ctx: Context, _: AdminOnly, body: RedeliverBody) -> Redelivered:
+    # Reads PostgreSQL, then starts one delivery workflow per notice: both behind a deadline.
+    started = await temporal_call(
+        db_call(redeliver(ctx.client, ctx.pool, bureau=body.bureau, key=body.key,
+                          task_queue=ctx.task_queue), ctx.options.update_timeout_seconds),
+        ctx.options.update_timeout_seconds)
+    return Redelivered(redelivered=[RedeliveredNotice.model_validate(r) for r in started])
