@@ -285,7 +285,7 @@ async def test_schedules_exist_and_firing_one_runs_a_round(
 async def _insert_one(pool: asyncpg.Pool, px: str, period: str) -> None:
     from datetime import date
 
-    from guatu.clock import add_months, parse_month
+    from guatu.clock import add_months, local_start, parse_month
 
     start = parse_month(period) - timedelta(days=20)
     close = add_months(parse_month(period), 1)
@@ -299,6 +299,12 @@ async def _insert_one(pool: asyncpg.Pool, px: str, period: str) -> None:
             " physical_progress_pct, plan, business_today, version) VALUES ($1,'项目','P01',$2,"
             "'engineering','preliminary','active','green',1000,0,0,0,$3,$4,1)",
             f"{px.upper()}-S1", f"{px}_a", plan, date.today())
+        # On the chart since its start, before the period closed: scheduled rounds rank it
+        # (activities/round_gate.py).
+        await conn.execute(
+            "INSERT INTO stage_history (key, project, step, stage, on_date, recorded_at, actor,"
+            " bureau) VALUES ($1, $2, NULL, 'approved', $3, $4, 'test', $5)",
+            f"{px.upper()}-S1:approved", f"{px.upper()}-S1", start, local_start(start), f"{px}_a")
 
 
 # ---------------------------------------------------------------------------------------------
