@@ -1,10 +1,11 @@
-"""A bug inside an update validator is a server error (500, logged with its trace), never a
-refusal (issue 8, deliverable 6): the bureau is not told its report broke a rule it did not
-break, and nothing is audited as refused.
+"""The API side of issue 8, deliverable 6: a bug inside an update validator is a server error
+(500, logged with its trace), never a refusal — the bureau is not told its report broke a rule
+it did not break, and nothing is audited as refused; an admin resends failed notices.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import timedelta
@@ -112,3 +113,32 @@ async def test_guarded_validators_refuse_only_on_refusals(dev_env: WorkflowEnvir
         # The workflow is unharmed: a good update goes through.
         assert await handle.execute_update(ValidatorProbe.probe, Probe(value="ok")) == "ok"
         await handle.result()
+
+
+async def test_admin_redelivers_failed_notices_through_the_api(world: World) -> None:
+    """Only an admin may resend; a failed notice goes out again under its own key."""
+    key = f"test:{uuid.uuid4().hex}"
+    async with world.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, created_at,"
+            " status, attempts, last_error) VALUES ($1, $2, NULL, 'test', '标题', '正文', now(),"
+            " 'failed', 12, 'ConnectError: refused')", key, world.bureau_a)
+    body = {"bureau": world.bureau_a}
+    for who in ("a", "manager", "leader"):
+        r = await world.call(who, "POST", "/api/v1/notices/redeliver", json=body)
+        assert r.status_code == 403, (who, r.text)
+    r = await world.call("admin", "POST", "/api/v1/notices/redeliver", json=body)
+    assert r.status_code == 200, r.text
+    assert [(n["key"], n["attempts"]) for n in r.json()["redelivered"]] == [(key, 12)]
+    # bureau_a has no webhook: the notice now waits in its inbox (the API's GET /notifications).
+    rows = await world.rows("SELECT status FROM notifications WHERE key = $1", key)
+    for _ in range(100):
+        rows = await world.rows("SELECT status FROM notifications WHERE key = $1", key)
+        if rows[0]["status"] != "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert rows[0]["status"] == "inbox"
+    r = await world.call("admin", "POST", "/api/v1/notices/redeliver", json={"key": key})
+    assert r.json() == {"redelivered": []}  # nothing failed any more
+    r = await world.call("admin", "POST", "/api/v1/notices/redeliver", json={"nope": 1})
+    assert r.status_code == 422
