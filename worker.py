@@ -30,13 +30,16 @@ log = structlog.get_logger("guatu.worker")
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                 settings: Settings, task_queue: str | None = None,
-                 delivery_attempts: int | None = None, **overrides: object) -> Worker:
+                 settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
+    """The worker of every workflow and activity. `overrides` go to `Worker`, except
+    `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds)."""
     # The workflow sandbox re-imports workflow modules for every run it starts; without a
     # bytecode cache (PYTHONDONTWRITEBYTECODE) each of those imports recompiles the source.
     sys.dont_write_bytecode = False
     read_model = ReadModelActivities(pool)
-    notify = NotifyActivities(pool, http, max_attempts=delivery_attempts)
+    attempts = overrides.pop("delivery_attempts", None)
+    notify = NotifyActivities(pool, http,
+                              max_attempts=attempts if isinstance(attempts, int) else None)
     ranking = RankingActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,

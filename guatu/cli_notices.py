@@ -9,7 +9,7 @@ import typer
 from config.settings import get_settings
 from guatu.cli import _client, _pool, _print_json, _run, command
 
-notices_app = typer.Typer(help="Notices to bureaus (通知): resend those whose delivery failed.",
+notices_app: typer.Typer = typer.Typer(help="Notices to bureaus (通知): resend those whose delivery failed.",
                           no_args_is_help=True)
 
 

@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 from temporalio.client import (
     Client,
+    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleBackfill,
     ScheduleOverlapPolicy,
@@ -295,7 +296,11 @@ async def test_automatic_round_skips_a_period_without_data_an_explicit_run_runs(
 async def _first_run(client: Client, schedule_id: str) -> str | None:
     desc = await client.get_schedule_handle(schedule_id).describe()
     actions = desc.info.recent_actions
-    return actions[0].action.workflow_id if actions else None
+    if not actions:
+        return None
+    action = actions[0].action
+    assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+    return action.workflow_id
 
 
 async def test_a_paused_schedule_stays_paused_through_ensure_schedules(
