@@ -2,7 +2,7 @@
 
 ProjectLifecycle and BureauLadder deliver their notices in workflow code through `deliver`;
 a ranking round hands each of its notices to a `NoticeDelivery` workflow of its own, so that
-nothing a bureau's endpoint does can hold a round open. Delivery is bounded: about 36 minutes
+nothing a bureau's endpoint does can hold a round open. Delivery is bounded: about 37 minutes
 of attempts (2 s doubling to 10 min, 12 attempts) within two hours at most. A webhook that
 answers 4xx (other than 408 / 429) is told nothing more: that answer will not change by retrying.
 A notice that could not be delivered stays in the outbox marked `failed` (with its last error
