@@ -114,17 +114,19 @@ def test_a_replayed_key_answers_with_the_light_now(today: date) -> None:
     book, clock, _ = book_at(datetime(today.year, today.month, today.day, 4, tzinfo=UTC), start)
     book.process_due()
     assert book.s.light.value == "yellow"
+    book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-0",
+                                         step=Step.PRELIMINARY, on=start + timedelta(days=10)))
     first = book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-1",
-                                                 step=Step.PRELIMINARY,
+                                                 step=Step.LAND_USE,
                                                  on=start + timedelta(days=20)))
-    # 前期 reached on day 20, before its planned day 30: no milestone reason is left.
+    # 用地 (the first milestone, day 30) reached on day 20: no milestone reason is left.
     assert not first.duplicate
     assert not [e for e in book.s.explanations if e.rule.startswith("milestone.")]
     book.take_batch()
     version = book.s.version
     book.s.light = book.s.light.__class__("red")  # the light moved on since (any cause)
     again = book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-1",
-                                                 step=Step.PRELIMINARY))
+                                                 step=Step.LAND_USE))
     assert (again.duplicate, again.light.value, again.stage) == (True, "red", Stage.PRELIMINARY)
     assert book.s.version == version and book.take_batch() is None  # nothing changed
     assert book.status().milestones[0]["result"] == "met"
