@@ -21,6 +21,10 @@ from guatu.models import (
     Step,
     TimerPolicy,
 )
+from guatu.ranking.models import Basis, Component, ComponentKey
+from guatu.ranking.periods import parse_period
+from guatu.ranking.rules import _investment_ratio, investment
+from guatu.ranking.snapshot import project_input
 from guatu.rules.lights import points, progress_check
 from guatu.rules.progress import (
     planned_fraction,
@@ -142,3 +146,28 @@ def test_explanations_never_print_negative_zero() -> None:
         assert "-0 " not in text and "−0 " not in text and "-0%" not in text, text
     # Rounding a tiny negative difference gives −0.0; printed figures are normalised.
     assert f"{points(-0.04):g}" == "0" and f"{round(-0.04, 1):g}" == "-0"
+
+
+@pytest.mark.parametrize(("today", "month", "k"), [(c[0], c[1], c[2]) for c in CASES],
+                         ids=[c[0].isoformat() for c in CASES])
+def test_ranking_year_plan_basis_reads_the_same_year_plan(today: date, month: str,
+                                                          k: int) -> None:
+    """The snapshot carries the year's plan and its plan-to-date on 时间进度; the ranking's
+    investment component on `year_plan` scores 60 × (本年完成 ÷ 年度序时计划)."""
+    year = int(month[:4])
+    plan = multi_year_plan(year)
+    row = {"code": plan.code, "name_zh": plan.name_zh, "program": "P06", "bureau": "fgj",
+           "kind": "engineering", "stage": "preliminary", "status": "active",
+           "plan": plan.model_dump(mode="json"), "red_months": "[]"}
+    monthly = {m: (r.investment_wan, True) for m, r in half_plan_reports(year, k).items()}
+    p = project_input(row, monthly, {}, parse_period(month))
+    assert p is not None
+    # Year plan 6,000; 时间进度 k/12 → plan-to-date 500k; done 250k this year.
+    assert (p.year_plan_wan, p.year_plan_to_date_wan, p.actual_ytd_wan) == (
+        6000.0, round(500.0 * k, 2), 250.0 * k)
+    assert investment(p, Basis.YEAR_PLAN) == (250.0 * k, 500.0 * k)
+    line = _investment_ratio(p, Component(key=ComponentKey.INVESTMENT_RATIO, points=60,
+                                          basis=Basis.YEAR_PLAN))
+    # ratio 250k ÷ 500k = 0.5 → 60 × 0.5 = 30.00 on every anchor.
+    assert line["points"] == 30.0
+    assert f"时间进度 {100 * k / 12:.2f}%" in line["text_zh"]
