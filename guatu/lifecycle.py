@@ -18,10 +18,11 @@ from datetime import date, datetime
 from typing import Any
 
 from guatu import notices
-from guatu.clock import business_now, day_in_month, local_date
+from guatu.clock import add_months, business_now, day_in_month, local_date, month_key
 from guatu.models import (
     AuditEntry,
     ClockChangeInput,
+    Light,
     LightChange,
     MilestonePlan,
     MilestoneWatch,
@@ -90,7 +91,9 @@ class LifecycleBook:
         self.dirty = True
         self.wake = True
 
-    def start(self, started_by: str) -> None:
+    def start(self, started_by: str, rules_revision: int = 0) -> None:
+        """Begin a new lifecycle. `rules_revision` 1 (new runs): late data revises past months,
+        the policy's 序时 basis and the back-fill window apply (0: as runs recorded before)."""
         s = self.s
         now = self._now()
         if s.clock.anchor_real is None and (s.clock.scale != 1.0 or s.clock.anchor_business):
@@ -99,11 +102,24 @@ class LifecycleBook:
         bnow = self.bnow()
         s.started_at = bnow
         s.watch_from = bnow
+        s.rules_revision = rules_revision
+        if rules_revision:
+            s.backfill_until = deadlines.backfill_until(local_date(bnow), s.policy)
         approved = StageChange(step=None, stage=Stage.APPROVED, on=s.plan.start,
                                recorded_at=bnow, actor=started_by, bureau=s.plan.bureau,
                                note="立项 approved")
         s.stage_history.append(approved)
         self.batch.stage_changes.append(approved)
+        self.changed()
+
+    def upgrade(self) -> None:
+        """Bring a state carried over from a run of older rules up to rules_revision 1: its past
+        months are re-checked on today's rules (no back-fill window: it was loaded long ago)."""
+        if self.s.rules_revision:
+            return
+        self.s.rules_revision = 1
+        self.revise(self.today())
+        self.relight(self.today())
         self.changed()
 
     def set_clock(self, data: ClockChangeInput) -> None:
@@ -123,7 +139,11 @@ class LifecycleBook:
         today = local_date(bnow)
         fired = False
         while (event := deadlines.next_due(s)) is not None and event.at <= bnow:
-            self._handle(event, today, silent=s.watch_from is not None and event.at < s.watch_from)
+            if event.kind is DueKind.BACKFILL_CLOSE:
+                self._close_backfill(today)
+            else:
+                self._handle(event, today,
+                             silent=s.watch_from is not None and event.at < s.watch_from)
             fired = True
         if fired:
             self.relight(today)
@@ -162,15 +182,47 @@ class LifecycleBook:
         elif event.kind is DueKind.PROGRESS_CHECK:
             s.progress_checked.append(event.month)
             previous = s.progress_explanation.light if s.progress_explanation else None
-            s.progress_explanation = lights.progress_check(s.plan, s.reports, event.month, s.policy)
+            if s.rules_revision:
+                self.revise(today, only=event.month)
+            else:
+                s.progress_explanation = lights.progress_check(s.plan, s.reports, event.month,
+                                                               s.policy)
+            assert s.progress_explanation is not None
             current = s.progress_explanation.light
             if not silent and previous is not None and current != previous:
                 self._notify(notices.progress_light(s.plan, s.progress_explanation, bnow))
             elif not silent and previous is None and current.value != "green":
                 self._notify(notices.progress_light(s.plan, s.progress_explanation, bnow))
             self.relight(today)
-            if s.light.value == "red" and event.month not in s.red_months:
+            if (not s.rules_revision and s.light.value == "red"
+                    and event.month not in s.red_months):
                 s.red_months.append(event.month)
+
+    def _close_backfill(self, today: date) -> None:
+        """The back-fill window is over: what is still missing now counts, back to its month."""
+        self.s.backfill_closed = True
+        self.revise(today)
+
+    def revise(self, today: date, since: str | None = None, only: str | None = None) -> None:
+        """Re-check past months from what is known now (rules_revision ≥ 1): each checked month
+        from `since` on (or just `only`), then the red months and the current 序时 explanation.
+
+        Late data lands here: a back-dated report or transition, a plan change, the end of the
+        back-fill window. Months already published in a ranking stay as published there (its
+        snapshot is frozen); the read model gets the revised months for the next round.
+        """
+        s = self.s
+        months = sorted(set(s.progress_checked))
+        if not months:
+            return
+        for month in months:
+            if (only is not None and month != only) or (since is not None and month < since):
+                continue
+            check, why = lights.month_check(s, month, today)
+            s.month_checks[month] = check
+            if month == months[-1]:
+                s.progress_explanation = why
+        s.red_months = sorted(m for m, c in s.month_checks.items() if c.light is Light.RED)
 
     def relight(self, today: date) -> None:
         s = self.s
@@ -249,10 +301,11 @@ class LifecycleBook:
                     "name_zh": STEP_ZH[m.step],
                     "planned": m.planned.isoformat(),
                     "actual": s.steps_done[m.step].isoformat() if m.step in s.steps_done else None,
-                    "missed": bool(s.milestone_watch.get(m.step) and
-                                   s.milestone_watch[m.step].missed),
+                    "missed": result == "missed",
+                    "result": result,
                 }
                 for m in s.plan.milestones
+                for result in (lights.milestone_result(s, m, today),)
             ],
             planned_investment_to_date_wan=round(s.plan.total_investment_wan * planned_pct, 2),
             actual_investment_wan=round(actual, 2),
@@ -276,9 +329,13 @@ class LifecycleBook:
                             status=self.s.status, message_zh=message_zh, message_en=message_en)
 
     def seen(self, key: str) -> UpdateResult | None:
-        """The first result for an idempotency key already accepted, marked as a duplicate."""
-        seen = self.s.seen_keys.get(key)
-        return seen.model_copy(update={"duplicate": True}) if seen else None
+        """For an idempotency key already accepted: a duplicate answer carrying the project's
+        stage, light and status NOW (not the first answer verbatim); nothing changes."""
+        if key not in self.s.seen_keys:
+            return None
+        current = self._result("该请求已处理过（幂等键重复），未做任何更改",
+                               "already applied (repeated idempotency key); nothing changed")
+        return current.model_copy(update={"duplicate": True})
 
     def _accept(self, key: str, actor: str, bureau: str, action: str, before: dict[str, Any],
                 result: UpdateResult, reason: str = "") -> UpdateResult:
@@ -322,6 +379,9 @@ class LifecycleBook:
         self.batch.stage_changes.append(change)
         if data.step is Step.CLOSED:
             s.status = RunStatus.CLOSED
+        if s.rules_revision:
+            # A step back-dated before some month's check changes that month's milestones.
+            self.revise(self.today(), since=month_key(add_months(on, -1)))
         self.relight(self.today())
         return self._accept(
             data.idempotency_key, data.actor, data.bureau, f"transition:{data.step.value}", before,
@@ -341,6 +401,10 @@ class LifecycleBook:
         bnow = self.bnow()
         previous = s.reports.get(data.month)
         due = day_in_month(data.month, s.policy.report_due_day)
+        # Back-filled inside the window for a month due before loading: it could not have come
+        # earlier, so it counts as on time.
+        backfilled = (lights.backfill_open(s, self.today())
+                      and s.started_at is not None and due < local_date(s.started_at))
         record = ReportRecord(
             month=data.month,
             investment_wan=data.investment_wan,
@@ -348,7 +412,7 @@ class LifecycleBook:
             physical_progress_pct=data.physical_progress_pct,
             narrative=data.narrative,
             received_at=bnow,
-            on_time=previous.on_time if previous else local_date(bnow) <= due,
+            on_time=previous.on_time if previous else (local_date(bnow) <= due or backfilled),
             corrected=previous.corrected + 1 if previous else 0,
             actor=data.actor or data.bureau,
         )
@@ -360,7 +424,9 @@ class LifecycleBook:
         for issue_id in data.issues_resolved:
             s.open_issues.pop(issue_id, None)
         self.batch.reports.append(record)
-        if s.progress_checked:
+        if s.rules_revision:
+            self.revise(self.today(), since=data.month)
+        elif s.progress_checked:
             # A report that arrives after the month's check re-evaluates it: back on the curve
             # turns the light green again without waiting a month.
             latest = max(s.progress_checked)
@@ -403,7 +469,9 @@ class LifecycleBook:
         for m in s.plan.milestones:
             if old.get(m.step) != m.planned:
                 s.milestone_watch.pop(m.step, None)
-        if s.progress_checked:
+        if s.rules_revision:
+            self.revise(self.today())
+        elif s.progress_checked:
             s.progress_explanation = lights.progress_check(s.plan, s.reports,
                                                            max(s.progress_checked), s.policy)
         self.relight(self.today())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -17,6 +17,7 @@ ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39
 BureauCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+ProgressBasis = Literal["year_plan", "total"]
 
 
 class Strict(BaseModel):
@@ -163,6 +164,13 @@ class TimerPolicy(BaseModel):
     progress_red_points: float = 30.0
     progress_check_day: int = 1
     continue_as_new_events: int = 4000
+    # 序时 basis of the monthly check (config/rules/README.md): "year_plan" compares this year's
+    # completion rate (本年累计完成 ÷ 年度计划) with the elapsed share of the year's plan span;
+    # "total" compares cumulative investment with the whole-span curve, in points of the total.
+    progress_basis: ProgressBasis = "year_plan"
+    # Deadlines that passed before a project was loaded read 待补报 (no data yet) until the end
+    # of the N-th monthly report due day after the load day; then what is missing counts. 0: none.
+    backfill_report_dues: int = Field(default=1, ge=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,6 +311,14 @@ class ReportWatch(BaseModel):
     late: bool = False
 
 
+class MonthCheck(BaseModel):
+    """The light of one month's 序时 check as last (re)computed from what is known now."""
+
+    light: Light
+    rules: list[str] = Field(default_factory=list)
+    awaiting_backfill: bool = False
+
+
 class Notice(BaseModel):
     """A message to a bureau (通知). `key` is unique per decision: the receiver dedups by it."""
 
@@ -372,6 +388,12 @@ class ProjectState(BaseModel):
     runs: int = 1
     started_at: datetime | None = None
     updated_at: datetime | None = None
+    # 1 (new runs, patched in the workflow): late data revises past months, the back-fill
+    # window and the policy's 序时 basis apply. 0: runs recorded before, kept as they decided.
+    rules_revision: int = 0
+    backfill_until: date | None = None  # last day of the back-fill window (待补报)
+    backfill_closed: bool = False
+    month_checks: dict[str, MonthCheck] = Field(default_factory=dict)
 
 
 class ProjectStatus(BaseModel):

@@ -111,13 +111,16 @@ async def send_update(client: Client, project_code: str, update: str, data: Base
                       channel: str = "api") -> UpdateResult:
     """Execute an update on a project. A refusal raises `Rejected` and, given a pool, is audited.
 
-    The update ID is the idempotency key, so a retried HTTP call that races its first attempt is
-    folded into one update by the server as well as by the workflow's own key check.
+    Every call is its own update (a fresh update ID): the workflow's key check answers a repeated
+    idempotency key with `duplicate: true` and the project's current stage and light. Reusing the
+    key as the update ID would let the server hand back the first answer verbatim instead
+    (`duplicate: false`, a stale light). Two racing calls with one key are still applied once:
+    the handlers run one at a time and the second finds the key seen.
     """
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
     try:
-        return await handle.execute_update(update, data, id=f"{update}:{key}",
+        return await handle.execute_update(update, data, id=f"{update}:{key}:{uuid.uuid4().hex}",
                                            result_type=UpdateResult)
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)

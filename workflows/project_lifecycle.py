@@ -54,6 +54,9 @@ with workflow.unsafe.imports_passed_through():
 # run recorded before it can still be open.
 PATCH_LOCAL_PROJECTION = "projection-local-activity-2026-11"
 PATCH_REGULAR_PROJECTION = "projection-regular-activity-2026-11b"
+# Late data revises past months, the 序时 basis and the back-fill window (issue 8): runs started
+# (or continued as new) after it decide on these rules; runs recorded before keep theirs.
+PATCH_LATE_DATA = "late-data-revisions-2026-12"
 LOCAL_PROJECTION_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                                maximum_interval=timedelta(seconds=30))
@@ -78,7 +81,9 @@ class ProjectLifecycle:
     async def run(self, input: StartProjectInput) -> ProjectStatus:
         book = self.book
         if input.state is None:
-            book.start(input.started_by)
+            book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
+        elif not book.s.rules_revision and workflow.patched(PATCH_LATE_DATA):
+            book.upgrade()
         for notice in list(book.s.pending_notices):
             self._deliver(notice)
         while book.s.status not in (RunStatus.CANCELLED, RunStatus.CLOSED):

@@ -103,9 +103,9 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
                      data: BaseModel) -> UpdateResult:
     """Execute one workflow update of a project for an HTTP request (see `once`).
 
-    The update ID is the key, so concurrent duplicates are folded by Temporal as well, and the
-    workflow returns the first result for a key it has seen. A refusal by the workflow's
-    validator is audited by `send_update` with the token's actor.
+    A key the workflow has seen is answered `duplicate: true` with the project's current stage
+    and light, and changes nothing. A refusal by the workflow's validator is audited by
+    `send_update` with the token's actor.
     """
     return await once(
         ctx, principal, scope=code, key=key, action=action, body=body,

@@ -77,8 +77,11 @@ class ComponentKey(StrEnum):
 
 
 class Basis(StrEnum):
-    CUMULATIVE = "cumulative"  # everything since the project started
-    YEAR_TO_DATE = "year_to_date"  # the calendar year of the period's last month
+    CUMULATIVE = "cumulative"  # everything since the project started (the `total` basis)
+    YEAR_TO_DATE = "year_to_date"  # the calendar year of the period's last month, day curve
+    # 本年累计完成 against the year's plan × 时间进度 (elapsed share of the year's plan span in
+    # whole months): the published practice (config/rules/README.md)
+    YEAR_PLAN = "year_plan"
 
 
 class Window(StrEnum):
@@ -211,6 +214,9 @@ class ProjectInput(BaseModel):
     milestones: list[MilestoneInput] = Field(default_factory=list)
     reports: list[ReportInput] = Field(default_factory=list)
     red_months: list[str] = Field(default_factory=list)
+    # Year-plan basis (added for issue 8; snapshots frozen before read 0 and never use them).
+    year_plan_wan: float = 0.0
+    year_plan_to_date_wan: float = 0.0
 
 
 class Snapshot(BaseModel):

@@ -57,8 +57,9 @@ HISTORY_KEPT = 36
 LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 TIE_ZH = {TieKey.SCORE: "得分", TieKey.INVESTMENT_RATIO: "序时完成率", TieKey.WEIGHT: "投资权重",
           TieKey.CODE: "编码"}
-BASIS_ZH = {Basis.CUMULATIVE: "累计", Basis.YEAR_TO_DATE: "本年"}
-BASIS_EN = {Basis.CUMULATIVE: "cumulative", Basis.YEAR_TO_DATE: "year-to-date"}
+BASIS_ZH = {Basis.CUMULATIVE: "累计", Basis.YEAR_TO_DATE: "本年", Basis.YEAR_PLAN: "本年（年度计划口径）"}
+BASIS_EN = {Basis.CUMULATIVE: "cumulative", Basis.YEAR_TO_DATE: "year-to-date",
+            Basis.YEAR_PLAN: "year plan"}
 
 
 def wan(x: float) -> str:
@@ -107,6 +108,8 @@ def investment(p: ProjectInput, basis: Basis) -> tuple[float, float]:
     """(actual, planned-to-date) on a basis, 万元."""
     if basis is Basis.YEAR_TO_DATE:
         return p.actual_ytd_wan, p.planned_ytd_wan
+    if basis is Basis.YEAR_PLAN:
+        return p.actual_ytd_wan, p.year_plan_to_date_wan
     return p.actual_cumulative_wan, p.planned_to_date_wan
 
 
@@ -142,6 +145,19 @@ def _investment_ratio(p: ProjectInput, c: Component) -> Line:
     if planned <= 0:
         zh = f"{b_zh}序时计划投资为 0，按完成 100% 计 → {pts(points)} / {c.points:g} 分"
         en = f"nothing planned to date ({b_en}): counts as 100 % → {pts(points)} of {c.points:g}"
+    elif c.basis is Basis.YEAR_PLAN:
+        # The practice's words: 年度计划完成率 against 时间进度; their quotient is the ratio.
+        done = ratio_of(actual, p.year_plan_wan)
+        elapsed = ratio_of(planned, p.year_plan_wan)
+        cap_zh = f"，封顶 {c.cap * 100:g}%" if ratio > c.cap else ""
+        cap_en = f", capped at {c.cap * 100:g} %" if ratio > c.cap else ""
+        zh = (f"本年累计完成投资 {wan(actual)} 万元，占年度计划 {wan(p.year_plan_wan)} 万元的 "
+              f"{pct(done)}，时间进度 {pct(elapsed)}，完成序时计划 {wan(planned)} 万元的 "
+              f"{pct(ratio)}{cap_zh} → {c.points:g} × {capped:.4f} = {pts(points)} / {c.points:g} 分")
+        en = (f"{pct(done)} of this year's plan ({wan(actual)} of {wan(p.year_plan_wan)} 万元) "
+              f"against {pct(elapsed)} of the year elapsed: {pct(ratio)} of the 序时 plan "
+              f"{wan(planned)} 万元{cap_en} → {c.points:g} × {capped:.4f} = {pts(points)} of "
+              f"{c.points:g}")
     else:
         cap_zh = f"，封顶 {c.cap * 100:g}%" if ratio > c.cap else ""
         cap_en = f", capped at {c.cap * 100:g} %" if ratio > c.cap else ""

@@ -22,7 +22,7 @@ from guatu.clock import add_months, month_key, months_between, parse_month
 from guatu.models import ProjectPlan
 from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot
 from guatu.ranking.periods import parse_period
-from guatu.rules.progress import planned_to_date_wan
+from guatu.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 
 PROFILES = {  # pace, on-time reporting, milestone delay (days)
     "diligent": (1.05, 0.97, 0),
@@ -108,6 +108,8 @@ def synthetic_snapshots(plans: Sequence[ProjectPlan], periods: Sequence[str], se
                 reports=[ReportInput(month=horizon[i], received=s.received[i],
                                      on_time=s.on_time[i]) for i in expected],
                 red_months=[m for m in s.red if m <= last_month],
+                year_plan_wan=round(year_plan_wan(plan, year_start.year), 2),
+                year_plan_to_date_wan=round(year_plan_to_date_wan(plan, last_month), 2),
             ))
         out.append(Snapshot(
             period=period.key, kind=period.kind.value, close=period.close, months=period.months,

@@ -6,7 +6,10 @@ At period close the inputs of every project in scope are read from the read mode
 - `progress_reports`: for each month the highest `corrected` version wins; its amount and its
   `on_time` flag;
 - `stage_history`: the first date each step was reached (only dates before close count);
-- `projects.red_months`: the months the project's light was red, up to the period's end.
+- `projects.red_months`: the months the project's light was red, up to the period's end (as the
+  lifecycle last revised them: late reports and transitions re-check past months);
+- the year's plan (`year_plan_wan`) and its plan-to-date at close on 时间进度
+  (`year_plan_to_date_wan`), for the `year_plan` basis.
 In scope: projects not cancelled whose plan starts before the period closes.
 
 The snapshot is stored once per period as canonical JSON with its SHA-256; a later round of
@@ -28,7 +31,7 @@ from guatu.ranking.canonical import paused_gc
 from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot, trusted
 from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
-from guatu.rules.progress import planned_to_date_wan
+from guatu.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 
@@ -86,6 +89,8 @@ def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, boo
                                           "on_time": bool(reports[m][1]) if m in reports else False})
                     for m in expected],
         "red_months": sorted(str(m) for m in _json_list(row["red_months"]) if m <= last),
+        "year_plan_wan": float(round(year_plan_wan(plan, year_start.year), 2)),
+        "year_plan_to_date_wan": float(round(year_plan_to_date_wan(plan, last), 2)),
     })
 
 

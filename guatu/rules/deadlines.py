@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from guatu.clock import add_months, day_in_month, local_start, month_key, parse_month
-from guatu.models import ProjectState, RunStatus, Step
+from guatu.models import ProjectState, RunStatus, Step, TimerPolicy
 from guatu.rules.stages import DELIVERED
 
 
@@ -25,6 +25,7 @@ class DueKind(StrEnum):
     REPORT_REMINDER = "report_reminder"
     REPORT_DUE = "report_due"  # not received → late
     PROGRESS_CHECK = "progress_check"  # monthly 序时进度 check
+    BACKFILL_CLOSE = "backfill_close"  # 待补报 window over: what is still missing counts
 
 
 @dataclass(frozen=True, order=True)
@@ -94,11 +95,38 @@ def _first_progress_check(state: ProjectState) -> DueEvent:
     raise AssertionError("unreachable: months are unbounded")
 
 
+def report_due_day(month: str, policy: TimerPolicy) -> date:
+    return day_in_month(month, policy.report_due_day)
+
+
+def progress_check_day(month: str, policy: TimerPolicy) -> date:
+    """The day a month's 序时 check runs (it runs as that day begins)."""
+    return day_in_month(month_key(add_months(parse_month(month), 1)), policy.progress_check_day)
+
+
+def backfill_until(load_day: date, policy: TimerPolicy) -> date | None:
+    """The last day of the back-fill window: the `backfill_report_dues`-th monthly report due
+    day strictly after the load day (None: no window)."""
+    left = policy.backfill_report_dues
+    if left <= 0:
+        return None
+    for key in _months_from(load_day):
+        due = report_due_day(key, policy)
+        if due > load_day:
+            left -= 1
+            if left == 0:
+                return due
+    raise AssertionError("unreachable: months are unbounded")
+
+
 def pending_events(state: ProjectState) -> list[DueEvent]:
     """The next pending event of each chain, earliest first. Empty when nothing is watched."""
     if state.status is not RunStatus.ACTIVE:
         return []
     events = list(_milestone_events(state))
+    if state.rules_revision and state.backfill_until and not state.backfill_closed:
+        events.append(DueEvent(local_start(state.backfill_until + timedelta(days=1)),
+                               DueKind.BACKFILL_CLOSE, deadline=state.backfill_until))
     if state.stage not in DELIVERED:
         events.extend(_first_report_events(state))
         events.append(_first_progress_check(state))

@@ -6,8 +6,10 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from guatu import constants as c
 from guatu.clock import month_key
-from guatu.models import ProjectKind
+from guatu.models import ProjectKind, StageTransitionInput, Step
+from guatu.projects import send_update
 from tests.api.conftest import World, today
 
 
@@ -126,8 +128,10 @@ async def test_same_key_five_times_concurrently_is_one_transition(world: World) 
     audit = await world.rows("SELECT accepted FROM audit_log WHERE project = $1", plan.code)
     assert [h["step"] for h in history] == ["preliminary"]
     assert [a["accepted"] for a in audit] == [True]
-    # Every answer is the same answer.
-    assert len({(b["stage"], b["light"], b["status"], b["message_en"]) for _, b in answers}) == 1
+    # One answer applied it; the others say they are duplicates, with the same stage and light.
+    assert sorted(b["duplicate"] for _, b in answers) == [False, True, True, True, True]
+    assert len({(b["stage"], b["light"], b["status"]) for _, b in answers}) == 1
+    assert later["duplicate"] is True
 
 
 async def test_same_key_other_body_is_409(world: World) -> None:
@@ -304,3 +308,35 @@ async def test_inbox_receives_a_real_notice_from_the_workflow(world: World) -> N
     assert items[0]["status"] == "inbox" and items[0]["title_zh"].startswith("【节点提醒】")
     r = await world.call("a", "POST", f"/api/v1/notifications/{items[0]['key']}/ack")
     assert r.status_code == 200
+
+
+async def test_a_replayed_key_answers_duplicate_with_the_current_stage_and_light(
+        world: World) -> None:
+    """Issue 8: a replayed Idempotency-Key says `duplicate: true` and carries the project's
+    stage and light NOW, not the first answer verbatim, and changes nothing."""
+    plan = await world.start(world.plan(world.bureau_a, ProjectKind.SERVICE))
+    path = f"/api/v1/projects/{plan.code}/transitions"
+    first_key = f"k1-{uuid.uuid4().hex}"
+    first = await world.call("a", "POST", path, headers={"Idempotency-Key": first_key},
+                             json={"step": "implementing"})
+    assert first.status_code == 200, first.text
+    assert (first.json()["stage"], first.json()["duplicate"]) == ("implementing", False)
+    second = await world.call("a", "POST", path, headers=world.key(), json={"step": "done"})
+    assert second.status_code == 200 and second.json()["stage"] == "done"
+    before = (await world.call("leader", "GET", f"/api/v1/projects/{plan.code}")).json()
+    again = await world.call("a", "POST", path, headers={"Idempotency-Key": first_key},
+                             json={"step": "implementing"})
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert body["duplicate"] is True
+    assert (body["stage"], body["light"]) == ("done", before["light"])
+    assert "未做任何更改" in body["message_zh"]
+    # A direct Update (the service layer, as the CLI sends it) with the same key: the same.
+    direct = await send_update(world.env.client, plan.code, c.UPDATE_TRANSITION,
+                               StageTransitionInput(bureau=world.bureau_a,
+                                                    idempotency_key=first_key,
+                                                    step=Step.IMPLEMENTING))
+    assert (direct.duplicate, direct.stage.value, direct.light.value) == (
+        True, "done", before["light"])
+    after = (await world.call("leader", "GET", f"/api/v1/projects/{plan.code}")).json()
+    assert after["version"] == before["version"] and after["stage"] == "done"

@@ -1,8 +1,8 @@
 """The same bureau input sent 5 times at once, and again after a continue-as-new.
 
-Of each batch of five, three go through the service layer (update ID = idempotency key, so the
-server folds them into one update) and two carry update IDs of their own (only the workflow's
-own key check can fold them). The policy continues the run as new after a few events, so the
+Of each batch of five, three go through the service layer and two carry update IDs of their own:
+every one reaches the workflow, whose key check folds them into one (the others answer
+`duplicate: true` with the project's current stage and light). The policy continues the run as new after a few events, so the
 second batch reaches a new run, where the server's update-ID dedup no longer applies and only
 the keys carried in the state protect it. One transition, one report, one audit row each.
 """
@@ -103,10 +103,16 @@ async def test_same_input_five_times_and_after_continue_as_new(
           f"state: steps={sorted(final.steps_done)} stage_changes="
           f"{sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY)} "
           f"reports={ {m: r.corrected for m, r in final.reports.items()} }")
-    # Every answer is the first answer.
-    assert len(plain(first_steps + again_steps)) == 1
-    assert len(plain(first_reports + again_reports)) == 1
+    # Of each first batch one answer applied the input; every other one is a duplicate.
+    assert sorted(r.duplicate for r in first_steps) == [False, True, True, True, True]
+    assert sorted(r.duplicate for r in first_reports) == [False, True, True, True, True]
     assert all(r.duplicate for r in again_steps + again_reports)
+    assert {r.stage.value for r in first_steps + again_steps} == {"preliminary"}
+    # Later duplicates carry the project's current stage and light (nothing changed in between,
+    # so all ten are one answer), not the first answer verbatim.
+    assert len(plain(again_steps + again_reports)) == 1
+    assert {(r.stage, r.light) for r in again_steps} == {(final.stage, final.light)}
+
     assert runs_before_second >= 2 and len(runs) >= 2
     # One transition and one report, in the workflow and in the read model; one audit row each.
     assert sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY) == 1

@@ -143,6 +143,10 @@ def snapshot(prefix: str) -> Snapshot:
                      ReportInput(month="2031-03", received=p.mar_on_time is not None,
                                  on_time=bool(p.mar_on_time))],
             red_months=p.red,
+            # The whole plan falls in 2031 (year plan = total); its span months are February–May
+            # (the finish day 21 May is not in the span, 20 May is): 时间进度 at the close of
+            # March = 2/4, so the year's plan-to-date is total ÷ 2.
+            year_plan_wan=p.total, year_plan_to_date_wan=p.total / 2,
         ))
     return Snapshot(
         period=PERIOD, kind="month", close=date(2031, 4, 1), months=[PERIOD],

@@ -241,7 +241,8 @@ async def test_progress_curve_colours_and_back_to_green(lab: Lab) -> None:
     start = (await lab.today()).replace(day=1)
     plan = make_plan(ProjectKind.SERVICE, start=start, bureau=lab.bureau,
                      milestone_days=[330, 340, 350], total=1200.0, months=12)
-    await lab.start(plan, TimerPolicy())
+    # The total basis (points of the whole investment); the year-plan basis is in tests/rules.
+    await lab.start(plan, TimerPolicy(progress_basis="total"))
     m0 = month_key(start)
     await lab.report(plan.code, m0, 100, 8)  # on plan
     m1 = await lab.skip_to_next_month()
@@ -270,7 +271,7 @@ async def test_progress_far_behind_is_red(lab: Lab) -> None:
     start = (await lab.today()).replace(day=1)
     plan = make_plan(ProjectKind.SERVICE, start=start, bureau=lab.bureau,
                      milestone_days=[330, 340, 350], total=1200.0, months=6)
-    await lab.start(plan, TimerPolicy())
+    await lab.start(plan, TimerPolicy(progress_basis="total"))
     await lab.skip(100)  # ≈ 3 months of a 6-month plan with nothing invested → > 30 points
     status = await lab.status(plan.code)
     assert status.light is Light.RED
@@ -340,19 +341,24 @@ async def test_continue_as_new_keeps_state_and_keys(lab: Lab) -> None:
     assert month_key(plan.start) in state.reports and "I-1" in state.open_issues
     again = await lab.report(plan.code, month_key(plan.start), 10, 5, key="first-key",
                              issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")])
-    assert again.duplicate and again.model_copy(update={"duplicate": False}) == first
+    # A duplicate, answered with the project's state now (the run that holds the key).
+    status = await lab.status(plan.code)
+    assert again.duplicate and not first.duplicate
+    assert (again.stage, again.light, again.status) == (status.stage, status.light, status.status)
     desc = await handle.describe()
     assert desc.run_id != handle.run_id or desc.raw_description.workflow_execution_info.history_length < 400
 
 
-async def test_idempotent_update_returns_first_result(lab: Lab) -> None:
+async def test_idempotent_update_applies_once_and_answers_duplicates(lab: Lab) -> None:
     plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau)
     await lab.start(plan)
     month = month_key(plan.start)
     first = await lab.report(plan.code, month, 10, 5, key="same")
     results = await asyncio.gather(*(lab.report(plan.code, month, 10, 5, key="same")
                                      for _ in range(5)))
-    assert all(r.model_copy(update={"duplicate": False}) == first for r in results)
+    assert not first.duplicate and all(r.duplicate for r in results)
+    assert {(r.stage, r.light, r.status) for r in results} == {(first.stage, first.light,
+                                                                first.status)}
     reports = await eventually(lambda: lab.rows(
         "SELECT corrected FROM progress_reports WHERE project = $1", plan.code))
     assert [r["corrected"] for r in reports] == [0]
