@@ -330,7 +330,7 @@ async def _publish_revision(conn: asyncpg.Connection, period: str, ruleset_id: s
         " verifications = 0 WHERE period = $1 AND ruleset_id = $2",
         period, ruleset_id, revision, snapshot_revision, snapshot_sha,
         canonical_json(context.model_dump(mode="json")), workflow_id, revise.reason,
-        revise.actor, revise.run_id, json.dumps(diff, ensure_ascii=False))
+        revise.actor, revise.run_id, diff)
     digest = await _write_results(conn, period, ruleset_id, results)
     log.info("ranking revision published", period=period, ruleset=ruleset_id, revision=revision,
              reason=revise.reason, actor=revise.actor, sha256=digest[:12])
