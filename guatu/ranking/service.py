@@ -145,11 +145,12 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
     """Freeze the period's inputs again and publish the next revision (2, 3, …) of its round,
     with `reason` and `actor` recorded; earlier revisions stay with their hashes.
 
-    The revision runs as `ranking_round_workflow_id(period, ruleset, N)`. N starts after the
-    latest published revision (read from `pool` when given, else 2) and moves past every ID
-    that completed; a revision still running is attached to (two leaders correcting the same
-    round at once get one revision), a failed one is run again under its ID. The number the
-    round publishes is `RoundResult.revision` (PostgreSQL decides it).
+    The revision runs as `ranking_round_workflow_id(period, ruleset, N)`, N the next number
+    after the latest published revision. With `pool`, PostgreSQL says which that is: a run of
+    that ID still going is attached to (two leaders correcting the same round at once get one
+    revision), one that ended without publishing it here is run again. Without a pool, N
+    starts at 2 and moves past every ID whose run completed. The number the round publishes
+    is `RoundResult.revision` (PostgreSQL decides it).
     """
     _checked(period, ruleset)
     reason = reason.strip()
@@ -159,14 +160,20 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
                        f"a refreeze needs a reason (at least {MIN_REASON_CHARS} characters)")
     if not actor.strip():
         raise Rejected("actor_required", "请填写操作人", "the actor is required")
-    revision = 2
+    data = RankingRoundInput(period=period, ruleset_id=ruleset, refreeze=True, reason=reason,
+                             actor=actor.strip())
     if pool is not None:
         async with pool.acquire() as conn:
             latest = await conn.fetchval("SELECT revision FROM ranking_rounds WHERE period = $1"
                                          " AND ruleset_id = $2", period, ruleset)
-        revision = max(revision, (latest or 1) + 1)
-    data = RankingRoundInput(period=period, ruleset_id=ruleset, refreeze=True, reason=reason,
-                             actor=actor.strip())
+        return await client.start_workflow(
+            c.RANKING_WORKFLOW, data,
+            id=c.ranking_round_workflow_id(period, ruleset, (latest or 1) + 1),
+            task_queue=task_queue, result_type=RoundResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    revision = 2
     while True:
         workflow_id = c.ranking_round_workflow_id(period, ruleset, revision)
         try:

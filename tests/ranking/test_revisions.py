@@ -111,8 +111,10 @@ async def test_refreeze_publishes_revision_two(dev_env: WorkflowEnvironment,
                 2, True, second.results_sha256)
 
             # The refreeze again (no new data): revision 3, same ranks, nothing withdrawn twice.
-            rev3 = await (await service.revise_round(client, "2031-03", reason=REASON,
-                                                     actor="李科长", task_queue=tq)).result()
+            handle3 = await service.revise_round(client, "2031-03", reason=REASON, actor="李科长",
+                                                 task_queue=tq, pool=fresh_pool)
+            assert handle3.id == c.ranking_round_workflow_id("2031-03", "default", 3)
+            rev3 = await handle3.result()
             assert rev3.revision == 3 and (rev3.red_list, rev3.black_list) == ([b, cc, d], [a])
             latest = await queries.get_ranking(fresh_pool, "bureau", "2031-03")
             assert latest["revision"]["changes"]["levels"]["bureau"]["changed"] == 0
