@@ -331,8 +331,8 @@ def test_every_read_command_takes_json() -> None:
     simulate = {"simulate"} if _module_exists("guatu.simulation") else set()
     assert with_json == {
         "plan import", "project list", "project show", "project start", "report submit",
-        "report step", "ranking show", "token create", "token list", "notices redeliver",
-        *simulate,
+        "report step", "ranking show", "ranking run", "ranking whatif", "token create",
+        "token list", "notices redeliver", *simulate,
     }
     writers = {"up", "plan template", "plan export-sample", "token revoke"}
     assert set(commands) == with_json | writers
