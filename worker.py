@@ -17,6 +17,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.appeals import AppealActivities
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
@@ -36,6 +37,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
     read_model = ReadModelActivities(pool)
     notify = NotifyActivities(pool, http)
     ranking = RankingActivities(pool, client)
+    appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
@@ -48,7 +50,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         workflows=WORKFLOWS,
         activities=[read_model.apply_projection, notify.deliver_notice, ranking.freeze,
                     ranking.compute, ranking.feed_ladder, ranking.round_notices,
-                    ranking.ladder_persist],
+                    ranking.ladder_persist, appeals.persist, appeals.revise],
         **options,  # type: ignore[arg-type]
     )
 

@@ -70,3 +70,18 @@ def bureau_ladder_workflow_id(bureau: str) -> str:
 
 def ranking_schedule_id(kind: str, ruleset_id: str) -> str:
     return f"{RANKING_SCHEDULE_PREFIX}-{kind}-{ruleset_id}"
+
+# ---------------------------------------------------------------------------------------------
+# 申诉 appeals (guatu.appeals): one RankingAppeal workflow per appeal.
+# ---------------------------------------------------------------------------------------------
+
+APPEAL_WORKFLOW = "RankingAppeal"
+UPDATE_APPEAL_DECIDE = "decide"
+QUERY_APPEAL = "appeal"
+ACTIVITY_APPEAL_PERSIST = "appeal_persist"
+ACTIVITY_APPEAL_REVISE = "appeal_revise"
+
+
+def appeal_workflow_id(appeal_id: str) -> str:
+    """The business-key workflow ID of one appeal (its id names the round, bureau and item)."""
+    return f"appeal-{appeal_id}"
