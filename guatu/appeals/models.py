@@ -133,6 +133,7 @@ class AppealView(BaseModel):
     revised_to: int | None = None  # the revision the acceptance led to
     version: int = 0
     duplicate: bool = False
+    filing_key: str = ""  # the filing's idempotency key: a retried filing gets this appeal back
 
 
 class AppealState(BaseModel):
