@@ -14,6 +14,7 @@ import io
 import json
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -26,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 from guatu import constants as c
 from guatu.models import AuditEntry, Notice
+from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
 from guatu.ranking.models import (
     ComputeInput,
@@ -50,7 +52,7 @@ from guatu.ranking.models import (
     RuleSet,
     Snapshot,
 )
-from guatu.ranking.notices import round_notices
+from guatu.ranking.notices import revision_notices, round_notices
 from guatu.ranking.periods import PeriodError, parse_period, previous_period
 from guatu.ranking.rules import compute_round, outcomes
 from guatu.ranking.rulesets import (
@@ -201,23 +203,45 @@ async def publish(conn: asyncpg.Connection, results: RoundResults) -> str:
         return writer.text()
 
 
+@dataclass
+class Revise:
+    """A refreeze: publish the next revision from the snapshot `snapshot_sha256`, once per run."""
+
+    snapshot_sha256: str
+    reason: str
+    actor: str
+    run_id: str
+
+
 async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: str,
                             workflow_id: str = "", frozen: tuple[Snapshot, str] | None = None,
-                            ) -> tuple[RoundResults, str, bool, RuleSet]:
+                            revise: Revise | None = None,
+                            ) -> tuple[RoundResults, str, bool, RuleSet, int]:
     """Compute a round from its frozen snapshot; store it, or verify it against the stored one.
 
-    Returns (results, results_sha256, reproduced, rules). Must run inside a transaction.
-    `frozen` is (snapshot, sha256) this process has just frozen: used if the stored snapshot
-    of the period has that digest.
+    Returns (results, results_sha256, reproduced, rules, revision). Must run inside a
+    transaction. `frozen` is (snapshot, sha256) this process has just frozen: used if the
+    stored snapshot of the period has that digest. A plain run of a published round verifies
+    its latest revision against the snapshot that revision was computed from; `revise`
+    publishes the next revision instead (see guatu.ranking.revisions).
     """
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ranking:{period}:{ruleset_id}")
-    stored = await load_snapshot(conn, period, *(frozen or (None, "")))
+    existing = await conn.fetchrow(
+        "SELECT ruleset_version, context, results_sha256, snapshot_sha256, revision, run_id"
+        " FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    if revise is not None and existing is not None and existing["run_id"] != revise.run_id:
+        return await _publish_revision(conn, period, ruleset_id, workflow_id, frozen, revise,
+                                       existing)
+    wanted = existing["snapshot_sha256"] if existing is not None else (
+        revise.snapshot_sha256 if revise is not None else None)
+    if wanted is not None:
+        found = await revisions.snapshot_by_sha(conn, period, wanted, frozen)
+        stored = (found[0], found[1]) if found is not None else None
+    else:
+        stored = await load_snapshot(conn, period, *(frozen or (None, "")))
     if stored is None:
         raise _fail("not_frozen", f"{period} 尚未冻结快照 / period {period} has no snapshot")
     snapshot, snapshot_sha = stored
-    existing = await conn.fetchrow(
-        "SELECT ruleset_version, context, results_sha256, snapshot_sha256 FROM ranking_rounds"
-        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
     if existing is not None:
         # A re-run reproduces the round with the rule version and context it was published with.
         rules = await stored_ruleset(conn, ruleset_id, existing["ruleset_version"])
@@ -242,14 +266,28 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
         await conn.execute(
             "UPDATE ranking_rounds SET verified_at = now(), verifications = verifications + 1"
             " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
-        return results, digest, True, rules
+        return results, digest, True, rules, existing["revision"]
     # The round's row first (its entries reference it), its results once they are written.
     await conn.execute(
         "INSERT INTO ranking_rounds (period, ruleset_id, ruleset_version, kind, close_date,"
-        " snapshot_sha256, context, results, results_sha256, workflow_id)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,'','',$8)",
+        " snapshot_sha256, context, results, results_sha256, workflow_id, snapshot_revision)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,'','',$8, COALESCE((SELECT revision FROM"
+        " ranking_snapshots WHERE period = $1 AND sha256 = $6), (SELECT max(revision) FROM"
+        " ranking_snapshot_archive WHERE period = $1 AND sha256 = $6), 1))",
         period, ruleset_id, rules.version, snapshot.kind, snapshot.close, snapshot_sha,
         canonical_json(context.model_dump(mode="json")), workflow_id)
+    if revise is not None:
+        await conn.execute(
+            "UPDATE ranking_rounds SET reason = $3, actor = $4, run_id = $5"
+            " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id, revise.reason,
+            revise.actor, revise.run_id)
+    digest = await _write_results(conn, period, ruleset_id, results)
+    return results, digest, False, rules, 1
+
+
+async def _write_results(conn: asyncpg.Connection, period: str, ruleset_id: str,
+                         results: RoundResults) -> str:
+    """The entries and the canonical document of a round whose row exists and has no entries."""
     try:
         async with conn.transaction():
             text = await publish(conn, results)
@@ -262,7 +300,41 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
     await conn.execute(
         "UPDATE ranking_rounds SET results = $3, results_sha256 = $4"
         " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id, text, digest)
-    return results, digest, False, rules
+    return digest
+
+
+async def _publish_revision(conn: asyncpg.Connection, period: str, ruleset_id: str,
+                            workflow_id: str, frozen: tuple[Snapshot, str] | None,
+                            revise: Revise, existing: asyncpg.Record,
+                            ) -> tuple[RoundResults, str, bool, RuleSet, int]:
+    """The next revision of a published round: from the snapshot this run froze again, under
+    the rule set version the round was published with (a revision corrects inputs, not rules),
+    with its context (previous ranks, exemptions) read afresh."""
+    found = await revisions.snapshot_by_sha(conn, period, revise.snapshot_sha256, frozen)
+    if found is None:
+        raise _fail("not_frozen", f"{period} 的重新冻结快照不存在 / period {period} has no "
+                                  f"snapshot {revise.snapshot_sha256[:12]}")
+    snapshot, snapshot_sha, snapshot_revision = found
+    rules = await stored_ruleset(conn, ruleset_id, existing["ruleset_version"])
+    rules_sha = sha256(ruleset_canonical(rules))
+    context = await build_context(conn, period, ruleset_id)
+    results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
+                            snapshot_sha256=snapshot_sha)
+    revision = existing["revision"] + 1
+    diff = await revisions.changes(conn, results, existing["revision"])
+    await revisions.archive_round(conn, period, ruleset_id)
+    await conn.execute(
+        "UPDATE ranking_rounds SET revision = $3, snapshot_revision = $4, snapshot_sha256 = $5,"
+        " context = $6, results = '', results_sha256 = '', workflow_id = $7, reason = $8,"
+        " actor = $9, run_id = $10, changes = $11, computed_at = now(), verified_at = NULL,"
+        " verifications = 0 WHERE period = $1 AND ruleset_id = $2",
+        period, ruleset_id, revision, snapshot_revision, snapshot_sha,
+        canonical_json(context.model_dump(mode="json")), workflow_id, revise.reason,
+        revise.actor, revise.run_id, json.dumps(diff, ensure_ascii=False))
+    digest = await _write_results(conn, period, ruleset_id, results)
+    log.info("ranking revision published", period=period, ruleset=ruleset_id, revision=revision,
+             reason=revise.reason, actor=revise.actor, sha256=digest[:12])
+    return results, digest, False, rules, revision
 
 
 async def bureau_results(conn: asyncpg.Connection, period: str,
@@ -303,6 +375,17 @@ async def bureau_results(conn: asyncpg.Connection, period: str,
     return results, head["computed_at"]
 
 
+async def _revision_head(conn: asyncpg.Connection, period: str, ruleset_id: str,
+                         revision: int) -> dict[str, object]:
+    row = await conn.fetchrow(
+        "SELECT revision, reason, actor, changes::text AS changes FROM ranking_rounds"
+        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    if row is None or row["revision"] != revision:
+        raise _fail("not_computed", f"{period} {ruleset_id} has no revision {revision}")
+    return {"revision": revision, "reason": row["reason"], "actor": row["actor"],
+            "changes": json.loads(row["changes"]) if row["changes"] else {}}
+
+
 async def stored_ladder_state(conn: asyncpg.Connection, bureau: str) -> LadderState | None:
     state = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
     return LadderState.model_validate(state) if state else None
@@ -322,6 +405,8 @@ class RankingActivities:
             parse_period(data.period)
         except PeriodError as err:
             raise _fail("bad_period", str(err)) from None
+        if data.refreeze:
+            return await self._refreeze(data)
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
             frozen = await load_snapshot(conn, data.period)
@@ -339,12 +424,29 @@ class RankingActivities:
         return FreezeResult(period=data.period, sha256=digest, projects=len(snapshot.projects),
                             reused=reused)
 
+    async def _refreeze(self, data: FreezeInput) -> FreezeResult:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
+            snapshot, digest, revision, reused = await revisions.refreeze(
+                conn, data.period, datetime.now(UTC), reason=data.reason, actor=data.actor,
+                run_id=activity.info().workflow_run_id)
+        if snapshot is not None:
+            while len(self._frozen) >= FROZEN_KEPT:
+                self._frozen.pop(next(iter(self._frozen)))
+            self._frozen[data.period] = (snapshot, digest)
+        log.info("ranking snapshot frozen again", period=data.period, revision=revision,
+                 sha256=digest[:12], reused=reused, reason=data.reason, actor=data.actor)
+        return FreezeResult(period=data.period, sha256=digest, reused=reused, revision=revision,
+                            projects=len(snapshot.projects) if snapshot is not None else 0)
+
     @activity.defn(name=c.ACTIVITY_RANKING_COMPUTE)
     async def compute(self, data: ComputeInput) -> ComputeResult:
+        revise = Revise(data.snapshot_sha256, data.reason, data.actor,
+                        activity.info().workflow_run_id) if data.refreeze else None
         async with self.pool.acquire() as conn, conn.transaction():
-            results, digest, reproduced, rules = await compute_and_store(
+            results, digest, reproduced, rules, revision = await compute_and_store(
                 conn, data.period, data.ruleset_id, data.workflow_id,
-                self._frozen.pop(data.period, None))
+                self._frozen.pop(data.period, None), revise)
         bureaus = results.levels[Level.BUREAU]
         log.info("ranking computed", period=data.period, ruleset=data.ruleset_id,
                  sha256=digest[:12], reproduced=reproduced, red=bureaus.red_list,
@@ -354,7 +456,9 @@ class RankingActivities:
             snapshot_sha256=results.snapshot_sha256, results_sha256=digest,
             reproduced=reproduced, outcomes=outcomes(results), ladder=rules.ladder,
             exemption=rules.exemption, red_list=bureaus.red_list,
-            black_list=bureaus.black_list, exempted=bureaus.exempted,
+            black_list=bureaus.black_list, exempted=bureaus.exempted, revision=revision,
+            reason=data.reason if revise is not None else "",
+            actor=data.actor if revise is not None else "",
         )
 
     @activity.defn(name=c.ACTIVITY_RANKING_FEED_LADDER)
@@ -370,12 +474,15 @@ class RankingActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
+        update_id = f"{c.UPDATE_RECORD_PERIOD}:{o.ruleset_id}:{o.period}"
+        if data.revision > 1:
+            update_id += f":r{data.revision}"
         try:
             result = await handle.execute_update(
                 c.UPDATE_RECORD_PERIOD,
-                RecordPeriodInput(outcome=o, ladder=data.ladder, exemption=data.exemption),
-                id=f"{c.UPDATE_RECORD_PERIOD}:{o.ruleset_id}:{o.period}",
-                result_type=RecordPeriodResult,
+                RecordPeriodInput(outcome=o, ladder=data.ladder, exemption=data.exemption,
+                                  revision=data.revision, reason=data.reason, actor=data.actor),
+                id=update_id, result_type=RecordPeriodResult,
             )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
@@ -387,7 +494,7 @@ class RankingActivities:
         return FeedLadderResult(
             bureau=o.bureau, accepted=True, duplicate=result.duplicate,
             level_before=result.level_before, level_after=result.level_after,
-            decisions=[d.key for d in result.decisions],
+            decisions=[d.key for d in result.decisions], withdrawn=result.withdrawn,
         )
 
     @activity.defn(name=c.ACTIVITY_RANKING_NOTICES)
@@ -396,7 +503,11 @@ class RankingActivities:
             published = await bureau_results(conn, data.period, data.ruleset_id)
             if published is None:
                 raise _fail("not_computed", f"{data.period} {data.ruleset_id} has no results")
-            notices = round_notices(*published)
+            if data.revision > 1:
+                notices = revision_notices(*published, await _revision_head(
+                    conn, data.period, data.ruleset_id, data.revision))
+            else:
+                notices = round_notices(*published)
             await insert_notices(conn, notices)
         return notices
 

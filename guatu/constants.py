@@ -58,9 +58,14 @@ OFFICE_BUREAU = "xfb"
 RANKING_SCHEDULE_PREFIX = "guatu-ranking"
 
 
-def ranking_round_workflow_id(period: str, ruleset_id: str) -> str:
-    """The business-key workflow ID of one ranking round: the only place it is formed."""
-    return f"ranking-{ruleset_id}-{period}"
+def ranking_round_workflow_id(period: str, ruleset_id: str, revision: int = 1) -> str:
+    """The business-key workflow ID of one ranking round: the only place it is formed.
+
+    Revision 1 (the scheduled or first on-demand round, and every plain re-run) has the bare
+    ID; revision N > 1 (a refreeze) runs as `…-rN`, so each revision keeps its own history.
+    """
+    base = f"ranking-{ruleset_id}-{period}"
+    return base if revision <= 1 else f"{base}-r{revision}"
 
 
 def bureau_ladder_workflow_id(bureau: str) -> str:

@@ -12,6 +12,11 @@ Started by a Temporal Schedule with `period=None` (the last closed period of `ki
 Asia/Shanghai), such a run hands the round to the business-key workflow
 `ranking_round_workflow_id(period, ruleset)` as a child, so every round of a period has one ID
 whether it was scheduled or triggered on demand.
+
+A refreeze (`refreeze=True`, started by `service.revise_round` under the revision's own ID
+`ranking_round_workflow_id(period, ruleset, N)`) freezes the period's inputs again and
+publishes revision N of the round: the ladders decide again what changed (and only that), the
+leaders' office gets a 更正通报. A plain re-run re-verifies the latest revision.
 """
 
 from __future__ import annotations
@@ -61,35 +66,45 @@ class RankingRound:
             raise ApplicationError(str(err), {"code": "bad_period"}, type="InputRejected",
                                    non_retryable=True) from None
         target_id = c.ranking_round_workflow_id(period, input.ruleset_id)
-        if workflow.info().workflow_id != target_id:
+        if input.refreeze:
+            # A revision runs under its own ID (`…-rN`); it never hands itself over.
+            target_id = workflow.info().workflow_id
+        elif workflow.info().workflow_id != target_id:
             return await self._delegate(input, period, target_id)
 
         frozen: FreezeResult = await workflow.execute_activity(
-            c.ACTIVITY_RANKING_FREEZE, FreezeInput(period=period), result_type=FreezeResult,
+            c.ACTIVITY_RANKING_FREEZE,
+            FreezeInput(period=period, refreeze=input.refreeze, reason=input.reason,
+                        actor=input.actor),
+            result_type=FreezeResult,
             start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
         )
         computed: ComputeResult = await workflow.execute_activity(
             c.ACTIVITY_RANKING_COMPUTE,
-            ComputeInput(period=period, ruleset_id=input.ruleset_id, workflow_id=target_id),
+            ComputeInput(period=period, ruleset_id=input.ruleset_id, workflow_id=target_id,
+                         refreeze=input.refreeze, reason=input.reason, actor=input.actor,
+                         snapshot_sha256=frozen.sha256 if input.refreeze else ""),
             result_type=ComputeResult,
             start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
         )
         workflow.logger.info("round computed", extra={
             "period": period, "ruleset": input.ruleset_id, "snapshot": frozen.sha256[:12],
-            "results": computed.results_sha256[:12], "reproduced": computed.reproduced})
+            "results": computed.results_sha256[:12], "reproduced": computed.reproduced,
+            "revision": computed.revision})
         if workflow.patched(PATCH_LADDERS_WITH_NOTICES):
             # The ladders and the round's notices depend only on the computed round: together.
             ladders, notices = await asyncio.gather(self._ladders(input, computed),
-                                                    self._notices(input, period))
+                                                    self._notices(input, period, computed.revision))
         else:
             ladders = await self._ladders(input, computed)
-            notices = await self._notices(input, period)
+            notices = await self._notices(input, period, computed.revision)
         return RoundResult(
             period=period, ruleset_id=input.ruleset_id, ruleset_version=computed.ruleset_version,
             snapshot_sha256=computed.snapshot_sha256, results_sha256=computed.results_sha256,
             reproduced=computed.reproduced, bureaus=len(computed.outcomes),
             red_list=computed.red_list, black_list=computed.black_list,
             exempted=computed.exempted, ladders=ladders, notices=len(notices),
+            revision=computed.revision,
         )
 
     async def _ladders(self, input: RankingRoundInput,
@@ -100,19 +115,22 @@ class RankingRound:
             workflow.execute_activity(
                 c.ACTIVITY_RANKING_FEED_LADDER,
                 FeedLadderInput(outcome=o, ladder=computed.ladder,
-                                exemption=computed.exemption, clock=input.clock),
+                                exemption=computed.exemption, clock=input.clock,
+                                revision=computed.revision, reason=computed.reason,
+                                actor=computed.actor),
                 result_type=FeedLadderResult,
                 start_to_close_timeout=timedelta(minutes=2), retry_policy=STEP_RETRY,
             )
             for o in computed.outcomes
         )))
 
-    async def _notices(self, input: RankingRoundInput, period: str) -> list[Notice]:
+    async def _notices(self, input: RankingRoundInput, period: str,
+                       revision: int) -> list[Notice]:
         if not input.notify:
             return []
         notices: list[Notice] = await workflow.execute_activity(
             c.ACTIVITY_RANKING_NOTICES,
-            RoundNoticesInput(period=period, ruleset_id=input.ruleset_id),
+            RoundNoticesInput(period=period, ruleset_id=input.ruleset_id, revision=revision),
             result_type=list[Notice],
             start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
         )

@@ -378,10 +378,17 @@ class RankingRoundInput(BaseModel):
     feed_ladders: bool = True
     notify: bool = True
     clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
+    # Freeze the period's inputs again and publish its next revision (`service.revise_round`).
+    refreeze: bool = False
+    reason: str = ""
+    actor: str = ""
 
 
 class FreezeInput(BaseModel):
     period: str
+    refreeze: bool = False
+    reason: str = ""
+    actor: str = ""
 
 
 class FreezeResult(BaseModel):
@@ -389,12 +396,17 @@ class FreezeResult(BaseModel):
     sha256: str
     projects: int
     reused: bool
+    revision: int = 1  # of the period's snapshot
 
 
 class ComputeInput(BaseModel):
     period: str
     ruleset_id: str
     workflow_id: str = ""
+    refreeze: bool = False
+    reason: str = ""
+    actor: str = ""
+    snapshot_sha256: str = ""  # a refreeze computes from the snapshot its freeze step stored
 
 
 class BureauOutcome(BaseModel):
@@ -433,6 +445,9 @@ class ComputeResult(BaseModel):
     red_list: list[str]
     black_list: list[str]
     exempted: list[str]
+    revision: int = 1
+    reason: str = ""
+    actor: str = ""
 
 
 class FeedLadderInput(BaseModel):
@@ -440,6 +455,9 @@ class FeedLadderInput(BaseModel):
     ladder: LadderRules
     exemption: ExemptionRules
     clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
+    revision: int = 1
+    reason: str = ""
+    actor: str = ""
 
 
 class FeedLadderResult(BaseModel):
@@ -450,11 +468,13 @@ class FeedLadderResult(BaseModel):
     level_after: int = 0
     decisions: list[str] = Field(default_factory=list)  # decision keys
     rejected: str = ""
+    withdrawn: list[str] = Field(default_factory=list)  # keys of decisions a revision withdrew
 
 
 class RoundNoticesInput(BaseModel):
     period: str
     ruleset_id: str
+    revision: int = 1
 
 
 class RoundResult(BaseModel):
@@ -471,6 +491,7 @@ class RoundResult(BaseModel):
     ladders: list[FeedLadderResult] = Field(default_factory=list)
     notices: int = 0
     delegated_to: str = ""  # schedule runs hand the round to the business-key workflow
+    revision: int = 1  # the period's round revision this run published or re-verified
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,6 +512,7 @@ class ActionKind(StrEnum):
     EXEMPTION_GRANTED = "exemption_granted"
     ESCALATION = "escalation"  # 逾期升级
     PLAN_SUBMITTED = "plan_submitted"
+    WITHDRAWN = "withdrawn"  # 撤销: a revision of the round no longer supports a decision
 
 
 ACTION_ZH = {
@@ -506,6 +528,7 @@ ACTION_ZH = {
     ActionKind.EXEMPTION_GRANTED: "不可抗力豁免",
     ActionKind.ESCALATION: "督办升级",
     ActionKind.PLAN_SUBMITTED: "整改方案已报送",
+    ActionKind.WITHDRAWN: "撤销决定",
 }
 
 class PeriodStep(BaseModel):
@@ -555,6 +578,7 @@ class OrderStatus(StrEnum):
     ESCALATED = "escalated"  # plan overdue, escalated
     PLAN_SUBMITTED = "plan_submitted"  # project order: plan in, project still to come off red
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"  # its decision was withdrawn by a revision of the round
 
 
 class SupervisionOrder(BaseModel):
@@ -603,6 +627,10 @@ class RecordPeriodInput(Strict):
     ladder: LadderRules = Field(default_factory=LadderRules)
     exemption: ExemptionRules | None = None
     notify_office: bool = True
+    # Revision N > 1 of the period's round supersedes what revision N − 1 decided.
+    revision: int = Field(default=1, ge=1)
+    reason: str = ""
+    actor: str = ""
 
 
 class RecordPeriodResult(BaseModel):
@@ -615,6 +643,29 @@ class RecordPeriodResult(BaseModel):
     exempted: bool = False
     decisions: list[LadderDecision] = Field(default_factory=list)
     duplicate: bool = False
+    revision: int = 1
+    withdrawn: list[str] = Field(default_factory=list)  # decision keys withdrawn
+
+
+class DecisionRef(BaseModel):
+    """A decision of a recorded period still in force, as a revision needs to know it."""
+
+    key: str
+    kind: ActionKind
+    project: str | None = None
+    order_id: str | None = None
+    order_status_before: OrderStatus | None = None  # ORDER_CLOSED: the status it closed
+
+
+class PeriodRecord(BaseModel):
+    """The last period recorded on a track, kept so a revision of it can be decided again
+    from the same starting point: the track before it and the decisions in force."""
+
+    period: str
+    revision: int = 1
+    before: TrackState
+    open_projects: list[str] = Field(default_factory=list)
+    decisions: list[DecisionRef] = Field(default_factory=list)
 
 
 class ExemptionInput(Strict):
@@ -666,6 +717,7 @@ class LadderState(BaseModel):
     runs: int = 1
     started_at: datetime | None = None
     updated_at: datetime | None = None
+    last_records: dict[str, PeriodRecord] = Field(default_factory=dict)  # by track key
 
 
 class LadderInput(BaseModel):

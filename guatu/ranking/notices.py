@@ -36,7 +36,10 @@ _TITLE = {
     ActionKind.EXEMPTION_GRANTED: "【不可抗力豁免】",
     ActionKind.ESCALATION: "【督办升级】",
     ActionKind.PLAN_SUBMITTED: "【整改方案已报送】",
+    ActionKind.WITHDRAWN: "【撤销决定】",
 }
+
+CORRECTION = "【更正通报】"
 
 _REQUIRED = {
     ActionKind.NOTICE: "请深刻分析落后原因，落实整改措施。",
@@ -57,7 +60,15 @@ def decision_notices(decision: LadderDecision, bureau_name: str, at: datetime,
     title = f"{_TITLE[decision.kind]}{bureau_name}"
     if decision.kind in (ActionKind.PROJECT_SUPERVISION, ActionKind.ORDER_CLOSED) and decision.project:
         title += f" · {decision.project}"
-    body_lines = [f"{bureau_name}：", *decision.lines_zh]
+    revision = int(decision.inputs.get("revision") or 1)
+    correction: list[str] = []
+    if revision > 1:
+        # A decision a revision of the round made or withdrew: the bureau reads it as a correction.
+        title = CORRECTION + title
+        correction = [f"更正通报：{parse_period(decision.period).label_zh}竞进比拼结果已更正为"
+                      f"第 {revision} 版（更正原因：{decision.inputs.get('reason') or '未说明'}），"
+                      "以下决定据此作出或撤销："]
+    body_lines = [f"{bureau_name}：", *correction, *decision.lines_zh]
     if required:
         body_lines.append(f"要求：{required}")
     body_lines.append(f"（依据规则 {decision.ruleset_id} v{decision.ruleset_version}；"
@@ -144,3 +155,49 @@ def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
         created_at=at,
     ))
     return notices
+
+
+def _changes_zh(changes: dict[str, object], names: dict[str, str]) -> list[str]:
+    bureaus = changes.get("levels", {}).get("bureau", {})  # type: ignore[union-attr]
+    lines: list[str] = []
+    for row in bureaus.get("rows", []):
+        before, after = row.get("before") or {}, row.get("after") or {}
+        lines.append(f"{row['name_zh']}：第 {before.get('rank', '—')} 名（{pts(before.get('score') or 0.0)}）"
+                     f"→ 第 {after.get('rank', '—')} 名（{pts(after.get('score') or 0.0)}）")
+    for key, zh in (("red_list", "红榜"), ("black_list", "黑榜")):
+        lists = bureaus.get(key, {})
+        if lists.get("before") != lists.get("after"):
+            lines.append(f"{zh}：{'、'.join(names.get(c, c) for c in lists.get('before', [])) or '无'}"
+                         f" → {'、'.join(names.get(c, c) for c in lists.get('after', [])) or '无'}")
+    return lines or ["责任单位名次与红黑榜均无变化"]
+
+
+def revision_notices(results: RoundResults, at: datetime,
+                     head: dict[str, object]) -> list[Notice]:
+    """The leaders' office notice of a revision of a round (更正通报): what changed and why.
+
+    Bureaus hear of a revision only through the ladder decisions it changed (made or
+    withdrawn), each a 更正通报 of its own; a bureau whose decisions stand is not disturbed.
+    """
+    revision = int(head["revision"])  # type: ignore[call-overload]
+    label = parse_period(results.period).label_zh
+    rules = f"{results.ruleset_id} v{results.ruleset_version}"
+    names = {r.code: r.name_zh for r in results.levels[Level.BUREAU].rows}
+    changes = head.get("changes") or {}
+    body = [
+        f"{label}{KIND_ZH[PeriodKind(results.kind)]}竞进比拼结果更正为第 {revision} 版"
+        f"（规则 {rules}，快照 {results.snapshot_sha256[:12]}）。",
+        f"更正原因：{head.get('reason') or '未说明'}；操作人：{head.get('actor') or '—'}。",
+        f"与第 {revision - 1} 版相比：",
+        *_changes_zh(changes, names),  # type: ignore[arg-type]
+        f"第 {revision - 1} 版及其哈希值保留备查。",
+    ]
+    return [Notice(
+        key=f"ranking:{results.ruleset_id}:{results.period}:r{revision}:summary", bureau=OFFICE,
+        project="", kind="ranking_revision",
+        title_zh=f"{CORRECTION}{label}竞进比拼结果第 {revision} 版",
+        body_zh="\n".join(body),
+        body_en=(f"{results.period} ranking ({rules}) revised to revision {revision}: "
+                 f"{head.get('reason') or ''}"),
+        created_at=at,
+    )]

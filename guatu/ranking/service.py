@@ -20,11 +20,13 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from guatu import constants as c
@@ -39,8 +41,13 @@ from guatu.ranking.models import (
     RankingRoundInput,
     RoundResult,
 )
-from guatu.ranking.periods import parse_period
-from guatu.ranking.rulesets import DEFAULT_RULESET, load_ruleset
+from guatu.ranking.periods import PeriodError, parse_period
+from guatu.ranking.rulesets import (
+    DEFAULT_RULESET,
+    UnknownRuleSet,
+    available_rulesets,
+    load_ruleset,
+)
 
 TIME_ZONE = "Asia/Shanghai"
 
@@ -93,15 +100,29 @@ async def ensure_schedules(client: Client, settings: Settings,
     return handles
 
 
+def _checked(period: str, ruleset: str) -> None:
+    """Refuse a bad period or an unknown rule set before anything starts."""
+    try:
+        parse_period(period)
+    except PeriodError as err:
+        zh, _, en = str(err).partition(" / ")
+        raise Rejected("bad_period", zh, en or zh) from None
+    try:
+        load_ruleset(ruleset)
+    except UnknownRuleSet:
+        raise Rejected("unknown_ruleset", f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
+                       f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}") from None
+
+
 async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULESET, *,
                         task_queue: str = c.TASK_QUEUE) -> WorkflowHandle[Any, RoundResult]:
     """Start the round of `period` now (or attach to it if it is running).
 
     A round that already completed is run again: it reuses the frozen snapshot, must reproduce
-    its published results byte for byte, and sends nothing twice (ladders and notices dedup).
+    its published results (its latest revision) byte for byte, and sends nothing twice
+    (ladders and notices dedup). A bad period or rule set raises `Rejected`.
     """
-    parse_period(period)
-    load_ruleset(ruleset)
+    _checked(period, ruleset)
     workflow_id = c.ranking_round_workflow_id(period, ruleset)
     try:
         return await client.start_workflow(
@@ -112,6 +133,61 @@ async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULE
         )
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(workflow_id, result_type=RoundResult)
+
+
+MIN_REASON_CHARS = 4
+
+
+async def revise_round(client: Client, period: str, *, reason: str, actor: str,
+                       ruleset: str = DEFAULT_RULESET,
+                       task_queue: str = c.TASK_QUEUE,
+                       pool: asyncpg.Pool | None = None) -> WorkflowHandle[Any, RoundResult]:
+    """Freeze the period's inputs again and publish the next revision (2, 3, …) of its round,
+    with `reason` and `actor` recorded; earlier revisions stay with their hashes.
+
+    The revision runs as `ranking_round_workflow_id(period, ruleset, N)`. N starts after the
+    latest published revision (read from `pool` when given, else 2) and moves past every ID
+    that completed; a revision still running is attached to (two leaders correcting the same
+    round at once get one revision), a failed one is run again under its ID. The number the
+    round publishes is `RoundResult.revision` (PostgreSQL decides it).
+    """
+    _checked(period, ruleset)
+    reason = reason.strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise Rejected("reason_required",
+                       f"重新冻结须写明更正原因（至少 {MIN_REASON_CHARS} 个字）",
+                       f"a refreeze needs a reason (at least {MIN_REASON_CHARS} characters)")
+    if not actor.strip():
+        raise Rejected("actor_required", "请填写操作人", "the actor is required")
+    revision = 2
+    if pool is not None:
+        async with pool.acquire() as conn:
+            latest = await conn.fetchval("SELECT revision FROM ranking_rounds WHERE period = $1"
+                                         " AND ruleset_id = $2", period, ruleset)
+        revision = max(revision, (latest or 1) + 1)
+    data = RankingRoundInput(period=period, ruleset_id=ruleset, refreeze=True, reason=reason,
+                             actor=actor.strip())
+    while True:
+        workflow_id = c.ranking_round_workflow_id(period, ruleset, revision)
+        try:
+            description = await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            description = None
+        if description is not None and description.status == WorkflowExecutionStatus.COMPLETED:
+            revision += 1
+            continue
+        try:
+            return await client.start_workflow(
+                c.RANKING_WORKFLOW, data, id=workflow_id, task_queue=task_queue,
+                result_type=RoundResult,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            # Completed between the look and the start: the next number.
+            revision += 1
 
 
 async def _ladder(client: Client, bureau: str, task_queue: str,
@@ -193,6 +269,7 @@ __all__ = [
     "ensure_schedules",
     "grant_exemption",
     "ladder_standing",
+    "revise_round",
     "submit_correction_plan",
     "trigger_round",
 ]
