@@ -15,6 +15,7 @@ from temporalio.client import Client
 from activities.ranking import insert_audit, insert_notices
 from guatu import constants as c
 from guatu.appeals.models import AppealBatch, ReviseInput, ReviseResult
+from guatu.ranking.models import RoundResult
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +64,12 @@ class AppealActivities:
             started = await conn.fetchval(
                 "SELECT revision_workflow_id FROM appeals WHERE id = $1", data.appeal_id)
         if started:
-            handle = self.client.get_workflow_handle(started)
+            # Revision workflows have an ID each (`…-rN`): attach to the one this appeal began.
+            handle = self.client.get_workflow_handle(started, result_type=RoundResult)
         else:
             handle = await revise_round(
                 self.client, data.period, reason=data.reason, actor=data.actor,
-                ruleset=data.ruleset_id, task_queue=activity.info().task_queue)
+                ruleset=data.ruleset_id, task_queue=activity.info().task_queue, pool=self.pool)
             async with self.pool.acquire() as conn:
                 await conn.execute("UPDATE appeals SET revision_workflow_id = $2 WHERE id = $1",
                                    data.appeal_id, handle.id)
@@ -85,6 +87,4 @@ class AppealActivities:
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
-        revision = getattr(result, "revision", None)
-        return ReviseResult(workflow_id=handle.id,
-                            revision=revision if isinstance(revision, int) else None)
+        return ReviseResult(workflow_id=handle.id, revision=result.revision)

@@ -49,11 +49,13 @@ def _filing_now(clock: ProgrammeClock | None) -> datetime:
 
 async def published_round(conn: asyncpg.Connection, period: str,
                           ruleset_id: str) -> tuple[int, datetime] | None:
-    """(revision, published at) of the latest publication of a round; None if never published."""
+    """(revision, published at) of the round's latest revision; None if never published.
+
+    Each revision opens its own appeal window: what it changed may be appealed in turn."""
     row = await conn.fetchrow(
-        "SELECT computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+        "SELECT revision, computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
         period, ruleset_id)
-    return (1, row["computed_at"]) if row else None
+    return (row["revision"], row["computed_at"]) if row else None
 
 
 async def _resolve(conn: asyncpg.Connection, filing: AppealFiling) -> tuple[AppealFiling, str, str]:
