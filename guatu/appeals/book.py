@@ -133,7 +133,7 @@ def new_view(data: AppealInput, filed_at: datetime) -> AppealView:
         subject_zh=data.subject_zh, status=AppealStatus.OPEN, reason=f.reason.strip(),
         evidence=f.evidence.strip(), filed_by=f.actor or f.bureau, filed_at=filed_at,
         published_at=data.published_at, decision_due=d.decision_due, remind_at=d.remind_at,
-        escalate_at=d.escalate_at, office_due=d.office_due,
+        escalate_at=d.escalate_at, office_due=d.office_due, filing_key=f.idempotency_key,
     )
 
 
