@@ -16,6 +16,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -330,7 +331,7 @@ async def _publish_revision(conn: asyncpg.Connection, period: str, ruleset_id: s
         " verifications = 0 WHERE period = $1 AND ruleset_id = $2",
         period, ruleset_id, revision, snapshot_revision, snapshot_sha,
         canonical_json(context.model_dump(mode="json")), workflow_id, revise.reason,
-        revise.actor, revise.run_id, json.dumps(diff, ensure_ascii=False))
+        revise.actor, revise.run_id, diff)
     digest = await _write_results(conn, period, ruleset_id, results)
     log.info("ranking revision published", period=period, ruleset=ruleset_id, revision=revision,
              reason=revise.reason, actor=revise.actor, sha256=digest[:12])
@@ -376,7 +377,7 @@ async def bureau_results(conn: asyncpg.Connection, period: str,
 
 
 async def _revision_head(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                         revision: int) -> dict[str, object]:
+                         revision: int) -> dict[str, Any]:
     row = await conn.fetchrow(
         "SELECT revision, reason, actor, changes::text AS changes FROM ranking_rounds"
         " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
@@ -429,7 +430,7 @@ class RankingActivities:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
             snapshot, digest, revision, reused = await revisions.refreeze(
                 conn, data.period, datetime.now(UTC), reason=data.reason, actor=data.actor,
-                run_id=activity.info().workflow_run_id)
+                run_id=activity.info().workflow_run_id or "")
         if snapshot is not None:
             while len(self._frozen) >= FROZEN_KEPT:
                 self._frozen.pop(next(iter(self._frozen)))
@@ -442,7 +443,7 @@ class RankingActivities:
     @activity.defn(name=c.ACTIVITY_RANKING_COMPUTE)
     async def compute(self, data: ComputeInput) -> ComputeResult:
         revise = Revise(data.snapshot_sha256, data.reason, data.actor,
-                        activity.info().workflow_run_id) if data.refreeze else None
+                        activity.info().workflow_run_id or "") if data.refreeze else None
         async with self.pool.acquire() as conn, conn.transaction():
             results, digest, reproduced, rules, revision = await compute_and_store(
                 conn, data.period, data.ruleset_id, data.workflow_id,

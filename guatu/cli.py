@@ -937,14 +937,45 @@ def ranking_show(
         for row in rows:
             out.print(f"[bold]{row.get('rank')}. {row.get('code')} {row.get('name_zh', '')}[/]")
             for line in row.get("breakdown") or []:
-                points = line.get("points")
-                head = f"{points:g} / {line.get('max_points', 0):g}  " if points is not None else ""
-                out.print(f"    {head}{line.get('text_zh', '')}", markup=False)
+                out.print(f"    {_points(line)}{line.get('text_zh', '')}", markup=False)
     for key, name in (("red_list", "红榜 red list"), ("black_list", "黑榜 black list")):
         listed = data.get(key) or []
         if listed:
             out.print(f"{name}: " + "、".join(f"{r['name_zh']}（{r['code']}）" for r in listed),
                       markup=False)
+    _print_revision(out, data.get("revision") or {})
+
+
+def _points(line: dict[str, Any]) -> str:
+    """"72 / 78  " for a scored line; a unit's member and summary lines have no maximum (or
+    no points at all)."""
+    points, most = line.get("points"), line.get("max_points")
+    if points is None:
+        return ""
+    return f"{points:g} / {most:g}  " if most is not None else f"{points:g}  "
+
+
+def _print_revision(out: Console, revision: dict[str, Any]) -> None:
+    """The revision shown and what changed from the previous one."""
+    number = revision.get("number") or 1
+    if number <= 1:
+        return
+    out.print(f"第 {number} 版（更正原因：{revision.get('reason') or '—'}；操作人："
+              f"{revision.get('actor') or '—'}）/ revision {number}", markup=False)
+    changes = revision.get("changes") or {}
+    for level, lv in (changes.get("levels") or {}).items():
+        for row in lv.get("rows", [])[:20]:
+            before, after = row.get("before") or {}, row.get("after") or {}
+            out.print(f"    {level} {row['code']} {row.get('name_zh', '')}：第 "
+                      f"{before.get('rank', '—')} → {after.get('rank', '—')} 名", markup=False)
+        for key, zh in (("red_list", "红榜"), ("black_list", "黑榜")):
+            pair = lv.get(key) or {}
+            if pair.get("before") != pair.get("after"):
+                out.print(f"    {level} {zh}：{'、'.join(pair.get('before') or []) or '无'} → "
+                          f"{'、'.join(pair.get('after') or []) or '无'}", markup=False)
+    for d in changes.get("decisions") or []:
+        out.print(f"    {d['change_zh']} {d['bureau_name']}「{d['kind_zh']}」"
+                  + (f"（{d['project']}）" if d.get("project") else ""), markup=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1129,6 +1160,8 @@ def simulate(
 
 
 
+
+import guatu.cli_rounds  # noqa: E402, F401 - registers `guatu ranking run` and `whatif`
 
 if __name__ == "__main__":
     app()

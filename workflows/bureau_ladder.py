@@ -10,6 +10,11 @@ Messages
   list for force majeure, with a reason; validated and audited.
 - Update `submit_correction_plan`: the bureau answers a 督办 or 督办单 before its deadline.
 - Query `standing`: the ladder levels, open orders and exemptions.
+- `record_period` of revision N > 1 of a round (a refreeze) decides the track's last period
+  again from the standing before it: decisions the revision still supports stand untouched,
+  new ones are made, and those it no longer supports are withdrawn once (撤销, audited, their
+  orders withdrawn or reopened), each as a 更正通报. A revision of an earlier period than the
+  track's last is refused: the periods decided since stand on what was published then.
 
 Correction-plan deadlines are durable timers: the run keeps one timer armed for the earliest
 open order and escalates (督办升级) an order whose plan is overdue, once. Every decision is
@@ -33,9 +38,11 @@ with workflow.unsafe.imports_passed_through():
     from guatu.clock import business_now, local_date, local_start, real_delay
     from guatu.models import AuditEntry, Notice
     from guatu.ranking.models import (
+        ACTION_ZH,
         ActionKind,
         CorrectionPlanInput,
         CorrectionPlanResult,
+        DecisionRef,
         Exemption,
         ExemptionInput,
         ExemptionResult,
@@ -46,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         LadderStanding,
         LadderState,
         OrderStatus,
+        PeriodRecord,
         RecordPeriodInput,
         RecordPeriodResult,
         SupervisionOrder,
@@ -61,6 +69,13 @@ PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=10))
 SEEN_KEPT = 150
+# A superseding revision of a period (made and withdrawn decisions) — new histories only.
+PATCH_REVISIONS = "ladder-round-revisions"
+
+
+def _record_key(ruleset_id: str, period: str, revision: int) -> str:
+    key = f"record:{ruleset_id}:{period}"
+    return key if revision <= 1 else f"{key}:r{revision}"
 CLOSED_ORDERS_KEPT = 50
 
 
@@ -262,18 +277,31 @@ class BureauLadder:
     @workflow.update(name=c.UPDATE_RECORD_PERIOD)
     async def record_period(self, data: RecordPeriodInput) -> RecordPeriodResult:
         o = data.outcome
-        key = f"record:{o.ruleset_id}:{o.period}"
+        key = _record_key(o.ruleset_id, o.period, data.revision)
         if key in self.s.seen:
             return RecordPeriodResult.model_validate(self.s.seen[key]).model_copy(
                 update={"duplicate": True})
-        result = self._apply_record(data, key)
+        if self._supersedes(data):
+            result = self._apply_revision(data, key)
+        else:
+            result = self._apply_record(data, key)
         await self._persist()
         return result
+
+    def _supersedes(self, data: RecordPeriodInput) -> bool:
+        """Whether `data` is a revision of the period this track recorded last."""
+        o = data.outcome
+        tk = track_key(o.ruleset_id, o.kind)
+        track = self.s.tracks.get(tk)
+        return (data.revision > 1 and track is not None and track.last_period == o.period
+                and tk in self.s.last_records and self.s.last_records[tk].period == o.period)
 
     @record_period.validator
     def _validate_record(self, data: RecordPeriodInput) -> None:
         o = data.outcome
-        if f"record:{o.ruleset_id}:{o.period}" in self.s.seen:
+        if _record_key(o.ruleset_id, o.period, data.revision) in self.s.seen:
+            return
+        if o.bureau == self.s.bureau and self._supersedes(data):
             return
         if o.bureau != self.s.bureau:
             raise _reject("wrong_bureau", f"排名结果属于 {o.bureau}，不是 {self.s.bureau}",
@@ -285,6 +313,15 @@ class BureauLadder:
         if period.kind.value != o.kind:
             raise _reject("bad_period", f"期间 {o.period} 不是{o.kind}", f"{o.period} is not a {o.kind}")
         track = self.s.tracks.get(track_key(o.ruleset_id, o.kind))
+        if data.revision > 1 and track and track.last_period and \
+                parse_period(track.last_period).start >= period.start:
+            raise _reject(
+                "revision_not_last_period",
+                f"{o.period} 第 {data.revision} 版不能改变督办台账：本台账最近记录的是 "
+                f"{track.last_period}，此后的决定以当时发布的结果为准",
+                f"revision {data.revision} of {o.period} cannot change this ladder: its last "
+                f"recorded period is {track.last_period} (or it predates revisions)",
+            )
         if track and track.last_period and parse_period(track.last_period).start >= period.start:
             raise _reject(
                 "period_out_of_order",
@@ -300,7 +337,7 @@ class BureauLadder:
         open_projects = {
             order.project for order in s.orders.values()
             if order.track == tk and order.kind is ActionKind.PROJECT_SUPERVISION
-            and order.status is not OrderStatus.CLOSED and order.project
+            and order.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN) and order.project
         }
         exemption = s.exemptions.get(o.period)
         step = ladder_step(track, o, data.ladder, open_projects,
@@ -310,22 +347,110 @@ class BureauLadder:
             s.exemption_rules = data.exemption
         if s.name_zh == "" and o.name_zh:
             s.name_zh = o.name_zh
+        statuses = {order.id: order.status for order in s.orders.values()}
         decisions = [self._decide(action, data, tk) for action in step.actions]
+        # What a revision of this period needs: the track before it and what it decided.
+        s.last_records[tk] = PeriodRecord(
+            period=o.period, revision=data.revision, before=track.model_copy(deep=True),
+            open_projects=sorted(open_projects),
+            decisions=[self._ref(d, statuses) for d in decisions])
         history = step.track.history[-1]
         result = RecordPeriodResult(
             bureau=s.bureau, period=o.period, ruleset_id=o.ruleset_id, track=tk,
             level_before=history.level_before, level_after=history.level_after,
-            exempted=history.exempted, decisions=decisions,
+            exempted=history.exempted, decisions=decisions, revision=data.revision,
         )
         self._remember(key, result.model_dump(mode="json"))
         self._changed()
         return result
 
+    @staticmethod
+    def _ref(d: LadderDecision, statuses: dict[str, OrderStatus]) -> DecisionRef:
+        return DecisionRef(key=d.key, kind=d.kind, project=d.project, order_id=d.order_id,
+                           order_status_before=statuses.get(d.order_id or "")
+                           if d.kind is ActionKind.ORDER_CLOSED else None)
+
+    def _apply_revision(self, data: RecordPeriodInput, key: str) -> RecordPeriodResult:
+        """Decide the track's last period again under revision N of its round: keep what the
+        revision still supports, make what is new, withdraw what it no longer supports."""
+        workflow.patched(PATCH_REVISIONS)
+        s = self.s
+        o = data.outcome
+        tk = track_key(o.ruleset_id, o.kind)
+        record = s.last_records[tk]
+        exemption = s.exemptions.get(o.period)
+        step = ladder_step(record.before, o, data.ladder, set(record.open_projects),
+                           exempted_by_ladder=exemption.reason if exemption else None)
+        s.tracks[tk] = step.track
+        old = {(d.kind, d.project): d for d in record.decisions}
+        new = {(a.kind, a.project): a for a in step.actions}
+        withdrawn = [self._withdraw(ref, data, tk) for k, ref in old.items() if k not in new]
+        statuses = {order.id: order.status for order in s.orders.values()}
+        made = [self._decide(a, data, tk) for k, a in new.items() if k not in old]
+        s.last_records[tk] = record.model_copy(update={
+            "revision": data.revision,
+            "decisions": [ref for k, ref in old.items() if k in new]
+            + [self._ref(d, statuses) for d in made]})
+        history = step.track.history[-1]
+        result = RecordPeriodResult(
+            bureau=s.bureau, period=o.period, ruleset_id=o.ruleset_id, track=tk,
+            level_before=history.level_before, level_after=history.level_after,
+            exempted=history.exempted, decisions=made, revision=data.revision,
+            withdrawn=[d.key for d in withdrawn],
+        )
+        self._remember(key, result.model_dump(mode="json"))
+        self._changed()
+        return result
+
+    def _withdraw(self, ref: DecisionRef, data: RecordPeriodInput, tk: str) -> LadderDecision:
+        """Withdraw one decision a revision no longer supports: its order is withdrawn (a 督办
+        or 督办单 it issued) or reopened (one it closed); audited, and told as a 更正通报."""
+        s = self.s
+        o = data.outcome
+        bnow = self._bnow()
+        label = parse_period(o.period).label_zh
+        what = ACTION_ZH[ref.kind] + (f"（项目 {ref.project}）" if ref.project else "")
+        lines_zh = [f"撤销{label}「{what}」决定（原决定编号 {ref.key}）"]
+        lines_en = [f"decision {ref.key} ({ref.kind.value}) of {o.period} is withdrawn"]
+        order = s.orders.get(ref.order_id or "")
+        if order is not None:
+            before = order.status
+            if ref.kind in (ActionKind.SUPERVISION, ActionKind.PROJECT_SUPERVISION):
+                order.status = OrderStatus.WITHDRAWN
+                order.closed_at = bnow
+                lines_zh.append(f"督办事项 {order.id} 随之撤销，无需报送整改方案")
+                lines_en.append(f"order {order.id} is withdrawn: no correction plan is due")
+            elif ref.kind is ActionKind.ORDER_CLOSED and ref.order_status_before is not None:
+                order.status = ref.order_status_before
+                order.closed_at = None
+                lines_zh.append(f"督办单 {order.id} 恢复，继续整改（期限 {order.due.isoformat()}）")
+                lines_en.append(f"order {order.id} is open again (due {order.due.isoformat()})")
+            if order.status is not before:
+                self._batch.orders.append(order)
+        decision = LadderDecision(
+            key=f"{ref.key}:withdrawn", bureau=s.bureau, period=o.period,
+            ruleset_id=o.ruleset_id, ruleset_version=o.ruleset_version, track=tk,
+            kind=ActionKind.WITHDRAWN, level_before=self._level(tk), level_after=self._level(tk),
+            project=ref.project, order_id=ref.order_id, lines_zh=lines_zh, lines_en=lines_en,
+            inputs={"revision": data.revision, "reason": data.reason, "actor": data.actor,
+                    "withdraws": ref.key, "withdraws_kind": ref.kind.value},
+            decided_at=bnow,
+        )
+        self._record_decision(decision, data.notify_office)
+        self._audit(f"withdraw:{ref.key}", data.actor or "ranking",
+                    f"ladder_withdraw:{o.period}",
+                    _record_key(o.ruleset_id, o.period, data.revision),
+                    {"decision": ref.key, "kind": ref.kind.value},
+                    {"withdrawn": True, "revision": data.revision}, data.reason)
+        return decision
+
     def _decide(self, action: LadderAction, data: RecordPeriodInput, tk: str) -> LadderDecision:
         s = self.s
         o = data.outcome
         bnow = self._bnow()
-        key = f"ladder:{s.bureau}:{o.ruleset_id}:{o.period}:{action.kind.value}"
+        # A revision's decisions have keys (and orders IDs) of their own: one decision, one key.
+        head = f"{o.period}:r{data.revision}" if data.revision > 1 else o.period
+        key = f"ladder:{s.bureau}:{o.ruleset_id}:{head}:{action.kind.value}"
         if action.project:
             key += f":{action.project}"
         lines_zh, lines_en = list(action.lines_zh), list(action.lines_en)
@@ -334,7 +459,7 @@ class BureauLadder:
         if action.kind in (ActionKind.SUPERVISION, ActionKind.PROJECT_SUPERVISION):
             deadline = self._today() + timedelta(days=action.due_days or 0)
             suffix = f"project:{action.project}" if action.project else "supervision"
-            order_id = f"{s.bureau}:{o.ruleset_id}:{o.period}:{suffix}"
+            order_id = f"{s.bureau}:{o.ruleset_id}:{head}:{suffix}"
             order = SupervisionOrder(
                 id=order_id, bureau=s.bureau, kind=action.kind, project=action.project,
                 project_name=action.project_name, period=o.period, ruleset_id=o.ruleset_id,
@@ -348,7 +473,7 @@ class BureauLadder:
         elif action.kind is ActionKind.ORDER_CLOSED:
             for order in s.orders.values():
                 if (order.track == tk and order.project == action.project
-                        and order.status is not OrderStatus.CLOSED):
+                        and order.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)):
                     order.status = OrderStatus.CLOSED
                     order.closed_at = bnow
                     order_id = order.id
@@ -360,7 +485,9 @@ class BureauLadder:
             project=action.project, order_id=order_id, deadline=deadline,
             lines_zh=lines_zh, lines_en=lines_en,
             inputs={"outcome": o.model_dump(mode="json"),
-                    "ladder": data.ladder.model_dump(mode="json")},
+                    "ladder": data.ladder.model_dump(mode="json"),
+                    **({"revision": data.revision, "reason": data.reason, "actor": data.actor}
+                       if data.revision > 1 else {})},
             decided_at=bnow,
         )
         self._record_decision(decision, data.notify_office)

@@ -8,6 +8,7 @@ decision also goes to the leaders' office (`xfb`) under the decision key + ":xfb
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from guatu.models import Notice
 from guatu.ranking.models import (
@@ -157,8 +158,8 @@ def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
     return notices
 
 
-def _changes_zh(changes: dict[str, object], names: dict[str, str]) -> list[str]:
-    bureaus = changes.get("levels", {}).get("bureau", {})  # type: ignore[union-attr]
+def _changes_zh(changes: dict[str, Any], names: dict[str, str]) -> list[str]:
+    bureaus = (changes.get("levels") or {}).get("bureau") or {}
     lines: list[str] = []
     for row in bureaus.get("rows", []):
         before, after = row.get("before") or {}, row.get("after") or {}
@@ -173,13 +174,13 @@ def _changes_zh(changes: dict[str, object], names: dict[str, str]) -> list[str]:
 
 
 def revision_notices(results: RoundResults, at: datetime,
-                     head: dict[str, object]) -> list[Notice]:
+                     head: dict[str, Any]) -> list[Notice]:
     """The leaders' office notice of a revision of a round (更正通报): what changed and why.
 
     Bureaus hear of a revision only through the ladder decisions it changed (made or
     withdrawn), each a 更正通报 of its own; a bureau whose decisions stand is not disturbed.
     """
-    revision = int(head["revision"])  # type: ignore[call-overload]
+    revision = int(head["revision"])
     label = parse_period(results.period).label_zh
     rules = f"{results.ruleset_id} v{results.ruleset_version}"
     names = {r.code: r.name_zh for r in results.levels[Level.BUREAU].rows}
@@ -189,7 +190,7 @@ def revision_notices(results: RoundResults, at: datetime,
         f"（规则 {rules}，快照 {results.snapshot_sha256[:12]}）。",
         f"更正原因：{head.get('reason') or '未说明'}；操作人：{head.get('actor') or '—'}。",
         f"与第 {revision - 1} 版相比：",
-        *_changes_zh(changes, names),  # type: ignore[arg-type]
+        *_changes_zh(changes, names),
         f"第 {revision - 1} 版及其哈希值保留备查。",
     ]
     return [Notice(

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from guatu.clock import local_date
+from guatu.ranking import revisions
 from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState, Level, OrderStatus
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
 from guatu.ranking.rules import standing_of
@@ -24,6 +25,7 @@ STATUS_ZH = {
     OrderStatus.ESCALATED: "逾期已升级",
     OrderStatus.PLAN_SUBMITTED: "方案已报，整改中",
     OrderStatus.CLOSED: "已销号",
+    OrderStatus.WITHDRAWN: "已撤销（更正）",
 }
 
 
@@ -65,10 +67,11 @@ async def list_periods(pool: asyncpg.Pool, level: str = "bureau", *,
             return []
         rows = await conn.fetch(
             "SELECT r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at,"
-            " count(e.code) AS entries FROM ranking_rounds r"
+            " r.revision, count(e.code) AS entries FROM ranking_rounds r"
             " JOIN ranking_entries e ON e.period = r.period AND e.ruleset_id = r.ruleset_id"
             " AND e.level = $1 WHERE r.ruleset_id = $2"
-            " GROUP BY r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at"
+            " GROUP BY r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at,"
+            " r.revision"
             " ORDER BY r.close_date DESC, array_position(ARRAY['month','quarter','year'], r.kind)",
             lv.value, rs)
     return [{
@@ -76,7 +79,7 @@ async def list_periods(pool: asyncpg.Pool, level: str = "bureau", *,
         "label_zh": parse_period(r["period"]).label_zh,
         "close_date": r["close_date"].isoformat(), "ruleset_id": r["ruleset_id"],
         "ruleset_version": r["ruleset_version"], "computed_at": r["computed_at"].isoformat(),
-        "entries": r["entries"],
+        "entries": r["entries"], "revision": r["revision"],
     } for r in rows]
 
 
@@ -128,7 +131,8 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             # Not r.*: `results` is the round's whole canonical document (≈ 24 MB at 10,000
             # projects); the rows come from ranking_entries.
             "SELECT r.kind, r.close_date, r.ruleset_version, r.computed_at, r.verified_at,"
-            " r.snapshot_sha256, r.results_sha256, r.context, s.body AS rules"
+            " r.snapshot_sha256, r.results_sha256, r.context, s.body AS rules, r.revision,"
+            " r.reason, r.actor, r.changes::text AS changes"
             " FROM ranking_rounds r JOIN ranking_rulesets s"
             " ON s.id = r.ruleset_id AND s.version = r.ruleset_version"
             " WHERE r.period = $1 AND r.ruleset_id = $2", period, rs)
@@ -165,6 +169,7 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             " WHERE period = $1 AND ruleset_id = $2 AND level = $3"
             " AND (list IS NOT NULL OR exempted) ORDER BY rank", period, rs, lv.value)
         context = json.loads(head["context"])
+        corrections = await _corrections(conn, period, rs, head["revision"])
     rules = json.loads(head["rules"])
     out_rows = [_row(r) for r in rows]
     if trim:
@@ -194,6 +199,12 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         "snapshot_sha256": head["snapshot_sha256"],
         "results_sha256": head["results_sha256"],
         "previous_period": context.get("previous_period"),
+        "revision": {
+            "number": head["revision"], "reason": head["reason"], "actor": head["actor"],
+            # What changed from the previous revision: ranks, lists and ladder decisions.
+            "changes": {**(json.loads(head["changes"]) if head["changes"] else {}),
+                        "decisions": corrections} if head["revision"] > 1 else None,
+        },
         "total_rows": total,
         "offset": offset,
         "rows": out_rows,
@@ -203,6 +214,53 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
                       "actor": exemptions.get(r["code"], {}).get("actor", "")}
                      for r in marked if r["exempted"]],
     }
+
+
+async def _corrections(conn: asyncpg.Connection, period: str, ruleset_id: str,
+                       revision: int) -> list[dict[str, Any]]:
+    """The ladder decisions revision `revision` of a round made or withdrew."""
+    if revision <= 1:
+        return []
+    rows = await conn.fetch(
+        "SELECT d.key, d.bureau, b.name_zh AS bureau_name, d.kind, d.project, d.order_id,"
+        " d.lines_zh, d.lines_en, d.inputs->>'withdraws' AS withdraws,"
+        " d.inputs->>'withdraws_kind' AS withdraws_kind, d.decided_at FROM ladder_decisions d"
+        " LEFT JOIN bureaus b ON b.code = d.bureau WHERE d.period = $1 AND d.ruleset_id = $2"
+        " AND d.inputs->>'revision' = $3 ORDER BY d.bureau, d.key", period, ruleset_id,
+        str(revision))
+    out = []
+    for d in rows:
+        kind = ActionKind(d["kind"])
+        withdrawn = kind is ActionKind.WITHDRAWN
+        decided = ActionKind(d["withdraws_kind"]) if withdrawn and d["withdraws_kind"] else kind
+        out.append({
+            "change": "withdrawn" if withdrawn else "made",
+            "change_zh": "撤销" if withdrawn else "新作出",
+            "key": d["key"], "bureau": d["bureau"], "bureau_name": d["bureau_name"] or d["bureau"],
+            "kind": decided.value, "kind_zh": ACTION_ZH[decided], "project": d["project"],
+            "order_id": d["order_id"], "withdraws": d["withdraws"],
+            "lines_zh": _json(d["lines_zh"]), "lines_en": _json(d["lines_en"]),
+            "decided_at": d["decided_at"].isoformat(),
+        })
+    return out
+
+
+async def round_revisions(pool: asyncpg.Pool, period: str, *,
+                          ruleset_id: str | None = None) -> dict[str, Any]:
+    """Every revision of a period's round, oldest first, each with its snapshot and results
+    hashes, reason, actor and what it changed; `found` False when the period was not ranked."""
+    parse_period(period)
+    async with pool.acquire() as conn:
+        rs = await _ruleset(conn, ruleset_id)
+        found = rs is not None and await conn.fetchval(
+            "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, rs)
+        items = await revisions.revisions(conn, period, rs) if found and rs else []
+        for item in items:
+            if item["revision"] > 1 and item["changes"] is not None:
+                item["changes"]["decisions"] = await _corrections(conn, period, rs or "",
+                                                                  item["revision"])
+    return {"found": bool(found), "period": period, "ruleset_id": rs,
+            "label_zh": parse_period(period).label_zh, "revisions": items}
 
 
 async def unit_history(pool: asyncpg.Pool, level: str, code: str, *,
@@ -252,7 +310,7 @@ async def open_escalations(pool: asyncpg.Pool, bureau: str | None = None) -> lis
             "SELECT o.*, b.name_zh AS bureau_name, d.lines_zh, d.lines_en FROM ladder_orders o"
             " LEFT JOIN bureaus b ON b.code = o.bureau"
             " LEFT JOIN ladder_decisions d ON d.key = o.decision_key"
-            " WHERE o.status <> 'closed' AND ($1::text IS NULL OR o.bureau = $1)"
+            " WHERE o.status NOT IN ('closed', 'withdrawn') AND ($1::text IS NULL OR o.bureau = $1)"
             " ORDER BY o.due, o.id", bureau)
     return [_order(r, today) for r in rows]
 
@@ -274,6 +332,8 @@ async def bureau_standing(pool: asyncpg.Pool, bureau: str) -> dict[str, Any]:
         "exemptions": [], "decisions": 0, "version": 0, "runs": 0}
     if name:
         standing["name_zh"] = name
+    standing["open_orders"] = [o for o in standing["open_orders"]
+                               if o.get("status") != OrderStatus.WITHDRAWN.value]
     standing["recent_decisions"] = [{
         "key": d["key"], "period": d["period"], "ruleset_id": d["ruleset_id"],
         "ruleset_version": d["ruleset_version"], "kind": d["kind"],

@@ -15,6 +15,7 @@ with like; correction-plan deadlines are not replayed (they depend on what burea
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -202,34 +203,50 @@ async def what_if(pool: asyncpg.Pool, periods: list[str], ruleset_id: str, *,
     for p in periods:
         parse_period(p)
     candidate = load_ruleset(ruleset_id)
-    snapshots: list[Snapshot] = []
-    exemptions: dict[str, dict[str, Exemption]] = {}
-    verified: dict[str, bool] = {}
-    baseline: RuleSet | None = None
+    rows: list[tuple[str, str, asyncpg.Record | None, list[asyncpg.Record]]] = []
     async with pool.acquire() as conn:
         for p in periods:
             row = await conn.fetchrow("SELECT body, sha256 FROM ranking_snapshots WHERE period = $1", p)
             if row is None:
                 continue
-            snap = Snapshot.model_validate_json(row["body"])
-            snapshots.append(snap)
             published = await conn.fetchrow(
-                "SELECT r.context, r.results_sha256, s.body AS rules, s.sha256 AS rules_sha"
+                "SELECT r.context, r.results_sha256, r.snapshot_sha256, s.body AS rules,"
+                " s.sha256 AS rules_sha"
                 " FROM ranking_rounds r JOIN ranking_rulesets s ON s.id = r.ruleset_id"
                 " AND s.version = r.ruleset_version WHERE r.period = $1 AND r.ruleset_id = $2",
                 p, baseline_ruleset)
-            if published is None:
-                rows = await conn.fetch("SELECT * FROM ranking_exemptions WHERE period = $1", p)
-                exemptions[p] = {r["bureau"]: Exemption(
-                    bureau=r["bureau"], period=p, reason=r["reason"], actor=r["actor"],
-                    role=r["role"], granted_at=r["granted_at"], key=r["key"]) for r in rows}
-                continue
-            rules = RuleSet.model_validate_json(published["rules"])
-            baseline = baseline or rules
-            context = RoundContext.model_validate_json(published["context"])
-            exemptions[p] = dict(context.exemptions)
+            granted = [] if published is not None else await conn.fetch(
+                "SELECT * FROM ranking_exemptions WHERE period = $1", p)
+            rows.append((row["body"], row["sha256"], published, granted))
+    # Parsing and ranking every period twice is CPU work: off the event loop.
+    return await asyncio.to_thread(_evaluate, periods, rows, candidate, baseline_ruleset)
+
+
+def _evaluate(periods: list[str],
+              rows: list[tuple[str, str, asyncpg.Record | None, list[asyncpg.Record]]],
+              candidate: RuleSet, baseline_ruleset: str) -> dict[str, Any]:
+    snapshots: list[Snapshot] = []
+    exemptions: dict[str, dict[str, Exemption]] = {}
+    verified: dict[str, bool] = {}
+    baseline: RuleSet | None = None
+    for body, snapshot_sha, published, granted in rows:
+        snap = Snapshot.model_validate_json(body)
+        snapshots.append(snap)
+        p = snap.period
+        if published is None:
+            exemptions[p] = {r["bureau"]: Exemption(
+                bureau=r["bureau"], period=p, reason=r["reason"], actor=r["actor"],
+                role=r["role"], granted_at=r["granted_at"], key=r["key"]) for r in granted}
+            continue
+        rules = RuleSet.model_validate_json(published["rules"])
+        baseline = baseline or rules
+        context = RoundContext.model_validate_json(published["context"])
+        exemptions[p] = dict(context.exemptions)
+        # Only the latest revision's snapshot is here; an older rule set's round (computed from
+        # an earlier snapshot revision) is not re-verified against it.
+        if published["snapshot_sha256"] == snapshot_sha:
             again = compute_round(snap, rules, context, ruleset_sha256=published["rules_sha"],
-                                  snapshot_sha256=row["sha256"])
+                                  snapshot_sha256=snapshot_sha)
             verified[p] = sha256(canonical_json(again.model_dump(mode="json"))) == \
                 published["results_sha256"]
     baseline = baseline or load_ruleset(baseline_ruleset)

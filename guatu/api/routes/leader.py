@@ -6,15 +6,19 @@ first use: without it these routes answer 503 `ranking_unavailable` and the rest
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from temporalio.client import WorkflowFailureError
 
 from guatu import queries
 from guatu.api.deps import (
@@ -24,10 +28,11 @@ from guatu.api.deps import (
     Context,
     LeaderOnly,
     PageQuery,
+    require,
 )
-from guatu.api.errors import ApiError, db_call, responses, unavailable
+from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
 from guatu.api.schemas import Period
-from guatu.tokens import Role
+from guatu.tokens import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["leader"])
 log = structlog.get_logger("guatu.api")
@@ -108,6 +113,7 @@ async def rankings(ctx: Context, _: LeaderOnly, paging: PageQuery, level: Level 
                        ge=0, le=100_000, description="per-project lines shown in a bureau's or "
                                                      "program's breakdown")] = 20,
                    ) -> Any:
+    _known_ruleset(ruleset)
     result = await _fetch(ctx, _service().get_ranking, level.value, period, ruleset_id=ruleset,
                          kind=kind.value if kind else None, limit=paging.page_size,
                          offset=(paging.page - 1) * paging.page_size, bureau=bureau,
@@ -154,3 +160,121 @@ async def standing(ctx: Context, principal: BureauOrLeader,
     if bureau not in known:
         raise ApiError(404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)")
     return await _call(ctx, _service().bureau_standing, bureau)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds as operations: run, re-run, refreeze (revisions), what-if
+# ---------------------------------------------------------------------------------------------
+
+LeaderOrAdmin = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+WHATIF_MAX_PERIODS = 60
+
+
+def _known_ruleset(ruleset: str | None) -> None:
+    """An unknown rule set is the caller's mistake (422), not a missing page (404)."""
+    from guatu.ranking.rulesets import available_rulesets
+
+    if ruleset is not None and ruleset not in available_rulesets():
+        raise ApiError(422, "unknown_ruleset", f"没有规则集「{ruleset}」",
+                       f"no rule set {ruleset!r}", details={"known": available_rulesets()})
+
+
+class RunRequest(BaseModel):
+    """Run a round now. Without `period`: the last closed period of `kind` (Asia/Shanghai)."""
+
+    model_config = ConfigDict(extra="forbid")
+    period: Period | None = Field(default=None, description="2026-11, 2026-Q4 or 2026")
+    kind: PeriodKind = PeriodKind.MONTH
+    ruleset: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")] = "default"
+    refreeze: bool = Field(default=False, description="Freeze the inputs again and publish "
+                                                      "the period's next revision")
+    reason: Annotated[str, StringConstraints(max_length=2000)] = Field(
+        default="", description="Why (required with refreeze)")
+    wait_seconds: float = Field(default=20.0, ge=0, le=120,
+                                description="How long to wait for the result before 202")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunRequest:
+        if self.refreeze and len(self.reason.strip()) < 4:
+            raise ValueError("refreeze needs a reason (at least 4 characters) / "
+                             "重新冻结须写明更正原因")
+        if self.period is not None:
+            from guatu.ranking.periods import parse_period
+
+            if parse_period(self.period).kind.value != self.kind.value and \
+                    "kind" in self.model_fields_set:
+                raise ValueError(f"period {self.period} is not a {self.kind.value} / 期间与类型不符")
+        return self
+
+
+@router.post("/rankings/runs", status_code=202, responses=responses(403, 409, 422),
+             summary="Run a ranking round now (re-verify a published one), or refreeze its "
+                     "inputs and publish its next revision; leader or admin")
+async def run_round(ctx: Context, principal: LeaderOrAdmin, body: RunRequest) -> Any:
+    from guatu.clock import local_date
+    from guatu.ranking import service as ranking_service
+    from guatu.ranking.periods import last_closed
+
+    period = body.period or last_closed(body.kind.value, local_date(datetime.now(UTC))).key
+    try:
+        if body.refreeze:
+            handle = await temporal_call(ranking_service.revise_round(
+                ctx.client, period, reason=body.reason, actor=principal.actor,
+                ruleset=body.ruleset, task_queue=ctx.task_queue, pool=ctx.pool),
+                ctx.options.temporal_timeout_seconds)
+        else:
+            handle = await temporal_call(ranking_service.trigger_round(
+                ctx.client, period, body.ruleset, task_queue=ctx.task_queue),
+                ctx.options.temporal_timeout_seconds)
+    except ranking_service.Rejected as err:
+        raise ApiError(422, err.code, err.zh, err.en) from None
+    log.info("ranking run requested", period=period, ruleset=body.ruleset,
+             refreeze=body.refreeze, actor=principal.actor, workflow_id=handle.id)
+    answer: dict[str, Any] = {"workflow_id": handle.id, "period": period,
+                              "ruleset": body.ruleset, "refreeze": body.refreeze}
+    try:
+        result = await asyncio.wait_for(asyncio.shield(handle.result()), body.wait_seconds)
+    except TimeoutError:
+        return JSONResponse({**answer, "status": "running"}, status_code=202)
+    except WorkflowFailureError as err:
+        cause = err.cause
+        raise ApiError(409, "round_failed", "排名轮次执行失败",
+                       f"the round failed: {getattr(cause, 'message', None) or cause}",
+                       details={"workflow_id": handle.id}) from None
+    return JSONResponse({**answer, "status": "completed", "result": result.model_dump(mode="json")},
+                        status_code=200)
+
+
+@router.get("/rankings/revisions", responses=responses(403, 404, 422),
+            summary="Every revision of a period's round with its hashes, reason and changes")
+async def ranking_revisions(ctx: Context, _: LeaderOnly, period: Annotated[Period, Query()],
+                            ruleset: RulesetQuery = None) -> Any:
+    _known_ruleset(ruleset)
+    result = await _fetch(ctx, _service().round_revisions, period, ruleset_id=ruleset)
+    if not result.get("found"):
+        raise ApiError(404, "ranking_not_found", "该期排名尚未生成", "no ranking for that period",
+                       details={"period": period})
+    return PlainJSON(result)
+
+
+@router.get("/rankings/whatif", responses=responses(403, 422),
+            summary="What-if: the frozen periods re-ranked under another rule set, side by side "
+                    "with the rule set the published rounds used")
+async def ranking_whatif(ctx: Context, _: LeaderOnly,
+                         ruleset: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")],
+                         first: Annotated[Month, Query(alias="from")],
+                         last: Annotated[Month, Query(alias="to")]) -> Any:
+    from guatu.ranking import whatif
+    from guatu.ranking.periods import periods_between
+
+    _known_ruleset(ruleset)
+    periods = periods_between("month", first, last)
+    if not periods:
+        raise ApiError(422, "bad_range", "起始月份晚于截止月份", "`from` is after `to`")
+    if len(periods) > WHATIF_MAX_PERIODS:
+        raise ApiError(422, "range_too_long", f"最多 {WHATIF_MAX_PERIODS} 个月",
+                       f"at most {WHATIF_MAX_PERIODS} months at a time")
+    result = await db_call(whatif.what_if(ctx.pool, periods, ruleset),
+                           ctx.options.db_timeout_seconds * 6)
+    return PlainJSON(result)

@@ -43,6 +43,8 @@
       exempted: "豁免", targetMet: "达到序时目标", targetMissed: "未达序时目标",
       investRatio: "投资完成比", members: "项目数", breakdown: "得分明细",
       computedAt: "计算于", rules: "规则",
+      revision: "第 {n} 版（更正）", revisionReason: "更正原因", revisionVs: "与第 {n} 版相比",
+      revisionNoChange: "名次与红黑榜无变化", decisionMade: "新作出", decisionWithdrawn: "撤销",
       noOrders: "暂无未销号的督办事项。", noLadders: "暂无责任单位处于问责等级。",
       noRed: "暂无红灯或逾期项目。", due: "期限", overdue: "逾期", daysLeft: "剩余",
       days: "天", blackStreak: "连续黑榜", periods: "期", recentDecisions: "近期问责决定",
@@ -98,6 +100,9 @@
       exempted: "exempted", targetMet: "met the plan", targetMissed: "missed the plan",
       investRatio: "investment ratio", members: "projects", breakdown: "Score breakdown",
       computedAt: "computed", rules: "rules",
+      revision: "Revision {n} (corrected)", revisionReason: "Reason",
+      revisionVs: "Changes from revision {n}", revisionNoChange: "No rank or list changes",
+      decisionMade: "made", decisionWithdrawn: "withdrawn",
       noOrders: "No open supervision orders.", noLadders: "No bureau is on the ladder.",
       noRed: "No red or overdue projects.", due: "due", overdue: "overdue", daysLeft: "left",
       days: "d", blackStreak: "black lists in a row", periods: "", recentDecisions: "Recent decisions",
@@ -579,8 +584,44 @@
     $("#ranking-meta").textContent = r && r.found
       ? `${zh() ? r.label_zh : r.period} · ${zh() ? r.kind_zh : r.kind} · ${t("rules")}：${zh() ? r.ruleset.name_zh : r.ruleset.name_en} v${r.ruleset.version} · ${t("computedAt")} ${String(r.computed_at).slice(0, 16).replace("T", " ")}`
       : "";
+    renderRevision(r);
     renderBoard("bureau");
     renderBoard("program");
+  }
+
+  // The latest revision of the period and what it changed from the one before (guatu ranking
+  // run --refreeze): ranks, red / black lists and the ladder decisions made or withdrawn.
+  function renderRevision(r) {
+    const el = $("#ranking-revision");
+    const rev = r && r.found ? r.revision : null;
+    if (!rev || !rev.number || rev.number <= 1) {
+      el.hidden = true;
+      el.innerHTML = "";
+      return;
+    }
+    const ch = rev.changes || {};
+    const lines = [];
+    for (const [level, lv] of Object.entries(ch.levels || {})) {
+      if (level === "project") continue;
+      for (const row of (lv.rows || []).slice(0, 10)) {
+        const b = row.before || {}, a = row.after || {};
+        lines.push(`${esc(row.name_zh)}：${b.rank ?? "—"} → ${a.rank ?? "—"}`);
+      }
+      for (const key of ["red_list", "black_list"]) {
+        const pair = lv[key] || {};
+        if (JSON.stringify(pair.before) !== JSON.stringify(pair.after)) {
+          lines.push(`${esc(t(key === "red_list" ? "redList" : "blackList"))}（${esc(t(level === "bureau" ? "bureauBoard" : "programBoard"))}）：${esc((pair.before || []).join("、") || "—")} → ${esc((pair.after || []).join("、") || "—")}`);
+        }
+      }
+    }
+    for (const d of ch.decisions || []) {
+      lines.push(`${esc(t(d.change === "withdrawn" ? "decisionWithdrawn" : "decisionMade"))} ${esc(d.bureau_name)}「${esc(zh() ? d.kind_zh : d.kind)}」${d.project ? esc(` ${d.project}`) : ""}`);
+    }
+    el.hidden = false;
+    el.innerHTML = `<strong class="tag revision" data-revision="${rev.number}">${esc(t("revision").replace("{n}", rev.number))}</strong>
+      <span>${esc(t("revisionReason"))}：${esc(rev.reason || "—")}</span>
+      <div class="muted">${esc(t("revisionVs").replace("{n}", rev.number - 1))}：</div>
+      <ul>${(lines.length ? lines : [esc(t("revisionNoChange"))]).map((x) => `<li>${x}</li>`).join("")}</ul>`;
   }
 
   // ------------------------------------------------------------------------------------------
