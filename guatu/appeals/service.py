@@ -222,6 +222,22 @@ async def get_appeal(pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+async def find_appeal(client: Client, pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
+    """The appeal from the read model, or from its workflow when it was filed a moment ago and
+    not yet written there; None if there is no such appeal."""
+    row = await get_appeal(pool, appeal)
+    if row is not None:
+        return row
+    handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
+    try:
+        view = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return view.model_dump(exclude={"workflow_id", "version", "duplicate", "filing_key"})
+
+
 async def list_appeals(pool: asyncpg.Pool, *, bureau: str | None = None,
                        status: str | None = None, period: str | None = None,
                        limit: int = 50, offset: int = 0) -> dict[str, Any]:
@@ -239,5 +255,5 @@ async def list_appeals(pool: asyncpg.Pool, *, bureau: str | None = None,
     return {"total": total, "items": [dict(r) for r in rows]}
 
 
-__all__ = ["AppealStatus", "Rejected", "decide_appeal", "file_appeal", "get_appeal",
+__all__ = ["AppealStatus", "Rejected", "decide_appeal", "file_appeal", "find_appeal", "get_appeal",
            "list_appeals", "published_round"]

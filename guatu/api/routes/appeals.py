@@ -22,7 +22,7 @@ from guatu.api.deps import (
     LeaderOnly,
     PageQuery,
 )
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import ApiError, db_call, responses, temporal_call
 from guatu.api.schemas import Body, Period
 from guatu.appeals import service as appeals
 from guatu.appeals.models import AppealFiling, AppealItem, AppealStatus, DecideInput, Decision
@@ -62,7 +62,8 @@ def _not_found() -> ApiError:
 
 
 async def _visible(ctx: Context, principal: Principal, appeal_id: str) -> dict[str, Any]:
-    row = await db_call(appeals.get_appeal(ctx.pool, appeal_id), ctx.options.db_timeout_seconds)
+    row = await temporal_call(appeals.find_appeal(ctx.client, ctx.pool, appeal_id),
+                              ctx.options.temporal_timeout_seconds)
     if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
         raise _not_found()
     return row
