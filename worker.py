@@ -17,6 +17,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.appeals import AppealActivities
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
@@ -41,6 +42,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
     notify = NotifyActivities(pool, http,
                               max_attempts=attempts if isinstance(attempts, int) else None)
     ranking = RankingActivities(pool, client)
+    appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
@@ -53,7 +55,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         workflows=WORKFLOWS,
         activities=[read_model.apply_projection, notify.deliver_notice, ranking.freeze,
                     ranking.compute, ranking.feed_ladder, ranking.round_notices,
-                    ranking.ladder_persist, RoundGateActivities(pool).period_has_data],
+                    ranking.ladder_persist, RoundGateActivities(pool).period_has_data,
+                    appeals.persist, appeals.revise],
         **options,  # type: ignore[arg-type]
     )
 

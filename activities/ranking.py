@@ -27,7 +27,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from guatu import constants as c
-from guatu.models import Notice
+from guatu.models import AuditEntry, Notice
 from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
 from guatu.ranking.models import (
@@ -554,13 +554,7 @@ class RankingActivities:
                     " ON CONFLICT (bureau, period) DO NOTHING",
                     [(e.bureau, e.period, e.reason, e.actor, e.role, e.granted_at, e.key)
                      for e in batch.exemptions])
-            if batch.audit:
-                await conn.executemany(
-                    "INSERT INTO audit_log (key, at, actor, bureau, project, action,"
-                    " idempotency_key, accepted, before, after, reason)"
-                    " VALUES ($1,$2,$3,$4,NULL,$5,$6,$7,$8,$9,$10) ON CONFLICT (key) DO NOTHING",
-                    [(a.key, a.at, a.actor, a.bureau, a.action, a.idempotency_key, a.accepted,
-                      a.before, a.after, a.reason) for a in batch.audit])
+            await insert_audit(conn, batch.audit)
             await insert_notices(conn, batch.notices)
 
 
@@ -573,3 +567,16 @@ async def insert_notices(conn: asyncpg.Connection, notices: list[Notice]) -> Non
         " created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (key) DO NOTHING",
         [(n.key, n.bureau, n.project or None, n.kind, n.title_zh, n.body_zh, n.body_en,
           n.created_at, n.deadline) for n in notices])
+
+
+async def insert_audit(conn: asyncpg.Connection, entries: list[AuditEntry],
+                       project: str | None = None) -> None:
+    """Accepted inputs, one audit row per key: a retried write adds nothing."""
+    if not entries:
+        return
+    await conn.executemany(
+        "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
+        " accepted, before, after, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+        " ON CONFLICT (key) DO NOTHING",
+        [(a.key, a.at, a.actor, a.bureau, project, a.action, a.idempotency_key, a.accepted,
+          a.before, a.after, a.reason) for a in entries])

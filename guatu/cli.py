@@ -38,6 +38,7 @@ from typer.core import TyperGroup
 
 from config.settings import Settings, get_settings
 from guatu import logs
+from guatu.cli_appeal import appeal_app
 from guatu.models import Light, Stage, Step
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(report_app, name="report")
 app.add_typer(ranking_app, name="ranking")
 app.add_typer(token_app, name="token")
+app.add_typer(appeal_app, name="appeal")
 
 
 @app.callback()

@@ -87,3 +87,18 @@ ACTIVITY_ROUND_HAS_DATA = "ranking_period_has_data"
 def notice_delivery_workflow_id(key: str) -> str:
     """One delivery workflow per notice key at a time: a second start for the key joins it."""
     return f"notice-{key}"
+
+# ---------------------------------------------------------------------------------------------
+# 申诉 appeals (guatu.appeals): one RankingAppeal workflow per appeal.
+# ---------------------------------------------------------------------------------------------
+
+APPEAL_WORKFLOW = "RankingAppeal"
+UPDATE_APPEAL_DECIDE = "decide"
+QUERY_APPEAL = "appeal"
+ACTIVITY_APPEAL_PERSIST = "appeal_persist"
+ACTIVITY_APPEAL_REVISE = "appeal_revise"
+
+
+def appeal_workflow_id(appeal_id: str) -> str:
+    """The business-key workflow ID of one appeal (its id names the round, bureau and item)."""
+    return f"appeal-{appeal_id}"

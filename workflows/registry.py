@@ -8,6 +8,8 @@ would make each lifecycle run pay for the ranking and ladder modules too.
 from workflows.bureau_ladder import BureauLadder
 from workflows.notice_delivery import NoticeDelivery
 from workflows.project_lifecycle import ProjectLifecycle
+from workflows.ranking_appeal import RankingAppeal
 from workflows.ranking_round import RankingRound
 
-WORKFLOWS: list[type] = [ProjectLifecycle, RankingRound, BureauLadder, NoticeDelivery]
+WORKFLOWS: list[type] = [ProjectLifecycle, RankingRound, BureauLadder, NoticeDelivery,
+                          RankingAppeal]

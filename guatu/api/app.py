@@ -22,7 +22,7 @@ from config.settings import Settings
 from guatu.api import errors
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
-from guatu.api.routes import admin, bureau, health, ladder, leader, manager, meta, projects
+from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
 from guatu.models import TimerPolicy
 from guatu.programme import load_policy
 
@@ -114,7 +114,7 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
                                   burst=options.failed_auth_burst),
     )
     errors.install(app)
-    for module in (health, meta, projects, bureau, manager, leader, ladder, admin):
+    for module in (health, meta, projects, bureau, manager, leader, ladder, admin, appeals):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
                        per_path={IMPORT_PATH: options.import_body_limit_bytes})

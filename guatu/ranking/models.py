@@ -15,7 +15,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import TypedDict
 
 from guatu.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
@@ -152,6 +159,50 @@ class LadderRules(Strict):
     project_order_periods: list[KindName] = Field(default_factory=_months_only)
 
 
+# The only day unit until the working-day calendar (issue #7) exists: named in the data now so
+# that a rule file asking for working days is refused instead of silently read as calendar days.
+APPEAL_DAY_UNITS = ("calendar",)
+
+
+class AppealRules(Strict):
+    """申诉: how long a bureau may appeal a published round, and how fast leaders must answer.
+
+    All counts are days of `day_unit`, counted from the local (Asia/Shanghai) date of the event:
+    a round published on D may be appealed up to and including D + `window_days`; an appeal
+    filed on F must be decided by the end of F + `decision_days`; the leaders are reminded at
+    the start of that day minus `reminder_days` (0: no reminder); an appeal still undecided when
+    the deadline has passed is escalated to the coordinating office (区幸福办), which has until
+    the end of the deadline + `escalation_days`.
+    """
+
+    day_unit: str = "calendar"
+    window_days: int = Field(default=7, ge=1, le=366)
+    decision_days: int = Field(default=10, ge=1, le=366)
+    reminder_days: int = Field(default=3, ge=0, le=365)
+    escalation_days: int = Field(default=5, ge=1, le=366)
+    reason_min_chars: int = Field(default=10, ge=1)
+    reason_max_chars: int = Field(default=2000, ge=1)
+    evidence_max_chars: int = Field(default=10000, ge=0)
+
+    @field_validator("day_unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit not in APPEAL_DAY_UNITS:
+            raise ValueError(
+                f"申诉期限单位只能是 {'、'.join(APPEAL_DAY_UNITS)}（自然日），工作日待工作日历上线 / "
+                f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)} "
+                "(working days need the working-day calendar)")
+        return unit
+
+    @model_validator(mode="after")
+    def _reminder_before_deadline(self) -> AppealRules:
+        if self.reminder_days >= self.decision_days:
+            raise ValueError("reminder_days must be smaller than decision_days")
+        if self.reason_min_chars > self.reason_max_chars:
+            raise ValueError("reason_min_chars must not exceed reason_max_chars")
+        return self
+
+
 class RuleSet(Strict):
     id: RuleSetId
     version: int = Field(ge=1)
@@ -168,6 +219,10 @@ class RuleSet(Strict):
         TieKey.SCORE, TieKey.INVESTMENT_RATIO, TieKey.WEIGHT, TieKey.CODE])
     ladder: LadderRules = Field(default_factory=LadderRules)
     exemption: ExemptionRules = Field(default_factory=ExemptionRules)
+    # Procedure, not scoring: left out of the canonical body hashed with every round
+    # (`ruleset_canonical`), so adding or changing it neither alters a published round's rule
+    # hash nor needs a version bump; each appeal carries the terms it was filed under.
+    appeal: AppealRules = Field(default_factory=AppealRules, exclude=True)
 
     @property
     def label(self) -> str:
