@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+import structlog
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -151,3 +152,17 @@ def settings() -> Settings:
 @pytest.fixture
 def today() -> date:
     return date.today()
+
+
+@pytest.fixture(autouse=True)
+def _structlog_restored() -> Iterator[None]:
+    """Each test leaves structlog as it found it: `capture_logs` restores only its processors,
+    which leaves structlog "configured" with its defaults (printing to stdout), and the next
+    in-process CLI command would then print log lines into its --json output."""
+    configured = structlog.is_configured()
+    saved = dict(structlog.get_config())
+    yield
+    structlog.reset_defaults()
+    if configured:
+        structlog.configure(**saved)
+

@@ -22,9 +22,9 @@ class PeriodKind(StrEnum):
 
 KIND_ZH = {PeriodKind.MONTH: "月度", PeriodKind.QUARTER: "季度", PeriodKind.YEAR: "年度"}
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
+_YEAR = re.compile(r"^([0-9]{4})$")
 
 
 class PeriodError(ValueError):
@@ -60,15 +60,28 @@ class Period:
         return f"{self.start.year}年度"
 
 
+# The years a programme can hold (the doors accept plan dates 2000–2100): year 0 or 9999 would
+# only make date arithmetic fail deep inside a query.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _year(text: str, key: str) -> int:
+    year = int(text)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"期间 {key!r} 超出范围（{FIRST_YEAR}–{LAST_YEAR} 年） / "
+                          f"period {key!r} is out of range ({FIRST_YEAR}–{LAST_YEAR})")
+    return year
+
+
 def parse_period(key: str) -> Period:
     if m := _MONTH.match(key):
-        start = date(int(m[1]), int(m[2]), 1)
+        start = date(_year(m[1], key), int(m[2]), 1)
         return Period(key, PeriodKind.MONTH, start, add_months(start, 1))
     if m := _QUARTER.match(key):
-        start = date(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1)
+        start = date(_year(m[1], key), 3 * (int(m[2]) - 1) + 1, 1)
         return Period(key, PeriodKind.QUARTER, start, add_months(start, 3))
     if m := _YEAR.match(key):
-        start = date(int(m[1]), 1, 1)
+        start = date(_year(m[1], key), 1, 1)
         return Period(key, PeriodKind.YEAR, start, date(start.year + 1, 1, 1))
     raise PeriodError(f"期间格式错误：{key!r}（应为 2026-11、2026-Q4 或 2026） / "
                       f"bad period {key!r} (expected 2026-11, 2026-Q4 or 2026)")

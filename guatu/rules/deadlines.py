@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from guatu.clock import add_months, day_in_month, local_start, month_key, parse_month
 from guatu.models import ProjectState, RunStatus, Step, TimerPolicy
@@ -57,30 +58,46 @@ def _milestone_events(state: ProjectState) -> Iterator[DueEvent]:
             yield DueEvent(at, DueKind.MILESTONE_ESCALATION, step=m.step, deadline=m.planned)
 
 
+# Month keys from a plan's start, computed once per start month (a pure, bounded cache): the
+# chains below walk every month since the start on each wake-up, and a plan loaded decades after
+# its start catches up ~1,000 events in one workflow activation, which must stay far below the
+# SDK's 2-second deadlock limit. 1,300 months cover any plan the doors accept (2000–2100).
+_CACHED_MONTHS = 1300
+
+
+@lru_cache(maxsize=512)
+def _month_keys(year: int, month: int) -> tuple[str, ...]:
+    index = year * 12 + month - 1
+    return tuple(f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index, index + _CACHED_MONTHS))
+
+
 def _months_from(start: date) -> Iterator[str]:
-    cursor = date(start.year, start.month, 1)
+    yield from _month_keys(start.year, start.month)
+    index = start.year * 12 + start.month - 1 + _CACHED_MONTHS
     while True:
-        yield month_key(cursor)
-        cursor = add_months(cursor, 1)
+        yield f"{index // 12:04d}-{index % 12 + 1:02d}"
+        index += 1
 
 
 def _first_report_events(state: ProjectState) -> Iterator[DueEvent]:
     """The earliest pending reminder and late-marking among the monthly reports."""
     policy = state.policy
+    late = {k for k, w in state.report_watch.items() if w.late}
+    reminded = late | {k for k, w in state.report_watch.items() if w.reminded}
     want_reminder = want_due = True
     for key in _months_from(state.plan.start):
         if not (want_reminder or want_due):
             return
-        due_day = day_in_month(key, policy.report_due_day)
         if key in state.reports:
             continue
-        watch = state.report_watch.get(key)
-        if want_reminder and not (watch and (watch.reminded or watch.late)):
+        if want_reminder and key not in reminded:
             want_reminder = False
+            due_day = day_in_month(key, policy.report_due_day)
             at = local_start(due_day - timedelta(days=policy.report_reminder_days))
             yield DueEvent(at, DueKind.REPORT_REMINDER, month=key, deadline=due_day)
-        if want_due and not (watch and watch.late):
+        if want_due and key not in late:
             want_due = False
+            due_day = day_in_month(key, policy.report_due_day)
             yield DueEvent(local_start(due_day + timedelta(days=1)), DueKind.REPORT_DUE,
                            month=key, deadline=due_day)
 
