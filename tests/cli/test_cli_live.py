@@ -271,7 +271,7 @@ async def test_ranking_show(live: Live) -> None:
         assert data["rows"][0]["code"] in text.stdout
     else:
         assert text.stdout.startswith("暂无排名（program）")
-    month = as_json(await cli(["ranking", "show", "--period", "1999-01", "--json"], live.env))
+    month = as_json(await cli(["ranking", "show", "--period", "2099-01", "--json"], live.env))
     assert (month["found"], month["rows"]) == (False, [])
     bad = await cli(["ranking", "show", "--kind", "decade"], live.env)
     assert bad.exit_code == 2
