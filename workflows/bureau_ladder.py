@@ -72,6 +72,7 @@ PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 # (histories before it: the run waited for its deliveries first).
 PATCH_ESCALATE_WHILE_DRAINING = "ladder-escalate-while-draining"
 SEEN_KEPT = 150
+CLOSED_ORDERS_KEPT = 50
 # A superseding revision of a period (made and withdrawn decisions) — new histories only.
 PATCH_REVISIONS = "ladder-round-revisions"
 
@@ -79,7 +80,6 @@ PATCH_REVISIONS = "ladder-round-revisions"
 def _record_key(ruleset_id: str, period: str, revision: int) -> str:
     key = f"record:{ruleset_id}:{period}"
     return key if revision <= 1 else f"{key}:r{revision}"
-CLOSED_ORDERS_KEPT = 50
 
 
 def _reject(code: str, zh: str, en: str) -> ApplicationError:
