@@ -412,6 +412,10 @@ async def test_overdue_plan_escalated_while_deliveries_pending(
             assert [(o.id, o.status.value) for o in standing.open_orders] == [
                 (order.order_id, "escalated")]
             assert (await lab.decisions()).count("escalation") == 1
+            # The run that escalated while draining replays on today's code.
+            replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+            await replayer.replay_workflow(await client.get_workflow_handle(
+                first.id, run_id=first.first_execution_run_id).fetch_history())
         finally:
             await end_ladders(client, [bureau])
 
