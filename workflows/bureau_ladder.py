@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from guatu.ranking.notices import decision_notices
     from guatu.ranking.periods import PeriodError, parse_period
-    from guatu.ranking.rules import ladder_step, standing_of, track_key
+    from guatu.ranking.rules import ladder_step, orders_to_forget, standing_of, track_key
     from guatu.rules.validation import InputRejected
     from guatu.validator_guard import guarded
 
@@ -72,14 +72,17 @@ PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
 # (histories before it: the run waited for its deliveries first).
 PATCH_ESCALATE_WHILE_DRAINING = "ladder-escalate-while-draining"
 SEEN_KEPT = 150
+CLOSED_ORDERS_KEPT = 50
 # A superseding revision of a period (made and withdrawn decisions) — new histories only.
 PATCH_REVISIONS = "ladder-round-revisions"
+# Withdrawn orders are forgotten at continue-as-new with the closed ones (histories before it
+# carried every withdrawn order over).
+PATCH_FORGET_WITHDRAWN = "ladder-forget-withdrawn-orders"
 
 
 def _record_key(ruleset_id: str, period: str, revision: int) -> str:
     key = f"record:{ruleset_id}:{period}"
     return key if revision <= 1 else f"{key}:r{revision}"
-CLOSED_ORDERS_KEPT = 50
 
 
 def _reject(code: str, zh: str, en: str) -> ApplicationError:
@@ -160,10 +163,11 @@ class BureauLadder:
             if workflow.all_handlers_finished() and not self._dirty:
                 break
         s = self.s
-        closed = sorted((o for o in s.orders.values() if o.status is OrderStatus.CLOSED),
-                        key=lambda o: o.issued_at)
-        for order in closed[:-CLOSED_ORDERS_KEPT] if len(closed) > CLOSED_ORDERS_KEPT else []:
-            del s.orders[order.id]
+        kept = list(s.orders.values())
+        if not workflow.patched(PATCH_FORGET_WITHDRAWN):
+            kept = [o for o in kept if o.status is OrderStatus.CLOSED]
+        for order_id in orders_to_forget(kept, CLOSED_ORDERS_KEPT):
+            del s.orders[order_id]
         s.runs += 1
         workflow.logger.info("ladder continuing as new", extra={"bureau": s.bureau, "runs": s.runs})
         workflow.continue_as_new(LadderInput(bureau=s.bureau, state=s))
@@ -356,7 +360,7 @@ class BureauLadder:
         open_projects = {
             order.project for order in s.orders.values()
             if order.track == tk and order.kind is ActionKind.PROJECT_SUPERVISION
-            and order.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN) and order.project
+            and not order.status.finished and order.project
         }
         exemption = s.exemptions.get(o.period)
         step = ladder_step(track, o, data.ladder, open_projects,
@@ -492,7 +496,7 @@ class BureauLadder:
         elif action.kind is ActionKind.ORDER_CLOSED:
             for order in s.orders.values():
                 if (order.track == tk and order.project == action.project
-                        and order.status not in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)):
+                        and not order.status.finished):
                     order.status = OrderStatus.CLOSED
                     order.closed_at = bnow
                     order_id = order.id
@@ -639,6 +643,11 @@ class BureauLadder:
         if order is None:
             raise _reject("unknown_order", f"没有督办事项 {data.order_id}",
                           f"no supervision order {data.order_id} for {s.bureau}")
+        if order.status is OrderStatus.WITHDRAWN:
+            raise _reject("order_withdrawn",
+                          f"督办事项 {data.order_id} 已随排名更正撤销，无需报送整改方案",
+                          f"order {data.order_id} was withdrawn by a revision of its round: "
+                          "no correction plan is due")
         if order.status not in (OrderStatus.OPEN, OrderStatus.ESCALATED):
             raise _reject("plan_already_submitted", f"督办事项 {data.order_id} 已报送整改方案",
                           f"order {data.order_id} already has its correction plan")

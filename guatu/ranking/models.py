@@ -598,6 +598,11 @@ class OrderStatus(StrEnum):
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"  # its decision was withdrawn by a revision of the round
 
+    @property
+    def finished(self) -> bool:
+        """Nothing more is awaited: not open, not escalated, not counted; kept as history."""
+        return self in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)
+
 
 class SupervisionOrder(BaseModel):
     id: str

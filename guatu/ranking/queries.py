@@ -332,8 +332,6 @@ async def bureau_standing(pool: asyncpg.Pool, bureau: str) -> dict[str, Any]:
         "exemptions": [], "decisions": 0, "version": 0, "runs": 0}
     if name:
         standing["name_zh"] = name
-    standing["open_orders"] = [o for o in standing["open_orders"]
-                               if o.get("status") != OrderStatus.WITHDRAWN.value]
     standing["recent_decisions"] = [{
         "key": d["key"], "period": d["period"], "ruleset_id": d["ruleset_id"],
         "ruleset_version": d["ruleset_version"], "kind": d["kind"],

@@ -35,7 +35,6 @@ from guatu.ranking.models import (
     Line,
     ListKind,
     ListSize,
-    OrderStatus,
     PeriodStep,
     ProjectInput,
     RankedRow,
@@ -44,6 +43,7 @@ from guatu.ranking.models import (
     RoundResults,
     RuleSet,
     Snapshot,
+    SupervisionOrder,
     TieKey,
     TrackState,
     TrackView,
@@ -741,11 +741,18 @@ def standing_of(s: LadderState) -> LadderStanding:
                           black_streak=t.black_streak, red_streak=t.red_streak,
                           last_period=t.last_period, history=t.history[-12:])
                 for k, t in sorted(s.tracks.items())],
-        open_orders=sorted((o for o in s.orders.values() if o.status is not OrderStatus.CLOSED),
+        open_orders=sorted((o for o in s.orders.values() if not o.status.finished),
                            key=lambda o: (o.due, o.id)),
         exemptions=sorted(s.exemptions.values(), key=lambda e: e.period),
         decisions=s.decisions, version=s.version, runs=s.runs,
     )
+
+
+def orders_to_forget(orders: Iterable[SupervisionOrder], keep: int) -> list[str]:
+    """IDs of the finished orders (closed or withdrawn) beyond the `keep` most recently issued:
+    a ladder carries no more of them across continue-as-new (PostgreSQL keeps them all)."""
+    done = sorted((o for o in orders if o.status.finished), key=lambda o: o.issued_at)
+    return [o.id for o in done[:max(len(done) - keep, 0)]]
 
 
 __all__ = [
@@ -754,6 +761,7 @@ __all__ = [
     "compute_round",
     "ladder_step",
     "level_name",
+    "orders_to_forget",
     "outcomes",
     "previous_ranks",
     "rank",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -24,21 +24,25 @@ from temporalio.worker import Replayer
 
 from config.settings import Settings
 from guatu import constants as c
-from guatu.clock import local_date
+from guatu.clock import CST, local_date, local_start
+from guatu.models import ProgrammeClock
 from guatu.ranking import queries, service
 from guatu.ranking.models import (
     BureauOutcome,
     CorrectionPlanInput,
     ExemptionInput,
+    ExemptionResult,
     LadderInput,
     LadderRules,
     LadderStanding,
     ListKind,
+    OrderStatus,
     RecordPeriodInput,
     RecordPeriodResult,
     RedProject,
 )
 from guatu.ranking.periods import parse_period
+from tests.conftest import free_port
 from tests.helpers import WebhookReceiver, add_bureau, running_worker
 from tests.ranking.conftest import end_ladders, eventually, fetch, quiet
 from workflows.registry import WORKFLOWS
@@ -54,11 +58,13 @@ class LadderLab:
     task_queue: str
     bureau: str
 
-    async def start(self, continue_as_new_events: int = 2000) -> WorkflowHandle[Any, Any]:
+    async def start(self, continue_as_new_events: int = 2000,
+                    clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, Any]:
         return await self.env.client.start_workflow(
             c.LADDER_WORKFLOW,
             LadderInput(bureau=self.bureau, name_zh="测试局",
-                        continue_as_new_events=continue_as_new_events),
+                        continue_as_new_events=continue_as_new_events,
+                        clock=clock or ProgrammeClock()),
             id=c.bureau_ladder_workflow_id(self.bureau), task_queue=self.task_queue)
 
     def handle(self) -> WorkflowHandle[Any, Any]:
@@ -74,11 +80,15 @@ class LadderLab:
             red_projects=reds or [])
 
     async def record(self, period: str, listed: ListKind | None,
-                     reds: list[RedProject] | None = None) -> RecordPeriodResult:
+                     reds: list[RedProject] | None = None, ladder: LadderRules | None = None,
+                     revision: int = 1) -> RecordPeriodResult:
         return await self.handle().execute_update(
             c.UPDATE_RECORD_PERIOD,
-            RecordPeriodInput(outcome=self.outcome(period, listed, reds), ladder=LadderRules()),
-            id=f"record_period:default:{period}", result_type=RecordPeriodResult)
+            RecordPeriodInput(outcome=self.outcome(period, listed, reds),
+                              ladder=ladder or LadderRules(), revision=revision,
+                              reason="补报数据后重新冻结" if revision > 1 else "",
+                              actor="王区长" if revision > 1 else ""),
+            id=f"record_period:default:{period}:r{revision}", result_type=RecordPeriodResult)
 
     async def standing(self) -> LadderStanding:
         # A query that races a continue-as-new on the time-skipping server goes unanswered
@@ -279,3 +289,154 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     await eventually(lambda: quiet(lab.handle()), timeout=15)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(await lab.handle().fetch_history())
+
+
+async def test_withdrawn_order_is_neither_open_nor_escalated(lab: LadderLab) -> None:
+    await lab.start()
+    red2 = RedProject(code="T-W1", name_zh="撤销项目", streak=2, red_months=["2031-03", "2031-04"])
+    issued = await lab.record("2031-04", None, reds=[red2])
+    assert kinds(issued) == ["project_supervision"]
+    order_id = issued.decisions[0].order_id or ""
+    # Revision 2 of April (late data: the project was not red after all) withdraws the 督办单.
+    revised = await lab.record("2031-04", None, revision=2)
+    assert revised.withdrawn == [f"{issued.decisions[0].key}:withdrawn"]
+    standing = await lab.standing()
+    assert standing.open_orders == []
+    stored = await queries.bureau_standing(lab.pool, lab.bureau)
+    assert stored["open_orders"] == []
+    rows = await fetch(lab.pool, "SELECT status FROM ladder_orders WHERE id = $1", order_id)
+    assert [r["status"] for r in rows] == ["withdrawn"]
+    assert queries.STATUS_ZH[OrderStatus.WITHDRAWN] == "已撤销（更正）"
+    # No plan is due for it: refused as withdrawn, not as "already submitted".
+    with pytest.raises(service.Rejected) as err:
+        await service.submit_correction_plan(
+            lab.env.client, lab.bureau,
+            CorrectionPlanInput(order_id=order_id, plan="调整施工组织，补足资金缺口。",
+                                idempotency_key="w-plan-1"), pool=lab.pool)
+    assert err.value.code == "order_withdrawn"
+    # Past its 30-day deadline (and well beyond): never escalated.
+    await lab.skip(45)
+    assert "escalation" not in await lab.decisions()
+    assert (await lab.standing()).open_orders == []
+
+
+# Webhook attempts of a notice in the drain test: 2 s doubling, so attempts start 0, 2, 6, 14,
+# 30, 62, 126, 254, 510 and 1022 s after the first; the 10th fails for good.
+DEAD_ATTEMPTS = 10
+DEAD_BUDGET = 1022  # seconds from a notice's first attempt to its last
+# A ladder continues as new past this many history events, after draining its deliveries for at
+# most 4 × as many (the whole test stays well within 4 × 36 = 144).
+CAN_EVENTS = 36
+
+
+async def test_overdue_plan_escalated_while_deliveries_pending(
+        ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
+        receiver: WebhookReceiver, settings: Settings) -> None:
+    """The ladder is due to continue as new, its notices cannot reach the bureau (nothing listens
+    on its webhook's port), and a 督办单's correction-plan deadline passes meanwhile: the order is
+    escalated at its deadline, by the run still draining its deliveries (before the patch
+    `ladder-escalate-while-draining`, nothing was escalated until the deliveries had failed)."""
+    dead = f"http://127.0.0.1:{free_port()}/notify"
+    bureau = await add_bureau(pool, dead)
+    # Programme time from 20:00 on Saturday 28 February 2032 (Beijing; 2032 is a leap year),
+    # 120 business seconds per real second.
+    anchor = datetime(2032, 2, 28, 20, 0, tzinfo=CST)
+    scale = 120
+    client = ts_env.client
+    async with running_worker(client, pool, http, settings,
+                              delivery_attempts=DEAD_ATTEMPTS) as tq:
+        lab = LadderLab(ts_env, pool, receiver, tq, bureau)
+        try:
+            t0 = await ts_env.get_current_time()  # the clock's real anchor is at or after t0
+            first = await lab.start(continue_as_new_events=CAN_EVENTS,
+                                    clock=ProgrammeClock(scale=scale, anchor_business=anchor))
+            red2 = RedProject(code="T-E1", name_zh="逾期项目", streak=2,
+                              red_months=["2031-12", "2032-01"])
+            issued = await lab.record("2032-01", None, reds=[red2],
+                                      ladder=LadderRules(project_correction_days=1))
+            assert kinds(issued) == ["project_supervision"]
+            order = issued.decisions[0]
+            # Issued on 28 February (business time 20:00 + a few real seconds × 120): due 1 day
+            # later, on the leap day; overdue from midnight at the start of 1 March (Beijing).
+            assert order.deadline == date(2032, 2, 29)
+            overdue_from = local_start(date(2032, 3, 1))
+            assert overdue_from == datetime(2032, 2, 29, 16, 0, tzinfo=UTC)
+            # 28 business hours after the anchor: 28 × 3600 / 120 = 840 real seconds.
+            deadline_real = 28 * 3600 // scale
+            # A flood: a district leader exempts the bureau from February's and March's black
+            # lists. Each update wakes the ladder; the history is past CAN_EVENTS before the
+            # second one, so from that one on the run is continuing as new and drains its
+            # deliveries (the 督办单's and the exemptions', all undeliverable) first.
+            for month in ("2032-02", "2032-03"):
+                if month == "2032-03":
+                    info = (await first.describe()).raw_description.workflow_execution_info
+                    assert info.history_length > CAN_EVENTS
+                await lab.handle().execute_update(
+                    c.UPDATE_EXEMPTION,
+                    ExemptionInput(period=month, reason=REASON, actor="王区长",
+                                   role="district_leader", idempotency_key=f"flood-{month}"),
+                    id=f"flood-{month}", result_type=ExemptionResult)
+            notice_key = order.key  # the bureau's notice of the 督办单 (the office's: key + ":xfb")
+            await eventually(lambda: _attempted(pool, notice_key), timeout=30)
+
+            # Just before the deadline (t0 + 800 s ≤ anchor + 800 s): nothing escalated yet.
+            await ts_env.sleep(timedelta(seconds=800) - (await ts_env.get_current_time() - t0))
+            assert "escalation" not in await lab.decisions()
+            # Past it (t0 + 900 s, the anchor being within a few seconds of t0), but before the
+            # notice's last attempt (at or after t0 + 1022 s): escalated, at its deadline.
+            assert deadline_real < 900 < DEAD_BUDGET
+            await ts_env.sleep(timedelta(seconds=900) - (await ts_env.get_current_time() - t0))
+            rows = await eventually(lambda: _escalations(pool, bureau), timeout=30)
+            assert [r["order_id"] for r in rows] == [order.order_id]
+            decided = rows[0]["decided_at"]
+            # At the start of 1 March, give or take the latency of a workflow task (a real
+            # second is 2 business minutes): within the first business hour of 1 March.
+            assert overdue_from <= decided < overdue_from + timedelta(hours=1), decided
+            escalated = await fetch(pool, "SELECT status, escalated_at FROM ladder_orders"
+                                          " WHERE id = $1", order.order_id)
+            assert [(r["status"], r["escalated_at"]) for r in escalated] == [("escalated", decided)]
+            # …while the 督办单's notice is still being tried, by the first run.
+            status, attempts = await _notice(pool, notice_key)
+            assert status == "pending" and 1 <= attempts < DEAD_ATTEMPTS, (status, attempts)
+            info = (await first.describe()).raw_description.workflow_execution_info
+            assert info.execution.run_id == first.first_execution_run_id
+
+            # The escalation's own notices started at about t0 + 840 s, so by t0 + 2400 s every
+            # delivery has spent its attempts: each of the bureau's 4 notices (督办单, two
+            # exemptions, escalation) failed in the outbox, then the run continued as new.
+            await ts_env.sleep(timedelta(seconds=2400) - (await ts_env.get_current_time() - t0))
+            statuses = await eventually(lambda: _all_failed(pool, bureau, 4), timeout=30)
+            assert statuses == [("failed", DEAD_ATTEMPTS)] * 4
+            standing = await lab.standing()
+            assert standing.runs == 2
+            assert [(o.id, o.status.value) for o in standing.open_orders] == [
+                (order.order_id, "escalated")]
+            assert (await lab.decisions()).count("escalation") == 1
+            # The run that escalated while draining replays on today's code.
+            replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+            await replayer.replay_workflow(await client.get_workflow_handle(
+                first.id, run_id=first.first_execution_run_id).fetch_history())
+        finally:
+            await end_ladders(client, [bureau])
+
+
+async def _all_failed(pool: asyncpg.Pool, bureau: str, n: int) -> list[tuple[str, int]]:
+    rows = await fetch(pool, "SELECT status, attempts FROM notifications WHERE bureau = $1"
+                             " ORDER BY key", bureau)
+    found = [(str(r["status"]), int(r["attempts"])) for r in rows]
+    return found if len(found) == n and all(s == "failed" for s, _ in found) else []
+
+
+async def _attempted(pool: asyncpg.Pool, key: str) -> bool:
+    rows = await fetch(pool, "SELECT attempts, last_error FROM notifications WHERE key = $1", key)
+    return bool(rows) and rows[0]["attempts"] >= 1 and "ConnectError" in (rows[0]["last_error"] or "")
+
+
+async def _notice(pool: asyncpg.Pool, key: str) -> tuple[str, int]:
+    row = (await fetch(pool, "SELECT status, attempts FROM notifications WHERE key = $1", key))[0]
+    return str(row["status"]), int(row["attempts"])
+
+
+async def _escalations(pool: asyncpg.Pool, bureau: str) -> list[asyncpg.Record]:
+    return await fetch(pool, "SELECT order_id, decided_at FROM ladder_decisions"
+                             " WHERE bureau = $1 AND kind = 'escalation'", bureau)

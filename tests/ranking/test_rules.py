@@ -6,7 +6,7 @@ the fixture's inputs), not computed by the code under test.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -15,16 +15,25 @@ from guatu.ranking.models import (
     BureauOutcome,
     Exemption,
     LadderRules,
+    LadderState,
     Level,
     ListKind,
+    OrderStatus,
     ProjectInput,
     RedProject,
     RoundContext,
     Snapshot,
+    SupervisionOrder,
     TrackState,
 )
 from guatu.ranking.periods import last_closed, parse_period, periods_between, previous_period
-from guatu.ranking.rules import compute_round, ladder_step, red_streak
+from guatu.ranking.rules import (
+    compute_round,
+    ladder_step,
+    orders_to_forget,
+    red_streak,
+    standing_of,
+)
 from guatu.ranking.rulesets import load_ruleset
 from tests.ranking import fixture
 
@@ -276,3 +285,51 @@ def test_ladder_project_orders_pure() -> None:
     sanya = ladder_step(t, outcome("2031-03", ListKind.BLACK, reds=[red1]), SANYA.ladder)
     assert [(a.kind, a.project) for a in sanya.actions] == [
         (ActionKind.SUMMONS, None), (ActionKind.PROJECT_SUPERVISION, "T-A2")]
+
+
+def order(oid: str, status: OrderStatus, issued: datetime, due: date) -> SupervisionOrder:
+    return SupervisionOrder(id=oid, bureau="t_a", kind=ActionKind.PROJECT_SUPERVISION,
+                            project=f"T-{oid}", period="2031-03", ruleset_id="default",
+                            track="default:month", issued_at=issued, due=due, status=status)
+
+
+def test_standing_lists_only_orders_still_awaited() -> None:
+    issued = datetime(2031, 4, 1, 2, tzinfo=UTC)
+    orders = [
+        order("open", OrderStatus.OPEN, issued, date(2031, 4, 16)),
+        order("escalated", OrderStatus.ESCALATED, issued, date(2031, 4, 10)),
+        order("plan", OrderStatus.PLAN_SUBMITTED, issued, date(2031, 5, 1)),
+        order("closed", OrderStatus.CLOSED, issued, date(2031, 4, 2)),
+        # Withdrawn by a revision of the round: its due date is the earliest, so it would head
+        # the list if it were still counted as open.
+        order("withdrawn", OrderStatus.WITHDRAWN, issued, date(2031, 4, 1)),
+    ]
+    state = LadderState(bureau="t_a", orders={o.id: o for o in orders})
+    standing = standing_of(state)
+    # Still awaited, earliest due first: 10 April, 16 April, 1 May; 3 counted (the dashboard's
+    # count is the length of this list).
+    assert [o.id for o in standing.open_orders] == ["escalated", "open", "plan"]
+    # A withdrawn order is finished like a closed one; every other status still awaits something.
+    assert {s.value for s in OrderStatus if s.finished} == {"closed", "withdrawn"}
+
+
+def test_continue_as_new_forgets_finished_orders_beyond_the_kept_ones() -> None:
+    base = datetime(2031, 1, 1, 1, tzinfo=UTC)
+    # 52 finished orders issued one day apart, closed and withdrawn alternately (f00 closed,
+    # f01 withdrawn, …), and 3 open ones issued before all of them.
+    finished = [order(f"f{i:02d}", OrderStatus.WITHDRAWN if i % 2 else OrderStatus.CLOSED,
+                      base + timedelta(days=i), date(2031, 6, 1)) for i in range(52)]
+    still_open = [order(f"o{i}", status, base - timedelta(days=30), date(2031, 2, 1))
+                  for i, status in enumerate((OrderStatus.OPEN, OrderStatus.ESCALATED,
+                                              OrderStatus.PLAN_SUBMITTED))]
+    # Listed newest first: the result follows the issue time, not the order of the input.
+    orders = [*still_open, *reversed(finished)]
+    # Keep 50 of the 52 finished: the 2 issued first go (one closed, one withdrawn); the open
+    # ones, although older, are never forgotten.
+    assert orders_to_forget(orders, 50) == ["f00", "f01"]
+    # Only 26 of them are closed: counted alone they stay under 50 and nothing would go.
+    assert orders_to_forget([o for o in orders if o.status is OrderStatus.CLOSED], 50) == []
+    assert orders_to_forget(orders, 52) == []
+    assert orders_to_forget(orders, 0) == [f"f{i:02d}" for i in range(52)]
+    withdrawn_only = [o for o in finished if o.status is OrderStatus.WITHDRAWN]  # f01, f03, …, f51
+    assert orders_to_forget(withdrawn_only, 24) == ["f01", "f03"]
