@@ -31,15 +31,22 @@ class UnknownRuleSet(LookupError):
     pass
 
 
-def ruleset_path(ruleset_id: str, directory: Path = RULES_DIR) -> Path:
+def _dir(directory: Path | None) -> Path:
+    # Looked up at each call, not bound as a default: the files are what a running worker reads
+    # when a round is first computed (a test swaps the directory to publish under an old version).
+    return RULES_DIR if directory is None else directory
+
+
+def ruleset_path(ruleset_id: str, directory: Path | None = None) -> Path:
     if not _ID.match(ruleset_id):
         raise UnknownRuleSet(f"规则集编号不合法：{ruleset_id!r} / invalid rule set id {ruleset_id!r}")
-    return directory / f"{ruleset_id}.json"
+    return _dir(directory) / f"{ruleset_id}.json"
 
 
-def load_ruleset(ruleset_id: str = DEFAULT_RULESET, directory: Path = RULES_DIR,
+def load_ruleset(ruleset_id: str = DEFAULT_RULESET, directory: Path | None = None,
                  version: int | None = None) -> RuleSet:
     """The current version of a rule set, or (with `version`) that version as it was published."""
+    directory = _dir(directory)
     path = ruleset_path(ruleset_id, directory)
     if not path.exists():
         raise UnknownRuleSet(f"没有规则集 {ruleset_id} / no rule set {ruleset_id!r} in {directory}")
@@ -58,8 +65,9 @@ def load_ruleset(ruleset_id: str = DEFAULT_RULESET, directory: Path = RULES_DIR,
     return earlier
 
 
-def ruleset_versions(ruleset_id: str, directory: Path = RULES_DIR) -> list[int]:
+def ruleset_versions(ruleset_id: str, directory: Path | None = None) -> list[int]:
     """Every version of a rule set that can be loaded: the kept ones and the current one."""
+    directory = _dir(directory)
     current = load_ruleset(ruleset_id, directory).version
     kept = {int(m.group(1)) for p in (directory / VERSIONS_DIR).glob(f"{ruleset_id}.v*.json")
             if (m := re.fullmatch(rf"{re.escape(ruleset_id)}\.v([1-9][0-9]*)", p.stem))}
@@ -75,12 +83,12 @@ def parse_ruleset_ref(ref: str) -> tuple[str, int | None]:
     return m["id"], int(m["version"]) if m["version"] else None
 
 
-def load_ruleset_ref(ref: str, directory: Path = RULES_DIR) -> RuleSet:
+def load_ruleset_ref(ref: str, directory: Path | None = None) -> RuleSet:
     ruleset_id, version = parse_ruleset_ref(ref)
     return load_ruleset(ruleset_id, directory, version)
 
 
-def known_ruleset(ref: str, directory: Path = RULES_DIR) -> bool:
+def known_ruleset(ref: str, directory: Path | None = None) -> bool:
     """Whether `ref` (an id, or id@version) names a rule set that can be loaded."""
     try:
         load_ruleset_ref(ref, directory)
@@ -89,8 +97,8 @@ def known_ruleset(ref: str, directory: Path = RULES_DIR) -> bool:
     return True
 
 
-def available_rulesets(directory: Path = RULES_DIR) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.json") if _ID.match(p.stem))
+def available_rulesets(directory: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in _dir(directory).glob("*.json") if _ID.match(p.stem))
 
 
 def canonical_json(data: object) -> str:
