@@ -130,7 +130,8 @@ def ranking_run(
 @ranking_app.command("whatif")
 @command
 def ranking_whatif(
-    ruleset: Annotated[str, typer.Option("--ruleset", help="The rule set to try, e.g. sanya.")],
+    ruleset: Annotated[str, typer.Option(
+        "--ruleset", help="The rule set to try, e.g. sanya, or an earlier version: default@1.")],
     first: Annotated[str, typer.Option("--from", help="First month, e.g. 2026-01.")],
     last: Annotated[str, typer.Option("--to", help="Last month, e.g. 2026-11.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -139,9 +140,9 @@ def ranking_whatif(
     written)."""
     from guatu.ranking import whatif
     from guatu.ranking.periods import PeriodError, periods_between
-    from guatu.ranking.rulesets import available_rulesets
+    from guatu.ranking.rulesets import available_rulesets, known_ruleset
 
-    if ruleset not in available_rulesets():
+    if not known_ruleset(ruleset):
         raise CliError(f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
                        f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}",
                        code=2)
@@ -180,8 +181,9 @@ def _print_whatif(data: dict[str, Any]) -> None:
     for period in data["periods"]:
         table = Table(title=f"{period['label_zh']} 比较 / what-if: {base['name_zh']} v{base['version']}"
                             f" ↔ {cand['name_zh']} v{cand['version']}")
-        for header in ("单位 bureau", f"{base['id']} 名次", f"{base['id']} 得分", "榜单",
-                       f"{cand['id']} 名次", f"{cand['id']} 得分", "榜单 ", "变化"):
+        b_label, c_label = f"{base['id']} v{base['version']}", f"{cand['id']} v{cand['version']}"
+        for header in ("单位 bureau", f"{b_label} 名次", f"{b_label} 得分", "榜单",
+                       f"{c_label} 名次", f"{c_label} 得分", "榜单 ", "变化"):
             table.add_column(header)
         for b in period["bureaus"]:
             x, y = b["baseline"], b["candidate"]

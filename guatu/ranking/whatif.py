@@ -40,7 +40,13 @@ from guatu.ranking.rules import (
     outcomes,
     previous_ranks,
 )
-from guatu.ranking.rulesets import DEFAULT_RULESET, canonical_json, load_ruleset, sha256
+from guatu.ranking.rulesets import (
+    DEFAULT_RULESET,
+    canonical_json,
+    load_ruleset,
+    load_ruleset_ref,
+    sha256,
+)
 
 _KIND_ORDER = {"month": 0, "quarter": 1, "year": 2}
 
@@ -195,6 +201,8 @@ async def what_if(pool: asyncpg.Pool, periods: list[str], ruleset_id: str, *,
                   baseline_ruleset: str = DEFAULT_RULESET) -> dict[str, Any]:
     """Re-evaluate frozen periods under `ruleset_id`, side by side with the baseline rule set.
 
+    `ruleset_id` may name an earlier version (`default@1`, kept in config/rules/versions).
+
     The baseline is the rule set version the published rounds used (else the current file),
     with the exemptions those rounds froze. Periods not frozen yet are listed under `missing`.
     Each published baseline round is also recomputed with its own stored context and checked
@@ -202,7 +210,7 @@ async def what_if(pool: asyncpg.Pool, periods: list[str], ruleset_id: str, *,
     """
     for p in periods:
         parse_period(p)
-    candidate = load_ruleset(ruleset_id)
+    candidate = load_ruleset_ref(ruleset_id)
     rows: list[tuple[str, str, asyncpg.Record | None, list[asyncpg.Record]]] = []
     async with pool.acquire() as conn:
         for p in periods:

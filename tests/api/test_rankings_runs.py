@@ -115,9 +115,24 @@ async def test_runs_refreeze_revisions_and_whatif(dev_env: WorkflowEnvironment,
                 # The baseline is revision 2 as published: d third under the default rules.
                 assert {x["code"]: x["baseline"]["rank"]
                         for x in body["periods"][0]["bureaus"]}[d] == 3
-                bad = await api.get("/api/v1/rankings/whatif", params={
-                    "ruleset": "nope", "from": "2031-01", "to": "2031-03"}, headers=auth("leader"))
-                assert (bad.status_code, bad.json()["code"]) == (422, "unknown_ruleset")
+                # The kept earlier version of the default rules (v1, cumulative basis) beside
+                # the published v2: the fixture's plans lie wholly in 2031 and span Feb–May, so
+                # 时间进度 2/4 and the whole-span line (50 of 100 days) give the same ratios —
+                # the same scores and ranks on both sides (tests/ranking/fixture.py).
+                old = await api.get("/api/v1/rankings/whatif", params={
+                    "ruleset": "default@1", "from": "2031-03", "to": "2031-03"},
+                    headers=auth("leader"))
+                assert old.status_code == 200, old.text
+                assert (old.json()["baseline"]["version"], old.json()["candidate"]["version"]) \
+                    == (2, 1)
+                assert old.json()["summary"]["bureau_rank_changes"] == 0
+                assert all(x["baseline"]["score"] == x["candidate"]["score"]
+                           for x in old.json()["periods"][0]["bureaus"])
+                for unknown in ("nope", "default@9"):
+                    bad = await api.get("/api/v1/rankings/whatif", params={
+                        "ruleset": unknown, "from": "2031-01", "to": "2031-03"},
+                        headers=auth("leader"))
+                    assert (bad.status_code, bad.json()["code"]) == (422, "unknown_ruleset")
                 assert (await api.get("/api/v1/rankings", params={"ruleset": "nope"},
                                       headers=auth("leader"))).status_code == 422
                 assert (await api.get("/api/v1/rankings/whatif", params={

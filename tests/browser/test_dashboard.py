@@ -9,7 +9,7 @@ sends the page back to its login.
 
 | project | bureau | program | kind | total 万元 | what happened | light |
 |---|---|---|---|---:|---|---|
-| A1 | 甲 | P01 | engineering | 20000 | 用地, 规划许可 on their dates; 2000 万 reported last month | green |
+| A1 | 甲 | P01 | engineering | 20000 | 用地, 规划许可 on their dates; 2400 万 reported last month | green |
 | A2 | 甲 | P03 | engineering | 6000 | 用地 on its date; 规划许可 due 10 days ago, missing | yellow |
 | B1 | 乙 | P01 | engineering | 3500 | nothing: 用地 due 40 days ago, past the 30-day grace | red |
 | C1 | 丙 | P03 | service | 500 | nothing due yet | green |
@@ -18,10 +18,22 @@ Plans span 36 months from 70 days ago, so at last month's close at most 70 ÷ 10
 planned: on the total basis (the policy of this test) no project is behind the 序时 curve by 10
 points, and the lights come from milestones only. Total planned investment 20000 + 6000 + 3500 + 500 = 30000 万元 = 3.00 亿元.
 
-甲 must meet its 序时 target on every day of the year (the red list, not the black): its two
-projects had at most 70 ÷ 1080 × 26000 = 1685 万元 planned at last month's close (fewer days when
-today is late in the month), and A1's 2000 万 covers that on any date. (With 1500 万 the test
-failed early in a month, when last month's close is nearly 70 days after the start.)
+甲 must meet its 序时 target on every day of the year (the red list, not the black). The
+`default` rules (v2) measure it on the year's plan: 甲's completion this year (A1's 2400 万,
+reported for last month, the period's own month) against Σ year plan × 时间进度. A linear plan
+of 1080 days puts total × (its days in the year) ÷ 1080 in a year; 时间进度 counts whole months
+of the year's plan span. The start is 70 days before today, so last month's close lies 1 to 3
+span months after the start month:
+- a plan begun last year (today before about 12 March): the span is all 12 months and at most
+  2 have elapsed: ≤ 26000 × 366/1080 × 2/12 = 1468.5 万元;
+- a plan begun this year: the most is due on 1 April, start 21 January (22 in a leap year), 345
+  of its days in the year, 3 of 12 span months elapsed: 26000 × 345/1080 × 3/12 = 2076.4 万元.
+  Later starts have fewer days in the year over fewer span months: on 1 December (start
+  22 September) 26000 × 101/1080 × 3/4 = 1823.6; on 1 January (start 23 October, the whole
+  span Oct–Dec elapsed) 26000 × 70/1080 × 3/3 = 1685.2.
+We checked every day of 2024–2032 (leap years too): the maximum is 2076.4 万元, on 1 April, so
+A1's 2400 万 covers 甲's target on any date. (With 2000 万 — enough under v1's whole-span
+basis, at most 70 ÷ 1080 × 26000 = 1685 万 — the test failed on 1 April.)
 """
 
 from __future__ import annotations
@@ -157,7 +169,7 @@ async def test_dashboard_shows_what_the_api_answers(
             await step("A2", Step.LAND_USE, 30)
             await send_update(client, codes["A1"], c.UPDATE_REPORT, ProgressReportInput(
                 bureau=bureaus["a"], idempotency_key=f"{codes['A1']}-{last_month}",
-                month=last_month, investment_wan=2000, physical_progress_pct=8), pool=pool)
+                month=last_month, investment_wan=2400, physical_progress_pct=8), pool=pool)
 
             async def projected() -> bool:
                 return await lights(pool, codes) == EXPECTED_LIGHTS
@@ -203,7 +215,7 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
     # The API itself answers the hand-computed figures.
     total = overview["total"]
     assert total["total_investment_wan"] == 30000.0
-    assert total["actual_investment_wan"] == 2000.0
+    assert total["actual_investment_wan"] == 2400.0
     assert total["lights"] == {"green": 2, "yellow": 1, "red": 1}
     assert [p["code"] for p in overview["programs"]] == ["P01", "P03"]
     assert listed["total"] == 4
@@ -263,7 +275,7 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
             assert (await value.inner_text()).strip() == "3.00 亿元"
             assert (await page.inner_text("[data-field='published-total']")).strip() == "828.11 亿元"
             assert (await page.inner_text("[data-field='actual-investment']")).strip() == \
-                "2,000 万元"
+                "2,400 万元"
             for light, count in total["lights"].items():
                 assert (await page.inner_text(f"[data-field='light-{light}']")).strip() == \
                     str(count)
@@ -319,7 +331,7 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
                 detail["stage"]
             assert await page.get_attribute("[data-field='d-light']", "data-value") == "green"
             assert float(await page.get_attribute("[data-field='d-actual']", "data-value")
-                         or "nan") == detail["actual_investment_wan"] == 2000.0
+                         or "nan") == detail["actual_investment_wan"] == 2400.0
             assert await page.locator("[data-field='d-stale']").count() == 0
             await page.screenshot(path=str(shot("dashboard-project.png")))
             await page.click("#drawer-close")

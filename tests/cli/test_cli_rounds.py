@@ -85,6 +85,13 @@ async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
             table = await cli(["ranking", "whatif", "--ruleset", "sanya", "--from", "2031-03",
                                "--to", "2031-03"], env)
             assert table.exit_code == 0 and "2031年3月 比较" in table.stdout
+            # An earlier version by number: the published round is default v2.
+            old = as_json(await cli(["ranking", "whatif", "--ruleset", "default@1", "--from",
+                                     "2031-03", "--to", "2031-03", "--json"], env))
+            assert (old["baseline"]["version"], old["candidate"]["version"]) == (2, 1)
+            old_table = await cli(["ranking", "whatif", "--ruleset", "default@1", "--from",
+                                   "2031-03", "--to", "2031-03"], env)
+            assert "default v1 名次" in old_table.stdout and "default v2 名次" in old_table.stdout
             unknown = await cli(["ranking", "whatif", "--ruleset", "nope", "--from", "2031-01",
                                  "--to", "2031-03"], env)
             assert unknown.exit_code == 2

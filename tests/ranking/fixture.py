@@ -16,6 +16,12 @@ expected for 2031-02 and 2031-03; the period window holds 2031-03 only.
 | D1 | d | P01 | 4000 | 400 + none = 400 | 0 of 2 (none reached) | missing | 02, 03 |
 
 A2's March report was corrected once (first 500, then 600): the correction wins.
+
+On the year's plan (年度计划口径, `default` v2): every plan lies wholly in 2031, so the year's
+plan is the total and this year's completion is the cumulative one; the plan spans February–May
+(4 months), so 时间进度 at the close of March is 2/4 and the year's plan-to-date is total ÷ 2 —
+the same as the whole-span line (v1, `cumulative`). Both versions give these projects the same
+ratios and scores; only the explanation's words differ.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ async def test_refreeze_publishes_revision_two(dev_env: WorkflowEnvironment,
     async with running_worker(client, fresh_pool, http, settings) as tq:
         try:
             first = await (await service.trigger_round(client, "2031-03", task_queue=tq)).result()
-            # test_rules: b 106.00, c 89.25, a 51.25, d 7.00; red b, c; black a, d (no exemption).
+            # test_rules (default v2): b 106.00, c 89.25, a 51.25, d 7.00; red b, c; black a, d.
             assert (first.revision, first.red_list, first.black_list) == (1, [b, cc], [a, d])
 
             await _late_report(fresh_pool, d1)
@@ -62,7 +62,9 @@ async def test_refreeze_publishes_revision_two(dev_env: WorkflowEnvironment,
                                                 task_queue=tq, pool=fresh_pool)
             assert handle.id == c.ranking_round_workflow_id("2031-03", "default", 2)
             second = await handle.result()
-            # D1: 400 + 1700 = 2100 of 2000 planned = 105 % → 60 × 1.05 = 63.00; milestones 0;
+            # D1 (default v2, the year's plan; all of D1's plan and work fall in 2031): this
+            # year's 400 + 1700 = 2100 of the year's plan 4000 × 时间进度 2/4 = 2000 to date
+            # = 105 % → 60 × 1.05 = 63.00; milestones 0;
             # the March report is late → 0; red February and March → − 5: 58.00.
             # Bureaus: b 106.00, c 89.25, d 58.00 (target 105 % met), a 51.25 (missed).
             # Red list: top 3 that met the target → b, c, d; black list: a only.

@@ -115,7 +115,7 @@ async def test_round_end_to_end_reproducible(dev_env: WorkflowEnvironment, fresh
                 (b, 1, 106.0, "red", False), (cc, 2, 89.25, "red", False),
                 (a, 3, 51.25, "black", False), (d, 4, 7.0, None, True)]
             assert ranking["exempted"][0]["reason"] == REASON
-            assert ranking["ruleset"]["id"] == "default" and ranking["ruleset"]["version"] == 1
+            assert ranking["ruleset"]["id"] == "default" and ranking["ruleset"]["version"] == 2
             projects = await queries.get_ranking(fresh_pool, "project")
             assert [r["score"] for r in projects["rows"]] == [112.0, 106.0, 91.0, 87.5, 31.0, 7.0]
             assert projects["period"] == "2031-03"

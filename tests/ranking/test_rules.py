@@ -34,7 +34,15 @@ from guatu.ranking.rules import (
     red_streak,
     standing_of,
 )
-from guatu.ranking.rulesets import load_ruleset
+from guatu.ranking.rulesets import (
+    UnknownRuleSet,
+    known_ruleset,
+    load_ruleset,
+    load_ruleset_ref,
+    ruleset_canonical,
+    ruleset_versions,
+    sha256,
+)
 from tests.ranking import fixture
 
 DEFAULT = load_ruleset("default")
@@ -69,8 +77,13 @@ def test_periods() -> None:
 
 def test_hand_computed_ranking_default_rules() -> None:
     results = compute_round(fixture.snapshot("t"), DEFAULT, RoundContext())
+    # default v2 ranks on the year's plan (年度计划口径): ratio = 本年完成 ÷ (年度计划 × 时间进度).
+    # The fixture's plans lie wholly in 2031 (year plan = total) and span February–May, so
+    # 时间进度 at the close of March is 2/4 and each year plan-to-date is total ÷ 2; everything
+    # was done in 2031 (this year's completion = cumulative). The ratios are those of v1's
+    # cumulative basis (whole-span line: 50 of 100 days), so the figures are too.
     # Projects (60 × min(ratio, 1.3) + 25 × milestones share + 15 × reports share − 5 × red months):
-    # A1 600/500 = 1.2 → 72.00 + 25 + 15 − 0        = 112.00
+    # A1 600/(1000 × 2/4 = 500) = 1.2 → 72.00 + 25 + 15 − 0 = 112.00
     # B1 1100/1000 = 1.1 → 66.00 + 25 + 15          = 106.00
     # C2 550/500 = 1.1 → 66.00 + 25 + 0 (late)      =  91.00
     # C1 500/500 = 1.0 → 60.00 + 12.50 (1/2) + 15   =  87.50
@@ -82,7 +95,7 @@ def test_hand_computed_ranking_default_rules() -> None:
         "T-C1": (4, 87.5, "red"), "T-A2": (5, 31.0, "black"), "T-D1": (6, 7.0, "black"),
     }
     # Bureaus, weighted by total investment:
-    # a (112 × 1000 + 31 × 3000) / 4000 = 51.25, target 1500/2000 = 75 % missed
+    # a (112 × 1000 + 31 × 3000) / 4000 = 51.25, target (600 + 900)/(500 + 1500) = 75 % missed
     # b 106.00, target 110 % met; c (87.5 + 91) / 2 = 89.25, target 1050/1000 met
     # d 7.00, target 20 % missed
     # Red list: top 3 that met the target → b, c (a is 3rd but missed it).
@@ -100,8 +113,13 @@ def test_hand_computed_ranking_default_rules() -> None:
     a1 = next(r for r in results.levels[Level.PROJECT].rows if r.code == "T-A1")
     inv = a1.breakdown[0]
     assert inv["points"] == 72.0 and inv["max_points"] == 78.0
-    assert "为序时计划 500.00 万元的 120.00%" in inv["text_zh"]
-    assert inv["text_en"].startswith("investment 120.00% of 序时 plan")
+    # 600 of the year's plan 1,000 = 60.00 %; 时间进度 2/4 = 50.00 %; 600 of 500 to date = 120.00 %.
+    assert inv["inputs"]["basis"] == "year_plan"
+    assert inv["text_zh"] == ("本年累计完成投资 600.00 万元，占年度计划 1,000.00 万元的 60.00%，"
+                              "时间进度 50.00%，完成序时计划 500.00 万元的 120.00% → "
+                              "60 × 1.2000 = 72.00 / 60 分")
+    assert inv["text_en"].startswith("60.00% of this year's plan (600.00 of 1,000.00 万元) "
+                                     "against 50.00% of the year elapsed")
     assert inv["text_en"].endswith("= 72.00 of 60")
     d1 = next(r for r in results.levels[Level.PROJECT].rows if r.code == "T-D1")
     assert [line["points"] for line in d1.breakdown[:4]] == [12.0, 0.0, 0.0, -5.0]
@@ -109,6 +127,10 @@ def test_hand_computed_ranking_default_rules() -> None:
     bureau_a = next(r for r in results.levels[Level.BUREAU].rows if r.code == "t_a")
     total = next(line for line in bureau_a.breakdown if line["key"] == "total")
     assert "205,000.0000 ÷ Σ权重 4,000.00 = 51.25" in total["text_zh"]
+    target = next(line for line in bureau_a.breakdown if line["key"] == "target")
+    assert target["inputs"]["basis"] == "year_plan"
+    assert target["text_zh"] == ("序时目标：本年（年度计划口径）完成投资 1,500.00 万元 ÷ 序时计划 "
+                                 "2,000.00 万元 = 75.00%，目标 100% → 未完成")
     # Bureau d owns D1, red in February and March: a 2-month streak the ladder will act on.
     bureau_d = next(r for r in results.levels[Level.BUREAU].rows if r.code == "t_d")
     assert [(p.code, p.streak) for p in bureau_d.red_projects] == [("T-D1", 2)]
@@ -116,10 +138,13 @@ def test_hand_computed_ranking_default_rules() -> None:
 
 def test_score_floor_and_cap() -> None:
     snap = fixture.snapshot("t")
-    p = snap.projects[0].model_copy(update={"actual_cumulative_wan": 2000.0})  # A1: 400 % of plan
+    # default v2 reads this year's completion (actual_ytd_wan); the fixture's plans lie wholly in
+    # 2031, so this year's and the cumulative figure move together.
+    p = snap.projects[0].model_copy(update={  # A1: 2000 of 500 to date = 400 % of plan
+        "actual_cumulative_wan": 2000.0, "actual_ytd_wan": 2000.0})
     q = snap.projects[0].model_copy(update={
-        "code": "T-Z9", "actual_cumulative_wan": 0.0, "red_months": ["2031-03"],
-        "reports": [], "milestones": []})
+        "code": "T-Z9", "actual_cumulative_wan": 0.0, "actual_ytd_wan": 0.0,
+        "red_months": ["2031-03"], "reports": [], "milestones": []})
     results = compute_round(snap.model_copy(update={"projects": [p, q]}), DEFAULT, RoundContext())
     got = rows(results, Level.PROJECT)
     # Capped at 130 %: 60 × 1.3 = 78 + 25 + 15 = 118. Z9: 0 + 25 (none due) + 15 (none
@@ -128,7 +153,7 @@ def test_score_floor_and_cap() -> None:
     assert got["T-Z9"][1] == 35.0
     r = compute_round(snap.model_copy(update={"projects": [q.model_copy(update={
         "milestones": snap.projects[0].milestones, "reports": snap.projects[0].reports,
-        "actual_cumulative_wan": 0.0})]}), DEFAULT.model_copy(update={"components": [
+        "actual_cumulative_wan": 0.0, "actual_ytd_wan": 0.0})]}), DEFAULT.model_copy(update={"components": [
             c.model_copy(update={"points": 50}) if c.key.value == "red_months" else c
             for c in DEFAULT.components]}), RoundContext())
     # 0 + 25 (A1's milestones met) + 15 (A1's reports) − 50 = −10 → floored at 0.
@@ -136,11 +161,14 @@ def test_score_floor_and_cap() -> None:
 
 
 def _project(code: str, bureau: str, actual: float, total: float = 1000.0) -> ProjectInput:
+    # A plan over the whole of 2031: the year's plan is the total, 时间进度 at the close of March
+    # is 3/12, so the year's plan-to-date (what default v2 compares with) is total ÷ 4.
     return ProjectInput(
         code=code, name_zh=code, program="P01", bureau=bureau, kind="engineering",
         stage="preliminary", status="active", start=date(2031, 1, 1), finish=date(2032, 1, 1),
         total_investment_wan=total, planned_to_date_wan=total / 2, planned_ytd_wan=total / 2,
-        actual_cumulative_wan=actual, actual_ytd_wan=actual)
+        actual_cumulative_wan=actual, actual_ytd_wan=actual,
+        year_plan_wan=total, year_plan_to_date_wan=total / 4)
 
 
 def _snap(projects: list[ProjectInput]) -> Snapshot:
@@ -150,15 +178,16 @@ def _snap(projects: list[ProjectInput]) -> Snapshot:
 
 def test_ties_are_broken_by_ratio_then_weight_then_code() -> None:
     # Scores are capped at 130 %: every project at or above 130 % scores 60 × 1.3 + 25 + 15 = 118.
+    # Ratios on the year's plan (default v2): actual ÷ (total × 3/12).
     snap = _snap([
-        _project("P-1", "zz", 700.0),           # 140 % → 118, ratio 1.4
-        _project("P-2", "yy", 750.0),           # 150 % → 118, ratio 1.5
-        _project("P-3", "xx", 1400.0, 2000.0),  # 140 % → 118, ratio 1.4, weight 2000
+        _project("P-1", "zz", 700.0),           # 700/250 = 280 % → 118, ratio 2.8
+        _project("P-2", "yy", 750.0),           # 750/250 = 300 % → 118, ratio 3.0
+        _project("P-3", "xx", 1400.0, 2000.0),  # 1400/500 = 280 % → 118, ratio 2.8, weight 2000
         _project("P-4", "ww", 1400.0, 2000.0),  # same as P-3 in every key but the code
     ])
     results = compute_round(snap, DEFAULT, RoundContext())
     order = [r.code for r in results.levels[Level.PROJECT].rows]
-    # ratio 1.5 first; then among the 1.4s the heavier weight (2000) first; P-3 before P-4 by code.
+    # ratio 3.0 first; then among the 2.8s the heavier weight (2000) first; P-3 before P-4 by code.
     assert order == ["P-2", "P-3", "P-4", "P-1"]
     lines = {r.code: next(x for x in r.breakdown if x["key"] == "tie_break")
              for r in results.levels[Level.PROJECT].rows}
@@ -333,3 +362,77 @@ def test_continue_as_new_forgets_finished_orders_beyond_the_kept_ones() -> None:
     assert orders_to_forget(orders, 0) == [f"f{i:02d}" for i in range(52)]
     withdrawn_only = [o for o in finished if o.status is OrderStatus.WITHDRAWN]  # f01, f03, …, f51
     assert orders_to_forget(withdrawn_only, 24) == ["f01", "f03"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The default rule set's versions: v1 cumulative (总投资口径), v2 year plan (年度计划口径)
+# ---------------------------------------------------------------------------------------------
+
+# SHA-256 of default v1's canonical body, as every round published under v1 stored it in
+# `ranking_rulesets` (the body of config/rules/default.json at version 1, commit b50e50e).
+DEFAULT_V1_SHA256 = "e99f1b09a65d9ef3fd93a2fa65da747b4917d8f67685570ef4129492d89a6517"
+
+
+def test_default_v2_is_v1_on_the_year_plan_basis() -> None:
+    v1 = load_ruleset("default", version=1)
+    assert (DEFAULT.version, v1.version) == (2, 1)
+    # The kept v1 body is byte for byte the one rounds published under v1 hashed.
+    assert sha256(ruleset_canonical(v1)) == DEFAULT_V1_SHA256
+    assert [(c.key.value, c.basis.value) for c in v1.components][0] == ("investment_ratio", "cumulative")
+    assert v1.target.basis.value == "cumulative"
+    assert [(c.key.value, c.basis.value) for c in DEFAULT.components][0] == ("investment_ratio", "year_plan")
+    assert DEFAULT.target.basis.value == "year_plan"
+    # Nothing else changed: v2 with v1's bases, version and description is v1.
+    back = DEFAULT.model_copy(update={
+        "version": 1, "description": v1.description, "target": v1.target,
+        "components": [DEFAULT.components[0].model_copy(update={"basis": v1.components[0].basis}),
+                       *DEFAULT.components[1:]]})
+    assert ruleset_canonical(back) == ruleset_canonical(v1)
+    assert DEFAULT.appeal == v1.appeal  # procedure (not hashed) kept as it was
+    assert "年度计划" in DEFAULT.description and "default.v1.json" in DEFAULT.description
+    # The current version is also reachable by its number; an unknown version is refused.
+    assert load_ruleset("default", version=2) == DEFAULT
+    assert ruleset_versions("default") == [1, 2]
+    assert load_ruleset_ref("default@1") == v1 and load_ruleset_ref("default") == DEFAULT
+    assert known_ruleset("default@1") and known_ruleset("sanya@1")
+    assert not known_ruleset("default@3") and not known_ruleset("default@") \
+        and not known_ruleset("nosuch@1")
+    with pytest.raises(UnknownRuleSet, match="没有第 9 版"):
+        load_ruleset("default", version=9)
+
+
+def _multi_year(code: str, bureau: str, *, cumulative: float, this_year: float) -> ProjectInput:
+    # A three-year project, total 12,000 万元, frozen at the close of June 2031: 6,000 planned to
+    # date on its whole-span 序时 curve; this year's plan 4,000 spans all twelve months, so
+    # 时间进度 is 6/12 and the year's plan-to-date is 4,000 × 6/12 = 2,000. No milestone due and
+    # no report expected: 25 + 15 points each, no red month.
+    return ProjectInput(
+        code=code, name_zh=code, program="P01", bureau=bureau, kind="engineering",
+        stage="construction", status="active", start=date(2030, 1, 1), finish=date(2033, 1, 1),
+        total_investment_wan=12000.0, planned_to_date_wan=6000.0, planned_ytd_wan=2000.0,
+        actual_cumulative_wan=cumulative, actual_ytd_wan=this_year,
+        year_plan_wan=4000.0, year_plan_to_date_wan=2000.0)
+
+
+def test_default_v2_ranks_this_years_plan_where_v1_ranked_the_total() -> None:
+    # Bureau x did well in earlier years but only half of this year's plan-to-date; bureau y
+    # was behind overall but is ahead of this year's plan.
+    snap = Snapshot(period="2031-06", kind="month", close=date(2031, 7, 1), months=["2031-06"],
+                    frozen_at=datetime(2031, 7, 1, tzinfo=UTC), projects=[
+                        _multi_year("X-1", "x", cumulative=5400.0, this_year=1000.0),
+                        _multi_year("Y-1", "y", cumulative=4800.0, this_year=2200.0)])
+    v1 = compute_round(snap, load_ruleset("default", version=1), RoundContext())
+    v2 = compute_round(snap, DEFAULT, RoundContext())
+    # v1 (cumulative): x 5400/6000 = 0.90 → 54.00 + 40 = 94.00; y 4800/6000 = 0.80 → 48.00 + 40
+    # = 88.00. Both below 100 % of the 序时 plan: no red list; both in the bottom 3 → black.
+    assert rows(v1, Level.BUREAU) == {"x": (1, 94.0, "black"), "y": (2, 88.0, "black")}
+    # v2 (year plan): x 1000/2000 = 0.50 → 30.00 + 40 = 70.00; y 2200/2000 = 1.10 → 66.00 + 40
+    # = 106.00. y met its target (110 %) → red; x missed it (50 %) → black.
+    assert rows(v2, Level.BUREAU) == {"y": (1, 106.0, "red"), "x": (2, 70.0, "black")}
+    assert v2.ruleset_version == 2 and v1.ruleset_version == 1
+    x = next(r for r in v2.levels[Level.PROJECT].rows if r.code == "X-1")
+    # 1000 of 4000 = 25.00 % of the year's plan against 50.00 % of the year elapsed.
+    assert x.breakdown[0]["text_zh"].startswith(
+        "本年累计完成投资 1,000.00 万元，占年度计划 4,000.00 万元的 25.00%，时间进度 50.00%，"
+        "完成序时计划 2,000.00 万元的 50.00%")
+    assert x.investment_ratio == 0.5

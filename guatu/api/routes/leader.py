@@ -262,13 +262,18 @@ async def ranking_revisions(ctx: Context, _: LeaderOnly, period: Annotated[Perio
             summary="What-if: the frozen periods re-ranked under another rule set, side by side "
                     "with the rule set the published rounds used")
 async def ranking_whatif(ctx: Context, _: LeaderOnly,
-                         ruleset: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")],
+                         ruleset: Annotated[str, Query(
+                             pattern=r"^[A-Za-z0-9_-]{1,40}(@[0-9]{1,6})?$",
+                             description="sanya, default, or an earlier version: default@1")],
                          first: Annotated[Month, Query(alias="from")],
                          last: Annotated[Month, Query(alias="to")]) -> Any:
     from guatu.ranking import whatif
     from guatu.ranking.periods import periods_between
+    from guatu.ranking.rulesets import available_rulesets, known_ruleset
 
-    _known_ruleset(ruleset)
+    if not known_ruleset(ruleset):
+        raise ApiError(422, "unknown_ruleset", f"没有规则集「{ruleset}」",
+                       f"no rule set {ruleset!r}", details={"known": available_rulesets()})
     periods = periods_between("month", first, last)
     if not periods:
         raise ApiError(422, "bad_range", "起始月份晚于截止月份", "`from` is after `to`")
