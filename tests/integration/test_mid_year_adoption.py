@@ -297,7 +297,8 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
                     h1_lines["investment_ratio"]["points"]) == (125.0 * k, 250.0 * k, 30.0)
             assert h1_lines["red_months"]["points"] == (-5.0 if period in case.h1_red else 0.0)
 
-            expected = {(d, "commendation", None), (h, "notice", None), (s, "notice", None)}
+            expected: set[tuple[str, str, str | None]] = {
+                (d, "commendation", None), (h, "notice", None), (s, "notice", None)}
             if case.order:
                 expected.add((h, "project_supervision", h1.code))
             assert await decisions(pool, [d, h, s]) == expected
@@ -354,7 +355,8 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
             assert changes["black_list"] == {"before": [h, s], "after": [s]}
             told = {(x["bureau"], x["change"], x["kind"], x["project"])
                     for x in rev["changes"]["decisions"]}
-            want = {(h, "withdrawn", "notice", None), (h, "made", "commendation", None)}
+            want: set[tuple[str, str, str, str | None]] = {
+                (h, "withdrawn", "notice", None), (h, "made", "commendation", None)}
             if case.order:
                 want.add((h, "withdrawn", "project_supervision", h1.code))
             assert told == want
