@@ -79,12 +79,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu import constants as c
-from guatu.clock import CST
+from guatu.clock import CST, local_date
 from guatu.models import (
     CurveShape,
     MilestonePlan,
@@ -92,12 +93,13 @@ from guatu.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
+    ProjectState,
     StageTransitionInput,
     Step,
     UpdateResult,
 )
 from guatu.programme import load_policy
-from guatu.projects import project_status, send_update, start_project
+from guatu.projects import project_status, send_update, start_input, start_project
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch
@@ -393,3 +395,46 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
                 with contextlib.suppress(Exception):
                     await client.get_workflow_handle(c.project_workflow_id(code)).terminate()
     print(f"\nmid-year adoption loaded {case.load}: {time.monotonic() - started:.1f} s")
+
+
+async def test_a_back_fill_in_the_first_workflow_task(dev_env: WorkflowEnvironment,
+                                                      pool: asyncpg.Pool, http: httpx.AsyncClient,
+                                                      settings: Settings) -> None:
+    """A report that reaches a project in its first workflow task (sent right after the plan
+    was loaded, or queued while the worker was down) is handled before the workflow's `run`
+    begins. It must already see the project loaded: the programme clock anchored, the back-fill
+    window open. (It did not: January, back-filled on 20 November, was recorded at the real
+    time and counted late.) Update-with-start puts it in the first task every time."""
+    client = dev_env.client
+    bureau = f"a{uuid.uuid4().hex[:8]}_first"
+    await add_bureaus(pool, {"diligent": bureau})
+    p = plan(f"A{uuid.uuid4().hex[:6].upper()}-F1", bureau, 2026, 2400.0,
+             {2026: 1200.0, 2027: 1200.0})
+    loaded_at = datetime(2026, 11, 20, 10, tzinfo=CST)
+    clock = ProgrammeClock(scale=1.0, anchor_business=loaded_at)
+    async with running_worker(client, pool, http, settings) as tq:
+        handle = client.get_workflow_handle(c.project_workflow_id(p.code))
+        try:
+            result: UpdateResult = await client.execute_update_with_start_workflow(
+                c.UPDATE_REPORT, ProgressReportInput(
+                    bureau=bureau, idempotency_key=f"{p.code}-r1", month="2026-01",
+                    investment_wan=100.0, physical_progress_pct=3.0),
+                start_workflow_operation=WithStartWorkflowOperation(
+                    c.PROJECT_WORKFLOW, start_input(p, load_policy(), clock),
+                    id=handle.id, task_queue=tq,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING),
+                id=f"{c.UPDATE_REPORT}:{p.code}-r1", result_type=UpdateResult)
+            assert result.accepted and not result.duplicate
+            state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        finally:
+            with contextlib.suppress(Exception):
+                await handle.terminate()
+    january = state.reports["2026-01"]
+    # Due 25 January, before the load day, sent inside the window (to 25 November): on time;
+    # received on the programme clock (20 November, Beijing time), not on the real date.
+    assert state.backfill_until == date(2026, 11, 25)
+    assert january.on_time is True
+    assert local_date(january.received_at) == date(2026, 11, 20)
+    # The approval (立项) opens the stage history, before anything the bureau sent.
+    assert [x.stage.value for x in state.stage_history] == ["approved"]
+    assert state.started_at == loaded_at
