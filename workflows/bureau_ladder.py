@@ -97,6 +97,15 @@ class BureauLadder:
             bureau=input.bureau, name_zh=input.name_zh, exemption_rules=input.exemption_rules,
             clock=input.clock, continue_as_new_events=input.continue_as_new_events,
         )
+        if input.state is None:
+            # Anchored here, not in `run`: the round that starts a ladder sends its first
+            # `record_period` at once, and that update can be handled before `run` begins; its
+            # decisions and order deadlines must already be on the programme clock.
+            clock = self.s.clock
+            if clock.anchor_real is None and (clock.scale != 1.0 or clock.anchor_business):
+                now = workflow.now()
+                clock.anchor_real = now
+                clock.anchor_business = clock.anchor_business or now
         self._lock = asyncio.Lock()
         self._wake = False
         self._dirty = False
@@ -112,10 +121,6 @@ class BureauLadder:
     async def run(self, input: LadderInput) -> None:
         s = self.s
         if input.state is None:
-            now = workflow.now()
-            if s.clock.anchor_real is None and (s.clock.scale != 1.0 or s.clock.anchor_business):
-                s.clock.anchor_real = now
-                s.clock.anchor_business = s.clock.anchor_business or now
             s.started_at = self._bnow()
             self._changed()
         for notice in list(s.pending_notices):

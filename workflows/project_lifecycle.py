@@ -73,6 +73,12 @@ class ProjectLifecycle:
     def __init__(self, input: StartProjectInput) -> None:
         state = input.state or ProjectState(plan=input.plan, policy=input.policy, clock=input.clock)
         self.book = LifecycleBook(state, workflow.now, _log)
+        if input.state is None:
+            # Begun here, not in `run`: an update that reaches the project in its first workflow
+            # task (reported right after the plan was loaded, or while the worker was down) is
+            # handled before `run` starts, and must find the clock anchored and the back-fill
+            # window open.
+            self.book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
         self._search_attributes = input.search_attributes
         self._deliveries: dict[str, asyncio.Task[None]] = {}
         self._indexed: tuple[str, str] | None = None
@@ -80,9 +86,8 @@ class ProjectLifecycle:
     @workflow.run
     async def run(self, input: StartProjectInput) -> ProjectStatus:
         book = self.book
-        if input.state is None:
-            book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
-        elif not book.s.rules_revision and workflow.patched(PATCH_LATE_DATA):
+        if input.state is not None and not book.s.rules_revision \
+                and workflow.patched(PATCH_LATE_DATA):
             book.upgrade()
         for notice in list(book.s.pending_notices):
             self._deliver(notice)

@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from guatu import constants as c
+from guatu.models import ProgrammeClock
 from guatu.projects import Rejected, audit_rejection, rejection_of
 from guatu.ranking.models import (
     CorrectionPlanInput,
@@ -124,18 +125,22 @@ def _checked(period: str, ruleset: str) -> None:
 
 
 async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULESET, *,
-                        task_queue: str = c.TASK_QUEUE) -> WorkflowHandle[Any, RoundResult]:
+                        task_queue: str = c.TASK_QUEUE,
+                        clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, RoundResult]:
     """Start the round of `period` now (or attach to it if it is running).
 
     A round that already completed is run again: it reuses the frozen snapshot, must reproduce
     its published results (its latest revision) byte for byte, and sends nothing twice
-    (ladders and notices dedup). A bad period or rule set raises `Rejected`.
+    (ladders and notices dedup). A bad period or rule set raises `Rejected`. `clock` is the
+    programme clock a ladder started by this round keeps (its order deadlines); real time if
+    not given.
     """
     _checked(period, ruleset)
     workflow_id = c.ranking_round_workflow_id(period, ruleset)
     try:
         return await client.start_workflow(
-            c.RANKING_WORKFLOW, RankingRoundInput(period=period, ruleset_id=ruleset),
+            c.RANKING_WORKFLOW,
+            RankingRoundInput(period=period, ruleset_id=ruleset, clock=clock or ProgrammeClock()),
             id=workflow_id, task_queue=task_queue, result_type=RoundResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
@@ -150,7 +155,8 @@ MIN_REASON_CHARS = 4
 async def revise_round(client: Client, period: str, *, reason: str, actor: str,
                        ruleset: str = DEFAULT_RULESET,
                        task_queue: str = c.TASK_QUEUE,
-                       pool: asyncpg.Pool | None = None) -> WorkflowHandle[Any, RoundResult]:
+                       pool: asyncpg.Pool | None = None,
+                       clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, RoundResult]:
     """Freeze the period's inputs again and publish the next revision (2, 3, …) of its round,
     with `reason` and `actor` recorded; earlier revisions stay with their hashes.
 
@@ -159,7 +165,7 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
     that ID still going is attached to (two leaders correcting the same round at once get one
     revision), one that ended without publishing it here is run again. Without a pool, N
     starts at 2 and moves past every ID whose run completed. The number the round publishes
-    is `RoundResult.revision` (PostgreSQL decides it).
+    is `RoundResult.revision` (PostgreSQL decides it). `clock` as for `trigger_round`.
     """
     _checked(period, ruleset)
     reason = reason.strip()
@@ -170,7 +176,7 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
     if not actor.strip():
         raise Rejected("actor_required", "请填写操作人", "the actor is required")
     data = RankingRoundInput(period=period, ruleset_id=ruleset, refreeze=True, reason=reason,
-                             actor=actor.strip())
+                             actor=actor.strip(), clock=clock or ProgrammeClock())
     if pool is not None:
         async with pool.acquire() as conn:
             latest = await conn.fetchval("SELECT revision FROM ranking_rounds WHERE period = $1"
