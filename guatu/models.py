@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 BureauCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-# ASCII digits only (\d also matches ٢٠٢٦), and the programme's years 2000–2100.
-Month = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
+# ASCII digits only (\d also matches ٢٠٢٦).
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 ProgressBasis = Literal["year_plan", "total"]
 
 

@@ -43,6 +43,8 @@ Percent = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
 ProgrammeDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 # A ranking period: a month 2026-11, a quarter 2026-Q4 or a year 2026.
+# A month of the programme's years (what-if ranges): the ranking's periods run 2000–2100.
+ProgrammeMonth = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
 # Years 2000–2100 only, as plan dates (guatu.ranking.periods): year 0 is not a period.
 Period = Annotated[str, StringConstraints(
     pattern=r"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
@@ -316,6 +318,7 @@ __all__ = [
     "NotificationPage",
     "NotificationRow",
     "Period",
+    "ProgrammeMonth",
     "PlanBody",
     "PlanChangeBody",
     "ProjectPage",

@@ -60,9 +60,10 @@ class Period:
         return f"{self.start.year}年度"
 
 
-# The years a programme can hold (the doors accept plan dates 2000–2100): year 0 or 9999 would
-# only make date arithmetic fail deep inside a query.
-FIRST_YEAR, LAST_YEAR = 2000, 2100
+# The doors accept periods of 2000–2100 (plan dates); arithmetic around them (the period before
+# 2000-01 is 1999-12) stays inside 1900–2200. Year 0 or 9999 would only make date arithmetic
+# fail deep inside a query: refused here as a bad period instead.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 def _year(text: str, key: str) -> int:

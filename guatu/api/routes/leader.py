@@ -31,7 +31,7 @@ from guatu.api.deps import (
     require,
 )
 from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
-from guatu.api.schemas import Period
+from guatu.api.schemas import Period, ProgrammeMonth
 from guatu.tokens import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["leader"])
@@ -167,7 +167,6 @@ async def standing(ctx: Context, principal: BureauOrLeader,
 # ---------------------------------------------------------------------------------------------
 
 LeaderOrAdmin = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 WHATIF_MAX_PERIODS = 60
 
 
@@ -265,8 +264,8 @@ async def ranking_whatif(ctx: Context, _: LeaderOnly,
                          ruleset: Annotated[str, Query(
                              pattern=r"^[A-Za-z0-9_-]{1,40}(@[0-9]{1,6})?$",
                              description="sanya, default, or an earlier version: default@1")],
-                         first: Annotated[Month, Query(alias="from")],
-                         last: Annotated[Month, Query(alias="to")]) -> Any:
+                         first: Annotated[ProgrammeMonth, Query(alias="from")],
+                         last: Annotated[ProgrammeMonth, Query(alias="to")]) -> Any:
     from guatu.ranking import whatif
     from guatu.ranking.periods import periods_between
     from guatu.ranking.rulesets import available_rulesets, known_ruleset
