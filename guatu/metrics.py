@@ -210,7 +210,8 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
         address = settings.temporal_metrics_address or _free_loopback_address()
         try:
             _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-                bind_address=address, counters_total_suffix=True, durations_as_seconds=True)))
+                bind_address=address, counters_total_suffix=True, unit_suffix=True,
+                durations_as_seconds=True)))
         except ValueError as err:  # the address is taken: run on, without the SDK's series
             log.warning("metrics: the Temporal SDK exporter could not start", address=address,
                         error=str(err))
