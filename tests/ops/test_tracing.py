@@ -15,9 +15,12 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
@@ -139,11 +142,12 @@ async def test_one_trace_from_http_through_temporal_to_sql(
 
 async def test_tracing_is_off_without_an_endpoint(dev_env: WorkflowEnvironment,
                                                   pool: asyncpg.Pool) -> None:
-    """No endpoint: no interceptor on the client, no middleware on the app, asyncpg untouched."""
+    """No endpoint: no interceptor on the client, no instrumentation of the app or asyncpg."""
     tracing.disable()
-    tracing._decided = False  # decide again from settings, as a fresh process does
+    tracing._decided = False  # decide again from the settings, as a fresh process does
     try:
-        settings = Settings(otlp_endpoint=None)
+        settings = Settings()
+        assert settings.otlp_endpoint is None
         client = await connect(settings,
                                target=dev_env.client.service_client.config.target_host)
         assert client.config()["interceptors"] == []
@@ -152,3 +156,22 @@ async def test_tracing_is_off_without_an_endpoint(dev_env: WorkflowEnvironment,
         assert not hasattr(asyncpg.Connection.execute, "__wrapped__")
     finally:
         tracing.disable()
+
+
+def test_endpoint_turns_tracing_on_over_otlp_http() -> None:
+    tracing.disable()
+    tracing._decided = False
+    try:
+        settings = Settings(GUATU_OTLP_ENDPOINT="http://127.0.0.1:4318/")
+        (interceptor,) = tracing.temporal_interceptors(settings)
+        assert isinstance(interceptor, TracingInterceptor)
+        provider = tracing.provider(settings)
+        assert provider is not None
+        (processor,) = provider._active_span_processor._span_processors
+        assert isinstance(processor, BatchSpanProcessor)  # spans leave in batches, off-thread
+        exporter = processor.span_exporter  # type: ignore[attr-defined]
+        assert isinstance(exporter, OTLPSpanExporter)
+        assert exporter._endpoint == "http://127.0.0.1:4318/v1/traces"
+        assert provider.resource.attributes["service.name"] == "guatu"
+    finally:
+        tracing.disable()  # nothing was traced: the shutdown exports nothing
