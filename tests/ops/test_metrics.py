@@ -8,6 +8,8 @@ whose rows the test writes itself (expected figures counted by hand below).
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from config.settings import Settings
+from config.settings import ROOT, Settings
 from guatu import metrics
 from guatu.api.app import create_app
 from guatu.clock import month_key
@@ -194,6 +196,23 @@ async def test_read_model_gauges(fresh_figures: None, fresh_pool: asyncpg.Pool,
         r = await client.get("/metrics")
         assert r.status_code == 200
         assert value(samples(r.text), "guatu_read_model_up") == 0
+
+
+async def test_dashboard_queries_series_that_exist(dev_env: WorkflowEnvironment,
+                                                  fresh_pool: asyncpg.Pool) -> None:
+    """Every `guatu_` series of docs/grafana-guatu.json is one that `/metrics` declares."""
+    dashboard = json.loads((ROOT / "docs" / "grafana-guatu.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    used = {re.sub(r"_(bucket|count|sum)$", "", name)
+            for e in exprs for name in re.findall(r"\bguatu_[a-z_]+", e)}
+    app = create_app(dev_env.client, fresh_pool, Settings(), options=TEST_OPTIONS)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://guatu.test") as client:
+        text = (await client.get("/metrics")).text
+    declared = set(re.findall(r"^# TYPE (guatu_[a-z_]+) ", text, flags=re.M))
+    # A series per deliverable: lights, notices, rounds, inputs, HTTP latency, read-model lag.
+    assert len(used) >= 9, used
+    assert used <= declared, used - declared
 
 
 async def test_metrics_can_be_turned_off(dev_env: WorkflowEnvironment,
