@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 import structlog
-from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +36,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from config.settings import Settings
 
 log = structlog.get_logger("guatu.metrics")
+# `*_created` samples double the series for nothing Prometheus uses.
+disable_created_metrics()
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Updates wait up to 20 s for the worker (GUATU_API_UPDATE_TIMEOUT_SECONDS): buckets reach 30 s.
