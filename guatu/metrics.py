@@ -257,6 +257,10 @@ async def render(pool: asyncpg.Pool | None = None, timeout: float = 5.0) -> byte
 # ---------------------------------------------------------------------------------------------
 
 
+# Any token is a valid HTTP method: the label keeps the known ones, so clients cannot add series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _route_template(scope: Scope) -> str:
     # The template, never the raw path: a path carries project codes, and unmatched paths
     # (scanners, typos) would make one series each.
@@ -286,7 +290,8 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, observed)
         finally:
-            HTTP_LATENCY.labels(scope["method"], _route_template(scope),
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            HTTP_LATENCY.labels(method, _route_template(scope),
                                 str(status)).observe(time.perf_counter() - started)
 
 

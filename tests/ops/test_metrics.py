@@ -120,6 +120,17 @@ async def test_report_moves_guatu_counters_and_sdk_series(
     # Updates wait for their outcome: the SDK counts them as long requests, two here.
     assert moved("temporal_long_request_total", operation="UpdateWorkflowExecution") == 2
     assert moved("temporal_workflow_task_execution_latency_seconds_count") >= 1
+    # Paths and methods a client makes up do not make series of their own.
+    made_up = uuid.uuid4().hex
+    for method, probe in (("GET", f"/api/v1/{made_up}"), ("BREW", "/healthz")):
+        await client.request(method, probe)
+    text = (await client.get("/metrics")).text
+    routes = {dict(ls).get("route") for (n, ls), _ in samples(text).items()
+              if n == "guatu_http_request_duration_seconds_count"}
+    methods = {dict(ls).get("method") for (n, ls), _ in samples(text).items()
+               if n == "guatu_http_request_duration_seconds_count"}
+    assert "<unmatched>" in routes and not any(made_up in str(r) for r in routes), routes
+    assert "BREW" not in methods and "OTHER" in methods
     # Nothing that identifies a project, a bureau or a token.
     for secret in (plan.code, bureau, token, token.split("_")[-1][:8]):
         assert secret not in text
