@@ -1,7 +1,9 @@
 """The Guatu worker: wires the client, the database, the workflows and the activities.
 
 Run it alone against any Temporal and PostgreSQL with `python worker.py` (settings from the
-environment), or let `guatu up` run it beside the embedded stack.
+environment), or let `guatu up` run it beside the embedded stack. With
+`GUATU_WORKER_METRICS_PORT` set, a standalone worker serves Prometheus `/metrics` there: its own
+series (read-model lag) and the Temporal SDK's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
-from guatu import db, logs
+from guatu import db, logs, metrics
 from guatu.temporal_client import connect
 from workflows.registry import WORKFLOWS
 
@@ -71,8 +73,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         worker = build_worker(client, pool, http, settings)
         async with worker:
             log.info("worker started", task_queue=settings.task_queue,
-                     temporal=settings.temporal_target, namespace=settings.temporal_namespace)
-            await stop.wait()
+                     temporal=settings.temporal_target, namespace=settings.temporal_namespace,
+                     metrics_port=settings.worker_metrics_port)
+            if settings.metrics_enabled and settings.worker_metrics_port is not None:
+                await metrics.serve_worker_metrics(settings, stop)
+            else:
+                await stop.wait()
             log.info("worker stopping")
     await pool.close()
 

@@ -7,6 +7,7 @@ from datetime import date
 import asyncpg
 from temporalio import activity
 
+from guatu import metrics
 from guatu.constants import ACTIVITY_PROJECT
 from guatu.models import Bureau, Program, ProjectionBatch
 
@@ -111,6 +112,7 @@ class ReadModelActivities:
                         for n in batch.notices
                     ],
                 )
+        metrics.projection_committed()
 
 
 async def upsert_reference(pool: asyncpg.Pool, bureaus: list[Bureau], programs: list[Program]) -> None:

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Metrics and traces (docs/operations.md, "Metrics" and "Traces").
+    # `/metrics` on the API port, with the Temporal SDK's own series; false: no route, no exporter.
+    metrics_enabled: bool = True
+    # Where the SDK's Prometheus exporter listens (host:port, loopback): `/metrics` reads it
+    # there and appends it. Empty: a free loopback port chosen at start.
+    temporal_metrics_address: str | None = None
+    # The standalone worker (`python worker.py`) serves `/metrics` on this port; unset: it does not.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = None
+    # OTLP/HTTP collector for traces (the standard variable, e.g. http://collector:4318); unset:
+    # no tracing at all, no interceptor, no instrumentation.
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "GUATU_OTLP_ENDPOINT"))
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address

@@ -11,6 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
+from guatu import metrics, tracing
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -45,6 +46,8 @@ async def connect(settings: Settings, target: str | None = None,
                 tls=tls_config(settings),
                 api_key=settings.temporal_api_key,
                 data_converter=pydantic_data_converter,
+                runtime=metrics.temporal_runtime(settings),
+                interceptors=tracing.temporal_interceptors(settings),
             )
         except RuntimeError as exc:
             if time.monotonic() + delay > deadline or not any(m in str(exc) for m in _STARTING):

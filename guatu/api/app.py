@@ -1,7 +1,8 @@
 """The FastAPI application: `create_app(client, pool, settings)`.
 
 Paths live under `/api/v1`; the OpenAPI page is `/docs` (served from local files, no CDN) and
-the schema `/openapi.json`; `/healthz` and `/readyz` need no token. The leaders' dashboard, when
+the schema `/openapi.json`; `/healthz`, `/readyz` and `/metrics` (Prometheus, unless
+`GUATU_METRICS_ENABLED=false`) need no token. The leaders' dashboard, when
 its package `guatu.dashboard` is installed, is mounted by its own `mount(app)` function.
 """
 
@@ -19,10 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from config.settings import Settings
+from guatu import metrics, tracing
 from guatu.api import errors
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
 from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
+from guatu.api.routes import metrics as metrics_route
 from guatu.models import TimerPolicy
 from guatu.programme import load_policy
 
@@ -118,7 +121,11 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
                        per_path={IMPORT_PATH: options.import_body_limit_bytes})
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
+        app.add_middleware(metrics.HttpMetrics)  # outermost: it sees 413s too
     _mount_dashboard(app)
+    tracing.instrument_app(app, settings)
     return app
 
 

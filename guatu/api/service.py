@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 
 from guatu import constants as c
-from guatu import queries
+from guatu import metrics, queries
 from guatu.api.deps import ApiContext
 from guatu.api.errors import ApiError, db_call, not_found, temporal_call
 from guatu.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
@@ -107,11 +107,17 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
     and light, and changes nothing. A refusal by the workflow's validator is audited by
     `send_update` with the token's actor.
     """
-    return await once(
-        ctx, principal, scope=code, key=key, action=action, body=body,
-        call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
-                                 actor=principal.actor, bureau=bureau, channel="api"),
-    )
+    try:
+        result = await once(
+            ctx, principal, scope=code, key=key, action=action, body=body,
+            call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
+                                     actor=principal.actor, bureau=bureau, channel="api"),
+        )
+    except ApiError as err:
+        metrics.input_refused(action, err.status, err.code)
+        raise
+    metrics.input_accepted(action, result.duplicate)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
