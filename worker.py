@@ -25,6 +25,7 @@ from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs
 from guatu.temporal_client import connect
+from guatu.versioning import worker_options as versioning_options
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -47,6 +48,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_seconds),
+        # GUATU_DEPLOYMENT_NAME + GUATU_BUILD_ID: poll as that worker deployment version.
+        **versioning_options(settings, WORKFLOWS),
     }
     options.update(overrides)
     return Worker(
@@ -71,7 +74,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         worker = build_worker(client, pool, http, settings)
         async with worker:
             log.info("worker started", task_queue=settings.task_queue,
-                     temporal=settings.temporal_target, namespace=settings.temporal_namespace)
+                     temporal=settings.temporal_target, namespace=settings.temporal_namespace,
+                     deployment=settings.deployment_name, build_id=settings.build_id)
             await stop.wait()
             log.info("worker stopping")
     await pool.close()
