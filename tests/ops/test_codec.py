@@ -161,9 +161,9 @@ async def test_lifecycle_history_holds_no_clear_text(
     bureau = await add_bureau(pool, None)
     today = local_date(await ts_env.get_current_time())
     plan = make_plan(ProjectKind.SERVICE, start=today.replace(day=1), bureau=bureau,
-                     milestone_days=[300, 320, 340]).model_copy(update={"name_en": marker})
+                     milestone_days=[300, 320, 340]).model_copy(update={"name_zh": marker})
     plain_plan = make_plan(ProjectKind.SERVICE, start=today.replace(day=1), bureau=bureau,
-                           milestone_days=[300, 320, 340]).model_copy(update={"name_en": marker})
+                           milestone_days=[300, 320, 340]).model_copy(update={"name_zh": marker})
     async with running_worker(codec_client, pool, http, settings) as task_queue:
         ids = [c.project_workflow_id(plan.code), c.project_workflow_id(plain_plan.code)]
         try:
@@ -175,7 +175,7 @@ async def test_lifecycle_history_holds_no_clear_text(
             result = await send_update(codec_client, plan.code, c.UPDATE_REPORT, report)
             assert result.accepted
             # Through the codec the project reads back in clear.
-            assert (await project_status(codec_client, plan.code)).name_en == marker
+            assert (await project_status(codec_client, plan.code)).name_zh == marker
             raw = await _history_bytes(ts_env.client, ids[0])
             assert marker.encode() not in raw
             assert raw.count(ENCODING) >= 3  # start input, update input, update result
@@ -183,7 +183,7 @@ async def test_lifecycle_history_holds_no_clear_text(
             # before) carries the marker in clear, and the codec'd worker still runs it.
             await start_project(ts_env.client, plain_plan, TimerPolicy(),
                                 task_queue=task_queue, index=False)
-            assert (await project_status(codec_client, plain_plan.code)).name_en == marker
+            assert (await project_status(codec_client, plain_plan.code)).name_zh == marker
             assert marker.encode() in await _history_bytes(ts_env.client, ids[1])
         finally:
             for workflow_id in ids:
