@@ -23,11 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu import constants as c
+from guatu.clock import local_date, month_key
 from guatu.delivery import NoticeDeliveryInput
-from guatu.models import Notice, ProjectKind, TimerPolicy
-from guatu.projects import start_project
+from guatu.models import Notice, ProgressReportInput, ProjectKind, TimerPolicy
+from guatu.projects import project_status, send_update, start_project
 from guatu.versioning import BEHAVIOURS, worker_options
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
+from worker import build_worker
 from workflows.registry import WORKFLOWS
 
 
@@ -97,7 +99,7 @@ async def test_versioned_worker_registers_its_version(
             current = described.worker_deployment_info.routing_config.current_deployment_version
             assert (current.deployment_name, current.build_id) == (deployment, build)
 
-            plan = make_plan(ProjectKind.SERVICE, start=datetime.now(UTC).date(), bureau=bureau,
+            plan = make_plan(ProjectKind.SERVICE, start=local_date(datetime.now(UTC)), bureau=bureau,
                              milestone_days=[300, 320, 340])
             await start_project(client, plan, TimerPolicy(), task_queue=task_queue, index=False)
             lifecycle = client.get_workflow_handle(c.project_workflow_id(plan.code))
@@ -121,3 +123,49 @@ async def test_versioned_worker_registers_its_version(
 
 async def _is(handle: WorkflowHandle, expected: tuple[int, str]) -> bool:  # type: ignore[type-arg]
     return await _behaviour(handle) == expected
+
+
+async def test_first_versioned_rollout_takes_over_running_lifecycles(
+        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    """docs/operations.md, "Shipping a version", step 1: a lifecycle started on an unversioned
+    worker continues on the versioned one once its version is made current."""
+    client: Client = dev_env.client
+    deployment, build = f"guatu-test-{uuid.uuid4().hex[:8]}", "build-1"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    bureau = await add_bureau(pool, None)
+    today = local_date(datetime.now(UTC))
+    plan = make_plan(ProjectKind.SERVICE, start=today, bureau=bureau,
+                     milestone_days=[300, 320, 340])
+    handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
+    unversioned = Settings(graceful_shutdown_seconds=2)
+    try:
+        async with build_worker(client, pool, http, unversioned, task_queue=task_queue):
+            await start_project(client, plan, TimerPolicy(), task_queue=task_queue, index=False)
+            assert (await project_status(client, plan.code)).code == plan.code
+        versioned = Settings(graceful_shutdown_seconds=2, deployment_name=deployment,
+                             build_id=build)
+        async with build_worker(client, pool, http, versioned, task_queue=task_queue):
+            request = DescribeWorkerDeploymentRequest(namespace=client.namespace,
+                                                      deployment_name=deployment)
+
+            async def polling() -> bool:
+                with contextlib.suppress(Exception):
+                    await client.workflow_service.describe_worker_deployment(request)
+                    return True
+                return False
+
+            assert await eventually(polling, timeout=30)
+            await client.workflow_service.set_worker_deployment_current_version(
+                SetWorkerDeploymentCurrentVersionRequest(
+                    namespace=client.namespace, deployment_name=deployment, build_id=build,
+                    identity="test"))
+            report = ProgressReportInput(bureau=bureau, idempotency_key="after-rollout",
+                                         month=month_key(today), investment_wan=10,
+                                         physical_progress_pct=5)
+            result = await send_update(client, plan.code, c.UPDATE_REPORT, report)
+            assert result.accepted
+            auto = (ApiBehaviour.VERSIONING_BEHAVIOR_AUTO_UPGRADE, build)
+            assert await eventually(lambda: _is(handle, auto), timeout=30)
+    finally:
+        with contextlib.suppress(Exception):
+            await handle.terminate()
