@@ -274,6 +274,11 @@ async def test_web_ui_origin_and_browser_sign_in(api: httpx.AsyncClient,
     assert decoded.status_code == 200, decoded.text
     assert decoded.headers["access-control-allow-origin"] == ui
     assert list(json_format.Parse(decoded.content, Payloads()).payloads) == [plain("叙述")]
+    # The cookie signs nothing else in: a new session needs the token itself.
+    assert (await api.post("/codec/session")).status_code == 401
+    api.cookies.clear()
+    scripted = await api.post("/codec/session", headers={"Authorization": f"Bearer {admin}"})
+    assert scripted.status_code == 204 and "guatu_codec=" in scripted.headers["set-cookie"]
     api.cookies.clear()
     refused = await api.post("/codec/decode", content=_body(encrypted),
                              headers={"Content-Type": "application/json", "Origin": ui})

@@ -16,7 +16,7 @@ keys of GUATU_PAYLOAD_KEYS or the embedded stack's key file), and only for an ad
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request, Response
@@ -25,7 +25,7 @@ from google.protobuf import json_format
 from google.protobuf.json_format import ParseError
 from temporalio.api.common.v1 import Payloads
 
-from guatu.api.auth import check_role
+from guatu.api.auth import check_role, parse_bearer
 from guatu.api.deps import ApiContext, Context, get_principal
 from guatu.api.errors import ApiError, ErrorBody, responses, unauthorized
 from guatu.payload_codec import PayloadKeyError
@@ -38,7 +38,7 @@ COOKIE_SECONDS = 8 * 3600
 # A history event's payloads can reach Temporal's 2 MiB blob limit; base64 in JSON adds a third.
 BODY_LIMITS = {"/codec/decode": 4 * 1024 * 1024, "/codec/encode": 4 * 1024 * 1024}
 _ADMIN = frozenset({Role.ADMIN})
-_BAD_REQUEST = {400: {"model": ErrorBody, "description": "Not payloads in protobuf JSON, or "
+_BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ErrorBody, "description": "Not payloads in protobuf JSON, or "
                                                          "another namespace (X-Namespace)"}}
 
 
@@ -173,13 +173,14 @@ async def sign_in(request: Request, ctx: Context) -> Response:
                            "sign in from this server's own /codec/login page")
         fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
         raw = (fields.get("token") or [""])[0].strip()
-        scope = dict(request.scope)
-        scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
-        scope["headers"].append((b"authorization", f"Bearer {raw}".encode()))
-        request = Request(scope, request.receive)
-    await _admin(request, ctx)
-    header = request.headers["authorization"]
-    raw = header.partition(" ")[2].strip()
+    else:
+        raw = parse_bearer(request.headers.get("authorization"))
+    # Verified exactly as a bearer header (lock-out and rate limit included), never the cookie.
+    scope = dict(request.scope)
+    scope["headers"] = [(k, v) for k, v in request.scope["headers"]
+                        if k not in (b"authorization", b"cookie")]
+    scope["headers"].append((b"authorization", f"Bearer {raw}".encode()))
+    await _admin(Request(scope, request.receive), ctx)
     response: Response = (HTMLResponse(_SIGNED_IN.format(endpoint=_endpoint(request),
                                                          hours=COOKIE_SECONDS // 3600),
                                        headers=_NO_STORE)
