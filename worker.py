@@ -27,6 +27,7 @@ from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs, metrics
 from guatu.temporal_client import connect
+from guatu.versioning import worker_options as versioning_options
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -49,6 +50,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_seconds),
+        # GUATU_DEPLOYMENT_NAME + GUATU_BUILD_ID: poll as that worker deployment version.
+        **versioning_options(settings, WORKFLOWS),
     }
     options.update(overrides)
     return Worker(
@@ -74,7 +77,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         async with worker:
             log.info("worker started", task_queue=settings.task_queue,
                      temporal=settings.temporal_target, namespace=settings.temporal_namespace,
-                     metrics_port=settings.worker_metrics_port)
+                     metrics_port=settings.worker_metrics_port,
+                     deployment=settings.deployment_name, build_id=settings.build_id)
             if settings.metrics_enabled and settings.worker_metrics_port is not None:
                 await metrics.serve_worker_metrics(settings, stop)
             else:

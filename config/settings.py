@@ -11,7 +11,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +88,20 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "GUATU_OTLP_ENDPOINT"))
 
+    # Payload encryption (guatu/payload_codec.py, docs/operations.md "Payload encryption"):
+    # keys newest first, as a JSON list [{"id": …, "key": base64 of 32 bytes}, …] or
+    # "id:base64,id2:base64". Unset: the embedded stack keeps its own key in the data directory;
+    # an external Temporal gets clear-text payloads (with a warning).
+    payload_keys: SecretStr | None = None
+    # Origins of the Temporal Web UI allowed to call the codec endpoint (/codec) from a browser;
+    # empty: the embedded UI (http://<temporal_ip>:<temporal_ui_port> and localhost).
+    codec_cors_origins: list[str] = Field(default_factory=list)
+
+    # Worker Deployment Versioning (docs/operations.md "Rolling out a new worker version"):
+    # both set → the worker polls as version <deployment_name>.<build_id>; unset → unversioned.
+    deployment_name: str | None = None
+    build_id: str | None = None
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address
@@ -99,6 +113,13 @@ class Settings(BaseSettings):
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"{self.temporal_ip}:{self.temporal_port}"
+
+    @property
+    def codec_origins(self) -> list[str]:
+        if self.codec_cors_origins:
+            return self.codec_cors_origins
+        return [f"http://{self.temporal_ip}:{self.temporal_ui_port}",
+                f"http://localhost:{self.temporal_ui_port}"]
 
 
 @lru_cache

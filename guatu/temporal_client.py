@@ -7,11 +7,11 @@ import time
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 
 from config.settings import Settings
 from guatu import metrics, tracing
+from guatu.payload_codec import data_converter
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -38,6 +38,10 @@ async def connect(settings: Settings, target: str | None = None,
     """Connect, waiting up to `ready_timeout` seconds for a frontend that is still starting."""
     deadline = time.monotonic() + ready_timeout
     delay = 0.2
+    # Payloads are encrypted when keys are in force (guatu/payload_codec.py); the worker built
+    # on this client encodes and decodes with the same converter. An explicit `target` is not
+    # the embedded server of the settings' data directory, so its key file does not apply.
+    converter = data_converter(settings, embedded=settings.embedded_temporal and target is None)
     while True:
         try:
             return await Client.connect(
@@ -45,7 +49,7 @@ async def connect(settings: Settings, target: str | None = None,
                 namespace=settings.temporal_namespace,
                 tls=tls_config(settings),
                 api_key=settings.temporal_api_key,
-                data_converter=pydantic_data_converter,
+                data_converter=converter,
                 runtime=metrics.temporal_runtime(settings),
                 interceptors=tracing.temporal_interceptors(settings),
             )
