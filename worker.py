@@ -70,8 +70,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL (or GUATU_DATABASE_URL) must be set for a standalone worker")
     client = await connect(settings)
-    pool = await db.create_pool(settings.database_url, settings.db_pool_min, settings.db_pool_max)
-    await db.migrate(pool)
+    dsns = db.role_dsns(settings)
+    owner = await db.create_pool(dsns.owner, 1, 1)  # migrations as the owner, then its role
+    try:
+        await db.migrate(owner)
+    finally:
+        await owner.close()
+    pool = await db.create_pool(dsns.worker, settings.db_pool_min, settings.db_pool_max)
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
         worker = build_worker(client, pool, http, settings)
         async with worker:
@@ -89,7 +94,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 def main() -> None:
     settings = get_settings()
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure_from(settings)
 
     async def runner() -> None:
         stop = asyncio.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,7 +72,19 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
 
     log_level: str = "INFO"
-    log_json: bool = True
+    # Kept for compatibility: GUATU_LOG_JSON=true/false means json/console when GUATU_LOG_FORMAT
+    # is left at auto.
+    log_json: bool | None = None
+
+    # Logs: auto = coloured lines for a person when the log stream is a terminal, JSON otherwise.
+    log_format: Literal["auto", "console", "json"] = "auto"
+
+    # PostgreSQL roles (docs/operations.md, "Database roles"): DATABASE_URL is the owner's
+    # (migrations); the API (and the CLI), the worker and the leaders' reads connect with their
+    # own, each falling back to DATABASE_URL. The embedded stack sets all four itself.
+    database_url_api: str | None = None
+    database_url_worker: str | None = None
+    database_url_reader: str | None = None
 
     # Metrics and traces (docs/operations.md, "Metrics" and "Traces").
     # `/metrics` on the API port, with the Temporal SDK's own series; false: no route, no exporter.

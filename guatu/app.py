@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -29,11 +32,12 @@ from temporalio.client import Client, WorkflowHandle
 from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu import db
+from guatu.guard import Guard
 from guatu.models import ProgrammeClock
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import start_programme
 from guatu.ranking.models import RoundResult
-from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
+from guatu.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
 from guatu.temporal_client import connect
 from worker import build_worker
 
@@ -42,11 +46,24 @@ log = structlog.get_logger("guatu.app")
 
 @dataclass
 class Stack:
+    """What `guatu up` runs on. `pool` connects as the worker's role, `api_pool` as the API's,
+    `read_pool` as the read-only role (both default to `pool`); `dsn` is the owner's."""
+
     settings: Settings
     client: Client
     pool: asyncpg.Pool
     http: httpx.AsyncClient
     dsn: str
+    api_pool: asyncpg.Pool | None = None
+    read_pool: asyncpg.Pool | None = None
+
+    @property
+    def api(self) -> asyncpg.Pool:
+        return self.api_pool or self.pool
+
+    @property
+    def reads(self) -> asyncpg.Pool:
+        return self.read_pool or self.api
 
 
 @asynccontextmanager
@@ -54,37 +71,91 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
     """Start (or connect to) PostgreSQL and Temporal; stop what was started on exit."""
     async with AsyncExitStack() as exit_stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        dsn = settings.database_url
-        if dsn is None:
+        guard: Guard | None = None
+        if settings.embedded_postgres or settings.embedded_temporal:
+            exit_stack.enter_context(data_dir_lock(settings.data_dir))
+            guard = Guard()
+            exit_stack.callback(guard.close)
+        if settings.database_url is None:
             pg = EmbeddedPostgres(settings.data_dir, port=settings.postgres_port)
             started = time.monotonic()
-            await _start_then_stop_on_exit(exit_stack, pg.start, pg.stop)
-            dsn = pg.dsn
-            log.info("embedded postgres up", dsn=dsn, seconds=round(time.monotonic() - started, 2))
+
+            def pg_started() -> None:
+                pid = pg.postmaster_pid()
+                if guard is not None and pid is not None:
+                    guard.watch("postgres", pid)
+
+            await _start_then_stop_on_exit(exit_stack, pg.start, pg.stop, pg_started)
+            log.info("embedded postgres up", server=f"{pg.host}:{pg.port}",
+                     credentials=str(settings.data_dir / CREDENTIALS_FILE),
+                     seconds=round(time.monotonic() - started, 2))
         if settings.embedded_temporal:
             temporal = EmbeddedTemporal(settings.data_dir / "temporal", settings.temporal_ip,
                                         settings.temporal_port, settings.temporal_ui_port,
                                         sqlite_pragmas=settings.temporal_sqlite_pragmas)
             started = time.monotonic()
-            await _start_then_stop_on_exit(exit_stack, temporal.start, temporal.stop)
+            left = await asyncio.to_thread(temporal.stop_leftovers)
+            if left:
+                log.warning("stopped the Temporal server an earlier run left behind", pids=left)
+            # Spawned from this (the main) thread: its parent-death signal is bound to the
+            # thread that forks it, and this one lives as long as `guatu up`.
+            temporal.spawn()
+            exit_stack.callback(temporal.stop)
+            if guard is not None and temporal.proc is not None:
+                guard.watch("temporal", temporal.proc.pid)
+            await asyncio.to_thread(temporal.wait_ready)
             log.info("embedded temporal up", target=temporal.target,
                      ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                      seconds=round(time.monotonic() - started, 2))
+        dsns = db.role_dsns(settings)
         client = await connect(settings)
-        pool = await db.create_pool(dsn, settings.db_pool_min, settings.db_pool_max)
-        exit_stack.push_async_callback(pool.close)
-        applied = await db.migrate(pool)
+        owner = await db.create_pool(dsns.owner, 1, 1)
+        try:
+            applied = await db.migrate(owner)
+        finally:
+            await owner.close()
         if applied:
             log.info("migrations applied", migrations=applied)
+        pool = await db.create_pool(dsns.worker, settings.db_pool_min, settings.db_pool_max)
+        exit_stack.push_async_callback(pool.close)
+        api_pool = await db.create_pool(dsns.api, settings.db_pool_min, settings.db_pool_max)
+        exit_stack.push_async_callback(api_pool.close)
+        read_pool = await db.create_pool(dsns.reader, 1, settings.db_pool_max)
+        exit_stack.push_async_callback(read_pool.close)
         await upsert_reference(pool, load_bureaus(), load_programs())
         http = await exit_stack.enter_async_context(
             httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
         )
-        yield Stack(settings, client, pool, http, dsn)
+        yield Stack(settings, client, pool, http, dsns.owner, api_pool, read_pool)
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One `guatu up` per data directory. The lock dies with its process (kill -9 included), so
+    a run that was killed never blocks the next one."""
+    import fcntl
+
+    path = data_dir / "guatu.lock"
+    with open(path, "a+") as handle:  # noqa: SIM115 - held for the life of the stack
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise StackError(f"another guatu up is running on {data_dir} "
+                             f"(pid {handle.read().strip() or '?'})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[], None],
-                                   stop: Callable[[], None]) -> None:
+                                   stop: Callable[[], None],
+                                   started: Callable[[], None] | None = None) -> None:
     """Start an embedded server in a thread. A stop request (cancellation) arriving meanwhile
     lets the start finish (bounded by its own timeout) so that the server is then stopped, not
     left running without its owner."""
@@ -96,6 +167,10 @@ async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[
             await starting
         exit_stack.callback(stop)
         raise
+    finally:
+        if started is not None and starting.done() and not starting.cancelled() \
+                and starting.exception() is None:
+            started()
     exit_stack.callback(stop)
 
 
@@ -113,8 +188,8 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for role in ("leader", "admin"):
         raw = saved.get(role)
-        if raw is None or await verify_token(st.pool, raw) is None:
-            raw = await create_token(st.pool, role, label=f"bootstrap {role}")
+        if raw is None or await verify_token(st.api, raw) is None:
+            raw = await create_token(st.api, role, label=f"bootstrap {role}")
         tokens[role] = raw
     if tokens != saved:
         path.write_text(json.dumps(tokens, indent=2))
@@ -174,6 +249,7 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     plans = load_sample_plans(st.settings.programme_start_year)
     clock = ProgrammeClock(scale=st.settings.clock_scale)
     done = 0
+    log.info("loading the sample programme", projects=len(plans))
 
     def tick(_: object) -> None:
         nonlocal done
@@ -189,6 +265,14 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     return len(plans)
 
 
+# A stop request ends `guatu up` within STOP_SECONDS: the worker's grace for its activities
+# (they are idempotent; an interrupted one runs again), then the rest is cancelled so that the
+# servers are stopped in time, whatever is still running (the sample loading, a round).
+STOP_SECONDS = 15.0
+WORKER_GRACE_SECONDS = 5.0
+CANCEL_AFTER_SECONDS = 9.0
+
+
 async def serve(settings: Settings, stop: asyncio.Event,
                 extra: Callable[[Stack], Awaitable[None]] | None = None) -> None:
     """Run everything until `stop` is set; `stop` ends the start-up too, at any stage."""
@@ -200,6 +284,11 @@ async def serve(settings: Settings, stop: asyncio.Event,
         if not main.done() and not serving.is_set():
             # Stopped while starting: unwind what was started (embedded servers are stopped).
             log.info("stopping during start-up")
+            main.cancel()
+        done, _ = await asyncio.wait({main}, timeout=CANCEL_AFTER_SECONDS)
+        if not done:
+            log.warning("the stop is taking long: cancelling what still runs",
+                        seconds=CANCEL_AFTER_SECONDS)
             main.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main
@@ -215,7 +304,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
 async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
                  extra: Callable[[Stack], Awaitable[None]] | None) -> None:
     async with stack(settings) as st:
-        worker = build_worker(st.client, st.pool, st.http, settings)
+        grace = min(settings.graceful_shutdown_seconds, WORKER_GRACE_SECONDS)
+        worker = build_worker(st.client, st.pool, st.http, settings,
+                              graceful_shutdown_timeout=timedelta(seconds=grace))
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
             api_task: asyncio.Task[None] | None = None
@@ -271,8 +362,14 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stop_requested() -> None:
+            if not stop.is_set():
+                stop.set()
+                _exit_after(STOP_SECONDS - 2)
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop_requested)
         extra = None
         if simulate_year_seconds is not None:
             async def extra(st: Stack) -> None:
@@ -280,3 +377,17 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
         await serve(settings, stop, extra)
 
     asyncio.run(main())
+
+
+def _exit_after(seconds: float) -> None:
+    """The last resort of a stop request: if `guatu up` has not ended in `seconds` (a thread
+    that does not return, a server that does not stop), end the process; the guard then stops
+    the embedded servers still running."""
+    def expire() -> None:
+        log.error("stop did not finish in time: exiting; the guard stops the servers",
+                  seconds=seconds)
+        os._exit(3)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()

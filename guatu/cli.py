@@ -143,7 +143,7 @@ def up(
     from guatu.app import run_forever
 
     settings = up_settings(get_settings(), sample=sample, simulate=simulate)
-    logs.configure(settings.log_level, settings.log_json)
+    logs.configure_from(settings)
     run_forever(settings, simulate_year_seconds=year_seconds if simulate else None)
 
 
@@ -308,12 +308,12 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(jsonable(value), ensure_ascii=False, indent=2, default=str))
 
 
-def embedded_dsn(settings: Settings) -> str:
-    return f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/postgres"
-
-
 def database_dsn(settings: Settings) -> str:
-    return settings.database_url or embedded_dsn(settings)
+    """The CLI connects as the API's role (GUATU_DATABASE_URL_API, DATABASE_URL, or the
+    embedded server's with the password in the data directory)."""
+    from guatu.db import role_dsns
+
+    return role_dsns(settings).api
 
 
 def _safe_dsn(dsn: str) -> str:

@@ -100,12 +100,14 @@ class BodyLimit:
 
 def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
                task_queue: str | None = None, options: ApiOptions | None = None,
-               policy: TimerPolicy | None = None) -> FastAPI:
+               policy: TimerPolicy | None = None,
+               read_pool: asyncpg.Pool | None = None) -> FastAPI:
     """The API wired to a Temporal client and a PostgreSQL pool.
 
     `task_queue` is where started projects run (default `settings.task_queue`); `options`
     holds limits and deadlines (default from the environment, `GUATU_API_*`); `policy` the
-    deadline thresholds for started projects (default `config/lifecycle.json`).
+    deadline thresholds for started projects (default `config/lifecycle.json`); `read_pool`
+    serves the leaders' reads and the dashboard (a read-only role; default `pool`).
     """
     options = options or ApiOptions()
     app = FastAPIOffline(title="Guatu API (挂图)", version="1", description=DESCRIPTION,
@@ -116,6 +118,7 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
         limiter=RateLimiter(rate=options.rate_per_second, burst=options.rate_burst),
         auth_failures=RateLimiter(rate=options.failed_auth_per_second,
                                   burst=options.failed_auth_burst),
+        read_pool=read_pool,
     )
     errors.install(app)
     for module in (health, meta, projects, bureau, manager, leader, ladder, admin, appeals):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
+import structlog
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -53,6 +54,12 @@ class ApiContext:
     policy: TimerPolicy
     limiter: RateLimiter
     auth_failures: RateLimiter
+    read_pool: asyncpg.Pool | None = None
+
+    @property
+    def reads(self) -> asyncpg.Pool:
+        """The pool of the leaders' reads and the dashboard: a role that cannot write."""
+        return self.read_pool or self.pool
 
 
 def get_context(request: Request) -> ApiContext:
@@ -87,6 +94,10 @@ async def get_principal(
         raise
     ctx.limiter.check(principal)
     request.state.principal = principal
+    # Each request runs in a task of its own: these stay on the lines of this request only.
+    structlog.contextvars.bind_contextvars(
+        role=principal.role.value, token_id=principal.token_id,
+        **({"bureau": principal.bureau} if principal.bureau else {}))
     return principal
 
 
@@ -113,8 +124,16 @@ BUREAU_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 PROGRAM_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 PROJECT_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 
-ProjectCodePath = Annotated[str, Path(pattern=PROJECT_PATTERN,
-                                      description="Project code, e.g. P03-012")]
+
+
+async def _project_code(code: Annotated[str, Path(pattern=PROJECT_PATTERN,
+                                                  description="Project code, e.g. P03-012")],
+                        ) -> str:
+    structlog.contextvars.bind_contextvars(project=code)  # on every log line of the request
+    return code
+
+
+ProjectCodePath = Annotated[str, Depends(_project_code)]
 IdempotencyKeyHeader = Annotated[str, Header(
     alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
     description="Unique per request you mean once (1–200 printable ASCII characters). "

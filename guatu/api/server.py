@@ -34,7 +34,7 @@ async def run_api(st: Stack, stop: asyncio.Event) -> None:
     """
     settings = st.settings
     try:
-        app = create_app(st.client, st.pool, settings)
+        app = create_app(st.client, st.api, settings, read_pool=st.reads)
     except Exception:  # noqa: BLE001 - logged, and the stack told to stop
         log.exception("the HTTP API could not be built")
         stop.set()

@@ -84,13 +84,13 @@ async def export_xlsx(
         return ExportView(
             generated_at=datetime.now(CST),
             filters={k: v for k, v in filters.items() if v is not None},
-            overview=await queries.programme_overview(ctx.pool, year),
-            projects=await _all_projects(ctx.pool, **filters),
-            bureaus={b["code"]: b for b in await queries.list_bureaus(ctx.pool)},
-            programs={p["code"]: p for p in await queries.list_programs(ctx.pool)},
-            rankings={level: await _ranking(ctx.pool, level, period)
+            overview=await queries.programme_overview(ctx.reads, year),
+            projects=await _all_projects(ctx.reads, **filters),
+            bureaus={b["code"]: b for b in await queries.list_bureaus(ctx.reads)},
+            programs={p["code"]: p for p in await queries.list_programs(ctx.reads)},
+            rankings={level: await _ranking(ctx.reads, level, period)
                       for level in ("bureau", "program")},
-            escalations=await _escalations(ctx.pool),
+            escalations=await _escalations(ctx.reads),
         )
 
     view = await db_call(gather(), timeout * 3)
@@ -153,7 +153,7 @@ async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
 @router.get("/dashboard/ladders", responses=responses(403),
             summary="Bureaus on the 通报 / 约谈 / 督办 ladder now, and the latest such decisions")
 async def ladders(ctx: Context, _: LeaderOnly) -> dict[str, Any]:
-    result = await db_call(_ladders(ctx.pool), ctx.options.db_timeout_seconds)
+    result = await db_call(_ladders(ctx.reads), ctx.options.db_timeout_seconds)
     return jsonable_encoder(result)
 
 

@@ -49,7 +49,7 @@ class Level(StrEnum):
                     "completion rates, per program and in total")
 async def overview(ctx: Context, _: LeaderOnly,
                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> dict[str, Any]:
-    result = await db_call(queries.programme_overview(ctx.pool, year),
+    result = await db_call(queries.programme_overview(ctx.reads, year),
                            ctx.options.db_timeout_seconds)
     return jsonable_encoder(result)
 
@@ -77,7 +77,7 @@ async def _fetch(ctx: Context, fn: Any, *args: Any, **optional: Any) -> Any:
     params = inspect.signature(fn).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in optional.items() if v is not None and (accepts_any or k in params)}
-    result = fn(ctx.pool, *args, **kwargs)
+    result = fn(ctx.reads, *args, **kwargs)
     if inspect.isawaitable(result):
         result = await db_call(result, ctx.options.db_timeout_seconds * 3)
     return result
@@ -279,6 +279,6 @@ async def ranking_whatif(ctx: Context, _: LeaderOnly,
     if len(periods) > WHATIF_MAX_PERIODS:
         raise ApiError(422, "range_too_long", f"最多 {WHATIF_MAX_PERIODS} 个月",
                        f"at most {WHATIF_MAX_PERIODS} months at a time")
-    result = await db_call(whatif.what_if(ctx.pool, periods, ruleset),
+    result = await db_call(whatif.what_if(ctx.reads, periods, ruleset),
                            ctx.options.db_timeout_seconds * 6)
     return PlainJSON(result)
