@@ -32,6 +32,7 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
 from guatu.api.schemas import Period
+from guatu.models import Month
 from guatu.tokens import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["leader"])
@@ -167,7 +168,6 @@ async def standing(ctx: Context, principal: BureauOrLeader,
 # ---------------------------------------------------------------------------------------------
 
 LeaderOrAdmin = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 WHATIF_MAX_PERIODS = 60
 
 

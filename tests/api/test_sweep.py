@@ -1,0 +1,63 @@
+"""The findings of the outside security sweep (issue 12), one test each, through the API.
+
+The lockout findings are tested with the rest of authentication (tests/api/test_auth.py), the
+Excel export's formula injection with the dashboard (tests/browser/test_dashboard_endpoints.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guatu import constants as c
+from guatu.clock import month_key
+from tests.api.conftest import World, today
+
+
+def plan_json(world: World, bureau: str, **kw: Any) -> dict[str, Any]:
+    return world.plan(bureau, **kw).model_dump(mode="json")
+
+
+async def _not_started(world: World, code: str) -> bool:
+    handle = world.env.client.get_workflow_handle(c.project_workflow_id(code))
+    try:
+        await handle.describe()
+    except Exception as err:  # noqa: BLE001 - RPCError NOT_FOUND
+        return "not found" in str(err).lower()
+    return False
+
+
+async def test_bureau_numbers_are_json_numbers_never_coerced(world: World) -> None:
+    """Guards the sweep's lax-types finding: `"physical_progress_pct": true` was stored as 1.0
+    and `"investment_wan": "4"` as 4.0. Bureau input is strict: JSON numbers (ints included),
+    booleans and ISO date texts only; nothing refused reaches the workflow."""
+    plan = await world.start(world.plan(world.bureau_a))
+    path = f"/api/v1/projects/{plan.code}"
+    good = {"month": month_key(today()), "investment_wan": 4, "physical_progress_pct": 10.5}
+    for field, value in (("physical_progress_pct", True), ("investment_wan", "4"),
+                         ("investment_wan", False), ("physical_progress_pct", "10.5"),
+                         ("correction", "true"), ("correction", 1)):
+        r = await world.call("a", "POST", f"{path}/reports", headers=world.key(),
+                             json={**good, field: value})
+        assert r.status_code == 422, (field, value, r.text)
+        assert r.json()["code"] == "invalid_input"
+        assert r.json()["details"][0]["loc"] == ["body", field]
+    # A date is text: 1767225600 is not read as seconds since 1970 (2026-01-01).
+    r = await world.call("a", "POST", f"{path}/transitions", headers=world.key(),
+                         json={"step": "preliminary", "on": 1767225600})
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "on"]
+    status = (await world.call("leader", "GET", path)).json()
+    assert status["stage"] == "approved" and status["last_report"] is None
+    # An int is a JSON number: accepted, and stored as the number it is.
+    r = await world.call("a", "POST", f"{path}/reports", headers=world.key(), json=good)
+    assert r.status_code == 200, r.text
+    status = (await world.call("leader", "GET", path)).json()
+    assert status["last_report"]["investment_wan"] == 4.0
+    assert status["last_report"]["physical_progress_pct"] == 10.5
+    # Plans as well: a manager's amounts and flags are not coerced either.
+    body = plan_json(world, world.bureau_a)
+    for field, value in (("total_investment_wan", "1200"), ("illustrative", 1),
+                         ("total_investment_wan", True)):
+        r = await world.call("manager", "POST", "/api/v1/projects", json={**body, field: value})
+        assert r.status_code == 422, (field, value, r.text)
+        assert r.json()["details"][0]["loc"] == ["body", field]
+    assert await _not_started(world, body["code"])
