@@ -16,7 +16,14 @@ from guatu import queries
 from guatu.api.deps import ApiContext
 from guatu.api.errors import ApiError, db_call, not_found, temporal_call
 from guatu.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
-from guatu.projects import Rejected, project_status, send_update, start_project
+from guatu.projects import (
+    Rejected,
+    UnknownReferences,
+    check_references,
+    project_status,
+    send_update,
+    start_project,
+)
 from guatu.tokens import Principal, Role
 
 T = TypeVar("T")
@@ -123,6 +130,17 @@ class StartConflict(ApiError):
     pass
 
 
+async def known_references(ctx: ApiContext, plans: list[ProjectPlan], *, listed: bool) -> None:
+    """422 if a plan names an unknown bureau or program (`guatu.projects.check_references`);
+    `details[].loc` points into the body: `["body", index, field]` for a list of plans."""
+    try:
+        await db_call(check_references(ctx.pool, plans), ctx.options.db_timeout_seconds)
+    except UnknownReferences as err:
+        details = [{"loc": ["body", *([p.index] if listed else []), p.field],
+                    "project": p.project, "value": p.value} for p in err.problems]
+        raise ApiError(422, err.code, err.zh, err.en, details=details) from None
+
+
 def _comparable(plan: ProjectPlan) -> dict[str, Any]:
     return plan.model_dump(mode="json")
 
@@ -171,4 +189,5 @@ async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> boo
     return True
 
 
-__all__ = ["once", "project_bureau", "request_hash", "run_update", "start", "status"]
+__all__ = ["known_references", "once", "project_bureau", "request_hash", "run_update", "start",
+           "status"]

@@ -61,3 +61,33 @@ async def test_bureau_numbers_are_json_numbers_never_coerced(world: World) -> No
         assert r.status_code == 422, (field, value, r.text)
         assert r.json()["details"][0]["loc"] == ["body", field]
     assert await _not_started(world, body["code"])
+
+
+async def test_json_start_and_import_refuse_an_unknown_bureau_or_program(world: World) -> None:
+    """Guards the sweep's finding that the JSON start and import accepted an unknown bureau and
+    program (the CSV path refused them), leaving a project nobody can report on."""
+    good = plan_json(world, world.bureau_a)
+    stranger = {**plan_json(world, world.bureau_a), "bureau": "no_such_bureau"}
+    nowhere = {**plan_json(world, world.bureau_a), "program": "P99"}
+    world.started.extend(p["code"] for p in (good, stranger, nowhere))
+    r = await world.call("manager", "POST", "/api/v1/projects", json=stranger)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "unknown_bureau"
+    assert "责任单位「no_such_bureau」不存在" in body["zh"] and "no bureau 'no_such_bureau'" in body["en"]
+    assert body["details"] == [{"loc": ["body", "bureau"], "project": stranger["code"],
+                                "value": "no_such_bureau"}]
+    r = await world.call("manager", "POST", "/api/v1/projects", json=nowhere)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_program"
+    # The import checks every plan first: one bad plan and nothing starts, dry run or not.
+    for dry_run in (True, False):
+        r = await world.call("manager", "POST", "/api/v1/projects/import",
+                             params={"dry_run": dry_run}, json=[good, stranger, nowhere])
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "unknown_reference"
+        assert [d["loc"] for d in r.json()["details"]] == [["body", 1, "bureau"],
+                                                          ["body", 2, "program"]]
+    for plan in (good, stranger, nowhere):
+        assert await _not_started(world, plan["code"]), plan["code"]
+    r = await world.call("manager", "POST", "/api/v1/projects", json=good)
+    assert r.status_code == 201, r.text
