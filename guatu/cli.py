@@ -1076,7 +1076,10 @@ def token_revoke(
 
     async def revoke() -> bool:
         async with _pool(settings) as pool:
-            return bool(await tokens.revoke_token(pool, token_id))
+            try:
+                return bool(await tokens.revoke_token(pool, token_id))
+            except tokens.RevokeRefused as err:
+                raise CliError(err.zh, err.en) from None
 
     if not _run(revoke()):
         raise CliError(f"没有 id 为 {token_id} 的有效令牌", f"no live token with id {token_id}")

@@ -235,7 +235,8 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked token",
     403: "The token's role may not do this",
     404: "No such project (a bureau token also gets 404 for another bureau's project)",
-    409: "Conflict: Idempotency-Key reused for another request, or the project ended / exists",
+    409: "Conflict: Idempotency-Key reused for another request, the project ended / exists, or "
+         "a token that must stay (own, last admin)",
     413: "Request body too large",
     415: "Unsupported content type",
     422: "Invalid input, or refused by the project's rules (code, zh, en)",

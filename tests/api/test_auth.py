@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.tokens import Role, TokenError, create_token, revoke_token, token_id_of, verify_token
+from guatu.tokens import (
+    RevokeRefused,
+    Role,
+    TokenError,
+    create_token,
+    list_tokens,
+    revoke_token,
+    token_id_of,
+    verify_token,
+)
 from tests.api.conftest import World
 
 
@@ -277,3 +287,48 @@ async def test_the_served_api_ignores_forwarded_for_from_loopback(monkeypatch: p
     finally:
         stop.set()
         await asyncio.wait_for(serving, 30)
+
+
+async def test_an_admin_cannot_revoke_itself_or_the_last_admin(
+        world: World, fresh_pool: asyncpg.Pool) -> None:
+    """Guards the sweep's finding that an admin could revoke its own token and the last admin
+    token, leaving no one able to issue tokens. Refused (409) by the API and the library the
+    CLI uses, with code, 中文 and English; nothing is revoked."""
+    ctx = world.app.state.guatu
+    app = create_app(ctx.client, fresh_pool, ctx.settings, task_queue=ctx.task_queue,
+                     options=ctx.options)
+    first = await create_token(fresh_pool, "admin", label="first")
+    second = await create_token(fresh_pool, "admin", label="second")
+    first_id, second_id = token_id_of(first), token_id_of(second)
+    assert first_id is not None and second_id is not None
+
+    async def revoke(raw: str, token_id: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://guatu.test") as client:
+            return await client.delete(f"/api/v1/tokens/{token_id}",
+                                       headers={"Authorization": f"Bearer {raw}"})
+
+    r = await revoke(first, first_id)
+    assert r.status_code == 409 and r.json()["code"] == "cannot_revoke_own_token"
+    assert "不能吊销正在使用的令牌" in r.json()["zh"] and "cannot revoke itself" in r.json()["en"]
+    # Another admin may revoke it (two were live) …
+    assert (await revoke(second, first_id)).status_code == 204
+    # … but the second is now the last one: refused for the CLI's path as well.
+    with pytest.raises(RevokeRefused) as refused:
+        await revoke_token(fresh_pool, second_id)
+    assert refused.value.code == "last_admin_token" and "最后一个" in refused.value.zh
+    assert await verify_token(fresh_pool, second) is not None
+    # Other roles' tokens are revoked as before, also when one admin is left.
+    leader = await create_token(fresh_pool, "leader")
+    leader_id = token_id_of(leader)
+    assert leader_id is not None and (await revoke(second, leader_id)).status_code == 204
+    # Two admins revoking each other at once: one wins, the other is the last and stays.
+    third = await create_token(fresh_pool, "admin", label="third")
+    third_id = token_id_of(third)
+    assert third_id is not None
+    answers = await asyncio.gather(
+        revoke_token(fresh_pool, third_id, by=second_id),
+        revoke_token(fresh_pool, second_id, by=third_id), return_exceptions=True)
+    assert sorted(type(a).__name__ for a in answers) == ["RevokeRefused", "bool"], answers
+    live = [t for t in await list_tokens(fresh_pool) if t["role"] == "admin"]
+    assert len(live) == 1
