@@ -6,10 +6,19 @@ Excel export's formula injection with the dashboard (tests/browser/test_dashboar
 
 from __future__ import annotations
 
+import json
+import stat
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
+import structlog
+
+from config.settings import Settings
 from guatu import constants as c
 from guatu.clock import month_key
+from guatu.tokens import Role, verify_token
 from tests.api.conftest import World, today
 
 
@@ -91,3 +100,28 @@ async def test_json_start_and_import_refuse_an_unknown_bureau_or_program(world: 
         assert await _not_started(world, plan["code"]), plan["code"]
     r = await world.call("manager", "POST", "/api/v1/projects", json=good)
     assert r.status_code == 201, r.text
+
+
+async def test_startup_logs_where_the_dashboard_link_is_never_the_token(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Guards the sweep's finding that `guatu up` wrote the raw leader token to the log in its
+    "dashboard for leaders" line. The line names the tokens file; the file (mode 0600) holds the
+    ready-made link, so `make run` stays one click from the dashboard."""
+    from guatu.app import bootstrap_tokens
+
+    settings = Settings(data_dir=tmp_path, api_host="127.0.0.1", api_port=8123)
+    stack = SimpleNamespace(settings=settings, pool=pool)
+    with structlog.testing.capture_logs() as logs:
+        tokens = await bootstrap_tokens(stack)  # type: ignore[arg-type]
+    path = tmp_path / "tokens.json"
+    leader, admin = tokens["leader"], tokens["admin"]
+    assert all(leader not in repr(event) and admin not in repr(event) for event in logs)
+    [line] = [e for e in logs if e["event"] == "dashboard for leaders"]
+    assert line["tokens_file"] == str(path) and line["url"] == "http://127.0.0.1:8123/"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = json.loads(path.read_text())
+    assert saved["dashboard_url"] == f"http://127.0.0.1:8123/#token={leader}"
+    principal = await verify_token(pool, leader)
+    assert principal is not None and principal.role is Role.LEADER
+    # A second start reuses the live tokens and the link.
+    assert await bootstrap_tokens(stack) == tokens  # type: ignore[arg-type]
