@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -23,7 +25,7 @@ from guatu.api.auth import (
     parse_networks,
     too_many_failures,
 )
-from guatu.api.errors import ApiError, db_call, unauthorized
+from guatu.api.errors import ApiError, db_call, too_many_updates, unauthorized
 from guatu.models import TimerPolicy
 from guatu.tokens import Principal, Role, token_id_of, verify_token
 
@@ -76,6 +78,33 @@ class ApiOptions(BaseSettings):
 
 
 @dataclass
+class InFlight:
+    """Updates in flight per workflow in this process: one over `limit` answers 429 at once.
+
+    Temporal admits at most 10 updates in flight per workflow; the SDK retries the rest for
+    10–20 s and then fails (503). Counting here (one event loop, no await between the check and
+    the count) turns the crowd into an immediate 429 that nothing of was applied.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def hold(self, key: str, limit: int) -> Iterator[None]:
+        held = self.counts.get(key, 0)
+        if held >= limit:
+            raise too_many_updates(limit)
+        self.counts[key] = held + 1
+        try:
+            yield
+        finally:
+            left = self.counts[key] - 1
+            if left:
+                self.counts[key] = left
+            else:
+                del self.counts[key]
+
+
+@dataclass
 class ApiContext:
     client: Client
     pool: asyncpg.Pool
@@ -85,6 +114,7 @@ class ApiContext:
     policy: TimerPolicy
     limiter: RateLimiter
     auth_failures: RateLimiter
+    updates: InFlight = field(default_factory=InFlight)
 
 
 def get_context(request: Request) -> ApiContext:

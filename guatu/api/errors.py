@@ -25,6 +25,8 @@ log = structlog.get_logger("guatu.api")
 T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
+# Updates of one project finish within a second or so: a crowd waiting for a slot retries soon.
+UPDATE_RETRY_AFTER_SECONDS = 1
 
 
 class ErrorBody(BaseModel):
@@ -87,9 +89,23 @@ _TEMPORAL_UNAVAILABLE = {
 }
 
 
+def too_many_updates(limit: int | None = None) -> ApiError:
+    """429 for a project with as many updates in flight as it may have (Temporal admits at most
+    10 per workflow; more would wait in the SDK's retries and end as 503)."""
+    zh_limit, en_limit = (f"（最多 {limit} 个）", f" (at most {limit})") if limit else ("", "")
+    return ApiError(429, "too_many_updates",
+                    f"该项目正在处理的请求已达上限{zh_limit}，请 {UPDATE_RETRY_AFTER_SECONDS} 秒后重试",
+                    f"too many updates of this project in flight{en_limit}; retry in "
+                    f"{UPDATE_RETRY_AFTER_SECONDS} s",
+                    headers={"Retry-After": str(UPDATE_RETRY_AFTER_SECONDS)})
+
+
 def rpc_error(err: RPCError) -> ApiError | None:
     """Map a Temporal RPC failure to an API error, or None if it is not one we know."""
     message = str(err)
+    if err.status == RPCStatusCode.RESOURCE_EXHAUSTED and "in-flight updates" in message:
+        # The workflow's own limit, not an outage: the caller sent too much at once.
+        return too_many_updates()
     if err.status == RPCStatusCode.NOT_FOUND:
         if "completed" in message.lower():
             return ApiError(409, "project_finished", "项目已结束，不再接受操作",
@@ -226,6 +242,7 @@ __all__ = [
     "not_found",
     "rpc_error",
     "temporal_call",
+    "too_many_updates",
     "unauthorized",
     "unavailable",
 ]
@@ -240,7 +257,8 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     415: "Unsupported content type",
     422: "Invalid input, or refused by the project's rules (code, zh, en)",
-    429: "Rate limit of this token exceeded (see Retry-After)",
+    429: "Rate limit of this token, or too many updates of one project in flight (see "
+         "Retry-After)",
     500: "A server error (logged); never the caller's mistake",
     503: "Temporal or PostgreSQL unavailable (see Retry-After)",
 }

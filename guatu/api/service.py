@@ -112,13 +112,15 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
 
     A key the workflow has seen is answered `duplicate: true` with the project's current stage
     and light, and changes nothing. A refusal by the workflow's validator is audited by
-    `send_update` with the token's actor.
+    `send_update` with the token's actor. More than `updates_per_project` updates of one
+    project at once answer 429 (`too_many_updates`) before anything is written.
     """
-    return await once(
-        ctx, principal, scope=code, key=key, action=action, body=body,
-        call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
-                                 actor=principal.actor, bureau=bureau, channel="api"),
-    )
+    with ctx.updates.hold(code, ctx.options.updates_per_project):  # 429 before any write
+        return await once(
+            ctx, principal, scope=code, key=key, action=action, body=body,
+            call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
+                                     actor=principal.actor, bureau=bureau, channel="api"),
+        )
 
 
 # ---------------------------------------------------------------------------------------------

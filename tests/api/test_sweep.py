@@ -6,18 +6,23 @@ Excel export's formula injection with the dashboard (tests/browser/test_dashboar
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
+import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
+import httpx
 import structlog
 
 from config.settings import Settings
 from guatu import constants as c
-from guatu.clock import month_key
+from guatu.clock import add_months, month_key
+from guatu.models import ProjectState
 from guatu.tokens import Role, verify_token
 from tests.api.conftest import World, today
 
@@ -125,3 +130,62 @@ async def test_startup_logs_where_the_dashboard_link_is_never_the_token(
     assert principal is not None and principal.role is Role.LEADER
     # A second start reuses the live tokens and the link.
     assert await bootstrap_tokens(stack) == tokens  # type: ignore[arg-type]
+
+
+async def test_a_crowd_of_updates_to_one_project_gets_429_at_once_not_503(world: World) -> None:
+    """Guards the sweep's finding that more than 10 concurrent Updates to one project waited
+    10–19 s (the SDK retrying Temporal's in-flight update limit) and then answered 503. The
+    API admits `updates_per_project` (8) at a time; the rest answer 429 with Retry-After at
+    once, and none of them is half-applied: a 429'd report is not in the project, and the same
+    request sent again later goes through."""
+    # 15 months of reports: the plan started 17 months ago and runs 40.
+    plan = await world.start(world.plan(world.bureau_a, days_ago=30 * 17, months=40))
+    path = f"/api/v1/projects/{plan.code}/reports"
+    first = today().replace(day=1)
+    months = [month_key(add_months(first, -i)) for i in range(15)]
+    keys = {m: f"crowd-{m}-{uuid.uuid4().hex[:8]}" for m in months}
+
+    async def report(month: str) -> tuple[str, httpx.Response, float]:
+        began = time.monotonic()
+        r = await world.call("a", "POST", path, headers={"Idempotency-Key": keys[month]},
+                             json={"month": month, "investment_wan": 1,
+                                   "physical_progress_pct": 10})  # same % in any order
+        return month, r, time.monotonic() - began
+
+    answers = await asyncio.gather(*(report(m) for m in months))
+    codes = sorted(r.status_code for _, r, _ in answers)
+    assert set(codes) <= {200, 429}, [r.text for _, r, _ in answers if r.status_code not in (200, 429)]
+    accepted = {m for m, r, _ in answers if r.status_code == 200}
+    crowded = {m: (r, took) for m, r, took in answers if r.status_code == 429}
+    assert 1 <= len(accepted) and crowded, codes  # 15 at once > 8 admitted
+    for month, (r, took) in crowded.items():
+        assert r.json()["code"] == "too_many_updates" and r.headers["retry-after"] == "1"
+        assert "该项目正在处理的请求已达上限（最多 8 个）" in r.json()["zh"]
+        assert took < 5, (month, took)  # at once, not after the SDK's 10–19 s of retries
+    state = await world.env.client.get_workflow_handle(
+        c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+    assert set(state.reports) == accepted
+    # Nothing of a 429 was kept: the same request with the same key now goes through.
+    for month in sorted(crowded):
+        again = (await report(month))[1]
+        assert again.status_code == 200 and again.json()["duplicate"] is False, again.text
+    state = await world.env.client.get_workflow_handle(
+        c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+    assert set(state.reports) == set(months)
+
+
+def test_temporal_in_flight_update_limit_is_429_not_503() -> None:
+    """The same limit met on the server (another API process, the CLI): Temporal's
+    RESOURCE_EXHAUSTED for in-flight updates is the caller's crowd (429), not an outage."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from guatu.api.errors import rpc_error
+
+    crowd = RPCError("limit on number of concurrent in-flight updates has been reached (10)",
+                     RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+    mapped = rpc_error(crowd)
+    assert mapped is not None and (mapped.status, mapped.code) == (429, "too_many_updates")
+    assert mapped.headers == {"Retry-After": "1"}
+    quota = RPCError("namespace rate limit exceeded", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+    mapped = rpc_error(quota)
+    assert mapped is not None and mapped.status == 503
