@@ -14,9 +14,11 @@ import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -166,7 +168,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 _STATUS_TEXT = {
-    400: ("bad_request", "请求格式错误", "bad request"),
+    400: ("bad_request", "请求体无法解析（须为 UTF-8 编码的 JSON）",
+          "the request body cannot be parsed (send UTF-8 encoded JSON)"),
     404: ("not_found", "资源不存在", "not found"),
     405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
     413: ("body_too_large", "请求体过大", "request body too large"),
@@ -185,6 +188,20 @@ def _remote_trace(err: BaseException | None) -> str:
     return "\n".join(traces)
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the request's path answers, and OPTIONS."""
+    methods = {"OPTIONS"}
+    # Routes of included routers too (FastAPI keeps them behind one entry per router).
+    for route in iter_route_contexts(request.app.router.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers on `app`."""
 
@@ -199,10 +216,17 @@ def install(app: FastAPI) -> None:
                         details=_validation_details(exc)).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only (GET and POST
+            # of /projects live in two routes): every method of the path, and OPTIONS answers.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         code, zh, en = _STATUS_TEXT.get(exc.status_code, ("http_error", "请求失败", "request failed"))
         return ApiError(exc.status_code, code, zh, en, details=exc.detail if isinstance(
-            exc.detail, dict | list) else None, headers=dict(exc.headers or {})).response()
+            exc.detail, dict | list) else None, headers=headers).response()
 
     # Safety nets: a dependency that reached PostgreSQL or Temporal without the helpers above
     # still answers 503 instead of 500.

@@ -189,3 +189,70 @@ def test_temporal_in_flight_update_limit_is_429_not_503() -> None:
     quota = RPCError("namespace rate limit exceeded", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
     mapped = rpc_error(quota)
     assert mapped is not None and mapped.status == 503
+
+
+async def test_openapi_documents_400_and_the_page_cap_and_options_lists_every_method(
+        world: World) -> None:
+    """Guards the sweep's OpenAPI findings: a non-UTF-8 body answered an undocumented 400; the
+    `page_size` cap was not in the schema; `OPTIONS` (and a 405) named only the methods of the
+    path's first route (GET of /projects, not POST)."""
+    schema = (await world.client.get("/openapi.json")).json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert "400" in operation["responses"], (method, path)
+    report = schema["paths"]["/api/v1/projects/{code}/reports"]["post"]["responses"]["400"]
+    assert report["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    [page_size] = [p for p in schema["paths"]["/api/v1/projects"]["get"]["parameters"]
+                   if p["name"] == "page_size"]
+    assert page_size["schema"]["maximum"] == 200 and page_size["schema"]["minimum"] == 1
+    # The 400 itself: a body that is not UTF-8, answered in the API's error shape.
+    plan = await world.start(world.plan(world.bureau_a))
+    r = await world.call("a", "POST", f"/api/v1/projects/{plan.code}/reports",
+                         headers={**world.key(), "Content-Type": "application/json"},
+                         content=b'{"month": "\xff\xfe"}')
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
+    assert "UTF-8" in r.json()["zh"] and "UTF-8" in r.json()["en"]
+    # OPTIONS lists every method of the path, from every route that serves it.
+    for path, allowed in (("/api/v1/projects", "GET, POST, OPTIONS"),
+                          ("/api/v1/tokens", "GET, POST, OPTIONS"),
+                          (f"/api/v1/projects/{plan.code}", "GET, OPTIONS"),
+                          ("/api/v1/tokens/0123456789ab", "DELETE, OPTIONS")):
+        r = await world.client.options(path)
+        assert (r.status_code, r.headers["allow"]) == (204, allowed), path
+        r = await world.client.put(path)
+        assert (r.status_code, r.headers["allow"]) == (405, allowed), path
+        assert r.json()["code"] == "method_not_allowed"
+    assert (await world.client.options("/api/v1/no-such-thing")).status_code == 404
+
+
+async def test_months_periods_and_codes_accept_ascii_digits_only(world: World) -> None:
+    """Guards the sweep's finding that "٢٠٢٦-09" (Arabic-Indic digits) passed the month pattern
+    and was refused as a future month: every month, period and code is ASCII digits, and a
+    malformed one is `invalid_input` (422) before any rule sees it. (The report month and the
+    period were fixed with the year range 2000–2100; the what-if months here, which took 0000,
+    now share that pattern.)"""
+    plan = await world.start(world.plan(world.bureau_a))
+    path = f"/api/v1/projects/{plan.code}"
+    for month in ("٢٠٢٦-09", "２０２６-09", "2026-٠٩", "0000-01"):
+        r = await world.call("a", "POST", f"{path}/reports", headers=world.key(),
+                             json={"month": month, "investment_wan": 1,
+                                   "physical_progress_pct": 1})
+        assert r.status_code == 422, (month, r.text)
+        assert r.json()["code"] == "invalid_input" and r.json()["details"][0]["loc"] == [
+            "body", "month"], month
+    for query in ({"period": "٢٠٢٦"}, {"period": "2026-Q٤"}):
+        r = await world.call("leader", "GET", "/api/v1/rankings", params=query)
+        assert r.status_code == 422 and r.json()["code"] == "invalid_input", (query, r.text)
+        assert r.json()["details"][0]["loc"] == ["query", "period"]
+    for first in ("٢٠٢٦-01", "0000-01"):
+        r = await world.call("leader", "GET", "/api/v1/rankings/whatif",
+                             params={"ruleset": "default", "from": first, "to": "2026-02"})
+        assert r.status_code == 422 and r.json()["code"] == "invalid_input", (first, r.text)
+        assert r.json()["details"][0]["loc"] == ["query", "from"]
+    for code in ("P٠٣-012", "Ｐ03-012"):
+        r = await world.call("leader", "GET", f"/api/v1/projects/{code}")
+        assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["path", "code"], code
+    body = {**plan_json(world, world.bureau_a), "code": "WJ٢٠٢١-P01-001"}
+    r = await world.call("manager", "POST", "/api/v1/projects", json=body)
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "code"]
