@@ -250,6 +250,11 @@ async def test_months_periods_and_codes_accept_ascii_digits_only(world: World) -
                              params={"ruleset": "default", "from": first, "to": "2026-02"})
         assert r.status_code == 422 and r.json()["code"] == "invalid_input", (first, r.text)
         assert r.json()["details"][0]["loc"] == ["query", "from"]
+    # The first month the pattern admits is a valid start (it answered 500: the range was
+    # walked back one month past 2000-01).
+    r = await world.call("leader", "GET", "/api/v1/rankings/whatif",
+                         params={"ruleset": "default", "from": "2000-01", "to": "2000-02"})
+    assert r.status_code == 200, r.text
     for code in ("P٠٣-012", "Ｐ03-012"):
         r = await world.call("leader", "GET", f"/api/v1/projects/{code}")
         assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["path", "code"], code

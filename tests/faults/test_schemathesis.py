@@ -40,9 +40,9 @@ OPTIONS = ApiOptions(rate_per_second=100_000, rate_burst=1_000_000, failed_auth_
 
 # Each role is fuzzed on the operations it may call (the others answer 401/403 before any logic).
 ROLE_TAGS = {
-    "bureau": ["bureau", "projects", "reference", "ladder", "health"],
+    "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals"],
     "manager": ["manager", "ladder"],
-    "leader": ["leader", "dashboard", "projects"],
+    "leader": ["leader", "dashboard", "projects", "appeals"],
     "admin": ["admin"],
 }
 
