@@ -177,13 +177,16 @@ async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[
 async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     """First start: a leader and an admin token, kept in the data directory (mode 0600).
 
-    A leader can open the dashboard after `make run` without help; an operator uses the admin
-    token to issue bureau and manager tokens (`guatu token create`). Later starts reuse them
-    unless they were revoked.
+    A leader can open the dashboard after `make run` without help: the file also holds
+    `dashboard_url`, the link that logs in with the leader token. The log says where the file
+    is, never the token (logs are shipped and read by many). An operator uses the admin token to
+    issue bureau and manager tokens (`guatu token create`). Later starts reuse them unless they
+    were revoked.
     """
     from guatu.tokens import create_token, verify_token
 
-    path = st.settings.data_dir / "tokens.json"
+    settings = st.settings
+    path = settings.data_dir / "tokens.json"
     saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     tokens: dict[str, str] = {}
     for role in ("leader", "admin"):
@@ -191,9 +194,15 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
         if raw is None or await verify_token(st.api, raw) is None:
             raw = await create_token(st.api, role, label=f"bootstrap {role}")
         tokens[role] = raw
+    base = f"http://{settings.api_host}:{settings.api_port}/"
+    tokens["dashboard_url"] = f"{base}#token={tokens['leader']}"
     if tokens != saved:
-        path.write_text(json.dumps(tokens, indent=2))
+        # Created 0600 before the tokens are written: never readable by others, not even briefly.
+        path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
+        path.write_text(json.dumps(tokens, indent=2))
+    log.info("dashboard for leaders", url=base, tokens_file=str(path),
+             login=f"open the dashboard_url written in {path} (it holds the leader token)")
     return tokens
 
 
@@ -314,10 +323,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event
                 from guatu.api.server import run_api
 
                 api_task = asyncio.create_task(run_api(st, stop))
-                tokens = await bootstrap_tokens(st)
-                base = f"http://{settings.api_host}:{settings.api_port}/"
-                log.info("dashboard for leaders", url=f"{base}#token={tokens['leader']}",
-                         tokens_file=str(settings.data_dir / "tokens.json"))
+                await bootstrap_tokens(st)
             serving.set()
             background = asyncio.create_task(start_up_work(st))
             if extra is not None:

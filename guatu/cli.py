@@ -431,8 +431,13 @@ async def _start_plans(settings: Settings, plans: Sequence[ProjectPlan],
     """Start the lifecycles not yet on the server; report what was started and what existed."""
     from guatu.models import ProgrammeClock
     from guatu.programme import load_policy
-    from guatu.projects import start_programme
+    from guatu.projects import UnknownReferences, check_references, start_programme
 
+    async with _pool(settings) as pool:
+        try:
+            await check_references(pool, plans)
+        except UnknownReferences as err:
+            raise CliError(err.zh, err.en) from None
     client = await _client(settings)
     progress = _progress() if show_progress else None
     if progress:
@@ -1071,7 +1076,10 @@ def token_revoke(
 
     async def revoke() -> bool:
         async with _pool(settings) as pool:
-            return bool(await tokens.revoke_token(pool, token_id))
+            try:
+                return bool(await tokens.revoke_token(pool, token_id))
+            except tokens.RevokeRefused as err:
+                raise CliError(err.zh, err.en) from None
 
     if not _run(revoke()):
         raise CliError(f"没有 id 为 {token_id} 的有效令牌", f"no live token with id {token_id}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,67 @@ class Rejected(Exception):
     def __init__(self, code: str, zh: str, en: str) -> None:
         super().__init__(f"{zh} / {en}")
         self.code, self.zh, self.en = code, zh, en
+
+
+@dataclass(frozen=True)
+class UnknownReference:
+    """A plan naming a bureau or program the programme does not have."""
+
+    index: int
+    project: str
+    field: str  # "bureau" or "program"
+    value: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "project": self.project, "field": self.field,
+                "value": self.value}
+
+
+class UnknownReferences(Rejected):
+    """Plans refused because of `problems`; nothing was started."""
+
+    SHOWN = 5
+
+    def __init__(self, problems: Sequence[UnknownReference]) -> None:
+        self.problems = list(problems)
+        fields = {p.field for p in self.problems}
+        code = f"unknown_{fields.pop()}" if len(fields) == 1 else "unknown_reference"
+        names = {"bureau": ("责任单位", "bureau"), "program": ("工程", "program")}
+        shown = self.problems[:self.SHOWN]
+        zh = "；".join(f"项目 {p.project} 的{names[p.field][0]}「{p.value}」不存在" for p in shown)
+        en = "; ".join(f"project {p.project}: no {names[p.field][1]} {p.value!r}" for p in shown)
+        more = len(self.problems) - len(shown)
+        if more:
+            zh, en = f"{zh}；另有 {more} 处", f"{en}; and {more} more"
+        super().__init__(code, f"{zh}。未启动任何项目（责任单位和工程须为已登记的代码）",
+                         f"{en}. Nothing was started (bureau and program must be known codes)")
+
+
+async def unknown_references(pool: asyncpg.Pool,
+                             plans: Sequence[ProjectPlan]) -> list[UnknownReference]:
+    """Every bureau or program named by `plans` that the read model's reference data lacks.
+
+    The one check of every door that starts projects from JSON (API start and import, CLI):
+    a project of an unknown bureau would run with no one able to report on it. (Spreadsheets
+    are checked cell by cell against the same codes by `guatu.plan_import`.)
+    """
+    async with pool.acquire() as conn:
+        bureaus = {r["code"] for r in await conn.fetch("SELECT code FROM bureaus")}
+        programs = {r["code"] for r in await conn.fetch("SELECT code FROM programs")}
+    problems = []
+    for index, plan in enumerate(plans):
+        if plan.bureau not in bureaus:
+            problems.append(UnknownReference(index, plan.code, "bureau", plan.bureau))
+        if plan.program not in programs:
+            problems.append(UnknownReference(index, plan.code, "program", plan.program))
+    return problems
+
+
+async def check_references(pool: asyncpg.Pool, plans: Sequence[ProjectPlan]) -> None:
+    """Raise `UnknownReferences` if any plan names an unknown bureau or program."""
+    problems = await unknown_references(pool, plans)
+    if problems:
+        raise UnknownReferences(problems)
 
 
 def search_attributes(plan: ProjectPlan) -> TypedSearchAttributes:
@@ -162,6 +224,10 @@ async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: in
 
 __all__ = [
     "Rejected",
+    "UnknownReference",
+    "UnknownReferences",
+    "check_references",
+    "unknown_references",
     "audit_rejection",
     "rejection_of",
     "gather_limited",

@@ -91,9 +91,36 @@ async def create_token(pool: asyncpg.Pool, role: str, bureau: str | None = None,
     return raw
 
 
-async def revoke_token(pool: asyncpg.Pool, token_id: str) -> bool:
-    """Revoke a token by its id. Returns False if no live token has that id."""
-    async with pool.acquire() as conn:
+class RevokeRefused(TokenError):
+    """A revocation that would lock the administrators out; `code`, `zh`, `en` say why."""
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+
+async def revoke_token(pool: asyncpg.Pool, token_id: str, *, by: str | None = None) -> bool:
+    """Revoke a token by its id. Returns False if no live token has that id.
+
+    `by` is the id of the token asking (the API's admin): it may not revoke itself. The last
+    live admin token is never revoked, by anyone: without it no token could be issued again.
+    Raises `RevokeRefused` for either.
+    """
+    if by is not None and by == token_id:
+        raise RevokeRefused("cannot_revoke_own_token",
+                            "不能吊销正在使用的令牌；请用另一个管理员令牌操作",
+                            "a token cannot revoke itself; use another admin token")
+    async with pool.acquire() as conn, conn.transaction():
+        # The live admin tokens, locked: two admins revoking each other at once are serialised,
+        # and the second finds itself the last one.
+        admins = {r["id"] for r in await conn.fetch(
+            "SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL"
+            " ORDER BY id FOR UPDATE")}
+        if admins == {token_id}:
+            raise RevokeRefused("last_admin_token",
+                                "这是最后一个有效的管理员令牌，不能吊销；请先创建新的管理员令牌",
+                                "this is the last live admin token and cannot be revoked; "
+                                "create another admin token first")
         done = await conn.fetchval(
             "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
             " RETURNING id",
@@ -135,6 +162,7 @@ async def list_tokens(pool: asyncpg.Pool, include_revoked: bool = False) -> list
 
 __all__ = [
     "Principal",
+    "RevokeRefused",
     "Role",
     "TokenError",
     "create_token",

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from config.settings import Settings
 from guatu import metrics, tracing
-from guatu.api import errors
+from guatu.api import errors, openapi
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
 from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
@@ -48,8 +48,10 @@ with another body answers 409.
 
 **Errors** share one body `{"code", "zh", "en", "details"}`: 401 token, 403 role, 404 not
 found, 409 conflict, 413 body too large (256 KiB; 8 MiB for the import), 422 invalid or
-refused, 429 rate limit (per token, see `Retry-After`), 503 Temporal or PostgreSQL
-unavailable (see `Retry-After`). Unknown body fields are refused; pages hold at most 200.
+refused, 429 rate limit (per token; or more updates of one project in flight than
+`GUATU_API_UPDATES_PER_PROJECT`, 8: see `Retry-After`), 503 Temporal or PostgreSQL unavailable
+(see `Retry-After`); 400 for a body that cannot be parsed (not UTF-8). Unknown body fields are
+refused, numbers are JSON numbers (never `"4"` or `true`); pages hold at most 200 (`page_size`).
 """
 
 IMPORT_PATH = "/api/v1/projects/import"
@@ -121,6 +123,7 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
         read_pool=read_pool,
     )
     errors.install(app)
+    openapi.install(app, options.max_page_size)
     for module in (health, meta, projects, bureau, manager, leader, ladder, admin, appeals):
         app.include_router(module.router)
     app.include_router(codec_routes.router)

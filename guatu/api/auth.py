@@ -1,9 +1,11 @@
-"""Bearer-token authentication, role checks and the per-token rate limit."""
+"""Bearer-token authentication, role checks, the per-token rate limit and who the client is."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from guatu.api.errors import ApiError, unauthorized
@@ -79,6 +81,51 @@ def too_many_failures(wait: float) -> ApiError:
                     headers={"Retry-After": str(seconds)})
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Addresses or CIDR blocks (`10.0.0.1`, `10.0.0.0/8`, `::1`); ValueError names a bad one."""
+    networks = []
+    for value in values:
+        text = value.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR block: {text!r}") from None
+    return tuple(networks)
+
+
+def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted: Sequence[IPNetwork]) -> str:
+    """The client of a request, as the nearest proxy we trust reports it.
+
+    `X-Forwarded-For` is read only when the connection itself comes from a trusted proxy, and
+    then from the right: every proxy appends the address it saw, so the first hop that is not a
+    trusted proxy is the client; anything further left was written by that client and may be
+    forged. With no trusted proxies (the default) the header is ignored, loopback included.
+    """
+    if peer is None:
+        return "-"
+    if not forwarded_for or not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop[:100]
+    return hops[0][:100] if hops else peer
+
+
 def parse_bearer(header: str | None) -> str:
     """The raw token of an `Authorization: Bearer …` header; 401 if absent or malformed."""
     if not header:
@@ -98,4 +145,5 @@ def check_role(principal: Principal, roles: frozenset[Role]) -> None:
                        f"this action needs a token of role {allowed_en}")
 
 
-__all__ = ["RateLimiter", "check_role", "parse_bearer", "too_many_failures"]
+__all__ = ["RateLimiter", "check_role", "client_address", "parse_bearer", "parse_networks",
+           "too_many_failures"]

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any
 
 import asyncpg
 import structlog
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from temporalio.client import Client
 
 from config.settings import Settings
-from guatu.api.auth import RateLimiter, check_role, parse_bearer, too_many_failures
-from guatu.api.errors import ApiError, db_call, unauthorized
+from guatu.api.auth import (
+    IPNetwork,
+    RateLimiter,
+    check_role,
+    client_address,
+    parse_bearer,
+    parse_networks,
+    too_many_failures,
+)
+from guatu.api.errors import ApiError, db_call, too_many_updates, unauthorized
 from guatu.models import TimerPolicy
-from guatu.tokens import Principal, Role, verify_token
+from guatu.tokens import Principal, Role, token_id_of, verify_token
 
 
 class ApiOptions(BaseSettings):
     """Limits and deadlines of the API (environment: `GUATU_API_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="GUATU_API_", env_file=".env",
-                                      env_ignore_empty=True, extra="ignore")
+                                      env_ignore_empty=True, extra="ignore",
+                                      populate_by_name=True)
 
     body_limit_bytes: int = Field(default=256 * 1024, description="413 above this")
     import_body_limit_bytes: int = Field(default=8 * 1024 * 1024,
@@ -34,14 +46,63 @@ class ApiOptions(BaseSettings):
     rate_per_second: float = Field(default=20.0, description="Per-token refill rate")
     rate_burst: int = Field(default=100, description="Per-token bucket size")
     failed_auth_per_second: float = Field(
-        default=1.0, description="Per client address: refill of its allowance of 401s")
-    failed_auth_burst: int = Field(default=30, description="Per client address: 401s in a row "
-                                                           "before 429")
+        default=1.0, description="Per token id and client (or per client without a token): "
+                                 "refill of its allowance of 401s")
+    failed_auth_burst: int = Field(default=30, description="Per token id and client (or per "
+                                                           "client without a token): 401s in a "
+                                                           "row before 429")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="GUATU_TRUSTED_PROXIES",
+        description="Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR "
+                    "blocks, comma-separated); empty: the header is ignored, loopback included")
     temporal_timeout_seconds: float = Field(default=10.0, description="Starts and queries")
     update_timeout_seconds: float = Field(default=20.0, description="Updates (wait for the worker)")
     db_timeout_seconds: float = 5.0
     ready_timeout_seconds: float = 2.0
     import_concurrency: int = 16
+    updates_per_project: int = Field(
+        default=8, ge=1, le=10,
+        description="Updates of one project in flight at once from this API process; more "
+                    "answer 429 at once (Temporal admits at most 10 per workflow)")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        parse_networks(value)  # a typo must stop the start, not trust nothing silently
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+
+@dataclass
+class InFlight:
+    """Updates in flight per workflow in this process: one over `limit` answers 429 at once.
+
+    Temporal admits at most 10 updates in flight per workflow; the SDK retries the rest for
+    10–20 s and then fails (503). Counting here (one event loop, no await between the check and
+    the count) turns the crowd into an immediate 429 that nothing of was applied.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def hold(self, key: str, limit: int) -> Iterator[None]:
+        held = self.counts.get(key, 0)
+        if held >= limit:
+            raise too_many_updates(limit)
+        self.counts[key] = held + 1
+        try:
+            yield
+        finally:
+            left = self.counts[key] - 1
+            if left:
+                self.counts[key] = left
+            else:
+                del self.counts[key]
 
 
 @dataclass
@@ -54,6 +115,7 @@ class ApiContext:
     policy: TimerPolicy
     limiter: RateLimiter
     auth_failures: RateLimiter
+    updates: InFlight = field(default_factory=InFlight)
     read_pool: asyncpg.Pool | None = None
 
     @property
@@ -76,21 +138,33 @@ async def get_principal(
     request: Request, ctx: Context,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The verified caller. A client address that keeps sending bad tokens is slowed down
-    (429) before its tokens are even looked up; a good token is rate-limited per token."""
-    address = f"ip:{request.client.host if request.client else '-'}"
-    wait = ctx.auth_failures.peek(address)
+    """The verified caller; a good token is rate-limited per token.
+
+    Failures are counted per presented token id and client (a token of ours that does not
+    verify) or per client (no token, or not shaped like one of ours), the client as a trusted
+    proxy reports it. A key that keeps failing answers 429 before its token is looked up, but
+    only that key: no one else's failures, from the same address or behind the same proxy, lock
+    out a token that verifies. (Guessing a token's 256-bit secret is hopeless either way; the
+    allowance keeps a broken client from hammering the database.)
+    """
+    client = client_address(request.client.host if request.client else None,
+                            ",".join(request.headers.getlist("x-forwarded-for")),
+                            ctx.options.trusted_networks)
+    header = request.headers.get("authorization")
+    token_id = token_id_of(header.partition(" ")[2].strip()) if header else None
+    key = f"token:{token_id}@{client}" if token_id else f"client:{client}"
+    wait = ctx.auth_failures.peek(key)
     if wait is not None:
         raise too_many_failures(wait)
     try:
-        raw = parse_bearer(request.headers.get("authorization"))
+        raw = parse_bearer(header)
         principal = await db_call(verify_token(ctx.pool, raw), ctx.options.db_timeout_seconds)
         if principal is None:
             raise unauthorized("invalid_token", "访问令牌无效或已吊销",
                                "the token is unknown or revoked")
     except ApiError as err:
         if err.status == 401:
-            ctx.auth_failures.take(address)
+            ctx.auth_failures.take(key)
         raise
     ctx.limiter.check(principal)
     request.state.principal = principal

@@ -14,9 +14,11 @@ import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,6 +27,8 @@ log = structlog.get_logger("guatu.api")
 T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
+# Updates of one project finish within a second or so: a crowd waiting for a slot retries soon.
+UPDATE_RETRY_AFTER_SECONDS = 1
 
 
 class ErrorBody(BaseModel):
@@ -87,9 +91,23 @@ _TEMPORAL_UNAVAILABLE = {
 }
 
 
+def too_many_updates(limit: int | None = None) -> ApiError:
+    """429 for a project with as many updates in flight as it may have (Temporal admits at most
+    10 per workflow; more would wait in the SDK's retries and end as 503)."""
+    zh_limit, en_limit = (f"（最多 {limit} 个）", f" (at most {limit})") if limit else ("", "")
+    return ApiError(429, "too_many_updates",
+                    f"该项目正在处理的请求已达上限{zh_limit}，请 {UPDATE_RETRY_AFTER_SECONDS} 秒后重试",
+                    f"too many updates of this project in flight{en_limit}; retry in "
+                    f"{UPDATE_RETRY_AFTER_SECONDS} s",
+                    headers={"Retry-After": str(UPDATE_RETRY_AFTER_SECONDS)})
+
+
 def rpc_error(err: RPCError) -> ApiError | None:
     """Map a Temporal RPC failure to an API error, or None if it is not one we know."""
     message = str(err)
+    if err.status == RPCStatusCode.RESOURCE_EXHAUSTED and "in-flight updates" in message:
+        # The workflow's own limit, not an outage: the caller sent too much at once.
+        return too_many_updates()
     if err.status == RPCStatusCode.NOT_FOUND:
         if "completed" in message.lower():
             return ApiError(409, "project_finished", "项目已结束，不再接受操作",
@@ -150,7 +168,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 _STATUS_TEXT = {
-    400: ("bad_request", "请求格式错误", "bad request"),
+    400: ("bad_request", "请求体无法解析（须为 UTF-8 编码的 JSON）",
+          "the request body cannot be parsed (send UTF-8 encoded JSON)"),
     404: ("not_found", "资源不存在", "not found"),
     405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
     413: ("body_too_large", "请求体过大", "request body too large"),
@@ -169,6 +188,20 @@ def _remote_trace(err: BaseException | None) -> str:
     return "\n".join(traces)
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the request's path answers, and OPTIONS."""
+    methods = {"OPTIONS"}
+    # Routes of included routers too (FastAPI keeps them behind one entry per router).
+    for route in iter_route_contexts(request.app.router.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods, key=lambda m: (_METHOD_ORDER.index(m) if m in _METHOD_ORDER else 99, m))
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers on `app`."""
 
@@ -183,10 +216,17 @@ def install(app: FastAPI) -> None:
                         details=_validation_details(exc)).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only (GET and POST
+            # of /projects live in two routes): every method of the path, and OPTIONS answers.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         code, zh, en = _STATUS_TEXT.get(exc.status_code, ("http_error", "请求失败", "request failed"))
         return ApiError(exc.status_code, code, zh, en, details=exc.detail if isinstance(
-            exc.detail, dict | list) else None, headers=dict(exc.headers or {})).response()
+            exc.detail, dict | list) else None, headers=headers).response()
 
     # Safety nets: a dependency that reached PostgreSQL or Temporal without the helpers above
     # still answers 503 instead of 500.
@@ -226,6 +266,7 @@ __all__ = [
     "not_found",
     "rpc_error",
     "temporal_call",
+    "too_many_updates",
     "unauthorized",
     "unavailable",
 ]
@@ -235,11 +276,13 @@ _DESCRIPTIONS = {
     401: "Missing, unknown or revoked token",
     403: "The token's role may not do this",
     404: "No such project (a bureau token also gets 404 for another bureau's project)",
-    409: "Conflict: Idempotency-Key reused for another request, or the project ended / exists",
+    409: "Conflict: Idempotency-Key reused for another request, the project ended / exists, or "
+         "a token that must stay (own, last admin)",
     413: "Request body too large",
     415: "Unsupported content type",
     422: "Invalid input, or refused by the project's rules (code, zh, en)",
-    429: "Rate limit of this token exceeded (see Retry-After)",
+    429: "Rate limit of this token, or too many updates of one project in flight (see "
+         "Retry-After)",
     500: "A server error (logged); never the caller's mistake",
     503: "Temporal or PostgreSQL unavailable (see Retry-After)",
 }

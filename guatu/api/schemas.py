@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -35,12 +37,24 @@ from guatu.models import (
 )
 from guatu.tokens import Role
 
-# Amounts in 万元: finite, and within what a district programme could ever hold.
-Amount = Annotated[float, Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
-PlannedAmount = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e9)]
-Percent = Annotated[float, Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+# Numbers are JSON numbers (an int is fine); `true` or `"4"` is refused, never coerced to 1.0 or
+# 4.0 (Strict). Amounts in 万元: finite, and within what a district programme could ever hold.
+Amount = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-1e9, le=1e9)]
+PlannedAmount = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=0, le=1e9)]
+Percent = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-1e6, le=1e6)]
+Flag = Annotated[bool, Strict()]
+
+
+def _date_text(value: Any) -> Any:
+    """Dates come as ISO text (2026-03-01); a number is not read as seconds since 1970."""
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("a date is written as text, YYYY-MM-DD")
+
+
 # Dates a programme can hold; far-off dates would only make timers and date arithmetic fail.
-ProgrammeDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+ProgrammeDate = Annotated[date, BeforeValidator(_date_text),
+                          Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 # A ranking period: a month 2026-11, a quarter 2026-Q4 or a year 2026.
 # A month of the programme's years (what-if ranges): the ranking's periods run 2000–2100.
@@ -108,7 +122,7 @@ class ReportBody(Body):
     issues_raised: list[IssueRaised] = Field(default_factory=list, max_length=50)
     issues_resolved: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=50)
-    correction: bool = Field(default=False, description="Replaces the report of that month")
+    correction: Flag = Field(default=False, description="Replaces the report of that month")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,7 +159,7 @@ class PlanBody(Body):
     finish: ProgrammeDate
     milestones: list[MilestoneBody] = Field(min_length=1, max_length=30)
     curve: CurveShape = CurveShape.LINEAR
-    illustrative: bool = False
+    illustrative: Flag = False
 
     @model_validator(mode="after")
     def _coherent(self) -> PlanBody:

@@ -39,9 +39,11 @@ async def run_api(st: Stack, stop: asyncio.Event) -> None:
         log.exception("the HTTP API could not be built")
         stop.set()
         return
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback by default; the
+    # API reads it itself, from the proxies of GUATU_TRUSTED_PROXIES only (guatu.api.auth).
     config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
                             log_config=None, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=10)
+                            timeout_graceful_shutdown=10, proxy_headers=False)
     server = _Server(config)
 
     async def serve() -> None:

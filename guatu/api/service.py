@@ -16,7 +16,14 @@ from guatu import metrics, queries
 from guatu.api.deps import ApiContext
 from guatu.api.errors import ApiError, db_call, not_found, temporal_call
 from guatu.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
-from guatu.projects import Rejected, project_status, send_update, start_project
+from guatu.projects import (
+    Rejected,
+    UnknownReferences,
+    check_references,
+    project_status,
+    send_update,
+    start_project,
+)
 from guatu.tokens import Principal, Role
 
 T = TypeVar("T")
@@ -105,14 +112,16 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
 
     A key the workflow has seen is answered `duplicate: true` with the project's current stage
     and light, and changes nothing. A refusal by the workflow's validator is audited by
-    `send_update` with the token's actor.
+    `send_update` with the token's actor. More than `updates_per_project` updates of one
+    project at once answer 429 (`too_many_updates`) before anything is written.
     """
     try:
-        result = await once(
-            ctx, principal, scope=code, key=key, action=action, body=body,
-            call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
-                                     actor=principal.actor, bureau=bureau, channel="api"),
-        )
+        with ctx.updates.hold(code, ctx.options.updates_per_project):  # 429 before any write
+            result = await once(
+                ctx, principal, scope=code, key=key, action=action, body=body,
+                call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
+                                         actor=principal.actor, bureau=bureau, channel="api"),
+            )
     except ApiError as err:
         metrics.input_refused(action, err.status, err.code)
         raise
@@ -127,6 +136,17 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
 
 class StartConflict(ApiError):
     pass
+
+
+async def known_references(ctx: ApiContext, plans: list[ProjectPlan], *, listed: bool) -> None:
+    """422 if a plan names an unknown bureau or program (`guatu.projects.check_references`);
+    `details[].loc` points into the body: `["body", index, field]` for a list of plans."""
+    try:
+        await db_call(check_references(ctx.pool, plans), ctx.options.db_timeout_seconds)
+    except UnknownReferences as err:
+        details = [{"loc": ["body", *([p.index] if listed else []), p.field],
+                    "project": p.project, "value": p.value} for p in err.problems]
+        raise ApiError(422, err.code, err.zh, err.en, details=details) from None
 
 
 def _comparable(plan: ProjectPlan) -> dict[str, Any]:
@@ -177,4 +197,5 @@ async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> boo
     return True
 
 
-__all__ = ["once", "project_bureau", "request_hash", "run_update", "start", "status"]
+__all__ = ["known_references", "once", "project_bureau", "request_hash", "run_update", "start",
+           "status"]

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -64,15 +65,29 @@ def _iso(value: Any) -> Any:
     return value
 
 
+def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one cell; text is always a string cell, never a formula.
+
+    openpyxl turns a string starting with `=` into a live formula, so a project named
+    `=HYPERLINK(…)` would run in a leader's Excel (formula injection). Every text cell is typed
+    as a string after the write: Excel shows the literal text.
+    """
+    value = _iso(value)
+    cell: Cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
 def _table(ws: Worksheet, header: list[str], rows: list[list[Any]], start_row: int = 1,
            widths: list[int] | None = None) -> int:
     for col, title in enumerate(header, start=1):
-        cell = ws.cell(row=start_row, column=col, value=title)
+        cell = _put(ws, start_row, col, title)
         cell.fill, cell.font = HEAD_FILL, HEAD_FONT
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for r, values in enumerate(rows, start=start_row + 1):
         for col, value in enumerate(values, start=1):
-            ws.cell(row=r, column=col, value=_iso(value))
+            _put(ws, r, col, value)
     for col, width in enumerate(widths or [], start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     return start_row + len(rows) + 1
@@ -88,12 +103,12 @@ def _overview_sheet(ws: Worksheet, view: ExportView) -> None:
     ov = view.overview
     total = ov["total"]
     ws.title = "总览"
-    ws["A1"] = "温江区幸福美好生活十大工程 · 挂图作战 / Guatu programme overview"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = f"数据截至 {_iso(ov['as_of'])}（{ov['year']} 年）；导出于 {_iso(view.generated_at)}"
+    _put(ws, 1, 1, "温江区幸福美好生活十大工程 · 挂图作战 / Guatu programme overview").font = Font(
+        bold=True, size=14)
+    _put(ws, 2, 1, f"数据截至 {_iso(ov['as_of'])}（{ov['year']} 年）；导出于 {_iso(view.generated_at)}")
     if view.filters:
         shown = "；".join(f"{FILTER_ZH.get(k, k)}={v}" for k, v in view.filters.items())
-        ws["A3"] = f"项目表筛选：{shown}"
+        _put(ws, 3, 1, f"项目表筛选：{shown}")
     lights = total["lights"]
     facts = [
         ("项目数", total["projects"], None),
@@ -184,12 +199,11 @@ def _ranking_sheet(ws: Worksheet, view: ExportView) -> None:
     for level, title in (("bureau", "责任单位排名"), ("program", "工程排名")):
         ranking = view.rankings.get(level)
         if not ranking or not ranking.get("found"):
-            ws.cell(row=row, column=1, value=f"{title}：本期排名尚未生成").font = Font(bold=True)
+            _put(ws, row, 1, f"{title}：本期排名尚未生成").font = Font(bold=True)
             row += 2
             continue
-        ws.cell(row=row, column=1,
-                value=f"{title}（{ranking.get('label_zh', ranking['period'])}，"
-                      f"{ranking['ruleset'].get('name_zh', '')}）").font = Font(bold=True)
+        _put(ws, row, 1, f"{title}（{ranking.get('label_zh', ranking['period'])}，"
+                         f"{ranking['ruleset'].get('name_zh', '')}）").font = Font(bold=True)
         rows = [[r["rank"], r["code"], r["name_zh"], r["score"], _movement(r),
                  LIST_ZH.get(r.get("list") or "", ""), "是" if r.get("target_met") else "否",
                  r.get("investment_ratio"), "是" if r.get("exempted") else "",

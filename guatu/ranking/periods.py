@@ -128,5 +128,7 @@ def periods_between(kind: PeriodKind | str, first: str, last: str) -> list[str]:
         raise PeriodError(f"期间类型不一致 / period kinds differ: {first}, {last}")
     while cursor.start >= start.start:
         keys.append(cursor.key)
+        if cursor.start == start.start:
+            break  # not one step further: the period before 2000-01 does not exist
         cursor = previous_period(cursor)
     return keys[::-1]

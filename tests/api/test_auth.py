@@ -5,12 +5,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.tokens import Role, TokenError, create_token, revoke_token, token_id_of, verify_token
+from guatu.tokens import (
+    RevokeRefused,
+    Role,
+    TokenError,
+    create_token,
+    list_tokens,
+    revoke_token,
+    token_id_of,
+    verify_token,
+)
 from tests.api.conftest import World
 
 
@@ -113,22 +124,80 @@ async def test_rate_limit_per_token(world: World, api_app: FastAPI) -> None:
         assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
 
 
-async def test_an_address_sending_bad_tokens_is_slowed_down(world: World, api_app: FastAPI) -> None:
+async def test_bad_tokens_slow_down_their_own_key_never_a_good_token(
+        world: World, api_app: FastAPI) -> None:
+    """Guards the sweep's lockout finding: failed or anonymous requests from one address (behind
+    a proxy: from everyone) used to lock out every valid token from that address. Failures now
+    count per presented token id and client, or per client without a token."""
     ctx = api_app.state.guatu
     app = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
                      options=ApiOptions(failed_auth_per_second=0.5, failed_auth_burst=3))
+    bad = {"Authorization": "Bearer gt_000000000000_" + "x" * 43}
+    other_bad = {"Authorization": "Bearer gt_111111111111_" + "x" * 43}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.7", 1)),
                                  base_url="http://guatu.test") as client:
-        bad = {"Authorization": "Bearer gt_000000000000_" + "x" * 43}
         codes = [(await client.get("/api/v1/me", headers=bad)).status_code for _ in range(4)]
-        assert codes == [401, 401, 401, 429]
-        # Blocked before the lookup: for a while even a good token from there waits.
-        r = await client.get("/api/v1/me", headers=world.auth("a"))
+        assert codes == [401, 401, 401, 429]  # burst 3, then that token id waits
+        r = await client.get("/api/v1/me", headers=bad)
         assert r.status_code == 429 and r.json()["code"] == "too_many_failed_logins"
-        assert r.headers["retry-after"] == "2"
+        assert r.headers["retry-after"] == "2"  # one failure refills in 1 / 0.5 s
+        # A good token from the same address is not locked out, nor another token id.
+        assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
+        assert (await client.get("/api/v1/me", headers=other_bad)).status_code == 401
+        # Anonymous and malformed requests share the address's own allowance.
+        anonymous = [(await client.get("/api/v1/me", headers=h)).status_code
+                     for h in ({}, {"Authorization": "Bearer nope"}, {}, {})]
+        assert anonymous == [401, 401, 401, 429]
+        assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.8", 1)),
                                  base_url="http://guatu.test") as client:
-        assert (await client.get("/api/v1/me", headers=world.auth("a"))).status_code == 200
+        # Another client presenting the same bad id has its own allowance.
+        assert (await client.get("/api/v1/me", headers=bad)).status_code == 401
+        assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_forwarded_for_is_believed_from_trusted_proxies_only(
+        world: World, api_app: FastAPI) -> None:
+    """Guards the sweep's finding that X-Forwarded-For was trusted from loopback: a client could
+    dodge the failure allowance by inventing an address per request. Only the proxies listed in
+    GUATU_TRUSTED_PROXIES are believed, and then only the hop they appended."""
+    ctx = api_app.state.guatu
+
+    async def anonymous(app: FastAPI, forwarded: list[str]) -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://guatu.test") as c:
+            return [(await c.get("/api/v1/me", headers={"X-Forwarded-For": f})).status_code
+                    for f in forwarded]
+
+    default = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
+                         options=ApiOptions(failed_auth_burst=3))
+    # Nothing trusted: four invented addresses are one client (loopback), the 4th waits.
+    assert await anonymous(default, ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"]) == [
+        401, 401, 401, 429]
+    proxied = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
+                         options=ApiOptions(failed_auth_burst=3,
+                                            trusted_proxies=["127.0.0.1", "10.1.0.0/16"]))
+    # Behind trusted proxies (loopback, then 10.1.x.x) the client is the hop they appended;
+    # what the client itself put further left is ignored.
+    assert await anonymous(proxied, [f"{i}.9.9.9, 203.0.113.5, 10.1.2.3" for i in range(4)]) == [
+        401, 401, 401, 429]
+    # ...and another client behind the same proxy is not slowed down by it.
+    assert await anonymous(proxied, ["198.51.100.7"]) == [401]
+
+
+def test_client_address_reads_forwarded_for_from_the_right() -> None:
+    """The client is the first hop, from the right, that is not a trusted proxy."""
+    from guatu.api.auth import client_address, parse_networks
+
+    trusted = parse_networks(["10.0.0.0/8", "::1"])
+    assert client_address("127.0.0.1", "6.6.6.6", ()) == "127.0.0.1"
+    assert client_address("127.0.0.1", "6.6.6.6", trusted) == "127.0.0.1"  # not trusted
+    assert client_address("10.0.0.2", "6.6.6.6, 7.7.7.7", trusted) == "7.7.7.7"
+    assert client_address("10.0.0.2", "7.7.7.7, 10.3.3.3", trusted) == "7.7.7.7"
+    assert client_address("::1", "2001:db8::1", trusted) == "2001:db8::1"
+    assert client_address("10.0.0.2", "10.0.0.9", trusted) == "10.0.0.9"  # only proxies
+    assert client_address("10.0.0.2", "", trusted) == "10.0.0.2"
+    assert client_address(None, "7.7.7.7", trusted) == "-"
 
 
 async def test_openapi_docs_are_served_locally(world: World) -> None:
@@ -184,3 +253,82 @@ def test_token_bucket_arithmetic() -> None:
     bucket.now += 10  # both full again: forgotten when a third key arrives
     bucket.take("v")
     assert sorted(bucket._buckets) == ["v"]
+
+
+async def test_the_served_api_ignores_forwarded_for_from_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the sweep's finding at its source: uvicorn, as `guatu up` ran it, rewrote the
+    client from X-Forwarded-For whenever the connection came from 127.0.0.1, so a local proxy's
+    clients (or anyone on the host) could pick their own address for the failure allowance."""
+    from types import SimpleNamespace
+
+    from config.settings import Settings
+    from guatu.api.server import run_api
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("GUATU_API_FAILED_AUTH_BURST", "3")
+    monkeypatch.delenv("GUATU_TRUSTED_PROXIES", raising=False)
+    port = free_port()
+    # Anonymous requests never reach Temporal or PostgreSQL: no client or pool is needed.
+    stack = SimpleNamespace(client=None, pool=None,
+                            settings=Settings(api_host="127.0.0.1", api_port=port))
+    stop = asyncio.Event()
+    serving = asyncio.create_task(run_api(stack, stop))  # type: ignore[arg-type]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):
+                try:
+                    await client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            codes = [(await client.get("/api/v1/me", headers={"X-Forwarded-For": f"9.9.9.{i}"})
+                      ).status_code for i in range(4)]
+        assert codes == [401, 401, 401, 429]
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 30)
+
+
+async def test_an_admin_cannot_revoke_itself_or_the_last_admin(
+        world: World, fresh_pool: asyncpg.Pool) -> None:
+    """Guards the sweep's finding that an admin could revoke its own token and the last admin
+    token, leaving no one able to issue tokens. Refused (409) by the API and the library the
+    CLI uses, with code, 中文 and English; nothing is revoked."""
+    ctx = world.app.state.guatu
+    app = create_app(ctx.client, fresh_pool, ctx.settings, task_queue=ctx.task_queue,
+                     options=ctx.options)
+    first = await create_token(fresh_pool, "admin", label="first")
+    second = await create_token(fresh_pool, "admin", label="second")
+    first_id, second_id = token_id_of(first), token_id_of(second)
+    assert first_id is not None and second_id is not None
+
+    async def revoke(raw: str, token_id: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://guatu.test") as client:
+            return await client.delete(f"/api/v1/tokens/{token_id}",
+                                       headers={"Authorization": f"Bearer {raw}"})
+
+    r = await revoke(first, first_id)
+    assert r.status_code == 409 and r.json()["code"] == "cannot_revoke_own_token"
+    assert "不能吊销正在使用的令牌" in r.json()["zh"] and "cannot revoke itself" in r.json()["en"]
+    # Another admin may revoke it (two were live) …
+    assert (await revoke(second, first_id)).status_code == 204
+    # … but the second is now the last one: refused for the CLI's path as well.
+    with pytest.raises(RevokeRefused) as refused:
+        await revoke_token(fresh_pool, second_id)
+    assert refused.value.code == "last_admin_token" and "最后一个" in refused.value.zh
+    assert await verify_token(fresh_pool, second) is not None
+    # Other roles' tokens are revoked as before, also when one admin is left.
+    leader = await create_token(fresh_pool, "leader")
+    leader_id = token_id_of(leader)
+    assert leader_id is not None and (await revoke(second, leader_id)).status_code == 204
+    # Two admins revoking each other at once: one wins, the other is the last and stays.
+    third = await create_token(fresh_pool, "admin", label="third")
+    third_id = token_id_of(third)
+    assert third_id is not None
+    answers = await asyncio.gather(
+        revoke_token(fresh_pool, third_id, by=second_id),
+        revoke_token(fresh_pool, second_id, by=third_id), return_exceptions=True)
+    assert sorted(type(a).__name__ for a in answers) == ["RevokeRefused", "bool"], answers
+    live = [t for t in await list_tokens(fresh_pool) if t["role"] == "admin"]
+    assert len(live) == 1

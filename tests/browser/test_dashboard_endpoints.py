@@ -145,3 +145,36 @@ async def test_export_holds_the_filtered_view(web: httpx.AsyncClient,
     codes = [row[0] for row in load_workbook(io.BytesIO(r.content))["项目"]
              .iter_rows(min_row=2, values_only=True)]
     assert codes == ["DX-1", "DX-2", "DX-3"]
+
+
+async def test_export_writes_every_text_as_text_never_a_formula(
+        web: httpx.AsyncClient, own_pool: asyncpg.Pool) -> None:
+    """Guards the sweep's formula-injection finding: a project named `=…` became a live formula
+    in the leaders' Excel export. Every exported text cell is a string cell holding the literal
+    text, and the workbook holds no formula at all."""
+    import zipfile
+
+    await insert_projects(own_pool)
+    hostile = {"DX-1": '=HYPERLINK("http://evil.example/","点我")', "DX-2": "+1+1",
+               "DX-3": "-2+3\t=1\r=2"}
+    async with own_pool.acquire() as conn:
+        for code, name in hostile.items():
+            await conn.execute("UPDATE projects SET name_zh = $2 WHERE code = $1", code, name)
+        await conn.execute("UPDATE projects SET explanations = $1 WHERE code = 'DX-1'",
+                           [{"rule": "x", "light": "red", "text_zh": "@SUM(1,2)"}])
+    leader = {"Authorization": f"Bearer {await create_token(own_pool, 'leader')}"}
+    r = await web.get("/api/v1/export.xlsx", headers=leader)
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as package:
+        sheets = [n for n in package.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not any(b"<f>" in package.read(n) or b"<f " in package.read(n)
+                                  for n in sheets)
+    ws = load_workbook(io.BytesIO(r.content))["项目"]
+    names = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2) for r in range(2, 5)}
+    for code, name in hostile.items():
+        # (XML reads a carriage return back as a line feed: still the same text.)
+        assert names[code].data_type == "s", code
+        assert names[code].value == name.replace("\r", "\n"), code
+    assert ws.cell(row=2, column=9).value == "@SUM(1,2)"  # 亮灯原因 of DX-1
+    for row in ws.iter_rows():
+        assert all(cell.data_type != "f" for cell in row)

@@ -379,3 +379,23 @@ def test_project_start_reads_a_plan_file_stdin_or_a_sample_code(tmp_path: Path) 
                           env={"GUATU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"})
     assert stdin.exit_code == 1
     assert stdin.stderr.startswith("guatu: 输入无效 / invalid input:")
+
+
+async def test_project_start_refuses_an_unknown_bureau_or_program(live: Live,
+                                                                  tmp_path: Path) -> None:
+    """Guards the sweep's finding that a JSON plan with an unknown bureau or program started a
+    project nobody can report on (`guatu plan import` of a CSV already refused it)."""
+    plan = three_plans(f"UNK-{uuid.uuid4().hex[:8].upper()}")[0]
+    live.codes = [plan.code]
+    path = tmp_path / "stranger.json"
+    path.write_text(plan.model_copy(update={"bureau": "no_such_bureau", "program": "P99"})
+                    .model_dump_json(), encoding="utf-8")
+    result = await cli(["project", "start", str(path)], live.env)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"guatu: 项目 {plan.code} 的责任单位「no_such_bureau」不存在；"
+                           f"项目 {plan.code} 的工程「P99」不存在"), line
+    assert f"project {plan.code}: no bureau 'no_such_bureau'; " in line
+    handle = live.client.get_workflow_handle(c.project_workflow_id(plan.code))
+    with pytest.raises(RPCError):
+        await handle.describe()

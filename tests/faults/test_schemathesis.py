@@ -43,7 +43,7 @@ ROLE_TAGS = {
     "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals"],
     "manager": ["manager", "ladder"],
     "leader": ["leader", "dashboard", "projects", "appeals"],
-    "admin": ["admin"],
+    "admin": ["admin", "codec"],
 }
 
 

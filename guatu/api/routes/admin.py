@@ -41,11 +41,18 @@ async def list_tokens(ctx: Context, _: AdminOnly,
     return [TokenInfo.model_validate(r) for r in rows]
 
 
-@router.delete("/tokens/{token_id}", status_code=204, responses=responses(403, 404),
-               summary="Revoke a token; it answers 401 from now on")
-async def revoke_token(ctx: Context, _: AdminOnly,
+@router.delete("/tokens/{token_id}", status_code=204, responses=responses(403, 404, 409),
+               summary="Revoke a token; it answers 401 from now on",
+               description="An admin token cannot revoke itself, and the last live admin token "
+                           "is never revoked (409 `cannot_revoke_own_token`, `last_admin_token`).")
+async def revoke_token(ctx: Context, principal: AdminOnly,
                        token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> Response:
-    if not await db_call(tokens.revoke_token(ctx.pool, token_id), ctx.options.db_timeout_seconds):
+    try:
+        revoked = await db_call(tokens.revoke_token(ctx.pool, token_id, by=principal.token_id),
+                                ctx.options.db_timeout_seconds)
+    except tokens.RevokeRefused as err:
+        raise ApiError(409, err.code, err.zh, err.en) from None
+    if not revoked:
         raise ApiError(404, "token_not_found", "令牌不存在或已吊销",
                        "no live token with that id")
     return Response(status_code=204)

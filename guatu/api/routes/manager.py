@@ -34,11 +34,15 @@ router = APIRouter(prefix="/api/v1", tags=["manager"])
     "/projects", response_model=StartResult, status_code=201, responses=responses(403, 409, 413, 422),
     summary="Start a project (立项): its lifecycle workflow begins",
     description="Idempotent: the same plan again answers 200 with `created: false`; another plan "
-                "under a running project's code, or a project that has ended, answers 409.",
+                "under a running project's code, or a project that has ended, answers 409. "
+                "A bureau or program that is not a known code answers 422 (`unknown_bureau`, "
+                "`unknown_program`).",
 )
 async def start_project(ctx: Context, principal: ManagerOnly, body: PlanBody,
                         response: Response) -> StartResult:
-    created = await service.start(ctx, principal, body.to_plan())
+    plan = body.to_plan()
+    await service.known_references(ctx, [plan], listed=False)
+    created = await service.start(ctx, principal, plan)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/projects/{body.code}"
@@ -109,7 +113,8 @@ async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBo
     "/projects/import", response_model=ImportResult, responses=responses(403, 413, 415, 422),
     openapi_extra=_IMPORT_BODY,
     summary="Bulk import: start every plan of a JSON array, CSV or XLSX file (idempotent)",
-    description="Every plan is validated first; any invalid plan answers 422 listing every error "
+    description="Every plan is validated first (unknown bureaus and programs included); any "
+                "invalid plan answers 422 listing every error "
                 "(JSON: `details[].loc` = [\"body\", index, field]; CSV / XLSX: `details[]` with "
                 "`row` and `column`) and nothing starts. With `dry_run=true` nothing starts either. "
                 "Each item then reports `created`, `existing` (same plan already running) or "
@@ -142,6 +147,7 @@ async def import_plans(
         raise ApiError(422, "duplicate_codes", f"项目编号重复：{', '.join(repeated)}",
                        f"project codes appear twice: {', '.join(repeated)}",
                        details={"codes": repeated})
+    await service.known_references(ctx, [p.to_plan() for p in plans], listed=True)
     if dry_run:
         return ImportResult(total=len(plans), created=0, existing=0, conflicts=0, dry_run=True)
     gate = asyncio.Semaphore(ctx.options.import_concurrency)
