@@ -26,6 +26,7 @@ from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
 from guatu import db, logs, metrics
+from guatu.payload_codec import warn_if_plain
 from guatu.temporal_client import connect
 from guatu.versioning import worker_options as versioning_options
 from workflows.registry import WORKFLOWS
@@ -69,6 +70,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL (or GUATU_DATABASE_URL) must be set for a standalone worker")
+    warn_if_plain(settings)
     client = await connect(settings)
     dsns = db.role_dsns(settings)
     owner = await db.create_pool(dsns.owner, 1, 1)  # migrations as the owner, then its role

@@ -34,6 +34,7 @@ from config.settings import Settings
 from guatu import db
 from guatu.guard import Guard
 from guatu.models import ProgrammeClock
+from guatu.payload_codec import warn_if_plain
 from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.projects import start_programme
 from guatu.ranking.models import RoundResult
@@ -108,6 +109,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
                      ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                      seconds=round(time.monotonic() - started, 2))
         dsns = db.role_dsns(settings)
+        warn_if_plain(settings)
         client = await connect(settings)
         owner = await db.create_pool(dsns.owner, 1, 1)
         try:

@@ -187,10 +187,19 @@ def payload_keys(settings: Settings, embedded: bool | None = None) -> list[Paylo
         return parse_keys(settings.payload_keys.get_secret_value())
     if settings.embedded_temporal if embedded is None else embedded:
         return load_or_create_key_file(settings.data_dir / KEY_FILE)
-    log.warning("payload encryption off: GUATU_PAYLOAD_KEYS is not set for the external "
-                "Temporal, so workflow payloads are stored in clear text",
-                temporal=settings.temporal_target)
+    # Said once as a warning by the long-running processes (`warn_if_plain`); a CLI command
+    # keeps its stderr to its own one-line answer.
+    log.info("payload encryption off", temporal=settings.temporal_target)
     return None
+
+
+def warn_if_plain(settings: Settings) -> None:
+    """At the start of a worker or `guatu up`: payloads to an external Temporal without keys
+    are stored in clear text — an operator must hear it."""
+    if settings.payload_keys is None and not settings.embedded_temporal:
+        log.warning("payload encryption off: GUATU_PAYLOAD_KEYS is not set for the external "
+                    "Temporal, so workflow payloads are stored in clear text",
+                    temporal=settings.temporal_target)
 
 
 def with_codec(converter: DataConverter, keys: Sequence[PayloadKey] | None) -> DataConverter:
