@@ -103,7 +103,8 @@ def _para(doc: object, text: str = "", *, font: str = FANG, size: float = BODY_P
 
 
 def _heading(doc: object, number: int, text: str) -> None:
-    _para(doc, f"{NUMERALS[number - 1]}、{text}", font=HEI)
+    p = _para(doc, f"{NUMERALS[number - 1]}、{text}", font=HEI)
+    p.paragraph_format.space_before = Pt(6)
 
 
 def _red_rule(p: Paragraph) -> None:
@@ -129,7 +130,10 @@ def _table(doc: object, header: Sequence[str], rows: Sequence[Sequence[str]],
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             _cell(cell, text)
+    # Word reads the cells' widths, LibreOffice the grid's: both are set.
+    table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)
         for cell in column.cells:
             cell.width = Cm(width)
     return table
@@ -287,7 +291,7 @@ def render(b: Bulletin) -> bytes:
     _para(doc, summary(b))
 
     header = ["名次", "升降", "代码", "{}", "得分", "序时完成率", "榜单"]
-    widths = [1.3, 1.4, 2.0, 5.4, 1.8, 2.2, 1.5]
+    widths = [1.2, 1.4, 2.0, 5.2, 1.8, 2.5, 1.5]
     heading("责任单位排名")
     _table(doc, [h.format("责任单位") for h in header], ranking_rows(b.bureaus), widths)
     heading("工程排名")
@@ -315,7 +319,7 @@ def render(b: Bulletin) -> bytes:
     if orders:
         _para(doc, "以下单位和项目须在整改期限内向区幸福办报送整改方案，逾期未报送的提级督办。")
         _table(doc, ["序号", "事项", "责任单位", "项目", "事由", "整改期限"], orders,
-               [1.2, 1.6, 2.6, 3.0, 5.2, 2.0])
+               [1.0, 1.6, 2.4, 2.8, 5.4, 2.4])
     else:
         _para(doc, "本期无约谈和督办事项。")
     others = [d for d in b.decisions if d.kind not in ORDERS and d.kind not in PRAISE]
@@ -328,6 +332,7 @@ def render(b: Bulletin) -> bytes:
         png = investment_chart(b.investment, f"{b.label_zh}各工程完成投资与序时计划（亿元）")
         picture = doc.add_paragraph()
         picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        picture.paragraph_format.line_spacing = 1.0  # not the body's exact 28 pt: it would crop
         picture.add_run().add_picture(io.BytesIO(png), width=Cm(15))
         _para(doc, f"图 1　{b.label_zh}各工程完成投资与序时计划（{b.basis_zh}）", font=KAI, size=12,
               align=WD_ALIGN_PARAGRAPH.CENTER)
