@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from collections.abc import Sequence
 from functools import cache
 
@@ -77,9 +78,11 @@ def investment_chart(items: Sequence[Investment], title: str) -> bytes:
                            planned_wan=planned_total))
     rows.reverse()  # barh draws bottom-up: the first program on top, the total at the bottom
     family = cjk_family()
-    with _LOCK:
+    with _LOCK, warnings.catch_warnings():
         import matplotlib
 
+        if family is None:  # said once by cjk_family, not once per missing glyph
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         with matplotlib.rc_context({
             "font.family": "sans-serif",
             "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
