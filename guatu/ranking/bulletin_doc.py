@@ -219,7 +219,8 @@ def _changes(b: Bulletin) -> list[str]:
     """What this revision changed from the one before, as stored with it."""
     lines: list[str] = []
     levels = (b.changes or {}).get("levels", {})
-    for level, label in (("bureau", "责任单位"), ("program", "工程")):
+    for level, label, rows in (("bureau", "责任单位", b.bureaus), ("program", "工程", b.programs)):
+        names = {r.code: r.name_zh for r in rows}
         lv = levels.get(level) or {}
         for row in lv.get("rows", []):
             before, after = row.get("before") or {}, row.get("after") or {}
@@ -228,8 +229,9 @@ def _changes(b: Bulletin) -> list[str]:
         for key, name in (("red_list", "红榜"), ("black_list", "黑榜")):
             pair = lv.get(key) or {}
             if pair.get("before") != pair.get("after"):
-                lines.append(f"{label}{name}：{'、'.join(pair.get('before') or []) or '无'} → "
-                             f"{'、'.join(pair.get('after') or []) or '无'}")
+                was, now = ("、".join(names.get(c, c) for c in pair.get(side) or []) or "无"
+                            for side in ("before", "after"))
+                lines.append(f"{label}{name}：{was} → {now}")
     lines.extend(f"撤销{d.bureau_name}「{d.kind_zh}」决定" + (f"（项目 {d.project}）" if d.project
                                                        else "") for d in b.withdrawn)
     lines.extend(f"新作出{d.bureau_name}「{d.kind_zh}」决定" + (f"（项目 {d.project}）"
@@ -319,7 +321,7 @@ def render(b: Bulletin) -> bytes:
     if orders:
         _para(doc, "以下单位和项目须在整改期限内向区幸福办报送整改方案，逾期未报送的提级督办。")
         _table(doc, ["序号", "事项", "责任单位", "项目", "事由", "整改期限"], orders,
-               [1.0, 1.6, 2.4, 2.8, 5.4, 2.4])
+               [1.2, 2.0, 2.4, 2.8, 4.8, 2.4])
     else:
         _para(doc, "本期无约谈和督办事项。")
     others = [d for d in b.decisions if d.kind not in ORDERS and d.kind not in PRAISE]

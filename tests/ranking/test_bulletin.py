@@ -220,6 +220,8 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                 assert "撤销测试D局「黑榜通报」决定" in lines2
                 assert "新作出测试D局「通报表扬」决定" in lines2
                 assert "责任单位测试D局：第 4 名（7.00 分）→ 第 3 名（58.00 分）" in lines2
+                assert "责任单位黑榜：测试A局、测试D局 → 测试A局" in lines2
+                assert "工程红榜：无 → 居民收入水平提升工程" in lines2
                 assert [(row[1], row[2]) for row in table(doc2, "序号", "事项", "责任单位")] == [
                     ("黑榜通报", "测试A局"), ("督办单", "测试D局")]
                 # D1 now 400 + 1700 = 2100 of 2000: P01 3800 of 3500 = 108.57 %, and first
