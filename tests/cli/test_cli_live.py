@@ -329,7 +329,7 @@ def test_every_read_command_takes_json() -> None:
         "token list", "notices redeliver", "appeal submit", "appeal list", "appeal decide",
         "simulate",
     }
-    writers = {"up", "plan template", "plan export-sample", "token revoke"}
+    writers = {"up", "plan template", "plan export-sample", "token revoke", "ranking bulletin"}
     assert set(commands) == with_json | writers
 
 

@@ -65,6 +65,7 @@
       businessToday: "业务日期", version: "版本", baselines: "计划调整", reportOnTime: "按时报送",
       reportLate: "逾期报送", month: "月份", monthInvestment: "当月完成",
       cumulative: "累计完成", exportFailed: "导出失败", unavailable: "服务暂时不可用",
+      bulletin: "下载通报",
       retryIn: "秒后自动重试", partial: "部分数据未能刷新",
     },
     en: {
@@ -124,6 +125,7 @@
       businessToday: "Business date", version: "Version", baselines: "Plan changes",
       reportOnTime: "on time", reportLate: "late", month: "Month", monthInvestment: "month",
       cumulative: "cumulative", exportFailed: "Export failed", unavailable: "Service unavailable",
+      bulletin: "通报 (.docx)",
       retryIn: "s until retry", partial: "Some data could not be refreshed",
     },
   };
@@ -585,6 +587,7 @@
       ? `${zh() ? r.label_zh : r.period} · ${zh() ? r.kind_zh : r.kind} · ${t("rules")}：${zh() ? r.ruleset.name_zh : r.ruleset.name_en} v${r.ruleset.version} · ${t("computedAt")} ${String(r.computed_at).slice(0, 16).replace("T", " ")}`
       : "";
     renderRevision(r);
+    $("#bulletin").hidden = !(r && r.found);
     renderBoard("bureau");
     renderBoard("program");
   }
@@ -1032,14 +1035,26 @@
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(state.filters)) if (v) params.set(k, v);
     if (state.period) params.set("period", state.period);
-    const button = $("#export");
+    await download(`/export.xlsx?${params}`, "guatu.xlsx", $("#export"));
+  }
+
+  // The 通报 (Word) of the period on the ranking card, latest revision.
+  async function downloadBulletin() {
+    const r = state.rankings.bureau;
+    if (!r || !r.found) return;
+    await download(`/rankings/bulletin?${new URLSearchParams({ period: r.period })}`,
+      `通报-${r.period}.docx`, $("#bulletin"));
+  }
+
+  /** Save a file the API answers (the token travels in a header, so no plain link). */
+  async function download(path, fallback, button) {
     button.disabled = true;
     try {
-      const res = await request(`/export.xlsx?${params}`);
+      const res = await request(path);
       const blob = await res.blob();
       const disposition = res.headers.get("Content-Disposition") || "";
       const match = /filename\*=UTF-8''([^;]+)/.exec(disposition);
-      const name = match ? decodeURIComponent(match[1]) : "guatu.xlsx";
+      const name = match ? decodeURIComponent(match[1]) : fallback;
       const url = URL.createObjectURL(blob);
       const a = document.createElement("a");
       a.href = url;
@@ -1091,6 +1106,7 @@
     $("#logout").addEventListener("click", logout);
     $("#refresh").addEventListener("click", () => refresh());
     $("#export").addEventListener("click", exportView);
+    $("#bulletin").addEventListener("click", downloadBulletin);
     $("#lang").addEventListener("click", () => {
       state.lang = zh() ? "en" : "zh";
       localStorage.setItem(LANG_KEY, state.lang);
