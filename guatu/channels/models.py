@@ -225,11 +225,29 @@ def channel_kind(value: str) -> ChannelKind:
                            f"unknown channel type {value[:40]!r}; one of: {known}") from None
 
 
+def _storable(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(map(_storable, value))
+    return True
+
+
 def parse_settings(kind: ChannelKind, body: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate what an administrator sent for a channel of `kind`: (plain, secrets as given)."""
     if not isinstance(body, dict):
         raise ChannelError("invalid_channel", "渠道设置须为 JSON 对象",
                            "channel settings must be a JSON object")
+    if not _storable(body):
+        raise ChannelError("invalid_channel", "渠道设置含有无法保存的字符（NUL 或非法 Unicode）",
+                           "channel settings hold characters that cannot be stored "
+                           "(NUL or invalid Unicode)")
     try:
         model = SETTINGS[kind].model_validate(body)
     except ValidationError as err:

@@ -157,8 +157,21 @@ def _smtp_send(host: str, port: int, starttls: bool, username: str | None,
             smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
         if username:
-            smtp.login(username, password or "")
+            _login(smtp, username, password or "")
         return dict(smtp.send_message(msg))
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    # RFC 4616: AUTH PLAIN carries UTF-8, but smtplib encodes its credentials as ASCII only.
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH PLAIN for a non-ASCII login")
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
+    code, answer = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 async def send_email(settings: Settings, channel: dict[str, Any], password: str | None,
