@@ -216,7 +216,8 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        key = str(msg["X-Guatu-Notice-Key"])
+        # A long key is folded onto the next line: unfolded, its leading space is not part of it.
+        key = str(msg["X-Guatu-Notice-Key"]).strip()
         self.attempts.append(key)
         if self.always:
             return self.always
