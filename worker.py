@@ -44,7 +44,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
     read_model = ReadModelActivities(pool)
     attempts = overrides.pop("delivery_attempts", None)
     notify = NotifyActivities(pool, http,
-                              max_attempts=attempts if isinstance(attempts, int) else None)
+                              max_attempts=attempts if isinstance(attempts, int) else None,
+                              settings=settings)
     ranking = RankingActivities(pool, client)
     appeals = AppealActivities(pool, client)
     options: dict[str, object] = {

@@ -1,4 +1,4 @@
-"""Delivery of notices to bureaus: outbox row → POST to the bureau's webhook, key in a header.
+"""Delivery of notices to bureaus: outbox row → every channel of the bureau (guatu/channels).
 
 Also the redelivery of notices that finally failed (`guatu notices redeliver`, the admin API):
 it starts the same `NoticeDelivery` workflow, hence the same activity, as a round does.
@@ -6,6 +6,8 @@ it starts the same `NoticeDelivery` workflow, hence the same activity, as a roun
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,9 +19,14 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
+from config.settings import Settings, get_settings
 from guatu import constants as c
+from guatu.channels import cards, senders, store
+from guatu.channels.models import ChannelKind
+from guatu.channels.secrets import ChannelKeys, SecretError
+from guatu.channels.senders import ChannelFailure
 from guatu.delivery import (
-    RETRYABLE_CLIENT_ERRORS,
+    DELIVERY_START_TO_CLOSE,
     WEBHOOK_FAILED,
     WEBHOOK_REFUSED,
     NoticeDeliveryInput,
@@ -29,6 +36,9 @@ from guatu.models import Notice
 log = structlog.get_logger(__name__)
 
 REDELIVER_LIMIT = 1000
+# Each channel's send is bounded well inside the activity's start-to-close timeout, so that the
+# outcome of every channel is recorded before Temporal gives the attempt up.
+CHANNEL_DEADLINE_S = DELIVERY_START_TO_CLOSE.total_seconds() * 2 / 3
 
 
 def _next_delay(policy: RetryPolicy, attempt: int) -> timedelta:
@@ -50,72 +60,134 @@ def last_attempt(info: activity.Info, cap: int | None = None) -> bool:
 
 
 class NotifyActivities:
-    """Delivers each notice at most once per successful POST; the receiver dedups by key.
+    """Delivers each notice once to every channel of its bureau (guatu/channels).
 
-    A bureau without a webhook reads its notices from the inbox (API); delivery then only marks
-    the notice as waiting there. A failing webhook raises, and Temporal retries with backoff
-    until the bound of `guatu.delivery`; the attempt that Temporal will not follow marks the
-    outbox row `failed`. `max_attempts` caps the attempts below the workflow's retry policy
-    (tests use it to reach the end in seconds).
+    The channels are the bureau's webhook (config/bureaus.json or set by an administrator),
+    企业微信 and 钉钉 group robots and e-mail. Each channel's outcome is recorded as soon as it
+    is known (`notice_deliveries`, one row per notice and channel), before the activity
+    answers: a retry sends only to the channels that did not take the notice, so a robot that
+    took it is not sent it again because the mail server was down. A bureau without any
+    channel reads its notices from the inbox (API); delivery then only marks the notice as
+    waiting there.
+
+    A channel that fails retryably makes the activity raise, and Temporal retries with backoff
+    until the bound of `guatu.delivery`; a channel that refuses (a 4xx, a robot errcode other
+    than a rate limit, an SMTP 5xx, a secret that cannot be read) is not tried again in this
+    delivery. When nothing is left to retry, or on the attempt Temporal will not follow, the
+    notice is marked `failed` (with each channel's error); `guatu notices redeliver` then
+    sends it again to the channels that failed only. `max_attempts` caps the attempts below
+    the workflow's retry policy (tests use it to reach the end in seconds).
     """
 
     def __init__(self, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                 max_attempts: int | None = None) -> None:
+                 max_attempts: int | None = None, settings: Settings | None = None) -> None:
         self.pool = pool
         self.http = http
         self.max_attempts = max_attempts
+        self.settings = settings or get_settings()
+        self.keys = ChannelKeys(self.settings)
 
     @activity.defn(name=c.ACTIVITY_DELIVER)
     async def deliver_notice(self, notice: Notice) -> str:
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT n.status, b.webhook_url FROM notifications n"
-                " LEFT JOIN bureaus b ON b.code = n.bureau WHERE n.key = $1",
+                "SELECT n.status, b.name_zh AS bureau_name, p.name_zh AS project_name"
+                " FROM notifications n LEFT JOIN bureaus b ON b.code = n.bureau"
+                " LEFT JOIN projects p ON p.code = n.project WHERE n.key = $1",
                 notice.key,
             )
             if row is None:
                 raise ApplicationError(f"notice {notice.key} is not in the outbox")
             if row["status"] == "delivered":
                 return "delivered"
-            url = row["webhook_url"]
-            if not url:
+            channels = (await store.channels_of(conn, notice.bureau)
+                        if row["bureau_name"] is not None else [])
+            if not channels:
                 await conn.execute(
                     "UPDATE notifications SET status = 'inbox' WHERE key = $1", notice.key
                 )
                 return "inbox"
-            # A redelivered notice is pending again while it is being tried.
+            # A redelivered notice (and its failed channels) is pending again while it is tried.
+            statuses = await store.begin_attempt(conn, notice.key, channels,
+                                                 redelivery=row["status"] == "failed")
             await conn.execute(
                 "UPDATE notifications SET attempts = attempts + 1, failed_at = NULL,"
                 " status = CASE WHEN status = 'failed' THEN 'pending' ELSE status END"
                 " WHERE key = $1", notice.key
             )
-        refused = False
+        card = cards.Card.of(notice, row["bureau_name"], row["project_name"])
+        todo = [ch for ch in channels if statuses.get(ch.kind) == "pending"]
+        final = self._final()
+        outcomes = await asyncio.gather(*(self._send(ch, notice, card, final) for ch in todo))
+        errors = {ch.kind: f for ch, f in zip(todo, outcomes, strict=True) if f is not None}
+        for ch in channels:
+            if statuses.get(ch.kind) == "failed":  # refused earlier in this delivery
+                errors.setdefault(ch.kind, ChannelFailure(await self._last_error(notice, ch),
+                                                          refused=True))
+        if not errors:
+            async with self.pool.acquire() as conn:
+                await conn.execute(
+                    "UPDATE notifications SET status = 'delivered', delivered_at = now(),"
+                    " last_error = NULL, failed_at = NULL WHERE key = $1",
+                    notice.key,
+                )
+            log.info("notice delivered", notice=notice.key, bureau=notice.bureau,
+                     channels=[ch.kind.value for ch in todo])
+            return "delivered"
+        refused = all(f.refused for f in errors.values())
+        text = "; ".join(f.error if len(channels) == 1 else f"{kind.value}: {f.error}"
+                         for kind, f in errors.items())
+        await self._failed(notice, text, refused)
+        retryable = not refused and not final
+        raise ApplicationError(
+            f"bureau {notice.bureau}: {text}",
+            type=WEBHOOK_REFUSED if refused else WEBHOOK_FAILED, non_retryable=not retryable)
+
+    async def _send(self, channel: store.Channel, notice: Notice, card: cards.Card,
+                    final: bool) -> ChannelFailure | None:
+        """Send to one channel and record the outcome at once; the failure, if any."""
         try:
-            response = await self.http.post(
-                url,
-                json=notice.model_dump(mode="json"),
-                headers={"Idempotency-Key": notice.key},
-            )
-            response.raise_for_status()
-        except httpx.HTTPStatusError as err:
-            status = err.response.status_code
-            refused = 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
-            await self._failed(notice, f"HTTP {status}: {err}", refused)
-            raise ApplicationError(f"bureau {notice.bureau} webhook answered {status}",
-                                   type=WEBHOOK_REFUSED if refused else WEBHOOK_FAILED,
-                                   non_retryable=refused or self._final()) from err
-        except httpx.HTTPError as err:
-            await self._failed(notice, f"{type(err).__name__}: {err}", False)
-            raise ApplicationError(f"bureau {notice.bureau} webhook failed: {err}",
-                                   type=WEBHOOK_FAILED, non_retryable=self._final()) from err
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE notifications SET status = 'delivered', delivered_at = now(),"
-                " last_error = NULL, failed_at = NULL WHERE key = $1",
-                notice.key,
-            )
-        log.info("notice delivered", notice=notice.key, bureau=notice.bureau)
-        return "delivered"
+            async with asyncio.timeout(CHANNEL_DEADLINE_S):
+                await self._dispatch(channel, notice, card)
+        except TimeoutError:
+            failure = ChannelFailure(f"no answer within {CHANNEL_DEADLINE_S} s", refused=False)
+        except ChannelFailure as err:
+            failure = err
+        except SecretError as err:
+            failure = ChannelFailure(f"secret: {err}", refused=True)
+        else:
+            await store.record_delivered(self.pool, notice.key, channel.kind)
+            return None
+        await store.record_failed(self.pool, notice.key, channel.kind, failure.error,
+                                  final or failure.refused)
+        log.warning("channel delivery failed", notice=notice.key, bureau=notice.bureau,
+                    channel=channel.kind.value, refused=failure.refused, error=failure.error,
+                    attempt=activity.info().attempt)
+        return failure
+
+    async def _dispatch(self, channel: store.Channel, notice: Notice, card: cards.Card) -> None:
+        secrets = channel.reveal(self.keys)
+        conf = channel.settings
+        if channel.kind is ChannelKind.WEBHOOK:
+            await senders.post_webhook(self.http, conf["url"], notice)
+        elif channel.kind is ChannelKind.WECOM:
+            await senders.post_wecom(self.http, conf["url"], secrets["key"], card)
+        elif channel.kind is ChannelKind.DINGTALK:
+            await senders.post_dingtalk(self.http, conf["url"], secrets["access_token"],
+                                        secrets.get("secret"), card,
+                                        int(time.time() * 1000))
+        else:
+            refused = await senders.send_email(self.settings, conf, secrets.get("password"),
+                                               card, notice)
+            if refused:
+                log.warning("some recipients refused the notice's mail", notice=notice.key,
+                            bureau=notice.bureau, refused=sorted(refused))
+
+    async def _last_error(self, notice: Notice, channel: store.Channel) -> str:
+        value = await self.pool.fetchval(
+            "SELECT last_error FROM notice_deliveries WHERE notice_key = $1 AND channel = $2",
+            notice.key, channel.kind.value)
+        return str(value or "refused")
 
     def _final(self) -> bool:
         return last_attempt(activity.info(), self.max_attempts)
@@ -129,12 +201,14 @@ class NotifyActivities:
                 " failed_at = CASE WHEN $3 THEN now() ELSE NULL END WHERE key = $1",
                 notice.key, error[:500], final,
             )
+        if final:
+            await store.close_failed(self.pool, notice.key)
         attempt = activity.info().attempt
         if final:
             log.error("notice delivery failed; it stays in the outbox as failed", notice=notice.key,
                       bureau=notice.bureau, attempt=attempt, refused=refused, error=error)
         else:
-            log.warning("webhook delivery failed", notice=notice.key, bureau=notice.bureau,
+            log.warning("notice delivery failed", notice=notice.key, bureau=notice.bureau,
                         attempt=attempt, error=error)
 
 

@@ -115,6 +115,19 @@ class Settings(BaseSettings):
     deployment_name: str | None = None
     build_id: str | None = None
 
+    # Notice channels (guatu/channels, docs/operations.md "Channels"). Keys that encrypt the
+    # robot keys and SMTP passwords kept in PostgreSQL, in the shape of GUATU_PAYLOAD_KEYS;
+    # unset: `channel_keys.json` in the data directory (mode 0600, made at first use).
+    channel_keys: SecretStr | None = None
+    # The district's mail server, for e-mail channels that name none of their own.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_timeout_seconds: float = 10.0
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address

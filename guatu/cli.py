@@ -1181,6 +1181,7 @@ from guatu.cli_notices import notices_app  # noqa: E402 - it uses the helpers ab
 app.add_typer(notices_app, name="notices")
 
 import guatu.cli_bulletin  # noqa: E402, F401 - registers `guatu ranking bulletin`
+import guatu.cli_channels  # noqa: E402, F401 - registers `guatu channels set|list|remove`
 import guatu.cli_rounds  # noqa: E402, F401 - registers `guatu ranking run` and `whatif`
 
 if __name__ == "__main__":

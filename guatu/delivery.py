@@ -1,4 +1,5 @@
-"""Notice delivery: one home for how long and how hard a notice is pushed to a bureau's webhook.
+"""Notice delivery: one home for how long and how hard a notice is pushed to a bureau's
+channels (its webhook, 企业微信 / 钉钉 robots, e-mail: guatu/channels, activities/notify.py).
 
 ProjectLifecycle and BureauLadder deliver their notices in workflow code through `deliver`;
 a ranking round hands each of its notices to a `NoticeDelivery` workflow of its own, so that

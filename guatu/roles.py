@@ -2,11 +2,13 @@
 
 - `guatu_owner` owns the schema: the migrations run as it, nothing else does.
 - `guatu_worker` (the activities, `guatu up`'s reference data) reads and writes rows of the
-  read model; it cannot change a table, nor read or write the API's tokens.
+  read model (the notice channels it delivers to, their delivery status); it cannot change a
+  table, nor read or write the API's tokens.
 - `guatu_api` (the HTTP API and the CLI) reads the read model and writes only its own rows:
-  tokens, idempotency keys, the audit log of what it refused, a notice's acknowledgement.
+  tokens, idempotency keys, the audit log of what it refused, a notice's acknowledgement,
+  the bureaus' notice channels (administrators).
 - `guatu_reader` (the leaders' dashboard and reads) reads; it writes nothing and cannot see
-  the tokens.
+  the tokens nor the channels' (sealed) secrets.
 
 `roles_sql` creates the roles (a superuser or a role with CREATEROLE runs it once; the embedded
 stack at every start); `GRANTS` are applied by the owner after every migration, so a table a
@@ -30,6 +32,8 @@ _API_WRITES = (
     "GRANT INSERT, UPDATE, DELETE ON api_tokens, api_idempotency TO guatu_api",
     "GRANT INSERT ON audit_log TO guatu_api",
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
+    # Administrators set a bureau's notice channels (guatu/channels/store.py).
+    "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",
 )
 _PRIVATE = "api_tokens, api_idempotency"  # token hashes and request hashes: the API's alone
 
@@ -38,6 +42,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO guatu_worker",
         f"REVOKE ALL ON {_PRIVATE} FROM guatu_worker",
         "REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM guatu_worker",
+        # It delivers through the bureaus' channels; administrators set them (the API's role).
+        "REVOKE INSERT, UPDATE, DELETE ON bureau_channels FROM guatu_worker",
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO guatu_worker",
     ),
     API: (
@@ -48,6 +54,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
     READER: (
         "GRANT SELECT ON ALL TABLES IN SCHEMA public TO guatu_reader",
         f"REVOKE ALL ON {_PRIVATE} FROM guatu_reader",
+        # Sealed channel secrets: no dashboard read needs them.
+        "REVOKE ALL ON bureau_channels FROM guatu_reader",
     ),
 }
 

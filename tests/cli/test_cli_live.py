@@ -327,9 +327,10 @@ def test_every_read_command_takes_json() -> None:
         "plan import", "project list", "project show", "project start", "report submit",
         "report step", "ranking show", "ranking run", "ranking whatif", "token create",
         "token list", "notices redeliver", "appeal submit", "appeal list", "appeal decide",
-        "simulate",
+        "simulate", "channels set", "channels list",
     }
-    writers = {"up", "plan template", "plan export-sample", "token revoke", "ranking bulletin"}
+    writers = {"up", "plan template", "plan export-sample", "token revoke", "ranking bulletin",
+               "channels remove"}
     assert set(commands) == with_json | writers
 
 

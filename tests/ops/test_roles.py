@@ -162,6 +162,37 @@ async def test_the_read_only_role_reads_and_cannot_write(dsns: db.RoleDsns, conn
         await reader.fetch("SELECT token_hash FROM api_tokens")
 
 
+async def test_channels_api_writes_worker_reads_and_records_reader_sees_no_secrets(
+        dsns: db.RoleDsns, connect) -> None:  # type: ignore[no-untyped-def]
+    """Notice channels (guatu/channels): administrators (the API's role) set them; the worker
+    reads them and writes each notice's delivery status; the dashboard's role sees neither the
+    sealed secrets nor a way to change where notices go."""
+    worker = await connect(dsns.worker)
+    await worker.execute("INSERT INTO bureaus (code, name_zh, name_en) VALUES"
+                         " ('roles_ch', '测试局', 'test') ON CONFLICT DO NOTHING")
+    await worker.execute(
+        "INSERT INTO notifications (key, bureau, kind, title_zh, body_zh, created_at)"
+        " VALUES ('roles:n1', 'roles_ch', 'test', 't', 'b', now()) ON CONFLICT DO NOTHING")
+    api = await connect(dsns.api)
+    await api.execute("INSERT INTO bureau_channels (bureau, channel, settings, secrets)"
+                      " VALUES ('roles_ch', 'wecom', '{}', '{\"key\": \"enc:k1:x\"}')")
+    await api.execute("UPDATE bureau_channels SET updated_by = 'admin' WHERE bureau = 'roles_ch'")
+    assert await worker.fetchval("SELECT secrets->>'key' FROM bureau_channels"
+                                 " WHERE bureau = 'roles_ch'") == "enc:k1:x"
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await worker.execute("UPDATE bureau_channels SET settings = '{}'")
+    await worker.execute("INSERT INTO notice_deliveries (notice_key, channel, status)"
+                         " VALUES ('roles:n1', 'wecom', 'delivered')")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await api.execute("UPDATE notice_deliveries SET status = 'pending'")
+    reader = await connect(dsns.reader)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.fetch("SELECT secrets FROM bureau_channels")
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await reader.execute("DELETE FROM notice_deliveries")
+    await api.execute("DELETE FROM bureau_channels WHERE bureau = 'roles_ch'")
+
+
 def test_docs_sql_is_the_roles_sql() -> None:
     assert (ROOT / "docs/sql/roles.sql").read_text() == roles.roles_sql() + "\n"
 
