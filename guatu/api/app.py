@@ -27,6 +27,7 @@ from guatu.api.deps import ApiContext, ApiOptions
 from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
 from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import metrics as metrics_route
+from guatu.api.routes import trends as trends_routes
 from guatu.models import TimerPolicy
 from guatu.programme import load_policy
 
@@ -124,6 +125,7 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
     for module in (health, meta, projects, bureau, manager, leader, ladder, admin, appeals):
         app.include_router(module.router)
     app.include_router(codec_routes.router)
+    app.include_router(trends_routes.router)
     app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
                        per_path={IMPORT_PATH: options.import_body_limit_bytes,
                                  **codec_routes.BODY_LIMITS})
