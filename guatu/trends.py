@@ -219,4 +219,25 @@ async def lights(pool: asyncpg.Pool, year: int | None = None, *, program: str | 
             "months": months, **counts}
 
 
-__all__ = ["LIGHTS", "investment", "lights", "ranks", "year_months"]
+async def for_export(pool: asyncpg.Pool, year: int | None = None) -> dict[str, Any]:
+    """Every series of the year for the Excel export: the programme's investment, each
+    program's and each bureau's, the bump chart of both levels and the lights."""
+    programme = await investment(pool, year)
+    year = int(programme["year"])
+    async with pool.acquire() as conn:
+        programs = [r["program"] for r in await conn.fetch(
+            "SELECT DISTINCT p.program, g.number FROM projects p LEFT JOIN programs g"
+            " ON g.code = p.program ORDER BY g.number NULLS LAST, p.program")]
+        bureaus = [r["bureau"] for r in await conn.fetch(
+            "SELECT DISTINCT bureau FROM projects ORDER BY bureau")]
+    scopes = ([("program", await investment(pool, year, program=c)) for c in programs]
+              + [("bureau", await investment(pool, year, bureau=c)) for c in bureaus])
+    return {
+        "year": year, "investment": programme,
+        "investment_scopes": [{"level": level, **series} for level, series in scopes],
+        "ranks": {level: await ranks(pool, year, level=level) for level in ("bureau", "program")},
+        "lights": await lights(pool, year),
+    }
+
+
+__all__ = ["LIGHTS", "for_export", "investment", "lights", "ranks", "year_months"]

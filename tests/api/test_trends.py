@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from openpyxl import load_workbook
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
@@ -126,6 +128,7 @@ async def test_rank_movement_over_the_year(trends: Trends, dev_env: WorkflowEnvi
     # Lists: red = top 3 that met the target (ratio ≥ 1), black = bottom 3 that missed it.
     async with two_rounds(dev_env, trends, http, settings):
         await check_ranks(trends)
+        await check_export(trends)
 
 
 async def check_ranks(trends: Trends) -> None:
@@ -153,6 +156,33 @@ async def check_ranks(trends: Trends) -> None:
     # A year without rounds: no periods, no units.
     empty = await trends.get("ranks", year=2032)
     assert empty["periods"] == [] and empty["units"] == []
+
+
+async def check_export(trends: Trends) -> None:
+    """The same series in the Excel export, in three sheets of their own."""
+    r = await trends.client.get("/api/v1/export.xlsx", headers=trends.auth)
+    assert r.status_code == 200, r.text
+    wb = load_workbook(io.BytesIO(r.content))
+    assert {"投资趋势", "排名走势", "红黄绿灯趋势"} <= set(wb.sheetnames)
+    inv = [list(row) for row in wb["投资趋势"].iter_rows(min_row=5, max_row=16, max_col=4,
+                                                       values_only=True)]
+    # Month, plan, actual, actual ÷ plan: 200 ÷ 400 = 50.0 %, 700 ÷ 800 = 87.5 %,
+    # 850 ÷ 1200 = 70.8 %; April: plan 1600, no actual yet.
+    assert inv[0] == ["2031-01", 400, 200, 50.0] and inv[1] == ["2031-02", 800, 700, 87.5]
+    assert inv[2] == ["2031-03", 1200, 850, 70.8] and inv[3] == ["2031-04", 1600, None, None]
+    assert inv[11] == ["2031-12", 5400, None, None]
+    scopes = [list(row) for row in wb["投资趋势"].iter_rows(values_only=True)
+              if row[1] == trends.bureaus["a"]]
+    assert scopes[2][:7] == ["责任单位", trends.bureaus["a"], "趋势A局", "2031-03", 300, 250, 83.3]
+    ranks = [list(row) for row in wb["排名走势"].iter_rows(values_only=True)]
+    head = ranks.index(["代码", "名称", "2031年1月 名次", "2031年2月 名次", "2031年1月 得分",
+                        "2031年2月 得分"])
+    assert ranks[head + 1] == [trends.bureaus["b"], "趋势B局", 2, 1, 70, 118]
+    assert ranks[head + 2] == [trends.bureaus["a"], "趋势A局", 1, 2, 100, 70]
+    lights = [list(row) for row in wb["红黄绿灯趋势"].iter_rows(min_row=4, max_row=6,
+                                                          values_only=True)]
+    assert [row[:5] for row in lights] == [["2031-01", 3, 1, 0, 4], ["2031-02", 3, 1, 1, 5],
+                                           ["2031-03", 3, 0, 2, 5]]
 
 
 async def test_lights_at_each_month_end(trends: Trends) -> None:
