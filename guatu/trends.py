@@ -175,13 +175,15 @@ async def lights(pool: asyncpg.Pool, year: int | None = None, *, program: str | 
     """Projects green, yellow and red at each month's end (stacked), from the light history.
 
     The projection writes every change of a project's light to `light_history` (`at`: business
-    time of the change, `light`, `previous`). A project's light at the end of month M is the
-    `light` of its last change before the 1st of M+1 (00:00 Asia/Shanghai); with no change
-    before then, the `previous` of its first change; with no change at all, its light now.
-    A project counts from the month it came on the chart: its first recorded stage (立项, the
-    start of its lifecycle) or, lacking one, its first light change. The month of `as_of` has
-    not ended: it counts the lights as they are now; later months are None. Every
-    project counts, cancelled ones too, as in the overview's light counts.
+    time of the change, `light`, `previous`), and the light now to `projects.light` in the same
+    transaction. A project's light at the end of month M (the 1st of M+1, 00:00 Asia/Shanghai)
+    is the `previous` of its first change from then on; with no change since, its light now.
+    Changes at the same instant (a catch-up sets yellow, then red, at once) are a chain: the
+    first is the one whose `previous` is no other's `light`. A project counts from the month
+    it came on the chart: its first recorded stage (立项, the start of its lifecycle) or,
+    lacking one, its first light change. The month of `as_of` has not ended: it counts the
+    lights as they are now; later months are None. Every project counts, cancelled ones too,
+    as in the overview's light counts.
     """
     async with pool.acquire() as conn:
         as_of = await _as_of(conn)
@@ -202,10 +204,10 @@ async def lights(pool: asyncpg.Pool, year: int | None = None, *, program: str | 
             " FROM unnest($1::timestamptz[]) WITH ORDINALITY AS e(boundary, i)"
             " JOIN scope p ON p.on_chart < e.boundary"
             " CROSS JOIN LATERAL (SELECT coalesce("
-            "   (SELECT h.light FROM light_history h WHERE h.project = p.code"
-            "    AND h.at < e.boundary ORDER BY h.at DESC, h.key DESC LIMIT 1),"
             "   (SELECT h.previous FROM light_history h WHERE h.project = p.code"
-            "    ORDER BY h.at, h.key LIMIT 1),"
+            "    AND h.at >= e.boundary ORDER BY h.at,"
+            "    EXISTS (SELECT 1 FROM light_history g WHERE g.project = h.project"
+            "     AND g.at = h.at AND g.key <> h.key AND g.light = h.previous), h.key LIMIT 1),"
             "   p.light) AS light) l"
             " GROUP BY e.i, l.light", ends, *args) if ends else []
         name = await _scope_name(conn, program, bureau)

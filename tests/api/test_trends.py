@@ -189,7 +189,8 @@ async def test_lights_at_each_month_end(trends: Trends) -> None:
     # From the fixture's light history (every project, X9 too):
     # January end: A1 yellow, A2 green, C1 green, X9 green; B1 not on the chart yet.
     # February end: A1 red, A2 green, B1 yellow (its red came at 00:30 on 1 March, Shanghai),
-    #   C1 green (the `previous` of its first change, 5 March), X9 green.
+    #   C1 green (its next changes, green→yellow→red at one instant on 5 March, start from
+    #   green), X9 green.
     # March (current): A1 green, A2 green, B1 red, C1 red, X9 green — the lights now.
     prog = await trends.get("lights")
     assert prog["months"][0] == "2031-01" and prog["as_of"] == "2031-03-15"

@@ -22,11 +22,12 @@ Light history (business time, Asia/Shanghai) and the 立项 (first stage) record
 | A1 | 01-05 | 01-20 green→yellow, 02-10 yellow→red, 03-02 red→green | green |
 | A2 | 01-05 | none | green |
 | B1 | 02-10 | 02-28 23:30 green→yellow, 03-01 00:30 yellow→red | red |
-| C1 | 01-05 | 03-05 green→red | red |
+| C1 | 01-05 | 03-05 green→yellow and yellow→red at the same instant (a catch-up) | red |
 | X9 | 01-05 | none | green |
 
 B1's two changes straddle the end of February in Asia/Shanghai (15:30 and 16:30 UTC on 28
-February): February ends yellow, not red.
+February): February ends yellow, not red. C1's two changes share one instant: February ends
+green (the chain's first `previous`), March red (its light now), whatever the keys' order.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ async def insert(pool: asyncpg.Pool, prefix: str) -> tuple[dict[str, str], dict[
         ("A1", at(1, 20), "yellow", "green"), ("A1", at(2, 10), "red", "yellow"),
         ("A1", at(3, 2), "green", "red"),
         ("B1", at(2, 28, 23, 30), "yellow", "green"), ("B1", at(3, 1, 0, 30), "red", "yellow"),
-        ("C1", at(3, 5), "red", "green"),
+        ("C1", at(3, 5), "yellow", "green"), ("C1", at(3, 5), "red", "yellow"),
     ]
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(
