@@ -636,6 +636,7 @@
     const of = units.length;
     const name = (u) => (zh() ? u.name_zh : u.name_en || u.name_zh);
     const chosen = state.trendScope[r.level] || "";
+    const step = of > 12 ? 2 : 1;
     if (!r.periods.length) {
       return { ...chartBase(), title: { text: t("noRankTrend"), left: "center", top: "middle",
         textStyle: { fontSize: 13, fontWeight: "normal", color: COLORS.muted } },
@@ -643,7 +644,7 @@
     }
     return {
       ...chartBase(),
-      grid: { left: 6, right: 96, top: 24, bottom: 6, containLabel: true },
+      grid: { left: 6, right: 110, top: 24, bottom: 6, containLabel: true },
       tooltip: {
         trigger: "item", confine: true,
         formatter: (p) => {
@@ -656,8 +657,9 @@
       },
       xAxis: { type: "category", data: r.periods.map(monthLabel), boundaryGap: [0.08, 0.08],
                axisLabel: { fontSize: 11 } },
-      yAxis: { type: "value", inverse: true, min: 1, max: Math.max(of, 1), interval: of > 12 ? 2 : 1,
-               name: t("rankAxis"), nameTextStyle: { fontSize: 11 }, axisLabel: { fontSize: 11 },
+      yAxis: { type: "value", inverse: true, min: 1, max: Math.max(of, 1), interval: step,
+               name: t("rankAxis"), nameTextStyle: { fontSize: 11 },
+               axisLabel: { fontSize: 11, showMaxLabel: (of - 1) % step === 0 },
                splitLine: { lineStyle: { color: COLORS.line } } },
       // The unit whose investment is shown stands out; the others step back.
       series: units.map((u) => ({
@@ -665,7 +667,7 @@
         connectNulls: false, emphasis: { focus: "series" },
         lineStyle: { width: u.code === chosen ? 4 : 2, opacity: chosen && u.code !== chosen ? 0.35 : 1 },
         itemStyle: { opacity: chosen && u.code !== chosen ? 0.35 : 1 },
-        endLabel: { show: true, fontSize: 11, formatter: () => clip(name(u), 12) },
+        endLabel: { show: true, fontSize: 11, formatter: () => clip(name(u), 14) },
         labelLayout: { moveOverlap: "shiftY" },
       })),
     };
