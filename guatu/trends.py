@@ -13,8 +13,8 @@ reached yet holds `None`, so a chart shows the year's whole axis and the plan's 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -25,10 +25,6 @@ from guatu.ranking.periods import parse_period
 from guatu.rules.progress import year_plan_to_date_wan, year_plan_wan
 
 LIGHTS = ("green", "yellow", "red")
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def year_months(year: int) -> list[str]:
@@ -65,12 +61,21 @@ async def _scope_name(conn: asyncpg.Connection, program: str | None,
     return {"name_zh": " · ".join(zh) or "全区", "name_en": " · ".join(en) or "Programme"}
 
 
-def _plan_line(plans: list[dict[str, Any]], year: int) -> tuple[list[float], float]:
+@lru_cache(maxsize=65_536)
+def _project_line(plan_text: str, year: int) -> tuple[tuple[float, ...], float]:
+    """One plan's year plan-to-date at each month's close, and its year plan. Kept per plan
+    text: the rule costs ≈ 0.3 ms a plan, and a plan changes far less often than the page is
+    refreshed (every 30 s)."""
+    plan = ProjectPlan.model_validate_json(plan_text)
+    return (tuple(year_plan_to_date_wan(plan, m) for m in year_months(year)),
+            year_plan_wan(plan, year))
+
+
+def _plan_line(plans: list[str], year: int) -> tuple[list[float], float]:
     """Σ year plan × 时间进度 at each month's close, and Σ year plan (CPU: off the event loop)."""
-    parsed = [ProjectPlan.model_validate(p) for p in plans]
-    line = [round(sum(year_plan_to_date_wan(p, m) for p in parsed), 2)
-            for m in year_months(year)]
-    return line, round(sum(year_plan_wan(p, year) for p in parsed), 2)
+    lines = [_project_line(text, year) for text in plans]
+    return ([round(sum(line[i] for line, _ in lines), 2) for i in range(12)],
+            round(sum(total for _, total in lines), 2))
 
 
 async def investment(pool: asyncpg.Pool, year: int | None = None, *,
@@ -93,7 +98,8 @@ async def investment(pool: asyncpg.Pool, year: int | None = None, *,
         year = year or as_of.year
         plan_where, args = _scope(program, bureau)
         plans = await conn.fetch(
-            f"SELECT p.plan FROM projects p WHERE p.status <> 'cancelled'{plan_where}", *args)
+            f"SELECT p.plan::text AS plan FROM projects p WHERE p.status <> 'cancelled'"
+            f"{plan_where}", *args)
         where, _ = _scope(program, bureau, first=2)
         monthly = await conn.fetch(
             "SELECT r.month, sum(r.investment_wan) AS wan FROM ("
@@ -103,8 +109,7 @@ async def investment(pool: asyncpg.Pool, year: int | None = None, *,
             f" JOIN projects p ON p.code = r.project WHERE p.status <> 'cancelled'{where}"
             " GROUP BY r.month", f"{year:04d}", *args)
         name = await _scope_name(conn, program, bureau)
-    plan_line, year_plan = await asyncio.to_thread(
-        _plan_line, [_json(r["plan"]) for r in plans], year)
+    plan_line, year_plan = await asyncio.to_thread(_plan_line, [r["plan"] for r in plans], year)
     by_month = {r["month"]: float(r["wan"]) for r in monthly}
     months = year_months(year)
     current = month_key(as_of)

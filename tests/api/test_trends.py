@@ -226,3 +226,9 @@ async def test_trends_are_for_leaders(trends: Trends) -> None:
     r = await trends.client.get("/api/v1/trends/ranks", params={"ruleset": "nope"},
                                 headers=trends.auth)
     assert r.status_code == 422 and r.json()["code"] == "unknown_ruleset"
+    # The years at the doors' edges answer (a year with nothing in it: zero plan, no ranks).
+    for year in (2000, 2100):
+        inv = await trends.get("investment", year=year)
+        assert inv["plan_wan"] == [0] * 12 and inv["year"] == year
+        assert (await trends.get("lights", year=year, bureau=trends.bureaus["b"]))["year"] == year
+        assert (await trends.get("ranks", year=year, level="program"))["units"] == []
