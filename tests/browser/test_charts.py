@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
+import hashlib
+import tomllib
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -225,6 +229,28 @@ async def check_phone(page: Page, viewport: dict[str, int]) -> None:
     await page.screenshot(path=str(shot("charts-phone-full.png")), full_page=True)
 
 
-def shot(name: str) -> Any:
+def shot(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_vendored_echarts_ships_with_the_package() -> None:
+    """The chart library is package data (in the wheel, so an installed Guatu serves it), with
+    its licence, and its README names the version and the served file's hash."""
+    root = Path(__file__).resolve().parents[2]
+    package = root / "guatu" / "dashboard"
+    vendor = package / "static" / "vendor" / "echarts"
+    version = (vendor / "VERSION").read_text().strip()
+    readme = (vendor / "README.md").read_text()
+    assert f"echarts@{version}" in readme
+    assert hashlib.sha256((vendor / "echarts.min.js").read_bytes()).hexdigest() in readme
+    assert "Apache License" in (vendor / "LICENSE").read_text()
+    assert (vendor / "NOTICE").exists()
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["guatu.dashboard"]
+    for path in sorted((package / "static").rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(package).as_posix()
+            # setuptools globs: `*` does not cross a directory.
+            assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/")
+                       for p in patterns), f"{rel} is not package data"
