@@ -156,6 +156,7 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
         if name == "phone":
             await check_phone(page, viewport)
         await page.evaluate("window.scrollTo(0, 0)")
+        await settled(page)
         await page.screenshot(path=str(shot(f"charts-{name}.png")))
 
         # A click on bureau b's point in the bump chart (February, rank 1) switches the
@@ -177,6 +178,7 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
         assert await page.input_value("#trend-scope") == f"bureau:{bureaus['b']}"
         lights = by_id(await option(page, "lights"))
         assert lights["red"]["data"] == api["lights_b"]["red"]
+        await settled(page)
         await page.locator("#trends").screenshot(path=str(shot(f"charts-{name}-bureau.png")))
 
         # The scope list: program P02; the bump chart shows the programs.
@@ -197,6 +199,8 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
         assert by_id(inv)["actual"]["data"] == api["investment_p02"]["actual_wan"]
         assert by_id(inv)["actual"]["name"] == "Done this year"
         assert (await page.inner_text("#tr-title")).strip() == "This year's trends"
+        await settled(page)
+        await page.locator("#trends").screenshot(path=str(shot(f"charts-{name}-en.png")))
         if name == "phone":
             assert await page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         await page.click("#lang")
@@ -206,6 +210,11 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
     finally:
         with contextlib.suppress(Exception):
             await context.close()
+
+
+async def settled(page: Page) -> None:
+    """Let the charts' 400-ms animation finish before a screenshot (the option is set at once)."""
+    await page.wait_for_timeout(700)
 
 
 async def check_phone(page: Page, viewport: dict[str, int]) -> None:
@@ -226,6 +235,7 @@ async def check_phone(page: Page, viewport: dict[str, int]) -> None:
                  overflow: getComputedStyle(el).overflowX }; }""")
     assert wrap["client"] <= width and wrap["scroll"] > wrap["client"], wrap
     assert wrap["overflow"] == "auto"
+    await settled(page)
     await page.screenshot(path=str(shot("charts-phone-full.png")), full_page=True)
 
 
