@@ -1,6 +1,7 @@
 """The trend series (`/api/v1/trends/*`) on a small hand-computed read model of 2031
 (tests/api/trends_fixture.py: the projects, reports, light changes and why), with two real
-monthly rounds (2031-01, 2031-02) run by a worker for the bump chart.
+monthly rounds (2031-01, 2031-02) run by a worker for the bump chart, and a revision of the
+second after a correction.
 
 Expected figures are worked out by hand below, from the fixture's table.
 """
@@ -23,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.api.app import create_app
-from guatu.ranking.service import trigger_round
+from guatu.ranking.service import revise_round, trigger_round
 from guatu.tokens import create_token
 from tests.api import trends_fixture as fx
 from tests.api.conftest import TEST_OPTIONS
@@ -62,14 +63,14 @@ async def trends(dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool) -> Asyn
 
 @contextlib.asynccontextmanager
 async def two_rounds(env: WorkflowEnvironment, t: Trends, http: httpx.AsyncClient,
-                     settings: Settings) -> AsyncIterator[None]:
+                     settings: Settings) -> AsyncIterator[str]:
     """The rounds of 2031-01 and 2031-02, run by a worker of the test's database."""
     async with running_worker(env.client, t.pool, http, settings) as tq:
         try:
             for period in ("2031-01", "2031-02"):
                 handle = await trigger_round(env.client, period, "default", task_queue=tq)
                 await asyncio.wait_for(handle.result(), 90)
-            yield
+            yield tq
         finally:
             await end_ladders(env.client, list(t.bureaus.values()))
 
@@ -126,9 +127,29 @@ async def test_rank_movement_over_the_year(trends: Trends, dev_env: WorkflowEnvi
     #   78 + 25 + 15 = 118; C1 25.
     # Bureaus (one project each in scope): January a 100, b 70, c 25; February b 118, a 70, c 25.
     # Lists: red = top 3 that met the target (ratio ≥ 1), black = bottom 3 that missed it.
-    async with two_rounds(dev_env, trends, http, settings):
+    async with two_rounds(dev_env, trends, http, settings) as tq:
         await check_ranks(trends)
         await check_export(trends)
+        # A correction of B1's February (500 → 0) and revision 2 of February: the bump chart
+        # reads the latest revision. B1 100 ÷ 400 = 0.25 → 15 + 25 + 15 = 55 < a's 70.
+        async with trends.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
+                " cumulative_investment_wan, physical_progress_pct, received_at, on_time, actor)"
+                " VALUES ($1, '2031-02', 1, 0, 0, 10, $2, true, 'test')",
+                trends.codes["B1"], fx.at(3, 20))
+        handle = await revise_round(dev_env.client, "2031-02", reason="B1 二月月报更正为 0 万元",
+                                    actor="test", task_queue=tq, pool=trends.pool)
+        assert (await asyncio.wait_for(handle.result(), 90)).revision == 2
+        revised = await trends.get("ranks")
+        assert revised["revisions"] == [1, 2]
+        units = {u["code"]: u for u in revised["units"]}
+        b = trends.bureaus
+        assert [u["code"] for u in revised["units"]] == [b["a"], b["b"], b["c"]]
+        assert units[b["a"]]["ranks"] == [1, 1] and units[b["b"]]["ranks"] == [2, 2]
+        assert units[b["b"]]["scores"] == [70, 55]
+        # Nobody met February's target now: no red list, all three on the black list.
+        assert [units[x]["lists"][1] for x in (b["a"], b["b"], b["c"])] == ["black"] * 3
 
 
 async def check_ranks(trends: Trends) -> None:
