@@ -690,9 +690,11 @@
 
   function renderScopeSelect() {
     const select = $("#trend-scope");
-    const programs = Object.values(state.programs).sort((a, b) => a.number - b.number);
-    const bureaus = Object.values(state.bureaus)
-      .filter((b) => state.projects.some((p) => p.bureau === b.code) || state.trendScope.bureau === b.code)
+    // The programs and bureaus that have projects (and the one shown, whatever it is).
+    const has = (key, code) => state.projects.some((p) => p[key] === code) || state.trendScope[key] === code;
+    const programs = Object.values(state.programs).filter((p) => has("program", p.code))
+      .sort((a, b) => a.number - b.number);
+    const bureaus = Object.values(state.bureaus).filter((b) => has("bureau", b.code))
       .sort((a, b) => bureauName(a.code).localeCompare(bureauName(b.code), "zh-CN"));
     select.innerHTML = [`<option value="">${esc(t("wholeProgramme"))}</option>`,
       `<optgroup label="${esc(t("program"))}">${programs.map((p) => `<option value="program:${esc(p.code)}">${esc(`${p.code} ${programName(p.code)}`)}</option>`).join("")}</optgroup>`,
