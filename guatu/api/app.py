@@ -29,6 +29,7 @@ from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import metrics as metrics_route
+from guatu.api.routes import trends as trends_routes
 from guatu.models import TimerPolicy
 from guatu.programme import load_policy
 
@@ -131,6 +132,7 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
     app.include_router(codec_routes.router)
     app.include_router(bulletin_routes.router)
     app.include_router(channel_routes.router)
+    app.include_router(trends_routes.router)
     app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
                        per_path={IMPORT_PATH: options.import_body_limit_bytes,
                                  **codec_routes.BODY_LIMITS})

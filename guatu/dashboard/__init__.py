@@ -1,7 +1,8 @@
 """The leaders' battle-map dashboard (挂图): one page at `/`, its assets under `/static/`.
 
 The page is plain HTML, CSS and JavaScript drawing SVG, served from this package: no build
-step, no CDN, no external font. It reads the HTTP API with a leader's bearer token (kept in
+step, no CDN, no external font. Its trend charts use Apache ECharts, vendored with its licence
+under `static/vendor/echarts/` (`scripts/vendor_echarts.sh` updates it). It reads the HTTP API with a leader's bearer token (kept in
 the browser's sessionStorage) and adds two leader-only endpoints of its own:
 
 - `GET /api/v1/export.xlsx` — the current view (filters and ranking period) as an Excel
@@ -44,7 +45,7 @@ PAGE_HEADERS = {
 def _page() -> str:
     """index.html with its asset URLs versioned by content, so an upgrade is never stale."""
     digest = hashlib.sha256()
-    for name in ("app.js", "app.css"):
+    for name in ("app.js", "app.css", "vendor/echarts/VERSION"):
         digest.update((STATIC_DIR / name).read_bytes())
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     return html.replace("__VERSION__", digest.hexdigest()[:12])

@@ -2,7 +2,8 @@
 
 Sheets: 总览 (the programme and each program), 项目 (the projects of the current filter, with
 their lights, reasons and milestones), 排名 (bureaus and programs of the shown period),
-督办 (open supervision orders with deadlines). Amounts are kept in 万元 as numbers, with the
+督办 (open supervision orders with deadlines), and the year's trends (`guatu.trends`, the
+dashboard's charts): 投资趋势, 排名走势, 红黄绿灯趋势. Amounts are kept in 万元 as numbers, with the
 亿元 figure beside the totals.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -50,6 +52,7 @@ class ExportView:
     programs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rankings: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     escalations: list[dict[str, Any]] = field(default_factory=list)
+    trends: dict[str, Any] = field(default_factory=dict)  # guatu.trends.for_export
 
 
 def yi(wan: float | None) -> float | None:
@@ -223,12 +226,95 @@ def _escalation_sheet(ws: Worksheet, view: ExportView) -> None:
                 "依据"], rows, widths=[10, 20, 28, 10, 20, 14, 16, 10, 70])
 
 
+# -- the year's trends (guatu.trends): the dashboard's three charts as tables -------------------
+
+def _ratio_pct(actual: float | None, plan: float | None) -> float | None:
+    return round(100 * actual / plan, 1) if actual is not None and plan else None
+
+
+def _investment_trend_sheet(ws: Worksheet, trends: dict[str, Any]) -> None:
+    inv = trends["investment"]
+    ws["A1"] = f"{trends['year']} 年投资完成与序时计划（万元，年度计划口径：年度计划 × 时间进度）"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = f"数据截至 {inv['as_of']}；本年累计完成为各月月报之和（取每月最新更正）"
+    rows = [[m, plan, actual, _ratio_pct(actual, plan)]
+            for m, plan, actual in zip(inv["months"], inv["plan_wan"], inv["actual_wan"],
+                                       strict=True)]
+    end = _table(ws, ["月份", "全区序时计划（万元）", "全区本年累计完成（万元）", "完成序时 %"], rows,
+                 start_row=4, widths=[10, 20, 22, 12, 20, 14, 22, 12])
+    chart = LineChart()
+    chart.title, chart.y_axis.title = "本年累计完成 vs 序时计划", "万元"
+    chart.height, chart.width = 8, 16
+    chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=4, max_row=end - 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=end - 1))
+    ws.add_chart(chart, "F4")
+    scope_rows = [["工程" if s["level"] == "program" else "责任单位",
+                   s["scope"]["program"] or s["scope"]["bureau"], s["scope"]["name_zh"], m, plan,
+                   actual, _ratio_pct(actual, plan)]
+                  for s in trends["investment_scopes"]
+                  for m, plan, actual in zip(s["months"], s["plan_wan"], s["actual_wan"],
+                                             strict=True)]
+    start = max(end + 2, 22)
+    ws.cell(row=start, column=1, value="分工程、分责任单位").font = Font(bold=True)
+    _table(ws, ["范围", "代码", "名称", "月份", "序时计划（万元）", "本年累计完成（万元）", "完成序时 %"],
+           scope_rows, start_row=start + 1)
+
+
+def _rank_trend_sheet(ws: Worksheet, trends: dict[str, Any]) -> None:
+    row = 1
+    for level, title in (("bureau", "责任单位"), ("program", "工程")):
+        series = trends["ranks"][level]
+        ws.cell(row=row, column=1, value=f"{trends['year']} 年{title}名次走势（各月排名，取每期最新"
+                                          "版本）").font = Font(bold=True)
+        labels = series["labels_zh"]
+        if not labels:
+            ws.cell(row=row + 1, column=1, value="本年尚无排名")
+            row += 3
+            continue
+        header = (["代码", "名称"] + [f"{x} 名次" for x in labels]
+                  + [f"{x} 得分" for x in labels])
+        rows = [[u["code"], u["name_zh"], *u["ranks"], *u["scores"]] for u in series["units"]]
+        row = _table(ws, header, rows, start_row=row + 1,
+                     widths=[14, 24] + [12] * (2 * len(labels))) + 1
+
+
+def _light_trend_sheet(ws: Worksheet, trends: dict[str, Any]) -> None:
+    lights = trends["lights"]
+    ws["A1"] = f"{trends['year']} 年各月末红黄绿灯项目数（当月为当前灯色）"
+    ws["A1"].font = Font(bold=True, size=13)
+    rows = []
+    for i, m in enumerate(lights["months"]):
+        counts = [lights[k][i] for k in ("green", "yellow", "red")]
+        total = None if None in counts else sum(c or 0 for c in counts)
+        rows.append([m, *counts, total])
+    end = _table(ws, ["月份", "绿灯", "黄灯", "红灯", "合计"], rows, start_row=3,
+                 widths=[10, 10, 10, 10, 10])
+    for col, key in ((2, "green"), (3, "yellow"), (4, "red")):
+        ws.cell(row=3, column=col).fill = FILLS[key]
+        ws.cell(row=3, column=col).font = Font(bold=True)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title, chart.height, chart.width = "各月末红黄绿灯", 8, 16
+    chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=3, max_row=end - 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=4, max_row=end - 1))
+    for series, color in zip(chart.series, ("2E9D4F", "E0A800", "D93025"), strict=True):
+        series.graphicalProperties.solidFill = color
+        series.graphicalProperties.line.solidFill = color
+    ws.add_chart(chart, "G3")
+
+
 def build_workbook(view: ExportView) -> bytes:
     wb = Workbook()
     _overview_sheet(wb.active, view)
     _projects_sheet(wb.create_sheet("项目"), view)
     _ranking_sheet(wb.create_sheet("排名"), view)
     _escalation_sheet(wb.create_sheet("督办"), view)
+    if view.trends:
+        _investment_trend_sheet(wb.create_sheet("投资趋势"), view.trends)
+        _rank_trend_sheet(wb.create_sheet("排名走势"), view.trends)
+        _light_trend_sheet(wb.create_sheet("红黄绿灯趋势"), view.trends)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 
-from guatu import queries
+from guatu import queries, trends
 from guatu.api.deps import BUREAU_PATTERN, PROGRAM_PATTERN, Context, LeaderOnly
 from guatu.api.errors import db_call, responses, unavailable
 from guatu.api.schemas import Period
@@ -91,6 +91,7 @@ async def export_xlsx(
             rankings={level: await _ranking(ctx.reads, level, period)
                       for level in ("bureau", "program")},
             escalations=await _escalations(ctx.reads),
+            trends=await trends.for_export(ctx.reads, year),
         )
 
     view = await db_call(gather(), timeout * 3)

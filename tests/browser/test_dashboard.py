@@ -354,7 +354,8 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
                 await page.click("#export")
             download = await download_info.value
             workbook = load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
-            assert workbook.sheetnames == ["总览", "项目", "排名", "督办"]
+            assert workbook.sheetnames == ["总览", "项目", "排名", "督办", "投资趋势", "排名走势",
+                                           "红黄绿灯趋势"]
             exported = [row[0] for row in workbook["项目"].iter_rows(min_row=2, values_only=True)]
             assert sorted(exported) == sorted([codes["A1"], codes["B1"]])
             await page.select_option("#f-program", "")

@@ -119,7 +119,7 @@ async def test_export_holds_the_filtered_view(web: httpx.AsyncClient,
     assert "attachment" in r.headers["content-disposition"]
     assert "filename*=UTF-8''%E6%8C%82%E5%9B%BE" in r.headers["content-disposition"]  # 挂图
     wb = load_workbook(io.BytesIO(r.content))
-    assert wb.sheetnames == ["总览", "项目", "排名", "督办"]
+    assert wb.sheetnames == ["总览", "项目", "排名", "督办", "投资趋势", "排名走势", "红黄绿灯趋势"]
     projects = list(wb["项目"].iter_rows(values_only=True))
     header, body = projects[0], projects[1:]
     assert header[:3] == ("项目编号", "项目名称", "工程")

@@ -1,4 +1,5 @@
-/* 挂图作战 — the leaders' battle-map dashboard. Plain JavaScript drawing SVG; no libraries.
+/* 挂图作战 — the leaders' battle-map dashboard. Plain JavaScript drawing SVG; the year's trend
+ * charts are Apache ECharts, vendored under /static/vendor/echarts (no CDN).
  *
  * Reads the Guatu HTTP API (/api/v1) with a leader token kept in sessionStorage. Amounts from
  * the API are 万元; large ones are shown in 亿元 (1 亿 = 10,000 万). Refreshes every 30 s.
@@ -67,6 +68,12 @@
       cumulative: "累计完成", exportFailed: "导出失败", unavailable: "服务暂时不可用",
       bulletin: "下载通报",
       retryIn: "秒后自动重试", partial: "部分数据未能刷新",
+      trends: "年度趋势", trendsHelp: "点击排名走势中的单位，投资与亮灯曲线随之切换",
+      chartInvestment: "本年累计完成投资与序时计划", chartRanks: "排名走势",
+      chartLights: "各月末红黄绿灯项目数", wholeProgramme: "全区",
+      seriesPlan: "序时计划（年度计划 × 时间进度）", seriesActual: "本年累计完成",
+      rankAxis: "名次", countAxis: "项目数", noRankTrend: "本年尚无月度排名",
+      chartsUnavailable: "图表组件未能加载", monthUnit: "月", ofPlan: "完成序时",
     },
     en: {
       title: "Wenjiang Ten Programmes · Battle Map",
@@ -127,6 +134,12 @@
       cumulative: "cumulative", exportFailed: "Export failed", unavailable: "Service unavailable",
       bulletin: "通报 (.docx)",
       retryIn: "s until retry", partial: "Some data could not be refreshed",
+      trends: "This year's trends", trendsHelp: "Click a unit in the rank chart to switch the investment and light charts",
+      chartInvestment: "Investment this year against the 序时 plan", chartRanks: "Rank movement",
+      chartLights: "Lights at each month's end", wholeProgramme: "Whole programme",
+      seriesPlan: "Plan to date (year plan × time elapsed)", seriesActual: "Done this year",
+      rankAxis: "Rank", countAxis: "Projects", noRankTrend: "No monthly ranking this year yet",
+      chartsUnavailable: "The chart library did not load", monthUnit: "", ofPlan: "of plan",
     },
   };
 
@@ -153,6 +166,10 @@
     filters: { program: "", bureau: "", stage: "", light: "" },
     open: { bureau: null, program: null }, timer: null, loading: false, drawer: null,
     refreshes: 0, updatedAt: null, helpLight: null, collapsed: new Set(), retry: null,
+    // The year's trend charts (ECharts): the series as the API serves them, the scope of the
+    // investment and light charts (the programme, a program or a bureau), the bump chart's level.
+    trends: { investment: null, lights: null, ranks: { bureau: null, program: null } },
+    trendScope: { program: "", bureau: "" }, rankLevel: "bureau", charts: {},
   };
 
   // ------------------------------------------------------------------------------------------
@@ -359,6 +376,29 @@
                        program: program.ok ? program.value : null };
   }
 
+  function scopeQuery() {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(state.trendScope)) if (v) params.set(k, v);
+    return params.toString();
+  }
+
+  /** The scoped series (investment and lights); the bump chart's do not depend on the scope. */
+  async function loadScoped() {
+    const q = scopeQuery();
+    const [investment, lights] = await Promise.all([
+      settle(api(`/trends/investment?${q}`), "trends"), settle(api(`/trends/lights?${q}`), "trends")]);
+    if (investment.ok) state.trends.investment = investment.value;
+    if (lights.ok) state.trends.lights = lights.value;
+  }
+
+  async function loadTrends() {
+    const [bureau, program] = await Promise.all([
+      settle(api("/trends/ranks?level=bureau"), "trends"),
+      settle(api("/trends/ranks?level=program"), "trends"), loadScoped()]);
+    if (bureau.ok) state.trends.ranks.bureau = bureau.value;
+    if (program.ok) state.trends.ranks.program = program.value;
+  }
+
   async function refresh() {
     if (state.loading || !state.token) return;
     state.loading = true;
@@ -373,7 +413,7 @@
           settle(api("/escalations"), "escalations"),
           settle(api("/dashboard/ladders"), "ladders"),
           settle(allProjects(), "projects"),
-          loadRankings(),
+          loadRankings(), loadTrends(),
         ]);
       if (!state.me) return; // expired while loading
       if (bureaus.ok) state.bureaus = Object.fromEntries(bureaus.value.map((b) => [b.code, b]));
@@ -416,6 +456,7 @@
   function renderAll() {
     applyText();
     renderOverview();
+    renderTrends();
     renderPeriods();
     renderRankings();
     renderAlerts();
@@ -523,6 +564,186 @@
       <rect class="ib-total" x="0" y="2" width="160" height="10" rx="2"></rect>
       <rect class="ib-planned" x="0" y="2" width="${w(p.planned_investment_to_date_wan)}" height="10" rx="2"></rect>
       <rect class="ib-actual" x="0" y="5" width="${w(p.actual_investment_wan)}" height="4"></rect></svg>`;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Rendering: the year's trends (ECharts, vendored under /static/vendor/echarts)
+  // ------------------------------------------------------------------------------------------
+
+  const CHART_FONT = getComputedStyle(document.documentElement).fontFamily;
+  const COLORS = { navy: "#1f4770", plan: "#8a96a3", green: "#2e9d4f", yellow: "#e0a800",
+                   red: "#d93025", muted: "#66727f", line: "#dfe4ea" };
+  const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const monthLabel = (key) => {
+    const m = Number(String(key).slice(5, 7));
+    return zh() ? `${m}月` : MONTHS_EN[m - 1];
+  };
+  /** An axis label in 万元: 亿 from 1 亿 up (English: CNY bn / m). */
+  const axisMoney = (wan) => {
+    if (zh()) return Math.abs(wan) >= WAN_PER_YI ? `${num(wan / WAN_PER_YI, 1)}亿` : `${num(wan, 0)}万`;
+    const yuan = wan * 10000;
+    return Math.abs(yuan) >= 1e9 ? `${num(yuan / 1e9, 1)} bn` : `${num(yuan / 1e6, 0)} m`;
+  };
+
+  function chart(key) {
+    const el = $(`#chart-${key}`);
+    let c = state.charts[key];
+    if (c && c.getDom() !== el) { c.dispose(); c = null; }
+    if (!c) {
+      c = window.echarts.init(el, null, { renderer: "canvas" });
+      state.charts[key] = c;
+      if (key === "ranks") c.on("click", (p) => { if (p.seriesId) setScope(state.rankLevel, p.seriesId); });
+    }
+    return c;
+  }
+
+  const chartBase = () => ({
+    textStyle: { fontFamily: CHART_FONT },
+    animationDuration: 400,
+    grid: { left: 6, right: 14, top: 40, bottom: 6, containLabel: true },
+  });
+
+  function investmentOption(s) {
+    const months = s.months.map(monthLabel);
+    return {
+      ...chartBase(),
+      color: [COLORS.plan, COLORS.navy],
+      legend: { top: 0, left: 0, itemWidth: 18, textStyle: { fontSize: 11 } },
+      tooltip: {
+        trigger: "axis", confine: true,
+        formatter: (items) => {
+          const i = items[0].dataIndex;
+          const plan = s.plan_wan[i];
+          const actual = s.actual_wan[i];
+          const ratio = actual !== null && plan ? ` · ${t("ofPlan")} ${pct((100 * actual) / plan)}` : "";
+          return `<b>${esc(s.months[i])}</b><br>${esc(t("seriesPlan"))}：${esc(money(plan))}`
+            + `<br>${esc(t("seriesActual"))}：${esc(actual === null ? "—" : money(actual))}${esc(ratio)}`;
+        },
+      },
+      xAxis: { type: "category", data: months, boundaryGap: false,
+               axisLabel: { fontSize: 11, hideOverlap: true } },
+      yAxis: { type: "value", axisLabel: { fontSize: 11, formatter: axisMoney },
+               splitLine: { lineStyle: { color: COLORS.line } } },
+      series: [
+        { id: "plan", name: t("seriesPlan"), type: "line", data: s.plan_wan, symbol: "none",
+          lineStyle: { type: "dashed", width: 2 } },
+        { id: "actual", name: t("seriesActual"), type: "line", data: s.actual_wan, symbolSize: 6,
+          lineStyle: { width: 3 }, areaStyle: { opacity: 0.08 } },
+      ],
+    };
+  }
+
+  function ranksOption(r) {
+    const units = r.units || [];
+    const of = units.length;
+    const name = (u) => (zh() ? u.name_zh : u.name_en || u.name_zh);
+    const chosen = state.trendScope[r.level] || "";
+    const step = of > 12 ? 2 : 1;
+    if (!r.periods.length) {
+      return { ...chartBase(), title: { text: t("noRankTrend"), left: "center", top: "middle",
+        textStyle: { fontSize: 13, fontWeight: "normal", color: COLORS.muted } },
+        xAxis: { show: false }, yAxis: { show: false }, series: [] };
+    }
+    return {
+      ...chartBase(),
+      grid: { left: 6, right: 110, top: 24, bottom: 6, containLabel: true },
+      tooltip: {
+        trigger: "item", confine: true,
+        formatter: (p) => {
+          const u = units.find((x) => x.code === p.seriesId);
+          if (!u) return "";
+          const i = p.dataIndex;
+          return `<b>${esc(name(u))}</b><br>${esc(zh() ? r.labels_zh[i] : r.periods[i])}：`
+            + `${esc(t("rankAxis"))} ${u.ranks[i] ?? "—"} · ${u.scores[i] === null ? "—" : Number(u.scores[i]).toFixed(2)} ${esc(t("score"))}`;
+        },
+      },
+      xAxis: { type: "category", data: r.periods.map(monthLabel), boundaryGap: [0.08, 0.08],
+               axisLabel: { fontSize: 11 } },
+      yAxis: { type: "value", inverse: true, min: 1, max: Math.max(of, 1), interval: step,
+               name: t("rankAxis"), nameTextStyle: { fontSize: 11 },
+               axisLabel: { fontSize: 11, showMaxLabel: (of - 1) % step === 0 },
+               splitLine: { lineStyle: { color: COLORS.line } } },
+      // The unit whose investment is shown stands out; the others step back.
+      series: units.map((u) => ({
+        id: u.code, name: name(u), type: "line", data: u.ranks, symbolSize: 7,
+        connectNulls: false, emphasis: { focus: "series" },
+        lineStyle: { width: u.code === chosen ? 4 : 2, opacity: chosen && u.code !== chosen ? 0.35 : 1 },
+        itemStyle: { opacity: chosen && u.code !== chosen ? 0.35 : 1 },
+        endLabel: { show: true, fontSize: 11, formatter: () => clip(name(u), 14) },
+        labelLayout: { moveOverlap: "shiftY" },
+      })),
+    };
+  }
+
+  function lightsOption(l) {
+    return {
+      ...chartBase(),
+      color: [COLORS.green, COLORS.yellow, COLORS.red],
+      legend: { top: 0, left: 0, itemWidth: 14, textStyle: { fontSize: 11 } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
+      xAxis: { type: "category", data: l.months.map(monthLabel), axisLabel: { fontSize: 11, hideOverlap: true } },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: 11 },
+               splitLine: { lineStyle: { color: COLORS.line } } },
+      series: ["green", "yellow", "red"].map((k) => ({
+        id: k, name: pick(LIGHTS[k]), type: "bar", stack: "lights", data: l[k], barMaxWidth: 26,
+      })),
+    };
+  }
+
+  function renderScopeSelect() {
+    const select = $("#trend-scope");
+    // The programs and bureaus that have projects (and the one shown, whatever it is).
+    const has = (key, code) => state.projects.some((p) => p[key] === code) || state.trendScope[key] === code;
+    const programs = Object.values(state.programs).filter((p) => has("program", p.code))
+      .sort((a, b) => a.number - b.number);
+    const bureaus = Object.values(state.bureaus).filter((b) => has("bureau", b.code))
+      .sort((a, b) => bureauName(a.code).localeCompare(bureauName(b.code), "zh-CN"));
+    select.innerHTML = [`<option value="">${esc(t("wholeProgramme"))}</option>`,
+      `<optgroup label="${esc(t("program"))}">${programs.map((p) => `<option value="program:${esc(p.code)}">${esc(`${p.code} ${programName(p.code)}`)}</option>`).join("")}</optgroup>`,
+      `<optgroup label="${esc(t("bureau"))}">${bureaus.map((b) => `<option value="bureau:${esc(b.code)}">${esc(bureauName(b.code))}</option>`).join("")}</optgroup>`,
+    ].join("");
+    const { program, bureau } = state.trendScope;
+    select.value = program ? `program:${program}` : bureau ? `bureau:${bureau}` : "";
+  }
+
+  function renderTrends() {
+    const box = $("#trends");
+    for (const b of box.querySelectorAll("[data-rank-level]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.rankLevel === state.rankLevel));
+    }
+    renderScopeSelect();
+    if (!window.echarts) {
+      for (const el of box.querySelectorAll(".chart")) el.innerHTML = `<p class="muted">${esc(t("chartsUnavailable"))}</p>`;
+      return;
+    }
+    const tr = state.trends;
+    const draw = (key, data, option) => {
+      const el = $(`#chart-${key}`);
+      if (!data) return;
+      const c = chart(key);
+      c.resize();
+      c.setOption(option(data), { notMerge: true });
+      el.dataset.ready = "1";
+    };
+    draw("investment", tr.investment, investmentOption);
+    const scope = tr.investment ? tr.investment.scope : null;
+    $("#trend-scope-name").textContent = scope ? (zh() ? scope.name_zh : scope.name_en) : "";
+    draw("ranks", tr.ranks[state.rankLevel], ranksOption);
+    draw("lights", tr.lights, lightsOption);
+    for (const key of ["investment", "lights"]) $(`#chart-${key}`).dataset.scope = scopeQuery();
+    $("#chart-ranks").dataset.level = state.rankLevel;
+  }
+
+  /** Show a program's or a bureau's investment and lights ("" for the whole programme). */
+  async function setScope(level, code) {
+    state.trendScope = { program: level === "program" ? code : "", bureau: level === "bureau" ? code : "" };
+    renderScopeSelect();
+    await loadScoped();
+    renderTrends();
+  }
+
+  function resizeCharts() {
+    for (const c of Object.values(state.charts)) c.resize();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1186,12 +1407,22 @@
         openDrawer(row.dataset.code);
       }
     });
+    $("#trend-scope").addEventListener("change", (ev) => {
+      const [level, code] = ev.target.value.split(":");
+      setScope(level, code || "");
+    });
+    $("#trends").addEventListener("click", (ev) => {
+      const b = ev.target.closest("[data-rank-level]");
+      if (!b || b.dataset.rankLevel === state.rankLevel) return;
+      state.rankLevel = b.dataset.rankLevel;
+      renderTrends();
+    });
     $("#drawer-close").addEventListener("click", closeDrawer);
     document.addEventListener("keydown", (ev) => { if (ev.key === "Escape") closeDrawer(); });
     let resize = null;
     window.addEventListener("resize", () => {
       clearTimeout(resize);
-      resize = setTimeout(() => { if (state.me) renderGantt(); }, 150);
+      resize = setTimeout(() => { if (state.me) { renderGantt(); resizeCharts(); } }, 150);
     });
   }
 
