@@ -229,11 +229,13 @@ async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
 
 
 async def start_up_work(st: Stack) -> None:
-    """What `guatu up` does once it serves: the sample (if the settings say so), the ranking
-    schedules and the first round. A failure is logged; the stack keeps serving."""
+    """What `guatu up` does once it serves: the sample (if the settings say so) with its history
+    (once per data directory), the ranking schedules and the first round. A failure is logged;
+    the stack keeps serving."""
     try:
         if st.settings.load_sample:
             await load_sample(st)
+            await seed_sample_history(st)
         handle = await start_rankings(st)
         if handle is not None:
             result = await handle.result()
@@ -263,6 +265,17 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     log.info("sample programme loaded", projects=len(plans),
              seconds=round(time.monotonic() - started, 2))
     return len(plans)
+
+
+async def seed_sample_history(st: Stack) -> None:
+    """This year's history of the sample, back-filled on the first start only
+    (guatu/sample_history.py; the marker file in the data directory says it is done)."""
+    from guatu.sample_history import MARKER_FILE, seed_history
+
+    await seed_history(st.client, st.pool, load_sample_plans(st.settings.programme_start_year),
+                       clock=ProgrammeClock(scale=st.settings.clock_scale),
+                       task_queue=st.settings.task_queue,
+                       marker=st.settings.data_dir / MARKER_FILE)
 
 
 # A stop request ends `guatu up` within STOP_SECONDS: the worker's grace for its activities
