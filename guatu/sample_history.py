@@ -40,13 +40,15 @@ from temporalio.client import Client
 
 from guatu import constants as c
 from guatu.clock import CST, add_months, business_now, day_in_month, local_date, month_key
-from guatu.models import ProgrammeClock, ProjectPlan, ProjectState
+from guatu.models import ProgrammeClock, ProgressReportInput, ProjectPlan, Stage, Step
 from guatu.projects import gather_limited
 from guatu.simulation import PROFILES, Bureaus, SimulationConfig
 
 log = structlog.get_logger("guatu.sample_history")
 
 MARKER_FILE = "sample_history.json"
+# Temporal refuses more than 10 updates in flight on one workflow.
+UPDATES_IN_FLIGHT = 6
 
 
 @dataclass
@@ -117,20 +119,30 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
     log.info("seeding the sample history", projects=len(live), months=f"{months[0]}..{months[-1]}",
              behaviours={b: v.value for b, v in sorted(bureaus.behaviours.items())})
 
-    async def state_of(code: str) -> ProjectState:
-        handle = client.get_workflow_handle(c.project_workflow_id(code))
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    await adopt(pool, bureaus, [p.code for p in live])
 
     async def back_fill(plan: ProjectPlan) -> None:
-        bureaus.adopt(plan.code, await state_of(plan.code))
+        """Steps month by month (each dated when it was reached), the months' reports in
+        bursts: the lifecycle takes several in one workflow task."""
         mirror = bureaus.mirrors[plan.code]
         profile = PROFILES[mirror.behaviour]
+        pending: list[ProgressReportInput] = []
+
+        async def flush() -> None:
+            await gather_limited([lambda d=d: bureaus.send_report(mirror, d) for d in pending],
+                                 UPDATES_IN_FLIGHT)
+            pending.clear()
+
         for index, month in enumerate(months):
             if month < month_key(plan.start):
                 continue
             report_day = day_in_month(month, profile.report_day)
-            await bureaus.turn(mirror, month, index, min(report_day, today), backdate=True,
-                               report=report_day <= today)
+            if bureaus.active(mirror, index):
+                await bureaus.steps(mirror, min(report_day, today), backdate=True,
+                                    before_delivery=flush)
+            if report_day <= today and (data := bureaus.report_for(mirror, month, index)):
+                pending.append(data)
+        await flush()
 
     await gather_limited([lambda p=p: back_fill(p) for p in live], concurrency)
     report.reports_sent, report.steps_sent = bureaus.reports_sent, bureaus.steps_sent
@@ -139,7 +151,7 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
     log.info("sample history sent", reports=report.reports_sent, steps=report.steps_sent,
              refused=report.refused, seconds=sent_seconds)
 
-    await projected(client, pool, [p.code for p in live], projection_timeout, concurrency)
+    await projected(pool, bureaus, projection_timeout)
     for period in round_periods(live, today):
         handle = await trigger_round(client, period, task_queue=task_queue, clock=clock)
         result = await handle.result()
@@ -155,27 +167,54 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
     return report
 
 
-async def projected(client: Client, pool: asyncpg.Pool, codes: list[str], timeout: float,
-                    concurrency: int) -> None:
-    """Wait until the read model holds every project's latest state: a round freezes its
-    inputs from the read model, and projections follow the Updates asynchronously."""
-    deadline = time.monotonic() + timeout
-    waiting = list(codes)
-    while waiting:
-        async def version(code: str) -> int:
-            handle = client.get_workflow_handle(c.project_workflow_id(code))
-            return (await handle.query(c.QUERY_STATE, result_type=ProjectState)).version
+async def adopt(pool: asyncpg.Pool, bureaus: Bureaus, codes: list[str]) -> None:
+    """What an interrupted seeding already sent, from the read model: it is not sent again.
+    (The read model may lag a little behind; a step or report sent twice is answered as a
+    duplicate by its idempotency key and changes nothing.)"""
+    async with pool.acquire() as conn:
+        stages = await conn.fetch("SELECT code, stage FROM projects WHERE code = ANY($1::text[])",
+                                  codes)
+        steps = await conn.fetch(
+            "SELECT project, step, min(on_date) AS on_date FROM stage_history"
+            " WHERE project = ANY($1::text[]) AND step IS NOT NULL GROUP BY project, step", codes)
+        reports = await conn.fetch(
+            "SELECT project, month, investment_wan FROM progress_reports"
+            " WHERE project = ANY($1::text[]) AND corrected = 0", codes)
+    reached: dict[str, dict[Step, date]] = {}
+    for r in steps:
+        reached.setdefault(r["project"], {})[Step(r["step"])] = r["on_date"]
+    amounts: dict[str, dict[str, float]] = {}
+    for r in reports:
+        amounts.setdefault(r["project"], {})[r["month"]] = float(r["investment_wan"])
+    for r in stages:
+        if r["code"] in reached or r["code"] in amounts:
+            bureaus.adopt(r["code"], Stage(r["stage"]), reached.get(r["code"], {}),
+                          amounts.get(r["code"], {}))
 
-        live = dict(zip(waiting, await gather_limited(
-            [lambda code=code: version(code) for code in waiting], concurrency), strict=True))
+
+async def projected(pool: asyncpg.Pool, bureaus: Bureaus, timeout: float) -> None:
+    """Wait until the read model holds every step and report sent: a round freezes its inputs
+    from the read model, and projections follow the Updates (a report and the project's
+    re-checked months are written in one transaction)."""
+    deadline = time.monotonic() + timeout
+    codes = list(bureaus.mirrors)
+    while True:
         async with pool.acquire() as conn:
-            stored = {r["code"]: r["version"] for r in await conn.fetch(
-                "SELECT code, version FROM projects WHERE code = ANY($1::text[])", waiting)}
-        waiting = [code for code in waiting if stored.get(code) != live[code]]
-        if not waiting:
+            rows = await conn.fetch(
+                "SELECT code,"
+                " (SELECT array_agg(DISTINCT month) FROM progress_reports r"
+                "   WHERE r.project = p.code) AS months,"
+                " (SELECT array_agg(DISTINCT step) FROM stage_history h"
+                "   WHERE h.project = p.code AND step IS NOT NULL) AS steps"
+                " FROM projects p WHERE code = ANY($1::text[])", codes)
+        held = {r["code"]: (set(r["months"] or ()), set(r["steps"] or ())) for r in rows}
+        behind = [code for code, m in bureaus.mirrors.items()
+                  if code not in held or not set(m.reported) <= held[code][0]
+                  or not {s.value for s in m.done} <= held[code][1]]
+        if not behind:
             return
         if time.monotonic() > deadline:
             log.warning("the read model is still behind; ranking what it holds",
-                        projects=len(waiting))
+                        projects=len(behind))
             return
         await asyncio.sleep(0.5)

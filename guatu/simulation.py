@@ -52,7 +52,6 @@ from guatu.models import (
     ProgrammeClock,
     ProgressReportInput,
     ProjectPlan,
-    ProjectState,
     Stage,
     StageTransitionInput,
     Step,
@@ -60,7 +59,7 @@ from guatu.models import (
 )
 from guatu.projects import Rejected, gather_limited, send_update, start_programme
 from guatu.rules.progress import planned_to_date_wan
-from guatu.rules.stages import DELIVERED, legal_next_steps
+from guatu.rules.stages import DELIVERED, legal_next_steps, stage_after
 
 log = structlog.get_logger("guatu.simulation")
 
@@ -171,7 +170,7 @@ class _Mirror:
     done: set[Step] = field(default_factory=set)
     invested: float = 0.0
     last_on: date | None = None  # the latest step's date (a back-dated step may not precede it)
-    reported: set[str] = field(default_factory=set)
+    reported: dict[str, float] = field(default_factory=dict)  # month → amount sent
 
 
 class Bureaus:
@@ -179,8 +178,9 @@ class Bureaus:
 
     `turn` is one bureau's move for one project: the steps its profile has reached by `today`,
     then its report for the month. Live (the simulation), steps are dated the day they are
-    sent; back-filled (the sample history), each carries the day it was reached. Amounts are
-    drawn per project and month from the seed, so a resumed back-fill sends the same figures.
+    sent; back-filled (the sample history), each carries the day it was reached and the
+    months' reports go out together. Amounts are drawn per project and month from the seed, so
+    a resumed back-fill sends the same figures.
     """
 
     def __init__(self, client: Client, plans: list[ProjectPlan], config: SimulationConfig) -> None:
@@ -192,61 +192,87 @@ class Bureaus:
         self.steps_sent = 0
         self.refused = 0
 
-    def adopt(self, code: str, state: ProjectState) -> None:
-        """Go on from what the project already holds (a back-fill that was interrupted)."""
+    def adopt(self, code: str, stage: Stage, steps: dict[Step, date],
+              reports: dict[str, float]) -> None:
+        """Go on from what the project already holds (a back-fill that was interrupted):
+        its stage, the steps reached (and when), the amount reported for each month."""
         mirror = self.mirrors[code]
-        mirror.stage = state.stage
-        mirror.done = set(state.steps_done)
-        mirror.last_on = max(state.steps_done.values(), default=None)
-        mirror.reported = set(state.reports)
-        mirror.invested = round(sum(r.investment_wan for r in state.reports.values()), 2)
+        mirror.stage = stage
+        mirror.done = set(steps)
+        mirror.last_on = max(steps.values(), default=None)
+        mirror.reported = dict(reports)
 
-    async def turn(self, mirror: _Mirror, month: str, index: int, today: date, *,
-                   backdate: bool = False, report: bool = True) -> None:
-        """The bureau's move on `today` for `month`, the `index`-th month of its behaviour
-        (`report` False: its steps only, the month's report is not due yet)."""
-        profile = PROFILES[mirror.behaviour]
+    def active(self, mirror: _Mirror, index: int) -> bool:
+        """Whether the bureau still moves in the `index`-th month of its behaviour."""
+        months = PROFILES[mirror.behaviour].active_months
+        return months is None or index < months
+
+    async def turn(self, mirror: _Mirror, month: str, index: int, today: date) -> None:
+        """The bureau's move on `today` for `month`, the `index`-th month of its behaviour:
+        the steps it has reached by then, then its report for the month."""
+        if self.active(mirror, index):
+            await self.steps(mirror, today)
+        if (data := self.report_for(mirror, month, index)) is not None:
+            await self.send_report(mirror, data)
+
+    async def steps(self, mirror: _Mirror, today: date, *, backdate: bool = False,
+                    before_delivery: Callable[[], Awaitable[None]] | None = None) -> None:
+        """The steps the bureau's profile has reached by `today`, in order; `backdate`: each
+        dated the day it was reached (else the day it is sent). `before_delivery` runs before
+        a step that delivers the project (no report is taken after it)."""
         plan = mirror.plan
-        active = profile.active_months is None or index < profile.active_months
-        delay = timedelta(days=profile.step_delay_days)
-        while active:
+        delay = timedelta(days=PROFILES[mirror.behaviour].step_delay_days)
+        while True:
             allowed = legal_next_steps(plan.kind, mirror.stage, mirror.done)
             due = [(d + delay, s) for s in allowed if (d := _step_due(plan, s)) is not None
                    and d + delay <= today]
             if not due:
-                break
+                return
             reached, step = min(due)
+            if before_delivery is not None and (step is Step.CLOSED
+                                                or stage_after(step) in DELIVERED):
+                await before_delivery()
             on = max(reached, mirror.last_on or reached) if backdate else None
             result = await self._send(plan.code, c.UPDATE_TRANSITION, StageTransitionInput(
                 bureau=plan.bureau, idempotency_key=f"sim-{plan.code}-{step.value}", step=step,
                 on=on))
             if result is None:
-                break
+                return
             mirror.stage = result
             mirror.done.add(step)
             mirror.last_on = on or today
             self.steps_sent += 1
-        if (not report or mirror.stage in DELIVERED or month < month_key(plan.start)
-                or month in mirror.reported):
-            return
+
+    def report_for(self, mirror: _Mirror, month: str, index: int) -> ProgressReportInput | None:
+        """The bureau's report for `month` (None: none is due, or it was sent before). Months
+        are drawn in order: the cumulative physical progress follows the amounts."""
+        plan = mirror.plan
+        if mirror.stage in DELIVERED or month < month_key(plan.start):
+            return None
+        if month in mirror.reported:
+            mirror.invested += mirror.reported[month]
+            return None
+        profile = PROFILES[mirror.behaviour]
+        active = self.active(mirror, index)
         share = (profile.invest_low, profile.invest_high) if active else profile.idle_invest
         if share is None:
-            return
+            return None
         rng = random.Random(f"{self.seed}:{plan.code}:{month}")
         first_day = parse_month(month)
         planned = (planned_to_date_wan(plan, add_months(first_day, 1))
                    - planned_to_date_wan(plan, first_day))
         amount = round(planned * rng.uniform(*share), 2)
-        invested = mirror.invested + amount
-        progress = round(min(100.0, 100 * invested / plan.total_investment_wan), 1) \
+        mirror.invested += amount
+        progress = round(min(100.0, 100 * mirror.invested / plan.total_investment_wan), 1) \
             if plan.total_investment_wan else 0.0
-        result = await self._send(plan.code, c.UPDATE_REPORT, ProgressReportInput(
+        return ProgressReportInput(
             bureau=plan.bureau, idempotency_key=f"sim-{plan.code}-{month}", month=month,
             investment_wan=amount, physical_progress_pct=progress,
-            narrative=ACTIVE_NARRATIVE if active else IDLE_NARRATIVE))
-        if result is not None:
-            mirror.invested = invested
-            mirror.reported.add(month)
+            narrative=ACTIVE_NARRATIVE if active else IDLE_NARRATIVE)
+
+    async def send_report(self, mirror: _Mirror, data: ProgressReportInput) -> None:
+        if await self._send(mirror.plan.code, c.UPDATE_REPORT, data) is not None:
+            mirror.reported[data.month] = data.investment_wan
             self.reports_sent += 1
 
     async def _send(self, code: str, update: str, data: Any) -> Stage | None:
