@@ -234,7 +234,6 @@ async def start_up_work(st: Stack) -> None:
     the stack keeps serving."""
     try:
         if st.settings.load_sample:
-            await load_sample(st)
             await seed_sample_history(st)
         handle = await start_rankings(st)
         if handle is not None:
@@ -268,14 +267,20 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
 
 
 async def seed_sample_history(st: Stack) -> None:
-    """This year's history of the sample, back-filled on the first start only
-    (guatu/sample_history.py; the marker file in the data directory says it is done)."""
-    from guatu.sample_history import MARKER_FILE, seed_history
+    """The sample and this year's history of it, on the first start only
+    (guatu/sample_history.py); the marker file in the data directory says both are done, so
+    a later start does nothing here (its projects are running)."""
+    from guatu.sample_history import MARKER_FILE, read_marker, seed_history
 
+    marker = st.settings.data_dir / MARKER_FILE
+    if (done := read_marker(marker)) is not None:
+        log.info("sample programme and history already in place", seeded_on=done.today.isoformat(),
+                 rounds=len(done.rounds), marker=str(marker))
+        return
+    await load_sample(st)
     await seed_history(st.client, st.pool, load_sample_plans(st.settings.programme_start_year),
                        clock=ProgrammeClock(scale=st.settings.clock_scale),
-                       task_queue=st.settings.task_queue,
-                       marker=st.settings.data_dir / MARKER_FILE)
+                       task_queue=st.settings.task_queue, marker=marker)
 
 
 # A stop request ends `guatu up` within STOP_SECONDS: the worker's grace for its activities

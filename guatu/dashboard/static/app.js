@@ -66,6 +66,7 @@
       reportLate: "逾期报送", month: "月份", monthInvestment: "当月完成",
       cumulative: "累计完成", exportFailed: "导出失败", unavailable: "服务暂时不可用",
       retryIn: "秒后自动重试", partial: "部分数据未能刷新",
+      sampleData: "示例数据：虚构的示例项目和模拟的报送历史，不是真实数据",
     },
     en: {
       title: "Wenjiang Ten Programmes · Battle Map",
@@ -125,6 +126,7 @@
       reportOnTime: "on time", reportLate: "late", month: "Month", monthInvestment: "month",
       cumulative: "cumulative", exportFailed: "Export failed", unavailable: "Service unavailable",
       retryIn: "s until retry", partial: "Some data could not be refreshed",
+      sampleData: "Sample data: invented projects and a simulated reporting history, not real figures",
     },
   };
 
@@ -429,6 +431,8 @@
     $("#lang").textContent = zh() ? "English" : "中文";
     $("#lang").lang = zh() ? "en" : "zh-CN";
     $("#as-of").textContent = state.overview ? state.overview.as_of : "—";
+    // The sample programme (示例数据) says so on every screen, so nobody takes it for real.
+    $("#sample-note").hidden = !(state.overview && state.overview.illustrative_projects > 0);
     $("#updated-at").textContent = state.updatedAt
       ? state.updatedAt.toLocaleTimeString(zh() ? "zh-CN" : "en-GB", { hour12: false }) : "—";
   }
