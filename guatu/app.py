@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +292,10 @@ CANCEL_AFTER_SECONDS = 9.0
 
 
 async def serve(settings: Settings, stop: asyncio.Event,
-                extra: Callable[[Stack], Awaitable[None]] | None = None) -> None:
-    """Run everything until `stop` is set; `stop` ends the start-up too, at any stage."""
+                extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None = None,
+                ) -> None:
+    """Run everything until `stop` is set; `stop` ends the start-up too, at any stage. `extra`
+    runs once the API serves; a task it returns is cancelled when `guatu up` stops."""
     serving = asyncio.Event()
     main = asyncio.create_task(_serve(settings, stop, serving, extra))
     stopping = asyncio.create_task(stop.wait())
@@ -320,7 +322,7 @@ async def serve(settings: Settings, stop: asyncio.Event,
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
-                 extra: Callable[[Stack], Awaitable[None]] | None) -> None:
+                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None) -> None:
     async with stack(settings) as st:
         grace = min(settings.graceful_shutdown_seconds, WORKER_GRACE_SECONDS)
         worker = build_worker(st.client, st.pool, st.http, settings,
@@ -337,23 +339,30 @@ async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event
                 log.info("dashboard for leaders", url=f"{base}#token={tokens['leader']}",
                          tokens_file=str(settings.data_dir / "tokens.json"))
             serving.set()
-            background = asyncio.create_task(start_up_work(st))
-            if extra is not None:
-                await extra(st)
+            background = [asyncio.create_task(start_up_work(st))]
+            if extra is not None and (task := await extra(st)) is not None:
+                background.append(task)
             log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
                      temporal_ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}"
                      if settings.embedded_temporal else None)
             await stop.wait()
             log.info("stopping")
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            for task in background:
+                task.cancel()
+            # A task's own failure was logged by its supervisor; here it only has to end.
+            await asyncio.gather(*background, return_exceptions=True)
             if api_task is not None:
                 await api_task
 
 
 async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task[None]:
-    """A simulated year of the sample programme with a ranking round at each month close."""
+    """A simulated year of the sample programme with a ranking round at each month close.
+
+    It runs from 1 January of the programme's first year up to today (at least twelve months)
+    and then goes on in real time: the clock settles at today's date and the last round is the
+    last closed month's. The task is returned; `supervise` it so that a failure stops `guatu up`.
+    """
+    from guatu.clock import local_date, months_between
     from guatu.ranking.service import trigger_round
     from guatu.simulation import ProgrammeSimulation, SimulationConfig
 
@@ -362,21 +371,42 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
         await handle.result()
 
     async def run() -> None:
-        config = SimulationConfig(start_year=st.settings.programme_start_year,
+        start_year = st.settings.programme_start_year
+        today = local_date(datetime.now(UTC))
+        months = len(months_between(date(start_year, 1, 1), today))
+        config = SimulationConfig(start_year=start_year, months=max(12, months),
                                   year_seconds=year_seconds)
         sim = ProgrammeSimulation(st.client, load_sample_plans(config.start_year), load_policy(),
                                   config, task_queue=st.settings.task_queue,
                                   on_month_closed=month_closed)
         report = await sim.run()
-        await sim.settle()
-        log.info("simulation finished", real_seconds=report.real_seconds,
-                 reports=report.reports_sent, steps=report.steps_sent, refused=report.refused,
-                 rounds=report.rounds)
+        if not report.reached_today:
+            await sim.settle()  # a simulated year still to come: scale 1 from where it ended
+        log.info("simulation finished; the programme goes on in real time",
+                 real_seconds=report.real_seconds, reports=report.reports_sent,
+                 steps=report.steps_sent, refused=report.refused, rounds=report.rounds,
+                 reached_today=report.reached_today)
 
-    return asyncio.create_task(run())
+    return asyncio.create_task(run(), name="simulated year")
+
+
+def supervise(task: asyncio.Task[Any], stop: asyncio.Event, failures: list[str]) -> None:
+    """A background task that fails is logged with its trace and stops `guatu up` (its name
+    goes to `failures`), never silently ("Task exception was never retrieved")."""
+    def done(finished: asyncio.Task[Any]) -> None:
+        if finished.cancelled() or (error := finished.exception()) is None:
+            return
+        log.error("background task failed: stopping guatu up", task=finished.get_name(),
+                  error=repr(error), exc_info=error)
+        failures.append(finished.get_name())
+        stop.set()
+
+    task.add_done_callback(done)
 
 
 def run_forever(settings: Settings, simulate_year_seconds: float | None = None) -> None:
+    failures: list[str] = []
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -390,11 +420,16 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
             loop.add_signal_handler(sig, stop_requested)
         extra = None
         if simulate_year_seconds is not None:
-            async def extra(st: Stack) -> None:
-                await simulate_in_background(st, simulate_year_seconds)
+            async def extra(st: Stack) -> asyncio.Task[Any]:
+                task = await simulate_in_background(st, simulate_year_seconds)
+                supervise(task, stop, failures)
+                return task
         await serve(settings, stop, extra)
 
     asyncio.run(main())
+    if failures:
+        raise SystemExit(f"guatu up stopped: {', '.join(failures)} failed (its error is logged "
+                         "above) / 后台任务失败，guatu up 已停止，错误见上方日志")
 
 
 def _exit_after(seconds: float) -> None:
