@@ -340,10 +340,8 @@ class ProgrammeSimulation:
         horizon = self.horizon()
         first = date(self.config.start_year, 1, 1)
         turns = sorted(PROFILES.items(), key=lambda item: item[1].report_day)
-        months: list[str] = []
-        for index in range(self.config.months):
-            key = month_key(add_months(first, index))
-            months.append(key)
+        months = [month_key(add_months(first, index)) for index in range(self.config.months)]
+        for index, key in enumerate(months):
             moments = [(local_start(day_in_month(key, p.report_day)), b) for b, p in turns]
             moments.append((local_start(month_end(key).replace(day=2)), None))
             for moment, behaviour in moments:
