@@ -159,7 +159,11 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
         log.info("sample round published", period=period, revision=result.revision,
                  red_list=result.red_list, black_list=result.black_list)
     report.seconds = round(time.monotonic() - started, 1)
-    if marker is not None:
+    if bureaus.timed_out:
+        # Not marked done: the next start resumes and sends what did not get through.
+        log.warning("sample history incomplete: some inputs timed out; the next start resumes",
+                    timed_out=bureaus.timed_out)
+    elif marker is not None:
         write_marker(marker, report)
     log.info("sample history seeded", seconds=report.seconds, sending_seconds=sent_seconds,
              projects=report.projects, reports=report.reports_sent, steps=report.steps_sent,

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu import constants as c
@@ -93,6 +93,8 @@ PROFILES: dict[Behaviour, Profile] = {
                                invest_high=0.5, active_months=3, idle_invest=(0.0, 0.1)),
 }
 
+SEND_ATTEMPTS = 3
+
 ACTIVE_NARRATIVE = "模拟月报 simulated report"
 IDLE_NARRATIVE = "停工待料，本月投资基本停滞（模拟月报） / work stalled this month (simulated report)"
 
@@ -129,6 +131,7 @@ class SimulationReport:
     lights: dict[str, int] = field(default_factory=dict)
     rounds: list[str] = field(default_factory=list)
     reached_today: bool = False
+    timed_out: int = 0
 
 
 def assign_behaviours(bureaus: list[str], config: SimulationConfig) -> dict[str, Behaviour]:
@@ -191,6 +194,7 @@ class Bureaus:
         self.reports_sent = 0
         self.steps_sent = 0
         self.refused = 0
+        self.timed_out = 0
 
     def adopt(self, code: str, stage: Stage, steps: dict[Step, date],
               reports: dict[str, float]) -> None:
@@ -276,14 +280,24 @@ class Bureaus:
             self.reports_sent += 1
 
     async def _send(self, code: str, update: str, data: Any) -> Stage | None:
-        try:
-            result = await send_update(self.client, code, update, data)
-        except Rejected as refused:
-            self.refused += 1
-            log.warning("simulated input refused", project=code, code=refused.code,
-                        reason=refused.en)
-            return None
-        return result.stage
+        """Send one input; a refusal is counted. An update the server gave up waiting for (a
+        busy machine) is sent again under its idempotency key, at most `SEND_ATTEMPTS` times,
+        then counted in `timed_out`: a bureau that could not get through is not a crash."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                result = await send_update(self.client, code, update, data)
+            except Rejected as refused:
+                self.refused += 1
+                log.warning("simulated input refused", project=code, code=refused.code,
+                            reason=refused.en)
+                return None
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                log.warning("simulated input timed out", project=code, update=update,
+                            attempt=attempt)
+                continue
+            return result.stage
+        self.timed_out += 1
+        return None
 
 
 class ProgrammeSimulation:
@@ -364,6 +378,7 @@ class ProgrammeSimulation:
         self.report.reports_sent = self.bureaus.reports_sent
         self.report.steps_sent = self.bureaus.steps_sent
         self.report.refused = self.bureaus.refused
+        self.report.timed_out = self.bureaus.timed_out
         self.report.real_seconds = round(time.monotonic() - started, 1)
         return self.report
 
