@@ -197,14 +197,16 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     return tokens
 
 
-async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
+async def start_rankings(st: Stack,
+                         first_round: bool = True) -> WorkflowHandle[Any, RoundResult] | None:
     """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's
     round, started and not waited for (its handle is returned).
 
     The schedules fire on the 1st at 09:00 Asia/Shanghai; without a first round the leaders'
     boards would stay empty until then. A round that exists is not run again, and no round is
     started for a month before any project had data for it (`activities/round_gate.py`): it
-    would publish that month empty for good.
+    would publish that month empty for good. A simulation runs its own rounds (`first_round`
+    False): a round started here would freeze last month from the simulation's January.
     """
     from activities.round_gate import period_has_data
     from guatu.clock import local_date
@@ -214,6 +216,8 @@ async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
 
     schedules = await ensure_schedules(st.client, st.settings)
     log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
+    if not first_round:
+        return None
     period = last_closed("month", local_date(datetime.now(UTC))).key
     existing = await get_ranking(st.pool, "bureau", period)
     if existing.get("found"):
@@ -228,14 +232,14 @@ async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
     return handle
 
 
-async def start_up_work(st: Stack) -> None:
+async def start_up_work(st: Stack, first_round: bool = True) -> None:
     """What `guatu up` does once it serves: the sample (if the settings say so) with its history
-    (once per data directory), the ranking schedules and the first round. A failure is logged;
-    the stack keeps serving."""
+    (once per data directory), the ranking schedules and (`first_round`) the first round. A
+    failure is logged; the stack keeps serving."""
     try:
         if st.settings.load_sample:
             await seed_sample_history(st)
-        handle = await start_rankings(st)
+        handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
             log.info("first ranking round finished", period=result.period,
@@ -293,11 +297,11 @@ CANCEL_AFTER_SECONDS = 9.0
 
 async def serve(settings: Settings, stop: asyncio.Event,
                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None = None,
-                ) -> None:
+                first_round: bool = True) -> None:
     """Run everything until `stop` is set; `stop` ends the start-up too, at any stage. `extra`
     runs once the API serves; a task it returns is cancelled when `guatu up` stops."""
     serving = asyncio.Event()
-    main = asyncio.create_task(_serve(settings, stop, serving, extra))
+    main = asyncio.create_task(_serve(settings, stop, serving, extra, first_round))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -322,7 +326,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
-                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None) -> None:
+                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None,
+                 first_round: bool = True) -> None:
     async with stack(settings) as st:
         grace = min(settings.graceful_shutdown_seconds, WORKER_GRACE_SECONDS)
         worker = build_worker(st.client, st.pool, st.http, settings,
@@ -339,7 +344,7 @@ async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event
                 log.info("dashboard for leaders", url=f"{base}#token={tokens['leader']}",
                          tokens_file=str(settings.data_dir / "tokens.json"))
             serving.set()
-            background = [asyncio.create_task(start_up_work(st))]
+            background = [asyncio.create_task(start_up_work(st, first_round))]
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
             log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
@@ -424,7 +429,7 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
                 task = await simulate_in_background(st, simulate_year_seconds)
                 supervise(task, stop, failures)
                 return task
-        await serve(settings, stop, extra)
+        await serve(settings, stop, extra, first_round=simulate_year_seconds is None)
 
     asyncio.run(main())
     if failures:
