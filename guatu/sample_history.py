@@ -31,6 +31,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
         pending: list[ProgressReportInput] = []
 
         async def flush() -> None:
-            await gather_limited([lambda d=d: bureaus.send_report(mirror, d) for d in pending],
+            await gather_limited([partial(bureaus.send_report, mirror, d) for d in pending],
                                  UPDATES_IN_FLIGHT)
             pending.clear()
 
@@ -144,7 +145,7 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
                 pending.append(data)
         await flush()
 
-    await gather_limited([lambda p=p: back_fill(p) for p in live], concurrency)
+    await gather_limited([partial(back_fill, p) for p in live], concurrency)
     report.reports_sent, report.steps_sent = bureaus.reports_sent, bureaus.steps_sent
     report.refused = bureaus.refused
     sent_seconds = round(time.monotonic() - started, 1)

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -356,7 +357,8 @@ class ProgrammeSimulation:
         turns = sorted(PROFILES.items(), key=lambda item: item[1].report_day)
         months = [month_key(add_months(first, index)) for index in range(self.config.months)]
         for index, key in enumerate(months):
-            moments = [(local_start(day_in_month(key, p.report_day)), b) for b, p in turns]
+            moments: list[tuple[datetime, Behaviour | None]] = [
+                (local_start(day_in_month(key, p.report_day)), b) for b, p in turns]
             moments.append((local_start(month_end(key).replace(day=2)), None))
             for moment, behaviour in moments:
                 if horizon is not None and moment >= horizon:
@@ -406,7 +408,7 @@ class ProgrammeSimulation:
                 raise
             return True
 
-        settled = await gather_limited([lambda code=p.code: one(code) for p in self.plans],
+        settled = await gather_limited([partial(one, p.code) for p in self.plans],
                                        self.config.concurrency)
         count = sum(1 for s in settled if s)
         log.info("simulation clock settled", projects=count, ended=len(settled) - count,
@@ -416,7 +418,7 @@ class ProgrammeSimulation:
     async def _act(self, behaviour: Behaviour, month: str, index: int) -> None:
         today = local_date(self.business_now())
         jobs: list[Callable[[], Awaitable[None]]] = [
-            lambda m=mirror: self.bureaus.turn(m, month, index, today)
+            partial(self.bureaus.turn, mirror, month, index, today)
             for mirror in self.mirrors.values()
             if mirror.behaviour is behaviour and mirror.plan.start <= today
         ]
