@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,14 +208,16 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
     return tokens
 
 
-async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
+async def start_rankings(st: Stack,
+                         first_round: bool = True) -> WorkflowHandle[Any, RoundResult] | None:
     """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's
     round, started and not waited for (its handle is returned).
 
     The schedules fire on the 1st at 09:00 Asia/Shanghai; without a first round the leaders'
     boards would stay empty until then. A round that exists is not run again, and no round is
     started for a month before any project had data for it (`activities/round_gate.py`): it
-    would publish that month empty for good.
+    would publish that month empty for good. A simulation runs its own rounds (`first_round`
+    False): a round started here would freeze last month from the simulation's January.
     """
     from activities.round_gate import period_has_data
     from guatu.clock import local_date
@@ -225,6 +227,8 @@ async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
 
     schedules = await ensure_schedules(st.client, st.settings)
     log.info("ranking schedules ensured", schedules=[h.id for h in schedules])
+    if not first_round:
+        return None
     period = last_closed("month", local_date(datetime.now(UTC))).key
     existing = await get_ranking(st.pool, "bureau", period)
     if existing.get("found"):
@@ -239,13 +243,14 @@ async def start_rankings(st: Stack) -> WorkflowHandle[Any, RoundResult] | None:
     return handle
 
 
-async def start_up_work(st: Stack) -> None:
-    """What `guatu up` does once it serves: the sample (if the settings say so), the ranking
-    schedules and the first round. A failure is logged; the stack keeps serving."""
+async def start_up_work(st: Stack, first_round: bool = True) -> None:
+    """What `guatu up` does once it serves: the sample (if the settings say so) with its history
+    (once per data directory), the ranking schedules and (`first_round`) the first round. A
+    failure is logged; the stack keeps serving."""
     try:
         if st.settings.load_sample:
-            await load_sample(st)
-        handle = await start_rankings(st)
+            await seed_sample_history(st)
+        handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
             log.info("first ranking round finished", period=result.period,
@@ -276,6 +281,23 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     return len(plans)
 
 
+async def seed_sample_history(st: Stack) -> None:
+    """The sample and this year's history of it, on the first start only
+    (guatu/sample_history.py); the marker file in the data directory says both are done, so
+    a later start does nothing here (its projects are running)."""
+    from guatu.sample_history import MARKER_FILE, read_marker, seed_history
+
+    marker = st.settings.data_dir / MARKER_FILE
+    if (done := read_marker(marker)) is not None:
+        log.info("sample programme and history already in place", seeded_on=done.today.isoformat(),
+                 rounds=len(done.rounds), marker=str(marker))
+        return
+    await load_sample(st)
+    await seed_history(st.client, st.pool, load_sample_plans(st.settings.programme_start_year),
+                       clock=ProgrammeClock(scale=st.settings.clock_scale),
+                       task_queue=st.settings.task_queue, marker=marker)
+
+
 # A stop request ends `guatu up` within STOP_SECONDS: the worker's grace for its activities
 # (they are idempotent; an interrupted one runs again), then the rest is cancelled so that the
 # servers are stopped in time, whatever is still running (the sample loading, a round).
@@ -285,10 +307,12 @@ CANCEL_AFTER_SECONDS = 9.0
 
 
 async def serve(settings: Settings, stop: asyncio.Event,
-                extra: Callable[[Stack], Awaitable[None]] | None = None) -> None:
-    """Run everything until `stop` is set; `stop` ends the start-up too, at any stage."""
+                extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None = None,
+                first_round: bool = True) -> None:
+    """Run everything until `stop` is set; `stop` ends the start-up too, at any stage. `extra`
+    runs once the API serves; a task it returns is cancelled when `guatu up` stops."""
     serving = asyncio.Event()
-    main = asyncio.create_task(_serve(settings, stop, serving, extra))
+    main = asyncio.create_task(_serve(settings, stop, serving, extra, first_round))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -313,7 +337,8 @@ async def serve(settings: Settings, stop: asyncio.Event,
 
 
 async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
-                 extra: Callable[[Stack], Awaitable[None]] | None) -> None:
+                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None,
+                 first_round: bool = True) -> None:
     async with stack(settings) as st:
         grace = min(settings.graceful_shutdown_seconds, WORKER_GRACE_SECONDS)
         worker = build_worker(st.client, st.pool, st.http, settings,
@@ -327,23 +352,30 @@ async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event
                 api_task = asyncio.create_task(run_api(st, stop))
                 await bootstrap_tokens(st)
             serving.set()
-            background = asyncio.create_task(start_up_work(st))
-            if extra is not None:
-                await extra(st)
+            background = [asyncio.create_task(start_up_work(st, first_round))]
+            if extra is not None and (task := await extra(st)) is not None:
+                background.append(task)
             log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
                      temporal_ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}"
                      if settings.embedded_temporal else None)
             await stop.wait()
             log.info("stopping")
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            for task in background:
+                task.cancel()
+            # A task's own failure was logged by its supervisor; here it only has to end.
+            await asyncio.gather(*background, return_exceptions=True)
             if api_task is not None:
                 await api_task
 
 
 async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task[None]:
-    """A simulated year of the sample programme with a ranking round at each month close."""
+    """A simulated year of the sample programme with a ranking round at each month close.
+
+    It runs from 1 January of the programme's first year up to today (at least twelve months)
+    and then goes on in real time: the clock settles at today's date and the last round is the
+    last closed month's. The task is returned; `supervise` it so that a failure stops `guatu up`.
+    """
+    from guatu.clock import local_date, months_between
     from guatu.ranking.service import trigger_round
     from guatu.simulation import ProgrammeSimulation, SimulationConfig
 
@@ -352,21 +384,42 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
         await handle.result()
 
     async def run() -> None:
-        config = SimulationConfig(start_year=st.settings.programme_start_year,
+        start_year = st.settings.programme_start_year
+        today = local_date(datetime.now(UTC))
+        months = len(months_between(date(start_year, 1, 1), today))
+        config = SimulationConfig(start_year=start_year, months=max(12, months),
                                   year_seconds=year_seconds)
         sim = ProgrammeSimulation(st.client, load_sample_plans(config.start_year), load_policy(),
                                   config, task_queue=st.settings.task_queue,
                                   on_month_closed=month_closed)
         report = await sim.run()
-        await sim.settle()
-        log.info("simulation finished", real_seconds=report.real_seconds,
-                 reports=report.reports_sent, steps=report.steps_sent, refused=report.refused,
-                 rounds=report.rounds)
+        if not report.reached_today:
+            await sim.settle()  # a simulated year still to come: scale 1 from where it ended
+        log.info("simulation finished; the programme goes on in real time",
+                 real_seconds=report.real_seconds, reports=report.reports_sent,
+                 steps=report.steps_sent, refused=report.refused, rounds=report.rounds,
+                 reached_today=report.reached_today)
 
-    return asyncio.create_task(run())
+    return asyncio.create_task(run(), name="simulated year")
+
+
+def supervise(task: asyncio.Task[Any], stop: asyncio.Event, failures: list[str]) -> None:
+    """A background task that fails is logged with its trace and stops `guatu up` (its name
+    goes to `failures`), never silently ("Task exception was never retrieved")."""
+    def done(finished: asyncio.Task[Any]) -> None:
+        if finished.cancelled() or (error := finished.exception()) is None:
+            return
+        log.error("background task failed: stopping guatu up", task=finished.get_name(),
+                  error=repr(error), exc_info=error)
+        failures.append(finished.get_name())
+        stop.set()
+
+    task.add_done_callback(done)
 
 
 def run_forever(settings: Settings, simulate_year_seconds: float | None = None) -> None:
+    failures: list[str] = []
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -380,11 +433,16 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
             loop.add_signal_handler(sig, stop_requested)
         extra = None
         if simulate_year_seconds is not None:
-            async def extra(st: Stack) -> None:
-                await simulate_in_background(st, simulate_year_seconds)
-        await serve(settings, stop, extra)
+            async def extra(st: Stack) -> asyncio.Task[Any]:
+                task = await simulate_in_background(st, simulate_year_seconds)
+                supervise(task, stop, failures)
+                return task
+        await serve(settings, stop, extra, first_round=simulate_year_seconds is None)
 
     asyncio.run(main())
+    if failures:
+        raise SystemExit(f"guatu up stopped: {', '.join(failures)} failed (its error is logged "
+                         "above) / 后台任务失败，guatu up 已停止，错误见上方日志")
 
 
 def _exit_after(seconds: float) -> None:

@@ -29,6 +29,7 @@ from guatu.models import (
     Notice,
     OpenIssue,
     PlanChangeInput,
+    ProgrammeClock,
     ProgressReportInput,
     ProjectionBatch,
     ProjectState,
@@ -125,7 +126,13 @@ class LifecycleBook:
     def set_clock(self, data: ClockChangeInput) -> None:
         now = self._now()
         bnow = self.bnow()
-        self.s.clock = data.clock.model_copy(update={"anchor_real": now, "anchor_business": bnow})
+        if data.real_time:
+            # Deadlines passed over on the way to today fire at the next wake, as a catch-up;
+            # a few days the simulation ran ahead are not re-lived (what fired stays fired).
+            self.s.clock = ProgrammeClock(scale=1.0)
+        else:
+            self.s.clock = data.clock.model_copy(update={"anchor_real": now,
+                                                         "anchor_business": bnow})
         self.wake = True
 
     # -- deadline events ----------------------------------------------------------------------

@@ -242,9 +242,15 @@ class RunControlInput(Strict):
 
 
 class ClockChangeInput(Strict):
-    """Only for simulations: change the programme clock scale of a running project."""
+    """Only for simulations: change the programme clock scale of a running project.
+
+    By default business time goes on from where it is at the new scale. `real_time` ends a
+    simulation that ran up to today: business time becomes real time again (scale 1, no anchor),
+    so the programme reads today's date, not the few days the accelerated clock was off by.
+    """
 
     clock: ProgrammeClock
+    real_time: bool = False
 
 
 # ---------------------------------------------------------------------------------------------

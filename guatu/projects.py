@@ -18,7 +18,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from guatu import constants as c
@@ -147,6 +147,8 @@ async def start_programme(client: Client, plans: Iterable[ProjectPlan], policy: 
                 await start_project(client, plan, policy, task_queue=task_queue, clock=clock,
                                     index=index)
                 started += 1
+            except WorkflowAlreadyStartedError:
+                pass  # ran to its end (closed, cancelled): REJECT_DUPLICATE keeps it so
             except RPCError as err:
                 # Already ran to completion (REJECT_DUPLICATE): nothing to do for a re-import.
                 if "already" not in str(err).lower():

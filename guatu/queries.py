@@ -204,6 +204,7 @@ async def programme_overview(pool: asyncpg.Pool, year: int | None = None) -> dic
       the start step (开工 for engineering, 实施 for service) is on or before the project's
       business today and "started" counts those due projects that reached it. 完工率 `completion_rate_pct` likewise
       with 竣工 / 完成. Cancelled projects are left out of both rates. None when nothing is due.
+    - `illustrative_projects`: how many projects are invented sample data (示例数据).
     """
     async with pool.acquire() as conn:
         stamp = await conn.fetchrow(
@@ -224,7 +225,8 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
         rows = await conn.fetch(
             "SELECT code, program, kind, stage, status, light, total_investment_wan,"
             " planned_investment_to_date_wan, actual_investment_wan, milestones,"
-            " plan->'yearly_investment_wan' AS yearly, business_today FROM projects"
+            " plan->'yearly_investment_wan' AS yearly, business_today,"
+            " coalesce((plan->>'illustrative')::boolean, false) AS illustrative FROM projects"
         )
         today = max((r["business_today"] for r in rows), default=None) or \
             datetime.now(CST).date()
@@ -272,7 +274,10 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
     overall = _finish(total)
     overall["published_total_wan"] = PUBLISHED_TOTAL_WAN
     overall["plan_vs_published_pct"] = _ratio(overall["total_investment_wan"], PUBLISHED_TOTAL_WAN)
-    return {"as_of": today, "year": year, "total": overall, "programs": program_list}
+    # Invented sample projects (示例数据): the dashboard marks the programme as sample data.
+    illustrative = sum(1 for r in rows if r["illustrative"])
+    return {"as_of": today, "year": year, "total": overall, "programs": program_list,
+            "illustrative_projects": illustrative}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ async def test_serves_while_the_first_round_is_held_up(monkeypatch: pytest.Monke
     held = asyncio.Event()
     cancelled = asyncio.Event()
 
-    async def held_up_round(st: Any) -> None:
+    async def held_up_round(st: Any, first_round: bool = True) -> None:
         held.set()
         try:
             await asyncio.Event().wait()  # never answers

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 import httpx
+import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu import constants as c
-from guatu.models import ProjectState
+from guatu.app import supervise
+from guatu.clock import CST
+from guatu.models import ProjectState, RunControlInput
 from guatu.programme import load_policy, load_sample_plans
+from guatu.projects import project_status, send_update
 from guatu.simulation import (
     Behaviour,
     ProgrammeSimulation,
@@ -77,3 +83,106 @@ async def test_three_simulated_months_through_real_workflows(
         assert state.clock.scale == 1.0
         for plan in sim.plans:
             await dev_env.client.get_workflow_handle(f"project-{plan.code}").terminate()
+
+
+async def test_a_year_that_reaches_today_settles_in_real_time(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """`guatu up --simulate` on its first year: the simulation stops at today, every project's
+    clock settles to real time (scale 1, business today = today), and the months closed by
+    today are the ones closed (their rounds), on whatever day the test runs."""
+    today = datetime.now(CST).date()
+    year = today.year
+    plans = [p for p in load_sample_plans(year) if p.start.year == year and p.start.month == 1][:6]
+    prefix = f"R{uuid.uuid4().hex[:4].upper()}-"
+    # A year in 20 s: at most 20 s of real time from 1 January to today.
+    config = SimulationConfig(start_year=year, months=12, year_seconds=20, code_prefix=prefix)
+    closed: list[str] = []
+
+    async def month_closed(month: str) -> None:
+        closed.append(month)
+
+    async with running_worker(dev_env.client, pool, http, settings) as task_queue:
+        sim = ProgrammeSimulation(dev_env.client, plans, load_policy(), config,
+                                  task_queue=task_queue, on_month_closed=month_closed)
+        try:
+            report = await sim.run()
+            assert report.reached_today
+            # Every month of this year before today's month has closed (none on 1–31 January).
+            assert closed == [f"{year}-{m:02d}" for m in range(1, today.month)]
+            for plan in sim.plans:
+                state = await dev_env.client.get_workflow_handle(
+                    c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+                if state.status.value in ("closed", "cancelled"):
+                    continue
+                assert (state.clock.scale, state.clock.anchor_business) == (1.0, None)
+                status = await project_status(dev_env.client, plan.code)
+                assert status.business_today == datetime.now(CST).date()
+        finally:
+            for plan in sim.plans:
+                with contextlib.suppress(Exception):
+                    await dev_env.client.get_workflow_handle(
+                        c.project_workflow_id(plan.code)).terminate()
+
+
+async def test_settle_passes_over_projects_that_ran_to_their_end(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The end of `--simulate` died on a project whose workflow had completed ("workflow
+    execution already completed"): it is passed over, the others settle to real time."""
+    year = datetime.now(CST).year
+    plans = [p for p in load_sample_plans(year) if p.start.year == year][:3]
+    prefix = f"E{uuid.uuid4().hex[:4].upper()}-"
+    config = SimulationConfig(start_year=year, months=0, year_seconds=600, code_prefix=prefix)
+    async with running_worker(dev_env.client, pool, http, settings) as task_queue:
+        sim = ProgrammeSimulation(dev_env.client, plans, load_policy(), config,
+                                  task_queue=task_queue)
+        try:
+            await sim.run()  # no month: the projects start on the accelerated clock
+            ended = sim.plans[0]
+            await send_update(dev_env.client, ended.code, c.UPDATE_CANCEL, RunControlInput(
+                idempotency_key=f"{ended.code}-cancel", reason="模拟撤销 test"))
+            await dev_env.client.get_workflow_handle(c.project_workflow_id(ended.code)).result()
+            sim.report.reached_today = True
+            assert await sim.settle() == 2  # 3 projects, 1 ended
+            for plan in sim.plans[1:]:
+                state = await dev_env.client.get_workflow_handle(
+                    c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+                assert (state.clock.scale, state.clock.anchor_real) == (1.0, None)
+                status = await project_status(dev_env.client, plan.code)
+                assert status.business_today == datetime.now(CST).date()
+        finally:
+            for plan in sim.plans:
+                with contextlib.suppress(Exception):
+                    await dev_env.client.get_workflow_handle(
+                        c.project_workflow_id(plan.code)).terminate()
+
+
+async def test_a_failing_background_task_stops_guatu_up() -> None:
+    """A background task that fails is logged and sets the stop (never "Task exception was
+    never retrieved"); a cancelled one is not a failure."""
+    stop = asyncio.Event()
+    failures: list[str] = []
+
+    async def broken() -> None:
+        raise RuntimeError("workflow execution already completed")
+
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(broken(), name="simulated year")
+        supervise(task, stop, failures)
+        with contextlib.suppress(RuntimeError):
+            await task
+        await asyncio.sleep(0)  # done callbacks run on the next loop turn
+    assert stop.is_set() and failures == ["simulated year"]
+    failed = [e for e in logs if e["event"] == "background task failed: stopping guatu up"]
+    assert failed and failed[0]["log_level"] == "error"
+    assert "already completed" in failed[0]["error"]
+
+    calm = asyncio.Event()
+    quiet = asyncio.create_task(asyncio.sleep(60))
+    supervise(quiet, calm, failures)
+    quiet.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await quiet
+    await asyncio.sleep(0)
+    assert not calm.is_set() and failures == ["simulated year"]

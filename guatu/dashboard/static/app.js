@@ -74,6 +74,7 @@
       seriesPlan: "序时计划（年度计划 × 时间进度）", seriesActual: "本年累计完成",
       rankAxis: "名次", countAxis: "项目数", noRankTrend: "本年尚无月度排名",
       chartsUnavailable: "图表组件未能加载", monthUnit: "月", ofPlan: "完成序时",
+      sampleData: "示例数据：虚构的示例项目和模拟的报送历史，不是真实数据",
     },
     en: {
       title: "Wenjiang Ten Programmes · Battle Map",
@@ -140,6 +141,7 @@
       seriesPlan: "Plan to date (year plan × time elapsed)", seriesActual: "Done this year",
       rankAxis: "Rank", countAxis: "Projects", noRankTrend: "No monthly ranking this year yet",
       chartsUnavailable: "The chart library did not load", monthUnit: "", ofPlan: "of plan",
+      sampleData: "Sample data: invented projects and a simulated reporting history, not real figures",
     },
   };
 
@@ -472,6 +474,8 @@
     $("#lang").textContent = zh() ? "English" : "中文";
     $("#lang").lang = zh() ? "en" : "zh-CN";
     $("#as-of").textContent = state.overview ? state.overview.as_of : "—";
+    // The sample programme (示例数据) says so on every screen, so nobody takes it for real.
+    $("#sample-note").hidden = !(state.overview && state.overview.illustrative_projects > 0);
     $("#updated-at").textContent = state.updatedAt
       ? state.updatedAt.toLocaleTimeString(zh() ? "zh-CN" : "en-GB", { hour12: false }) : "—";
   }
