@@ -27,7 +27,6 @@ from guatu.models import (
     CurveShape,
     IssueRaised,
     Light,
-    Month,
     ProjectCode,
     ProjectKind,
     ProjectPlan,
@@ -115,7 +114,7 @@ class TransitionBody(Body):
 class ReportBody(Body):
     """A monthly progress report (月报). Issues are raised and resolved (销号) with a report."""
 
-    month: Month = Field(description="YYYY-MM")
+    month: ProgrammeMonth = Field(description="YYYY-MM, a month of 2000–2100")
     investment_wan: Amount = Field(description="Investment completed in that month, 万元")
     physical_progress_pct: Percent = Field(description="Cumulative physical progress, %")
     narrative: str = Field(default="", max_length=5000)

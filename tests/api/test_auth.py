@@ -269,7 +269,7 @@ async def test_the_served_api_ignores_forwarded_for_from_loopback(monkeypatch: p
     monkeypatch.delenv("GUATU_TRUSTED_PROXIES", raising=False)
     port = free_port()
     # Anonymous requests never reach Temporal or PostgreSQL: no client or pool is needed.
-    stack = SimpleNamespace(client=None, pool=None,
+    stack = SimpleNamespace(client=None, pool=None, api=None, reads=None,
                             settings=Settings(api_host="127.0.0.1", api_port=port))
     stop = asyncio.Event()
     serving = asyncio.create_task(run_api(stack, stop))  # type: ignore[arg-type]

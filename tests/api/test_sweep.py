@@ -115,7 +115,7 @@ async def test_startup_logs_where_the_dashboard_link_is_never_the_token(
     from guatu.app import bootstrap_tokens
 
     settings = Settings(data_dir=tmp_path, api_host="127.0.0.1", api_port=8123)
-    stack = SimpleNamespace(settings=settings, pool=pool)
+    stack = SimpleNamespace(settings=settings, pool=pool, api=pool)
     with structlog.testing.capture_logs() as logs:
         tokens = await bootstrap_tokens(stack)  # type: ignore[arg-type]
     path = tmp_path / "tokens.json"
