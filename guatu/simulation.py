@@ -293,6 +293,10 @@ class Bureaus:
                             reason=refused.en)
                 return None
             except WorkflowUpdateRPCTimeoutOrCancelledError:
+                # The SDK raises this for a cancelled call too: a stop must not become a retry.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
                 log.warning("simulated input timed out", project=code, update=update,
                             attempt=attempt)
                 continue
