@@ -43,6 +43,11 @@ DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coef
 LEGACY_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
                                     maximum_interval=timedelta(minutes=10))
 
+# A workflow writing its own rows and its outbox (the ladder's and an appeal's persist): the
+# database comes back, so retry for as long as it takes, at most every 30 s.
+PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
+                            maximum_interval=timedelta(seconds=30))
+
 # 4xx answers that may change on a retry.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 

@@ -30,13 +30,12 @@ import contextlib
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from guatu import constants as c
     from guatu.clock import business_now, local_date, local_start, real_delay
-    from guatu.delivery import deliver
+    from guatu.delivery import PERSIST_RETRY, deliver
     from guatu.models import AuditEntry, Notice
     from guatu.ranking.models import (
         ACTION_ZH,
@@ -66,8 +65,6 @@ with workflow.unsafe.imports_passed_through():
     from guatu.rules.validation import InputRejected
     from guatu.validator_guard import guarded
 
-PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                            maximum_interval=timedelta(seconds=30))
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).
 PATCH_ESCALATE_WHILE_DRAINING = "ladder-escalate-while-draining"

@@ -38,12 +38,10 @@ with workflow.unsafe.imports_passed_through():
         ReviseResult,
     )
     from guatu.clock import business_now, real_delay
-    from guatu.delivery import deliver
+    from guatu.delivery import PERSIST_RETRY, deliver
     from guatu.models import Notice
     from guatu.rules.validation import InputRejected
 
-PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                            maximum_interval=timedelta(seconds=30))
 # A revision freezes and ranks a whole period again: minutes, not seconds, on a large programme.
 REVISE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
                            maximum_interval=timedelta(minutes=5), maximum_attempts=20)
