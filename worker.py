@@ -25,10 +25,10 @@ from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
 from config.settings import Settings, get_settings
-from guatu import db, logs, metrics
-from guatu.payload_codec import warn_if_plain
-from guatu.temporal_client import connect
-from guatu.versioning import worker_options as versioning_options
+from guatu.core import db, logs, metrics
+from guatu.core.payload_codec import warn_if_plain
+from guatu.core.temporal_client import connect
+from guatu.core.versioning import worker_options as versioning_options
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")

@@ -13,8 +13,8 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.ranking import insert_audit, insert_notices
-from guatu import constants as c
 from guatu.appeals.models import AppealBatch, ReviseInput, ReviseResult
+from guatu.core import constants as c
 from guatu.ranking.models import RoundResult
 
 log = structlog.get_logger(__name__)

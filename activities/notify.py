@@ -20,18 +20,18 @@ from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDR
 from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings, get_settings
-from guatu import constants as c
 from guatu.channels import cards, senders, store
 from guatu.channels.models import ChannelKind
 from guatu.channels.secrets import ChannelKeys, SecretError
 from guatu.channels.senders import ChannelFailure
-from guatu.delivery import (
+from guatu.core import constants as c
+from guatu.core.delivery import (
     DELIVERY_START_TO_CLOSE,
     WEBHOOK_FAILED,
     WEBHOOK_REFUSED,
     NoticeDeliveryInput,
 )
-from guatu.models import Notice
+from guatu.lifecycle.models import Notice
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,7 @@ class NotifyActivities:
     waiting there.
 
     A channel that fails retryably makes the activity raise, and Temporal retries with backoff
-    until the bound of `guatu.delivery`; a channel that refuses (a 4xx, a robot errcode other
+    until the bound of `guatu.core.delivery`; a channel that refuses (a 4xx, a robot errcode other
     than a rate limit, an SMTP 5xx, a secret that cannot be read) is not tried again in this
     delivery. When nothing is left to retry, or on the attempt Temporal will not follow, the
     notice is marked `failed` (with each channel's error); `guatu notices redeliver` then

@@ -26,8 +26,8 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
-from guatu import constants as c
-from guatu.models import AuditEntry, Notice
+from guatu.core import constants as c
+from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
 from guatu.ranking.models import (

@@ -7,9 +7,9 @@ from datetime import date
 import asyncpg
 from temporalio import activity
 
-from guatu import metrics
-from guatu.constants import ACTIVITY_PROJECT
-from guatu.models import Bureau, Program, ProjectionBatch
+from guatu.core import metrics
+from guatu.core.constants import ACTIVITY_PROJECT
+from guatu.lifecycle.models import Bureau, Program, ProjectionBatch
 
 _UPSERT_PROJECT = """
 INSERT INTO projects (code, name_zh, program, bureau, kind, stage, status, light, explanations,

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncpg
 from temporalio import activity
 
-from guatu import constants as c
-from guatu.clock import local_start
+from guatu.core import constants as c
+from guatu.core.clock import local_start
 from guatu.ranking.models import PeriodDataInput, PeriodDataResult
 from guatu.ranking.periods import parse_period
 

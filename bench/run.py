@@ -30,12 +30,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.read_model import upsert_reference
 from bench.raw import RawInput
-from guatu import constants as c
-from guatu import db
-from guatu.models import ProgressReportInput, ProjectPlan
-from guatu.programme import load_bureaus, load_policy, load_programs, load_sample_plans
-from guatu.projects import gather_limited, send_update, start_programme
-from guatu.stack import EmbeddedPostgres, EmbeddedTemporal
+from guatu.core import constants as c
+from guatu.core import db
+from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
+from guatu.lifecycle.models import ProgressReportInput, ProjectPlan
+from guatu.lifecycle.service import gather_limited, send_update, start_programme
+from guatu.runtime.stack import EmbeddedPostgres, EmbeddedTemporal
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -305,7 +305,7 @@ class Bench:
         from config.settings import Settings
         from guatu.api.app import create_app
         from guatu.api.deps import ApiOptions
-        from guatu.tokens import create_token
+        from guatu.core.tokens import create_token
 
         count = 200 if self.quick else 600
         guatu = WorkerProcess(self.target, self.dsn, "guatu")
@@ -378,7 +378,7 @@ class Bench:
         from config.settings import Settings
         from guatu.api.app import create_app
         from guatu.api.deps import ApiOptions
-        from guatu.tokens import create_token
+        from guatu.core.tokens import create_token
 
         async with pool.acquire() as conn:
             have = await conn.fetchval("SELECT count(*) FROM projects")
@@ -429,7 +429,7 @@ class Bench:
             plans = synthetic_plans(count, self.year, "R")
             plans = [p.model_copy(update={"start": date(self.year, 1, 1)}) for p in plans]
             today = date(self.year, 4, 1)
-            from guatu.rules.progress import planned_to_date_wan
+            from guatu.lifecycle.rules.progress import planned_to_date_wan
 
             projects, reports = [], []
             for p in plans:
@@ -533,7 +533,7 @@ class Bench:
         }
 
     async def measure_simulation(self) -> None:
-        from guatu.simulation import ProgrammeSimulation, SimulationConfig
+        from guatu.runtime.simulation import ProgrammeSimulation, SimulationConfig
 
         months = 3 if self.quick else 12
         guatu = WorkerProcess(self.target, self.dsn, "guatu")

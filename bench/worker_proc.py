@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from bench.raw import RawNoOp, RawOneActivity, RawTimer, raw_noop
 from config.settings import Settings
-from guatu import db
+from guatu.core import db
 
 
 async def main() -> None:

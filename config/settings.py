@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "GUATU_OTLP_ENDPOINT"))
 
-    # Payload encryption (guatu/payload_codec.py, docs/operations.md "Payload encryption"):
+    # Payload encryption (guatu/core/payload_codec.py, docs/operations.md "Payload encryption"):
     # keys newest first, as a JSON list [{"id": …, "key": base64 of 32 bytes}, …] or
     # "id:base64,id2:base64". Unset: the embedded stack keeps its own key in the data directory;
     # an external Temporal gets clear-text payloads (with a warning).

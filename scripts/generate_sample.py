@@ -615,7 +615,9 @@ def main(argv: list[str] | None = None) -> None:
     data = build()
 
     sys.path.insert(0, str(ROOT))
-    from guatu.models import ProjectPlan  # validate every project against the domain model
+    from guatu.lifecycle.models import (
+        ProjectPlan,  # validate every project against the domain model
+    )
 
     for project in data["projects"]:
         ProjectPlan.model_validate(project)

@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import Settings  # noqa: E402
-from guatu import constants as c  # noqa: E402
-from guatu import db  # noqa: E402
-from guatu.clock import local_date, month_key  # noqa: E402
-from guatu.models import (  # noqa: E402
+from guatu.core import constants as c  # noqa: E402
+from guatu.core import db  # noqa: E402
+from guatu.core.clock import local_date, month_key  # noqa: E402
+from guatu.lifecycle.models import (  # noqa: E402
     MilestonePlan,
     PlanChangeInput,
     ProgressReportInput,
@@ -37,8 +37,8 @@ from guatu.models import (  # noqa: E402
     Step,
     TimerPolicy,
 )
-from guatu.projects import send_update, start_input, start_project  # noqa: E402
-from guatu.stack import EmbeddedPostgres, test_server_binary  # noqa: E402
+from guatu.lifecycle.service import send_update, start_input, start_project  # noqa: E402
+from guatu.runtime.stack import EmbeddedPostgres, test_server_binary  # noqa: E402
 from tests.helpers import WebhookReceiver, add_bureau, make_plan, running_worker  # noqa: E402
 
 # Bump when recording histories of a changed (patched) workflow; keep the older files.

@@ -26,9 +26,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import db
-from guatu.constants import SEARCH_ATTRIBUTES
-from guatu.stack import EmbeddedPostgres, temporal_binary, test_server_binary
+from guatu.core import db
+from guatu.core.constants import SEARCH_ATTRIBUTES
+from guatu.runtime.stack import EmbeddedPostgres, temporal_binary, test_server_binary
 from tests.helpers import WebhookReceiver
 
 
@@ -74,7 +74,7 @@ async def pg_dsn(pg_server: str) -> str:
 async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(pg_dsn, 2, 20)
     from activities.read_model import upsert_reference
-    from guatu.programme import load_bureaus, load_programs
+    from guatu.core.programme import load_bureaus, load_programs
 
     await upsert_reference(p, load_bureaus(), load_programs())
     yield p
@@ -86,7 +86,7 @@ async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
     """A database of the test's own: for tests that read the whole read model (overview totals,
     ranking snapshots), which other tests' projects must not enter."""
     from activities.read_model import upsert_reference
-    from guatu.programme import load_bureaus, load_programs
+    from guatu.core.programme import load_bureaus, load_programs
 
     name = f"guatu_own_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_server)

@@ -17,7 +17,7 @@ import httpx
 from temporalio.client import Client
 
 from config.settings import Settings
-from guatu.models import (
+from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
     ProjectKind,

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import Settings
-from guatu import app as guatu_app
-from guatu.cli import app as cli_app
-from guatu.cli import up_settings
+from guatu.cli.main import app as cli_app
+from guatu.cli.main import up_settings
+from guatu.runtime import up as guatu_app
 from tests.conftest import free_port
 
 
@@ -54,7 +54,7 @@ def test_up_command_honours_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_pat
     seen: list[Settings] = []
     monkeypatch.setenv("GUATU_LOAD_SAMPLE", "false")
     monkeypatch.chdir(tmp_path)
-    from guatu import cli
+    from guatu.cli.main import main as cli
 
     cli.get_settings.cache_clear()
     monkeypatch.setattr(guatu_app, "run_forever",

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from guatu.clock import CST
-from guatu.lifecycle import LifecycleBook
-from guatu.models import (
+from guatu.core.clock import CST
+from guatu.lifecycle.book import LifecycleBook
+from guatu.lifecycle.models import (
     CurveShape,
     Light,
     MilestonePlan,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from guatu.lifecycle import LifecycleBook
-from guatu.models import (
+from guatu.lifecycle.book import LifecycleBook
+from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
     ProjectState,
@@ -18,7 +18,7 @@ from guatu.models import (
     StageTransitionInput,
     Step,
 )
-from guatu.rules.validation import InputRejected
+from guatu.lifecycle.rules.validation import InputRejected
 from tests.helpers import POLICY, make_plan
 
 

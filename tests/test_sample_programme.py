@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import CONFIG_DIR
-from guatu.models import ProjectKind, ProjectPlan, Step, TimerPolicy
-from guatu.programme import (
+from guatu.core.programme import (
     load_bureaus,
     load_policy,
     load_programs,
@@ -26,6 +25,7 @@ from guatu.programme import (
     programme_summary,
     shift_date,
 )
+from guatu.lifecycle.models import ProjectKind, ProjectPlan, Step, TimerPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -33,10 +33,12 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from guatu import constants as c
-    from guatu.clock import business_now, local_date, local_start, real_delay
-    from guatu.delivery import PERSIST_RETRY, deliver
-    from guatu.models import AuditEntry, Notice
+    from guatu.core import constants as c
+    from guatu.core.clock import business_now, local_date, local_start, real_delay
+    from guatu.core.delivery import PERSIST_RETRY, deliver
+    from guatu.core.validator_guard import guarded
+    from guatu.lifecycle.models import AuditEntry, Notice
+    from guatu.lifecycle.rules.validation import InputRejected
     from guatu.ranking.models import (
         ACTION_ZH,
         ActionKind,
@@ -62,8 +64,6 @@ with workflow.unsafe.imports_passed_through():
     from guatu.ranking.notices import decision_notices
     from guatu.ranking.periods import PeriodError, parse_period
     from guatu.ranking.rules import ladder_step, orders_to_forget, standing_of, track_key
-    from guatu.rules.validation import InputRejected
-    from guatu.validator_guard import guarded
 
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).
@@ -175,7 +175,7 @@ class BureauLadder:
         workflow.continue_as_new(LadderInput(bureau=s.bureau, state=s))
 
     async def _drain_deliveries(self) -> None:
-        """Deliveries in flight finish in this run (they are bounded, see guatu.delivery), and
+        """Deliveries in flight finish in this run (they are bounded, see guatu.core.delivery), and
         correction plans falling overdue meanwhile are escalated on time. The wait's timer only
         wakes the run for a deadline; activities in flight are never abandoned. A run whose
         history keeps growing moves on, and its undelivered notices are carried over."""

@@ -9,13 +9,13 @@ Messages
 - Queries: `status` (the full project status a leader reads), `state` (everything, for tools).
 
 Deadlines are durable timers: the run keeps one timer armed for the earliest pending deadline
-event (see `guatu.rules.deadlines`) raced against incoming updates. Every change is written to
+event (see `guatu.lifecycle.rules.deadlines`) raced against incoming updates. Every change is written to
 the PostgreSQL read model by an activity, and every decision a bureau must hear about becomes a
-notice delivered by an activity with bounded retries (`guatu.delivery`), so a bureau that is
+notice delivered by an activity with bounded retries (`guatu.core.delivery`), so a bureau that is
 down never blocks the run.
 
 The decisions themselves (what a due event, a report or a transition changes) live in
-`guatu.lifecycle.LifecycleBook`; this module only makes them durable.
+`guatu.lifecycle.book.LifecycleBook`; this module only makes them durable.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from guatu import constants as c
-    from guatu.clock import real_delay
-    from guatu.delivery import deliver
-    from guatu.lifecycle import LifecycleBook
-    from guatu.models import (
+    from guatu.core import constants as c
+    from guatu.core.clock import real_delay
+    from guatu.core.delivery import deliver
+    from guatu.core.validator_guard import refuse_on
+    from guatu.lifecycle.book import LifecycleBook
+    from guatu.lifecycle.models import (
         ClockChangeInput,
         Notice,
         PlanChangeInput,
@@ -48,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         StartProjectInput,
         UpdateResult,
     )
-    from guatu.validator_guard import refuse_on
 
 # Workflow changes guarded for running projects (see tests/replay): remove a patch only once no
 # run recorded before it can still be open.
@@ -188,7 +188,7 @@ class ProjectLifecycle:
             return
 
         async def send() -> None:
-            # Bounded (guatu.delivery): a notice that finally fails stays in the outbox as
+            # Bounded (guatu.core.delivery): a notice that finally fails stays in the outbox as
             # failed, to be redelivered, and is not carried into the next run.
             await deliver(notice)
             s = self.book.s

@@ -27,7 +27,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from guatu import constants as c
     from guatu.appeals.book import AppealBook, new_view
     from guatu.appeals.models import (
         AppealInput,
@@ -37,10 +36,11 @@ with workflow.unsafe.imports_passed_through():
         ReviseInput,
         ReviseResult,
     )
-    from guatu.clock import business_now, real_delay
-    from guatu.delivery import PERSIST_RETRY, deliver
-    from guatu.models import Notice
-    from guatu.rules.validation import InputRejected
+    from guatu.core import constants as c
+    from guatu.core.clock import business_now, real_delay
+    from guatu.core.delivery import PERSIST_RETRY, deliver
+    from guatu.lifecycle.models import Notice
+    from guatu.lifecycle.rules.validation import InputRejected
 
 # A revision freezes and ranks a whole period again: minutes, not seconds, on a large programme.
 REVISE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),

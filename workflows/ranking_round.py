@@ -34,10 +34,10 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from guatu import constants as c
-    from guatu.clock import business_now, local_date
-    from guatu.delivery import LEGACY_DELIVERY_RETRY, NoticeDeliveryInput
-    from guatu.models import Notice
+    from guatu.core import constants as c
+    from guatu.core.clock import business_now, local_date
+    from guatu.core.delivery import LEGACY_DELIVERY_RETRY, NoticeDeliveryInput
+    from guatu.lifecycle.models import Notice
     from guatu.ranking.models import (
         ComputeInput,
         ComputeResult,

@@ -3,7 +3,7 @@
 Paths live under `/api/v1`; the OpenAPI page is `/docs` (served from local files, no CDN) and
 the schema `/openapi.json`; `/healthz`, `/readyz` and `/metrics` (Prometheus, unless
 `GUATU_METRICS_ENABLED=false`) need no token. The leaders' dashboard, when
-its package `guatu.dashboard` is installed, is mounted by its own `mount(app)` function.
+its package `guatu.api.dashboard` is installed, is mounted by its own `mount(app)` function.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from config.settings import Settings
-from guatu import metrics, tracing
 from guatu.api import errors, openapi
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
@@ -30,8 +29,9 @@ from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import metrics as metrics_route
 from guatu.api.routes import trends as trends_routes
-from guatu.models import TimerPolicy
-from guatu.programme import load_policy
+from guatu.core import metrics, tracing
+from guatu.core.programme import load_policy
+from guatu.lifecycle.models import TimerPolicy
 
 DESCRIPTION = """
 Guatu (挂图): the key-project programme's HTTP API.
@@ -145,12 +145,12 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
 
 
 def _mount_dashboard(app: FastAPI) -> None:
-    """Mount the dashboard (`guatu.dashboard.mount(app)`) when installed. A dashboard that
+    """Mount the dashboard (`guatu.api.dashboard.mount(app)`) when installed. A dashboard that
     fails to load is logged and left out: the bureaus' API must not go down with it."""
-    if importlib.util.find_spec("guatu.dashboard") is None:
+    if importlib.util.find_spec("guatu.api.dashboard") is None:
         return
     try:
-        mount = getattr(importlib.import_module("guatu.dashboard"), "mount", None)
+        mount = getattr(importlib.import_module("guatu.api.dashboard"), "mount", None)
         if mount is not None:
             mount(app)
     except Exception:  # noqa: BLE001 - any failure of the optional page

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from guatu.api.errors import ApiError, unauthorized
-from guatu.tokens import Principal, Role
+from guatu.core.tokens import Principal, Role
 
 ROLE_ZH = {Role.BUREAU: "部门", Role.MANAGER: "项目管理", Role.LEADER: "领导", Role.ADMIN: "管理员"}
 

@@ -27,8 +27,8 @@ from guatu.api.auth import (
     too_many_failures,
 )
 from guatu.api.errors import ApiError, db_call, too_many_updates, unauthorized
-from guatu.models import TimerPolicy
-from guatu.tokens import Principal, Role, token_id_of, verify_token
+from guatu.core.tokens import Principal, Role, token_id_of, verify_token
+from guatu.lifecycle.models import TimerPolicy
 
 
 class ApiOptions(BaseSettings):

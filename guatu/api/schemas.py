@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from guatu.models import (
+from guatu.core.tokens import Role
+from guatu.lifecycle.models import (
     CurveShape,
     IssueRaised,
     Light,
@@ -34,7 +35,6 @@ from guatu.models import (
     Stage,
     Step,
 )
-from guatu.tokens import Role
 
 # Numbers are JSON numbers (an int is fine); `true` or `"4"` is refused, never coerced to 1.0 or
 # 4.0 (Strict). Amounts in 万元: finite, and within what a district programme could ever hold.
@@ -144,7 +144,7 @@ class MilestoneBody(Body):
 
 
 class PlanBody(Body):
-    """The approved plan of one project (as `guatu.models.ProjectPlan`, unknown fields refused)."""
+    """The approved plan of one project (as `guatu.lifecycle.models.ProjectPlan`, unknown fields refused)."""
 
     code: ProjectCode
     name_zh: Annotated[str, StringConstraints(min_length=1, max_length=200)]

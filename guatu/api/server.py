@@ -13,7 +13,7 @@ import uvicorn
 from guatu.api.app import create_app
 
 if TYPE_CHECKING:
-    from guatu.app import Stack
+    from guatu.runtime.up import Stack
 
 log = structlog.get_logger("guatu.api")
 

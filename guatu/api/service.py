@@ -11,12 +11,14 @@ import asyncpg
 from pydantic import BaseModel
 from temporalio.client import WorkflowExecutionStatus
 
-from guatu import constants as c
-from guatu import metrics, queries
 from guatu.api.deps import ApiContext
 from guatu.api.errors import ApiError, db_call, not_found, temporal_call
-from guatu.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
-from guatu.projects import (
+from guatu.core import constants as c
+from guatu.core import metrics
+from guatu.core.tokens import Principal, Role
+from guatu.lifecycle import queries
+from guatu.lifecycle.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
+from guatu.lifecycle.service import (
     Rejected,
     UnknownReferences,
     check_references,
@@ -24,7 +26,6 @@ from guatu.projects import (
     send_update,
     start_project,
 )
-from guatu.tokens import Principal, Role
 
 T = TypeVar("T")
 
@@ -139,7 +140,7 @@ class StartConflict(ApiError):
 
 
 async def known_references(ctx: ApiContext, plans: list[ProjectPlan], *, listed: bool) -> None:
-    """422 if a plan names an unknown bureau or program (`guatu.projects.check_references`);
+    """422 if a plan names an unknown bureau or program (`guatu.lifecycle.service.check_references`);
     `details[].loc` points into the body: `["body", index, field]` for a list of plans."""
     try:
         await db_call(check_references(ctx.pool, plans), ctx.options.db_timeout_seconds)

@@ -32,11 +32,11 @@ from guatu.appeals.models import (
     Decision,
     ReviseResult,
 )
-from guatu.clock import business_now, local_date, local_start
-from guatu.constants import OFFICE_BUREAU, appeal_workflow_id
-from guatu.models import AuditEntry, Notice
+from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.constants import OFFICE_BUREAU, appeal_workflow_id
+from guatu.lifecycle.models import AuditEntry, Notice
+from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.models import AppealRules
-from guatu.rules.validation import InputRejected
 
 # Token roles that may decide an appeal (the API's leader token; the CLI acts as a leader).
 DECIDER_ROLES = ("leader",)

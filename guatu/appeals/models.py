@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from guatu.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
 from guatu.ranking.models import AppealRules, BureauCode, PeriodKey, RuleSetId
 
 

@@ -18,7 +18,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from guatu import constants as c
 from guatu.appeals.book import appeal_id, check_filing_text, check_window
 from guatu.appeals.models import (
     DECIDED,
@@ -29,12 +28,13 @@ from guatu.appeals.models import (
     AppealView,
     DecideInput,
 )
-from guatu.clock import business_now
-from guatu.models import ProgrammeClock
-from guatu.projects import Rejected, audit_rejection, rejection_of
+from guatu.core import constants as c
+from guatu.core.clock import business_now
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.rules.validation import InputRejected
+from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import UnknownRuleSet, load_ruleset
-from guatu.rules.validation import InputRejected
 
 LIST_ZH = {"red": "列入红榜", "black": "列入黑榜"}
 

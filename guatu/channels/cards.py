@@ -16,7 +16,7 @@ import html
 from dataclasses import dataclass
 from datetime import date
 
-from guatu.models import Notice
+from guatu.lifecycle.models import Notice
 from guatu.ranking.models import ACTION_ZH, ActionKind
 
 # The action of the notices a workflow (not the ladder) writes, by kind.

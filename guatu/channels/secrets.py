@@ -6,7 +6,7 @@ worker's environment at each delivery (the secret then never enters PostgreSQL).
 bureau, channel and field are the associated data, so a ciphertext copied to another row does
 not open.
 
-The keys are handled as the payload codec's (`guatu.payload_codec`: same shapes, same rotation:
+The keys are handled as the payload codec's (`guatu.core.payload_codec`: same shapes, same rotation:
 newest first, every listed key decrypts): `GUATU_CHANNEL_KEYS`, else `channel_keys.json` in the
 data directory (mode 0600, generated at first use). The API, the CLI and every worker must see
 the same keys: with more than one host, set `GUATU_CHANNEL_KEYS` (docs/operations.md
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from config.settings import Settings
 from guatu.channels.models import ENV_PREFIX
-from guatu.payload_codec import (
+from guatu.core.payload_codec import (
     NONCE_BYTES,
     PayloadKey,
     PayloadKeyError,

@@ -36,8 +36,8 @@ import httpx
 
 from config.settings import Settings
 from guatu.channels import cards
-from guatu.delivery import RETRYABLE_CLIENT_ERRORS
-from guatu.models import Notice
+from guatu.core.delivery import RETRYABLE_CLIENT_ERRORS
+from guatu.lifecycle.models import Notice
 
 # errcodes worth another attempt; every other non-zero errcode is refused.
 WECOM_RETRYABLE = {

@@ -24,7 +24,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from guatu.clock import local_date
+from guatu.core.clock import local_date
 from guatu.ranking.bulletin import ISSUER_ZH, Bulletin, Decision
 from guatu.ranking.models import ActionKind, ListKind, RankedRow
 from guatu.ranking.periods import parse_period

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from guatu.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
 
 RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 PeriodKey = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from guatu.models import Notice
+from guatu.lifecycle.models import Notice
 from guatu.ranking.models import (
     ACTION_ZH,
     ActionKind,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from guatu.clock import add_months, month_key
+from guatu.core.clock import add_months, month_key
 
 
 class PeriodKind(StrEnum):

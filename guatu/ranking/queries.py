@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from guatu.clock import local_date
+from guatu.core.clock import local_date
 from guatu.ranking import revisions
 from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState, Level, OrderStatus
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period

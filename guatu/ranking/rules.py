@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from guatu.clock import add_months, month_key, parse_month
+from guatu.core.clock import add_months, month_key, parse_month
 from guatu.ranking.canonical import paused_gc
 from guatu.ranking.models import (
     ACTION_ZH,

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
-from guatu.clock import add_months, month_key, months_between, parse_month
-from guatu.models import ProjectPlan
+from guatu.core.clock import add_months, month_key, months_between, parse_month
+from guatu.lifecycle.models import ProjectPlan
+from guatu.lifecycle.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot
 from guatu.ranking.periods import parse_period
-from guatu.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 
 PROFILES = {  # pace, on-time reporting, milestone delay (days)
     "diligent": (1.05, 0.97, 0),

@@ -31,9 +31,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.models import ProgrammeClock
-from guatu.projects import Rejected, audit_rejection, rejection_of
+from guatu.core import constants as c
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
 from guatu.ranking.models import (
     CorrectionPlanInput,
     CorrectionPlanResult,

@@ -2,7 +2,7 @@
 
 At period close the inputs of every project in scope are read from the read model and frozen:
 - the plan (`projects.plan`) gives planned-to-date on the 序时 curve at close
-  (`guatu.rules.progress.planned_to_date_wan`), year-to-date plan and the milestones;
+  (`guatu.lifecycle.rules.progress.planned_to_date_wan`), year-to-date plan and the milestones;
 - `progress_reports`: for each month the highest `corrected` version wins; its amount and its
   `on_time` flag;
 - `stage_history`: the first date each step was reached (only dates before close count);
@@ -25,13 +25,13 @@ from typing import Any
 
 import asyncpg
 
-from guatu.clock import month_key, months_between, parse_month
-from guatu.models import ProjectPlan
+from guatu.core.clock import month_key, months_between, parse_month
+from guatu.lifecycle.models import ProjectPlan
+from guatu.lifecycle.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 from guatu.ranking.canonical import paused_gc
 from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot, trusted
 from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
-from guatu.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from activities.read_model import ReadModelActivities
-from guatu import db
-from guatu.models import (
+from guatu.core import db
+from guatu.lifecycle.models import (
     AuditEntry,
     Explanation,
     Light,

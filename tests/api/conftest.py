@@ -20,13 +20,13 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.clock import CST
-from guatu.models import ProjectKind, ProjectPlan, TimerPolicy
-from guatu.projects import start_project
-from guatu.tokens import create_token
+from guatu.core import constants as c
+from guatu.core.clock import CST
+from guatu.core.tokens import create_token
+from guatu.lifecycle.models import ProjectKind, ProjectPlan, TimerPolicy
+from guatu.lifecycle.service import start_project
 from tests.helpers import add_bureau, make_plan, running_worker
 
 # Tests set their own tight limits where they test them; elsewhere limits stay out of the way.

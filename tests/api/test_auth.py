@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.tokens import (
+from guatu.core.tokens import (
     RevokeRefused,
     Role,
     TokenError,

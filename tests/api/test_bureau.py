@@ -6,10 +6,10 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from guatu import constants as c
-from guatu.clock import month_key
-from guatu.models import ProjectKind, StageTransitionInput, Step
-from guatu.projects import send_update
+from guatu.core import constants as c
+from guatu.core.clock import month_key
+from guatu.lifecycle.models import ProjectKind, StageTransitionInput, Step
+from guatu.lifecycle.service import send_update
 from tests.api.conftest import World, today
 
 
@@ -288,7 +288,7 @@ async def test_inbox_lists_and_acknowledges_own_notices(world: World) -> None:
 
 async def test_inbox_receives_a_real_notice_from_the_workflow(world: World) -> None:
     """A notice decided by a lifecycle reaches the inbox of a bureau without a webhook."""
-    from guatu.models import ProgrammeClock
+    from guatu.lifecycle.models import ProgrammeClock
 
     # One real second is six programme hours: the reminder 7 days before a milestone planned
     # 8 days after the start falls due one programme day (4 s) after the start.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 
-from guatu import constants as c
+from guatu.core import constants as c
 from tests.api.conftest import World
 
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"

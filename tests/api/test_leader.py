@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from guatu.clock import month_key
-from guatu.models import ProjectKind, ProjectPlan
+from guatu.core.clock import month_key
+from guatu.lifecycle.models import ProjectKind, ProjectPlan
 from tests.api.conftest import World, today
 
 

@@ -7,8 +7,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from guatu import constants as c
-from guatu.models import ProjectKind, ProjectState
+from guatu.core import constants as c
+from guatu.lifecycle.models import ProjectKind, ProjectState
 from tests.api.conftest import World, today
 
 
@@ -173,7 +173,7 @@ async def test_manager_routes_need_the_manager_role(world: World) -> None:
 
 
 async def test_import_csv_and_xlsx_plan_files(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from guatu import plan_import
+    from guatu.plan_file import sheet as plan_import
 
     plans = [world.plan(world.bureau_a), world.plan(world.bureau_b, kind=ProjectKind.SERVICE)]
     world.started.extend(p.code for p in plans)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from guatu.clock import month_key
-from guatu.tokens import create_token
+from guatu.core.clock import month_key
+from guatu.core.tokens import create_token
 from tests.api.conftest import World, today
 from tests.helpers import add_bureau
 

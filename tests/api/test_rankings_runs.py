@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.api.app import create_app
-from guatu.tokens import create_token
+from guatu.core.tokens import create_token
 from tests.api.conftest import TEST_OPTIONS
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture

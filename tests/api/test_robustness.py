@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.app import Stack
-from guatu.clock import month_key
-from guatu.models import ProjectKind
+from guatu.core import constants as c
+from guatu.core.clock import month_key
+from guatu.lifecycle.models import ProjectKind
+from guatu.runtime.up import Stack
 from tests.api.conftest import World, today
 from tests.conftest import free_port
 

@@ -19,11 +19,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from guatu.clock import month_key
-from guatu.lifecycle import LifecycleBook
-from guatu.projects import rejection_of
-from guatu.rules.validation import InputRejected
-from guatu.validator_guard import VALIDATOR_FAILED, guarded
+from guatu.core.clock import month_key
+from guatu.core.validator_guard import VALIDATOR_FAILED, guarded
+from guatu.lifecycle.book import LifecycleBook
+from guatu.lifecycle.rules.validation import InputRejected
+from guatu.lifecycle.service import rejection_of
 from tests.api.conftest import World, today
 
 

@@ -20,10 +20,10 @@ import httpx
 import structlog
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import add_months, month_key
-from guatu.models import ProjectState
-from guatu.tokens import Role, verify_token
+from guatu.core import constants as c
+from guatu.core.clock import add_months, month_key
+from guatu.core.tokens import Role, verify_token
+from guatu.lifecycle.models import ProjectState
 from tests.api.conftest import World, today
 
 
@@ -112,7 +112,7 @@ async def test_startup_logs_where_the_dashboard_link_is_never_the_token(
     """Guards the sweep's finding that `guatu up` wrote the raw leader token to the log in its
     "dashboard for leaders" line. The line names the tokens file; the file (mode 0600) holds the
     ready-made link, so `make run` stays one click from the dashboard."""
-    from guatu.app import bootstrap_tokens
+    from guatu.runtime.up import bootstrap_tokens
 
     settings = Settings(data_dir=tmp_path, api_host="127.0.0.1", api_port=8123)
     stack = SimpleNamespace(settings=settings, pool=pool, api=pool)

@@ -24,8 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.api.app import create_app
+from guatu.core.tokens import create_token
 from guatu.ranking.service import revise_round, trigger_round
-from guatu.tokens import create_token
 from tests.api import trends_fixture as fx
 from tests.api.conftest import TEST_OPTIONS
 from tests.helpers import running_worker

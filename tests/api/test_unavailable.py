@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from guatu import constants as c
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
+from guatu.core import constants as c
 from tests.api.conftest import World
 from tests.conftest import free_port
 
@@ -123,8 +123,8 @@ async def test_update_without_a_worker_is_503_not_a_hang(world: World, api_app: 
     """Temporal is up but no worker serves the project: the update cannot finish in time."""
     ctx = api_app.state.guatu
     plan = world.plan(world.bureau_a)
-    from guatu.models import TimerPolicy
-    from guatu.projects import start_project
+    from guatu.lifecycle.models import TimerPolicy
+    from guatu.lifecycle.service import start_project
 
     await start_project(world.env.client, plan, TimerPolicy(), task_queue="nobody-listens")
     world.started.append(plan.code)

@@ -37,7 +37,7 @@ from typing import Any
 
 import asyncpg
 
-from guatu.clock import CST
+from guatu.core.clock import CST
 
 AS_OF = date(2031, 3, 15)
 YEAR = 2031

@@ -26,10 +26,10 @@ from guatu.appeals.models import (
     DecideInput,
     Decision,
 )
-from guatu.clock import CST
+from guatu.core.clock import CST
+from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.models import AppealRules, RuleSet
 from guatu.ranking.rulesets import load_ruleset, ruleset_canonical
-from guatu.rules.validation import InputRejected
 
 RULES = AppealRules(window_days=7, decision_days=10, reminder_days=3, escalation_days=5)
 REASON = "三月月报已按期报送，系统误记为逾期，请予复核"

@@ -20,12 +20,12 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.api.app import create_app
 from guatu.appeals.models import AppealView
-from guatu.clock import CST, local_date
+from guatu.core import constants as c
+from guatu.core.clock import CST, local_date
+from guatu.core.tokens import create_token
 from guatu.ranking import service as ranking
-from guatu.tokens import create_token
 from tests.api.conftest import TEST_OPTIONS
 from tests.helpers import WebhookReceiver, eventually, running_worker
 from tests.ranking import fixture

@@ -20,7 +20,6 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.appeals import service
 from guatu.appeals.book import appeal_id
 from guatu.appeals.models import (
@@ -32,8 +31,9 @@ from guatu.appeals.models import (
     DecideInput,
     Decision,
 )
-from guatu.clock import CST, local_date
-from guatu.models import ProgrammeClock
+from guatu.core import constants as c
+from guatu.core.clock import CST, local_date
+from guatu.lifecycle.models import ProgrammeClock
 from guatu.ranking.rulesets import load_ruleset
 from tests.helpers import WebhookReceiver, add_bureau, eventually, running_worker
 

@@ -28,9 +28,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.api.app import create_app
-from guatu.dashboard import mount_dashboard
+from guatu.api.dashboard import mount_dashboard
+from guatu.core.tokens import create_token
 from guatu.ranking.service import trigger_round
-from guatu.tokens import create_token
 from tests.api import trends_fixture as fx
 from tests.api.conftest import TEST_OPTIONS
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
@@ -257,7 +257,7 @@ def test_vendored_echarts_ships_with_the_package() -> None:
     assert "Apache License" in (vendor / "LICENSE").read_text()
     assert (vendor / "NOTICE").exists()
     setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
-    patterns = setuptools["package-data"]["guatu.dashboard"]
+    patterns = setuptools["package-data"]["guatu.api.dashboard"]
     for path in sorted((package / "static").rglob("*")):
         if path.is_file():
             rel = path.relative_to(package).as_posix()

@@ -54,12 +54,13 @@ from playwright.async_api import Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.api.app import create_app
+from guatu.api.dashboard import mount_dashboard
 from guatu.api.deps import ApiOptions
-from guatu.clock import CST, month_key
-from guatu.dashboard import mount_dashboard
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import CST, month_key
+from guatu.core.tokens import create_token, revoke_token, token_id_of
+from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
@@ -67,10 +68,9 @@ from guatu.models import (
     Step,
     TimerPolicy,
 )
-from guatu.projects import send_update, start_project
+from guatu.lifecycle.service import send_update, start_project
 from guatu.ranking.models import RoundResult
 from guatu.ranking.service import trigger_round
-from guatu.tokens import create_token, revoke_token, token_id_of
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
 from tests.helpers import make_plan, running_worker
 from tests.ranking.conftest import end_ladders

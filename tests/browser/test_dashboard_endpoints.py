@@ -16,9 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.api.app import create_app
+from guatu.api.dashboard import mount_dashboard
 from guatu.api.deps import ApiOptions
-from guatu.dashboard import mount_dashboard
-from guatu.tokens import create_token
+from guatu.core.tokens import create_token
 
 OPTIONS = ApiOptions(rate_per_second=1000, rate_burst=10_000, failed_auth_burst=10_000)
 

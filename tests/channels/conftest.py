@@ -15,13 +15,13 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.channels import store
 from guatu.channels.models import ChannelKind
 from guatu.channels.secrets import ChannelKeys
-from guatu.delivery import NoticeDeliveryInput
-from guatu.models import Notice
-from guatu.payload_codec import PayloadKey
+from guatu.core import constants as c
+from guatu.core.delivery import NoticeDeliveryInput
+from guatu.core.payload_codec import PayloadKey
+from guatu.lifecycle.models import Notice
 from tests.channels.receivers import FakeService, Mailbox
 
 # One key list for the session: what the API/CLI seal, the worker opens.

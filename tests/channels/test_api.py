@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
 from guatu.channels.secrets import ChannelKeys, context_of
-from guatu.tokens import create_token
+from guatu.core.tokens import create_token
 from tests.channels.conftest import channel_settings, new_bureau
 
 OPTIONS = ApiOptions(rate_per_second=1000, rate_burst=10_000, failed_auth_burst=10_000)

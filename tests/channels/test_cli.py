@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from config.settings import get_settings
 from guatu.channels.secrets import ChannelKeys, context_of
-from guatu.cli import app
+from guatu.cli.main import app
 from tests.channels.conftest import KEYS, channel_settings, new_bureau
 
 runner = CliRunner()

@@ -19,8 +19,8 @@ from config.settings import Settings
 from guatu.channels import cards
 from guatu.channels.secrets import KEY_FILE, ChannelKeys, SecretError, context_of
 from guatu.channels.senders import dingtalk_sign
-from guatu.models import Notice
-from guatu.payload_codec import PayloadKey
+from guatu.core.payload_codec import PayloadKey
+from guatu.lifecycle.models import Notice
 
 
 def _notice(**kw: object) -> Notice:

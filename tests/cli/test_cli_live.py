@@ -27,12 +27,12 @@ from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from config.settings import Settings, get_settings
-from guatu import constants as c
-from guatu.cli import app
-from guatu.clock import month_key
-from guatu.models import ProjectKind, ProjectPlan
-from guatu.plan_import import read_plan_file, write_plans
-from guatu.programme import load_sample_plans
+from guatu.cli.main import app
+from guatu.core import constants as c
+from guatu.core.clock import month_key
+from guatu.core.programme import load_sample_plans
+from guatu.lifecycle.models import ProjectKind, ProjectPlan
+from guatu.plan_file.sheet import read_plan_file, write_plans
 from tests.conftest import free_port
 from tests.helpers import make_plan, running_worker
 
@@ -362,7 +362,7 @@ def test_usage_mistakes_exit_2() -> None:
 
 
 def test_project_start_reads_a_plan_file_stdin_or_a_sample_code(tmp_path: Path) -> None:
-    from guatu.cli import _load_plan
+    from guatu.cli.main import _load_plan
 
     settings = Settings(programme_start_year=2027)
     sample = _load_plan("WJ2021-P06-001", settings)

@@ -16,10 +16,10 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from config.settings import CONFIG_DIR, get_settings
-from guatu.cli import app
-from guatu.models import CurveShape, ProjectKind, Step
-from guatu.plan_import import COLUMNS, PlanFileError, read_plan_file, write_plans
-from guatu.programme import load_sample_plans
+from guatu.cli.main import app
+from guatu.core.programme import load_sample_plans
+from guatu.lifecycle.models import CurveShape, ProjectKind, Step
+from guatu.plan_file.sheet import COLUMNS, PlanFileError, read_plan_file, write_plans
 from tests.conftest import free_port
 
 SAMPLES = CONFIG_DIR / "samples"

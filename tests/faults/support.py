@@ -3,7 +3,7 @@
 - `WorkerProcess`: the production worker (`worker.build_worker`) in a child process that can be
   `kill -9`ed and started again.
 - `Bureau`: a bureau system driving compressed lifecycles through the service layer
-  (`guatu.projects.send_update`), retrying transient failures with the same idempotency key,
+  (`guatu.lifecycle.service.send_update`), retrying transient failures with the same idempotency key,
   exactly as a bureau system behind the API would.
 - `ReadModelWatch`: what the bureau sees of its projects in the PostgreSQL read model.
 - The scripted lifecycle, its hand-computed expected final state, and the checks every fault
@@ -39,9 +39,9 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from guatu import constants as c
-from guatu.clock import local_date, month_key
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import local_date, month_key
+from guatu.lifecycle.models import (
     IssueRaised,
     ProgrammeClock,
     ProgressReportInput,
@@ -53,7 +53,7 @@ from guatu.models import (
     TimerPolicy,
     UpdateResult,
 )
-from guatu.projects import send_update, start_project
+from guatu.lifecycle.service import send_update, start_project
 from tests.helpers import make_plan
 
 ROOT = Path(__file__).resolve().parents[2]

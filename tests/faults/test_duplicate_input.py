@@ -19,9 +19,9 @@ from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import month_key
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import month_key
+from guatu.lifecycle.models import (
     ClockChangeInput,
     ProgrammeClock,
     ProgressReportInput,
@@ -32,7 +32,7 @@ from guatu.models import (
     TimerPolicy,
     UpdateResult,
 )
-from guatu.projects import send_update, start_project
+from guatu.lifecycle.service import send_update, start_project
 from tests.faults.support import business_today, run_prefix
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
 

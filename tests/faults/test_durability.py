@@ -3,7 +3,7 @@
 An acknowledged commit of the outbox or the audit log must survive a crash of the machine:
 `fsync` (WAL reaches the disk), `synchronous_commit` (a commit is acknowledged only after its
 WAL is flushed; `off` may lose the last ~0.6 s of acknowledged commits) and `full_page_writes`
-(no torn pages after a crash) must all be `on`. `guatu.stack.EmbeddedPostgres` sets them on its
+(no torn pages after a crash) must all be `on`. `guatu.runtime.stack.EmbeddedPostgres` sets them on its
 command line, so no edit of postgresql.conf can weaken them.
 """
 

@@ -24,11 +24,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.read_model import upsert_reference
 from config.settings import Settings
-from guatu import constants as c
-from guatu import db
-from guatu.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
-from guatu.programme import load_bureaus, load_programs
-from guatu.stack import EmbeddedPostgres
+from guatu.core import constants as c
+from guatu.core import db
+from guatu.core.programme import load_bureaus, load_programs
+from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
+from guatu.runtime.stack import EmbeddedPostgres
 from tests.faults.support import (
     ENGINEERING_ORDER,
     SCALE,

@@ -27,7 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.tokens import create_token
+from guatu.core.tokens import create_token
 from tests.faults.support import free_port
 from tests.helpers import add_bureau, running_worker
 

@@ -1,6 +1,6 @@
 """kill -9 the Temporal dev server (persistent SQLite file) mid-run, then restart it on the file.
 
-The test starts its own `guatu.stack.EmbeddedTemporal` (headless, free port, SQLite file in a
+The test starts its own `guatu.runtime.stack.EmbeddedTemporal` (headless, free port, SQLite file in a
 temporary directory), a worker process, and 20 compressed lifecycles driven by a bureau. At a
 seeded random moment while they run, the server is killed with SIGKILL, left down for a few
 seconds, and started again on the same file and port. Every workflow must resume and reach the
@@ -26,13 +26,13 @@ import asyncpg
 import httpx
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.api.app import create_app
 from guatu.api.deps import ApiOptions
-from guatu.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
-from guatu.stack import EmbeddedTemporal
-from guatu.temporal_client import connect
-from guatu.tokens import create_token
+from guatu.core import constants as c
+from guatu.core.temporal_client import connect
+from guatu.core.tokens import create_token
+from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
+from guatu.runtime.stack import EmbeddedTemporal
 from tests.faults.support import (
     SCALE,
     Bureau,

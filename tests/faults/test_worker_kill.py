@@ -25,8 +25,8 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from guatu import constants as c
-from guatu.models import ProgrammeClock, ProjectStatus
+from guatu.core import constants as c
+from guatu.lifecycle.models import ProgrammeClock, ProjectStatus
 from tests.faults.support import (
     SCALE,
     Bureau,

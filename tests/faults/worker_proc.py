@@ -20,8 +20,8 @@ import httpx
 import structlog
 
 from config.settings import Settings
-from guatu import db, logs
-from guatu.temporal_client import connect
+from guatu.core import db, logs
+from guatu.core.temporal_client import connect
 from worker import build_worker
 
 log = structlog.get_logger("tests.faults.worker_proc")

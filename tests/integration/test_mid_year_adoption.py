@@ -84,9 +84,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import CST, local_date
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import CST, local_date
+from guatu.core.programme import load_policy
+from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
     ProgrammeClock,
@@ -98,8 +99,7 @@ from guatu.models import (
     Step,
     UpdateResult,
 )
-from guatu.programme import load_policy
-from guatu.projects import project_status, send_update, start_input, start_project
+from guatu.lifecycle.service import project_status, send_update, start_input, start_project
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch

@@ -18,9 +18,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import month_key
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import month_key
+from guatu.core.programme import load_policy, load_sample_plans
+from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
     ProjectKind,
@@ -29,8 +30,13 @@ from guatu.models import (
     StageTransitionInput,
     Step,
 )
-from guatu.programme import load_policy, load_sample_plans
-from guatu.projects import Rejected, project_status, send_update, start_programme, start_project
+from guatu.lifecycle.service import (
+    Rejected,
+    project_status,
+    send_update,
+    start_programme,
+    start_project,
+)
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
 
 YEAR = date.today().year

@@ -1,11 +1,11 @@
-"""The history a first `make run` gives the sample (guatu/sample_history.py), end to end on the
+"""The history a first `make run` gives the sample (guatu/runtime/sample_history.py), end to end on the
 dev server with a database of the test's own: the real ProjectLifecycle, RankingRound and
 BureauLadder workflows, the real Updates.
 
 The business clock is anchored at 20 May 2026, 10:00 Beijing time (`ProgrammeClock`, scale 1),
 so "today" is that day whatever the real date. Two January-start engineering projects of the
 sample for each behaviour, under three bureaus of the test's own (one per behaviour, shares
-1/3 each). What the seeded bureaus do (guatu/simulation.py `PROFILES`), worked out for the
+1/3 each). What the seeded bureaus do (guatu/runtime/simulation.py `PROFILES`), worked out for the
 months January..May 2026:
 
 - diligent: acts on the 18th: reports January..May (5 each: May 18 ≤ May 20), steps on their
@@ -30,14 +30,14 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import CST
-from guatu.models import ProgrammeClock, ProjectKind
-from guatu.programme import load_policy, load_sample_plans
-from guatu.projects import start_programme
+from guatu.core import constants as c
+from guatu.core.clock import CST
+from guatu.core.programme import load_policy, load_sample_plans
+from guatu.lifecycle.models import ProgrammeClock, ProjectKind
+from guatu.lifecycle.service import start_programme
 from guatu.ranking import queries
-from guatu.sample_history import MARKER_FILE, seed_history
-from guatu.simulation import Behaviour, SimulationConfig, assign_behaviours
+from guatu.runtime.sample_history import MARKER_FILE, seed_history
+from guatu.runtime.simulation import Behaviour, SimulationConfig, assign_behaviours
 from tests.helpers import running_worker
 from tests.ranking.conftest import end_ladders, fetch
 

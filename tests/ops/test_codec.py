@@ -26,11 +26,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from config.settings import Settings
-from guatu import constants as c
 from guatu.api.app import create_app
-from guatu.clock import local_date, month_key
-from guatu.models import ProgressReportInput, ProjectKind, TimerPolicy
-from guatu.payload_codec import (
+from guatu.core import constants as c
+from guatu.core.clock import local_date, month_key
+from guatu.core.payload_codec import (
     ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
@@ -41,8 +40,9 @@ from guatu.payload_codec import (
     payload_keys,
     with_codec,
 )
-from guatu.projects import project_status, send_update, start_project
-from guatu.tokens import create_token
+from guatu.core.tokens import create_token
+from guatu.lifecycle.models import ProgressReportInput, ProjectKind, TimerPolicy
+from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from workflows.registry import WORKFLOWS
 

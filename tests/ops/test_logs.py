@@ -26,10 +26,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config.settings import Settings
-from guatu import logs
 from guatu.api.app import create_app
 from guatu.api.deps import AnyRole, ProjectCodePath
-from guatu.tokens import create_token
+from guatu.core import logs
+from guatu.core.tokens import create_token
 
 
 class Terminal(io.StringIO):

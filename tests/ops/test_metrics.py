@@ -23,13 +23,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import ROOT, Settings
-from guatu import metrics
 from guatu.api.app import create_app
-from guatu.clock import month_key
-from guatu.models import TimerPolicy
-from guatu.projects import start_project
-from guatu.temporal_client import connect
-from guatu.tokens import create_token
+from guatu.core import metrics
+from guatu.core.clock import month_key
+from guatu.core.temporal_client import connect
+from guatu.core.tokens import create_token
+from guatu.lifecycle.models import TimerPolicy
+from guatu.lifecycle.service import start_project
 from tests.api.conftest import TEST_OPTIONS, today
 from tests.conftest import free_port
 from tests.helpers import add_bureau, eventually, make_plan, running_worker

@@ -1,6 +1,6 @@
 """Least privilege in PostgreSQL (issue 12, deliverable 7 and the sweep's "trust" finding).
 
-One embedded PostgreSQL of the module's own (the real `guatu.stack.EmbeddedPostgres`, free
+One embedded PostgreSQL of the module's own (the real `guatu.runtime.stack.EmbeddedPostgres`, free
 port): it asks for a password on TCP, its credentials are in the data directory (mode 0600),
 the migrations run as the owner role with those credentials, and each of Guatu's roles can do
 only what it needs: the API and the worker cannot change a table, the reader cannot write,
@@ -21,10 +21,11 @@ import pytest_asyncio
 
 from activities.read_model import upsert_reference
 from config.settings import Settings
-from guatu import db, queries, roles
-from guatu.programme import load_bureaus, load_programs
-from guatu.stack import CREDENTIALS_FILE, EmbeddedPostgres
-from guatu.tokens import create_token, verify_token
+from guatu.core import db, roles
+from guatu.core.programme import load_bureaus, load_programs
+from guatu.core.tokens import create_token, verify_token
+from guatu.lifecycle import queries
+from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,11 +24,11 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import tracing
 from guatu.api.app import create_app
-from guatu.clock import month_key
-from guatu.temporal_client import connect
-from guatu.tokens import create_token
+from guatu.core import tracing
+from guatu.core.clock import month_key
+from guatu.core.temporal_client import connect
+from guatu.core.tokens import create_token
 from tests.api.conftest import TEST_OPTIONS, today
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 

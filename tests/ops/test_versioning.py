@@ -22,12 +22,12 @@ from temporalio.common import VersioningBehavior
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import local_date, month_key
-from guatu.delivery import NoticeDeliveryInput
-from guatu.models import Notice, ProgressReportInput, ProjectKind, TimerPolicy
-from guatu.projects import project_status, send_update, start_project
-from guatu.versioning import BEHAVIOURS, worker_options
+from guatu.core import constants as c
+from guatu.core.clock import local_date, month_key
+from guatu.core.delivery import NoticeDeliveryInput
+from guatu.core.versioning import BEHAVIOURS, worker_options
+from guatu.lifecycle.models import Notice, ProgressReportInput, ProjectKind, TimerPolicy
+from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from worker import build_worker
 from workflows.registry import WORKFLOWS

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
-from guatu import constants as c
+from guatu.core import constants as c
 from tests.helpers import eventually  # noqa: F401 - re-exported for the ranking tests
 
 

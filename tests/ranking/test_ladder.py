@@ -23,9 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import CST, local_date, local_start
-from guatu.models import ProgrammeClock
+from guatu.core import constants as c
+from guatu.core.clock import CST, local_date, local_start
+from guatu.lifecycle.models import ProgrammeClock
 from guatu.ranking import queries, service
 from guatu.ranking.models import (
     BureauOutcome,

@@ -18,9 +18,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import CST, local_date
-from guatu.models import ProgrammeClock
+from guatu.core import constants as c
+from guatu.core.clock import CST, local_date
+from guatu.lifecycle.models import ProgrammeClock
 from guatu.ranking.models import (
     ActionKind,
     BureauOutcome,

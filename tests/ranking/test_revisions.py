@@ -16,7 +16,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
+from guatu.core import constants as c
 from guatu.ranking import queries, service
 from guatu.ranking.rulesets import sha256
 from tests.helpers import WebhookReceiver, running_worker

@@ -24,9 +24,9 @@ from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import local_date
-from guatu.models import Notice
+from guatu.core import constants as c
+from guatu.core.clock import local_date
+from guatu.lifecycle.models import Notice
 from guatu.ranking import queries, service, whatif
 from guatu.ranking.models import (
     ComputeInput,
@@ -285,7 +285,7 @@ async def test_schedules_exist_and_firing_one_runs_a_round(
 async def _insert_one(pool: asyncpg.Pool, px: str, period: str) -> None:
     from datetime import date
 
-    from guatu.clock import add_months, local_start, parse_month
+    from guatu.core.clock import add_months, local_start, parse_month
 
     start = parse_month(period) - timedelta(days=20)
     close = add_months(parse_month(period), 1)

@@ -32,8 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notify import redeliver
 from activities.round_gate import period_has_data
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import CST
+from guatu.core import constants as c
+from guatu.core.clock import CST
 from guatu.ranking import service
 from guatu.ranking.models import RoundResult
 from tests.conftest import free_port

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from guatu.models import (
+from guatu.lifecycle.models import (
     CurveShape,
     Light,
     MilestonePlan,
@@ -21,17 +21,17 @@ from guatu.models import (
     Step,
     TimerPolicy,
 )
-from guatu.ranking.models import Basis, Component, ComponentKey
-from guatu.ranking.periods import parse_period
-from guatu.ranking.rules import _investment_ratio, investment
-from guatu.ranking.snapshot import project_input
-from guatu.rules.lights import points, progress_check
-from guatu.rules.progress import (
+from guatu.lifecycle.rules.lights import points, progress_check
+from guatu.lifecycle.rules.progress import (
     planned_fraction,
     year_elapsed_share,
     year_plan_wan,
     year_span_months,
 )
+from guatu.ranking.models import Basis, Component, ComponentKey
+from guatu.ranking.periods import parse_period
+from guatu.ranking.rules import _investment_ratio, investment
+from guatu.ranking.snapshot import project_input
 
 POLICY = TimerPolicy()
 

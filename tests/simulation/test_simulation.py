@@ -13,19 +13,19 @@ import structlog
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.app import supervise
-from guatu.clock import CST
-from guatu.models import ProjectState, RunControlInput
-from guatu.programme import load_policy, load_sample_plans
-from guatu.projects import project_status, send_update
-from guatu.simulation import (
+from guatu.core import constants as c
+from guatu.core.clock import CST
+from guatu.core.programme import load_policy, load_sample_plans
+from guatu.lifecycle.models import ProjectState, RunControlInput
+from guatu.lifecycle.service import project_status, send_update
+from guatu.runtime.simulation import (
     Behaviour,
     ProgrammeSimulation,
     SimulationConfig,
     assign_behaviours,
     light_counts,
 )
+from guatu.runtime.up import supervise
 from tests.helpers import running_worker
 
 

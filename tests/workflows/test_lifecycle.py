@@ -22,9 +22,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu import constants as c
-from guatu.clock import local_date, month_key
-from guatu.models import (
+from guatu.core import constants as c
+from guatu.core.clock import local_date, month_key
+from guatu.lifecycle.models import (
     IssueRaised,
     Light,
     MilestonePlan,
@@ -42,7 +42,7 @@ from guatu.models import (
     TimerPolicy,
     UpdateResult,
 )
-from guatu.projects import Rejected, project_status, send_update, start_project
+from guatu.lifecycle.service import Rejected, project_status, send_update, start_project
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
 
 # Milestone tests switch the progress rule off so that only the milestone rule colours.

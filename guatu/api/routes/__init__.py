@@ -1,1 +1,1 @@
-"""Thin HTTP routes: parse, authorise, call `guatu.api.service` / `guatu.queries`, answer."""
+"""Thin HTTP routes: parse, authorise, call `guatu.api.service` / `guatu.lifecycle.queries`, answer."""

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from activities.notify import redeliver
-from guatu import tokens
 from guatu.api.deps import AdminOnly, Context
 from guatu.api.errors import ApiError, db_call, responses, temporal_call
 from guatu.api.schemas import Body, TokenCreateBody, TokenCreated, TokenInfo
+from guatu.core import tokens
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 

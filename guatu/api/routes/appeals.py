@@ -26,7 +26,7 @@ from guatu.api.errors import ApiError, db_call, responses, temporal_call
 from guatu.api.schemas import Body, Period
 from guatu.appeals import service as appeals
 from guatu.appeals.models import AppealFiling, AppealItem, AppealStatus, DecideInput, Decision
-from guatu.tokens import Principal, Role
+from guatu.core.tokens import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["appeals"])
 

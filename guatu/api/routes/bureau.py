@@ -6,8 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from guatu import constants as c
-from guatu import queries
 from guatu.api import service
 from guatu.api.deps import (
     BUREAU_PATTERN,
@@ -22,8 +20,15 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import ApiError, db_call, responses
 from guatu.api.schemas import NotificationPage, NotificationRow, ReportBody, TransitionBody
-from guatu.models import OpenIssue, ProgressReportInput, StageTransitionInput, UpdateResult
-from guatu.tokens import Role
+from guatu.core import constants as c
+from guatu.core.tokens import Role
+from guatu.lifecycle import queries
+from guatu.lifecycle.models import (
+    OpenIssue,
+    ProgressReportInput,
+    StageTransitionInput,
+    UpdateResult,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["bureau"])
 

@@ -28,8 +28,8 @@ from temporalio.api.common.v1 import Payloads
 from guatu.api.auth import check_role, parse_bearer
 from guatu.api.deps import ApiContext, Context, get_principal
 from guatu.api.errors import ApiError, ErrorBody, responses, unauthorized
-from guatu.payload_codec import PayloadKeyError
-from guatu.tokens import Principal, Role
+from guatu.core.payload_codec import PayloadKeyError
+from guatu.core.tokens import Principal, Role
 
 router = APIRouter(prefix="/codec", tags=["codec"])
 

@@ -15,11 +15,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints, ValidationError
 
-from guatu import queries
 from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, BureauOnly, Context, IdempotencyKeyHeader, LeaderOnly
 from guatu.api.errors import ApiError, db_call, responses, unavailable
 from guatu.api.schemas import Body, Period
+from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["ladder"])
 

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from temporalio.client import WorkflowFailureError
 
-from guatu import queries
 from guatu.api.deps import (
     BUREAU_PATTERN,
     PROGRAM_PATTERN,
@@ -32,7 +31,8 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
 from guatu.api.schemas import Period, ProgrammeMonth
-from guatu.tokens import Principal, Role
+from guatu.core.tokens import Principal, Role
+from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["leader"])
 log = structlog.get_logger("guatu.api")
@@ -211,7 +211,7 @@ class RunRequest(BaseModel):
              summary="Run a ranking round now (re-verify a published one), or refreeze its "
                      "inputs and publish its next revision; leader or admin")
 async def run_round(ctx: Context, principal: LeaderOrAdmin, body: RunRequest) -> Any:
-    from guatu.clock import local_date
+    from guatu.core.clock import local_date
     from guatu.ranking import service as ranking_service
     from guatu.ranking.periods import last_closed
 

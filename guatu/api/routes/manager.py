@@ -12,8 +12,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from guatu import constants as c
-from guatu import queries
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, ManagerOnly, ProjectCodePath
 from guatu.api.errors import ApiError, db_call, responses
@@ -25,7 +23,9 @@ from guatu.api.schemas import (
     RunControlBody,
     StartResult,
 )
-from guatu.models import PlanChangeInput, RunControlInput, UpdateResult
+from guatu.core import constants as c
+from guatu.lifecycle import queries
+from guatu.lifecycle.models import PlanChangeInput, RunControlInput, UpdateResult
 
 router = APIRouter(prefix="/api/v1", tags=["manager"])
 
@@ -78,9 +78,9 @@ async def _plans_from_json(raw: bytes) -> list[PlanBody]:
 
 
 async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBody]:
-    """A CSV or XLSX plan file (layout of `guatu.plan_import`); every bad cell is listed."""
+    """A CSV or XLSX plan file (layout of `guatu.plan_file.sheet`); every bad cell is listed."""
     try:
-        from guatu import plan_import
+        from guatu.plan_file import sheet as plan_import
     except ImportError:
         raise ApiError(415, "unsupported_media_type", "本服务未提供表格导入，请提交 JSON",
                        "spreadsheet import is not available here; send JSON") from None

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from guatu import queries
 from guatu.api.deps import AnyRole, Context
 from guatu.api.errors import db_call, responses
 from guatu.api.schemas import Me
+from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 

@@ -1,12 +1,12 @@
-"""Prometheus scrape endpoint (no token; nothing sensitive in it, see guatu/metrics.py)."""
+"""Prometheus scrape endpoint (no token; nothing sensitive in it, see guatu/core/metrics.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from guatu import metrics
 from guatu.api.deps import Context
+from guatu.core import metrics
 
 router = APIRouter(tags=["health"])
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from guatu import queries
 from guatu.api import service
 from guatu.api.deps import (
     BUREAU_PATTERN,
@@ -18,8 +17,9 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import db_call, responses
 from guatu.api.schemas import ProjectPage
-from guatu.models import Light, ProjectStatus, RunStatus, Stage
-from guatu.tokens import Role
+from guatu.core.tokens import Role
+from guatu.lifecycle import queries
+from guatu.lifecycle.models import Light, ProjectStatus, RunStatus, Stage
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 

@@ -1,4 +1,4 @@
-"""Leaders' trend series (趋势) for the dashboard's charts: `guatu.trends` serves them."""
+"""Leaders' trend series (趋势) for the dashboard's charts: `guatu.ranking.trends` serves them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 
-from guatu import trends
 from guatu.api.deps import BUREAU_PATTERN, PROGRAM_PATTERN, Context, LeaderOnly
 from guatu.api.errors import db_call, responses
 from guatu.api.routes.leader import RulesetQuery, _known_ruleset
+from guatu.ranking import trends
 
 router = APIRouter(prefix="/api/v1/trends", tags=["leader"])
 

@@ -1,0 +1,2 @@
+"""`guatu`: the command line, one module per sub-command group.
+"""

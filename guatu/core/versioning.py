@@ -1,0 +1,124 @@
+"""Worker Deployment Versioning: which version a worker polls as, and each workflow's behaviour.
+
+With `GUATU_DEPLOYMENT_NAME` and `GUATU_BUILD_ID` both set, the worker registers as the
+deployment version `<name>.<build id>` and Temporal routes each workflow by its behaviour:
+
+- long-lived workflows (a project's lifecycle, a bureau's ladder, an appeal that waits for a
+  leader) are AUTO_UPGRADE: they move to the deployment's current version at their next
+  workflow task, so every change to the commands they emit must stay behind `workflow.patched`;
+- short ones (a ranking round, a notice delivery) are PINNED: they finish on the version that
+  started them, so a new version never replays them.
+
+Unset, the worker is unversioned, exactly as before (tests, `make run`). The behaviour is not
+written on `@workflow.defn(versioning_behavior=...)` on purpose: the server refuses a workflow
+task completed with a behaviour by an unversioned worker ("versioning behavior cannot be
+specified without deployment options being set with versioned mode"), and the SDK reads the
+decorator inside the sandbox, so a decorated workflow would fail on every unversioned worker.
+The behaviour is therefore set by `VersionedRunner` on each completion, only on a versioned
+worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import (
+    WorkerDeploymentConfig,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.workflow import _Definition
+
+from config.settings import Settings
+from guatu.core import constants as c
+
+BEHAVIOURS: dict[str, VersioningBehavior] = {
+    c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
+    c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
+}
+
+
+def deployment_version(settings: Settings) -> WorkerDeploymentVersion | None:
+    if not (settings.deployment_name and settings.build_id):
+        return None
+    return WorkerDeploymentVersion(settings.deployment_name, settings.build_id)
+
+
+class _BehaviourInstance(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, behaviour: VersioningBehavior) -> None:
+        self._inner = inner
+        self._behaviour = behaviour
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        completion = self._inner.activate(act)
+        if completion.HasField("successful"):
+            completion.successful.versioning_behavior = self._behaviour.value  # type: ignore[assignment]
+        return completion
+
+    def get_serialization_context(self, command_info: Any) -> Any:
+        return self._inner.get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: Any) -> Any:
+        return self._inner.get_external_store_context(command_info)
+
+    def get_info(self) -> Any:
+        return self._inner.get_info()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class VersionedRunner(WorkflowRunner):
+    """The sandboxed runner, stamping each workflow type's behaviour on its completions."""
+
+    def __init__(self, behaviours: dict[str, VersioningBehavior],
+                 inner: WorkflowRunner | None = None) -> None:
+        self._behaviours = behaviours
+        self._inner = inner or SandboxedWorkflowRunner()
+
+    def prepare_workflow(self, defn: _Definition) -> None:
+        self._inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        instance = self._inner.create_instance(det)
+        behaviour = self._behaviours.get(det.defn.name or "")
+        return instance if behaviour is None else _BehaviourInstance(instance, behaviour)
+
+    def set_worker_level_failure_exception_types(
+            self, types: Sequence[type[BaseException]]) -> None:
+        self._inner.set_worker_level_failure_exception_types(types)
+
+
+def worker_options(settings: Settings, workflows: Sequence[type]) -> dict[str, object]:
+    """`Worker` options for versioning: none when unversioned; else the deployment config and
+    the runner. Every registered workflow must have a behaviour here: a new workflow type
+    without one would silently be pinned, and a long-lived pinned run keeps its old worker
+    version alive for as long as it runs."""
+    version = deployment_version(settings)
+    if version is None:
+        return {}
+    names = [_Definition.must_from_class(w).name or "" for w in workflows]
+    missing = [n for n in names if n not in BEHAVIOURS]
+    if missing:
+        raise ValueError(f"no versioning behaviour for workflow(s) {missing}: add them to "
+                         "guatu/core/versioning.py BEHAVIOURS")
+    return {
+        "deployment_config": WorkerDeploymentConfig(
+            version=version, use_worker_versioning=True,
+            # Needed for the worker to accept workflows without a decorated behaviour; every
+            # registered type gets its own from BEHAVIOURS through the runner.
+            default_versioning_behavior=VersioningBehavior.PINNED),
+        "workflow_runner": VersionedRunner(BEHAVIOURS),
+    }
+
+
+__all__ = ["BEHAVIOURS", "VersionedRunner", "deployment_version", "worker_options"]

@@ -1,0 +1,2 @@
+"""The project plan as a spreadsheet (CSV / XLSX): reading, checking, templates and exports.
+"""
