@@ -34,8 +34,14 @@ from workflows.registry import WORKFLOWS
 log = structlog.get_logger("guatu.worker")
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                 settings: Settings, task_queue: str | None = None, **overrides: object) -> Worker:
+def build_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    task_queue: str | None = None,
+    **overrides: object,
+) -> Worker:
     """The worker of every workflow and activity. `overrides` go to `Worker`, except
     `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds)."""
     # The workflow sandbox re-imports workflow modules for every run it starts; without a
@@ -43,9 +49,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
     sys.dont_write_bytecode = False
     read_model = ReadModelActivities(pool)
     attempts = overrides.pop("delivery_attempts", None)
-    notify = NotifyActivities(pool, http,
-                              max_attempts=attempts if isinstance(attempts, int) else None,
-                              settings=settings)
+    notify = NotifyActivities(
+        pool, http, max_attempts=attempts if isinstance(attempts, int) else None, settings=settings
+    )
     ranking = RankingActivities(pool, client)
     appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
@@ -60,10 +66,18 @@ def build_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[read_model.apply_projection, notify.deliver_notice, ranking.freeze,
-                    ranking.compute, ranking.feed_ladder, ranking.round_notices,
-                    ranking.ladder_persist, RoundGateActivities(pool).period_has_data,
-                    appeals.persist, appeals.revise],
+        activities=[
+            read_model.apply_projection,
+            notify.deliver_notice,
+            ranking.freeze,
+            ranking.compute,
+            ranking.feed_ladder,
+            ranking.round_notices,
+            ranking.ladder_persist,
+            RoundGateActivities(pool).period_has_data,
+            appeals.persist,
+            appeals.revise,
+        ],
         **options,  # type: ignore[arg-type]
     )
 
@@ -83,10 +97,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
         worker = build_worker(client, pool, http, settings)
         async with worker:
-            log.info("worker started", task_queue=settings.task_queue,
-                     temporal=settings.temporal_target, namespace=settings.temporal_namespace,
-                     metrics_port=settings.worker_metrics_port,
-                     deployment=settings.deployment_name, build_id=settings.build_id)
+            log.info(
+                "worker started",
+                task_queue=settings.task_queue,
+                temporal=settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                metrics_port=settings.worker_metrics_port,
+                deployment=settings.deployment_name,
+                build_id=settings.build_id,
+            )
             if settings.metrics_enabled and settings.worker_metrics_port is not None:
                 await metrics.serve_worker_metrics(settings, stop)
             else:

@@ -79,8 +79,13 @@ class NotifyActivities:
     the workflow's retry policy (tests use it to reach the end in seconds).
     """
 
-    def __init__(self, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                 max_attempts: int | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        http: httpx.AsyncClient,
+        max_attempts: int | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.pool = pool
         self.http = http
         self.max_attempts = max_attempts
@@ -100,20 +105,25 @@ class NotifyActivities:
                 raise ApplicationError(f"notice {notice.key} is not in the outbox")
             if row["status"] == "delivered":
                 return "delivered"
-            channels = (await store.channels_of(conn, notice.bureau)
-                        if row["bureau_name"] is not None else [])
+            channels = (
+                await store.channels_of(conn, notice.bureau)
+                if row["bureau_name"] is not None
+                else []
+            )
             if not channels:
                 await conn.execute(
                     "UPDATE notifications SET status = 'inbox' WHERE key = $1", notice.key
                 )
                 return "inbox"
             # A redelivered notice (and its failed channels) is pending again while it is tried.
-            statuses = await store.begin_attempt(conn, notice.key, channels,
-                                                 redelivery=row["status"] == "failed")
+            statuses = await store.begin_attempt(
+                conn, notice.key, channels, redelivery=row["status"] == "failed"
+            )
             await conn.execute(
                 "UPDATE notifications SET attempts = attempts + 1, failed_at = NULL,"
                 " status = CASE WHEN status = 'failed' THEN 'pending' ELSE status END"
-                " WHERE key = $1", notice.key
+                " WHERE key = $1",
+                notice.key,
             )
         card = cards.Card.of(notice, row["bureau_name"], row["project_name"])
         todo = [ch for ch in channels if statuses.get(ch.kind) == "pending"]
@@ -122,8 +132,9 @@ class NotifyActivities:
         errors = {ch.kind: f for ch, f in zip(todo, outcomes, strict=True) if f is not None}
         for ch in channels:
             if statuses.get(ch.kind) == "failed":  # refused earlier in this delivery
-                errors.setdefault(ch.kind, ChannelFailure(await self._last_error(notice, ch),
-                                                          refused=True))
+                errors.setdefault(
+                    ch.kind, ChannelFailure(await self._last_error(notice, ch), refused=True)
+                )
         if not errors:
             async with self.pool.acquire() as conn:
                 await conn.execute(
@@ -131,20 +142,29 @@ class NotifyActivities:
                     " last_error = NULL, failed_at = NULL WHERE key = $1",
                     notice.key,
                 )
-            log.info("notice delivered", notice=notice.key, bureau=notice.bureau,
-                     channels=[ch.kind.value for ch in todo])
+            log.info(
+                "notice delivered",
+                notice=notice.key,
+                bureau=notice.bureau,
+                channels=[ch.kind.value for ch in todo],
+            )
             return "delivered"
         refused = all(f.refused for f in errors.values())
-        text = "; ".join(f.error if len(channels) == 1 else f"{kind.value}: {f.error}"
-                         for kind, f in errors.items())
+        text = "; ".join(
+            f.error if len(channels) == 1 else f"{kind.value}: {f.error}"
+            for kind, f in errors.items()
+        )
         await self._failed(notice, text, refused)
         retryable = not refused and not final
         raise ApplicationError(
             f"bureau {notice.bureau}: {text}",
-            type=WEBHOOK_REFUSED if refused else WEBHOOK_FAILED, non_retryable=not retryable)
+            type=WEBHOOK_REFUSED if refused else WEBHOOK_FAILED,
+            non_retryable=not retryable,
+        )
 
-    async def _send(self, channel: store.Channel, notice: Notice, card: cards.Card,
-                    final: bool) -> ChannelFailure | None:
+    async def _send(
+        self, channel: store.Channel, notice: Notice, card: cards.Card, final: bool
+    ) -> ChannelFailure | None:
         """Send to one channel and record the outcome at once; the failure, if any."""
         try:
             async with asyncio.timeout(CHANNEL_DEADLINE_S):
@@ -158,11 +178,18 @@ class NotifyActivities:
         else:
             await store.record_delivered(self.pool, notice.key, channel.kind)
             return None
-        await store.record_failed(self.pool, notice.key, channel.kind, failure.error,
-                                  final or failure.refused)
-        log.warning("channel delivery failed", notice=notice.key, bureau=notice.bureau,
-                    channel=channel.kind.value, refused=failure.refused, error=failure.error,
-                    attempt=activity.info().attempt)
+        await store.record_failed(
+            self.pool, notice.key, channel.kind, failure.error, final or failure.refused
+        )
+        log.warning(
+            "channel delivery failed",
+            notice=notice.key,
+            bureau=notice.bureau,
+            channel=channel.kind.value,
+            refused=failure.refused,
+            error=failure.error,
+            attempt=activity.info().attempt,
+        )
         return failure
 
     async def _dispatch(self, channel: store.Channel, notice: Notice, card: cards.Card) -> None:
@@ -173,20 +200,32 @@ class NotifyActivities:
         elif channel.kind is ChannelKind.WECOM:
             await senders.post_wecom(self.http, conf["url"], secrets["key"], card)
         elif channel.kind is ChannelKind.DINGTALK:
-            await senders.post_dingtalk(self.http, conf["url"], secrets["access_token"],
-                                        secrets.get("secret"), card,
-                                        int(time.time() * 1000))
+            await senders.post_dingtalk(
+                self.http,
+                conf["url"],
+                secrets["access_token"],
+                secrets.get("secret"),
+                card,
+                int(time.time() * 1000),
+            )
         else:
-            refused = await senders.send_email(self.settings, conf, secrets.get("password"),
-                                               card, notice)
+            refused = await senders.send_email(
+                self.settings, conf, secrets.get("password"), card, notice
+            )
             if refused:
-                log.warning("some recipients refused the notice's mail", notice=notice.key,
-                            bureau=notice.bureau, refused=sorted(refused))
+                log.warning(
+                    "some recipients refused the notice's mail",
+                    notice=notice.key,
+                    bureau=notice.bureau,
+                    refused=sorted(refused),
+                )
 
     async def _last_error(self, notice: Notice, channel: store.Channel) -> str:
         value = await self.pool.fetchval(
             "SELECT last_error FROM notice_deliveries WHERE notice_key = $1 AND channel = $2",
-            notice.key, channel.kind.value)
+            notice.key,
+            channel.kind.value,
+        )
         return str(value or "refused")
 
     def _final(self) -> bool:
@@ -199,27 +238,54 @@ class NotifyActivities:
                 "UPDATE notifications SET last_error = $2,"
                 " status = CASE WHEN $3 THEN 'failed' ELSE status END,"
                 " failed_at = CASE WHEN $3 THEN now() ELSE NULL END WHERE key = $1",
-                notice.key, error[:500], final,
+                notice.key,
+                error[:500],
+                final,
             )
         if final:
             await store.close_failed(self.pool, notice.key)
         attempt = activity.info().attempt
         if final:
-            log.error("notice delivery failed; it stays in the outbox as failed", notice=notice.key,
-                      bureau=notice.bureau, attempt=attempt, refused=refused, error=error)
+            log.error(
+                "notice delivery failed; it stays in the outbox as failed",
+                notice=notice.key,
+                bureau=notice.bureau,
+                attempt=attempt,
+                refused=refused,
+                error=error,
+            )
         else:
-            log.warning("notice delivery failed", notice=notice.key, bureau=notice.bureau,
-                        attempt=attempt, error=error)
+            log.warning(
+                "notice delivery failed",
+                notice=notice.key,
+                bureau=notice.bureau,
+                attempt=attempt,
+                error=error,
+            )
 
 
 def _notice_of(row: asyncpg.Record) -> Notice:
-    return Notice(key=row["key"], bureau=row["bureau"], project=row["project"] or "",
-                  kind=row["kind"], title_zh=row["title_zh"], body_zh=row["body_zh"],
-                  body_en=row["body_en"], created_at=row["created_at"], deadline=row["deadline"])
+    return Notice(
+        key=row["key"],
+        bureau=row["bureau"],
+        project=row["project"] or "",
+        kind=row["kind"],
+        title_zh=row["title_zh"],
+        body_zh=row["body_zh"],
+        body_en=row["body_en"],
+        created_at=row["created_at"],
+        deadline=row["deadline"],
+    )
 
 
-async def redeliver(client: Client, pool: asyncpg.Pool, *, bureau: str | None = None,
-                    key: str | None = None, task_queue: str = c.TASK_QUEUE) -> list[dict[str, Any]]:
+async def redeliver(
+    client: Client,
+    pool: asyncpg.Pool,
+    *,
+    bureau: str | None = None,
+    key: str | None = None,
+    task_queue: str = c.TASK_QUEUE,
+) -> list[dict[str, Any]]:
     """Send the outbox's failed notices again (of one bureau, or one key): each through its
     `NoticeDelivery` workflow. A delivery of the key still running is joined, not doubled."""
     async with pool.acquire() as conn:
@@ -228,18 +294,30 @@ async def redeliver(client: Client, pool: asyncpg.Pool, *, bureau: str | None = 
             " attempts, last_error FROM notifications WHERE status = 'failed'"
             " AND ($1::text IS NULL OR bureau = $1) AND ($2::text IS NULL OR key = $2)"
             " ORDER BY created_at, key LIMIT $3",
-            bureau, key, REDELIVER_LIMIT,
+            bureau,
+            key,
+            REDELIVER_LIMIT,
         )
     started: list[dict[str, Any]] = []
     for row in rows:
         workflow_id = c.notice_delivery_workflow_id(row["key"])
         await client.start_workflow(
-            c.NOTICE_WORKFLOW, NoticeDeliveryInput(notice=_notice_of(row), redelivery=True),
-            id=workflow_id, task_queue=task_queue, result_type=bool,
+            c.NOTICE_WORKFLOW,
+            NoticeDeliveryInput(notice=_notice_of(row), redelivery=True),
+            id=workflow_id,
+            task_queue=task_queue,
+            result_type=bool,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
-        started.append({"key": row["key"], "bureau": row["bureau"], "attempts": row["attempts"],
-                        "last_error": row["last_error"], "workflow_id": workflow_id})
+        started.append(
+            {
+                "key": row["key"],
+                "bureau": row["bureau"],
+                "attempts": row["attempts"],
+                "last_error": row["last_error"],
+                "workflow_id": workflow_id,
+            }
+        )
     log.info("failed notices redelivered", count=len(started), bureau=bureau, key=key)
     return started

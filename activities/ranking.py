@@ -79,35 +79,50 @@ async def register_ruleset(conn: asyncpg.Connection, rules: RuleSet) -> str:
     digest = sha256(text)
     await conn.execute(
         "INSERT INTO ranking_rulesets (id, version, body, sha256) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (id, version) DO NOTHING", rules.id, rules.version, text, digest)
+        " ON CONFLICT (id, version) DO NOTHING",
+        rules.id,
+        rules.version,
+        text,
+        digest,
+    )
     stored = await conn.fetchval(
-        "SELECT sha256 FROM ranking_rulesets WHERE id = $1 AND version = $2", rules.id, rules.version)
+        "SELECT sha256 FROM ranking_rulesets WHERE id = $1 AND version = $2",
+        rules.id,
+        rules.version,
+    )
     if stored != digest:
-        raise _fail("ruleset_changed",
-                    f"规则集 {rules.id} v{rules.version} 内容已变更但未升版本号 / rule set "
-                    f"{rules.id} v{rules.version} changed without a version bump")
+        raise _fail(
+            "ruleset_changed",
+            f"规则集 {rules.id} v{rules.version} 内容已变更但未升版本号 / rule set "
+            f"{rules.id} v{rules.version} changed without a version bump",
+        )
     return digest
 
 
 async def stored_ruleset(conn: asyncpg.Connection, ruleset_id: str, version: int) -> RuleSet:
-    body = await conn.fetchval("SELECT body FROM ranking_rulesets WHERE id = $1 AND version = $2",
-                               ruleset_id, version)
+    body = await conn.fetchval(
+        "SELECT body FROM ranking_rulesets WHERE id = $1 AND version = $2", ruleset_id, version
+    )
     return RuleSet.model_validate_json(body)
 
 
-
-async def previous_ranks_stored(conn: asyncpg.Connection, period: str,
-                                ruleset_id: str) -> dict[str, dict[str, int]] | None:
+async def previous_ranks_stored(
+    conn: asyncpg.Connection, period: str, ruleset_id: str
+) -> dict[str, dict[str, int]] | None:
     """The previous round's ranks, read from the flattened entries (no need to parse a
     whole published document): level → code → rank, every level present; None if not ranked."""
     exists = await conn.fetchval(
-        "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+        "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id
+    )
     if exists is None:
         return None
     ranks: dict[str, dict[str, int]] = {level.value: {} for level in Level}
     for r in await conn.fetch(
-            "SELECT level, code, rank FROM ranking_entries WHERE period = $1 AND ruleset_id = $2"
-            " ORDER BY level, rank", period, ruleset_id):
+        "SELECT level, code, rank FROM ranking_entries WHERE period = $1 AND ruleset_id = $2"
+        " ORDER BY level, rank",
+        period,
+        ruleset_id,
+    ):
         ranks.setdefault(r["level"], {})[r["code"]] = r["rank"]
     return ranks
 
@@ -116,19 +131,47 @@ async def build_context(conn: asyncpg.Connection, period: str, ruleset_id: str) 
     previous = previous_period(period).key
     ranks = await previous_ranks_stored(conn, previous, ruleset_id)
     exemptions = {
-        r["bureau"]: Exemption(bureau=r["bureau"], period=r["period"], reason=r["reason"],
-                               actor=r["actor"], role=r["role"], granted_at=r["granted_at"],
-                               key=r["key"])
+        r["bureau"]: Exemption(
+            bureau=r["bureau"],
+            period=r["period"],
+            reason=r["reason"],
+            actor=r["actor"],
+            role=r["role"],
+            granted_at=r["granted_at"],
+            key=r["key"],
+        )
         for r in await conn.fetch(
-            "SELECT * FROM ranking_exemptions WHERE period = $1 ORDER BY bureau", period)
+            "SELECT * FROM ranking_exemptions WHERE period = $1 ORDER BY bureau", period
+        )
     }
-    return RoundContext(previous_period=previous if ranks is not None else None,
-                        previous_ranks=ranks or {}, exemptions=exemptions)
+    return RoundContext(
+        previous_period=previous if ranks is not None else None,
+        previous_ranks=ranks or {},
+        exemptions=exemptions,
+    )
 
 
-_ENTRY_COLUMNS = ["period", "ruleset_id", "level", "code", "name_zh", "rank", "of_count", "score",
-                  "previous_rank", "movement", "list", "target_met", "exempted",
-                  "investment_ratio", "weight", "members", "bureau", "program", "breakdown"]
+_ENTRY_COLUMNS = [
+    "period",
+    "ruleset_id",
+    "level",
+    "code",
+    "name_zh",
+    "rank",
+    "of_count",
+    "score",
+    "previous_rank",
+    "movement",
+    "list",
+    "target_met",
+    "exempted",
+    "investment_ratio",
+    "weight",
+    "members",
+    "bureau",
+    "program",
+    "breakdown",
+]
 
 
 def _copy_field(value: object) -> str:
@@ -144,22 +187,53 @@ def _copy_field(value: object) -> str:
         return repr(value) if math.isfinite(value) else str(value).replace("inf", "Infinity")
     text = str(value)
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r"))
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 
 def _entry_line(period: str, ruleset_id: str, level: Level, r: RankedRow, breakdown: str) -> str:
     """One row of `ranking_entries` in COPY text format (columns as `_ENTRY_COLUMNS`)."""
-    return "\t".join([_copy_field(v) for v in (
-        period, ruleset_id, level.value, r.code, r.name_zh, r.rank, r.of, r.score,
-        r.previous_rank, r.movement, r.listed.value if r.listed else None, r.target_met,
-        r.exempted, r.investment_ratio, r.weight, r.members, r.bureau, r.program, breakdown,
-    )]) + "\n"
+    return (
+        "\t".join(
+            [
+                _copy_field(v)
+                for v in (
+                    period,
+                    ruleset_id,
+                    level.value,
+                    r.code,
+                    r.name_zh,
+                    r.rank,
+                    r.of,
+                    r.score,
+                    r.previous_rank,
+                    r.movement,
+                    r.listed.value if r.listed else None,
+                    r.target_met,
+                    r.exempted,
+                    r.investment_ratio,
+                    r.weight,
+                    r.members,
+                    r.bureau,
+                    r.program,
+                    breakdown,
+                )
+            ]
+        )
+        + "\n"
+    )
 
 
-async def write_entries(conn: asyncpg.Connection, results: RoundResults,
-                        breakdowns: dict[Level, list[str]] | None = None) -> None:
+async def write_entries(
+    conn: asyncpg.Connection,
+    results: RoundResults,
+    breakdowns: dict[Level, list[str]] | None = None,
+) -> None:
     """Flatten the rows of a round into `ranking_entries`, in one COPY.
 
     `breakdowns` are the rows' breakdowns as JSON text (from `results_text`), in row order. The
@@ -169,13 +243,16 @@ async def write_entries(conn: asyncpg.Connection, results: RoundResults,
     if breakdowns is None:
         breakdowns = results_text(results).breakdowns
     with paused_gc():
-        data = "".join([
-            _entry_line(results.period, results.ruleset_id, level, r, breakdown)
-            for level, lr in results.levels.items()
-            for r, breakdown in zip(lr.rows, breakdowns[level], strict=True)
-        ]).encode("utf-8")
-    await conn.copy_to_table("ranking_entries", source=io.BytesIO(data),
-                             columns=_ENTRY_COLUMNS, format="text")
+        data = "".join(
+            [
+                _entry_line(results.period, results.ruleset_id, level, r, breakdown)
+                for level, lr in results.levels.items()
+                for r, breakdown in zip(lr.rows, breakdowns[level], strict=True)
+            ]
+        ).encode("utf-8")
+    await conn.copy_to_table(
+        "ranking_entries", source=io.BytesIO(data), columns=_ENTRY_COLUMNS, format="text"
+    )
 
 
 async def publish(conn: asyncpg.Connection, results: RoundResults) -> str:
@@ -198,8 +275,9 @@ async def publish(conn: asyncpg.Connection, results: RoundResults) -> str:
         if buf:
             yield "".join(buf).encode("utf-8")
 
-    await conn.copy_to_table("ranking_entries", source=lines(), columns=_ENTRY_COLUMNS,
-                             format="text")
+    await conn.copy_to_table(
+        "ranking_entries", source=lines(), columns=_ENTRY_COLUMNS, format="text"
+    )
     with paused_gc():
         return writer.text()
 
@@ -214,10 +292,14 @@ class Revise:
     run_id: str
 
 
-async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                            workflow_id: str = "", frozen: tuple[Snapshot, str] | None = None,
-                            revise: Revise | None = None,
-                            ) -> tuple[RoundResults, str, bool, RuleSet, int]:
+async def compute_and_store(
+    conn: asyncpg.Connection,
+    period: str,
+    ruleset_id: str,
+    workflow_id: str = "",
+    frozen: tuple[Snapshot, str] | None = None,
+    revise: Revise | None = None,
+) -> tuple[RoundResults, str, bool, RuleSet, int]:
     """Compute a round from its frozen snapshot; store it, or verify it against the stored one.
 
     Returns (results, results_sha256, reproduced, rules, revision). Must run inside a
@@ -226,15 +308,24 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
     its latest revision against the snapshot that revision was computed from; `revise`
     publishes the next revision instead (see guatu.ranking.revisions).
     """
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"ranking:{period}:{ruleset_id}")
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))", f"ranking:{period}:{ruleset_id}"
+    )
     existing = await conn.fetchrow(
         "SELECT ruleset_version, context, results_sha256, snapshot_sha256, revision, run_id"
-        " FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+        " FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+        period,
+        ruleset_id,
+    )
     if revise is not None and existing is not None and existing["run_id"] != revise.run_id:
-        return await _publish_revision(conn, period, ruleset_id, workflow_id, frozen, revise,
-                                       existing)
-    wanted = existing["snapshot_sha256"] if existing is not None else (
-        revise.snapshot_sha256 if revise is not None else None)
+        return await _publish_revision(
+            conn, period, ruleset_id, workflow_id, frozen, revise, existing
+        )
+    wanted = (
+        existing["snapshot_sha256"]
+        if existing is not None
+        else (revise.snapshot_sha256 if revise is not None else None)
+    )
     if wanted is not None:
         found = await revisions.snapshot_by_sha(conn, period, wanted, frozen)
         stored = (found[0], found[1]) if found is not None else None
@@ -252,21 +343,29 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
         try:
             rules = load_ruleset(ruleset_id)
         except (UnknownRuleSet, ValidationError) as err:
-            raise _fail("bad_ruleset", f"规则集 {ruleset_id} 无法读取 / rule set {ruleset_id!r} "
-                                       f"cannot be loaded: {err}") from None
+            raise _fail(
+                "bad_ruleset",
+                f"规则集 {ruleset_id} 无法读取 / rule set {ruleset_id!r} cannot be loaded: {err}",
+            ) from None
         rules_sha = await register_ruleset(conn, rules)
         context = await build_context(conn, period, ruleset_id)
-    results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
-                            snapshot_sha256=snapshot_sha)
+    results = compute_round(
+        snapshot, rules, context, ruleset_sha256=rules_sha, snapshot_sha256=snapshot_sha
+    )
     if existing is not None:
         digest = sha256(results_text(results).text)
         if digest != existing["results_sha256"] or snapshot_sha != existing["snapshot_sha256"]:
-            raise _fail("not_reproducible",
-                        f"{period} {ruleset_id} 重算结果与已发布结果不一致 / recomputed results of "
-                        f"{period} {ruleset_id} differ from the published ones")
+            raise _fail(
+                "not_reproducible",
+                f"{period} {ruleset_id} 重算结果与已发布结果不一致 / recomputed results of "
+                f"{period} {ruleset_id} differ from the published ones",
+            )
         await conn.execute(
             "UPDATE ranking_rounds SET verified_at = now(), verifications = verifications + 1"
-            " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+            " WHERE period = $1 AND ruleset_id = $2",
+            period,
+            ruleset_id,
+        )
         return results, digest, True, rules, existing["revision"]
     # The round's row first (its entries reference it), its results once they are written.
     await conn.execute(
@@ -275,19 +374,32 @@ async def compute_and_store(conn: asyncpg.Connection, period: str, ruleset_id: s
         " VALUES ($1,$2,$3,$4,$5,$6,$7,'','',$8, COALESCE((SELECT revision FROM"
         " ranking_snapshots WHERE period = $1 AND sha256 = $6), (SELECT max(revision) FROM"
         " ranking_snapshot_archive WHERE period = $1 AND sha256 = $6), 1))",
-        period, ruleset_id, rules.version, snapshot.kind, snapshot.close, snapshot_sha,
-        canonical_json(context.model_dump(mode="json")), workflow_id)
+        period,
+        ruleset_id,
+        rules.version,
+        snapshot.kind,
+        snapshot.close,
+        snapshot_sha,
+        canonical_json(context.model_dump(mode="json")),
+        workflow_id,
+    )
     if revise is not None:
         await conn.execute(
             "UPDATE ranking_rounds SET reason = $3, actor = $4, run_id = $5"
-            " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id, revise.reason,
-            revise.actor, revise.run_id)
+            " WHERE period = $1 AND ruleset_id = $2",
+            period,
+            ruleset_id,
+            revise.reason,
+            revise.actor,
+            revise.run_id,
+        )
     digest = await _write_results(conn, period, ruleset_id, results)
     return results, digest, False, rules, 1
 
 
-async def _write_results(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                         results: RoundResults) -> str:
+async def _write_results(
+    conn: asyncpg.Connection, period: str, ruleset_id: str, results: RoundResults
+) -> str:
     """The entries and the canonical document of a round whose row exists and has no entries."""
     try:
         async with conn.transaction():
@@ -300,27 +412,41 @@ async def _write_results(conn: asyncpg.Connection, period: str, ruleset_id: str,
     digest = sha256(text)
     await conn.execute(
         "UPDATE ranking_rounds SET results = $3, results_sha256 = $4"
-        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id, text, digest)
+        " WHERE period = $1 AND ruleset_id = $2",
+        period,
+        ruleset_id,
+        text,
+        digest,
+    )
     return digest
 
 
-async def _publish_revision(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                            workflow_id: str, frozen: tuple[Snapshot, str] | None,
-                            revise: Revise, existing: asyncpg.Record,
-                            ) -> tuple[RoundResults, str, bool, RuleSet, int]:
+async def _publish_revision(
+    conn: asyncpg.Connection,
+    period: str,
+    ruleset_id: str,
+    workflow_id: str,
+    frozen: tuple[Snapshot, str] | None,
+    revise: Revise,
+    existing: asyncpg.Record,
+) -> tuple[RoundResults, str, bool, RuleSet, int]:
     """The next revision of a published round: from the snapshot this run froze again, under
     the rule set version the round was published with (a revision corrects inputs, not rules),
     with its context (previous ranks, exemptions) read afresh."""
     found = await revisions.snapshot_by_sha(conn, period, revise.snapshot_sha256, frozen)
     if found is None:
-        raise _fail("not_frozen", f"{period} 的重新冻结快照不存在 / period {period} has no "
-                                  f"snapshot {revise.snapshot_sha256[:12]}")
+        raise _fail(
+            "not_frozen",
+            f"{period} 的重新冻结快照不存在 / period {period} has no "
+            f"snapshot {revise.snapshot_sha256[:12]}",
+        )
     snapshot, snapshot_sha, snapshot_revision = found
     rules = await stored_ruleset(conn, ruleset_id, existing["ruleset_version"])
     rules_sha = sha256(ruleset_canonical(rules))
     context = await build_context(conn, period, ruleset_id)
-    results = compute_round(snapshot, rules, context, ruleset_sha256=rules_sha,
-                            snapshot_sha256=snapshot_sha)
+    results = compute_round(
+        snapshot, rules, context, ruleset_sha256=rules_sha, snapshot_sha256=snapshot_sha
+    )
     revision = existing["revision"] + 1
     diff = await revisions.changes(conn, results, existing["revision"])
     await revisions.archive_round(conn, period, ruleset_id)
@@ -329,23 +455,42 @@ async def _publish_revision(conn: asyncpg.Connection, period: str, ruleset_id: s
         " context = $6, results = '', results_sha256 = '', workflow_id = $7, reason = $8,"
         " actor = $9, run_id = $10, changes = $11, computed_at = now(), verified_at = NULL,"
         " verifications = 0 WHERE period = $1 AND ruleset_id = $2",
-        period, ruleset_id, revision, snapshot_revision, snapshot_sha,
-        canonical_json(context.model_dump(mode="json")), workflow_id, revise.reason,
-        revise.actor, revise.run_id, diff)
+        period,
+        ruleset_id,
+        revision,
+        snapshot_revision,
+        snapshot_sha,
+        canonical_json(context.model_dump(mode="json")),
+        workflow_id,
+        revise.reason,
+        revise.actor,
+        revise.run_id,
+        diff,
+    )
     digest = await _write_results(conn, period, ruleset_id, results)
-    log.info("ranking revision published", period=period, ruleset=ruleset_id, revision=revision,
-             reason=revise.reason, actor=revise.actor, sha256=digest[:12])
+    log.info(
+        "ranking revision published",
+        period=period,
+        ruleset=ruleset_id,
+        revision=revision,
+        reason=revise.reason,
+        actor=revise.actor,
+        sha256=digest[:12],
+    )
     return results, digest, False, rules, revision
 
 
-async def bureau_results(conn: asyncpg.Connection, period: str,
-                         ruleset_id: str) -> tuple[RoundResults, datetime] | None:
+async def bureau_results(
+    conn: asyncpg.Connection, period: str, ruleset_id: str
+) -> tuple[RoundResults, datetime] | None:
     """The bureau level of a published round (all its notices need), read from the flattened
     entries rather than by parsing the whole document, and when it was computed."""
     head = await conn.fetchrow(
         "SELECT period, kind, close_date, ruleset_id, ruleset_version, snapshot_sha256,"
         " computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
-        period, ruleset_id)
+        period,
+        ruleset_id,
+    )
     if head is None:
         return None
     entries = await conn.fetch(
@@ -353,38 +498,69 @@ async def bureau_results(conn: asyncpg.Connection, period: str,
         " target_met, exempted, investment_ratio, weight, members, bureau, program,"
         " breakdown::text AS breakdown FROM ranking_entries"
         " WHERE period = $1 AND ruleset_id = $2 AND level = 'bureau' ORDER BY rank",
-        period, ruleset_id)
+        period,
+        ruleset_id,
+    )
     with paused_gc():
-        rows = [RankedRow.model_construct(
-                    level=Level.BUREAU, code=r["code"], name_zh=r["name_zh"], rank=r["rank"],
-                    of=r["of_count"], score=r["score"], previous_rank=r["previous_rank"],
-                    movement=r["movement"], listed=ListKind(r["list"]) if r["list"] else None,
-                    target_met=r["target_met"], exempted=r["exempted"],
-                    investment_ratio=r["investment_ratio"], weight=r["weight"],
-                    members=r["members"], bureau=r["bureau"], program=r["program"],
-                    breakdown=json.loads(r["breakdown"]))
-                for r in entries]
+        rows = [
+            RankedRow.model_construct(
+                level=Level.BUREAU,
+                code=r["code"],
+                name_zh=r["name_zh"],
+                rank=r["rank"],
+                of=r["of_count"],
+                score=r["score"],
+                previous_rank=r["previous_rank"],
+                movement=r["movement"],
+                listed=ListKind(r["list"]) if r["list"] else None,
+                target_met=r["target_met"],
+                exempted=r["exempted"],
+                investment_ratio=r["investment_ratio"],
+                weight=r["weight"],
+                members=r["members"],
+                bureau=r["bureau"],
+                program=r["program"],
+                breakdown=json.loads(r["breakdown"]),
+            )
+            for r in entries
+        ]
     level = LevelResult.model_construct(
-        rows=rows, red_list=[r.code for r in rows if r.listed is ListKind.RED],
+        rows=rows,
+        red_list=[r.code for r in rows if r.listed is ListKind.RED],
         black_list=[r.code for r in rows if r.listed is ListKind.BLACK],
-        exempted=[r.code for r in rows if r.exempted])
+        exempted=[r.code for r in rows if r.exempted],
+    )
     results = RoundResults.model_construct(
-        period=head["period"], kind=head["kind"], close=head["close_date"],
-        ruleset_id=head["ruleset_id"], ruleset_version=head["ruleset_version"],
-        ruleset_sha256="", snapshot_sha256=head["snapshot_sha256"], context=RoundContext(),
-        levels={Level.BUREAU: level})
+        period=head["period"],
+        kind=head["kind"],
+        close=head["close_date"],
+        ruleset_id=head["ruleset_id"],
+        ruleset_version=head["ruleset_version"],
+        ruleset_sha256="",
+        snapshot_sha256=head["snapshot_sha256"],
+        context=RoundContext(),
+        levels={Level.BUREAU: level},
+    )
     return results, head["computed_at"]
 
 
-async def _revision_head(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                         revision: int) -> dict[str, Any]:
+async def _revision_head(
+    conn: asyncpg.Connection, period: str, ruleset_id: str, revision: int
+) -> dict[str, Any]:
     row = await conn.fetchrow(
         "SELECT revision, reason, actor, changes::text AS changes FROM ranking_rounds"
-        " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+        " WHERE period = $1 AND ruleset_id = $2",
+        period,
+        ruleset_id,
+    )
     if row is None or row["revision"] != revision:
         raise _fail("not_computed", f"{period} {ruleset_id} has no revision {revision}")
-    return {"revision": revision, "reason": row["reason"], "actor": row["actor"],
-            "changes": json.loads(row["changes"]) if row["changes"] else {}}
+    return {
+        "revision": revision,
+        "reason": row["reason"],
+        "actor": row["actor"],
+        "changes": json.loads(row["changes"]) if row["changes"] else {},
+    }
 
 
 async def stored_ladder_state(conn: asyncpg.Connection, bureau: str) -> LadderState | None:
@@ -409,55 +585,109 @@ class RankingActivities:
         if data.refreeze:
             return await self._refreeze(data)
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}"
+            )
             frozen = await load_snapshot(conn, data.period)
             if frozen is not None:
-                return FreezeResult(period=data.period, sha256=frozen[1],
-                                    projects=len(frozen[0].projects), reused=True)
+                return FreezeResult(
+                    period=data.period,
+                    sha256=frozen[1],
+                    projects=len(frozen[0].projects),
+                    reused=True,
+                )
             snapshot = await read_snapshot(conn, data.period, datetime.now(UTC))
             digest, reused = await store_snapshot(conn, snapshot)
         if not reused:
             while len(self._frozen) >= FROZEN_KEPT:
                 self._frozen.pop(next(iter(self._frozen)))
             self._frozen[data.period] = (snapshot, digest)
-        log.info("ranking snapshot frozen", period=data.period, projects=len(snapshot.projects),
-                 sha256=digest[:12])
-        return FreezeResult(period=data.period, sha256=digest, projects=len(snapshot.projects),
-                            reused=reused)
+        log.info(
+            "ranking snapshot frozen",
+            period=data.period,
+            projects=len(snapshot.projects),
+            sha256=digest[:12],
+        )
+        return FreezeResult(
+            period=data.period, sha256=digest, projects=len(snapshot.projects), reused=reused
+        )
 
     async def _refreeze(self, data: FreezeInput) -> FreezeResult:
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}")
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"freeze:{data.period}"
+            )
             snapshot, digest, revision, reused = await revisions.refreeze(
-                conn, data.period, datetime.now(UTC), reason=data.reason, actor=data.actor,
-                run_id=activity.info().workflow_run_id or "")
+                conn,
+                data.period,
+                datetime.now(UTC),
+                reason=data.reason,
+                actor=data.actor,
+                run_id=activity.info().workflow_run_id or "",
+            )
         if snapshot is not None:
             while len(self._frozen) >= FROZEN_KEPT:
                 self._frozen.pop(next(iter(self._frozen)))
             self._frozen[data.period] = (snapshot, digest)
-        log.info("ranking snapshot frozen again", period=data.period, revision=revision,
-                 sha256=digest[:12], reused=reused, reason=data.reason, actor=data.actor)
-        return FreezeResult(period=data.period, sha256=digest, reused=reused, revision=revision,
-                            projects=len(snapshot.projects) if snapshot is not None else 0)
+        log.info(
+            "ranking snapshot frozen again",
+            period=data.period,
+            revision=revision,
+            sha256=digest[:12],
+            reused=reused,
+            reason=data.reason,
+            actor=data.actor,
+        )
+        return FreezeResult(
+            period=data.period,
+            sha256=digest,
+            reused=reused,
+            revision=revision,
+            projects=len(snapshot.projects) if snapshot is not None else 0,
+        )
 
     @activity.defn(name=c.ACTIVITY_RANKING_COMPUTE)
     async def compute(self, data: ComputeInput) -> ComputeResult:
-        revise = Revise(data.snapshot_sha256, data.reason, data.actor,
-                        activity.info().workflow_run_id or "") if data.refreeze else None
+        revise = (
+            Revise(
+                data.snapshot_sha256, data.reason, data.actor, activity.info().workflow_run_id or ""
+            )
+            if data.refreeze
+            else None
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             results, digest, reproduced, rules, revision = await compute_and_store(
-                conn, data.period, data.ruleset_id, data.workflow_id,
-                self._frozen.pop(data.period, None), revise)
+                conn,
+                data.period,
+                data.ruleset_id,
+                data.workflow_id,
+                self._frozen.pop(data.period, None),
+                revise,
+            )
         bureaus = results.levels[Level.BUREAU]
-        log.info("ranking computed", period=data.period, ruleset=data.ruleset_id,
-                 sha256=digest[:12], reproduced=reproduced, red=bureaus.red_list,
-                 black=bureaus.black_list)
+        log.info(
+            "ranking computed",
+            period=data.period,
+            ruleset=data.ruleset_id,
+            sha256=digest[:12],
+            reproduced=reproduced,
+            red=bureaus.red_list,
+            black=bureaus.black_list,
+        )
         return ComputeResult(
-            period=data.period, ruleset_id=data.ruleset_id, ruleset_version=rules.version,
-            snapshot_sha256=results.snapshot_sha256, results_sha256=digest,
-            reproduced=reproduced, outcomes=outcomes(results), ladder=rules.ladder,
-            exemption=rules.exemption, red_list=bureaus.red_list,
-            black_list=bureaus.black_list, exempted=bureaus.exempted, revision=revision,
+            period=data.period,
+            ruleset_id=data.ruleset_id,
+            ruleset_version=rules.version,
+            snapshot_sha256=results.snapshot_sha256,
+            results_sha256=digest,
+            reproduced=reproduced,
+            outcomes=outcomes(results),
+            ladder=rules.ladder,
+            exemption=rules.exemption,
+            red_list=bureaus.red_list,
+            black_list=bureaus.black_list,
+            exempted=bureaus.exempted,
+            revision=revision,
             reason=data.reason if revise is not None else "",
             actor=data.actor if revise is not None else "",
         )
@@ -469,9 +699,15 @@ class RankingActivities:
             restored = await stored_ladder_state(conn, o.bureau)
         handle = await self.client.start_workflow(
             c.LADDER_WORKFLOW,
-            LadderInput(bureau=o.bureau, name_zh=o.name_zh, exemption_rules=data.exemption,
-                        clock=data.clock, state=restored),
-            id=c.bureau_ladder_workflow_id(o.bureau), task_queue=activity.info().task_queue,
+            LadderInput(
+                bureau=o.bureau,
+                name_zh=o.name_zh,
+                exemption_rules=data.exemption,
+                clock=data.clock,
+                state=restored,
+            ),
+            id=c.bureau_ladder_workflow_id(o.bureau),
+            task_queue=activity.info().task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
@@ -481,21 +717,36 @@ class RankingActivities:
         try:
             result = await handle.execute_update(
                 c.UPDATE_RECORD_PERIOD,
-                RecordPeriodInput(outcome=o, ladder=data.ladder, exemption=data.exemption,
-                                  revision=data.revision, reason=data.reason, actor=data.actor),
-                id=update_id, result_type=RecordPeriodResult,
+                RecordPeriodInput(
+                    outcome=o,
+                    ladder=data.ladder,
+                    exemption=data.exemption,
+                    revision=data.revision,
+                    reason=data.reason,
+                    actor=data.actor,
+                ),
+                id=update_id,
+                result_type=RecordPeriodResult,
             )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
-                log.warning("ladder refused a period", bureau=o.bureau, period=o.period,
-                            reason=cause.message)
+                log.warning(
+                    "ladder refused a period",
+                    bureau=o.bureau,
+                    period=o.period,
+                    reason=cause.message,
+                )
                 return FeedLadderResult(bureau=o.bureau, accepted=False, rejected=cause.message)
             raise
         return FeedLadderResult(
-            bureau=o.bureau, accepted=True, duplicate=result.duplicate,
-            level_before=result.level_before, level_after=result.level_after,
-            decisions=[d.key for d in result.decisions], withdrawn=result.withdrawn,
+            bureau=o.bureau,
+            accepted=True,
+            duplicate=result.duplicate,
+            level_before=result.level_before,
+            level_after=result.level_after,
+            decisions=[d.key for d in result.decisions],
+            withdrawn=result.withdrawn,
         )
 
     @activity.defn(name=c.ACTIVITY_RANKING_NOTICES)
@@ -505,8 +756,10 @@ class RankingActivities:
             if published is None:
                 raise _fail("not_computed", f"{data.period} {data.ruleset_id} has no results")
             if data.revision > 1:
-                notices = revision_notices(*published, await _revision_head(
-                    conn, data.period, data.ruleset_id, data.revision))
+                notices = revision_notices(
+                    *published,
+                    await _revision_head(conn, data.period, data.ruleset_id, data.revision),
+                )
             else:
                 notices = round_notices(*published)
             await insert_notices(conn, notices)
@@ -520,17 +773,38 @@ class RankingActivities:
                 " VALUES ($1, $2, $3, now()) ON CONFLICT (bureau) DO UPDATE SET"
                 " state = excluded.state, version = excluded.version, updated_at = now()"
                 " WHERE ladder_standing.version < excluded.version",
-                batch.bureau, batch.state, batch.version)
+                batch.bureau,
+                batch.state,
+                batch.version,
+            )
             if batch.decisions:
                 await conn.executemany(
                     "INSERT INTO ladder_decisions (key, bureau, period, ruleset_id, ruleset_version,"
                     " track, kind, level_before, level_after, project, order_id, deadline, lines_zh,"
                     " lines_en, inputs, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
                     "$13,$14,$15,$16) ON CONFLICT (key) DO NOTHING",
-                    [(d.key, d.bureau, d.period, d.ruleset_id, d.ruleset_version, d.track,
-                      d.kind.value, d.level_before, d.level_after, d.project, d.order_id,
-                      d.deadline, d.lines_zh, d.lines_en, d.inputs, d.decided_at)
-                     for d in batch.decisions])
+                    [
+                        (
+                            d.key,
+                            d.bureau,
+                            d.period,
+                            d.ruleset_id,
+                            d.ruleset_version,
+                            d.track,
+                            d.kind.value,
+                            d.level_before,
+                            d.level_after,
+                            d.project,
+                            d.order_id,
+                            d.deadline,
+                            d.lines_zh,
+                            d.lines_en,
+                            d.inputs,
+                            d.decided_at,
+                        )
+                        for d in batch.decisions
+                    ],
+                )
             if batch.orders:
                 await conn.executemany(
                     "INSERT INTO ladder_orders (id, bureau, kind, project, project_name, period,"
@@ -542,18 +816,42 @@ class RankingActivities:
                     " plan_on_time = excluded.plan_on_time, escalated_at = excluded.escalated_at,"
                     " closed_at = excluded.closed_at, version = excluded.version"
                     " WHERE ladder_orders.version <= excluded.version",
-                    [(o.id, o.bureau, o.kind.value, o.project, o.project_name, o.period,
-                      o.ruleset_id, o.ruleset_version, o.track, o.issued_at, o.due,
-                      o.status.value, o.plan, o.plan_actor, o.submitted_at, o.plan_on_time,
-                      o.escalated_at, o.closed_at, o.decision_key, batch.version)
-                     for o in batch.orders])
+                    [
+                        (
+                            o.id,
+                            o.bureau,
+                            o.kind.value,
+                            o.project,
+                            o.project_name,
+                            o.period,
+                            o.ruleset_id,
+                            o.ruleset_version,
+                            o.track,
+                            o.issued_at,
+                            o.due,
+                            o.status.value,
+                            o.plan,
+                            o.plan_actor,
+                            o.submitted_at,
+                            o.plan_on_time,
+                            o.escalated_at,
+                            o.closed_at,
+                            o.decision_key,
+                            batch.version,
+                        )
+                        for o in batch.orders
+                    ],
+                )
             if batch.exemptions:
                 await conn.executemany(
                     "INSERT INTO ranking_exemptions (bureau, period, reason, actor, role,"
                     " granted_at, key) VALUES ($1,$2,$3,$4,$5,$6,$7)"
                     " ON CONFLICT (bureau, period) DO NOTHING",
-                    [(e.bureau, e.period, e.reason, e.actor, e.role, e.granted_at, e.key)
-                     for e in batch.exemptions])
+                    [
+                        (e.bureau, e.period, e.reason, e.actor, e.role, e.granted_at, e.key)
+                        for e in batch.exemptions
+                    ],
+                )
             await insert_audit(conn, batch.audit)
             await insert_notices(conn, batch.notices)
 
@@ -565,12 +863,26 @@ async def insert_notices(conn: asyncpg.Connection, notices: list[Notice]) -> Non
     await conn.executemany(
         "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, body_en,"
         " created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (key) DO NOTHING",
-        [(n.key, n.bureau, n.project or None, n.kind, n.title_zh, n.body_zh, n.body_en,
-          n.created_at, n.deadline) for n in notices])
+        [
+            (
+                n.key,
+                n.bureau,
+                n.project or None,
+                n.kind,
+                n.title_zh,
+                n.body_zh,
+                n.body_en,
+                n.created_at,
+                n.deadline,
+            )
+            for n in notices
+        ],
+    )
 
 
-async def insert_audit(conn: asyncpg.Connection, entries: list[AuditEntry],
-                       project: str | None = None) -> None:
+async def insert_audit(
+    conn: asyncpg.Connection, entries: list[AuditEntry], project: str | None = None
+) -> None:
     """Accepted inputs, one audit row per key: a retried write adds nothing."""
     if not entries:
         return
@@ -578,5 +890,20 @@ async def insert_audit(conn: asyncpg.Connection, entries: list[AuditEntry],
         "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
         " accepted, before, after, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
         " ON CONFLICT (key) DO NOTHING",
-        [(a.key, a.at, a.actor, a.bureau, project, a.action, a.idempotency_key, a.accepted,
-          a.before, a.after, a.reason) for a in entries])
+        [
+            (
+                a.key,
+                a.at,
+                a.actor,
+                a.bureau,
+                project,
+                a.action,
+                a.idempotency_key,
+                a.accepted,
+                a.before,
+                a.after,
+                a.reason,
+            )
+            for a in entries
+        ],
+    )

@@ -46,13 +46,28 @@ class ReadModelActivities:
         code = snap["code"]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                _UPSERT_PROJECT, code, snap["name_zh"], snap["program"], snap["bureau"],
-                snap["kind"], snap["stage"], snap["status"], snap["light"],
-                snap["explanations"], snap["total_investment_wan"],
-                snap["planned_investment_to_date_wan"], snap["actual_investment_wan"],
-                snap["physical_progress_pct"], snap["milestones"], snap["open_issues"],
-                snap["last_report_month"], snap["red_months"], snap["plan"],
-                date.fromisoformat(snap["business_today"]), snap["version"], snap["runs"],
+                _UPSERT_PROJECT,
+                code,
+                snap["name_zh"],
+                snap["program"],
+                snap["bureau"],
+                snap["kind"],
+                snap["stage"],
+                snap["status"],
+                snap["light"],
+                snap["explanations"],
+                snap["total_investment_wan"],
+                snap["planned_investment_to_date_wan"],
+                snap["actual_investment_wan"],
+                snap["physical_progress_pct"],
+                snap["milestones"],
+                snap["open_issues"],
+                snap["last_report_month"],
+                snap["red_months"],
+                snap["plan"],
+                date.fromisoformat(snap["business_today"]),
+                snap["version"],
+                snap["runs"],
             )
             if batch.stage_changes:
                 await conn.executemany(
@@ -60,9 +75,19 @@ class ReadModelActivities:
                     " recorded_at, actor, bureau, note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
                     " ON CONFLICT (key) DO NOTHING",
                     [
-                        (f"{code}:{c.stage.value}:{c.step.value if c.step else '-'}:"
-                         f"{c.recorded_at.isoformat()}", code, c.step.value if c.step else None,
-                         c.stage.value, c.on, c.planned, c.recorded_at, c.actor, c.bureau, c.note)
+                        (
+                            f"{code}:{c.stage.value}:{c.step.value if c.step else '-'}:"
+                            f"{c.recorded_at.isoformat()}",
+                            code,
+                            c.step.value if c.step else None,
+                            c.stage.value,
+                            c.on,
+                            c.planned,
+                            c.recorded_at,
+                            c.actor,
+                            c.bureau,
+                            c.note,
+                        )
                         for c in batch.stage_changes
                     ],
                 )
@@ -73,9 +98,18 @@ class ReadModelActivities:
                     " on_time, actor) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
                     " ON CONFLICT DO NOTHING",
                     [
-                        (code, r.month, r.corrected, r.investment_wan,
-                         r.cumulative_investment_wan, r.physical_progress_pct, r.narrative,
-                         r.received_at, r.on_time, r.actor)
+                        (
+                            code,
+                            r.month,
+                            r.corrected,
+                            r.investment_wan,
+                            r.cumulative_investment_wan,
+                            r.physical_progress_pct,
+                            r.narrative,
+                            r.received_at,
+                            r.on_time,
+                            r.actor,
+                        )
                         for r in batch.reports
                     ],
                 )
@@ -84,9 +118,14 @@ class ReadModelActivities:
                     "INSERT INTO light_history (key, project, at, light, previous, explanations)"
                     " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (key) DO NOTHING",
                     [
-                        (f"{code}:{lc.at.isoformat()}:{lc.light.value}", code, lc.at,
-                         lc.light.value, lc.previous.value,
-                         [e.model_dump(mode="json") for e in lc.explanations])
+                        (
+                            f"{code}:{lc.at.isoformat()}:{lc.light.value}",
+                            code,
+                            lc.at,
+                            lc.light.value,
+                            lc.previous.value,
+                            [e.model_dump(mode="json") for e in lc.explanations],
+                        )
                         for lc in batch.light_changes
                     ],
                 )
@@ -96,8 +135,19 @@ class ReadModelActivities:
                     " idempotency_key, accepted, before, after, reason)"
                     " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (key) DO NOTHING",
                     [
-                        (a.key, a.at, a.actor, a.bureau, code, a.action, a.idempotency_key,
-                         a.accepted, a.before, a.after, a.reason)
+                        (
+                            a.key,
+                            a.at,
+                            a.actor,
+                            a.bureau,
+                            code,
+                            a.action,
+                            a.idempotency_key,
+                            a.accepted,
+                            a.before,
+                            a.after,
+                            a.reason,
+                        )
                         for a in batch.audit
                     ],
                 )
@@ -107,15 +157,26 @@ class ReadModelActivities:
                     " body_en, created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
                     " ON CONFLICT (key) DO NOTHING",
                     [
-                        (n.key, n.bureau, n.project, n.kind, n.title_zh, n.body_zh, n.body_en,
-                         n.created_at, n.deadline)
+                        (
+                            n.key,
+                            n.bureau,
+                            n.project,
+                            n.kind,
+                            n.title_zh,
+                            n.body_zh,
+                            n.body_en,
+                            n.created_at,
+                            n.deadline,
+                        )
                         for n in batch.notices
                     ],
                 )
         metrics.projection_committed()
 
 
-async def upsert_reference(pool: asyncpg.Pool, bureaus: list[Bureau], programs: list[Program]) -> None:
+async def upsert_reference(
+    pool: asyncpg.Pool, bureaus: list[Bureau], programs: list[Program]
+) -> None:
     """Load bureaus and programs; webhook URLs from config win over what the table holds."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(

@@ -26,19 +26,23 @@ async def period_has_data(pool: asyncpg.Pool, period_key: str) -> PeriodDataResu
     close = local_start(period.close)
     async with pool.acquire() as conn:
         on_chart = await conn.fetchval(
-            "SELECT count(DISTINCT project) FROM stage_history WHERE recorded_at < $1", close)
+            "SELECT count(DISTINCT project) FROM stage_history WHERE recorded_at < $1", close
+        )
         reported = await conn.fetchval(
             "SELECT count(DISTINCT project) FROM progress_reports WHERE month = ANY($1::text[])",
-            period.months)
+            period.months,
+        )
     if on_chart or reported:
         return PeriodDataResult(
             has_data=True,
             reason=f"{on_chart} project(s) on the chart before {period.close.isoformat()}, "
-                   f"{reported} with reports for {period_key}")
+            f"{reported} with reports for {period_key}",
+        )
     return PeriodDataResult(
         has_data=False,
         reason=f"no project was on the chart before {period.close.isoformat()} (when {period_key} "
-               f"closed) and none has a report for {period_key}")
+        f"closed) and none has a report for {period_key}",
+    )
 
 
 class RoundGateActivities:

@@ -52,8 +52,9 @@ class RawTimer:
 class RawOneActivity:
     @workflow.run
     async def run(self, data: RawInput) -> str:
-        return await workflow.execute_activity(raw_noop, data,
-                                               start_to_close_timeout=timedelta(seconds=30))
+        return await workflow.execute_activity(
+            raw_noop, data, start_to_close_timeout=timedelta(seconds=30)
+        )
 
 
 @workflow.defn(name="RawNoOp")

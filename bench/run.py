@@ -72,9 +72,25 @@ class WorkerProcess:
     def __init__(self, target: str, dsn: str, kind: str, namespace: str = "default") -> None:
         self.task_queue = f"bench-{kind}-{uuid.uuid4().hex[:6]}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker_proc", "--target", target, "--dsn", dsn,
-             "--task-queue", self.task_queue, "--kind", kind, "--namespace", namespace],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.worker_proc",
+                "--target",
+                target,
+                "--dsn",
+                dsn,
+                "--task-queue",
+                self.task_queue,
+                "--kind",
+                kind,
+                "--namespace",
+                namespace,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
             env={**os.environ, "GUATU_LOG_LEVEL": "WARNING"},
         )
         assert self.proc.stdout is not None
@@ -125,8 +141,10 @@ async def create_database(dsn: str, name: str) -> str:
 def synthetic_plans(count: int, year: int, prefix: str) -> list[ProjectPlan]:
     """`count` plans cycling through the sample programme under fresh codes."""
     sample = load_sample_plans(year)
-    return [sample[i % len(sample)].model_copy(update={"code": f"{prefix}{i:05d}"})
-            for i in range(count)]
+    return [
+        sample[i % len(sample)].model_copy(update={"code": f"{prefix}{i:05d}"})
+        for i in range(count)
+    ]
 
 
 async def timed(label: str, job: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
@@ -141,8 +159,9 @@ async def wait_projected(pool: asyncpg.Pool, prefix: str, count: int, timeout: f
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         async with pool.acquire() as conn:
-            n = await conn.fetchval("SELECT count(*) FROM projects WHERE code LIKE $1",
-                                    f"{prefix}%")
+            n = await conn.fetchval(
+                "SELECT count(*) FROM projects WHERE code LIKE $1", f"{prefix}%"
+            )
         if n >= count:
             return time.perf_counter() - started
         await asyncio.sleep(0.5)
@@ -150,8 +169,9 @@ async def wait_projected(pool: asyncpg.Pool, prefix: str, count: int, timeout: f
 
 
 class Bench:
-    def __init__(self, client: Client, pool: asyncpg.Pool, target: str, dsn: str,
-                 quick: bool) -> None:
+    def __init__(
+        self, client: Client, pool: asyncpg.Pool, target: str, dsn: str, quick: bool
+    ) -> None:
         self.client = client
         self.pool = pool
         self.target = target
@@ -163,9 +183,17 @@ class Bench:
     async def raw_starts(self, worker: WorkerProcess, count: int, workflow: str) -> float:
         async def start_all() -> list[WorkflowHandle[Any, Any]]:
             return await gather_limited(
-                [lambda i=i: self.client.start_workflow(
-                    workflow, RawInput(label=str(i)), id=f"raw-{workflow}-{uuid.uuid4().hex}",
-                    task_queue=worker.task_queue) for i in range(count)], 32)
+                [
+                    lambda i=i: self.client.start_workflow(
+                        workflow,
+                        RawInput(label=str(i)),
+                        id=f"raw-{workflow}-{uuid.uuid4().hex}",
+                        task_queue=worker.task_queue,
+                    )
+                    for i in range(count)
+                ],
+                32,
+            )
 
         seconds, _ = await timed(f"raw {workflow} × {count}", start_all)
         return count / seconds
@@ -174,8 +202,9 @@ class Bench:
         plans = synthetic_plans(count, self.year, prefix)
 
         async def start_all() -> int:
-            return await start_programme(self.client, plans, load_policy(),
-                                         task_queue=worker.task_queue, concurrency=32)
+            return await start_programme(
+                self.client, plans, load_policy(), task_queue=worker.task_queue, concurrency=32
+            )
 
         seconds, _ = await timed(f"guatu lifecycles × {count}", start_all)
         return count / seconds
@@ -198,9 +227,11 @@ class Bench:
             guatu_big = await self.guatu_starts(guatu, big - 243, "BB-")
             guatu_drain = await wait_projected(self.pool, "B", big, timeout=600)
             guatu_on_chart = time.perf_counter() - started
-            print(f"  backlog after the starts: raw {raw_drain:.0f} s, guatu {guatu_drain:.0f} s"
-                  f" (all {big} on the chart {guatu_on_chart:.0f} s after the first start)",
-                  flush=True)
+            print(
+                f"  backlog after the starts: raw {raw_drain:.0f} s, guatu {guatu_drain:.0f} s"
+                f" (all {big} on the chart {guatu_on_chart:.0f} s after the first start)",
+                flush=True,
+            )
             await guatu.wait_idle(60)
             raw_rss, guatu_rss = raw.rss_kib(), guatu.rss_kib()
         finally:
@@ -235,9 +266,15 @@ class Bench:
         guatu = WorkerProcess(self.target, self.dsn, "guatu")
         try:
             targets = 50
-            raw_handles = [await self.client.start_workflow(
-                "RawTimer", RawInput(), id=f"raw-upd-{uuid.uuid4().hex}",
-                task_queue=raw.task_queue) for _ in range(targets)]
+            raw_handles = [
+                await self.client.start_workflow(
+                    "RawTimer",
+                    RawInput(),
+                    id=f"raw-upd-{uuid.uuid4().hex}",
+                    task_queue=raw.task_queue,
+                )
+                for _ in range(targets)
+            ]
             plans = synthetic_plans(targets, self.year, f"BU{uuid.uuid4().hex[:3].upper()}-")
             plans = [p.model_copy(update={"start": date(self.year, 1, 1)}) for p in plans]
             await start_programme(self.client, plans, load_policy(), task_queue=guatu.task_queue)
@@ -258,34 +295,49 @@ class Bench:
                 plan = plans[i % targets]
                 month = months[(i // targets) % len(months)]
                 t = time.perf_counter()
-                await send_update(self.client, plan.code, c.UPDATE_REPORT, ProgressReportInput(
-                    bureau=plan.bureau, idempotency_key=f"b-{i}", month=month,
-                    investment_wan=1.0, physical_progress_pct=min(100.0, 1.0 + i / count),
-                    correction=(i // targets) >= len(months)))
+                await send_update(
+                    self.client,
+                    plan.code,
+                    c.UPDATE_REPORT,
+                    ProgressReportInput(
+                        bureau=plan.bureau,
+                        idempotency_key=f"b-{i}",
+                        month=month,
+                        investment_wan=1.0,
+                        physical_progress_pct=min(100.0, 1.0 + i / count),
+                        correction=(i // targets) >= len(months),
+                    ),
+                )
                 guatu_lat.append((time.perf_counter() - t) * 1000)
 
             raw_cpu = raw.cpu()
-            raw_s, _ = await timed(f"raw updates × {count}",
-                                   lambda: gather_limited([lambda i=i: raw_one(i)
-                                                           for i in range(count)], 16))
+            raw_s, _ = await timed(
+                f"raw updates × {count}",
+                lambda: gather_limited([lambda i=i: raw_one(i) for i in range(count)], 16),
+            )
             raw_cpu = raw.cpu() - raw_cpu
             n = min(count, targets * len(months))
             guatu_cpu = guatu.cpu()
-            guatu_s, _ = await timed(f"guatu reports × {n}",
-                                     lambda: gather_limited([lambda i=i: guatu_one(i)
-                                                             for i in range(n)], 16))
+            guatu_s, _ = await timed(
+                f"guatu reports × {n}",
+                lambda: gather_limited([lambda i=i: guatu_one(i) for i in range(n)], 16),
+            )
             guatu_cpu = guatu.cpu() - guatu_cpu
-            print(f"  worker CPU: raw {raw_cpu:.1f} s ({raw_cpu / raw_s:.0%} of a core), "
-                  f"guatu {guatu_cpu:.1f} s ({guatu_cpu / guatu_s:.0%}); "
-                  f"per call raw {1000 * raw_cpu / count:.1f} ms, "
-                  f"guatu {1000 * guatu_cpu / n:.1f} ms", flush=True)
+            print(
+                f"  worker CPU: raw {raw_cpu:.1f} s ({raw_cpu / raw_s:.0%} of a core), "
+                f"guatu {guatu_cpu:.1f} s ({guatu_cpu / guatu_s:.0%}); "
+                f"per call raw {1000 * raw_cpu / count:.1f} ms, "
+                f"guatu {1000 * guatu_cpu / n:.1f} ms",
+                flush=True,
+            )
         finally:
             raw.stop()
             guatu.stop()
         self.figures["report"] = {
             "path": "Temporal client execute_update (validator + handler + projection)",
             "raw_updates_per_s": round(count / raw_s, 1),
-            "raw_p50_ms": round(pct(raw_lat, 50), 1), "raw_p99_ms": round(pct(raw_lat, 99), 1),
+            "raw_p50_ms": round(pct(raw_lat, 50), 1),
+            "raw_p99_ms": round(pct(raw_lat, 99), 1),
             "guatu_reports_per_s": round(n / guatu_s, 1),
             "guatu_p50_ms": round(pct(guatu_lat, 50), 1),
             "guatu_p99_ms": round(pct(guatu_lat, 99), 1),
@@ -313,14 +365,22 @@ class Bench:
             this_month = date.today().strftime("%Y-%m")
             months = [m for m in (f"{self.year}-{i:02d}" for i in range(1, 13)) if m <= this_month]
             # One first report per (project, month): every request is valid and is applied.
-            plans = synthetic_plans(-(-count // len(months)), self.year,
-                                    f"BH{uuid.uuid4().hex[:3].upper()}-")
+            plans = synthetic_plans(
+                -(-count // len(months)), self.year, f"BH{uuid.uuid4().hex[:3].upper()}-"
+            )
             plans = [p.model_copy(update={"start": date(self.year, 1, 1)}) for p in plans]
             await start_programme(self.client, plans, load_policy(), task_queue=guatu.task_queue)
-            app = create_app(self.client, self.pool, Settings(), task_queue=guatu.task_queue,
-                             options=ApiOptions(rate_per_second=10_000, rate_burst=10_000))
-            tokens = {b: await create_token(self.pool, "bureau", bureau=b)
-                      for b in {p.bureau for p in plans}}
+            app = create_app(
+                self.client,
+                self.pool,
+                Settings(),
+                task_queue=guatu.task_queue,
+                options=ApiOptions(rate_per_second=10_000, rate_burst=10_000),
+            )
+            tokens = {
+                b: await create_token(self.pool, "bureau", bureau=b)
+                for b in {p.bureau for p in plans}
+            }
             latencies: list[float] = []
             failures = 0
             transport = httpx.ASGITransport(app=app)
@@ -331,37 +391,52 @@ class Bench:
                     nonlocal failures
                     plan = plans[i % len(plans)]
                     month = months[(i // len(plans)) % len(months)]
-                    body = {"month": month, "investment_wan": 1.0,
-                            "physical_progress_pct": float(1 + (i // len(plans)))}
+                    body = {
+                        "month": month,
+                        "investment_wan": 1.0,
+                        "physical_progress_pct": float(1 + (i // len(plans))),
+                    }
                     t = time.perf_counter()
                     response = await http.post(
-                        f"/api/v1/projects/{plan.code}/reports", json=body,
-                        headers={"Authorization": f"Bearer {tokens[plan.bureau]}",
-                                 "Idempotency-Key": f"http-{i}"})
+                        f"/api/v1/projects/{plan.code}/reports",
+                        json=body,
+                        headers={
+                            "Authorization": f"Bearer {tokens[plan.bureau]}",
+                            "Idempotency-Key": f"http-{i}",
+                        },
+                    )
                     latencies.append((time.perf_counter() - t) * 1000)
                     if response.status_code != 200:
                         failures += 1
 
                 n = count
-                seconds, _ = await timed(f"HTTP reports × {n}", lambda: gather_limited(
-                    [lambda i=i: one(i) for i in range(n)], 16))
+                seconds, _ = await timed(
+                    f"HTTP reports × {n}",
+                    lambda: gather_limited([lambda i=i: one(i) for i in range(n)], 16),
+                )
             async with self.pool.acquire() as conn:
                 projected = await conn.fetchval(
                     "SELECT count(*) FROM progress_reports WHERE project = ANY($1::text[])",
-                    [p.code for p in plans])
+                    [p.code for p in plans],
+                )
         finally:
             guatu.stop()
         self.figures["http_report"] = {
-            "reports": n, "failures": failures, "projected_rows": projected,
+            "reports": n,
+            "failures": failures,
+            "projected_rows": projected,
             "reports_per_s": round(n / seconds, 1),
-            "p50_ms": round(pct(latencies, 50), 1), "p99_ms": round(pct(latencies, 99), 1),
+            "p50_ms": round(pct(latencies, 50), 1),
+            "p99_ms": round(pct(latencies, 99), 1),
         }
         if "report" in self.figures:
             raw = self.figures["report"]
             self.figures["http_report"]["rate_ratio_vs_raw_update"] = round(
-                (n / seconds) / raw["raw_updates_per_s"], 2)
+                (n / seconds) / raw["raw_updates_per_s"], 2
+            )
             self.figures["http_report"]["p99_ratio_vs_raw_update"] = round(
-                pct(latencies, 99) / raw["raw_p99_ms"], 2)
+                pct(latencies, 99) / raw["raw_p99_ms"], 2
+            )
 
     async def measure_queries(self, client: Client, dsn: str) -> None:
         """Leader queries through the HTTP API on a read model of 10,000 projects (seeded) with
@@ -382,8 +457,9 @@ class Bench:
 
         async with pool.acquire() as conn:
             have = await conn.fetchval("SELECT count(*) FROM projects")
-        app = create_app(client, pool, Settings(),
-                         options=ApiOptions(rate_per_second=10_000, rate_burst=10_000))
+        app = create_app(
+            client, pool, Settings(), options=ApiOptions(rate_per_second=10_000, rate_burst=10_000)
+        )
         token = await create_token(pool, "leader")
         headers = {"Authorization": f"Bearer {token}"}
         calls = 100 if self.quick else 300
@@ -401,8 +477,9 @@ class Bench:
             paths["ranking_program"] = "/api/v1/rankings?level=program"
             paths["ranking_project_page1"] = "/api/v1/rankings?level=project&page_size=50"
             paths["ranking_project_page40"] = "/api/v1/rankings?level=project&page=40&page_size=50"
-            paths["ranking_project_bureau"] = ("/api/v1/rankings?level=project&bureau=fgj"
-                                               "&page_size=50")
+            paths["ranking_project_bureau"] = (
+                "/api/v1/rankings?level=project&bureau=fgj&page_size=50"
+            )
             for name, path in paths.items():
                 lat: list[float] = []
                 for _ in range(calls):
@@ -434,35 +511,103 @@ class Bench:
             projects, reports = [], []
             for p in plans:
                 planned = planned_to_date_wan(p, today)
-                projects.append((p.code, p.name_zh, p.program, p.bureau, p.kind.value,
-                                 "under_construction", "active", "green", "[]",
-                                 p.total_investment_wan, planned, 0.0, 0.0, "[]", 0, None, "[]",
-                                 _json.dumps(p.model_dump(mode="json")), today, 1, 1))
+                projects.append(
+                    (
+                        p.code,
+                        p.name_zh,
+                        p.program,
+                        p.bureau,
+                        p.kind.value,
+                        "under_construction",
+                        "active",
+                        "green",
+                        "[]",
+                        p.total_investment_wan,
+                        planned,
+                        0.0,
+                        0.0,
+                        "[]",
+                        0,
+                        None,
+                        "[]",
+                        _json.dumps(p.model_dump(mode="json")),
+                        today,
+                        1,
+                        1,
+                    )
+                )
                 for i, month in enumerate(months):
-                    reports.append((p.code, month, 0, planned / len(months) * rng.uniform(0.4, 1.3),
-                                    0.0, 10.0 * (i + 1), "", datetime_utc(), rng.random() < 0.85,
-                                    "bench"))
-            cols = ["code", "name_zh", "program", "bureau", "kind", "stage", "status", "light",
-                    "explanations", "total_investment_wan", "planned_investment_to_date_wan",
-                    "actual_investment_wan", "physical_progress_pct", "milestones", "open_issues",
-                    "last_report_month", "red_months", "plan", "business_today", "version", "runs"]
+                    reports.append(
+                        (
+                            p.code,
+                            month,
+                            0,
+                            planned / len(months) * rng.uniform(0.4, 1.3),
+                            0.0,
+                            10.0 * (i + 1),
+                            "",
+                            datetime_utc(),
+                            rng.random() < 0.85,
+                            "bench",
+                        )
+                    )
+            cols = [
+                "code",
+                "name_zh",
+                "program",
+                "bureau",
+                "kind",
+                "stage",
+                "status",
+                "light",
+                "explanations",
+                "total_investment_wan",
+                "planned_investment_to_date_wan",
+                "actual_investment_wan",
+                "physical_progress_pct",
+                "milestones",
+                "open_issues",
+                "last_report_month",
+                "red_months",
+                "plan",
+                "business_today",
+                "version",
+                "runs",
+            ]
             async with pool.acquire() as conn:
                 # jsonb has no binary COPY encoder: stage the rows as text, then cast.
                 await conn.execute(
                     "CREATE TEMP TABLE seed_projects AS SELECT * FROM projects WITH NO DATA;"
                     " ALTER TABLE seed_projects ALTER explanations TYPE text,"
-                    " ALTER milestones TYPE text, ALTER red_months TYPE text, ALTER plan TYPE text")
+                    " ALTER milestones TYPE text, ALTER red_months TYPE text, ALTER plan TYPE text"
+                )
                 await conn.copy_records_to_table("seed_projects", records=projects, columns=cols)
                 names = ", ".join(cols)
-                casts = ", ".join(f"{k}::jsonb" if k in ("explanations", "milestones",
-                                                          "red_months", "plan") else k
-                                  for k in cols)
-                await conn.execute(f"INSERT INTO projects ({names}) SELECT {casts} FROM seed_projects")
+                casts = ", ".join(
+                    f"{k}::jsonb"
+                    if k in ("explanations", "milestones", "red_months", "plan")
+                    else k
+                    for k in cols
+                )
+                await conn.execute(
+                    f"INSERT INTO projects ({names}) SELECT {casts} FROM seed_projects"
+                )
                 await conn.copy_records_to_table(
-                    "progress_reports", records=reports,
-                    columns=["project", "month", "corrected", "investment_wan",
-                             "cumulative_investment_wan", "physical_progress_pct", "narrative",
-                             "received_at", "on_time", "actor"])
+                    "progress_reports",
+                    records=reports,
+                    columns=[
+                        "project",
+                        "month",
+                        "corrected",
+                        "investment_wan",
+                        "cumulative_investment_wan",
+                        "physical_progress_pct",
+                        "narrative",
+                        "received_at",
+                        "on_time",
+                        "actor",
+                    ],
+                )
         finally:
             await pool.close()
 
@@ -480,17 +625,23 @@ class Bench:
         for size in sizes:
             name = f"rank{size}"
             dsn = await create_database(self.dsn, name)
-            await timed(f"seed {size} projects",
-                        lambda dsn=dsn, size=size: self.seed_read_model(dsn, size, months))
+            await timed(
+                f"seed {size} projects",
+                lambda dsn=dsn, size=size: self.seed_read_model(dsn, size, months),
+            )
             worker = WorkerProcess(self.target, dsn, "guatu", namespace=name)
             try:
-                client = await Client.connect(self.target, namespace=name,
-                                              data_converter=pydantic_data_converter)
+                client = await Client.connect(
+                    self.target, namespace=name, data_converter=pydantic_data_converter
+                )
 
                 async def run_round(client: Client = client, worker: WorkerProcess = worker) -> Any:
                     handle = await client.start_workflow(
-                        c.RANKING_WORKFLOW, RankingRoundInput(period=months[-1]),
-                        id=f"bench-round-{uuid.uuid4().hex[:6]}", task_queue=worker.task_queue)
+                        c.RANKING_WORKFLOW,
+                        RankingRoundInput(period=months[-1]),
+                        id=f"bench-round-{uuid.uuid4().hex[:6]}",
+                        task_queue=worker.task_queue,
+                    )
                     return await handle.result()
 
                 seconds, _ = await timed(f"ranking round × {size}", run_round)
@@ -517,19 +668,24 @@ class Bench:
 
         plans = load_sample_plans(self.year)
         periods = periods_between("month", f"{self.year}-01", f"{self.year + 4}-12")
-        build_s, snapshots = await timed("synthetic snapshots, 5 years",
-                                         lambda: asyncio.to_thread(synthetic_snapshots, plans,
-                                                                   periods))
+        build_s, snapshots = await timed(
+            "synthetic snapshots, 5 years",
+            lambda: asyncio.to_thread(synthetic_snapshots, plans, periods),
+        )
         started = time.perf_counter()
-        result = await asyncio.to_thread(what_if_snapshots, snapshots, load_ruleset("default"),
-                                         load_ruleset("sanya"))
+        result = await asyncio.to_thread(
+            what_if_snapshots, snapshots, load_ruleset("default"), load_ruleset("sanya")
+        )
         seconds = time.perf_counter() - started
         print(f"  what-if 5 years × 243 projects: {seconds:.2f} s", flush=True)
         self.figures["whatif"] = {
-            "periods": len(periods), "projects": len(plans), "seconds": round(seconds, 2),
+            "periods": len(periods),
+            "projects": len(plans),
+            "seconds": round(seconds, 2),
             "snapshot_build_seconds": round(build_s, 2),
             "differences": len(result.get("differences", [])) if isinstance(result, dict) else None,
-            "summary": round(seconds, 2), "target": "≤ 5 s",
+            "summary": round(seconds, 2),
+            "target": "≤ 5 s",
         }
 
     async def measure_simulation(self) -> None:
@@ -538,17 +694,25 @@ class Bench:
         months = 3 if self.quick else 12
         guatu = WorkerProcess(self.target, self.dsn, "guatu")
         try:
-            config = SimulationConfig(start_year=self.year, months=months, year_seconds=100,
-                                      code_prefix="SIM-")
-            sim = ProgrammeSimulation(self.client, load_sample_plans(self.year), load_policy(),
-                                      config, task_queue=guatu.task_queue)
+            config = SimulationConfig(
+                start_year=self.year, months=months, year_seconds=100, code_prefix="SIM-"
+            )
+            sim = ProgrammeSimulation(
+                self.client,
+                load_sample_plans(self.year),
+                load_policy(),
+                config,
+                task_queue=guatu.task_queue,
+            )
             report = await sim.run()
         finally:
             guatu.stop()
         self.figures["simulation"] = {
-            "projects": report.projects, "months": months,
+            "projects": report.projects,
+            "months": months,
             "real_seconds": report.real_seconds,
-            "reports": report.reports_sent, "steps": report.steps_sent,
+            "reports": report.reports_sent,
+            "steps": report.steps_sent,
             "refused": report.refused,
             "max_driver_lag_business_days": report.max_lag_business_days,
             "target": "one simulated year ≤ 120 s",
@@ -559,40 +723,93 @@ class Bench:
         rows: list[tuple[str, str, str, str]] = []
         if "import" in f:
             i = f["import"]
-            big = [k for k in i if k.startswith("guatu_starts_per_s_") and not k.endswith("_243")][0]
+            big = [k for k in i if k.startswith("guatu_starts_per_s_") and not k.endswith("_243")][
+                0
+            ]
             n = big.rsplit("_", 1)[1]
-            rows.append(("import 243 (starts/s)", f"{i['guatu_starts_per_s_243']}",
-                         f"{i['raw_starts_per_s_243']} raw → ×{i['ratio_243']}", i["target"]))
-            rows.append((f"import {n} (starts/s)", f"{i[big]}",
-                         f"{i[f'raw_starts_per_s_{n}']} raw → ×{i[f'ratio_{n}']}", i["target"]))
+            rows.append(
+                (
+                    "import 243 (starts/s)",
+                    f"{i['guatu_starts_per_s_243']}",
+                    f"{i['raw_starts_per_s_243']} raw → ×{i['ratio_243']}",
+                    i["target"],
+                )
+            )
+            rows.append(
+                (
+                    f"import {n} (starts/s)",
+                    f"{i[big]}",
+                    f"{i[f'raw_starts_per_s_{n}']} raw → ×{i[f'ratio_{n}']}",
+                    i["target"],
+                )
+            )
         if "http_report" in f:
             h = f["http_report"]
-            rows.append(("HTTP report rate (/s)", f"{h['reports_per_s']} ({h['failures']} non-200)",
-                         f"raw update → ×{h.get('rate_ratio_vs_raw_update', '?')}", "≥ 0.50"))
-            rows.append(("HTTP report p50/p99 (ms)", f"{h['p50_ms']}/{h['p99_ms']}",
-                         f"raw update p99 → ×{h.get('p99_ratio_vs_raw_update', '?')}",
-                         "p99 ≤ 3×"))
+            rows.append(
+                (
+                    "HTTP report rate (/s)",
+                    f"{h['reports_per_s']} ({h['failures']} non-200)",
+                    f"raw update → ×{h.get('rate_ratio_vs_raw_update', '?')}",
+                    "≥ 0.50",
+                )
+            )
+            rows.append(
+                (
+                    "HTTP report p50/p99 (ms)",
+                    f"{h['p50_ms']}/{h['p99_ms']}",
+                    f"raw update p99 → ×{h.get('p99_ratio_vs_raw_update', '?')}",
+                    "p99 ≤ 3×",
+                )
+            )
         if "report" in f:
             r = f["report"]
-            rows.append(("report rate (/s)", f"{r['guatu_reports_per_s']}",
-                         f"{r['raw_updates_per_s']} raw → ×{r['rate_ratio']}", "≥ 0.50"))
-            rows.append(("report p50/p99 (ms)", f"{r['guatu_p50_ms']}/{r['guatu_p99_ms']}",
-                         f"{r['raw_p50_ms']}/{r['raw_p99_ms']} raw → p99 ×{r['p99_ratio']}",
-                         "p99 ≤ 3×"))
-        for key, label in (("ranking", "ranking round (s)"), ("queries", "leader queries"),
-                           ("whatif", "what-if 5 years (s)")):
+            rows.append(
+                (
+                    "report rate (/s)",
+                    f"{r['guatu_reports_per_s']}",
+                    f"{r['raw_updates_per_s']} raw → ×{r['rate_ratio']}",
+                    "≥ 0.50",
+                )
+            )
+            rows.append(
+                (
+                    "report p50/p99 (ms)",
+                    f"{r['guatu_p50_ms']}/{r['guatu_p99_ms']}",
+                    f"{r['raw_p50_ms']}/{r['raw_p99_ms']} raw → p99 ×{r['p99_ratio']}",
+                    "p99 ≤ 3×",
+                )
+            )
+        for key, label in (
+            ("ranking", "ranking round (s)"),
+            ("queries", "leader queries"),
+            ("whatif", "what-if 5 years (s)"),
+        ):
             if key in f:
                 rows.append((label, str(f[key].get("summary")), "—", f[key]["target"]))
         if "memory" in f:
             m = f["memory"]
-            rows.append((f"worker RSS, {m['open_workflows']} open (MiB)", f"{m['guatu_rss_mib']}",
-                         f"{m['raw_rss_mib']} raw → ×{m['ratio']}", m["target"]))
+            rows.append(
+                (
+                    f"worker RSS, {m['open_workflows']} open (MiB)",
+                    f"{m['guatu_rss_mib']}",
+                    f"{m['raw_rss_mib']} raw → ×{m['ratio']}",
+                    m["target"],
+                )
+            )
         if "simulation" in f:
             s = f["simulation"]
-            rows.append((f"simulation {s['months']} months × {s['projects']} (s)",
-                         f"{s['real_seconds']}", "—", s["target"]))
-        widths = [max(len(r[i]) for r in [("figure", "Guatu", "compared with", "target"), *rows])
-                  for i in range(4)]
+            rows.append(
+                (
+                    f"simulation {s['months']} months × {s['projects']} (s)",
+                    f"{s['real_seconds']}",
+                    "—",
+                    s["target"],
+                )
+            )
+        widths = [
+            max(len(r[i]) for r in [("figure", "Guatu", "compared with", "target"), *rows])
+            for i in range(4)
+        ]
         lines = []
         for r in [("figure", "Guatu", "compared with", "target"), *rows]:
             lines.append(" | ".join(r[i].ljust(widths[i]) for i in range(4)))
@@ -604,12 +821,20 @@ class Bench:
 async def embedded_stack(quick: bool, extra: list[str] | None = None):  # type: ignore[no-untyped-def]
     data = Path(tempfile.mkdtemp(prefix="guatu-bench-"))
     pg = EmbeddedPostgres(data, port=free_port())
-    namespaces = [arg for size in (243, 2_000, 10_000, 100_000)
-                  for arg in ("--namespace", f"rank{size}")]
-    temporal = EmbeddedTemporal(data / "temporal", port=free_port(), ui_port=None,
-                                extra_args=["--dynamic-config-value",
-                                            "frontend.namespaceRPS.visibility=1000", *namespaces,
-                                            *(extra or [])])
+    namespaces = [
+        arg for size in (243, 2_000, 10_000, 100_000) for arg in ("--namespace", f"rank{size}")
+    ]
+    temporal = EmbeddedTemporal(
+        data / "temporal",
+        port=free_port(),
+        ui_port=None,
+        extra_args=[
+            "--dynamic-config-value",
+            "frontend.namespaceRPS.visibility=1000",
+            *namespaces,
+            *(extra or []),
+        ],
+    )
     await asyncio.to_thread(pg.start)
     await asyncio.to_thread(temporal.start)
     try:
@@ -627,12 +852,19 @@ async def embedded_stack(quick: bool, extra: list[str] | None = None):  # type: 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="subset: updates http import queries simulation ranking whatif")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="subset: updates http import queries simulation ranking whatif",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}", flush=True)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        flush=True,
+    )
     async with embedded_stack(args.quick) as (client, pool, target, dsn):
         bench = Bench(client, pool, target, dsn, args.quick)
         wanted = set(args.only) if args.only is not None else None
@@ -653,14 +885,20 @@ async def main() -> None:
             if wanted is None or name in wanted:
                 print(f"[{name}]", flush=True)
                 await step()
-    bench.figures["machine"] = {"arch": platform.machine(), "cores": os.cpu_count(),
-                                "python": platform.python_version(),
-                                "total_seconds": round(time.perf_counter() - started, 1)}
+    bench.figures["machine"] = {
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
     print()
     print(bench.table())
-    RESULTS.write_text(json.dumps(bench.figures, indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-    print(f"\nwritten {RESULTS.relative_to(ROOT)}; total {bench.figures['machine']['total_seconds']} s")
+    RESULTS.write_text(
+        json.dumps(bench.figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(
+        f"\nwritten {RESULTS.relative_to(ROOT)}; total {bench.figures['machine']['total_seconds']} s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A worker in its own process, so that its memory (RSS) can be measured alone.
 
-    python -m bench.worker_proc --target HOST:PORT --dsn DSN --task-queue Q --kind guatu|raw
+python -m bench.worker_proc --target HOST:PORT --dsn DSN --task-queue Q --kind guatu|raw
 """
 
 from __future__ import annotations
@@ -28,19 +28,24 @@ async def main() -> None:
     parser.add_argument("--kind", choices=["guatu", "raw"], required=True)
     parser.add_argument("--namespace", default="default")
     args = parser.parse_args()
-    client = await Client.connect(args.target, namespace=args.namespace,
-                                  data_converter=pydantic_data_converter)
+    client = await Client.connect(
+        args.target, namespace=args.namespace, data_converter=pydantic_data_converter
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings = Settings(max_cached_workflows=20_000, graceful_shutdown_seconds=2)
     if args.kind == "raw":
-        worker = Worker(client, task_queue=args.task_queue,
-                        workflows=[RawTimer, RawOneActivity, RawNoOp], activities=[raw_noop],
-                        max_cached_workflows=settings.max_cached_workflows,
-                        max_concurrent_activities=settings.max_concurrent_activities,
-                        graceful_shutdown_timeout=timedelta(seconds=2))
+        worker = Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[RawTimer, RawOneActivity, RawNoOp],
+            activities=[raw_noop],
+            max_cached_workflows=settings.max_cached_workflows,
+            max_concurrent_activities=settings.max_concurrent_activities,
+            graceful_shutdown_timeout=timedelta(seconds=2),
+        )
         async with worker:
             print("ready", flush=True)
             await stop.wait()

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     temporal_sqlite_pragmas: list[str] = Field(
-        default_factory=lambda: list(TEMPORAL_SQLITE_PRAGMAS))
+        default_factory=lambda: list(TEMPORAL_SQLITE_PRAGMAS)
+    )
 
     # PostgreSQL: empty → start the embedded server. `DATABASE_URL` is accepted unprefixed.
     database_url: str | None = Field(
@@ -99,7 +100,8 @@ class Settings(BaseSettings):
     # no tracing at all, no interceptor, no instrumentation.
     otlp_endpoint: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "GUATU_OTLP_ENDPOINT"))
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "GUATU_OTLP_ENDPOINT"),
+    )
 
     # Payload encryption (guatu/core/payload_codec.py, docs/operations.md "Payload encryption"):
     # keys newest first, as a JSON list [{"id": …, "key": base64 of 32 bytes}, …] or
@@ -144,8 +146,10 @@ class Settings(BaseSettings):
     def codec_origins(self) -> list[str]:
         if self.codec_cors_origins:
             return self.codec_cors_origins
-        return [f"http://{self.temporal_ip}:{self.temporal_ui_port}",
-                f"http://localhost:{self.temporal_ui_port}"]
+        return [
+            f"http://{self.temporal_ip}:{self.temporal_ui_port}",
+            f"http://localhost:{self.temporal_ui_port}",
+        ]
 
 
 @lru_cache

@@ -120,7 +120,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=[
             # Makes continue-as-new reachable in a test in seconds.
-            "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=400",
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=400",
         ],
     )
     yield env
@@ -165,4 +166,3 @@ def _structlog_restored() -> Iterator[None]:
     structlog.reset_defaults()
     if configured:
         structlog.configure(**saved)
-

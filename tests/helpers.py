@@ -27,24 +27,45 @@ from guatu.lifecycle.models import (
 )
 from worker import build_worker
 
-ENGINEERING_STEPS = [Step.LAND_USE, Step.PLANNING_PERMIT, Step.CONSTRUCTION_PERMIT,
-                     Step.CONSTRUCTION_STARTED, Step.COMPLETED, Step.ACCEPTED]
+ENGINEERING_STEPS = [
+    Step.LAND_USE,
+    Step.PLANNING_PERMIT,
+    Step.CONSTRUCTION_PERMIT,
+    Step.CONSTRUCTION_STARTED,
+    Step.COMPLETED,
+    Step.ACCEPTED,
+]
 SERVICE_STEPS = [Step.IMPLEMENTING, Step.DONE, Step.EVALUATED]
 
 
-def make_plan(kind: ProjectKind = ProjectKind.ENGINEERING, *, start: date, bureau: str,
-              milestone_days: list[int] | None = None, total: float = 1200.0,
-              months: int = 12, code: str | None = None) -> ProjectPlan:
+def make_plan(
+    kind: ProjectKind = ProjectKind.ENGINEERING,
+    *,
+    start: date,
+    bureau: str,
+    milestone_days: list[int] | None = None,
+    total: float = 1200.0,
+    months: int = 12,
+    code: str | None = None,
+) -> ProjectPlan:
     """A plan whose milestones fall `milestone_days` after `start` (one per step, in order)."""
     steps = ENGINEERING_STEPS if kind is ProjectKind.ENGINEERING else SERVICE_STEPS
     days = milestone_days or [30 * (i + 1) for i in range(len(steps))]
     finish = start + timedelta(days=30 * months)
     return ProjectPlan(
         code=code or f"T-{uuid.uuid4().hex[:10].upper()}",
-        name_zh="测试项目", name_en="test project", program="P06", bureau=bureau,
-        kind=kind, total_investment_wan=total, start=start, finish=finish,
-        milestones=[MilestonePlan(step=s, planned=start + timedelta(days=d))
-                    for s, d in zip(steps, days, strict=False)],
+        name_zh="测试项目",
+        name_en="test project",
+        program="P06",
+        bureau=bureau,
+        kind=kind,
+        total_investment_wan=total,
+        start=start,
+        finish=finish,
+        milestones=[
+            MilestonePlan(step=s, planned=start + timedelta(days=d))
+            for s, d in zip(steps, days, strict=False)
+        ],
         curve=CurveShape.LINEAR,
     )
 
@@ -74,14 +95,22 @@ async def add_bureau(pool: asyncpg.Pool, url: str | None) -> str:
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO bureaus (code, name_zh, name_en, webhook_url) VALUES ($1,$2,$3,$4)",
-            code, "测试局", "test bureau", url,
+            code,
+            "测试局",
+            "test bureau",
+            url,
         )
     return code
 
 
 @asynccontextmanager
-async def running_worker(client: Client, pool: asyncpg.Pool, http: httpx.AsyncClient,
-                         settings: Settings, **overrides: object) -> AsyncIterator[str]:
+async def running_worker(
+    client: Client,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    **overrides: object,
+) -> AsyncIterator[str]:
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     worker = build_worker(client, pool, http, settings, task_queue=task_queue, **overrides)
     async with worker:
@@ -102,7 +131,9 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.port}/notify"
 
     def deliveries(self, project: str | None = None) -> Counter[str]:
-        return Counter(k for k, body in self.posts if project is None or body.get("project") == project)
+        return Counter(
+            k for k, body in self.posts if project is None or body.get("project") == project
+        )
 
     def kinds(self, project: str) -> list[str]:
         seen: dict[str, str] = {}
@@ -124,12 +155,16 @@ class WebhookReceiver:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (line.partition(":") for line in lines[1:] if line)}
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             if self.failing:
-                writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                             b"Connection: close\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
             else:
                 self.posts.append((headers.get("idempotency-key", ""), json.loads(body)))
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

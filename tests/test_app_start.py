@@ -24,8 +24,9 @@ from guatu.runtime import up as guatu_app
 from tests.conftest import free_port
 
 
-def test_load_sample_setting_from_env_and_dotenv(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_load_sample_setting_from_env_and_dotenv(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("GUATU_LOAD_SAMPLE", raising=False)
     monkeypatch.chdir(tmp_path)
     assert Settings().load_sample is True  # the default
@@ -46,10 +47,12 @@ def test_sample_flag_overrides_only_when_given() -> None:
     assert simulated.load_sample is False and simulated.data_dir == on.data_dir / "simulation"
 
 
-@pytest.mark.parametrize(("args", "expected"), [([], False), (["--sample"], True),
-                                                 (["--no-sample"], False)])
-def test_up_command_honours_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                        args: list[str], expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("args", "expected"), [([], False), (["--sample"], True), (["--no-sample"], False)]
+)
+def test_up_command_honours_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], expected: bool
+) -> None:
     """`GUATU_LOAD_SAMPLE=false guatu up` does not load the sample; `--sample` still does."""
     seen: list[Settings] = []
     monkeypatch.setenv("GUATU_LOAD_SAMPLE", "false")
@@ -57,8 +60,9 @@ def test_up_command_honours_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_pat
     from guatu.cli.main import main as cli
 
     cli.get_settings.cache_clear()
-    monkeypatch.setattr(guatu_app, "run_forever",
-                        lambda settings, simulate_year_seconds=None: seen.append(settings))
+    monkeypatch.setattr(
+        guatu_app, "run_forever", lambda settings, simulate_year_seconds=None: seen.append(settings)
+    )
     monkeypatch.setattr(cli.logs, "configure", lambda *a, **k: None)
     try:
         result = CliRunner().invoke(cli_app, ["up", *args])
@@ -69,10 +73,16 @@ def test_up_command_honours_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def _settings(tmp_path: Path, load_sample: bool) -> Settings:
-    return Settings(data_dir=tmp_path / "guatu", postgres_port=free_port(),
-                    temporal_port=free_port(), temporal_ui_port=free_port(),
-                    api_port=free_port(), load_sample=load_sample,
-                    graceful_shutdown_seconds=2, programme_start_year=2031)
+    return Settings(
+        data_dir=tmp_path / "guatu",
+        postgres_port=free_port(),
+        temporal_port=free_port(),
+        temporal_ui_port=free_port(),
+        api_port=free_port(),
+        load_sample=load_sample,
+        graceful_shutdown_seconds=2,
+        programme_start_year=2031,
+    )
 
 
 def _listening(port: int) -> bool:
@@ -97,8 +107,9 @@ async def test_stop_during_start_up_ends_it_and_its_servers(tmp_path: Path) -> N
         assert not _listening(port), port
 
 
-async def test_serves_while_the_first_round_is_held_up(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+async def test_serves_while_the_first_round_is_held_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A first round that never finishes (a bureau's webhook holding it) does not keep the API
     or the dashboard from serving, and a stop request still ends everything."""
     held = asyncio.Event()

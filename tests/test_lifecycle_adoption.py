@@ -52,14 +52,22 @@ def at(day: date, hour: int = 10) -> datetime:
 
 def plan_for(year: int, code: str) -> ProjectPlan:
     return ProjectPlan(
-        code=code, name_zh="年中录入项目", program="P06", bureau="fgj",
-        kind=ProjectKind.ENGINEERING, total_investment_wan=2400.0,
+        code=code,
+        name_zh="年中录入项目",
+        program="P06",
+        bureau="fgj",
+        kind=ProjectKind.ENGINEERING,
+        total_investment_wan=2400.0,
         yearly_investment_wan={year: 1200.0, year + 1: 1200.0},
-        start=date(year, 1, 1), finish=date(year + 2, 1, 1), curve=CurveShape.LINEAR,
-        milestones=[MilestonePlan(step=Step.PRELIMINARY, planned=date(year, 2, 15)),
-                    MilestonePlan(step=Step.LAND_USE, planned=date(year, 5, 15)),
-                    MilestonePlan(step=Step.PLANNING_PERMIT, planned=date(year, 8, 15)),
-                    MilestonePlan(step=Step.CONSTRUCTION_STARTED, planned=date(year + 1, 3, 1))],
+        start=date(year, 1, 1),
+        finish=date(year + 2, 1, 1),
+        curve=CurveShape.LINEAR,
+        milestones=[
+            MilestonePlan(step=Step.PRELIMINARY, planned=date(year, 2, 15)),
+            MilestonePlan(step=Step.LAND_USE, planned=date(year, 5, 15)),
+            MilestonePlan(step=Step.PLANNING_PERMIT, planned=date(year, 8, 15)),
+            MilestonePlan(step=Step.CONSTRUCTION_STARTED, planned=date(year + 1, 3, 1)),
+        ],
     )
 
 
@@ -76,14 +84,19 @@ ON_TIME = [(Step.PRELIMINARY, (2, 10)), (Step.LAND_USE, (5, 15)), (Step.PLANNING
 
 
 class Bureau:
-    def __init__(self, name: str, monthly: float | None, load: date,
-                 policy: TimerPolicy) -> None:
+    def __init__(self, name: str, monthly: float | None, load: date, policy: TimerPolicy) -> None:
         self.clock = HandClock(at(load, 9))
         self.year = load.year
         self.monthly = monthly
         self.book = LifecycleBook(
-            ProjectState(plan=plan_for(load.year, f"ADOPT-{name.upper()}"), policy=policy,
-                         clock=ProgrammeClock()), self.clock, lambda *_: None)
+            ProjectState(
+                plan=plan_for(load.year, f"ADOPT-{name.upper()}"),
+                policy=policy,
+                clock=ProgrammeClock(),
+            ),
+            self.clock,
+            lambda *_: None,
+        )
         self.book.start("manager", rules_revision=1)
         self.book.process_due()
         self.keys = 0
@@ -96,8 +109,13 @@ class Bureau:
         if self.monthly is None:
             return
         self.keys += 1
-        data = ProgressReportInput(bureau="fgj", idempotency_key=f"r{self.keys}", month=month,
-                                   investment_wan=self.monthly, physical_progress_pct=1.0)
+        data = ProgressReportInput(
+            bureau="fgj",
+            idempotency_key=f"r{self.keys}",
+            month=month,
+            investment_wan=self.monthly,
+            physical_progress_pct=1.0,
+        )
         self.book.check_report(data)  # the validator accepts it
         self.book.report(data)
 
@@ -105,8 +123,9 @@ class Bureau:
         if self.monthly is None:
             return
         for i, (step, (month, day)) in enumerate(ON_TIME):
-            data = StageTransitionInput(bureau="fgj", idempotency_key=f"t{i}", step=step,
-                                        on=date(self.year, month, day))
+            data = StageTransitionInput(
+                bureau="fgj", idempotency_key=f"t{i}", step=step, on=date(self.year, month, day)
+            )
             self.book.check_transition(data)
             self.book.transition(data)
 
@@ -126,9 +145,11 @@ def months(year: int, first: int, last: int) -> list[str]:
 def run_year(load: date, until: date, policy: TimerPolicy) -> dict[str, Any]:
     """Load, back-fill, report on time afterwards, and look at the lights along the way."""
     y = load.year
-    bureaus = {"diligent": Bureau("diligent", 100.0, load, policy),
-               "half": Bureau("half", 50.0, load, policy),
-               "silent": Bureau("silent", None, load, policy)}
+    bureaus = {
+        "diligent": Bureau("diligent", 100.0, load, policy),
+        "half": Bureau("half", 50.0, load, policy),
+        "silent": Bureau("silent", None, load, policy),
+    }
     # Reports due (the 25th) before the load day are back-filled an hour after loading.
     backfilled_last = 11 if load.day > 25 else 10
     seen: dict[str, Any] = {}
@@ -137,8 +158,10 @@ def run_year(load: date, until: date, policy: TimerPolicy) -> dict[str, Any]:
         for month in months(y, 1, backfilled_last):
             b.report(month)
         b.reach_milestones()
-    seen["in_window"] = {n: (b.book.s.light, list(b.book.s.red_months), b.milestone_results,
-                             b.rules) for n, b in bureaus.items()}
+    seen["in_window"] = {
+        n: (b.book.s.light, list(b.book.s.red_months), b.milestone_results, b.rules)
+        for n, b in bureaus.items()
+    }
     # November's report on its due day when that is still ahead; then the window's last day,
     # the 1 December check (November), and the day after the window closed.
     for b in bureaus.values():
@@ -146,25 +169,39 @@ def run_year(load: date, until: date, policy: TimerPolicy) -> dict[str, Any]:
             b.tick(at(date(y, 11, 25), 10))
             b.report(f"{y}-11")
         b.tick(at(until, 20))
-    seen["last_window_day"] = {n: (b.book.s.light, list(b.book.s.red_months), b.rules)
-                               for n, b in bureaus.items()}
+    seen["last_window_day"] = {
+        n: (b.book.s.light, list(b.book.s.red_months), b.rules) for n, b in bureaus.items()
+    }
     end = max(until, date(y, 12, 1)) + timedelta(days=1)
     for b in bureaus.values():
         b.tick(at(end, 10))
-    seen["after"] = {n: (b.book.s.light, list(b.book.s.red_months), b.milestone_results,
-                         b.book.s.backfill_closed) for n, b in bureaus.items()}
+    seen["after"] = {
+        n: (
+            b.book.s.light,
+            list(b.book.s.red_months),
+            b.milestone_results,
+            b.book.s.backfill_closed,
+        )
+        for n, b in bureaus.items()
+    }
     seen["books"] = {n: b.book for n, b in bureaus.items()}
     return seen
 
 
-@pytest.mark.parametrize(("anchor", "load", "until"), LOADS, ids=[a.isoformat() for a, _, _ in LOADS])
+@pytest.mark.parametrize(
+    ("anchor", "load", "until"), LOADS, ids=[a.isoformat() for a, _, _ in LOADS]
+)
 def test_mid_year_adoption_year_plan_basis(anchor: date, load: date, until: date) -> None:
     y = load.year
     seen = run_year(load, until, TimerPolicy())
     books = seen["books"]
     assert books["silent"].s.backfill_until == until  # the first 25th after the load day
-    met = {"preliminary": "met", "land_use": "met", "planning_permit": "met",
-           "construction_started": "pending"}
+    met = {
+        "preliminary": "met",
+        "land_use": "met",
+        "planning_permit": "met",
+        "construction_started": "pending",
+    }
 
     # Inside the window, right after the back-fill.
     light, red, results, rules = seen["in_window"]["diligent"]
@@ -181,9 +218,12 @@ def test_mid_year_adoption_year_plan_basis(anchor: date, load: date, until: date
     # Nothing reported, deadlines before loading: 待补报, not yellow/red, no red month.
     assert (light, red) == (Light.GREEN, [])
     assert "backfill.pending" in rules
-    assert results == {"preliminary": "awaiting_backfill", "land_use": "awaiting_backfill",
-                       "planning_permit": "awaiting_backfill",
-                       "construction_started": "pending"}
+    assert results == {
+        "preliminary": "awaiting_backfill",
+        "land_use": "awaiting_backfill",
+        "planning_permit": "awaiting_backfill",
+        "construction_started": "pending",
+    }
     # Back-filled reports count as on time (they could not have come earlier).
     assert all(r.on_time for r in books["diligent"].s.reports.values())
 
@@ -201,16 +241,23 @@ def test_mid_year_adoption_year_plan_basis(anchor: date, load: date, until: date
     # from 3-18: the 1 April check (March) is red on the milestone alone → March–November red.
     assert light is Light.RED and closed
     assert red == months(y, 3, 11)
-    assert results == {"preliminary": "missed", "land_use": "missed",
-                       "planning_permit": "missed", "construction_started": "pending"}
+    assert results == {
+        "preliminary": "missed",
+        "land_use": "missed",
+        "planning_permit": "missed",
+        "construction_started": "pending",
+    }
     assert "backfill.pending" not in {e.rule for e in books["silent"].s.explanations}
     # The read model gets the revised red months with the next projection.
     batch = books["half"].take_batch()
     assert batch is not None and batch.snapshot["red_months"] == months(y, 8, 11)
 
 
-@pytest.mark.parametrize(("anchor", "load", "until"), LOADS[:1] + LOADS[2:3],
-                         ids=[LOADS[0][0].isoformat(), LOADS[2][0].isoformat()])
+@pytest.mark.parametrize(
+    ("anchor", "load", "until"),
+    LOADS[:1] + LOADS[2:3],
+    ids=[LOADS[0][0].isoformat(), LOADS[2][0].isoformat()],
+)
 def test_half_plan_is_not_red_on_the_total_basis(anchor: date, load: date, until: date) -> None:
     # Total basis: November planned = 1,200 × days to 1 Dec ÷ days in year ÷ 2,400 of the total
     # (2026: 1,200 × 334/365 = 1,098.08 → 45.8 %; 2028: 1,200 × 335/366 = 1,098.36 → 45.8 %),
@@ -236,8 +283,9 @@ def test_a_late_report_revises_a_red_month_and_a_late_step_a_missed_milestone() 
     b.tick(at(date(2026, 5, 2)))
     for month in months(2026, 1, 4):
         b.report(month)  # late, back-dated: each month now on plan
-    data = StageTransitionInput(bureau="fgj", idempotency_key="t-late", step=Step.PRELIMINARY,
-                                on=date(2026, 2, 15))  # reached on its planned day after all
+    data = StageTransitionInput(
+        bureau="fgj", idempotency_key="t-late", step=Step.PRELIMINARY, on=date(2026, 2, 15)
+    )  # reached on its planned day after all
     b.book.check_transition(data)
     b.book.transition(data)
     assert b.book.s.red_months == []

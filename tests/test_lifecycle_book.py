@@ -34,15 +34,24 @@ def book_at(at: datetime, start: date) -> tuple[LifecycleBook, HandClock, list[t
     clock = HandClock(at)
     logged: list[tuple[str, Any]] = []
     plan = make_plan(start=start, bureau="fgj", code="BOOK-1")
-    book = LifecycleBook(ProjectState(plan=plan, policy=POLICY, clock=ProgrammeClock()), clock,
-                         lambda message, extra: logged.append((message, extra)))
+    book = LifecycleBook(
+        ProjectState(plan=plan, policy=POLICY, clock=ProgrammeClock()),
+        clock,
+        lambda message, extra: logged.append((message, extra)),
+    )
     book.start("manager")
     return book, clock, logged
 
 
 def report(key: str, month: str, wan: float, **extra: Any) -> ProgressReportInput:
-    return ProgressReportInput(bureau="fgj", idempotency_key=key, month=month, investment_wan=wan,
-                               physical_progress_pct=10.0, **extra)
+    return ProgressReportInput(
+        bureau="fgj",
+        idempotency_key=key,
+        month=month,
+        investment_wan=wan,
+        physical_progress_pct=10.0,
+        **extra,
+    )
 
 
 def test_start_records_approval_and_hands_over_one_batch() -> None:
@@ -100,33 +109,44 @@ def test_a_missed_milestone_turns_the_light_and_notifies_once() -> None:
     book.process_due()
     assert book.take_batch() is None  # an event handled is not handled again
     # The step reported late still counts; its transition is recorded with the plan's date.
-    result = book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-1",
-                                                  step=Step.LAND_USE))
+    result = book.transition(
+        StageTransitionInput(bureau="fgj", idempotency_key="t-1", step=Step.LAND_USE)
+    )
     assert result.stage is Stage.PRELIMINARY
     assert book.take_batch().stage_changes[0].planned == first.planned  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("today", [date(2026, 12, 1), date(2026, 12, 31), date(2028, 2, 29),
-                                   date(2025, 10, 11)])
+@pytest.mark.parametrize(
+    "today", [date(2026, 12, 1), date(2026, 12, 31), date(2028, 2, 29), date(2025, 10, 11)]
+)
 def test_a_replayed_key_answers_with_the_light_now(today: date) -> None:
     # Plan started 40 days before `today`: its first milestone (30 days in) is 10 days overdue.
     start = today - timedelta(days=40)
     book, clock, _ = book_at(datetime(today.year, today.month, today.day, 4, tzinfo=UTC), start)
     book.process_due()
     assert book.s.light.value == "yellow"
-    book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-0",
-                                         step=Step.PRELIMINARY, on=start + timedelta(days=10)))
-    first = book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-1",
-                                                 step=Step.LAND_USE,
-                                                 on=start + timedelta(days=20)))
+    book.transition(
+        StageTransitionInput(
+            bureau="fgj",
+            idempotency_key="t-0",
+            step=Step.PRELIMINARY,
+            on=start + timedelta(days=10),
+        )
+    )
+    first = book.transition(
+        StageTransitionInput(
+            bureau="fgj", idempotency_key="t-1", step=Step.LAND_USE, on=start + timedelta(days=20)
+        )
+    )
     # 用地 (the first milestone, day 30) reached on day 20: no milestone reason is left.
     assert not first.duplicate
     assert not [e for e in book.s.explanations if e.rule.startswith("milestone.")]
     book.take_batch()
     version = book.s.version
     book.s.light = book.s.light.__class__("red")  # the light moved on since (any cause)
-    again = book.transition(StageTransitionInput(bureau="fgj", idempotency_key="t-1",
-                                                 step=Step.LAND_USE))
+    again = book.transition(
+        StageTransitionInput(bureau="fgj", idempotency_key="t-1", step=Step.LAND_USE)
+    )
     assert (again.duplicate, again.light.value, again.stage) == (True, "red", Stage.PRELIMINARY)
     assert book.s.version == version and book.take_batch() is None  # nothing changed
     assert book.status().milestones[0]["result"] == "met"

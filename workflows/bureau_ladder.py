@@ -91,8 +91,11 @@ class BureauLadder:
     @workflow.init
     def __init__(self, input: LadderInput) -> None:
         self.s: LadderState = input.state or LadderState(
-            bureau=input.bureau, name_zh=input.name_zh, exemption_rules=input.exemption_rules,
-            clock=input.clock, continue_as_new_events=input.continue_as_new_events,
+            bureau=input.bureau,
+            name_zh=input.name_zh,
+            exemption_rules=input.exemption_rules,
+            clock=input.clock,
+            continue_as_new_events=input.continue_as_new_events,
         )
         if input.state is None:
             # Anchored here, not in `run`: the round that starts a ladder sends its first
@@ -133,8 +136,9 @@ class BureauLadder:
             if timeout is not None and timeout <= timedelta(0):
                 continue
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._wake, timeout=timeout,
-                                              timeout_summary="correction plan deadline")
+                await workflow.wait_condition(
+                    lambda: self._wake, timeout=timeout, timeout_summary="correction plan deadline"
+                )
 
     def _bnow(self) -> datetime:
         return business_now(self.s.clock, workflow.now())
@@ -153,8 +157,10 @@ class BureauLadder:
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        return (info.is_continue_as_new_suggested()
-                or info.get_current_history_length() > self.s.continue_as_new_events)
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self.s.continue_as_new_events
+        )
 
     async def _continue_as_new(self) -> None:
         while True:
@@ -179,9 +185,12 @@ class BureauLadder:
         correction plans falling overdue meanwhile are escalated on time. The wait's timer only
         wakes the run for a deadline; activities in flight are never abandoned. A run whose
         history keeps growing moves on, and its undelivered notices are carried over."""
+
         def drained() -> bool:
-            return (not self._deliveries or workflow.info().get_current_history_length()
-                    > 4 * self.s.continue_as_new_events)
+            return (
+                not self._deliveries
+                or workflow.info().get_current_history_length() > 4 * self.s.continue_as_new_events
+            )
 
         if not workflow.patched(PATCH_ESCALATE_WHILE_DRAINING):
             await workflow.wait_condition(drained)
@@ -191,37 +200,60 @@ class BureauLadder:
             timeout = real_delay(self.s.clock, workflow.now(), due) if due else None
             if timeout is None or timeout > timedelta(0):
                 with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(drained, timeout=timeout,
-                                                  timeout_summary="correction plan deadline")
+                    await workflow.wait_condition(
+                        drained, timeout=timeout, timeout_summary="correction plan deadline"
+                    )
             self._escalate_overdue()
             if self._dirty:
                 return  # written (and its notices started) by the caller's next pass
 
     def _next_due(self) -> datetime | None:
-        dues = [local_start(o.due + timedelta(days=1)) for o in self.s.orders.values()
-                if o.status is OrderStatus.OPEN]
+        dues = [
+            local_start(o.due + timedelta(days=1))
+            for o in self.s.orders.values()
+            if o.status is OrderStatus.OPEN
+        ]
         return min(dues, default=None)
 
     def _escalate_overdue(self) -> None:
         bnow = self._bnow()
         for order in sorted(self.s.orders.values(), key=lambda o: o.id):
-            if order.status is not OrderStatus.OPEN or local_start(order.due + timedelta(days=1)) > bnow:
+            if (
+                order.status is not OrderStatus.OPEN
+                or local_start(order.due + timedelta(days=1)) > bnow
+            ):
                 continue
             order.status = OrderStatus.ESCALATED
             order.escalated_at = bnow
-            what = f"项目「{order.project_name}」（{order.project}）督办单" if order.project else "督办事项"
+            what = (
+                f"项目「{order.project_name}」（{order.project}）督办单"
+                if order.project
+                else "督办事项"
+            )
             decision = LadderDecision(
-                key=f"ladder:{self.s.bureau}:order:{order.id}:escalated", bureau=self.s.bureau,
-                period=order.period, ruleset_id=order.ruleset_id,
-                ruleset_version=order.ruleset_version, track=order.track,
-                kind=ActionKind.ESCALATION, level_before=self._level(order.track),
-                level_after=self._level(order.track), project=order.project, order_id=order.id,
+                key=f"ladder:{self.s.bureau}:order:{order.id}:escalated",
+                bureau=self.s.bureau,
+                period=order.period,
+                ruleset_id=order.ruleset_id,
+                ruleset_version=order.ruleset_version,
+                track=order.track,
+                kind=ActionKind.ESCALATION,
+                level_before=self._level(order.track),
+                level_after=self._level(order.track),
+                project=order.project,
+                order_id=order.id,
                 deadline=order.due,
-                lines_zh=[f"{what}（{order.period}）要求于 {order.due.isoformat()} 前报送整改方案，逾期未报",
-                          "升级由区领导督办，并抄送区幸福办"],
-                lines_en=[f"correction plan of order {order.id} was due on {order.due.isoformat()} "
-                          "and is overdue", "escalated to a district leader"],
-                inputs={"order": order.model_dump(mode="json")}, decided_at=bnow,
+                lines_zh=[
+                    f"{what}（{order.period}）要求于 {order.due.isoformat()} 前报送整改方案，逾期未报",
+                    "升级由区领导督办，并抄送区幸福办",
+                ],
+                lines_en=[
+                    f"correction plan of order {order.id} was due on {order.due.isoformat()} "
+                    "and is overdue",
+                    "escalated to a district leader",
+                ],
+                inputs={"order": order.model_dump(mode="json")},
+                decided_at=bnow,
             )
             self._record_decision(decision, notify_office=True)
             self._batch.orders.append(order)
@@ -238,8 +270,11 @@ class BureauLadder:
     def _record_decision(self, decision: LadderDecision, notify_office: bool) -> None:
         self.s.decisions += 1
         self._batch.decisions.append(decision)
-        self._batch.notices.extend(decision_notices(decision, self.s.name_zh or self.s.bureau,
-                                                    decision.decided_at, notify_office))
+        self._batch.notices.extend(
+            decision_notices(
+                decision, self.s.name_zh or self.s.bureau, decision.decided_at, notify_office
+            )
+        )
 
     async def _flush(self) -> None:
         async with self._lock:
@@ -251,7 +286,9 @@ class BureauLadder:
             batch.version = self.s.version
             batch.state = self.s.model_dump(mode="json", exclude={"pending_notices"})
             await workflow.execute_activity(
-                c.ACTIVITY_LADDER_PERSIST, batch, start_to_close_timeout=timedelta(seconds=30),
+                c.ACTIVITY_LADDER_PERSIST,
+                batch,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PERSIST_RETRY,
             )
             self._persisted = max(self._persisted, batch.version)
@@ -279,13 +316,30 @@ class BureauLadder:
 
         self._deliveries[notice.key] = asyncio.create_task(send())
 
-    def _audit(self, key: str, actor: str, action: str, idempotency_key: str,
-               before: dict[str, object], after: dict[str, object], reason: str) -> None:
-        self._batch.audit.append(AuditEntry(
-            key=f"ladder:{self.s.bureau}:{key}", at=self._bnow(), actor=actor,
-            bureau=self.s.bureau, action=action, idempotency_key=idempotency_key, accepted=True,
-            before=before, after=after, reason=reason,
-        ))
+    def _audit(
+        self,
+        key: str,
+        actor: str,
+        action: str,
+        idempotency_key: str,
+        before: dict[str, object],
+        after: dict[str, object],
+        reason: str,
+    ) -> None:
+        self._batch.audit.append(
+            AuditEntry(
+                key=f"ladder:{self.s.bureau}:{key}",
+                at=self._bnow(),
+                actor=actor,
+                bureau=self.s.bureau,
+                action=action,
+                idempotency_key=idempotency_key,
+                accepted=True,
+                before=before,
+                after=after,
+                reason=reason,
+            )
+        )
 
     def _remember(self, key: str, result: dict[str, object]) -> None:
         seen = self.s.seen
@@ -304,7 +358,8 @@ class BureauLadder:
         key = _record_key(o.ruleset_id, o.period, data.revision)
         if key in self.s.seen:
             return RecordPeriodResult.model_validate(self.s.seen[key]).model_copy(
-                update={"duplicate": True})
+                update={"duplicate": True}
+            )
         if self._supersedes(data):
             result = self._apply_revision(data, key)
         else:
@@ -317,8 +372,13 @@ class BureauLadder:
         o = data.outcome
         tk = track_key(o.ruleset_id, o.kind)
         track = self.s.tracks.get(tk)
-        return (data.revision > 1 and track is not None and track.last_period == o.period
-                and tk in self.s.last_records and self.s.last_records[tk].period == o.period)
+        return (
+            data.revision > 1
+            and track is not None
+            and track.last_period == o.period
+            and tk in self.s.last_records
+            and self.s.last_records[tk].period == o.period
+        )
 
     @record_period.validator
     @guarded
@@ -329,17 +389,26 @@ class BureauLadder:
         if o.bureau == self.s.bureau and self._supersedes(data):
             return
         if o.bureau != self.s.bureau:
-            raise _reject("wrong_bureau", f"排名结果属于 {o.bureau}，不是 {self.s.bureau}",
-                          f"outcome is for {o.bureau}, this ladder is {self.s.bureau}")
+            raise _reject(
+                "wrong_bureau",
+                f"排名结果属于 {o.bureau}，不是 {self.s.bureau}",
+                f"outcome is for {o.bureau}, this ladder is {self.s.bureau}",
+            )
         try:
             period = parse_period(o.period)
         except PeriodError as err:
             raise _reject("bad_period", str(err).split(" / ")[0], str(err)) from None
         if period.kind.value != o.kind:
-            raise _reject("bad_period", f"期间 {o.period} 不是{o.kind}", f"{o.period} is not a {o.kind}")
+            raise _reject(
+                "bad_period", f"期间 {o.period} 不是{o.kind}", f"{o.period} is not a {o.kind}"
+            )
         track = self.s.tracks.get(track_key(o.ruleset_id, o.kind))
-        if data.revision > 1 and track and track.last_period and \
-                parse_period(track.last_period).start >= period.start:
+        if (
+            data.revision > 1
+            and track
+            and track.last_period
+            and parse_period(track.last_period).start >= period.start
+        ):
             raise _reject(
                 "revision_not_last_period",
                 f"{o.period} 第 {data.revision} 版不能改变督办台账：本台账最近记录的是 "
@@ -360,13 +429,21 @@ class BureauLadder:
         tk = track_key(o.ruleset_id, o.kind)
         track = s.tracks.get(tk) or TrackState(ruleset_id=o.ruleset_id, kind=o.kind)
         open_projects = {
-            order.project for order in s.orders.values()
-            if order.track == tk and order.kind is ActionKind.PROJECT_SUPERVISION
-            and not order.status.finished and order.project
+            order.project
+            for order in s.orders.values()
+            if order.track == tk
+            and order.kind is ActionKind.PROJECT_SUPERVISION
+            and not order.status.finished
+            and order.project
         }
         exemption = s.exemptions.get(o.period)
-        step = ladder_step(track, o, data.ladder, open_projects,
-                           exempted_by_ladder=exemption.reason if exemption else None)
+        step = ladder_step(
+            track,
+            o,
+            data.ladder,
+            open_projects,
+            exempted_by_ladder=exemption.reason if exemption else None,
+        )
         s.tracks[tk] = step.track
         if data.exemption is not None:
             s.exemption_rules = data.exemption
@@ -376,14 +453,23 @@ class BureauLadder:
         decisions = [self._decide(action, data, tk) for action in step.actions]
         # What a revision of this period needs: the track before it and what it decided.
         s.last_records[tk] = PeriodRecord(
-            period=o.period, revision=data.revision, before=track.model_copy(deep=True),
+            period=o.period,
+            revision=data.revision,
+            before=track.model_copy(deep=True),
             open_projects=sorted(open_projects),
-            decisions=[self._ref(d, statuses) for d in decisions])
+            decisions=[self._ref(d, statuses) for d in decisions],
+        )
         history = step.track.history[-1]
         result = RecordPeriodResult(
-            bureau=s.bureau, period=o.period, ruleset_id=o.ruleset_id, track=tk,
-            level_before=history.level_before, level_after=history.level_after,
-            exempted=history.exempted, decisions=decisions, revision=data.revision,
+            bureau=s.bureau,
+            period=o.period,
+            ruleset_id=o.ruleset_id,
+            track=tk,
+            level_before=history.level_before,
+            level_after=history.level_after,
+            exempted=history.exempted,
+            decisions=decisions,
+            revision=data.revision,
         )
         self._remember(key, result.model_dump(mode="json"))
         self._changed()
@@ -391,9 +477,15 @@ class BureauLadder:
 
     @staticmethod
     def _ref(d: LadderDecision, statuses: dict[str, OrderStatus]) -> DecisionRef:
-        return DecisionRef(key=d.key, kind=d.kind, project=d.project, order_id=d.order_id,
-                           order_status_before=statuses.get(d.order_id or "")
-                           if d.kind is ActionKind.ORDER_CLOSED else None)
+        return DecisionRef(
+            key=d.key,
+            kind=d.kind,
+            project=d.project,
+            order_id=d.order_id,
+            order_status_before=statuses.get(d.order_id or "")
+            if d.kind is ActionKind.ORDER_CLOSED
+            else None,
+        )
 
     def _apply_revision(self, data: RecordPeriodInput, key: str) -> RecordPeriodResult:
         """Decide the track's last period again under revision N of its round: keep what the
@@ -404,23 +496,37 @@ class BureauLadder:
         tk = track_key(o.ruleset_id, o.kind)
         record = s.last_records[tk]
         exemption = s.exemptions.get(o.period)
-        step = ladder_step(record.before, o, data.ladder, set(record.open_projects),
-                           exempted_by_ladder=exemption.reason if exemption else None)
+        step = ladder_step(
+            record.before,
+            o,
+            data.ladder,
+            set(record.open_projects),
+            exempted_by_ladder=exemption.reason if exemption else None,
+        )
         s.tracks[tk] = step.track
         old = {(d.kind, d.project): d for d in record.decisions}
         new = {(a.kind, a.project): a for a in step.actions}
         withdrawn = [self._withdraw(ref, data, tk) for k, ref in old.items() if k not in new]
         statuses = {order.id: order.status for order in s.orders.values()}
         made = [self._decide(a, data, tk) for k, a in new.items() if k not in old]
-        s.last_records[tk] = record.model_copy(update={
-            "revision": data.revision,
-            "decisions": [ref for k, ref in old.items() if k in new]
-            + [self._ref(d, statuses) for d in made]})
+        s.last_records[tk] = record.model_copy(
+            update={
+                "revision": data.revision,
+                "decisions": [ref for k, ref in old.items() if k in new]
+                + [self._ref(d, statuses) for d in made],
+            }
+        )
         history = step.track.history[-1]
         result = RecordPeriodResult(
-            bureau=s.bureau, period=o.period, ruleset_id=o.ruleset_id, track=tk,
-            level_before=history.level_before, level_after=history.level_after,
-            exempted=history.exempted, decisions=made, revision=data.revision,
+            bureau=s.bureau,
+            period=o.period,
+            ruleset_id=o.ruleset_id,
+            track=tk,
+            level_before=history.level_before,
+            level_after=history.level_after,
+            exempted=history.exempted,
+            decisions=made,
+            revision=data.revision,
             withdrawn=[d.key for d in withdrawn],
         )
         self._remember(key, result.model_dump(mode="json"))
@@ -453,20 +559,38 @@ class BureauLadder:
             if order.status is not before:
                 self._batch.orders.append(order)
         decision = LadderDecision(
-            key=f"{ref.key}:withdrawn", bureau=s.bureau, period=o.period,
-            ruleset_id=o.ruleset_id, ruleset_version=o.ruleset_version, track=tk,
-            kind=ActionKind.WITHDRAWN, level_before=self._level(tk), level_after=self._level(tk),
-            project=ref.project, order_id=ref.order_id, lines_zh=lines_zh, lines_en=lines_en,
-            inputs={"revision": data.revision, "reason": data.reason, "actor": data.actor,
-                    "withdraws": ref.key, "withdraws_kind": ref.kind.value},
+            key=f"{ref.key}:withdrawn",
+            bureau=s.bureau,
+            period=o.period,
+            ruleset_id=o.ruleset_id,
+            ruleset_version=o.ruleset_version,
+            track=tk,
+            kind=ActionKind.WITHDRAWN,
+            level_before=self._level(tk),
+            level_after=self._level(tk),
+            project=ref.project,
+            order_id=ref.order_id,
+            lines_zh=lines_zh,
+            lines_en=lines_en,
+            inputs={
+                "revision": data.revision,
+                "reason": data.reason,
+                "actor": data.actor,
+                "withdraws": ref.key,
+                "withdraws_kind": ref.kind.value,
+            },
             decided_at=bnow,
         )
         self._record_decision(decision, data.notify_office)
-        self._audit(f"withdraw:{ref.key}", data.actor or "ranking",
-                    f"ladder_withdraw:{o.period}",
-                    _record_key(o.ruleset_id, o.period, data.revision),
-                    {"decision": ref.key, "kind": ref.kind.value},
-                    {"withdrawn": True, "revision": data.revision}, data.reason)
+        self._audit(
+            f"withdraw:{ref.key}",
+            data.actor or "ranking",
+            f"ladder_withdraw:{o.period}",
+            _record_key(o.ruleset_id, o.period, data.revision),
+            {"decision": ref.key, "kind": ref.kind.value},
+            {"withdrawn": True, "revision": data.revision},
+            data.reason,
+        )
         return decision
 
     def _decide(self, action: LadderAction, data: RecordPeriodInput, tk: str) -> LadderDecision:
@@ -486,9 +610,17 @@ class BureauLadder:
             suffix = f"project:{action.project}" if action.project else "supervision"
             order_id = f"{s.bureau}:{o.ruleset_id}:{head}:{suffix}"
             order = SupervisionOrder(
-                id=order_id, bureau=s.bureau, kind=action.kind, project=action.project,
-                project_name=action.project_name, period=o.period, ruleset_id=o.ruleset_id,
-                ruleset_version=o.ruleset_version, track=tk, issued_at=bnow, due=deadline,
+                id=order_id,
+                bureau=s.bureau,
+                kind=action.kind,
+                project=action.project,
+                project_name=action.project_name,
+                period=o.period,
+                ruleset_id=o.ruleset_id,
+                ruleset_version=o.ruleset_version,
+                track=tk,
+                issued_at=bnow,
+                due=deadline,
                 decision_key=key,
             )
             s.orders[order_id] = order
@@ -497,22 +629,39 @@ class BureauLadder:
             lines_en.append(f"correction plan due {deadline.isoformat()} (order {order_id})")
         elif action.kind is ActionKind.ORDER_CLOSED:
             for order in s.orders.values():
-                if (order.track == tk and order.project == action.project
-                        and not order.status.finished):
+                if (
+                    order.track == tk
+                    and order.project == action.project
+                    and not order.status.finished
+                ):
                     order.status = OrderStatus.CLOSED
                     order.closed_at = bnow
                     order_id = order.id
                     self._batch.orders.append(order)
         decision = LadderDecision(
-            key=key, bureau=s.bureau, period=o.period, ruleset_id=o.ruleset_id,
-            ruleset_version=o.ruleset_version, track=tk, kind=action.kind,
-            level_before=action.level_before, level_after=action.level_after,
-            project=action.project, order_id=order_id, deadline=deadline,
-            lines_zh=lines_zh, lines_en=lines_en,
-            inputs={"outcome": o.model_dump(mode="json"),
-                    "ladder": data.ladder.model_dump(mode="json"),
-                    **({"revision": data.revision, "reason": data.reason, "actor": data.actor}
-                       if data.revision > 1 else {})},
+            key=key,
+            bureau=s.bureau,
+            period=o.period,
+            ruleset_id=o.ruleset_id,
+            ruleset_version=o.ruleset_version,
+            track=tk,
+            kind=action.kind,
+            level_before=action.level_before,
+            level_after=action.level_after,
+            project=action.project,
+            order_id=order_id,
+            deadline=deadline,
+            lines_zh=lines_zh,
+            lines_en=lines_en,
+            inputs={
+                "outcome": o.model_dump(mode="json"),
+                "ladder": data.ladder.model_dump(mode="json"),
+                **(
+                    {"revision": data.revision, "reason": data.reason, "actor": data.actor}
+                    if data.revision > 1
+                    else {}
+                ),
+            },
             decided_at=bnow,
         )
         self._record_decision(decision, data.notify_office)
@@ -527,28 +676,54 @@ class BureauLadder:
         s = self.s
         key = f"exemption:{data.idempotency_key}"
         if key in s.seen:
-            return ExemptionResult.model_validate(s.seen[key]).model_copy(update={"duplicate": True})
+            return ExemptionResult.model_validate(s.seen[key]).model_copy(
+                update={"duplicate": True}
+            )
         bnow = self._bnow()
-        exemption = Exemption(bureau=s.bureau, period=data.period, reason=data.reason.strip(),
-                              actor=data.actor, role=data.role, granted_at=bnow,
-                              key=data.idempotency_key)
+        exemption = Exemption(
+            bureau=s.bureau,
+            period=data.period,
+            reason=data.reason.strip(),
+            actor=data.actor,
+            role=data.role,
+            granted_at=bnow,
+            key=data.idempotency_key,
+        )
         s.exemptions[data.period] = exemption
         self._batch.exemptions.append(exemption)
         decision = LadderDecision(
-            key=f"ladder:{s.bureau}:exemption:{data.period}", bureau=s.bureau,
-            period=data.period, ruleset_id="*", ruleset_version=0, track="*",
-            kind=ActionKind.EXEMPTION_GRANTED, level_before=0, level_after=0,
-            lines_zh=[f"{parse_period(data.period).label_zh}因不可抗力免于列入黑榜",
-                      f"理由：{exemption.reason}", f"批准人：{data.actor}（{data.role}）"],
-            lines_en=[f"exempted from the {data.period} black list for force majeure",
-                      f"reason: {exemption.reason}", f"granted by {data.actor} ({data.role})"],
-            inputs={"exemption": exemption.model_dump(mode="json")}, decided_at=bnow,
+            key=f"ladder:{s.bureau}:exemption:{data.period}",
+            bureau=s.bureau,
+            period=data.period,
+            ruleset_id="*",
+            ruleset_version=0,
+            track="*",
+            kind=ActionKind.EXEMPTION_GRANTED,
+            level_before=0,
+            level_after=0,
+            lines_zh=[
+                f"{parse_period(data.period).label_zh}因不可抗力免于列入黑榜",
+                f"理由：{exemption.reason}",
+                f"批准人：{data.actor}（{data.role}）",
+            ],
+            lines_en=[
+                f"exempted from the {data.period} black list for force majeure",
+                f"reason: {exemption.reason}",
+                f"granted by {data.actor} ({data.role})",
+            ],
+            inputs={"exemption": exemption.model_dump(mode="json")},
+            decided_at=bnow,
         )
         self._record_decision(decision, notify_office=True)
-        self._audit(f"exemption:{data.period}", data.actor, f"exemption:{data.period}",
-                    data.idempotency_key, {"exempted": False},
-                    {"exempted": True, "period": data.period, "role": data.role},
-                    exemption.reason)
+        self._audit(
+            f"exemption:{data.period}",
+            data.actor,
+            f"exemption:{data.period}",
+            data.idempotency_key,
+            {"exempted": False},
+            {"exempted": True, "period": data.period, "role": data.role},
+            exemption.reason,
+        )
         result = ExemptionResult(bureau=s.bureau, period=data.period, decision_key=decision.key)
         self._remember(key, result.model_dump(mode="json"))
         self._changed()
@@ -563,22 +738,32 @@ class BureauLadder:
             return
         rules = s.exemption_rules
         if data.role not in rules.roles:
-            raise _reject("not_authorised",
-                          f"角色「{data.role}」无权批准豁免，须由 {'、'.join(rules.roles)} 批准",
-                          f"role {data.role!r} may not grant exemptions; allowed: {', '.join(rules.roles)}")
+            raise _reject(
+                "not_authorised",
+                f"角色「{data.role}」无权批准豁免，须由 {'、'.join(rules.roles)} 批准",
+                f"role {data.role!r} may not grant exemptions; allowed: {', '.join(rules.roles)}",
+            )
         if not data.actor.strip():
-            raise _reject("actor_required", "请填写批准人", "the approving leader (actor) is required")
+            raise _reject(
+                "actor_required", "请填写批准人", "the approving leader (actor) is required"
+            )
         if len(data.reason.strip()) < rules.min_reason_chars:
-            raise _reject("reason_required",
-                          f"请写明不可抗力理由（至少 {rules.min_reason_chars} 个字）",
-                          f"state the force-majeure reason (at least {rules.min_reason_chars} characters)")
+            raise _reject(
+                "reason_required",
+                f"请写明不可抗力理由（至少 {rules.min_reason_chars} 个字）",
+                f"state the force-majeure reason (at least {rules.min_reason_chars} characters)",
+            )
         if data.period in s.exemptions:
-            raise _reject("already_exempted", f"{data.period} 已豁免",
-                          f"{data.period} is already exempted")
+            raise _reject(
+                "already_exempted", f"{data.period} 已豁免", f"{data.period} is already exempted"
+            )
         period = parse_period(data.period)
         for track in s.tracks.values():
-            if track.kind == period.kind.value and track.last_period and \
-                    parse_period(track.last_period).start >= period.start:
+            if (
+                track.kind == period.kind.value
+                and track.last_period
+                and parse_period(track.last_period).start >= period.start
+            ):
                 raise _reject(
                     "period_already_ranked",
                     f"{data.period} 的排名已记入督办台账（{track.ruleset_id}），豁免须在排名前批准",
@@ -596,7 +781,8 @@ class BureauLadder:
         key = f"plan:{data.idempotency_key}"
         if key in s.seen:
             return CorrectionPlanResult.model_validate(s.seen[key]).model_copy(
-                update={"duplicate": True})
+                update={"duplicate": True}
+            )
         order = s.orders[data.order_id]
         bnow = self._bnow()
         before = order.status
@@ -611,24 +797,46 @@ class BureauLadder:
             order.status = OrderStatus.CLOSED
             order.closed_at = bnow
         self._batch.orders.append(order)
-        what = f"项目「{order.project_name}」（{order.project}）督办单" if order.project else "督办事项"
+        what = (
+            f"项目「{order.project_name}」（{order.project}）督办单"
+            if order.project
+            else "督办事项"
+        )
         decision = LadderDecision(
-            key=f"ladder:{s.bureau}:order:{order.id}:plan", bureau=s.bureau, period=order.period,
-            ruleset_id=order.ruleset_id, ruleset_version=order.ruleset_version,
-            track=order.track, kind=ActionKind.PLAN_SUBMITTED,
-            level_before=self._level(order.track), level_after=self._level(order.track),
-            project=order.project, order_id=order.id, deadline=order.due,
-            lines_zh=[f"{what}（{order.period}）整改方案已于 {self._today().isoformat()} 报送"
-                      + ("（按期）" if on_time else f"（逾期，期限 {order.due.isoformat()}）"),
-                      f"整改方案：{order.plan[:500]}"],
-            lines_en=[f"correction plan for order {order.id} received "
-                      + ("on time" if on_time else f"late (due {order.due.isoformat()})")],
-            inputs={"order": order.model_dump(mode="json")}, decided_at=bnow,
+            key=f"ladder:{s.bureau}:order:{order.id}:plan",
+            bureau=s.bureau,
+            period=order.period,
+            ruleset_id=order.ruleset_id,
+            ruleset_version=order.ruleset_version,
+            track=order.track,
+            kind=ActionKind.PLAN_SUBMITTED,
+            level_before=self._level(order.track),
+            level_after=self._level(order.track),
+            project=order.project,
+            order_id=order.id,
+            deadline=order.due,
+            lines_zh=[
+                f"{what}（{order.period}）整改方案已于 {self._today().isoformat()} 报送"
+                + ("（按期）" if on_time else f"（逾期，期限 {order.due.isoformat()}）"),
+                f"整改方案：{order.plan[:500]}",
+            ],
+            lines_en=[
+                f"correction plan for order {order.id} received "
+                + ("on time" if on_time else f"late (due {order.due.isoformat()})")
+            ],
+            inputs={"order": order.model_dump(mode="json")},
+            decided_at=bnow,
         )
         self._record_decision(decision, notify_office=True)
-        self._audit(f"plan:{order.id}", data.actor or s.bureau, f"correction_plan:{order.id}",
-                    data.idempotency_key, {"status": before.value},
-                    {"status": order.status.value, "on_time": on_time}, "")
+        self._audit(
+            f"plan:{order.id}",
+            data.actor or s.bureau,
+            f"correction_plan:{order.id}",
+            data.idempotency_key,
+            {"status": before.value},
+            {"status": order.status.value, "on_time": on_time},
+            "",
+        )
         result = CorrectionPlanResult(order_id=order.id, status=order.status, on_time=on_time)
         self._remember(key, result.model_dump(mode="json"))
         self._changed()
@@ -643,19 +851,30 @@ class BureauLadder:
             return
         order = s.orders.get(data.order_id)
         if order is None:
-            raise _reject("unknown_order", f"没有督办事项 {data.order_id}",
-                          f"no supervision order {data.order_id} for {s.bureau}")
+            raise _reject(
+                "unknown_order",
+                f"没有督办事项 {data.order_id}",
+                f"no supervision order {data.order_id} for {s.bureau}",
+            )
         if order.status is OrderStatus.WITHDRAWN:
-            raise _reject("order_withdrawn",
-                          f"督办事项 {data.order_id} 已随排名更正撤销，无需报送整改方案",
-                          f"order {data.order_id} was withdrawn by a revision of its round: "
-                          "no correction plan is due")
+            raise _reject(
+                "order_withdrawn",
+                f"督办事项 {data.order_id} 已随排名更正撤销，无需报送整改方案",
+                f"order {data.order_id} was withdrawn by a revision of its round: "
+                "no correction plan is due",
+            )
         if order.status not in (OrderStatus.OPEN, OrderStatus.ESCALATED):
-            raise _reject("plan_already_submitted", f"督办事项 {data.order_id} 已报送整改方案",
-                          f"order {data.order_id} already has its correction plan")
+            raise _reject(
+                "plan_already_submitted",
+                f"督办事项 {data.order_id} 已报送整改方案",
+                f"order {data.order_id} already has its correction plan",
+            )
         if len(data.plan.strip()) < 10:
-            raise _reject("plan_too_short", "整改方案内容过短（至少 10 个字）",
-                          "the correction plan is too short (at least 10 characters)")
+            raise _reject(
+                "plan_too_short",
+                "整改方案内容过短（至少 10 个字）",
+                "the correction plan is too short (at least 10 characters)",
+            )
 
     # -----------------------------------------------------------------------------------------
     # Query

@@ -57,9 +57,12 @@ PATCH_REGULAR_PROJECTION = "projection-regular-activity-2026-11b"
 # Late data revises past months, the 序时 basis and the back-fill window (issue 8): runs started
 # (or continued as new) after it decide on these rules; runs recorded before keep theirs.
 PATCH_LATE_DATA = "late-data-revisions-2026-12"
-LOCAL_PROJECTION_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
-PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                               maximum_interval=timedelta(seconds=30))
+LOCAL_PROJECTION_RETRY = RetryPolicy(
+    maximum_attempts=3, initial_interval=timedelta(milliseconds=200)
+)
+PROJECTION_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 DELIVERY_DRAIN_BEFORE_CAN = timedelta(minutes=1)
 
 
@@ -86,8 +89,11 @@ class ProjectLifecycle:
     @workflow.run
     async def run(self, input: StartProjectInput) -> ProjectStatus:
         book = self.book
-        if input.state is not None and not book.s.rules_revision \
-                and workflow.patched(PATCH_LATE_DATA):
+        if (
+            input.state is not None
+            and not book.s.rules_revision
+            and workflow.patched(PATCH_LATE_DATA)
+        ):
             book.upgrade()
         for notice in list(book.s.pending_notices):
             self._deliver(notice)
@@ -103,8 +109,11 @@ class ProjectLifecycle:
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: book.wake, timeout=timeout,
-                    timeout_summary=f"{event.kind.value} {event.step or event.month}" if event else None,
+                    lambda: book.wake,
+                    timeout=timeout,
+                    timeout_summary=f"{event.kind.value} {event.step or event.month}"
+                    if event
+                    else None,
                 )
             except TimeoutError:
                 pass
@@ -116,8 +125,10 @@ class ProjectLifecycle:
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        return (info.is_continue_as_new_suggested()
-                or info.get_current_history_length() > self.book.s.policy.continue_as_new_events)
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self.book.s.policy.continue_as_new_events
+        )
 
     async def _continue_as_new(self) -> None:
         # Input can arrive during any of the awaits below: loop until a pass finds nothing new
@@ -128,17 +139,23 @@ class ProjectLifecycle:
             # Let deliveries in flight finish so their results land in this run; a bureau that
             # is down does not hold the run back for long: its notices are carried over.
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: not self._deliveries,
-                                              timeout=DELIVERY_DRAIN_BEFORE_CAN)
+                await workflow.wait_condition(
+                    lambda: not self._deliveries, timeout=DELIVERY_DRAIN_BEFORE_CAN
+                )
             if not self.book.dirty and workflow.all_handlers_finished():
                 break
         s = self.book.s
         s.runs += 1
         workflow.logger.info("continuing as new", extra={"project": s.plan.code, "runs": s.runs})
-        workflow.continue_as_new(StartProjectInput(
-            plan=s.plan, policy=s.policy, clock=s.clock, state=s,
-            search_attributes=self._search_attributes,
-        ))
+        workflow.continue_as_new(
+            StartProjectInput(
+                plan=s.plan,
+                policy=s.policy,
+                clock=s.clock,
+                state=s,
+                search_attributes=self._search_attributes,
+            )
+        )
 
     # -- read model, notices and search attributes -------------------------------------------
 
@@ -152,14 +169,18 @@ class ProjectLifecycle:
         # states and outbox notices history never had (tests/faults).
         if workflow.patched(PATCH_REGULAR_PROJECTION):
             await workflow.execute_activity(
-                c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=30),
+                c.ACTIVITY_PROJECT,
+                batch,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PROJECTION_RETRY,
             )
         elif workflow.patched(PATCH_LOCAL_PROJECTION):
             await self._project_locally(batch)
         else:
             await workflow.execute_activity(
-                c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=30),
+                c.ACTIVITY_PROJECT,
+                batch,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PROJECTION_RETRY,
             )
         for notice in batch.notices:
@@ -172,14 +193,20 @@ class ProjectLifecycle:
         a regular one when PostgreSQL does not answer."""
         try:
             await workflow.execute_local_activity(
-                c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=5),
+                c.ACTIVITY_PROJECT,
+                batch,
+                start_to_close_timeout=timedelta(seconds=5),
                 retry_policy=LOCAL_PROJECTION_RETRY,
             )
         except (ActivityError, ApplicationError):
-            workflow.logger.warning("projection falls back to a regular activity",
-                                    extra={"project": self.book.s.plan.code})
+            workflow.logger.warning(
+                "projection falls back to a regular activity",
+                extra={"project": self.book.s.plan.code},
+            )
             await workflow.execute_activity(
-                c.ACTIVITY_PROJECT, batch, start_to_close_timeout=timedelta(seconds=30),
+                c.ACTIVITY_PROJECT,
+                batch,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PROJECTION_RETRY,
             )
 
@@ -205,12 +232,14 @@ class ProjectLifecycle:
         if current == self._indexed:
             return
         self._indexed = current
-        workflow.upsert_search_attributes([
-            c.SA_PROGRAM.value_set(s.plan.program),
-            c.SA_BUREAU.value_set(s.plan.bureau),
-            c.SA_STAGE.value_set(s.stage.value),
-            c.SA_LIGHT.value_set(s.light.value),
-        ])
+        workflow.upsert_search_attributes(
+            [
+                c.SA_PROGRAM.value_set(s.plan.program),
+                c.SA_BUREAU.value_set(s.plan.bureau),
+                c.SA_STAGE.value_set(s.stage.value),
+                c.SA_LIGHT.value_set(s.light.value),
+            ]
+        )
 
     # -- updates: validators refuse before history, handlers apply ----------------------------
 
@@ -275,4 +304,3 @@ class ProjectLifecycle:
     @workflow.query(name=c.QUERY_STATE)
     def state(self) -> ProjectState:
         return self.book.s
-

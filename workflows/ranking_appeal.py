@@ -43,8 +43,11 @@ with workflow.unsafe.imports_passed_through():
     from guatu.lifecycle.rules.validation import InputRejected
 
 # A revision freezes and ranks a whole period again: minutes, not seconds, on a large programme.
-REVISE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
-                           maximum_interval=timedelta(minutes=5), maximum_attempts=20)
+REVISE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=20,
+)
 
 
 def _log(message: str, extra: dict[str, Any]) -> None:
@@ -58,13 +61,17 @@ class RankingAppeal:
         clock = input.clock
         if clock.anchor_real is None and (clock.scale != 1.0 or clock.anchor_business):
             # Business time starts at the anchor when the run starts (tests, simulations).
-            clock = clock.model_copy(update={"anchor_real": workflow.now(),
-                                             "anchor_business": clock.anchor_business
-                                             or workflow.now()})
+            clock = clock.model_copy(
+                update={
+                    "anchor_real": workflow.now(),
+                    "anchor_business": clock.anchor_business or workflow.now(),
+                }
+            )
             input = input.model_copy(update={"clock": clock})
         filed_at = business_now(clock, workflow.now())
-        self.book = AppealBook(AppealState(input=input, view=new_view(input, filed_at)),
-                               workflow.now, _log)
+        self.book = AppealBook(
+            AppealState(input=input, view=new_view(input, filed_at)), workflow.now, _log
+        )
         self._lock = asyncio.Lock()
         self._persisted = 0
         self._deliveries: dict[str, asyncio.Task[None]] = {}
@@ -82,18 +89,27 @@ class RankingAppeal:
             if timeout is not None and timeout <= timedelta(0):
                 continue
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: book.wake or book.decided, timeout=timeout,
-                                              timeout_summary="appeal decision deadline")
+                await workflow.wait_condition(
+                    lambda: book.wake or book.decided,
+                    timeout=timeout,
+                    timeout_summary="appeal decision deadline",
+                )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
         if book.needs_revision:
             revised: ReviseResult = await workflow.execute_activity(
                 c.ACTIVITY_APPEAL_REVISE,
-                ReviseInput(appeal_id=book.v.id, period=book.v.period,
-                            ruleset_id=book.v.ruleset_id, reason=book.revision_reason(),
-                            actor=book.v.decided_by),
-                result_type=ReviseResult, start_to_close_timeout=timedelta(minutes=30),
-                heartbeat_timeout=timedelta(minutes=2), retry_policy=REVISE_RETRY,
+                ReviseInput(
+                    appeal_id=book.v.id,
+                    period=book.v.period,
+                    ruleset_id=book.v.ruleset_id,
+                    reason=book.revision_reason(),
+                    actor=book.v.decided_by,
+                ),
+                result_type=ReviseResult,
+                start_to_close_timeout=timedelta(minutes=30),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=REVISE_RETRY,
             )
             book.record_revision(revised)
             await self._flush()
@@ -109,7 +125,9 @@ class RankingAppeal:
             if batch is None:
                 return
             await workflow.execute_activity(
-                c.ACTIVITY_APPEAL_PERSIST, batch, start_to_close_timeout=timedelta(seconds=30),
+                c.ACTIVITY_APPEAL_PERSIST,
+                batch,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PERSIST_RETRY,
             )
             self._persisted = max(self._persisted, batch.view.version)

@@ -53,7 +53,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from guatu.ranking.periods import PeriodError, last_closed, parse_period
 
-STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 # Feed the ladders and write the notices at the same time (histories before it: one then the other).
 PATCH_LADDERS_WITH_NOTICES = "ranking-ladders-with-notices"
 # Scheduled runs: the period of the scheduled time, a data gate, and a child not waited for
@@ -79,8 +81,9 @@ class RankingRound:
         try:
             parse_period(period)
         except PeriodError as err:
-            raise ApplicationError(str(err), {"code": "bad_period"}, type="InputRejected",
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                str(err), {"code": "bad_period"}, type="InputRejected", non_retryable=True
+            ) from None
         target_id = c.ranking_round_workflow_id(period, input.ruleset_id)
         if input.refreeze:
             # A revision runs under its own ID (`…-rN`); it never hands itself over.
@@ -90,84 +93,125 @@ class RankingRound:
 
         frozen: FreezeResult = await workflow.execute_activity(
             c.ACTIVITY_RANKING_FREEZE,
-            FreezeInput(period=period, refreeze=input.refreeze, reason=input.reason,
-                        actor=input.actor),
+            FreezeInput(
+                period=period, refreeze=input.refreeze, reason=input.reason, actor=input.actor
+            ),
             result_type=FreezeResult,
-            start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=STEP_RETRY,
         )
         computed: ComputeResult = await workflow.execute_activity(
             c.ACTIVITY_RANKING_COMPUTE,
-            ComputeInput(period=period, ruleset_id=input.ruleset_id, workflow_id=target_id,
-                         refreeze=input.refreeze, reason=input.reason, actor=input.actor,
-                         snapshot_sha256=frozen.sha256 if input.refreeze else ""),
+            ComputeInput(
+                period=period,
+                ruleset_id=input.ruleset_id,
+                workflow_id=target_id,
+                refreeze=input.refreeze,
+                reason=input.reason,
+                actor=input.actor,
+                snapshot_sha256=frozen.sha256 if input.refreeze else "",
+            ),
             result_type=ComputeResult,
-            start_to_close_timeout=timedelta(minutes=5), retry_policy=STEP_RETRY,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=STEP_RETRY,
         )
-        workflow.logger.info("round computed", extra={
-            "period": period, "ruleset": input.ruleset_id, "snapshot": frozen.sha256[:12],
-            "results": computed.results_sha256[:12], "reproduced": computed.reproduced,
-            "revision": computed.revision})
+        workflow.logger.info(
+            "round computed",
+            extra={
+                "period": period,
+                "ruleset": input.ruleset_id,
+                "snapshot": frozen.sha256[:12],
+                "results": computed.results_sha256[:12],
+                "reproduced": computed.reproduced,
+                "revision": computed.revision,
+            },
+        )
         if workflow.patched(PATCH_LADDERS_WITH_NOTICES):
             # The ladders and the round's notices depend only on the computed round: together.
-            ladders, notices = await asyncio.gather(self._ladders(input, computed),
-                                                    self._notices(input, period, computed.revision))
+            ladders, notices = await asyncio.gather(
+                self._ladders(input, computed), self._notices(input, period, computed.revision)
+            )
         else:
             ladders = await self._ladders(input, computed)
             notices = await self._notices(input, period, computed.revision)
         return RoundResult(
-            period=period, ruleset_id=input.ruleset_id, ruleset_version=computed.ruleset_version,
-            snapshot_sha256=computed.snapshot_sha256, results_sha256=computed.results_sha256,
-            reproduced=computed.reproduced, bureaus=len(computed.outcomes),
-            red_list=computed.red_list, black_list=computed.black_list,
-            exempted=computed.exempted, ladders=ladders, notices=len(notices),
+            period=period,
+            ruleset_id=input.ruleset_id,
+            ruleset_version=computed.ruleset_version,
+            snapshot_sha256=computed.snapshot_sha256,
+            results_sha256=computed.results_sha256,
+            reproduced=computed.reproduced,
+            bureaus=len(computed.outcomes),
+            red_list=computed.red_list,
+            black_list=computed.black_list,
+            exempted=computed.exempted,
+            ladders=ladders,
+            notices=len(notices),
             revision=computed.revision,
         )
 
-    async def _ladders(self, input: RankingRoundInput,
-                       computed: ComputeResult) -> list[FeedLadderResult]:
+    async def _ladders(
+        self, input: RankingRoundInput, computed: ComputeResult
+    ) -> list[FeedLadderResult]:
         if not input.feed_ladders:
             return []
-        return list(await asyncio.gather(*(
-            workflow.execute_activity(
-                c.ACTIVITY_RANKING_FEED_LADDER,
-                FeedLadderInput(outcome=o, ladder=computed.ladder,
-                                exemption=computed.exemption, clock=input.clock,
-                                revision=computed.revision, reason=computed.reason,
-                                actor=computed.actor),
-                result_type=FeedLadderResult,
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=STEP_RETRY,
+        return list(
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(
+                        c.ACTIVITY_RANKING_FEED_LADDER,
+                        FeedLadderInput(
+                            outcome=o,
+                            ladder=computed.ladder,
+                            exemption=computed.exemption,
+                            clock=input.clock,
+                            revision=computed.revision,
+                            reason=computed.reason,
+                            actor=computed.actor,
+                        ),
+                        result_type=FeedLadderResult,
+                        start_to_close_timeout=timedelta(minutes=2),
+                        retry_policy=STEP_RETRY,
+                    )
+                    for o in computed.outcomes
+                )
             )
-            for o in computed.outcomes
-        )))
+        )
 
-    async def _notices(self, input: RankingRoundInput, period: str,
-                       revision: int) -> list[Notice]:
+    async def _notices(self, input: RankingRoundInput, period: str, revision: int) -> list[Notice]:
         if not input.notify:
             return []
         notices: list[Notice] = await workflow.execute_activity(
             c.ACTIVITY_RANKING_NOTICES,
             RoundNoticesInput(period=period, ruleset_id=input.ruleset_id, revision=revision),
             result_type=list[Notice],
-            start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=STEP_RETRY,
         )
         if workflow.patched(PATCH_NOTICES_DETACHED):
             await asyncio.gather(*(self._hand_off(n) for n in notices))
             return notices
-        await asyncio.gather(*(
-            workflow.execute_activity(
-                c.ACTIVITY_DELIVER, n, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=LEGACY_DELIVERY_RETRY,
+        await asyncio.gather(
+            *(
+                workflow.execute_activity(
+                    c.ACTIVITY_DELIVER,
+                    n,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=LEGACY_DELIVERY_RETRY,
+                )
+                for n in notices
             )
-            for n in notices
-        ))
+        )
         return notices
 
     async def _hand_off(self, notice: Notice) -> None:
         """Start the notice's delivery and return once it is started, not once it is done."""
         try:
             await workflow.start_child_workflow(
-                c.NOTICE_WORKFLOW, NoticeDeliveryInput(notice=notice),
-                id=c.notice_delivery_workflow_id(notice.key), result_type=bool,
+                c.NOTICE_WORKFLOW,
+                NoticeDeliveryInput(notice=notice),
+                id=c.notice_delivery_workflow_id(notice.key),
+                result_type=bool,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
@@ -178,7 +222,9 @@ class RankingRound:
             return await self._start_detached(input, period, target_id)
         try:
             result: RoundResult = await workflow.execute_child_workflow(
-                c.RANKING_WORKFLOW, input.model_copy(update={"period": period}), id=target_id,
+                c.RANKING_WORKFLOW,
+                input.model_copy(update={"period": period}),
+                id=target_id,
                 result_type=RoundResult,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
@@ -187,24 +233,32 @@ class RankingRound:
             return RoundResult(period=period, ruleset_id=input.ruleset_id, delegated_to=target_id)
         return result.model_copy(update={"delegated_to": target_id})
 
-    async def _start_detached(self, input: RankingRoundInput, period: str,
-                              target_id: str) -> RoundResult:
+    async def _start_detached(
+        self, input: RankingRoundInput, period: str, target_id: str
+    ) -> RoundResult:
         """Start the business-key round and return: the schedule's next run never waits for it
         (the round's own ID keeps a period from running twice at once)."""
         if input.period is None:
             gate: PeriodDataResult = await workflow.execute_activity(
-                c.ACTIVITY_ROUND_HAS_DATA, PeriodDataInput(period=period),
+                c.ACTIVITY_ROUND_HAS_DATA,
+                PeriodDataInput(period=period),
                 result_type=PeriodDataResult,
-                start_to_close_timeout=timedelta(minutes=1), retry_policy=STEP_RETRY,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=STEP_RETRY,
             )
             if not gate.has_data:
-                workflow.logger.info("scheduled round skipped", extra={
-                    "period": period, "ruleset": input.ruleset_id, "reason": gate.reason})
+                workflow.logger.info(
+                    "scheduled round skipped",
+                    extra={"period": period, "ruleset": input.ruleset_id, "reason": gate.reason},
+                )
                 return RoundResult(period=period, ruleset_id=input.ruleset_id, skipped=gate.reason)
         try:
             await workflow.start_child_workflow(
-                c.RANKING_WORKFLOW, input.model_copy(update={"period": period}), id=target_id,
-                result_type=RoundResult, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                c.RANKING_WORKFLOW,
+                input.model_copy(update={"period": period}),
+                id=target_id,
+                result_type=RoundResult,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
             pass  # the same round is running already (triggered by hand): nothing to add

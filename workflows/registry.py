@@ -11,5 +11,10 @@ from workflows.project_lifecycle import ProjectLifecycle
 from workflows.ranking_appeal import RankingAppeal
 from workflows.ranking_round import RankingRound
 
-WORKFLOWS: list[type] = [ProjectLifecycle, RankingRound, BureauLadder, NoticeDelivery,
-                          RankingAppeal]
+WORKFLOWS: list[type] = [
+    ProjectLifecycle,
+    RankingRound,
+    BureauLadder,
+    NoticeDelivery,
+    RankingAppeal,
+]

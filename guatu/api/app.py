@@ -93,20 +93,39 @@ class BodyLimit:
 
     @staticmethod
     async def _reject(send: Send, limit: int) -> None:
-        body = json.dumps({"code": "body_too_large", "zh": f"请求体超过 {limit} 字节",
-                           "en": f"the request body is larger than {limit} bytes",
-                           "details": {"limit_bytes": limit}}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "code": "body_too_large",
+                "zh": f"请求体超过 {limit} 字节",
+                "en": f"the request body is larger than {limit} bytes",
+                "details": {"limit_bytes": limit},
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
-               task_queue: str | None = None, options: ApiOptions | None = None,
-               policy: TimerPolicy | None = None,
-               read_pool: asyncpg.Pool | None = None) -> FastAPI:
+def create_app(
+    client: Client,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    options: ApiOptions | None = None,
+    policy: TimerPolicy | None = None,
+    read_pool: asyncpg.Pool | None = None,
+) -> FastAPI:
     """The API wired to a Temporal client and a PostgreSQL pool.
 
     `task_queue` is where started projects run (default `settings.task_queue`); `options`
@@ -115,14 +134,25 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
     serves the leaders' reads and the dashboard (a read-only role; default `pool`).
     """
     options = options or ApiOptions()
-    app = FastAPIOffline(title="Guatu API (挂图)", version="1", description=DESCRIPTION,
-                         docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json")
+    app = FastAPIOffline(
+        title="Guatu API (挂图)",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
     app.state.guatu = ApiContext(
-        client=client, pool=pool, settings=settings, options=options,
-        task_queue=task_queue or settings.task_queue, policy=policy or load_policy(),
+        client=client,
+        pool=pool,
+        settings=settings,
+        options=options,
+        task_queue=task_queue or settings.task_queue,
+        policy=policy or load_policy(),
         limiter=RateLimiter(rate=options.rate_per_second, burst=options.rate_burst),
-        auth_failures=RateLimiter(rate=options.failed_auth_per_second,
-                                  burst=options.failed_auth_burst),
+        auth_failures=RateLimiter(
+            rate=options.failed_auth_per_second, burst=options.failed_auth_burst
+        ),
         read_pool=read_pool,
     )
     errors.install(app)
@@ -133,9 +163,11 @@ def create_app(client: Client, pool: asyncpg.Pool, settings: Settings, *,
     app.include_router(bulletin_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
-    app.add_middleware(BodyLimit, limit=options.body_limit_bytes,
-                       per_path={IMPORT_PATH: options.import_body_limit_bytes,
-                                 **codec_routes.BODY_LIMITS})
+    app.add_middleware(
+        BodyLimit,
+        limit=options.body_limit_bytes,
+        per_path={IMPORT_PATH: options.import_body_limit_bytes, **codec_routes.BODY_LIMITS},
+    )
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
         app.add_middleware(metrics.HttpMetrics)  # outermost: it sees 413s too
@@ -153,7 +185,7 @@ def _mount_dashboard(app: FastAPI) -> None:
         mount = getattr(importlib.import_module("guatu.api.dashboard"), "mount", None)
         if mount is not None:
             mount(app)
-    except Exception:  # noqa: BLE001 - any failure of the optional page
+    except Exception:
         log.exception("dashboard not mounted: it failed to load")
 
 

@@ -39,8 +39,11 @@ class RateLimiter:
 
     def _prune(self, now: float) -> None:
         """Forget buckets that have refilled: they behave exactly like new ones."""
-        self._buckets = {k: b for k, b in self._buckets.items()
-                         if b.tokens + (now - b.at) * self.rate < self.burst}
+        self._buckets = {
+            k: b
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.at) * self.rate < self.burst
+        }
 
     def take(self, key: str) -> float | None:
         """Take one token for `key`; None if granted, else seconds until the next token."""
@@ -69,16 +72,24 @@ class RateLimiter:
         wait = self.take(principal.token_id)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
-            raise ApiError(429, "rate_limited", f"请求过于频繁，请 {seconds} 秒后重试",
-                           f"too many requests; retry in {seconds} s",
-                           headers={"Retry-After": str(seconds)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"请求过于频繁，请 {seconds} 秒后重试",
+                f"too many requests; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
 
 
 def too_many_failures(wait: float) -> ApiError:
     seconds = max(1, math.ceil(wait))
-    return ApiError(429, "too_many_failed_logins", f"无效令牌尝试过多，请 {seconds} 秒后重试",
-                    f"too many requests with invalid tokens; retry in {seconds} s",
-                    headers={"Retry-After": str(seconds)})
+    return ApiError(
+        429,
+        "too_many_failed_logins",
+        f"无效令牌尝试过多，请 {seconds} 秒后重试",
+        f"too many requests with invalid tokens; retry in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -106,8 +117,9 @@ def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
     return any(ip in network for network in trusted)
 
 
-def client_address(peer: str | None, forwarded_for: str | None,
-                   trusted: Sequence[IPNetwork]) -> str:
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> str:
     """The client of a request, as the nearest proxy we trust reports it.
 
     `X-Forwarded-For` is read only when the connection itself comes from a trusted proxy, and
@@ -129,8 +141,11 @@ def client_address(peer: str | None, forwarded_for: str | None,
 def parse_bearer(header: str | None) -> str:
     """The raw token of an `Authorization: Bearer …` header; 401 if absent or malformed."""
     if not header:
-        raise unauthorized("missing_token", "缺少访问令牌（Authorization: Bearer …）",
-                           "missing bearer token (Authorization: Bearer …)")
+        raise unauthorized(
+            "missing_token",
+            "缺少访问令牌（Authorization: Bearer …）",
+            "missing bearer token (Authorization: Bearer …)",
+        )
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise unauthorized("invalid_token", "访问令牌格式错误", "malformed bearer token")
@@ -141,9 +156,19 @@ def check_role(principal: Principal, roles: frozenset[Role]) -> None:
     if principal.role not in roles:
         allowed_zh = "、".join(ROLE_ZH[r] for r in sorted(roles))
         allowed_en = ", ".join(sorted(r.value for r in roles))
-        raise ApiError(403, "forbidden", f"该操作仅限{allowed_zh}令牌",
-                       f"this action needs a token of role {allowed_en}")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"该操作仅限{allowed_zh}令牌",
+            f"this action needs a token of role {allowed_en}",
+        )
 
 
-__all__ = ["RateLimiter", "check_role", "client_address", "parse_bearer", "parse_networks",
-           "too_many_failures"]
+__all__ = [
+    "RateLimiter",
+    "check_role",
+    "client_address",
+    "parse_bearer",
+    "parse_networks",
+    "too_many_failures",
+]

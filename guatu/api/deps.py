@@ -34,36 +34,51 @@ from guatu.lifecycle.models import TimerPolicy
 class ApiOptions(BaseSettings):
     """Limits and deadlines of the API (environment: `GUATU_API_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="GUATU_API_", env_file=".env",
-                                      env_ignore_empty=True, extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GUATU_API_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
 
     body_limit_bytes: int = Field(default=256 * 1024, description="413 above this")
-    import_body_limit_bytes: int = Field(default=8 * 1024 * 1024,
-                                         description="413 above this on the bulk import")
+    import_body_limit_bytes: int = Field(
+        default=8 * 1024 * 1024, description="413 above this on the bulk import"
+    )
     max_page_size: int = 200
     max_import_plans: int = 1000
     rate_per_second: float = Field(default=20.0, description="Per-token refill rate")
     rate_burst: int = Field(default=100, description="Per-token bucket size")
     failed_auth_per_second: float = Field(
-        default=1.0, description="Per token id and client (or per client without a token): "
-                                 "refill of its allowance of 401s")
-    failed_auth_burst: int = Field(default=30, description="Per token id and client (or per "
-                                                           "client without a token): 401s in a "
-                                                           "row before 429")
+        default=1.0,
+        description="Per token id and client (or per client without a token): "
+        "refill of its allowance of 401s",
+    )
+    failed_auth_burst: int = Field(
+        default=30,
+        description="Per token id and client (or per "
+        "client without a token): 401s in a "
+        "row before 429",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias="GUATU_TRUSTED_PROXIES",
+        default_factory=list,
+        validation_alias="GUATU_TRUSTED_PROXIES",
         description="Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR "
-                    "blocks, comma-separated); empty: the header is ignored, loopback included")
+        "blocks, comma-separated); empty: the header is ignored, loopback included",
+    )
     temporal_timeout_seconds: float = Field(default=10.0, description="Starts and queries")
     update_timeout_seconds: float = Field(default=20.0, description="Updates (wait for the worker)")
     db_timeout_seconds: float = 5.0
     ready_timeout_seconds: float = 2.0
     import_concurrency: int = 16
     updates_per_project: int = Field(
-        default=8, ge=1, le=10,
+        default=8,
+        ge=1,
+        le=10,
         description="Updates of one project in flight at once from this API process; more "
-                    "answer 429 at once (Temporal admits at most 10 per workflow)")
+        "answer 429 at once (Temporal admits at most 10 per workflow)",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -135,7 +150,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 
 
 async def get_principal(
-    request: Request, ctx: Context,
+    request: Request,
+    ctx: Context,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The verified caller; a good token is rate-limited per token.
@@ -147,9 +163,11 @@ async def get_principal(
     out a token that verifies. (Guessing a token's 256-bit secret is hopeless either way; the
     allowance keeps a broken client from hammering the database.)
     """
-    client = client_address(request.client.host if request.client else None,
-                            ",".join(request.headers.getlist("x-forwarded-for")),
-                            ctx.options.trusted_networks)
+    client = client_address(
+        request.client.host if request.client else None,
+        ",".join(request.headers.getlist("x-forwarded-for")),
+        ctx.options.trusted_networks,
+    )
     header = request.headers.get("authorization")
     token_id = token_id_of(header.partition(" ")[2].strip()) if header else None
     key = f"token:{token_id}@{client}" if token_id else f"client:{client}"
@@ -160,8 +178,9 @@ async def get_principal(
         raw = parse_bearer(header)
         principal = await db_call(verify_token(ctx.pool, raw), ctx.options.db_timeout_seconds)
         if principal is None:
-            raise unauthorized("invalid_token", "访问令牌无效或已吊销",
-                               "the token is unknown or revoked")
+            raise unauthorized(
+                "invalid_token", "访问令牌无效或已吊销", "the token is unknown or revoked"
+            )
     except ApiError as err:
         if err.status == 401:
             ctx.auth_failures.take(key)
@@ -170,8 +189,10 @@ async def get_principal(
     request.state.principal = principal
     # Each request runs in a task of its own: these stay on the lines of this request only.
     structlog.contextvars.bind_contextvars(
-        role=principal.role.value, token_id=principal.token_id,
-        **({"bureau": principal.bureau} if principal.bureau else {}))
+        role=principal.role.value,
+        token_id=principal.token_id,
+        **({"bureau": principal.bureau} if principal.bureau else {}),
+    )
     return principal
 
 
@@ -199,20 +220,24 @@ PROGRAM_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 PROJECT_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 
 
-
-async def _project_code(code: Annotated[str, Path(pattern=PROJECT_PATTERN,
-                                                  description="Project code, e.g. P03-012")],
-                        ) -> str:
+async def _project_code(
+    code: Annotated[str, Path(pattern=PROJECT_PATTERN, description="Project code, e.g. P03-012")],
+) -> str:
     structlog.contextvars.bind_contextvars(project=code)  # on every log line of the request
     return code
 
 
 ProjectCodePath = Annotated[str, Depends(_project_code)]
-IdempotencyKeyHeader = Annotated[str, Header(
-    alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
-    description="Unique per request you mean once (1–200 printable ASCII characters). "
-                "Retrying with the same key and body returns the first result; the same key "
-                "with another body answers 409.")]
+IdempotencyKeyHeader = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Unique per request you mean once (1–200 printable ASCII characters). "
+        "Retrying with the same key and body returns the first result; the same key "
+        "with another body answers 409.",
+    ),
+]
 
 
 class Paging(BaseModel):
@@ -220,14 +245,22 @@ class Paging(BaseModel):
     page_size: int
 
 
-def paging(request: Request,
-           page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-           page_size: Annotated[int, Query(ge=1, description="At most GUATU_API_MAX_PAGE_SIZE "
-                                                             "(200 by default)")] = 50) -> Paging:
+def paging(
+    request: Request,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, description="At most GUATU_API_MAX_PAGE_SIZE (200 by default)")
+    ] = 50,
+) -> Paging:
     cap = get_context(request).options.max_page_size
     if page_size > cap:
-        raise ApiError(422, "page_size_too_large", f"每页最多 {cap} 条", f"page_size is at most {cap}",
-                       details={"max_page_size": cap})
+        raise ApiError(
+            422,
+            "page_size_too_large",
+            f"每页最多 {cap} 条",
+            f"page_size is at most {cap}",
+            details={"max_page_size": cap},
+        )
     return Paging(page=page, page_size=page_size)
 
 

@@ -41,8 +41,16 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, zh: str, en: str, *, details: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        zh: str,
+        en: str,
+        *,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {en}")
         self.status, self.code, self.zh, self.en = status, code, zh, en
         self.details = details
@@ -50,8 +58,9 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         body = ErrorBody(code=self.code, zh=self.zh, en=self.en, details=self.details)
-        return JSONResponse(body.model_dump(mode="json"), status_code=self.status,
-                            headers=self.headers)
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=self.status, headers=self.headers
+        )
 
 
 def unauthorized(code: str, zh: str, en: str) -> ApiError:
@@ -65,13 +74,20 @@ def not_found(code: str = "project_not_found") -> ApiError:
 
 
 def unavailable(service: str, reason: str = "") -> ApiError:
-    names = {"temporal": ("工作流服务", "the workflow service (Temporal)"),
-             "database": ("数据库", "the database (PostgreSQL)"),
-             "ranking": ("排名服务", "the ranking service")}
+    names = {
+        "temporal": ("工作流服务", "the workflow service (Temporal)"),
+        "database": ("数据库", "the database (PostgreSQL)"),
+        "ranking": ("排名服务", "the ranking service"),
+    }
     zh, en = names.get(service, (service, service))
-    return ApiError(503, f"{service}_unavailable", f"{zh}暂时不可用，请稍后重试",
-                    f"{en} is unavailable; retry later", details={"reason": reason[:300]} if reason else None,
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return ApiError(
+        503,
+        f"{service}_unavailable",
+        f"{zh}暂时不可用，请稍后重试",
+        f"{en} is unavailable; retry later",
+        details={"reason": reason[:300]} if reason else None,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 # Errors that mean "PostgreSQL cannot be reached or is going away", not "bad SQL".
@@ -85,8 +101,12 @@ DB_UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 # Temporal answers that mean "the service cannot answer now"; NOT_FOUND etc. are handled apart.
 _TEMPORAL_UNAVAILABLE = {
-    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
-    RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED, RPCStatusCode.UNKNOWN,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.UNKNOWN,
     RPCStatusCode.INTERNAL,
 }
 
@@ -95,11 +115,14 @@ def too_many_updates(limit: int | None = None) -> ApiError:
     """429 for a project with as many updates in flight as it may have (Temporal admits at most
     10 per workflow; more would wait in the SDK's retries and end as 503)."""
     zh_limit, en_limit = (f"（最多 {limit} 个）", f" (at most {limit})") if limit else ("", "")
-    return ApiError(429, "too_many_updates",
-                    f"该项目正在处理的请求已达上限{zh_limit}，请 {UPDATE_RETRY_AFTER_SECONDS} 秒后重试",
-                    f"too many updates of this project in flight{en_limit}; retry in "
-                    f"{UPDATE_RETRY_AFTER_SECONDS} s",
-                    headers={"Retry-After": str(UPDATE_RETRY_AFTER_SECONDS)})
+    return ApiError(
+        429,
+        "too_many_updates",
+        f"该项目正在处理的请求已达上限{zh_limit}，请 {UPDATE_RETRY_AFTER_SECONDS} 秒后重试",
+        f"too many updates of this project in flight{en_limit}; retry in "
+        f"{UPDATE_RETRY_AFTER_SECONDS} s",
+        headers={"Retry-After": str(UPDATE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def rpc_error(err: RPCError) -> ApiError | None:
@@ -110,8 +133,12 @@ def rpc_error(err: RPCError) -> ApiError | None:
         return too_many_updates()
     if err.status == RPCStatusCode.NOT_FOUND:
         if "completed" in message.lower():
-            return ApiError(409, "project_finished", "项目已结束，不再接受操作",
-                            "the project has ended and accepts no more input")
+            return ApiError(
+                409,
+                "project_finished",
+                "项目已结束，不再接受操作",
+                "the project has ended and accepts no more input",
+            )
         return not_found()
     if err.status == RPCStatusCode.ALREADY_EXISTS:
         return ApiError(409, "already_exists", "该项目已存在", "the project already exists")
@@ -162,14 +189,22 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
         # The offending input is not echoed back: it may be large or sensitive.
-        details.append({"loc": list(error.get("loc", ())), "msg": error.get("msg", ""),
-                        "type": error.get("type", "")})
+        details.append(
+            {
+                "loc": list(error.get("loc", ())),
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
     return details
 
 
 _STATUS_TEXT = {
-    400: ("bad_request", "请求体无法解析（须为 UTF-8 编码的 JSON）",
-          "the request body cannot be parsed (send UTF-8 encoded JSON)"),
+    400: (
+        "bad_request",
+        "请求体无法解析（须为 UTF-8 编码的 JSON）",
+        "the request body cannot be parsed (send UTF-8 encoded JSON)",
+    ),
     404: ("not_found", "资源不存在", "not found"),
     405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
     413: ("body_too_large", "请求体过大", "request body too large"),
@@ -211,9 +246,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return ApiError(422, "invalid_input", "请求内容不符合接口要求（见 details）",
-                        "the request does not match the API (see details)",
-                        details=_validation_details(exc)).response()
+        return ApiError(
+            422,
+            "invalid_input",
+            "请求内容不符合接口要求（见 details）",
+            "the request does not match the API (see details)",
+            details=_validation_details(exc),
+        ).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -224,9 +263,17 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(request))
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers=headers)
-        code, zh, en = _STATUS_TEXT.get(exc.status_code, ("http_error", "请求失败", "request failed"))
-        return ApiError(exc.status_code, code, zh, en, details=exc.detail if isinstance(
-            exc.detail, dict | list) else None, headers=headers).response()
+        code, zh, en = _STATUS_TEXT.get(
+            exc.status_code, ("http_error", "请求失败", "request failed")
+        )
+        return ApiError(
+            exc.status_code,
+            code,
+            zh,
+            en,
+            details=exc.detail if isinstance(exc.detail, dict | list) else None,
+            headers=headers,
+        ).response()
 
     # Safety nets: a dependency that reached PostgreSQL or Temporal without the helpers above
     # still answers 503 instead of 500.
@@ -243,11 +290,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _update_failed(request: Request, exc: WorkflowUpdateFailedError) -> JSONResponse:
         cause = exc.cause
-        log.error("update failed on the server", path=request.url.path,
-                  error=f"{type(cause).__name__}: {cause}", type=getattr(cause, "type", None),
-                  worker_trace=_remote_trace(cause), exc_info=exc)
-        return ApiError(500, "internal_error", "服务器内部错误，已记录，请联系管理员",
-                        "internal server error; it was logged, contact the administrator").response()
+        log.error(
+            "update failed on the server",
+            path=request.url.path,
+            error=f"{type(cause).__name__}: {cause}",
+            type=getattr(cause, "type", None),
+            worker_trace=_remote_trace(cause),
+            exc_info=exc,
+        )
+        return ApiError(
+            500,
+            "internal_error",
+            "服务器内部错误，已记录，请联系管理员",
+            "internal server error; it was logged, contact the administrator",
+        ).response()
 
     @app.exception_handler(RPCError)
     async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
@@ -277,12 +333,11 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "No such project (a bureau token also gets 404 for another bureau's project)",
     409: "Conflict: Idempotency-Key reused for another request, the project ended / exists, or "
-         "a token that must stay (own, last admin)",
+    "a token that must stay (own, last admin)",
     413: "Request body too large",
     415: "Unsupported content type",
     422: "Invalid input, or refused by the project's rules (code, zh, en)",
-    429: "Rate limit of this token, or too many updates of one project in flight (see "
-         "Retry-After)",
+    429: "Rate limit of this token, or too many updates of one project in flight (see Retry-After)",
     500: "A server error (logged); never the caller's mistake",
     503: "Temporal or PostgreSQL unavailable (see Retry-After)",
 }
@@ -290,5 +345,7 @@ _DESCRIPTIONS = {
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI documentation of the error answers a route may give."""
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
-            for code in (401, 429, 503, *codes)}
+    return {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
+        for code in (401, 429, 503, *codes)
+    }

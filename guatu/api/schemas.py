@@ -52,15 +52,17 @@ def _date_text(value: Any) -> Any:
 
 
 # Dates a programme can hold; far-off dates would only make timers and date arithmetic fail.
-ProgrammeDate = Annotated[date, BeforeValidator(_date_text),
-                          Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+ProgrammeDate = Annotated[
+    date, BeforeValidator(_date_text), Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
+]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 # A ranking period: a month 2026-11, a quarter 2026-Q4 or a year 2026.
 # A month of the programme's years (what-if ranges): the ranking's periods run 2000–2100.
 ProgrammeMonth = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$")]
 # Years 2000–2100 only, as plan dates (guatu.ranking.periods): year 0 is not a period.
-Period = Annotated[str, StringConstraints(
-    pattern=r"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
+Period = Annotated[
+    str, StringConstraints(pattern=r"^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$")
+]
 
 
 def _text_problem(value: Any) -> str | None:
@@ -106,8 +108,9 @@ class TransitionBody(Body):
     """A bureau reports that its project reached a step (e.g. 开工 `construction_started`)."""
 
     step: Step
-    on: ProgrammeDate | None = Field(default=None,
-                                     description="Date the step was reached; today if empty")
+    on: ProgrammeDate | None = Field(
+        default=None, description="Date the step was reached; today if empty"
+    )
     note: str = Field(default="", max_length=2000)
 
 
@@ -120,7 +123,8 @@ class ReportBody(Body):
     narrative: str = Field(default="", max_length=5000)
     issues_raised: list[IssueRaised] = Field(default_factory=list, max_length=50)
     issues_resolved: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=50)
+        default_factory=list, max_length=50
+    )
     correction: Flag = Field(default=False, description="Replaces the report of that month")
 
 
@@ -131,9 +135,17 @@ class ReportBody(Body):
 
 # The milestones a plan of each kind may carry (the steps its bureau reports).
 KIND_STEPS: dict[ProjectKind, tuple[Step, ...]] = {
-    ProjectKind.ENGINEERING: (Step.PRELIMINARY, Step.LAND_USE, Step.PLANNING_PERMIT,
-                              Step.CONSTRUCTION_PERMIT, Step.CONSTRUCTION_STARTED,
-                              Step.UNDER_CONSTRUCTION, Step.COMPLETED, Step.ACCEPTED, Step.CLOSED),
+    ProjectKind.ENGINEERING: (
+        Step.PRELIMINARY,
+        Step.LAND_USE,
+        Step.PLANNING_PERMIT,
+        Step.CONSTRUCTION_PERMIT,
+        Step.CONSTRUCTION_STARTED,
+        Step.UNDER_CONSTRUCTION,
+        Step.COMPLETED,
+        Step.ACCEPTED,
+        Step.CLOSED,
+    ),
     ProjectKind.SERVICE: (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED),
 }
 
@@ -170,8 +182,10 @@ class PlanBody(Body):
         allowed = KIND_STEPS[self.kind]
         foreign = [s.value for s in steps if s not in allowed]
         if foreign:
-            raise ValueError(f"milestones {foreign} do not belong to a {self.kind.value} project "
-                             f"(allowed: {', '.join(s.value for s in allowed)})")
+            raise ValueError(
+                f"milestones {foreign} do not belong to a {self.kind.value} project "
+                f"(allowed: {', '.join(s.value for s in allowed)})"
+            )
         return self
 
     def to_plan(self) -> ProjectPlan:
@@ -179,7 +193,8 @@ class PlanBody(Body):
             return ProjectPlan.model_validate(self.model_dump())
         except ValidationError as err:  # the body's rules are meant to be at least as strict
             raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]) from None
+                [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]
+            ) from None
 
 
 class PlanChangeBody(Body):
@@ -293,7 +308,8 @@ class NotificationPage(BaseModel):
 class TokenCreateBody(Body):
     role: Role
     bureau: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")] | None = Field(
-        default=None, description="Required for (and only for) role bureau")
+        default=None, description="Required for (and only for) role bureau"
+    )
     label: str = Field(default="", max_length=100)
 
 

@@ -35,15 +35,22 @@ async def run_api(st: Stack, stop: asyncio.Event) -> None:
     settings = st.settings
     try:
         app = create_app(st.client, st.api, settings, read_pool=st.reads)
-    except Exception:  # noqa: BLE001 - logged, and the stack told to stop
+    except Exception:
         log.exception("the HTTP API could not be built")
         stop.set()
         return
     # proxy_headers off: uvicorn would believe X-Forwarded-For from loopback by default; the
     # API reads it itself, from the proxies of GUATU_TRUSTED_PROXIES only (guatu.api.auth).
-    config = uvicorn.Config(app, host=settings.api_host, port=settings.api_port,
-                            log_config=None, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=10, proxy_headers=False)
+    config = uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+    )
     server = _Server(config)
 
     async def serve() -> None:
@@ -59,8 +66,12 @@ async def run_api(st: Stack, stop: asyncio.Event) -> None:
         if serving in done:
             # uvicorn returned (or exited) on its own: it could not start.
             error = serving.exception() if not serving.cancelled() else None
-            log.error("the HTTP API stopped unexpectedly", host=settings.api_host,
-                      port=settings.api_port, error=repr(error) if error else "exited")
+            log.error(
+                "the HTTP API stopped unexpectedly",
+                host=settings.api_host,
+                port=settings.api_port,
+                error=repr(error) if error else "exited",
+            )
             stop.set()
             return
         server.should_exit = True

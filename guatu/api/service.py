@@ -32,8 +32,9 @@ T = TypeVar("T")
 
 async def status(ctx: ApiContext, code: str) -> ProjectStatus:
     """The live status of a project from its workflow (404 if there is no such workflow)."""
-    return await temporal_call(project_status(ctx.client, code),
-                               ctx.options.temporal_timeout_seconds)
+    return await temporal_call(
+        project_status(ctx.client, code), ctx.options.temporal_timeout_seconds
+    )
 
 
 async def project_bureau(ctx: ApiContext, principal: Principal, code: str) -> str:
@@ -52,25 +53,35 @@ async def project_bureau(ctx: ApiContext, principal: Principal, code: str) -> st
 
 
 def request_hash(action: str, body: BaseModel) -> str:
-    canonical = json.dumps({"action": action, "body": body.model_dump(mode="json")},
-                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(
+        {"action": action, "body": body.model_dump(mode="json")},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-async def _claim_key(pool: asyncpg.Pool, project: str, key: str, action: str, digest: str,
-                     token_id: str) -> None:
+async def _claim_key(
+    pool: asyncpg.Pool, project: str, key: str, action: str, digest: str, token_id: str
+) -> None:
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             "INSERT INTO api_idempotency (project, key, action, request_hash, token_id)"
             " VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (project, key) DO UPDATE SET project = api_idempotency.project"
             " RETURNING action, request_hash",
-            project, key, action, digest, token_id,
+            project,
+            key,
+            action,
+            digest,
+            token_id,
         )
     assert row is not None
     if row["request_hash"] != digest:
         raise ApiError(
-            409, "idempotency_key_reused",
+            409,
+            "idempotency_key_reused",
             "该 Idempotency-Key 已用于另一个不同的请求；新请求请使用新的键",
             "this Idempotency-Key was already used for a different request; use a new key",
             details={"first_action": row["action"]},
@@ -81,13 +92,23 @@ async def _release_key(pool: asyncpg.Pool, project: str, key: str, digest: str) 
     async with pool.acquire() as conn:
         await conn.execute(
             "DELETE FROM api_idempotency WHERE project = $1 AND key = $2 AND request_hash = $3",
-            project, key, digest,
+            project,
+            key,
+            digest,
         )
 
 
-async def once(ctx: ApiContext, principal: Principal, *, scope: str, key: str, action: str,
-               body: BaseModel, call: Callable[[], Awaitable[T]],
-               rejected: type[Exception] = Rejected) -> T:
+async def once(
+    ctx: ApiContext,
+    principal: Principal,
+    *,
+    scope: str,
+    key: str,
+    action: str,
+    body: BaseModel,
+    call: Callable[[], Awaitable[T]],
+    rejected: type[Exception] = Rejected,
+) -> T:
     """Run `call` for an HTTP request once per (scope, Idempotency-Key).
 
     The same key with the same body goes through again (the workflow folds it into the first
@@ -106,9 +127,18 @@ async def once(ctx: ApiContext, principal: Principal, *, scope: str, key: str, a
         raise ApiError(422, code, zh, en) from None
 
 
-async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau: str,
-                     update: str, action: str, key: str, body: BaseModel,
-                     data: BaseModel) -> UpdateResult:
+async def run_update(
+    ctx: ApiContext,
+    principal: Principal,
+    *,
+    code: str,
+    bureau: str,
+    update: str,
+    action: str,
+    key: str,
+    body: BaseModel,
+    data: BaseModel,
+) -> UpdateResult:
     """Execute one workflow update of a project for an HTTP request (see `once`).
 
     A key the workflow has seen is answered `duplicate: true` with the project's current stage
@@ -119,9 +149,22 @@ async def run_update(ctx: ApiContext, principal: Principal, *, code: str, bureau
     try:
         with ctx.updates.hold(code, ctx.options.updates_per_project):  # 429 before any write
             result = await once(
-                ctx, principal, scope=code, key=key, action=action, body=body,
-                call=lambda: send_update(ctx.client, code, update, data, pool=ctx.pool,
-                                         actor=principal.actor, bureau=bureau, channel="api"),
+                ctx,
+                principal,
+                scope=code,
+                key=key,
+                action=action,
+                body=body,
+                call=lambda: send_update(
+                    ctx.client,
+                    code,
+                    update,
+                    data,
+                    pool=ctx.pool,
+                    actor=principal.actor,
+                    bureau=bureau,
+                    channel="api",
+                ),
             )
     except ApiError as err:
         metrics.input_refused(action, err.status, err.code)
@@ -145,8 +188,14 @@ async def known_references(ctx: ApiContext, plans: list[ProjectPlan], *, listed:
     try:
         await db_call(check_references(ctx.pool, plans), ctx.options.db_timeout_seconds)
     except UnknownReferences as err:
-        details = [{"loc": ["body", *([p.index] if listed else []), p.field],
-                    "project": p.project, "value": p.value} for p in err.problems]
+        details = [
+            {
+                "loc": ["body", *([p.index] if listed else []), p.field],
+                "project": p.project,
+                "value": p.value,
+            }
+            for p in err.problems
+        ]
         raise ApiError(422, err.code, err.zh, err.en, details=details) from None
 
 
@@ -171,32 +220,51 @@ async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> boo
     if description is not None:
         if description.status != WorkflowExecutionStatus.RUNNING:
             state = description.status.name.lower() if description.status else "closed"
-            raise StartConflict(409, "project_finished",
-                                f"项目 {plan.code} 的流程已结束（{state}），不能再次启动",
-                                f"project {plan.code} has ended ({state}) and cannot start again")
-        current = await temporal_call(handle.query(c.QUERY_STATE, result_type=ProjectState),
-                                      timeout)
+            raise StartConflict(
+                409,
+                "project_finished",
+                f"项目 {plan.code} 的流程已结束（{state}），不能再次启动",
+                f"project {plan.code} has ended ({state}) and cannot start again",
+            )
+        current = await temporal_call(
+            handle.query(c.QUERY_STATE, result_type=ProjectState), timeout
+        )
         original = current.baselines[0] if current.baselines else current.plan
         if _comparable(original) != _comparable(plan):
-            raise StartConflict(409, "project_exists",
-                                f"项目 {plan.code} 已按另一份计划启动；调整计划请用计划变更接口",
-                                f"project {plan.code} already runs another plan; "
-                                "use the plan-change endpoint to change it")
+            raise StartConflict(
+                409,
+                "project_exists",
+                f"项目 {plan.code} 已按另一份计划启动；调整计划请用计划变更接口",
+                f"project {plan.code} already runs another plan; "
+                "use the plan-change endpoint to change it",
+            )
         return False
     try:
         await temporal_call(
-            start_project(ctx.client, plan, ctx.policy, task_queue=ctx.task_queue,
-                          started_by=principal.actor),
+            start_project(
+                ctx.client, plan, ctx.policy, task_queue=ctx.task_queue, started_by=principal.actor
+            ),
             timeout,
         )
     except ApiError as err:
         if err.code != "already_exists":
             raise
         # Ended between our look and the start (REJECT_DUPLICATE): never started twice.
-        raise StartConflict(409, "project_finished", f"项目 {plan.code} 的流程已结束，不能再次启动",
-                            f"project {plan.code} has ended and cannot start again") from None
+        raise StartConflict(
+            409,
+            "project_finished",
+            f"项目 {plan.code} 的流程已结束，不能再次启动",
+            f"project {plan.code} has ended and cannot start again",
+        ) from None
     return True
 
 
-__all__ = ["known_references", "once", "project_bureau", "request_hash", "run_update", "start",
-           "status"]
+__all__ = [
+    "known_references",
+    "once",
+    "project_bureau",
+    "request_hash",
+    "run_update",
+    "start",
+    "status",
+]

@@ -67,25 +67,31 @@ def deadlines(filed_at: datetime, rules: AppealRules) -> AppealDeadlines:
     due = filed_on + timedelta(days=rules.decision_days)
     office_due = due + timedelta(days=rules.escalation_days)
     return AppealDeadlines(
-        filed_on=filed_on, decision_due=due,
+        filed_on=filed_on,
+        decision_due=due,
         remind_at=local_start(due - timedelta(days=rules.reminder_days))
-        if rules.reminder_days else None,
+        if rules.reminder_days
+        else None,
         escalate_at=local_start(due + timedelta(days=1)),
-        office_due=office_due, office_overdue_at=local_start(office_due + timedelta(days=1)),
+        office_due=office_due,
+        office_overdue_at=local_start(office_due + timedelta(days=1)),
     )
 
 
 def _check_reason(text: str, rules: AppealRules, what_zh: str, what_en: str) -> None:
     size = len(text.strip())
     if size < rules.reason_min_chars:
-        raise InputRejected("reason_too_short",
-                            f"请写明{what_zh}（至少 {rules.reason_min_chars} 个字）",
-                            f"state the {what_en} (at least {rules.reason_min_chars} characters)")
+        raise InputRejected(
+            "reason_too_short",
+            f"请写明{what_zh}（至少 {rules.reason_min_chars} 个字）",
+            f"state the {what_en} (at least {rules.reason_min_chars} characters)",
+        )
     if size > rules.reason_max_chars:
-        raise InputRejected("reason_too_long",
-                            f"{what_zh}过长（最多 {rules.reason_max_chars} 个字，现 {size} 个字）",
-                            f"the {what_en} is too long ({size} characters; at most "
-                            f"{rules.reason_max_chars})")
+        raise InputRejected(
+            "reason_too_long",
+            f"{what_zh}过长（最多 {rules.reason_max_chars} 个字，现 {size} 个字）",
+            f"the {what_en} is too long ({size} characters; at most {rules.reason_max_chars})",
+        )
 
 
 def check_filing_text(filing: AppealFiling, rules: AppealRules) -> None:
@@ -93,19 +99,30 @@ def check_filing_text(filing: AppealFiling, rules: AppealRules) -> None:
     _check_reason(filing.reason, rules, "申诉理由", "reason of the appeal")
     size = len(filing.evidence.strip())
     if size > rules.evidence_max_chars:
-        raise InputRejected("evidence_too_long",
-                            f"证明材料说明过长（最多 {rules.evidence_max_chars} 个字，现 {size} 个字）",
-                            f"the evidence text is too long ({size} characters; at most "
-                            f"{rules.evidence_max_chars})")
+        raise InputRejected(
+            "evidence_too_long",
+            f"证明材料说明过长（最多 {rules.evidence_max_chars} 个字，现 {size} 个字）",
+            f"the evidence text is too long ({size} characters; at most "
+            f"{rules.evidence_max_chars})",
+        )
     if filing.item is AppealItem.ORDER and not filing.order_id:
-        raise InputRejected("order_required", "申诉督办单须填写督办编号",
-                            "an appeal against a supervision order needs its order id")
+        raise InputRejected(
+            "order_required",
+            "申诉督办单须填写督办编号",
+            "an appeal against a supervision order needs its order id",
+        )
     if filing.item is not AppealItem.ORDER and filing.order_id:
-        raise InputRejected("order_not_expected", "只有申诉督办单时才填写督办编号",
-                            "an order id is only given when appealing a supervision order")
+        raise InputRejected(
+            "order_not_expected",
+            "只有申诉督办单时才填写督办编号",
+            "an order id is only given when appealing a supervision order",
+        )
     if filing.item is not AppealItem.SCORE and filing.project:
-        raise InputRejected("project_not_expected", "只有申诉项目得分时才填写项目编号",
-                            "a project code is only given when appealing a project's score")
+        raise InputRejected(
+            "project_not_expected",
+            "只有申诉项目得分时才填写项目编号",
+            "a project code is only given when appealing a project's score",
+        )
 
 
 def check_window(published_at: datetime, now: datetime, rules: AppealRules, period: str) -> None:
@@ -120,20 +137,36 @@ def check_window(published_at: datetime, now: datetime, rules: AppealRules, peri
             f"日内（{last_day.isoformat()} 前）提出申诉，今天是 {today.isoformat()}",
             f"the appeal window has closed: the {period} ranking was published on "
             f"{published_on.isoformat()} and could be appealed within {rules.window_days} days, "
-            f"until {last_day.isoformat()}; today is {today.isoformat()}")
+            f"until {last_day.isoformat()}; today is {today.isoformat()}",
+        )
 
 
 def new_view(data: AppealInput, filed_at: datetime) -> AppealView:
     f = data.filing
     d = deadlines(filed_at, data.rules)
     return AppealView(
-        id=data.appeal_id, workflow_id=appeal_workflow_id(data.appeal_id), bureau=f.bureau,
-        bureau_name=data.bureau_name, period=f.period, ruleset_id=f.ruleset_id,
-        revision=data.revision, item=f.item, project=f.project, order_id=f.order_id,
-        subject_zh=data.subject_zh, status=AppealStatus.OPEN, reason=f.reason.strip(),
-        evidence=f.evidence.strip(), filed_by=f.actor or f.bureau, filed_at=filed_at,
-        published_at=data.published_at, decision_due=d.decision_due, remind_at=d.remind_at,
-        escalate_at=d.escalate_at, office_due=d.office_due, filing_key=f.idempotency_key,
+        id=data.appeal_id,
+        workflow_id=appeal_workflow_id(data.appeal_id),
+        bureau=f.bureau,
+        bureau_name=data.bureau_name,
+        period=f.period,
+        ruleset_id=f.ruleset_id,
+        revision=data.revision,
+        item=f.item,
+        project=f.project,
+        order_id=f.order_id,
+        subject_zh=data.subject_zh,
+        status=AppealStatus.OPEN,
+        reason=f.reason.strip(),
+        evidence=f.evidence.strip(),
+        filed_by=f.actor or f.bureau,
+        filed_at=filed_at,
+        published_at=data.published_at,
+        decision_due=d.decision_due,
+        remind_at=d.remind_at,
+        escalate_at=d.escalate_at,
+        office_due=d.office_due,
+        filing_key=f.idempotency_key,
     )
 
 
@@ -177,19 +210,54 @@ class AppealBook:
     def _name(self) -> str:
         return self.v.bureau_name or self.v.bureau
 
-    def _notify(self, suffix: str, bureau: str, kind: str, title: str, body: list[str],
-                body_en: str, deadline: Any = None) -> None:
-        self._notices.append(Notice(
-            key=f"appeal:{self.v.id}:{suffix}", bureau=bureau, project=self.v.project,
-            kind=kind, title_zh=title, body_zh="\n".join(body), body_en=body_en,
-            created_at=self.bnow(), deadline=deadline))
+    def _notify(
+        self,
+        suffix: str,
+        bureau: str,
+        kind: str,
+        title: str,
+        body: list[str],
+        body_en: str,
+        deadline: Any = None,
+    ) -> None:
+        self._notices.append(
+            Notice(
+                key=f"appeal:{self.v.id}:{suffix}",
+                bureau=bureau,
+                project=self.v.project,
+                kind=kind,
+                title_zh=title,
+                body_zh="\n".join(body),
+                body_en=body_en,
+                created_at=self.bnow(),
+                deadline=deadline,
+            )
+        )
 
-    def _audit_entry(self, suffix: str, actor: str, action: str, key: str,
-                     before: dict[str, Any], after: dict[str, Any], reason: str) -> None:
-        self._audit.append(AuditEntry(
-            key=f"appeal:{self.v.id}:{suffix}", at=self.bnow(), actor=actor, bureau=self.v.bureau,
-            action=action, idempotency_key=key, accepted=True, before=before, after=after,
-            reason=reason))
+    def _audit_entry(
+        self,
+        suffix: str,
+        actor: str,
+        action: str,
+        key: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        reason: str,
+    ) -> None:
+        self._audit.append(
+            AuditEntry(
+                key=f"appeal:{self.v.id}:{suffix}",
+                at=self.bnow(),
+                actor=actor,
+                bureau=self.v.bureau,
+                action=action,
+                idempotency_key=key,
+                accepted=True,
+                before=before,
+                after=after,
+                reason=reason,
+            )
+        )
 
     # -- filing -------------------------------------------------------------------------------
 
@@ -199,19 +267,42 @@ class AppealBook:
         f = self.s.input.filing
         due = v.decision_due.isoformat()
         self._notify(
-            "filed", v.bureau, "appeal_filed", f"【申诉已受理】{v.subject_zh}",
-            [f"{self._name}：", f"你单位对{v.subject_zh}的申诉已受理（申诉编号 {v.id}）。",
-             f"区领导须于 {due} 前作出决定，决定结果将另行通知。", f"申诉理由：{v.reason[:500]}"],
-            f"appeal {v.id} received; a leader must decide by {due}", v.decision_due)
+            "filed",
+            v.bureau,
+            "appeal_filed",
+            f"【申诉已受理】{v.subject_zh}",
+            [
+                f"{self._name}：",
+                f"你单位对{v.subject_zh}的申诉已受理（申诉编号 {v.id}）。",
+                f"区领导须于 {due} 前作出决定，决定结果将另行通知。",
+                f"申诉理由：{v.reason[:500]}",
+            ],
+            f"appeal {v.id} received; a leader must decide by {due}",
+            v.decision_due,
+        )
         self._notify(
-            f"filed:{OFFICE_BUREAU}", OFFICE_BUREAU, "appeal_filed", f"【待决申诉】{self._name} · {v.subject_zh}",
-            [f"【抄送区幸福办】{self._name}对{v.subject_zh}提出申诉（申诉编号 {v.id}），"
-             f"请分管区领导于 {due} 前作出决定（接受或驳回，并写明理由）。",
-             f"申诉理由：{v.reason[:500]}",
-             *([f"证明材料：{v.evidence[:500]}"] if v.evidence else [])],
-            f"appeal {v.id} by {v.bureau} awaits a leader's decision by {due}", v.decision_due)
-        self._audit_entry("filed", v.filed_by, f"appeal:file:{v.item.value}", f.idempotency_key,
-                          {}, {"status": v.status.value, "decision_due": due}, v.reason)
+            f"filed:{OFFICE_BUREAU}",
+            OFFICE_BUREAU,
+            "appeal_filed",
+            f"【待决申诉】{self._name} · {v.subject_zh}",
+            [
+                f"【抄送区幸福办】{self._name}对{v.subject_zh}提出申诉（申诉编号 {v.id}），"
+                f"请分管区领导于 {due} 前作出决定（接受或驳回，并写明理由）。",
+                f"申诉理由：{v.reason[:500]}",
+                *([f"证明材料：{v.evidence[:500]}"] if v.evidence else []),
+            ],
+            f"appeal {v.id} by {v.bureau} awaits a leader's decision by {due}",
+            v.decision_due,
+        )
+        self._audit_entry(
+            "filed",
+            v.filed_by,
+            f"appeal:file:{v.item.value}",
+            f.idempotency_key,
+            {},
+            {"status": v.status.value, "decision_due": due},
+            v.reason,
+        )
         self._changed()
 
     # -- deadlines ----------------------------------------------------------------------------
@@ -249,10 +340,17 @@ class AppealBook:
         v.status = AppealStatus.REMINDED
         due = v.decision_due.isoformat()
         self._notify(
-            "reminder", OFFICE_BUREAU, "appeal_reminder", f"【申诉待决提醒】{self._name} · {v.subject_zh}",
-            [f"{self._name}对{v.subject_zh}的申诉（申诉编号 {v.id}）尚未决定，"
-             f"须于 {due} 前作出决定（还剩 {self.rules.reminder_days} 天），逾期将提请区幸福办督办。"],
-            f"appeal {v.id} is still undecided; the decision is due by {due}", v.decision_due)
+            "reminder",
+            OFFICE_BUREAU,
+            "appeal_reminder",
+            f"【申诉待决提醒】{self._name} · {v.subject_zh}",
+            [
+                f"{self._name}对{v.subject_zh}的申诉（申诉编号 {v.id}）尚未决定，"
+                f"须于 {due} 前作出决定（还剩 {self.rules.reminder_days} 天），逾期将提请区幸福办督办。"
+            ],
+            f"appeal {v.id} is still undecided; the decision is due by {due}",
+            v.decision_due,
+        )
         self._log("appeal reminder", {"appeal": v.id, "due": due})
 
     def _escalate(self) -> None:
@@ -261,17 +359,32 @@ class AppealBook:
         v.status = AppealStatus.ESCALATED
         due, office_due = v.decision_due.isoformat(), v.office_due.isoformat()
         self._notify(
-            "escalated", OFFICE_BUREAU, "appeal_escalated", f"【申诉逾期督办】{self._name} · {v.subject_zh}",
-            [f"{self._name}对{v.subject_zh}的申诉（申诉编号 {v.id}）应于 {due} 前决定，逾期未决，"
-             f"现提请区幸福办督办，请于 {office_due} 前办结。", f"申诉理由：{v.reason[:500]}"],
+            "escalated",
+            OFFICE_BUREAU,
+            "appeal_escalated",
+            f"【申诉逾期督办】{self._name} · {v.subject_zh}",
+            [
+                f"{self._name}对{v.subject_zh}的申诉（申诉编号 {v.id}）应于 {due} 前决定，逾期未决，"
+                f"现提请区幸福办督办，请于 {office_due} 前办结。",
+                f"申诉理由：{v.reason[:500]}",
+            ],
             f"appeal {v.id} was not decided by {due}; escalated to the coordinating office, "
-            f"due {office_due}", v.office_due)
+            f"due {office_due}",
+            v.office_due,
+        )
         self._notify(
-            "escalated:bureau", v.bureau, "appeal_escalated", f"【申诉督办】{v.subject_zh}",
-            [f"{self._name}：", f"你单位的申诉（申诉编号 {v.id}）未在 {due} 前得到决定，"
-             f"已提请区幸福办督办，办结期限 {office_due}。"],
+            "escalated:bureau",
+            v.bureau,
+            "appeal_escalated",
+            f"【申诉督办】{v.subject_zh}",
+            [
+                f"{self._name}：",
+                f"你单位的申诉（申诉编号 {v.id}）未在 {due} 前得到决定，"
+                f"已提请区幸福办督办，办结期限 {office_due}。",
+            ],
             f"appeal {v.id} was escalated to the coordinating office, due {office_due}",
-            v.office_due)
+            v.office_due,
+        )
         self._log("appeal escalated", {"appeal": v.id, "office_due": office_due})
 
     def _office_overdue(self) -> None:
@@ -279,26 +392,34 @@ class AppealBook:
         v.office_overdue_at = self.bnow()
         office_due = v.office_due.isoformat()
         self._notify(
-            "office_overdue", OFFICE_BUREAU, "appeal_office_overdue",
+            "office_overdue",
+            OFFICE_BUREAU,
+            "appeal_office_overdue",
             f"【申诉督办逾期】{self._name} · {v.subject_zh}",
             [f"申诉（申诉编号 {v.id}）的督办期限 {office_due} 已过，仍未决定，请立即办结。"],
             f"appeal {v.id}: the coordinating office's deadline {office_due} has passed",
-            v.office_due)
+            v.office_due,
+        )
 
     # -- decision -----------------------------------------------------------------------------
 
     def seen(self, key: str) -> AppealView | None:
         first = self.s.seen.get(f"decide:{key}")
-        return AppealView.model_validate(first).model_copy(update={"duplicate": True}) \
-            if first else None
+        return (
+            AppealView.model_validate(first).model_copy(update={"duplicate": True})
+            if first
+            else None
+        )
 
     def check_decide(self, data: DecideInput) -> None:
         if f"decide:{data.idempotency_key}" in self.s.seen:
             return
         if data.role not in DECIDER_ROLES:
-            raise InputRejected("not_authorised",
-                                f"只有区领导可以决定申诉（当前角色：{data.role}）",
-                                f"only a leader may decide an appeal (role: {data.role})")
+            raise InputRejected(
+                "not_authorised",
+                f"只有区领导可以决定申诉（当前角色：{data.role}）",
+                f"only a leader may decide an appeal (role: {data.role})",
+            )
         if not data.actor.strip():
             raise InputRejected("actor_required", "请填写决定人", "the deciding leader is required")
         if self.decided:
@@ -308,7 +429,8 @@ class AppealBook:
                 f"申诉 {v.id} 已于 {local_date(v.decided_at or v.filed_at).isoformat()} 由 "
                 f"{v.decided_by} 决定（{'成立' if v.decision is Decision.ACCEPT else '不成立'}）",
                 f"appeal {v.id} was already decided ({v.decision.value if v.decision else ''}) "
-                f"by {v.decided_by}")
+                f"by {v.decided_by}",
+            )
         _check_reason(data.reason, self.rules, "决定理由", "reason of the decision")
 
     def decide(self, data: DecideInput) -> AppealView:
@@ -324,24 +446,51 @@ class AppealBook:
         v.status = AppealStatus.ACCEPTED if accepted else AppealStatus.REJECTED
         late = local_date(v.decided_at) > v.decision_due
         word = "成立" if accepted else "不成立"
-        follow = (f"将重新冻结 {v.period} 的输入并发布更正后的排名（新版本），更正结果另行通报。"
-                  if accepted else "维持已发布的排名结果。")
-        lines = [f"{self._name}：",
-                 f"你单位对{v.subject_zh}的申诉（申诉编号 {v.id}）经 {v.decided_by} 决定：申诉{word}。",
-                 f"理由：{v.decision_reason}", follow]
-        en = (f"appeal {v.id} {'accepted' if accepted else 'rejected'} by {v.decided_by}: "
-              f"{v.decision_reason}")
+        follow = (
+            f"将重新冻结 {v.period} 的输入并发布更正后的排名（新版本），更正结果另行通报。"
+            if accepted
+            else "维持已发布的排名结果。"
+        )
+        lines = [
+            f"{self._name}：",
+            f"你单位对{v.subject_zh}的申诉（申诉编号 {v.id}）经 {v.decided_by} 决定：申诉{word}。",
+            f"理由：{v.decision_reason}",
+            follow,
+        ]
+        en = (
+            f"appeal {v.id} {'accepted' if accepted else 'rejected'} by {v.decided_by}: "
+            f"{v.decision_reason}"
+        )
         kind = f"appeal_{v.status.value}"
         self._notify(v.status.value, v.bureau, kind, f"【申诉{word}】{v.subject_zh}", lines, en)
-        self._notify(f"{v.status.value}:{OFFICE_BUREAU}", OFFICE_BUREAU, kind,
-                     f"【抄送】【申诉{word}】{self._name} · {v.subject_zh}",
-                     [f"【抄送区幸福办】{self._name}的申诉（申诉编号 {v.id}）已决定：申诉{word}"
-                      + ("（逾期决定）" if late else "") + "。",
-                      f"决定人：{v.decided_by}", f"理由：{v.decision_reason}"], en)
-        self._audit_entry("decision", data.actor, f"appeal:{data.decision.value}",
-                          data.idempotency_key, before,
-                          {"status": v.status.value, "decision": data.decision.value,
-                           "role": data.role, "late": late}, v.decision_reason)
+        self._notify(
+            f"{v.status.value}:{OFFICE_BUREAU}",
+            OFFICE_BUREAU,
+            kind,
+            f"【抄送】【申诉{word}】{self._name} · {v.subject_zh}",
+            [
+                f"【抄送区幸福办】{self._name}的申诉（申诉编号 {v.id}）已决定：申诉{word}"
+                + ("（逾期决定）" if late else "")
+                + "。",
+                f"决定人：{v.decided_by}",
+                f"理由：{v.decision_reason}",
+            ],
+            en,
+        )
+        self._audit_entry(
+            "decision",
+            data.actor,
+            f"appeal:{data.decision.value}",
+            data.idempotency_key,
+            before,
+            {
+                "status": v.status.value,
+                "decision": data.decision.value,
+                "role": data.role,
+                "late": late,
+            },
+            v.decision_reason,
+        )
         self._changed()
         result = v.model_copy()
         self.s.seen[f"decide:{data.idempotency_key}"] = result.model_dump(mode="json")
@@ -356,8 +505,10 @@ class AppealBook:
 
     def revision_reason(self) -> str:
         v = self.v
-        return (f"申诉 {v.id} 成立（{v.bureau}，{ITEM_ZH[v.item]}）：{v.decision_reason} / "
-                f"appeal {v.id} accepted by {v.decided_by}")
+        return (
+            f"申诉 {v.id} 成立（{v.bureau}，{ITEM_ZH[v.item]}）：{v.decision_reason} / "
+            f"appeal {v.id} accepted by {v.decided_by}"
+        )
 
     def record_revision(self, result: ReviseResult) -> None:
         v = self.v
@@ -365,14 +516,26 @@ class AppealBook:
         v.revised_to = result.revision
         which = f"第 {result.revision} 版" if result.revision else "更正版"
         self._notify(
-            "revised", v.bureau, "appeal_revised", f"【排名已更正】{v.period} 排名{which}",
-            [f"{self._name}：", f"根据你单位的申诉（申诉编号 {v.id}），{v.period} 竞进比拼排名已重新"
-             f"冻结输入并发布{which}，以更正版为准；名次、红黑榜或督办有变化的，另行发送更正通报。"],
-            f"following appeal {v.id}, revision {result.revision} of {v.period} was published")
-        self._audit_entry("revision", v.decided_by or "system", "appeal:revision", v.id,
-                          {"revision": v.revision},
-                          {"revision": result.revision, "workflow_id": result.workflow_id},
-                          self.revision_reason())
+            "revised",
+            v.bureau,
+            "appeal_revised",
+            f"【排名已更正】{v.period} 排名{which}",
+            [
+                f"{self._name}：",
+                f"根据你单位的申诉（申诉编号 {v.id}），{v.period} 竞进比拼排名已重新"
+                f"冻结输入并发布{which}，以更正版为准；名次、红黑榜或督办有变化的，另行发送更正通报。",
+            ],
+            f"following appeal {v.id}, revision {result.revision} of {v.period} was published",
+        )
+        self._audit_entry(
+            "revision",
+            v.decided_by or "system",
+            "appeal:revision",
+            v.id,
+            {"revision": v.revision},
+            {"revision": result.revision, "workflow_id": result.workflow_id},
+            self.revision_reason(),
+        )
         self._changed()
 
     # -- persistence --------------------------------------------------------------------------

@@ -35,9 +35,13 @@ class AppealStatus(StrEnum):
     REJECTED = "rejected"
 
 
-STATUS_ZH = {AppealStatus.OPEN: "待决定", AppealStatus.REMINDED: "待决定（已提醒）",
-             AppealStatus.ESCALATED: "已逾期，提请区幸福办督办", AppealStatus.ACCEPTED: "申诉成立",
-             AppealStatus.REJECTED: "申诉不成立"}
+STATUS_ZH = {
+    AppealStatus.OPEN: "待决定",
+    AppealStatus.REMINDED: "待决定（已提醒）",
+    AppealStatus.ESCALATED: "已逾期，提请区幸福办督办",
+    AppealStatus.ACCEPTED: "申诉成立",
+    AppealStatus.REJECTED: "申诉不成立",
+}
 DECIDED = (AppealStatus.ACCEPTED, AppealStatus.REJECTED)
 
 

@@ -47,14 +47,17 @@ def _filing_now(clock: ProgrammeClock | None) -> datetime:
     return business_now(clock, datetime.now(UTC))
 
 
-async def published_round(conn: asyncpg.Connection, period: str,
-                          ruleset_id: str) -> tuple[int, datetime] | None:
+async def published_round(
+    conn: asyncpg.Connection, period: str, ruleset_id: str
+) -> tuple[int, datetime] | None:
     """(revision, published at) of the round's latest revision; None if never published.
 
     Each revision opens its own appeal window: what it changed may be appealed in turn."""
     row = await conn.fetchrow(
         "SELECT revision, computed_at FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
-        period, ruleset_id)
+        period,
+        ruleset_id,
+    )
     return (row["revision"], row["computed_at"]) if row else None
 
 
@@ -64,66 +67,113 @@ async def _resolve(conn: asyncpg.Connection, filing: AppealFiling) -> tuple[Appe
     if filing.item is AppealItem.ORDER:
         order = await conn.fetchrow(
             "SELECT bureau, period, ruleset_id, project, project_name, kind FROM ladder_orders"
-            " WHERE id = $1", filing.order_id)
+            " WHERE id = $1",
+            filing.order_id,
+        )
         if order is None or order["bureau"] != filing.bureau:
-            raise InputRejected("order_not_found", f"没有督办事项 {filing.order_id}，或不属于本单位",
-                                f"no supervision order {filing.order_id} of bureau {filing.bureau}")
+            raise InputRejected(
+                "order_not_found",
+                f"没有督办事项 {filing.order_id}，或不属于本单位",
+                f"no supervision order {filing.order_id} of bureau {filing.bureau}",
+            )
         if (order["period"], order["ruleset_id"]) != (filing.period, filing.ruleset_id):
             raise InputRejected(
                 "order_not_in_round",
                 f"督办事项 {filing.order_id} 出自 {order['period']}（{order['ruleset_id']}）的排名，"
                 f"不是 {filing.period}（{filing.ruleset_id}）",
                 f"order {filing.order_id} comes from the {order['period']} round "
-                f"({order['ruleset_id']}), not {filing.period} ({filing.ruleset_id})")
+                f"({order['ruleset_id']}), not {filing.period} ({filing.ruleset_id})",
+            )
         label = parse_period(filing.period).label_zh
-        what = (f"项目「{order['project_name']}」（{order['project']}）督办单" if order["project"]
-                else "督办")
+        what = (
+            f"项目「{order['project_name']}」（{order['project']}）督办单"
+            if order["project"]
+            else "督办"
+        )
         return filing, f"{label}{what}（编号 {filing.order_id}）", f"order {filing.order_id}"
     entry = await conn.fetchrow(
         "SELECT rank, of_count, score, list, name_zh FROM ranking_entries WHERE period = $1"
         " AND ruleset_id = $2 AND level = $3 AND code = $4 AND ($3 = 'bureau' OR bureau = $5)",
-        filing.period, filing.ruleset_id, "project" if filing.project else "bureau",
-        filing.project or filing.bureau, filing.bureau)
+        filing.period,
+        filing.ruleset_id,
+        "project" if filing.project else "bureau",
+        filing.project or filing.bureau,
+        filing.bureau,
+    )
     if entry is None and filing.project:
-        raise InputRejected("project_not_found",
-                            f"项目 {filing.project} 不在本单位 {filing.period} 的排名中",
-                            f"project {filing.project} is not among your bureau's projects "
-                            f"ranked in {filing.period}")
+        raise InputRejected(
+            "project_not_found",
+            f"项目 {filing.project} 不在本单位 {filing.period} 的排名中",
+            f"project {filing.project} is not among your bureau's projects "
+            f"ranked in {filing.period}",
+        )
     if entry is None:
-        raise InputRejected("not_ranked", f"本单位未参加 {filing.period} 的排名，无可申诉的结果",
-                            f"bureau {filing.bureau} was not ranked in {filing.period}")
+        raise InputRejected(
+            "not_ranked",
+            f"本单位未参加 {filing.period} 的排名，无可申诉的结果",
+            f"bureau {filing.bureau} was not ranked in {filing.period}",
+        )
     label = parse_period(filing.period).label_zh
     place = f"第 {entry['rank']}/{entry['of_count']} 名，{entry['score']:.2f} 分"
     if filing.item is AppealItem.LIST:
         listed = LIST_ZH.get(entry["list"] or "", "未列入红黑榜")
-        return filing, f"{label}竞进比拼红黑榜名次（{listed}，{place}）", f"{filing.period} list place"
+        return (
+            filing,
+            f"{label}竞进比拼红黑榜名次（{listed}，{place}）",
+            f"{filing.period} list place",
+        )
     whose = f"项目 {filing.project} " if filing.project else ""
-    return (filing, f"{label}竞进比拼{whose}得分（{place}）",
-            f"{filing.period} score{' of ' + filing.project if filing.project else ''}")
+    return (
+        filing,
+        f"{label}竞进比拼{whose}得分（{place}）",
+        f"{filing.period} score{' of ' + filing.project if filing.project else ''}",
+    )
 
 
-async def file_appeal(client: Client, pool: asyncpg.Pool, filing: AppealFiling, *,
-                      task_queue: str = c.TASK_QUEUE, clock: ProgrammeClock | None = None,
-                      channel: str = "api") -> AppealView:
+async def file_appeal(
+    client: Client,
+    pool: asyncpg.Pool,
+    filing: AppealFiling,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    channel: str = "api",
+) -> AppealView:
     """Check a filing and start its appeal. A retried filing (same idempotency key) answers the
     appeal it started, marked `duplicate`."""
     try:
         return await _file(client, pool, filing, task_queue, clock)
     except InputRejected as err:
         rejected = Rejected(err.code, err.zh, err.en)
-        await audit_rejection(pool, None, f"appeal:file:{filing.item.value}",
-                              filing.idempotency_key, filing.actor, filing.bureau, rejected,
-                              channel, filing.model_dump(mode="json"))
+        await audit_rejection(
+            pool,
+            None,
+            f"appeal:file:{filing.item.value}",
+            filing.idempotency_key,
+            filing.actor,
+            filing.bureau,
+            rejected,
+            channel,
+            filing.model_dump(mode="json"),
+        )
         raise rejected from None
 
 
-async def _file(client: Client, pool: asyncpg.Pool, filing: AppealFiling, task_queue: str,
-                clock: ProgrammeClock | None) -> AppealView:
+async def _file(
+    client: Client,
+    pool: asyncpg.Pool,
+    filing: AppealFiling,
+    task_queue: str,
+    clock: ProgrammeClock | None,
+) -> AppealView:
     try:
         rules = load_ruleset(filing.ruleset_id).appeal
     except UnknownRuleSet:
-        raise InputRejected("unknown_ruleset", f"没有规则集 {filing.ruleset_id}",
-                            f"no rule set {filing.ruleset_id!r}") from None
+        raise InputRejected(
+            "unknown_ruleset",
+            f"没有规则集 {filing.ruleset_id}",
+            f"no rule set {filing.ruleset_id!r}",
+        ) from None
     try:
         parse_period(filing.period)
     except PeriodError as err:
@@ -133,26 +183,41 @@ async def _file(client: Client, pool: asyncpg.Pool, filing: AppealFiling, task_q
         published = await published_round(conn, filing.period, filing.ruleset_id)
         if published is None:
             raise InputRejected(
-                "round_not_found", f"{filing.period}（规则集 {filing.ruleset_id}）尚无已发布的排名",
-                f"no published {filing.period} round under rule set {filing.ruleset_id}")
+                "round_not_found",
+                f"{filing.period}（规则集 {filing.ruleset_id}）尚无已发布的排名",
+                f"no published {filing.period} round under rule set {filing.ruleset_id}",
+            )
         revision, published_at = published
         filing, subject_zh, subject_en = await _resolve(conn, filing)
-        bureau_name = await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1",
-                                          filing.bureau) or ""
+        bureau_name = (
+            await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", filing.bureau) or ""
+        )
         aid = appeal_id(filing, revision)
         existing = await conn.fetchrow("SELECT status FROM appeals WHERE id = $1", aid)
     check_window(published_at, _filing_now(clock), rules, filing.period)
     handle = client.get_workflow_handle(c.appeal_workflow_id(aid), result_type=AppealView)
     if existing is None:
-        data = AppealInput(appeal_id=aid, filing=filing, rules=rules, revision=revision,
-                           published_at=published_at, subject_zh=subject_zh,
-                           subject_en=subject_en, bureau_name=bureau_name,
-                           clock=clock or ProgrammeClock())
+        data = AppealInput(
+            appeal_id=aid,
+            filing=filing,
+            rules=rules,
+            revision=revision,
+            published_at=published_at,
+            subject_zh=subject_zh,
+            subject_en=subject_en,
+            bureau_name=bureau_name,
+            clock=clock or ProgrammeClock(),
+        )
         try:
             handle = await client.start_workflow(
-                c.APPEAL_WORKFLOW, data, id=c.appeal_workflow_id(aid), task_queue=task_queue,
-                result_type=AppealView, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                c.APPEAL_WORKFLOW,
+                data,
+                id=c.appeal_workflow_id(aid),
+                task_queue=task_queue,
+                result_type=AppealView,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
             return await handle.query(c.QUERY_APPEAL, result_type=AppealView)
         except WorkflowAlreadyStartedError:
             pass
@@ -166,24 +231,30 @@ async def _file(client: Client, pool: asyncpg.Pool, filing: AppealFiling, task_q
             "already_appealed",
             f"对{first.subject_zh}的申诉（编号 {aid}）已决定（申诉{word}），同一版排名的同一事项只能申诉一次",
             f"appeal {aid} on this item of this revision was already decided "
-            f"({first.status.value}); an item may be appealed once per published revision")
+            f"({first.status.value}); an item may be appealed once per published revision",
+        )
     raise InputRejected(
         "duplicate_appeal",
         f"对{first.subject_zh}已有未决申诉（编号 {aid}，{first.filed_at.date().isoformat()} 提出），"
         "请等待决定",
         f"appeal {aid} on the same item is still open (filed {first.filed_at.date().isoformat()}); "
-        "wait for its decision")
+        "wait for its decision",
+    )
 
 
-async def decide_appeal(client: Client, pool: asyncpg.Pool, appeal: str, data: DecideInput, *,
-                        channel: str = "api") -> AppealView:
+async def decide_appeal(
+    client: Client, pool: asyncpg.Pool, appeal: str, data: DecideInput, *, channel: str = "api"
+) -> AppealView:
     """A leader's decision. A refusal raises `Rejected` and is audited; acceptance is audited
     by the workflow."""
     handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
     try:
-        return await handle.execute_update(c.UPDATE_APPEAL_DECIDE, data,
-                                           id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
-                                           result_type=AppealView)
+        return await handle.execute_update(
+            c.UPDATE_APPEAL_DECIDE,
+            data,
+            id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
+            result_type=AppealView,
+        )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -196,11 +267,23 @@ async def decide_appeal(client: Client, pool: asyncpg.Pool, appeal: str, data: D
         if row is None:
             rejected = Rejected("appeal_not_found", f"没有申诉 {appeal}", f"no appeal {appeal}")
         else:
-            rejected = Rejected("already_decided", f"申诉 {appeal} 已决定（{row['status']}）",
-                                f"appeal {appeal} was already decided ({row['status']})")
+            rejected = Rejected(
+                "already_decided",
+                f"申诉 {appeal} 已决定（{row['status']}）",
+                f"appeal {appeal} was already decided ({row['status']})",
+            )
     bureau = await _bureau_of(pool, appeal)
-    await audit_rejection(pool, None, f"appeal:{data.decision.value}", data.idempotency_key,
-                          data.actor, bureau, rejected, channel, data.model_dump(mode="json"))
+    await audit_rejection(
+        pool,
+        None,
+        f"appeal:{data.decision.value}",
+        data.idempotency_key,
+        data.actor,
+        bureau,
+        rejected,
+        channel,
+        data.model_dump(mode="json"),
+    )
     raise rejected from None
 
 
@@ -209,11 +292,13 @@ async def _bureau_of(pool: asyncpg.Pool, appeal: str) -> str:
         return await conn.fetchval("SELECT bureau FROM appeals WHERE id = $1", appeal) or ""
 
 
-_VIEW = ("SELECT id, bureau, bureau_name, period, ruleset_id, revision, item, project, order_id,"
-         " subject_zh, status, reason, evidence, filed_by, filed_at, published_at, decision_due,"
-         " remind_at, escalate_at, office_due, reminded_at, escalated_at, office_overdue_at,"
-         " decision, decision_reason, decided_by, decided_at, revision_workflow_id, revised_to"
-         " FROM appeals")
+_VIEW = (
+    "SELECT id, bureau, bureau_name, period, ruleset_id, revision, item, project, order_id,"
+    " subject_zh, status, reason, evidence, filed_by, filed_at, published_at, decision_due,"
+    " remind_at, escalate_at, office_due, reminded_at, escalated_at, office_overdue_at,"
+    " decision, decision_reason, decided_by, decided_at, revision_workflow_id, revised_to"
+    " FROM appeals"
+)
 
 
 async def get_appeal(pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
@@ -238,9 +323,15 @@ async def find_appeal(client: Client, pool: asyncpg.Pool, appeal: str) -> dict[s
     return view.model_dump(exclude={"workflow_id", "version", "duplicate", "filing_key"})
 
 
-async def list_appeals(pool: asyncpg.Pool, *, bureau: str | None = None,
-                       status: str | None = None, period: str | None = None,
-                       limit: int = 50, offset: int = 0) -> dict[str, Any]:
+async def list_appeals(
+    pool: asyncpg.Pool,
+    *,
+    bureau: str | None = None,
+    status: str | None = None,
+    period: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
     """Appeals, newest first; `bureau` scopes a bureau to its own."""
     where, args = [], []
     for column, value in (("bureau", bureau), ("status", status), ("period", period)):
@@ -250,10 +341,20 @@ async def list_appeals(pool: asyncpg.Pool, *, bureau: str | None = None,
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     async with pool.acquire() as conn:
         total = await conn.fetchval(f"SELECT count(*) FROM appeals{clause}", *args)
-        rows = await conn.fetch(f"{_VIEW}{clause} ORDER BY filed_at DESC, id"
-                                f" LIMIT {int(limit)} OFFSET {int(offset)}", *args)
+        rows = await conn.fetch(
+            f"{_VIEW}{clause} ORDER BY filed_at DESC, id LIMIT {int(limit)} OFFSET {int(offset)}",
+            *args,
+        )
     return {"total": total, "items": [dict(r) for r in rows]}
 
 
-__all__ = ["AppealStatus", "Rejected", "decide_appeal", "file_appeal", "find_appeal", "get_appeal",
-           "list_appeals", "published_round"]
+__all__ = [
+    "AppealStatus",
+    "Rejected",
+    "decide_appeal",
+    "file_appeal",
+    "find_appeal",
+    "get_appeal",
+    "list_appeals",
+    "published_round",
+]

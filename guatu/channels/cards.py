@@ -48,7 +48,7 @@ def action_zh(notice: Notice) -> str:
     # Any other kind: the bracketed head of its title (【…】), else the kind itself.
     title = notice.title_zh
     if title.startswith("【") and "】" in title:
-        return title[1:title.index("】")]
+        return title[1 : title.index("】")]
     return notice.kind
 
 
@@ -69,14 +69,19 @@ class Card:
     key: str
 
     @classmethod
-    def of(cls, notice: Notice, bureau_name: str | None,
-           project_name: str | None) -> Card:
+    def of(cls, notice: Notice, bureau_name: str | None, project_name: str | None) -> Card:
         project = notice.project
         if project and project_name and project_name not in project:
             project = f"{project} {project_name}"
-        return cls(title=_shown(notice.title_zh), action=_shown(action_zh(notice)),
-                   bureau=_shown(bureau_name or notice.bureau), project=_shown(project),
-                   deadline=notice.deadline, body=_shown(notice.body_zh), key=notice.key)
+        return cls(
+            title=_shown(notice.title_zh),
+            action=_shown(action_zh(notice)),
+            bureau=_shown(bureau_name or notice.bureau),
+            project=_shown(project),
+            deadline=notice.deadline,
+            body=_shown(notice.body_zh),
+            key=notice.key,
+        )
 
     def facts(self) -> list[tuple[str, str]]:
         rows = [("事项", self.action), ("单位", self.bureau)]
@@ -92,18 +97,22 @@ def _fit(head: str, body: str, tail: str, limit: int) -> str:
     if len(text.encode()) <= limit:
         return text
     room = limit - len((head + tail + _CUT).encode())
-    cut = body.encode()[:max(room, 0)].decode(errors="ignore")
+    cut = body.encode()[: max(room, 0)].decode(errors="ignore")
     return head + cut + _CUT + tail
 
 
 def wecom_markdown(card: Card) -> str:
     """企业微信 markdown: a heading, the facts as a quote (the deadline in orange), the text."""
     facts = "\n".join(
-        f"> {name}：<font color=\"warning\">{value}</font>" if name == "期限"
-        else f"> {name}：**{value}**" if name == "事项" else f"> {name}：{value}"
-        for name, value in card.facts())
+        f'> {name}：<font color="warning">{value}</font>'
+        if name == "期限"
+        else f"> {name}：**{value}**"
+        if name == "事项"
+        else f"> {name}：{value}"
+        for name, value in card.facts()
+    )
     head = f"## {card.title}\n{facts}\n\n"
-    tail = f"\n\n<font color=\"comment\">通知编号：{card.key}</font>"
+    tail = f'\n\n<font color="comment">通知编号：{card.key}</font>'
     return _fit(head, card.body, tail, WECOM_MAX_BYTES)
 
 
@@ -124,14 +133,14 @@ def email_text(card: Card) -> str:
 
 def email_html(card: Card) -> str:
     e = html.escape
-    rows = "".join(f"<tr><th align=\"left\">{e(n)}</th><td>{e(v)}</td></tr>"
-                   for n, v in card.facts())
+    rows = "".join(f'<tr><th align="left">{e(n)}</th><td>{e(v)}</td></tr>' for n, v in card.facts())
     paragraphs = "".join(f"<p>{e(line)}</p>" for line in card.body.splitlines() if line.strip())
-    return (f"<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            f"<title>{e(card.title)}</title></head><body>"
-            f"<h2>{e(card.title)}</h2><table>{rows}</table>{paragraphs}"
-            f"<p style=\"color:#888\">通知编号：{e(card.key)}</p></body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{e(card.title)}</title></head><body>"
+        f"<h2>{e(card.title)}</h2><table>{rows}</table>{paragraphs}"
+        f'<p style="color:#888">通知编号：{e(card.key)}</p></body></html>'
+    )
 
 
-__all__ = ["Card", "action_zh", "dingtalk_markdown", "email_html", "email_text",
-           "wecom_markdown"]
+__all__ = ["Card", "action_zh", "dingtalk_markdown", "email_html", "email_text", "wecom_markdown"]

@@ -38,8 +38,12 @@ class ChannelKind(StrEnum):
     EMAIL = "email"
 
 
-KIND_ZH = {ChannelKind.WEBHOOK: "系统接口（Webhook）", ChannelKind.WECOM: "企业微信群机器人",
-           ChannelKind.DINGTALK: "钉钉群机器人", ChannelKind.EMAIL: "电子邮件"}
+KIND_ZH = {
+    ChannelKind.WEBHOOK: "系统接口（Webhook）",
+    ChannelKind.WECOM: "企业微信群机器人",
+    ChannelKind.DINGTALK: "钉钉群机器人",
+    ChannelKind.EMAIL: "电子邮件",
+}
 
 
 class ChannelError(ValueError):
@@ -53,23 +57,35 @@ class ChannelError(ValueError):
 def check_url(value: str) -> str:
     value = value.strip()
     parts = urlsplit(value)
-    if (parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 2000
-            or any(ch.isspace() for ch in value) or parts.username or parts.password):
-        raise ValueError("地址必须是不含账号密码的 http(s) 网址 / must be an http(s) URL "
-                         "without user or password")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(value) > 2000
+        or any(ch.isspace() for ch in value)
+        or parts.username
+        or parts.password
+    ):
+        raise ValueError(
+            "地址必须是不含账号密码的 http(s) 网址 / must be an http(s) URL "
+            "without user or password"
+        )
     return value
 
 
 def check_secret(value: str) -> str:
     """A secret as given: a reference `env:NAME`, or the secret itself (printable, no spaces)."""
     if value.startswith(ENV_PREFIX):
-        if not _ENV_NAME.match(value[len(ENV_PREFIX):]):
-            raise ValueError("环境变量名无效（env:NAME，字母数字下划线）/ env:NAME needs a "
-                             "variable name of letters, digits and underscores")
+        if not _ENV_NAME.match(value[len(ENV_PREFIX) :]):
+            raise ValueError(
+                "环境变量名无效（env:NAME，字母数字下划线）/ env:NAME needs a "
+                "variable name of letters, digits and underscores"
+            )
         return value
     if not value or len(value) > 500 or not value.isprintable() or " " in value:
-        raise ValueError("密钥须为 1–500 个可打印字符、不含空格 / a secret is 1-500 printable "
-                         "characters without spaces")
+        raise ValueError(
+            "密钥须为 1–500 个可打印字符、不含空格 / a secret is 1-500 printable "
+            "characters without spaces"
+        )
     return value
 
 
@@ -126,12 +142,14 @@ class WecomSettings(_Settings):
     def _key_in_url(self) -> WecomSettings:
         url, key = _credential_from_url(self.url, "key")
         if key is not None and self.key is not None:
-            raise ValueError("key 与网址中的 key 只能给一个 / give the key or a URL with "
-                             "key=…, not both")
+            raise ValueError(
+                "key 与网址中的 key 只能给一个 / give the key or a URL with key=…, not both"
+            )
         self.url, self.key = url, check_secret(key) if key is not None else self.key
         if self.key is None:
-            raise ValueError("缺少机器人 key / the robot's key is missing (key, or a URL "
-                             "with key=…)")
+            raise ValueError(
+                "缺少机器人 key / the robot's key is missing (key, or a URL with key=…)"
+            )
         return self
 
 
@@ -139,11 +157,15 @@ class DingtalkSettings(_Settings):
     """A 钉钉 custom robot: POST to `url?access_token=…[&timestamp=…&sign=…]`."""
 
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "secret")
-    url: str = Field(default=DINGTALK_URL,
-                     description="The robot's send URL (the access_token may be in it)")
+    url: str = Field(
+        default=DINGTALK_URL, description="The robot's send URL (the access_token may be in it)"
+    )
     access_token: str | None = Field(default=None, description="Secret, or env:NAME")
-    secret: str | None = Field(default=None, description="The 加签 secret (SEC…), or env:NAME; "
-                               "without it the robot must accept unsigned messages")
+    secret: str | None = Field(
+        default=None,
+        description="The 加签 secret (SEC…), or env:NAME; "
+        "without it the robot must accept unsigned messages",
+    )
 
     @field_validator("url")
     @classmethod
@@ -159,8 +181,10 @@ class DingtalkSettings(_Settings):
     def _token_in_url(self) -> DingtalkSettings:
         url, token = _credential_from_url(self.url, "access_token")
         if token is not None and self.access_token is not None:
-            raise ValueError("access_token 与网址中的只能给一个 / give access_token or a URL "
-                             "with access_token=…, not both")
+            raise ValueError(
+                "access_token 与网址中的只能给一个 / give access_token or a URL "
+                "with access_token=…, not both"
+            )
         self.url = url
         self.access_token = check_secret(token) if token is not None else self.access_token
         if self.access_token is None:
@@ -210,10 +234,14 @@ class EmailSettings(_Settings):
 
 
 SETTINGS: dict[ChannelKind, type[_Settings]] = {
-    ChannelKind.WEBHOOK: WebhookSettings, ChannelKind.WECOM: WecomSettings,
-    ChannelKind.DINGTALK: DingtalkSettings, ChannelKind.EMAIL: EmailSettings,
+    ChannelKind.WEBHOOK: WebhookSettings,
+    ChannelKind.WECOM: WecomSettings,
+    ChannelKind.DINGTALK: DingtalkSettings,
+    ChannelKind.EMAIL: EmailSettings,
 }
-SECRET_FIELDS: dict[ChannelKind, tuple[str, ...]] = {k: m.secret_fields for k, m in SETTINGS.items()}
+SECRET_FIELDS: dict[ChannelKind, tuple[str, ...]] = {
+    k: m.secret_fields for k, m in SETTINGS.items()
+}
 
 
 def channel_kind(value: str) -> ChannelKind:
@@ -221,8 +249,11 @@ def channel_kind(value: str) -> ChannelKind:
         return ChannelKind(value)
     except ValueError:
         known = ", ".join(k.value for k in ChannelKind)
-        raise ChannelError("unknown_channel", f"未知的渠道类型「{value[:40]}」，可选：{known}",
-                           f"unknown channel type {value[:40]!r}; one of: {known}") from None
+        raise ChannelError(
+            "unknown_channel",
+            f"未知的渠道类型「{value[:40]}」，可选：{known}",
+            f"unknown channel type {value[:40]!r}; one of: {known}",
+        ) from None
 
 
 def _storable(value: Any) -> bool:
@@ -242,12 +273,15 @@ def _storable(value: Any) -> bool:
 def parse_settings(kind: ChannelKind, body: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate what an administrator sent for a channel of `kind`: (plain, secrets as given)."""
     if not isinstance(body, dict):
-        raise ChannelError("invalid_channel", "渠道设置须为 JSON 对象",
-                           "channel settings must be a JSON object")
+        raise ChannelError(
+            "invalid_channel", "渠道设置须为 JSON 对象", "channel settings must be a JSON object"
+        )
     if not _storable(body):
-        raise ChannelError("invalid_channel", "渠道设置含有无法保存的字符（NUL 或非法 Unicode）",
-                           "channel settings hold characters that cannot be stored "
-                           "(NUL or invalid Unicode)")
+        raise ChannelError(
+            "invalid_channel",
+            "渠道设置含有无法保存的字符（NUL 或非法 Unicode）",
+            "channel settings hold characters that cannot be stored (NUL or invalid Unicode)",
+        )
     try:
         model = SETTINGS[kind].model_validate(body)
     except ValidationError as err:
@@ -259,10 +293,23 @@ def parse_settings(kind: ChannelKind, body: Any) -> tuple[dict[str, Any], dict[s
             text_zh, sep, text_en = text.partition(" / ")
             zh.append(f"{where}：{text_zh}" if where else text_zh)
             en.append(f"{where}: {text_en if sep else text}" if where else (text_en or text))
-        raise ChannelError("invalid_channel", f"{KIND_ZH[kind]}设置无效：{'；'.join(zh)}",
-                           f"invalid {kind.value} channel settings: {'; '.join(en)}") from None
+        raise ChannelError(
+            "invalid_channel",
+            f"{KIND_ZH[kind]}设置无效：{'；'.join(zh)}",
+            f"invalid {kind.value} channel settings: {'; '.join(en)}",
+        ) from None
     return model.split()
 
 
-__all__ = ["DINGTALK_URL", "ENV_PREFIX", "KIND_ZH", "SECRET_FIELDS", "WECOM_URL", "ChannelError",
-           "ChannelKind", "channel_kind", "check_url", "parse_settings"]
+__all__ = [
+    "DINGTALK_URL",
+    "ENV_PREFIX",
+    "KIND_ZH",
+    "SECRET_FIELDS",
+    "WECOM_URL",
+    "ChannelError",
+    "ChannelKind",
+    "channel_kind",
+    "check_url",
+    "parse_settings",
+]

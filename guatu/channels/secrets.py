@@ -61,14 +61,18 @@ class SecretBox:
         key_id, _, text = stored.removeprefix(ENC_PREFIX).partition(":")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise SecretError(f"channel secret encrypted with key id {key_id!r}, which is not "
-                              f"among the channel keys ({', '.join(self._ciphers)})")
+            raise SecretError(
+                f"channel secret encrypted with key id {key_id!r}, which is not "
+                f"among the channel keys ({', '.join(self._ciphers)})"
+            )
         try:
             data = base64.b64decode(text, validate=True)
             return cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], context.encode()).decode()
         except (binascii.Error, ValueError, InvalidTag):
-            raise SecretError(f"channel secret of {context} does not decrypt with key "
-                              f"{key_id!r} (another key under that id, or a damaged value)") from None
+            raise SecretError(
+                f"channel secret of {context} does not decrypt with key "
+                f"{key_id!r} (another key under that id, or a damaged value)"
+            ) from None
 
 
 class ChannelKeys:
@@ -86,8 +90,10 @@ class ChannelKeys:
             else:
                 keys = load_or_create_key_file(self.settings.data_dir / KEY_FILE)
         except PayloadKeyError as err:
-            raise SecretError(f"channel keys (GUATU_CHANNEL_KEYS or {KEY_FILE}): "
-                              f"{str(err).replace('GUATU_PAYLOAD_KEYS', 'the key list')}") from None
+            raise SecretError(
+                f"channel keys (GUATU_CHANNEL_KEYS or {KEY_FILE}): "
+                f"{str(err).replace('GUATU_PAYLOAD_KEYS', 'the key list')}"
+            ) from None
         return SecretBox(keys)
 
     def store(self, value: str, context: str) -> str:
@@ -96,11 +102,13 @@ class ChannelKeys:
 
     def reveal(self, stored: str, context: str) -> str:
         if stored.startswith(ENV_PREFIX):
-            name = stored[len(ENV_PREFIX):]
+            name = stored[len(ENV_PREFIX) :]
             value = os.environ.get(name)
             if not value:
-                raise SecretError(f"environment variable {name} (the secret of {context}) is "
-                                  "not set for the worker")
+                raise SecretError(
+                    f"environment variable {name} (the secret of {context}) is "
+                    "not set for the worker"
+                )
             return value
         if stored.startswith(ENC_PREFIX):
             return self.box.open(stored, context)
@@ -116,5 +124,12 @@ def context_of(bureau: str, channel: str, field: str) -> str:
     return f"{bureau}/{channel}/{field}"
 
 
-__all__ = ["ENC_PREFIX", "KEY_FILE", "ChannelKeys", "SecretBox", "SecretError", "context_of",
-           "masked"]
+__all__ = [
+    "ENC_PREFIX",
+    "KEY_FILE",
+    "ChannelKeys",
+    "SecretBox",
+    "SecretError",
+    "context_of",
+    "masked",
+]

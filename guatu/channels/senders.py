@@ -62,14 +62,20 @@ class ChannelFailure(Exception):
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """DingTalk's signature, before URL encoding (the query encoding applies it once)."""
-    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256
+    ).digest()
     return base64.b64encode(digest).decode()
 
 
-async def _post(http: httpx.AsyncClient, url: str, body: dict[str, Any], *,
-                params: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
+async def _post(
+    http: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     try:
         response = await http.post(url, json=body, params=params, headers=headers)
         response.raise_for_status()
@@ -93,8 +99,9 @@ def _errcode(response: httpx.Response, retryable: dict[int, str]) -> None:
         return
     message = str(answer.get("errmsg", ""))[:200]
     known = retryable.get(code)
-    raise ChannelFailure(f"errcode {code}: {message}" + (f" ({known})" if known else ""),
-                         refused=known is None)
+    raise ChannelFailure(
+        f"errcode {code}: {message}" + (f" ({known})" if known else ""), refused=known is None
+    )
 
 
 async def post_webhook(http: httpx.AsyncClient, url: str, notice: Notice) -> None:
@@ -106,8 +113,14 @@ async def post_wecom(http: httpx.AsyncClient, url: str, key: str, card: cards.Ca
     _errcode(await _post(http, url, body, params={"key": key}), WECOM_RETRYABLE)
 
 
-async def post_dingtalk(http: httpx.AsyncClient, url: str, access_token: str,
-                        secret: str | None, card: cards.Card, now_ms: int) -> None:
+async def post_dingtalk(
+    http: httpx.AsyncClient,
+    url: str,
+    access_token: str,
+    secret: str | None,
+    card: cards.Card,
+    now_ms: int,
+) -> None:
     title, text = cards.dingtalk_markdown(card)
     params = {"access_token": access_token}
     if secret:
@@ -137,11 +150,15 @@ def email_message(card: cards.Card, notice: Notice, sender: str, to: list[str]) 
 def _smtp_failure(err: Exception) -> ChannelFailure:
     if isinstance(err, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in err.recipients.values()]
-        return ChannelFailure(f"SMTP recipients refused: {codes}",
-                              refused=all(c >= 500 for c in codes))
+        return ChannelFailure(
+            f"SMTP recipients refused: {codes}", refused=all(c >= 500 for c in codes)
+        )
     if isinstance(err, smtplib.SMTPResponseException):
-        text = err.smtp_error.decode(errors="replace") if isinstance(
-            err.smtp_error, bytes) else str(err.smtp_error)
+        text = (
+            err.smtp_error.decode(errors="replace")
+            if isinstance(err.smtp_error, bytes)
+            else str(err.smtp_error)
+        )
         # 4xx: transient (greylisting, a full queue); 5xx: permanent (bad login, bad address).
         return ChannelFailure(f"SMTP {err.smtp_code}: {text[:200]}", refused=err.smtp_code >= 500)
     if isinstance(err, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError):
@@ -149,8 +166,15 @@ def _smtp_failure(err: Exception) -> ChannelFailure:
     return ChannelFailure(f"{type(err).__name__}: {err}", refused=False)
 
 
-def _smtp_send(host: str, port: int, starttls: bool, username: str | None,
-               password: str | None, msg: EmailMessage, timeout: float) -> dict[str, Any]:
+def _smtp_send(
+    host: str,
+    port: int,
+    starttls: bool,
+    username: str | None,
+    password: str | None,
+    msg: EmailMessage,
+    timeout: float,
+) -> dict[str, Any]:
     with smtplib.SMTP(host, port, timeout=timeout) as smtp:
         smtp.ehlo()
         if starttls:
@@ -174,14 +198,22 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, answer)
 
 
-async def send_email(settings: Settings, channel: dict[str, Any], password: str | None,
-                     card: cards.Card, notice: Notice) -> dict[str, Any]:
+async def send_email(
+    settings: Settings,
+    channel: dict[str, Any],
+    password: str | None,
+    card: cards.Card,
+    notice: Notice,
+) -> dict[str, Any]:
     """Send the notice's mail; the recipients some server refused while taking the rest."""
     host = channel.get("host") or settings.smtp_host
     sender = channel.get("sender") or settings.smtp_from
     if not host or not sender:
-        raise ChannelFailure("no SMTP server or sender: set host/sender on the channel or "
-                             "GUATU_SMTP_HOST / GUATU_SMTP_FROM", refused=True)
+        raise ChannelFailure(
+            "no SMTP server or sender: set host/sender on the channel or "
+            "GUATU_SMTP_HOST / GUATU_SMTP_FROM",
+            refused=True,
+        )
     port = int(channel.get("port") or settings.smtp_port)
     starttls = channel.get("starttls")
     starttls = settings.smtp_starttls if starttls is None else bool(starttls)
@@ -191,11 +223,21 @@ async def send_email(settings: Settings, channel: dict[str, Any], password: str 
     msg = email_message(card, notice, sender, list(channel["to"]))
     try:
         # smtplib blocks: a thread of its own, bounded by its socket timeout.
-        return await asyncio.to_thread(_smtp_send, host, port, starttls, username, password,
-                                       msg, settings.smtp_timeout_seconds)
+        return await asyncio.to_thread(
+            _smtp_send, host, port, starttls, username, password, msg, settings.smtp_timeout_seconds
+        )
     except (smtplib.SMTPException, OSError) as err:
         raise _smtp_failure(err) from err
 
 
-__all__ = ["DINGTALK_RETRYABLE", "WECOM_RETRYABLE", "ChannelFailure", "dingtalk_sign",
-           "email_message", "post_dingtalk", "post_webhook", "post_wecom", "send_email"]
+__all__ = [
+    "DINGTALK_RETRYABLE",
+    "WECOM_RETRYABLE",
+    "ChannelFailure",
+    "dingtalk_sign",
+    "email_message",
+    "post_dingtalk",
+    "post_webhook",
+    "post_wecom",
+    "send_email",
+]

@@ -41,40 +41,62 @@ class Channel:
     def view(self) -> dict[str, Any]:
         """What an administrator is shown: settings, and of each secret only whether it is set
         (or which environment variable holds it)."""
-        return {"channel": self.kind.value, "settings": self.settings,
-                "secrets": {k: masked(v) for k, v in sorted(self.secrets.items())},
-                "source": self.source, "updated_at": self.updated_at,
-                "updated_by": self.updated_by}
+        return {
+            "channel": self.kind.value,
+            "settings": self.settings,
+            "secrets": {k: masked(v) for k, v in sorted(self.secrets.items())},
+            "source": self.source,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+        }
 
     def reveal(self, keys: ChannelKeys) -> dict[str, str]:
         """The secrets in clear, for one delivery (raises SecretError)."""
-        return {k: keys.reveal(v, context_of(self.bureau, self.kind.value, k))
-                for k, v in self.secrets.items()}
+        return {
+            k: keys.reveal(v, context_of(self.bureau, self.kind.value, k))
+            for k, v in self.secrets.items()
+        }
 
 
 def _channel(row: asyncpg.Record) -> Channel:
-    return Channel(bureau=row["bureau"], kind=ChannelKind(row["channel"]),
-                   settings=dict(row["settings"]), secrets=dict(row["secrets"]),
-                   updated_at=row["updated_at"], updated_by=row["updated_by"])
+    return Channel(
+        bureau=row["bureau"],
+        kind=ChannelKind(row["channel"]),
+        settings=dict(row["settings"]),
+        secrets=dict(row["secrets"]),
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+    )
 
 
 async def _bureau_row(conn: asyncpg.Connection, bureau: str) -> asyncpg.Record:
     row = await conn.fetchrow("SELECT code, webhook_url FROM bureaus WHERE code = $1", bureau)
     if row is None:
-        raise ChannelError("bureau_not_found", f"单位「{bureau}」不存在",
-                           f"no bureau {bureau!r}")
+        raise ChannelError("bureau_not_found", f"单位「{bureau}」不存在", f"no bureau {bureau!r}")
     return row
 
 
 async def channels_of(conn: asyncpg.Connection, bureau: str) -> list[Channel]:
     """The bureau's channels, the config webhook included unless an administrator set one."""
     row = await _bureau_row(conn, bureau)
-    found = [_channel(r) for r in await conn.fetch(
-        "SELECT bureau, channel, settings, secrets, updated_at, updated_by FROM bureau_channels"
-        " WHERE bureau = $1 ORDER BY channel", bureau)]
+    found = [
+        _channel(r)
+        for r in await conn.fetch(
+            "SELECT bureau, channel, settings, secrets, updated_at, updated_by FROM bureau_channels"
+            " WHERE bureau = $1 ORDER BY channel",
+            bureau,
+        )
+    ]
     if row["webhook_url"] and all(c.kind is not ChannelKind.WEBHOOK for c in found):
-        found.insert(0, Channel(bureau=bureau, kind=ChannelKind.WEBHOOK,
-                                settings={"url": row["webhook_url"]}, source=SOURCE_CONFIG))
+        found.insert(
+            0,
+            Channel(
+                bureau=bureau,
+                kind=ChannelKind.WEBHOOK,
+                settings={"url": row["webhook_url"]},
+                source=SOURCE_CONFIG,
+            ),
+        )
     return sorted(found, key=lambda c: list(ChannelKind).index(c.kind))
 
 
@@ -83,13 +105,27 @@ async def list_channels(pool: asyncpg.Pool, bureau: str) -> list[Channel]:
         return await channels_of(conn, bureau)
 
 
-async def _audit(conn: asyncpg.Connection, actor: str, bureau: str, action: str,
-                 before: dict[str, Any], after: dict[str, Any], door: str) -> None:
+async def _audit(
+    conn: asyncpg.Connection,
+    actor: str,
+    bureau: str,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    door: str,
+) -> None:
     await conn.execute(
         "INSERT INTO audit_log (key, at, actor, bureau, action, idempotency_key, accepted,"
         " before, after, channel) VALUES ($1, $2, $3, $4, $5, NULL, true, $6, $7, $8)",
-        f"channel:{uuid.uuid4().hex}", datetime.now(UTC), actor, bureau, action,
-        before, after, door)
+        f"channel:{uuid.uuid4().hex}",
+        datetime.now(UTC),
+        actor,
+        bureau,
+        action,
+        before,
+        after,
+        door,
+    )
 
 
 def _audited(channel: Channel | None) -> dict[str, Any]:
@@ -99,8 +135,16 @@ def _audited(channel: Channel | None) -> dict[str, Any]:
     return {"channel": view["channel"], "settings": view["settings"], "secrets": view["secrets"]}
 
 
-async def set_channel(pool: asyncpg.Pool, keys: ChannelKeys, bureau: str, kind: ChannelKind,
-                      body: Any, *, actor: str, door: str = "api") -> Channel:
+async def set_channel(
+    pool: asyncpg.Pool,
+    keys: ChannelKeys,
+    bureau: str,
+    kind: ChannelKind,
+    body: Any,
+    *,
+    actor: str,
+    door: str = "api",
+) -> Channel:
     """Validate and store (replace) the bureau's channel of `kind`. Raises ChannelError."""
     plain, given = parse_settings(kind, body)
     # Encrypt before the transaction: a missing or broken key refuses the whole change.
@@ -110,7 +154,9 @@ async def set_channel(pool: asyncpg.Pool, keys: ChannelKeys, bureau: str, kind: 
         before = await conn.fetchrow(
             "SELECT bureau, channel, settings, secrets, updated_at, updated_by"
             " FROM bureau_channels WHERE bureau = $1 AND channel = $2 FOR UPDATE",
-            bureau, kind.value)
+            bureau,
+            kind.value,
+        )
         row = await conn.fetchrow(
             "INSERT INTO bureau_channels (bureau, channel, settings, secrets, updated_at,"
             " updated_by) VALUES ($1, $2, $3, $4, now(), $5)"
@@ -118,22 +164,37 @@ async def set_channel(pool: asyncpg.Pool, keys: ChannelKeys, bureau: str, kind: 
             " secrets = excluded.secrets, updated_at = excluded.updated_at,"
             " updated_by = excluded.updated_by"
             " RETURNING bureau, channel, settings, secrets, updated_at, updated_by",
-            bureau, kind.value, plain, sealed, actor)
+            bureau,
+            kind.value,
+            plain,
+            sealed,
+            actor,
+        )
         channel = _channel(row)
-        await _audit(conn, actor, bureau, "channel_set",
-                     _audited(_channel(before) if before else None), _audited(channel), door)
+        await _audit(
+            conn,
+            actor,
+            bureau,
+            "channel_set",
+            _audited(_channel(before) if before else None),
+            _audited(channel),
+            door,
+        )
     return channel
 
 
-async def remove_channel(pool: asyncpg.Pool, bureau: str, kind: ChannelKind, *, actor: str,
-                         door: str = "api") -> Channel | None:
+async def remove_channel(
+    pool: asyncpg.Pool, bureau: str, kind: ChannelKind, *, actor: str, door: str = "api"
+) -> Channel | None:
     """Remove the bureau's channel of `kind`; None if an administrator had set none."""
     async with pool.acquire() as conn, conn.transaction():
         await _bureau_row(conn, bureau)
         row = await conn.fetchrow(
             "DELETE FROM bureau_channels WHERE bureau = $1 AND channel = $2"
             " RETURNING bureau, channel, settings, secrets, updated_at, updated_by",
-            bureau, kind.value)
+            bureau,
+            kind.value,
+        )
         if row is None:
             return None
         channel = _channel(row)
@@ -146,20 +207,26 @@ async def remove_channel(pool: asyncpg.Pool, bureau: str, kind: ChannelKind, *, 
 # ---------------------------------------------------------------------------------------------
 
 
-async def begin_attempt(conn: asyncpg.Connection, key: str, channels: list[Channel],
-                        redelivery: bool) -> dict[ChannelKind, str]:
+async def begin_attempt(
+    conn: asyncpg.Connection, key: str, channels: list[Channel], redelivery: bool
+) -> dict[ChannelKind, str]:
     """Open the notice's status rows for `channels`; on a redelivery the channels that failed
     are pending again. Returns each channel's status: only `pending` ones are sent."""
     async with conn.transaction():
         if redelivery:
             await conn.execute(
                 "UPDATE notice_deliveries SET status = 'pending', failed_at = NULL"
-                " WHERE notice_key = $1 AND status = 'failed'", key)
+                " WHERE notice_key = $1 AND status = 'failed'",
+                key,
+            )
         await conn.executemany(
             "INSERT INTO notice_deliveries (notice_key, channel) VALUES ($1, $2)"
-            " ON CONFLICT DO NOTHING", [(key, c.kind.value) for c in channels])
+            " ON CONFLICT DO NOTHING",
+            [(key, c.kind.value) for c in channels],
+        )
         rows = await conn.fetch(
-            "SELECT channel, status FROM notice_deliveries WHERE notice_key = $1", key)
+            "SELECT channel, status FROM notice_deliveries WHERE notice_key = $1", key
+        )
     return {ChannelKind(r["channel"]): r["status"] for r in rows}
 
 
@@ -167,25 +234,46 @@ async def record_delivered(pool: asyncpg.Pool, key: str, kind: ChannelKind) -> N
     await pool.execute(
         "UPDATE notice_deliveries SET status = 'delivered', attempts = attempts + 1,"
         " delivered_at = now(), failed_at = NULL, last_error = NULL"
-        " WHERE notice_key = $1 AND channel = $2", key, kind.value)
+        " WHERE notice_key = $1 AND channel = $2",
+        key,
+        kind.value,
+    )
 
 
-async def record_failed(pool: asyncpg.Pool, key: str, kind: ChannelKind, error: str,
-                        final: bool) -> None:
+async def record_failed(
+    pool: asyncpg.Pool, key: str, kind: ChannelKind, error: str, final: bool
+) -> None:
     await pool.execute(
         "UPDATE notice_deliveries SET attempts = attempts + 1, last_error = $3,"
         " status = CASE WHEN $4 THEN 'failed' ELSE status END,"
         " failed_at = CASE WHEN $4 THEN now() ELSE NULL END"
-        " WHERE notice_key = $1 AND channel = $2", key, kind.value, error[:500], final)
+        " WHERE notice_key = $1 AND channel = $2",
+        key,
+        kind.value,
+        error[:500],
+        final,
+    )
 
 
 async def close_failed(pool: asyncpg.Pool, key: str) -> None:
     """The delivery gives up: the channels still pending are failed too."""
     await pool.execute(
         "UPDATE notice_deliveries SET status = 'failed', failed_at = now()"
-        " WHERE notice_key = $1 AND status = 'pending'", key)
+        " WHERE notice_key = $1 AND status = 'pending'",
+        key,
+    )
 
 
-__all__ = ["SOURCE_ADMIN", "SOURCE_CONFIG", "Channel", "begin_attempt", "channels_of",
-           "close_failed", "list_channels", "record_delivered", "record_failed",
-           "remove_channel", "set_channel"]
+__all__ = [
+    "SOURCE_ADMIN",
+    "SOURCE_CONFIG",
+    "Channel",
+    "begin_attempt",
+    "channels_of",
+    "close_failed",
+    "list_channels",
+    "record_delivered",
+    "record_failed",
+    "remove_channel",
+    "set_channel",
+]

@@ -1,2 +1,1 @@
-"""`guatu`: the command line, one module per sub-command group.
-"""
+"""`guatu`: the command line, one module per sub-command group."""

@@ -17,11 +17,17 @@ from guatu.appeals.models import AppealItem, AppealStatus, Decision
 
 T = TypeVar("T")
 
-appeal_app = typer.Typer(help="Appeals (申诉) against a published ranking: submit, list, decide.",
-                         no_args_is_help=True)
+appeal_app = typer.Typer(
+    help="Appeals (申诉) against a published ranking: submit, list, decide.", no_args_is_help=True
+)
 
-STATUS_ZH = {"open": "待决定", "reminded": "待决定（已提醒）", "escalated": "已提请区幸福办督办",
-             "accepted": "申诉成立", "rejected": "申诉不成立"}
+STATUS_ZH = {
+    "open": "待决定",
+    "reminded": "待决定（已提醒）",
+    "escalated": "已提请区幸福办督办",
+    "accepted": "申诉成立",
+    "rejected": "申诉不成立",
+}
 
 
 def _command(func: Callable[..., T]) -> Callable[..., T]:
@@ -43,13 +49,19 @@ def _print_view(view: Any, as_json: bool) -> None:
         _print_json(view)
         return
     head = "（重复提交，未重复受理）" if view.duplicate else ""
-    typer.echo(f"申诉 {view.id}：{STATUS_ZH[view.status.value]}{head} / appeal {view.id}: "
-               f"{view.status.value}{' (duplicate)' if view.duplicate else ''}")
+    typer.echo(
+        f"申诉 {view.id}：{STATUS_ZH[view.status.value]}{head} / appeal {view.id}: "
+        f"{view.status.value}{' (duplicate)' if view.duplicate else ''}"
+    )
     typer.echo(f"  事项 subject：{view.subject_zh}")
-    typer.echo(f"  决定期限 decision due：{view.decision_due.isoformat()}"
-               f"；逾期提请区幸福办，督办期限 office due：{view.office_due.isoformat()}")
+    typer.echo(
+        f"  决定期限 decision due：{view.decision_due.isoformat()}"
+        f"；逾期提请区幸福办，督办期限 office due：{view.office_due.isoformat()}"
+    )
     if view.decision:
-        typer.echo(f"  决定 decision：{view.decision.value}（{view.decided_by}）理由：{view.decision_reason}")
+        typer.echo(
+            f"  决定 decision：{view.decision.value}（{view.decided_by}）理由：{view.decision_reason}"
+        )
     if view.revised_to:
         typer.echo(f"  更正后的排名 revision：第 {view.revised_to} 版")
 
@@ -58,19 +70,31 @@ def _print_view(view: Any, as_json: bool) -> None:
 @_command
 def submit(
     bureau: Annotated[str, typer.Option("--bureau", help="Your bureau code.")],
-    period: Annotated[str, typer.Option("--period", help="The round appealed: 2026-11, 2026-Q4, 2026.")],
+    period: Annotated[
+        str, typer.Option("--period", help="The round appealed: 2026-11, 2026-Q4, 2026.")
+    ],
     reason: Annotated[str, typer.Option("--reason", help="Why the result is wrong (申诉理由).")],
-    item: Annotated[AppealItem, typer.Option(
-        "--item", help="score (得分), list (红黑榜名次) or order (督办单).")] = AppealItem.SCORE,
+    item: Annotated[
+        AppealItem,
+        typer.Option("--item", help="score (得分), list (红黑榜名次) or order (督办单)."),
+    ] = AppealItem.SCORE,
     ruleset: Annotated[str, typer.Option("--ruleset", help="Rule set of the round.")] = "default",
-    project: Annotated[str, typer.Option(
-        "--project", help="--item score: one of your projects (default: the bureau's score).")] = "",
+    project: Annotated[
+        str,
+        typer.Option(
+            "--project", help="--item score: one of your projects (default: the bureau's score)."
+        ),
+    ] = "",
     order: Annotated[str, typer.Option("--order", help="--item order: the order's id.")] = "",
     evidence: Annotated[str, typer.Option("--evidence", help="Evidence, as text (证明材料).")] = "",
-    evidence_file: Annotated[Path | None, typer.Option(
-        "--evidence-file", help="Read the evidence text from a UTF-8 file.")] = None,
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Idempotency key (default: derived from the content).")] = None,
+    evidence_file: Annotated[
+        Path | None,
+        typer.Option("--evidence-file", help="Read the evidence text from a UTF-8 file."),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Appeal (申诉) a published score, list place or supervision order, within the window."""
@@ -81,18 +105,27 @@ def submit(
 
     if evidence_file is not None:
         evidence = evidence_file.read_text(encoding="utf-8")
-    body: dict[str, Any] = {"bureau": bureau, "period": period, "ruleset_id": ruleset,
-                            "item": item.value, "project": project, "order_id": order,
-                            "reason": reason, "evidence": evidence}
+    body: dict[str, Any] = {
+        "bureau": bureau,
+        "period": period,
+        "ruleset_id": ruleset,
+        "item": item.value,
+        "project": project,
+        "order_id": order,
+        "reason": reason,
+        "evidence": evidence,
+    }
     filing = AppealFiling.model_validate(
-        {**body, "actor": _actor(), "idempotency_key": key or _default_key("appeal", bureau, body)})
+        {**body, "actor": _actor(), "idempotency_key": key or _default_key("appeal", bureau, body)}
+    )
     settings = get_settings()
 
     async def go() -> Any:
         client = await _client(settings)
         async with _pool(settings) as pool:
-            return await file_appeal(client, pool, filing, task_queue=settings.task_queue,
-                                     channel="cli")
+            return await file_appeal(
+                client, pool, filing, task_queue=settings.task_queue, channel="cli"
+            )
 
     _print_view(_run(go()), as_json)
 
@@ -101,7 +134,9 @@ def submit(
 @_command
 def list_(
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's appeals.")] = None,
-    status: Annotated[AppealStatus | None, typer.Option("--status", help="Only this status.")] = None,
+    status: Annotated[
+        AppealStatus | None, typer.Option("--status", help="Only this status.")
+    ] = None,
     period: Annotated[str | None, typer.Option("--period", help="Only this round.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -115,8 +150,13 @@ def list_(
 
     async def go() -> Any:
         async with _pool(settings) as pool:
-            return await list_appeals(pool, bureau=bureau, status=status.value if status else None,
-                                      period=period, limit=limit)
+            return await list_appeals(
+                pool,
+                bureau=bureau,
+                status=status.value if status else None,
+                period=period,
+                limit=limit,
+            )
 
     page = _run(go())
     if as_json:
@@ -128,13 +168,24 @@ def list_(
     from rich.table import Table
 
     table = Table(title=f"申诉 / appeals（{page['total']}）")
-    for header in ("编号 id", "单位 bureau", "事项 subject", "状态 status", "决定期限 due",
-                   "决定 decision"):
+    for header in (
+        "编号 id",
+        "单位 bureau",
+        "事项 subject",
+        "状态 status",
+        "决定期限 due",
+        "决定 decision",
+    ):
         table.add_column(header)
     for r in page["items"]:
-        table.add_row(r["id"], r["bureau_name"] or r["bureau"], r["subject_zh"],
-                      STATUS_ZH.get(r["status"], r["status"]), r["decision_due"].isoformat(),
-                      f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip())
+        table.add_row(
+            r["id"],
+            r["bureau_name"] or r["bureau"],
+            r["subject_zh"],
+            STATUS_ZH.get(r["status"], r["status"]),
+            r["decision_due"].isoformat(),
+            f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip(),
+        )
     _console().print(table)
 
 
@@ -144,8 +195,10 @@ def decide(
     appeal: Annotated[str, typer.Argument(help="The appeal's id (guatu appeal list).")],
     decision: Annotated[Decision, typer.Option("--decision", help="accept or reject.")],
     reason: Annotated[str, typer.Option("--reason", help="The reason of the decision (理由).")],
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Idempotency key (default: derived from the content).")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Decide an appeal as a leader: accept (a corrected revision follows) or reject."""
@@ -155,8 +208,13 @@ def decide(
     from guatu.cli.main import _actor, _client, _default_key, _pool, _run
 
     body = {"decision": decision.value, "reason": reason}
-    data = DecideInput(decision=decision, reason=reason, actor=_actor(), role="leader",
-                       idempotency_key=key or _default_key("decide", appeal, body))
+    data = DecideInput(
+        decision=decision,
+        reason=reason,
+        actor=_actor(),
+        role="leader",
+        idempotency_key=key or _default_key("decide", appeal, body),
+    )
     settings = get_settings()
 
     async def go() -> Any:

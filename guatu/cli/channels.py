@@ -19,7 +19,8 @@ from guatu.cli.main import CliError, _actor, _pool, _print_json, _run, app, comm
 
 channels_app: typer.Typer = typer.Typer(
     help="Notice channels of a bureau (通知渠道): webhook, 企业微信 / 钉钉 robots, e-mail.",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 
 app.add_typer(channels_app, name="channels")
 
@@ -42,8 +43,9 @@ def _show(view: dict[str, Any]) -> None:
     settings = ", ".join(f"{k}={v}" for k, v in view["settings"].items())
     secrets = ", ".join(f"{k}={v}" for k, v in view["secrets"].items())
     source = "配置文件 / config" if view["source"] == "config" else (view["updated_by"] or "admin")
-    typer.echo(f"{view['channel']:<9} {settings}" + (f"  [{secrets}]" if secrets else "")
-               + f"  ({source})")
+    typer.echo(
+        f"{view['channel']:<9} {settings}" + (f"  [{secrets}]" if secrets else "") + f"  ({source})"
+    )
 
 
 @channels_app.command("set")
@@ -53,14 +55,16 @@ def set_channel(
     channel: Annotated[str, typer.Argument(help="webhook, wecom, dingtalk or email.")],
     url: Annotated[str | None, typer.Option(help="Webhook URL, or the robot's send URL.")] = None,
     key: Annotated[str | None, typer.Option(help=f"企业微信 robot key. {SECRET_HELP}")] = None,
-    access_token: Annotated[str | None, typer.Option(
-        "--access-token", help=f"钉钉 robot access_token. {SECRET_HELP}")] = None,
+    access_token: Annotated[
+        str | None, typer.Option("--access-token", help=f"钉钉 robot access_token. {SECRET_HELP}")
+    ] = None,
     secret: Annotated[str | None, typer.Option(help=f"钉钉 加签 secret. {SECRET_HELP}")] = None,
     to: Annotated[list[str] | None, typer.Option(help="E-mail recipient (repeat).")] = None,
     host: Annotated[str | None, typer.Option(help="SMTP server (else GUATU_SMTP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="SMTP port.")] = None,
-    starttls: Annotated[bool | None, typer.Option("--starttls/--no-starttls",
-                                                  help="STARTTLS before login.")] = None,
+    starttls: Annotated[
+        bool | None, typer.Option("--starttls/--no-starttls", help="STARTTLS before login.")
+    ] = None,
     username: Annotated[str | None, typer.Option(help="SMTP login.")] = None,
     password: Annotated[str | None, typer.Option(help=f"SMTP password. {SECRET_HELP}")] = None,
     sender: Annotated[str | None, typer.Option(help="From address (else GUATU_SMTP_FROM).")] = None,
@@ -73,18 +77,31 @@ def set_channel(
 
     settings = get_settings()
     given: dict[str, Any] = {
-        "url": url, "key": _secret("key", key),
+        "url": url,
+        "key": _secret("key", key),
         "access_token": _secret("access_token", access_token),
-        "secret": _secret("secret", secret), "to": to or None, "host": host, "port": port,
-        "starttls": starttls, "username": username, "password": _secret("password", password),
-        "sender": sender}
+        "secret": _secret("secret", secret),
+        "to": to or None,
+        "host": host,
+        "port": port,
+        "starttls": starttls,
+        "username": username,
+        "password": _secret("password", password),
+        "sender": sender,
+    }
     body = {k: v for k, v in given.items() if v is not None}
 
     async def run() -> dict[str, Any]:
         async with _pool(settings) as pool:
-            saved = await store.set_channel(pool, ChannelKeys(settings), bureau,
-                                            channel_kind(channel), body, actor=_actor(),
-                                            door="cli")
+            saved = await store.set_channel(
+                pool,
+                ChannelKeys(settings),
+                bureau,
+                channel_kind(channel),
+                body,
+                actor=_actor(),
+                door="cli",
+            )
             return saved.view()
 
     try:
@@ -95,8 +112,9 @@ def set_channel(
         _print_json(view)
         return
     _show(view)
-    typer.echo(f"已设置 {bureau} 的 {view['channel']} 渠道 / {bureau}'s {view['channel']} "
-               "channel set")
+    typer.echo(
+        f"已设置 {bureau} 的 {view['channel']} 渠道 / {bureau}'s {view['channel']} channel set"
+    )
 
 
 @channels_app.command("list")
@@ -123,8 +141,10 @@ def list_channels(
         _print_json(views)
         return
     if not views:
-        typer.echo(f"{bureau} 没有通知渠道，通知在收件箱中等待查阅 / {bureau} has no channel; "
-                   "its notices wait in the inbox")
+        typer.echo(
+            f"{bureau} 没有通知渠道，通知在收件箱中等待查阅 / {bureau} has no channel; "
+            "its notices wait in the inbox"
+        )
     for view in views:
         _show(view)
 
@@ -143,14 +163,20 @@ def remove_channel(
 
     async def run() -> bool:
         async with _pool(settings) as pool:
-            return await store.remove_channel(pool, bureau, channel_kind(channel),
-                                              actor=_actor(), door="cli") is not None
+            return (
+                await store.remove_channel(
+                    pool, bureau, channel_kind(channel), actor=_actor(), door="cli"
+                )
+                is not None
+            )
 
     try:
         removed = _run(run())
     except ChannelError as err:
         raise _channel_error(err) from None
     if not removed:
-        raise CliError(f"{bureau} 没有由管理员设置的 {channel} 渠道",
-                       f"{bureau} has no {channel} channel set by an administrator")
+        raise CliError(
+            f"{bureau} 没有由管理员设置的 {channel} 渠道",
+            f"{bureau} has no {channel} channel set by an administrator",
+        )
     typer.echo(f"已删除 {bureau} 的 {channel} 渠道 / {bureau}'s {channel} channel removed")

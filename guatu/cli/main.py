@@ -59,15 +59,33 @@ MAX_LIST_LIMIT = 1000
 class OneLineErrors(TyperGroup):
     """Usage mistakes as one line on stderr (exit 2), like every other error of the CLI."""
 
-    def main(self, args: Any = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             windows_expand_args: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False,
-                                windows_expand_args=windows_expand_args, **extra)
+            return super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False,
-                                windows_expand_args=windows_expand_args, **extra)
+            code = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         except NoArgsIsHelpError as err:
             err.show()
             sys.exit(err.exit_code)
@@ -82,15 +100,20 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-app = typer.Typer(help="Guatu (挂图): the wall-chart engine for a district's key projects.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False, cls=OneLineErrors)
-plan_app = typer.Typer(help="The project plan: import from Excel / CSV, template, sample.",
-                       no_args_is_help=True)
+app = typer.Typer(
+    help="Guatu (挂图): the wall-chart engine for a district's key projects.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    cls=OneLineErrors,
+)
+plan_app = typer.Typer(
+    help="The project plan: import from Excel / CSV, template, sample.", no_args_is_help=True
+)
 project_app = typer.Typer(help="Projects: list, show, start one.", no_args_is_help=True)
-report_app = typer.Typer(help="Report as a bureau: monthly progress, lifecycle steps.",
-                         no_args_is_help=True)
-ranking_app = typer.Typer(help="Rankings of bureaus, programs and projects.",
-                          no_args_is_help=True)
+report_app = typer.Typer(
+    help="Report as a bureau: monthly progress, lifecycle steps.", no_args_is_help=True
+)
+ranking_app = typer.Typer(help="Rankings of bureaus, programs and projects.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 app.add_typer(project_app, name="project")
@@ -116,9 +139,11 @@ def _cli_logging() -> None:
     if structlog.is_configured():
         return
     structlog.configure(
-        processors=[structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.dev.ConsoleRenderer(colors=False)],
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         # Resolved at each use, so that a redirected stderr (a pipe, a test runner) is honoured.
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
@@ -128,16 +153,25 @@ def _cli_logging() -> None:
 
 @app.command()
 def up(
-    sample: Annotated[bool | None, typer.Option(
-        "--sample/--no-sample",
-        help="Load the sample programme (243 projects). Default: the setting GUATU_LOAD_SAMPLE "
-             "(environment or .env; true unless set).")] = None,
-    simulate: Annotated[bool, typer.Option(
-        help="Instead of the live sample, run a simulated year of it (seeded bureaus, ranking "
-             "rounds each month) in its own data directory, and keep serving the dashboard.",
-    )] = False,
-    year_seconds: Annotated[float, typer.Option(
-        min=30.0, help="With --simulate: real seconds one simulated year takes.")] = 120.0,
+    sample: Annotated[
+        bool | None,
+        typer.Option(
+            "--sample/--no-sample",
+            help="Load the sample programme (243 projects). Default: the setting GUATU_LOAD_SAMPLE "
+            "(environment or .env; true unless set).",
+        ),
+    ] = None,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            help="Instead of the live sample, run a simulated year of it (seeded bureaus, ranking "
+            "rounds each month) in its own data directory, and keep serving the dashboard.",
+        ),
+    ] = False,
+    year_seconds: Annotated[
+        float,
+        typer.Option(min=30.0, help="With --simulate: real seconds one simulated year takes."),
+    ] = 120.0,
 ) -> None:
     """Start the embedded stack, the worker, the sample programme and the API; Ctrl-C stops all."""
     from guatu.runtime.up import run_forever
@@ -151,8 +185,9 @@ def up_settings(settings: Settings, *, sample: bool | None, simulate: bool) -> S
     """The settings `guatu up` runs with: the flags override the settings only when given."""
     if simulate:
         # Its own data: a simulated programme never mixes with the live one.
-        return settings.model_copy(update={"load_sample": False,
-                                           "data_dir": settings.data_dir / "simulation"})
+        return settings.model_copy(
+            update={"load_sample": False, "data_dir": settings.data_dir / "simulation"}
+        )
     if sample is None:
         return settings
     return settings.model_copy(update={"load_sample": sample})
@@ -242,13 +277,16 @@ def command(func: Callable[..., T]) -> Callable[..., T]:
         except KeyboardInterrupt:
             typer.echo("guatu: 已中断 / interrupted", err=True)
             raise typer.Exit(130) from None
-        except Exception as err:  # noqa: BLE001 - the point is one line for any failure
+        except Exception as err:
             known = _error_message(err)
             if known is None:
                 if os.environ.get("GUATU_DEBUG"):
                     raise
-                known = (f"意外错误 / unexpected error: {type(err).__name__}: {_describe(err)}"
-                         " (GUATU_DEBUG=1 shows the traceback)", 1)
+                known = (
+                    f"意外错误 / unexpected error: {type(err).__name__}: {_describe(err)}"
+                    " (GUATU_DEBUG=1 shows the traceback)",
+                    1,
+                )
             _fail(*known)
             raise AssertionError("unreachable") from None
 
@@ -277,8 +315,13 @@ def _progress() -> Progress:
         TimeElapsedColumn,
     )
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=_console(stderr=True))
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+    )
 
 
 def jsonable(value: Any) -> Any:
@@ -329,8 +372,7 @@ async def _client(settings: Settings) -> Client:
     from guatu.core.temporal_client import connect
 
     try:
-        return await asyncio.wait_for(connect(settings, ready_timeout=2.0),
-                                      CONNECT_TIMEOUT_S)
+        return await asyncio.wait_for(connect(settings, ready_timeout=2.0), CONNECT_TIMEOUT_S)
     except (RuntimeError, OSError, TimeoutError) as err:
         raise CliError(
             f"无法连接 Temporal（{settings.temporal_target}），请确认 guatu up 已运行或设置 "
@@ -398,8 +440,9 @@ class Existing(StrEnum):
     FINISHED = "finished"
 
 
-async def _existing(client: Client, plans: Sequence[ProjectPlan],
-                    tick: Callable[[], None] | None = None) -> dict[str, Existing]:
+async def _existing(
+    client: Client, plans: Sequence[ProjectPlan], tick: Callable[[], None] | None = None
+) -> dict[str, Existing]:
     """Whether each project's lifecycle is missing, running or finished on the server."""
     from temporalio.client import WorkflowExecutionStatus
     from temporalio.service import RPCError, RPCStatusCode
@@ -416,8 +459,11 @@ async def _existing(client: Client, plans: Sequence[ProjectPlan],
                 raise
             state = Existing.MISSING
         else:
-            state = (Existing.RUNNING if description.status == WorkflowExecutionStatus.RUNNING
-                     else Existing.FINISHED)
+            state = (
+                Existing.RUNNING
+                if description.status == WorkflowExecutionStatus.RUNNING
+                else Existing.FINISHED
+            )
         if tick:
             tick()
         return plan.code, state
@@ -426,8 +472,9 @@ async def _existing(client: Client, plans: Sequence[ProjectPlan],
     return dict(pairs)
 
 
-async def _start_plans(settings: Settings, plans: Sequence[ProjectPlan],
-                       show_progress: bool) -> dict[str, Any]:
+async def _start_plans(
+    settings: Settings, plans: Sequence[ProjectPlan], show_progress: bool
+) -> dict[str, Any]:
     """Start the lifecycles not yet on the server; report what was started and what existed."""
     from guatu.core.programme import load_policy
     from guatu.lifecycle.models import ProgrammeClock
@@ -457,8 +504,14 @@ async def _start_plans(settings: Settings, plans: Sequence[ProjectPlan],
             if progress is not None and begin is not None:
                 progress.advance(begin)
 
-        await start_programme(client, todo, load_policy(), task_queue=settings.task_queue,
-                              clock=ProgrammeClock(scale=settings.clock_scale), progress=started)
+        await start_programme(
+            client,
+            todo,
+            load_policy(),
+            task_queue=settings.task_queue,
+            clock=ProgrammeClock(scale=settings.clock_scale),
+            progress=started,
+        )
     finally:
         if progress:
             progress.stop()
@@ -486,24 +539,36 @@ def _plan_summary_table(plans: Sequence[ProjectPlan]) -> Any:
     for header in ("项目", "工程类", "服务类", "总投资（万元）", f"{first}年（万元）"):
         table.add_column(header, justify="right")
     for code, bucket in summary["programs"].items():
-        table.add_row(f"{code} {names.get(code, '')}", str(bucket["projects"]),
-                      str(bucket["engineering"]), str(bucket["service"]),
-                      _wan(bucket["total_investment_wan"]),
-                      _wan(bucket["first_year_investment_wan"]))
+        table.add_row(
+            f"{code} {names.get(code, '')}",
+            str(bucket["projects"]),
+            str(bucket["engineering"]),
+            str(bucket["service"]),
+            _wan(bucket["total_investment_wan"]),
+            _wan(bucket["first_year_investment_wan"]),
+        )
     total = summary["total"]
-    table.add_row("合计 total", str(total["projects"]), str(total["engineering"]),
-                  str(total["service"]), _wan(total["total_investment_wan"]),
-                  _wan(total["first_year_investment_wan"]), style="bold")
+    table.add_row(
+        "合计 total",
+        str(total["projects"]),
+        str(total["engineering"]),
+        str(total["service"]),
+        _wan(total["total_investment_wan"]),
+        _wan(total["first_year_investment_wan"]),
+        style="bold",
+    )
     return table
 
 
 @plan_app.command("import")
 @command
 def plan_import(
-    file: Annotated[Path, typer.Argument(
-        help="The plan: .xlsx or .csv (see `guatu plan template`).")],
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Check every row and list every error; start nothing.")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="The plan: .xlsx or .csv (see `guatu plan template`).")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and list every error; start nothing.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Import the project plan and start every project's lifecycle (re-running is harmless).
@@ -528,9 +593,12 @@ def plan_import(
         else:
             for error in parsed.errors:
                 out.print(error.message, markup=False)
-            out.print(f"共 {len(parsed.errors)} 个错误，涉及 {len(parsed.bad_rows)} 行；未启动任何项目"
-                      f" / {len(parsed.errors)} error(s) in {len(parsed.bad_rows)} row(s); "
-                      "nothing was started", markup=False)
+            out.print(
+                f"共 {len(parsed.errors)} 个错误，涉及 {len(parsed.bad_rows)} 行；未启动任何项目"
+                f" / {len(parsed.errors)} error(s) in {len(parsed.bad_rows)} row(s); "
+                "nothing was started",
+                markup=False,
+            )
         raise typer.Exit(1)
     if not parsed.plans:
         raise CliError("文件中没有项目行", "the file has no project rows")
@@ -540,8 +608,11 @@ def plan_import(
             _print_json(report)
             return
         out.print(_plan_summary_table(parsed.plans))
-        out.print(f"检查通过：{parsed.rows} 行全部有效，未启动任何项目（--dry-run）"
-                  f" / all {parsed.rows} rows are valid; nothing started (--dry-run)", markup=False)
+        out.print(
+            f"检查通过：{parsed.rows} 行全部有效，未启动任何项目（--dry-run）"
+            f" / all {parsed.rows} rows are valid; nothing started (--dry-run)",
+            markup=False,
+        )
         return
     settings = get_settings()
     result = _run(_start_plans(settings, parsed.plans, show_progress=True))
@@ -553,19 +624,26 @@ def plan_import(
         f"已启动 {result['started']} 个项目，{result['already_running']} 个已在运行，"
         f"{result['already_finished']} 个已结束（共 {result['projects']} 个）"
         f" / started {result['started']}, already running {result['already_running']}, "
-        f"already finished {result['already_finished']} (of {result['projects']})", markup=False)
+        f"already finished {result['already_finished']} (of {result['projects']})",
+        markup=False,
+    )
 
 
 @plan_app.command("template")
 @command
 def plan_template(
-    file: Annotated[Path, typer.Argument(
-        help="Where to write it: .xlsx (with a 说明 sheet) or .csv.")],
-    year: Annotated[int | None, typer.Option(
-        help="First year of the yearly-investment columns (default: the programme start year).",
-    )] = None,
-    years: Annotated[int, typer.Option(min=1, max=20,
-                                       help="How many yearly-investment columns.")] = 5,
+    file: Annotated[
+        Path, typer.Argument(help="Where to write it: .xlsx (with a 说明 sheet) or .csv.")
+    ],
+    year: Annotated[
+        int | None,
+        typer.Option(
+            help="First year of the yearly-investment columns (default: the programme start year).",
+        ),
+    ] = None,
+    years: Annotated[
+        int, typer.Option(min=1, max=20, help="How many yearly-investment columns.")
+    ] = 5,
 ) -> None:
     """Write an empty plan file with every column, to fill in and import."""
     from guatu.plan_file.sheet import write_template
@@ -579,17 +657,22 @@ def plan_template(
 @command
 def plan_export_sample(
     file: Annotated[Path, typer.Argument(help="Where to write it: .xlsx or .csv.")],
-    year: Annotated[int | None, typer.Option(
-        help="Start year of the programme (default: GUATU_PROGRAMME_START_YEAR or this year).",
-    )] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            help="Start year of the programme (default: GUATU_PROGRAMME_START_YEAR or this year).",
+        ),
+    ] = None,
 ) -> None:
     """Write the illustrative 243-project sample programme as a plan file."""
     from guatu.plan_file.sheet import export_sample
 
     first = year or get_settings().programme_start_year
     path = export_sample(file, first)
-    typer.echo(f"示例计划（243 个项目，{first} 年起）已写入 / sample plan (243 projects, "
-               f"from {first}) written: {path}")
+    typer.echo(
+        f"示例计划（243 个项目，{first} 年起）已写入 / sample plan (243 projects, "
+        f"from {first}) written: {path}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,18 +680,18 @@ def plan_export_sample(
 # ---------------------------------------------------------------------------------------------
 
 
-
-
 @project_app.command("list")
 @command
 def project_list(
-    program: Annotated[str | None, typer.Option("--program",
-                                                help="Program code, e.g. P06.")] = None,
+    program: Annotated[
+        str | None, typer.Option("--program", help="Program code, e.g. P06.")
+    ] = None,
     bureau: Annotated[str | None, typer.Option("--bureau", help="Bureau code, e.g. sthjj.")] = None,
     stage: Annotated[Stage | None, typer.Option("--stage", help="Lifecycle stage.")] = None,
     light: Annotated[Light | None, typer.Option("--light", help="Warning light.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIST_LIMIT,
-                                       help="Rows per page.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_LIST_LIMIT, help="Rows per page.")
+    ] = 50,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -619,10 +702,15 @@ def project_list(
 
     async def fetch() -> Any:
         async with _pool(settings) as pool:
-            return await list_projects(pool, program=program, bureau=bureau,
-                                       stage=stage.value if stage else None,
-                                       light=light.value if light else None,
-                                       page=page, page_size=limit)
+            return await list_projects(
+                pool,
+                program=program,
+                bureau=bureau,
+                stage=stage.value if stage else None,
+                light=light.value if light else None,
+                page=page,
+                page_size=limit,
+            )
 
     result = _run(fetch())
     if as_json:
@@ -631,24 +719,41 @@ def project_list(
     from rich.table import Table
 
     table = Table(title=f"项目 / projects（{result.total}）")
-    for header, justify in (("编号 code", "left"), ("名称 name", "left"), ("工程", "left"),
-                            ("单位", "left"), ("阶段 stage", "left"), ("灯", "left"),
-                            ("总投资 万元", "right"), ("应完成 万元", "right"),
-                            ("已完成 万元", "right"), ("形象进度", "right")):
+    for header, justify in (
+        ("编号 code", "left"),
+        ("名称 name", "left"),
+        ("工程", "left"),
+        ("单位", "left"),
+        ("阶段 stage", "left"),
+        ("灯", "left"),
+        ("总投资 万元", "right"),
+        ("应完成 万元", "right"),
+        ("已完成 万元", "right"),
+        ("形象进度", "right"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in result.items:
-        table.add_row(row["code"], row["name_zh"], row["program"], row["bureau"],
-                      _stage(row["stage"]), _light(row["light"]),
-                      _wan(row["total_investment_wan"]),
-                      _wan(row["planned_investment_to_date_wan"]),
-                      _wan(row["actual_investment_wan"]), f"{row['physical_progress_pct']:g}%")
+        table.add_row(
+            row["code"],
+            row["name_zh"],
+            row["program"],
+            row["bureau"],
+            _stage(row["stage"]),
+            _light(row["light"]),
+            _wan(row["total_investment_wan"]),
+            _wan(row["planned_investment_to_date_wan"]),
+            _wan(row["actual_investment_wan"]),
+            f"{row['physical_progress_pct']:g}%",
+        )
     out = _console()
     out.print(table)
     shown = len(result.items)
     first = (page - 1) * limit + 1 if shown else 0
-    out.print(f"第 {first}–{first + shown - 1 if shown else 0} 条，共 {result.total} 条"
-              f" / rows {first}–{first + shown - 1 if shown else 0} of {result.total}",
-              markup=False)
+    out.print(
+        f"第 {first}–{first + shown - 1 if shown else 0} 条，共 {result.total} 条"
+        f" / rows {first}–{first + shown - 1 if shown else 0} of {result.total}",
+        markup=False,
+    )
 
 
 async def _status(settings: Settings, code: str) -> Any:
@@ -664,9 +769,10 @@ async def _status(settings: Settings, code: str) -> Any:
             raise CliError(f"项目 {code} 不存在", f"no project {code}") from None
         raise
     except TimeoutError:
-        raise CliError(f"项目 {code} 在 {CALL_TIMEOUT_S:g} 秒内无响应（worker 是否在运行？）",
-                       f"project {code} did not answer within {CALL_TIMEOUT_S:g} s "
-                       "(is a worker running?)") from None
+        raise CliError(
+            f"项目 {code} 在 {CALL_TIMEOUT_S:g} 秒内无响应（worker 是否在运行？）",
+            f"project {code} did not answer within {CALL_TIMEOUT_S:g} s (is a worker running?)",
+        ) from None
 
 
 @project_app.command("show")
@@ -683,29 +789,41 @@ def project_show(
     from rich.table import Table
 
     out = _console()
-    out.print(f"[bold]{status.code}[/] {status.name_zh}  {status.program} · {status.bureau} · "
-              f"{status.kind.value}")
-    out.print(f"阶段 stage: {_stage(status.stage.value)}   状态 status: {status.status.value}"
-              f"{' (' + status.status_reason + ')' if status.status_reason else ''}   "
-              f"灯 light: {_light(status.light.value)}   业务日期 business date: "
-              f"{status.business_today.isoformat()}")
+    out.print(
+        f"[bold]{status.code}[/] {status.name_zh}  {status.program} · {status.bureau} · "
+        f"{status.kind.value}"
+    )
+    out.print(
+        f"阶段 stage: {_stage(status.stage.value)}   状态 status: {status.status.value}"
+        f"{' (' + status.status_reason + ')' if status.status_reason else ''}   "
+        f"灯 light: {_light(status.light.value)}   业务日期 business date: "
+        f"{status.business_today.isoformat()}"
+    )
     for explanation in status.explanations:
         out.print(f"  · {explanation.text_zh} / {explanation.text_en}", markup=False)
-    out.print(f"投资 investment（万元）: 计划至今 planned {_wan(status.planned_investment_to_date_wan)}"
-              f"（{status.planned_progress_pct:g}%）· 实际 actual {_wan(status.actual_investment_wan)}"
-              f"（{status.actual_progress_pct:g}%）· 总投资 total {_wan(status.total_investment_wan)}"
-              f" · 形象进度 physical {status.physical_progress_pct:g}%")
+    out.print(
+        f"投资 investment（万元）: 计划至今 planned {_wan(status.planned_investment_to_date_wan)}"
+        f"（{status.planned_progress_pct:g}%）· 实际 actual {_wan(status.actual_investment_wan)}"
+        f"（{status.actual_progress_pct:g}%）· 总投资 total {_wan(status.total_investment_wan)}"
+        f" · 形象进度 physical {status.physical_progress_pct:g}%"
+    )
     table = Table(title="节点 / milestones")
     for header in ("节点 step", "计划 planned", "实际 actual", ""):
         table.add_column(header)
     for m in status.milestones:
-        table.add_row(f"{m['name_zh']} {m['step']}", m["planned"], m["actual"] or "—",
-                      "[red]逾期 missed[/]" if m.get("missed") and not m["actual"] else "")
+        table.add_row(
+            f"{m['name_zh']} {m['step']}",
+            m["planned"],
+            m["actual"] or "—",
+            "[red]逾期 missed[/]" if m.get("missed") and not m["actual"] else "",
+        )
     out.print(table)
     if status.last_report:
         r = status.last_report
-        out.print(f"最近月报 last report: {r.month} · {_wan(r.investment_wan)} 万元 · "
-                  f"{r.physical_progress_pct:g}% · {'按时 on time' if r.on_time else '迟报 late'}")
+        out.print(
+            f"最近月报 last report: {r.month} · {_wan(r.investment_wan)} 万元 · "
+            f"{r.physical_progress_pct:g}% · {'按时 on time' if r.on_time else '迟报 late'}"
+        )
     for issue in status.open_issues:
         out.print(f"  未销号问题 open issue {issue.id}: {issue.title}", markup=False)
 
@@ -719,28 +837,39 @@ def _load_plan(source: str, settings: Settings) -> ProjectPlan:
     path = Path(source)
     if path.is_file():
         if path.suffix.lower() in (".xlsx", ".xlsm", ".csv"):
-            raise CliError("表格文件请用 guatu plan import 导入",
-                           "use `guatu plan import` for spreadsheet files")
+            raise CliError(
+                "表格文件请用 guatu plan import 导入",
+                "use `guatu plan import` for spreadsheet files",
+            )
         try:
             return ProjectPlan.model_validate_json(path.read_bytes())
         except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}"
-                                 for e in err.errors())
-            raise CliError(f"计划文件 {path} 无效", f"plan file {path} is invalid: {problems}") from None
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}" for e in err.errors()
+            )
+            raise CliError(
+                f"计划文件 {path} 无效", f"plan file {path} is invalid: {problems}"
+            ) from None
     for plan in load_sample_plans(settings.programme_start_year):
         if plan.code == source:
             return plan
-    raise CliError(f"「{source}」既不是计划文件，也不是示例项目编号",
-                   f"'{source}' is neither a plan file nor a project code of the sample programme")
+    raise CliError(
+        f"「{source}」既不是计划文件，也不是示例项目编号",
+        f"'{source}' is neither a plan file nor a project code of the sample programme",
+    )
 
 
 @project_app.command("start")
 @command
 def project_start(
-    source: Annotated[str, typer.Argument(
-        metavar="FILE_OR_CODE",
-        help="A JSON file holding one ProjectPlan, '-' for stdin, or the code of a "
-             "sample-programme project.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE_OR_CODE",
+            help="A JSON file holding one ProjectPlan, '-' for stdin, or the code of a "
+            "sample-programme project.",
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Start one project's lifecycle (a project already running is left as it is)."""
@@ -770,8 +899,7 @@ def _default_key(kind: str, code: str, body: dict[str, Any]) -> str:
     return f"cli-{kind}-{code}-{digest[:16]}"
 
 
-async def _send(settings: Settings, code: str, update: str, data: BaseModel,
-                bureau: str) -> Any:
+async def _send(settings: Settings, code: str, update: str, data: BaseModel, bureau: str) -> Any:
     from temporalio.service import RPCError, RPCStatusCode
 
     from guatu.lifecycle.service import send_update
@@ -780,45 +908,66 @@ async def _send(settings: Settings, code: str, update: str, data: BaseModel,
     async with _pool(settings) as pool:
         try:
             return await asyncio.wait_for(
-                send_update(client, code, update, data, pool=pool, actor=_actor(),
-                            bureau=bureau, channel="cli"),
-                CALL_TIMEOUT_S)
+                send_update(
+                    client,
+                    code,
+                    update,
+                    data,
+                    pool=pool,
+                    actor=_actor(),
+                    bureau=bureau,
+                    channel="cli",
+                ),
+                CALL_TIMEOUT_S,
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise CliError(f"项目 {code} 不存在或已结束",
-                               f"project {code} does not exist or has ended") from None
+                raise CliError(
+                    f"项目 {code} 不存在或已结束", f"project {code} does not exist or has ended"
+                ) from None
             raise
         except TimeoutError:
-            raise CliError(f"项目 {code} 在 {CALL_TIMEOUT_S:g} 秒内无响应（worker 是否在运行？）",
-                           f"project {code} did not answer within {CALL_TIMEOUT_S:g} s "
-                           "(is a worker running?)") from None
+            raise CliError(
+                f"项目 {code} 在 {CALL_TIMEOUT_S:g} 秒内无响应（worker 是否在运行？）",
+                f"project {code} did not answer within {CALL_TIMEOUT_S:g} s (is a worker running?)",
+            ) from None
 
 
 def _print_update(result: Any, as_json: bool) -> None:
     if as_json:
         _print_json(result)
         return
-    head = "已受理（重复提交，未重复记录）/ accepted (duplicate, recorded once)" if result.duplicate \
+    head = (
+        "已受理（重复提交，未重复记录）/ accepted (duplicate, recorded once)"
+        if result.duplicate
         else "已受理 / accepted"
-    typer.echo(f"{head}: {result.project} · 阶段 stage {_stage(result.stage.value)} · "
-               f"灯 light {result.light.value} · 状态 status {result.status.value}")
+    )
+    typer.echo(
+        f"{head}: {result.project} · 阶段 stage {_stage(result.stage.value)} · "
+        f"灯 light {result.light.value} · 状态 status {result.status.value}"
+    )
 
 
 @report_app.command("submit")
 @command
 def report_submit(
     code: Annotated[str, typer.Argument(help="Project code.")],
-    bureau: Annotated[str, typer.Option("--bureau",
-                                        help="Your bureau code (the project's owner).")],
+    bureau: Annotated[
+        str, typer.Option("--bureau", help="Your bureau code (the project's owner).")
+    ],
     month: Annotated[str, typer.Option("--month", help="Month reported, YYYY-MM.")],
-    investment: Annotated[float, typer.Option("--investment",
-                                              help="Investment completed in that month, 万元.")],
+    investment: Annotated[
+        float, typer.Option("--investment", help="Investment completed in that month, 万元.")
+    ],
     progress: Annotated[float, typer.Option("--progress", help="Cumulative physical progress, %.")],
     narrative: Annotated[str, typer.Option("--narrative", help="What happened this month.")] = "",
-    correction: Annotated[bool, typer.Option(
-        "--correction", help="Replace the report already sent for this month.")] = False,
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Idempotency key (default: derived from the content).")] = None,
+    correction: Annotated[
+        bool, typer.Option("--correction", help="Replace the report already sent for this month.")
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Submit a monthly progress report (月报) as a bureau."""
@@ -826,38 +975,54 @@ def report_submit(
     from guatu.lifecycle.models import ProgressReportInput
 
     body: dict[str, Any] = {
-        "bureau": bureau, "month": month, "investment_wan": investment,
-        "physical_progress_pct": progress, "narrative": narrative, "correction": correction,
+        "bureau": bureau,
+        "month": month,
+        "investment_wan": investment,
+        "physical_progress_pct": progress,
+        "narrative": narrative,
+        "correction": correction,
     }
     data = ProgressReportInput.model_validate(
-        {**body, "idempotency_key": key or _default_key("report", code, body), "actor": _actor()})
+        {**body, "idempotency_key": key or _default_key("report", code, body), "actor": _actor()}
+    )
     result = _run(_send(get_settings(), code, c.UPDATE_REPORT, data, bureau))
     _print_update(result, as_json)
-
 
 
 @report_app.command("step")
 @command
 def report_step(
     code: Annotated[str, typer.Argument(help="Project code.")],
-    bureau: Annotated[str, typer.Option("--bureau",
-                                        help="Your bureau code (the project's owner).")],
+    bureau: Annotated[
+        str, typer.Option("--bureau", help="Your bureau code (the project's owner).")
+    ],
     step: Annotated[Step, typer.Option("--step", help="The step reached.")],
-    on: Annotated[datetime | None, typer.Option(
-        "--on", formats=["%Y-%m-%d"], help="Date the step was reached (default: today).")] = None,
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--on", formats=["%Y-%m-%d"], help="Date the step was reached (default: today)."
+        ),
+    ] = None,
     note: Annotated[str, typer.Option("--note", help="A note for the record.")] = "",
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Idempotency key (default: derived from the content).")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Report that a project reached a lifecycle step (e.g. 开工 construction_started)."""
     from guatu.core import constants as c
     from guatu.lifecycle.models import StageTransitionInput
 
-    body: dict[str, Any] = {"bureau": bureau, "step": step, "on": on.date() if on else None,
-                            "note": note}
+    body: dict[str, Any] = {
+        "bureau": bureau,
+        "step": step,
+        "on": on.date() if on else None,
+        "note": note,
+    }
     data = StageTransitionInput.model_validate(
-        {**body, "idempotency_key": key or _default_key("step", code, body), "actor": _actor()})
+        {**body, "idempotency_key": key or _default_key("step", code, body), "actor": _actor()}
+    )
     result = _run(_send(get_settings(), code, c.UPDATE_TRANSITION, data, bureau))
     _print_update(result, as_json)
 
@@ -871,8 +1036,6 @@ class LevelOption(StrEnum):
     bureau = "bureau"
     program = "program"
     project = "project"
-
-
 
 
 LIST_ZH = {"red": "[green]红榜[/]", "black": "[red]黑榜[/]"}
@@ -891,23 +1054,33 @@ def _movement(value: Any) -> str:
 @ranking_app.command("show")
 @command
 def ranking_show(
-    level: Annotated[LevelOption, typer.Option(
-        "--level", help="Rank bureaus, programs or projects.")] = LevelOption.bureau,
-    period: Annotated[str | None, typer.Option(
-        "--period", help="Period: 2026-05 (month), 2026-Q2 or 2026 (default: the latest).",
-    )] = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", help="With no --period: the latest month, quarter or year.")] = None,
-    breakdown: Annotated[bool, typer.Option(
-        "--breakdown", help="Show how each score was made up.")] = False,
+    level: Annotated[
+        LevelOption, typer.Option("--level", help="Rank bureaus, programs or projects.")
+    ] = LevelOption.bureau,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="Period: 2026-05 (month), 2026-Q2 or 2026 (default: the latest).",
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="With no --period: the latest month, quarter or year."),
+    ] = None,
+    breakdown: Annotated[
+        bool, typer.Option("--breakdown", help="Show how each score was made up.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Show a ranking (竞进比拼): rank, score, movement, red and black lists."""
     from guatu.ranking import queries
+
     settings = get_settings()
     if kind is not None and kind not in ("month", "quarter", "year"):
-        raise CliError("--kind 只能是 month、quarter 或 year", "--kind must be month, quarter or year",
-                       code=2)
+        raise CliError(
+            "--kind 只能是 month、quarter 或 year", "--kind must be month, quarter or year", code=2
+        )
 
     async def fetch() -> Any:
         async with _pool(settings) as pool:
@@ -925,26 +1098,41 @@ def ranking_show(
     out = _console()
     rows = data.get("rows", []) if isinstance(data, dict) else data
     if not rows:
-        out.print(f"暂无排名（{level.value}{' ' + period if period else ''}）；排名在每月结账后生成"
-                  f" / no ranking yet for {level.value}{' ' + period if period else ''}",
-                  markup=False)
+        out.print(
+            f"暂无排名（{level.value}{' ' + period if period else ''}）；排名在每月结账后生成"
+            f" / no ranking yet for {level.value}{' ' + period if period else ''}",
+            markup=False,
+        )
         return
     from rich.table import Table
 
     title = " · ".join(str(data[k]) for k in ("label_zh", "level_zh") if data.get(k))
     ruleset = data.get("ruleset") or {}
-    table = Table(title=f"排名 / ranking {title}",
-                  caption=f"{ruleset.get('name_zh', '')} v{ruleset.get('version', '')} · "
-                          f"computed {data.get('computed_at', '')}")
-    for header, justify in (("名次", "right"), ("升降", "center"), ("编号 code", "left"),
-                            ("名称 name", "left"), ("得分 score", "right"), ("榜单", "left"),
-                            ("目标", "center")):
+    table = Table(
+        title=f"排名 / ranking {title}",
+        caption=f"{ruleset.get('name_zh', '')} v{ruleset.get('version', '')} · "
+        f"computed {data.get('computed_at', '')}",
+    )
+    for header, justify in (
+        ("名次", "right"),
+        ("升降", "center"),
+        ("编号 code", "left"),
+        ("名称 name", "left"),
+        ("得分 score", "right"),
+        ("榜单", "left"),
+        ("目标", "center"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(f"{row.get('rank')}/{row.get('of')}", _movement(row.get("movement")),
-                      str(row.get("code")), str(row.get("name_zh", "")),
-                      f"{row.get('score', 0):.2f}", LIST_ZH.get(row.get("list") or "", ""),
-                      "✓" if row.get("target_met") else "✗")
+        table.add_row(
+            f"{row.get('rank')}/{row.get('of')}",
+            _movement(row.get("movement")),
+            str(row.get("code")),
+            str(row.get("name_zh", "")),
+            f"{row.get('score', 0):.2f}",
+            LIST_ZH.get(row.get("list") or "", ""),
+            "✓" if row.get("target_met") else "✗",
+        )
     out.print(table)
     if breakdown:
         for row in rows:
@@ -954,13 +1142,15 @@ def ranking_show(
     for key, name in (("red_list", "红榜 red list"), ("black_list", "黑榜 black list")):
         listed = data.get(key) or []
         if listed:
-            out.print(f"{name}: " + "、".join(f"{r['name_zh']}（{r['code']}）" for r in listed),
-                      markup=False)
+            out.print(
+                f"{name}: " + "、".join(f"{r['name_zh']}（{r['code']}）" for r in listed),
+                markup=False,
+            )
     _print_revision(out, data.get("revision") or {})
 
 
 def _points(line: dict[str, Any]) -> str:
-    """"72 / 78  " for a scored line; a unit's member and summary lines have no maximum (or
+    """ "72 / 78  " for a scored line; a unit's member and summary lines have no maximum (or
     no points at all)."""
     points, most = line.get("points"), line.get("max_points")
     if points is None:
@@ -973,29 +1163,39 @@ def _print_revision(out: Console, revision: dict[str, Any]) -> None:
     number = revision.get("number") or 1
     if number <= 1:
         return
-    out.print(f"第 {number} 版（更正原因：{revision.get('reason') or '—'}；操作人："
-              f"{revision.get('actor') or '—'}）/ revision {number}", markup=False)
+    out.print(
+        f"第 {number} 版（更正原因：{revision.get('reason') or '—'}；操作人："
+        f"{revision.get('actor') or '—'}）/ revision {number}",
+        markup=False,
+    )
     changes = revision.get("changes") or {}
     for level, lv in (changes.get("levels") or {}).items():
         for row in lv.get("rows", [])[:20]:
             before, after = row.get("before") or {}, row.get("after") or {}
-            out.print(f"    {level} {row['code']} {row.get('name_zh', '')}：第 "
-                      f"{before.get('rank', '—')} → {after.get('rank', '—')} 名", markup=False)
+            out.print(
+                f"    {level} {row['code']} {row.get('name_zh', '')}：第 "
+                f"{before.get('rank', '—')} → {after.get('rank', '—')} 名",
+                markup=False,
+            )
         for key, zh in (("red_list", "红榜"), ("black_list", "黑榜")):
             pair = lv.get(key) or {}
             if pair.get("before") != pair.get("after"):
-                out.print(f"    {level} {zh}：{'、'.join(pair.get('before') or []) or '无'} → "
-                          f"{'、'.join(pair.get('after') or []) or '无'}", markup=False)
+                out.print(
+                    f"    {level} {zh}：{'、'.join(pair.get('before') or []) or '无'} → "
+                    f"{'、'.join(pair.get('after') or []) or '无'}",
+                    markup=False,
+                )
     for d in changes.get("decisions") or []:
-        out.print(f"    {d['change_zh']} {d['bureau_name']}「{d['kind_zh']}」"
-                  + (f"（{d['project']}）" if d.get("project") else ""), markup=False)
+        out.print(
+            f"    {d['change_zh']} {d['bureau_name']}「{d['kind_zh']}」"
+            + (f"（{d['project']}）" if d.get("project") else ""),
+            markup=False,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # guatu token …
 # ---------------------------------------------------------------------------------------------
-
-
 
 
 class RoleOption(StrEnum):
@@ -1009,13 +1209,15 @@ class RoleOption(StrEnum):
 @command
 def token_create(
     role: Annotated[RoleOption, typer.Option("--role", help="bureau, manager, leader or admin.")],
-    bureau: Annotated[str | None, typer.Option("--bureau",
-                                               help="The bureau a bureau token acts for.")] = None,
+    bureau: Annotated[
+        str | None, typer.Option("--bureau", help="The bureau a bureau token acts for.")
+    ] = None,
     label: Annotated[str, typer.Option("--label", help="Who or what uses the token.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
     from guatu.core import tokens
+
     settings = get_settings()
 
     async def create() -> str:
@@ -1028,12 +1230,16 @@ def token_create(
     raw = _run(create())
     token_id = tokens.token_id_of(raw)
     if as_json:
-        _print_json({"token": raw, "id": token_id, "role": role.value, "bureau": bureau,
-                     "label": label})
+        _print_json(
+            {"token": raw, "id": token_id, "role": role.value, "bureau": bureau, "label": label}
+        )
         return
     typer.echo(raw)
-    typer.echo(f"令牌 {token_id} 已创建（{role.value}{' · ' + bureau if bureau else ''}）；它只显示"
-               "这一次，请妥善保存 / token created; it is shown only once, keep it safe", err=True)
+    typer.echo(
+        f"令牌 {token_id} 已创建（{role.value}{' · ' + bureau if bureau else ''}）；它只显示"
+        "这一次，请妥善保存 / token created; it is shown only once, keep it safe",
+        err=True,
+    )
 
 
 @token_app.command("list")
@@ -1044,6 +1250,7 @@ def token_list(
 ) -> None:
     """List API tokens (never their secrets)."""
     from guatu.core import tokens
+
     settings = get_settings()
 
     async def fetch() -> Any:
@@ -1072,6 +1279,7 @@ def token_revoke(
 ) -> None:
     """Revoke an API token by its id."""
     from guatu.core import tokens
+
     settings = get_settings()
 
     async def revoke() -> bool:
@@ -1097,9 +1305,13 @@ async def _has_worker(client: Client, task_queue: str) -> bool:
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    response = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
-        namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
     return len(response.pollers) > 0
 
 
@@ -1107,19 +1319,28 @@ async def _has_worker(client: Client, task_queue: str) -> bool:
 @command
 def simulate(
     months: Annotated[int, typer.Option(min=1, max=60, help="Months to simulate.")] = 12,
-    year_seconds: Annotated[float, typer.Option(
-        min=6.0, help="Real seconds one simulated year takes.")] = 120.0,
-    start_year: Annotated[int | None, typer.Option(
-        help="First simulated year (default: the programme start year).")] = None,
+    year_seconds: Annotated[
+        float, typer.Option(min=6.0, help="Real seconds one simulated year takes.")
+    ] = 120.0,
+    start_year: Annotated[
+        int | None, typer.Option(help="First simulated year (default: the programme start year).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bureaus' behaviours.")] = 20210329,
-    prefix: Annotated[str, typer.Option(
-        help="Prefix of the simulated project codes, so that they never meet the real "
-             "programme's.")] = "SIM-",
-    limit: Annotated[int | None, typer.Option(
-        min=1, help="Simulate only the first N projects of the sample (default: all).",
-    )] = None,
-    as_json: Annotated[bool, typer.Option("--json",
-                                          help="Print the result as JSON.")] = False,
+    prefix: Annotated[
+        str,
+        typer.Option(
+            help="Prefix of the simulated project codes, so that they never meet the real "
+            "programme's."
+        ),
+    ] = "SIM-",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Simulate only the first N projects of the sample (default: all).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Simulate the sample programme: seeded bureaus (diligent, late, stalled) drive real
     workflows on an accelerated clock; watch the lights and rankings move on the dashboard.
@@ -1132,19 +1353,22 @@ def simulate(
     settings = get_settings()
     year = start_year or settings.programme_start_year
     if not prefix or not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{0,15}", prefix):
-        raise CliError("前缀只能用大写字母、数字和连字符（1–16 位）",
-                       "the prefix must be 1–16 capital letters, digits or hyphens")
+        raise CliError(
+            "前缀只能用大写字母、数字和连字符（1–16 位）",
+            "the prefix must be 1–16 capital letters, digits or hyphens",
+        )
     plans: list[ProjectPlan] = load_sample_plans(year)[:limit]
-    config = simulation.SimulationConfig(start_year=year, months=months,
-                                         year_seconds=year_seconds, seed=seed,
-                                         code_prefix=prefix)
+    config = simulation.SimulationConfig(
+        start_year=year, months=months, year_seconds=year_seconds, seed=seed, code_prefix=prefix
+    )
 
     async def run() -> Any:
         client = await _client(settings)
         if not await _has_worker(client, settings.task_queue):
             raise CliError(
                 f"任务队列 {settings.task_queue} 上没有 worker，请先运行 guatu up",
-                f"no worker polls task queue {settings.task_queue}; start `guatu up` first")
+                f"no worker polls task queue {settings.task_queue}; start `guatu up` first",
+            )
         progress = _progress()
         with progress:
             task = progress.add_task("模拟 / simulating (months)", total=months)
@@ -1152,9 +1376,14 @@ def simulate(
             async def month_closed(_: str) -> None:
                 progress.advance(task)
 
-            sim = simulation.ProgrammeSimulation(client, plans, load_policy(), config,
-                                                 task_queue=settings.task_queue,
-                                                 on_month_closed=month_closed)
+            sim = simulation.ProgrammeSimulation(
+                client,
+                plans,
+                load_policy(),
+                config,
+                task_queue=settings.task_queue,
+                on_month_closed=month_closed,
+            )
             report = await sim.run()
             # Back to real time: an accelerated clock left running outpaces any worker.
             await sim.settle()
@@ -1171,17 +1400,17 @@ def simulate(
         f"{report['steps_sent']} 个，被拒 {report['refused']} 次 / simulated "
         f"{report['projects']} projects for {report['months']} months in "
         f"{report['real_seconds']} s; reports {report['reports_sent']}, steps "
-        f"{report['steps_sent']}, refused {report['refused']}")
+        f"{report['steps_sent']}, refused {report['refused']}"
+    )
     typer.echo(f"查看 / see: guatu project list --json  (codes start with {prefix})")
-
 
 
 from guatu.cli.notices import notices_app  # noqa: E402 - it uses the helpers above
 
 app.add_typer(notices_app, name="notices")
 
-import guatu.cli.bulletin  # noqa: E402, F401 - registers `guatu ranking bulletin`
-import guatu.cli.channels  # noqa: E402, F401 - registers `guatu channels set|list|remove`
+import guatu.cli.bulletin  # noqa: E402 - registers `guatu ranking bulletin`
+import guatu.cli.channels  # noqa: E402 - registers `guatu channels set|list|remove`
 import guatu.cli.rounds  # noqa: E402, F401 - registers `guatu ranking run` and `whatif`
 
 if __name__ == "__main__":

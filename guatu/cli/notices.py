@@ -9,14 +9,17 @@ import typer
 from config.settings import get_settings
 from guatu.cli.main import _client, _pool, _print_json, _run, command
 
-notices_app: typer.Typer = typer.Typer(help="Notices to bureaus (通知): resend those whose delivery failed.",
-                          no_args_is_help=True)
+notices_app: typer.Typer = typer.Typer(
+    help="Notices to bureaus (通知): resend those whose delivery failed.", no_args_is_help=True
+)
 
 
 @notices_app.command("redeliver")
 @command
 def redeliver(
-    bureau: Annotated[str | None, typer.Option("--bureau", help="Only this bureau's notices.")] = None,
+    bureau: Annotated[
+        str | None, typer.Option("--bureau", help="Only this bureau's notices.")
+    ] = None,
     key: Annotated[str | None, typer.Option("--key", help="Only the notice with this key.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -32,8 +35,9 @@ def redeliver(
     async def run() -> list[dict[str, Any]]:
         client = await _client(settings)
         async with _pool(settings) as pool:
-            return await resend(client, pool, bureau=bureau, key=key,
-                                task_queue=settings.task_queue)
+            return await resend(
+                client, pool, bureau=bureau, key=key, task_queue=settings.task_queue
+            )
 
     started = _run(run())
     if as_json:
@@ -44,6 +48,8 @@ def redeliver(
         typer.echo(f"没有投递失败的通知{scope} / no failed notices{scope}")
         return
     for row in started:
-        typer.echo(f"{row['bureau']}  {row['key']}  (已尝试 {row['attempts']} 次 / "
-                   f"{row['attempts']} attempts; {row['last_error'] or ''})")
+        typer.echo(
+            f"{row['bureau']}  {row['key']}  (已尝试 {row['attempts']} 次 / "
+            f"{row['attempts']} attempts; {row['last_error'] or ''})"
+        )
     typer.echo(f"已重新投递 {len(started)} 条通知 / {len(started)} notice(s) sent again")

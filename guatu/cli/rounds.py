@@ -41,8 +41,9 @@ def _period(period: str | None, kind: str | None) -> str:
     from guatu.ranking.periods import PeriodError, last_closed, parse_period
 
     if kind is not None and kind not in KINDS:
-        raise CliError("--kind 只能是 month、quarter 或 year",
-                       "--kind must be month, quarter or year", code=2)
+        raise CliError(
+            "--kind 只能是 month、quarter 或 year", "--kind must be month, quarter or year", code=2
+        )
     if period is None:
         return last_closed(kind or "month", local_date(datetime.now(UTC))).key
     try:
@@ -58,17 +59,27 @@ def _period(period: str | None, kind: str | None) -> str:
 @ranking_app.command("run")
 @command
 def ranking_run(
-    period: Annotated[str | None, typer.Option(
-        "--period", help="2026-11, 2026-Q4 or 2026 (default: the last closed period of --kind).",
-    )] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="2026-11, 2026-Q4 or 2026 (default: the last closed period of --kind).",
+        ),
+    ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="month, quarter or year.")] = None,
     ruleset: Annotated[str, typer.Option("--ruleset", help="Rule set id.")] = "default",
-    refreeze: Annotated[bool, typer.Option(
-        "--refreeze", help="Freeze the inputs again and publish the next revision.")] = False,
-    reason: Annotated[str | None, typer.Option(
-        "--reason", help="Why the period is frozen again (required with --refreeze).")] = None,
-    wait: Annotated[float, typer.Option(
-        "--wait", min=0, help="Seconds to wait for the result (then it runs on).")] = 120.0,
+    refreeze: Annotated[
+        bool,
+        typer.Option("--refreeze", help="Freeze the inputs again and publish the next revision."),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why the period is frozen again (required with --refreeze)."),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", min=0, help="Seconds to wait for the result (then it runs on)."),
+    ] = 120.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Run a ranking round now (re-verify a published one), or publish a revision of it."""
@@ -77,8 +88,9 @@ def ranking_run(
     from guatu.ranking import service
 
     if refreeze and not (reason or "").strip():
-        raise CliError("--refreeze 须同时给出 --reason（更正原因）",
-                       "--refreeze needs --reason", code=2)
+        raise CliError(
+            "--refreeze 须同时给出 --reason（更正原因）", "--refreeze needs --reason", code=2
+        )
     if reason and not refreeze:
         raise CliError("--reason 只用于 --refreeze", "--reason goes with --refreeze", code=2)
     key = _period(period, kind)
@@ -89,22 +101,33 @@ def ranking_run(
         if refreeze:
             async with _pool(settings) as pool:
                 handle = await service.revise_round(
-                    client, key, reason=reason or "", actor=_actor(), ruleset=ruleset,
-                    task_queue=settings.task_queue, pool=pool)
+                    client,
+                    key,
+                    reason=reason or "",
+                    actor=_actor(),
+                    ruleset=ruleset,
+                    task_queue=settings.task_queue,
+                    pool=pool,
+                )
         else:
-            handle = await service.trigger_round(client, key, ruleset,
-                                                 task_queue=settings.task_queue)
-        answer: dict[str, Any] = {"workflow_id": handle.id, "period": key, "ruleset": ruleset,
-                                  "refreeze": refreeze}
+            handle = await service.trigger_round(
+                client, key, ruleset, task_queue=settings.task_queue
+            )
+        answer: dict[str, Any] = {
+            "workflow_id": handle.id,
+            "period": key,
+            "ruleset": ruleset,
+            "refreeze": refreeze,
+        }
         try:
             result = await asyncio.wait_for(asyncio.shield(handle.result()), wait)
         except TimeoutError:
             return {**answer, "status": "running"}
         except WorkflowFailureError as err:
             cause = err.cause
-            raise CliError("排名轮次执行失败",
-                           f"the round failed: {getattr(cause, 'message', None) or cause}"
-                           ) from None
+            raise CliError(
+                "排名轮次执行失败", f"the round failed: {getattr(cause, 'message', None) or cause}"
+            ) from None
         return {**answer, "status": "completed", "result": result}
 
     data = jsonable(_run(go()))
@@ -112,26 +135,42 @@ def ranking_run(
         _print_json(data)
         return
     if data["status"] != "completed":
-        typer.echo(f"已启动 {data['workflow_id']}，仍在运行 / started, still running: "
-                   f"guatu ranking show --period {key}")
+        typer.echo(
+            f"已启动 {data['workflow_id']}，仍在运行 / started, still running: "
+            f"guatu ranking show --period {key}"
+        )
         return
     r = data["result"]
-    what = ("已重新验证，结果逐字节一致，未作任何改动" if r["reproduced"]
-            else f"已发布第 {r['revision']} 版")
-    en = ("re-verified byte for byte, nothing changed" if r["reproduced"]
-          else f"published revision {r['revision']}")
+    what = (
+        "已重新验证，结果逐字节一致，未作任何改动"
+        if r["reproduced"]
+        else f"已发布第 {r['revision']} 版"
+    )
+    en = (
+        "re-verified byte for byte, nothing changed"
+        if r["reproduced"]
+        else f"published revision {r['revision']}"
+    )
     typer.echo(f"{key} 排名（规则 {ruleset} v{r['ruleset_version']}）：{what} / {en}")
-    typer.echo(f"  第 {r['revision']} 版 revision · 快照 snapshot {r['snapshot_sha256'][:12]}"
-               f" · 结果 results {r['results_sha256'][:12]} · {data['workflow_id']}")
-    typer.echo(f"  红榜 red: {'、'.join(r['red_list']) or '无'}；"
-               f"黑榜 black: {'、'.join(r['black_list']) or '无'}")
+    typer.echo(
+        f"  第 {r['revision']} 版 revision · 快照 snapshot {r['snapshot_sha256'][:12]}"
+        f" · 结果 results {r['results_sha256'][:12]} · {data['workflow_id']}"
+    )
+    typer.echo(
+        f"  红榜 red: {'、'.join(r['red_list']) or '无'}；"
+        f"黑榜 black: {'、'.join(r['black_list']) or '无'}"
+    )
 
 
 @ranking_app.command("whatif")
 @command
 def ranking_whatif(
-    ruleset: Annotated[str, typer.Option(
-        "--ruleset", help="The rule set to try, e.g. sanya, or an earlier version: default@1.")],
+    ruleset: Annotated[
+        str,
+        typer.Option(
+            "--ruleset", help="The rule set to try, e.g. sanya, or an earlier version: default@1."
+        ),
+    ],
     first: Annotated[str, typer.Option("--from", help="First month, e.g. 2026-01.")],
     last: Annotated[str, typer.Option("--to", help="Last month, e.g. 2026-11.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -143,13 +182,16 @@ def ranking_whatif(
     from guatu.ranking.rulesets import available_rulesets, known_ruleset
 
     if not known_ruleset(ruleset):
-        raise CliError(f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
-                       f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}",
-                       code=2)
+        raise CliError(
+            f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
+            f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}",
+            code=2,
+        )
     for value in (first, last):
         if _period(value, None) != value or len(value) != 7:
-            raise CliError(f"{value} 不是月份（如 2026-01）", f"{value} is not a month (2026-01)",
-                           code=2)
+            raise CliError(
+                f"{value} 不是月份（如 2026-01）", f"{value} is not a month (2026-01)", code=2
+            )
     try:
         periods = periods_between("month", first, last)
     except PeriodError as err:
@@ -175,28 +217,48 @@ def _print_whatif(data: dict[str, Any]) -> None:
     out = _console()
     base, cand = data["baseline"], data["candidate"]
     if not data["periods"]:
-        out.print(f"所选月份尚无冻结快照 / no frozen period in range: {', '.join(data['missing'])}",
-                  markup=False)
+        out.print(
+            f"所选月份尚无冻结快照 / no frozen period in range: {', '.join(data['missing'])}",
+            markup=False,
+        )
         return
     for period in data["periods"]:
-        table = Table(title=f"{period['label_zh']} 比较 / what-if: {base['name_zh']} v{base['version']}"
-                            f" ↔ {cand['name_zh']} v{cand['version']}")
+        table = Table(
+            title=f"{period['label_zh']} 比较 / what-if: {base['name_zh']} v{base['version']}"
+            f" ↔ {cand['name_zh']} v{cand['version']}"
+        )
         b_label, c_label = f"{base['id']} v{base['version']}", f"{cand['id']} v{cand['version']}"
-        for header in ("单位 bureau", f"{b_label} 名次", f"{b_label} 得分", "榜单",
-                       f"{c_label} 名次", f"{c_label} 得分", "榜单 ", "变化"):
+        for header in (
+            "单位 bureau",
+            f"{b_label} 名次",
+            f"{b_label} 得分",
+            "榜单",
+            f"{c_label} 名次",
+            f"{c_label} 得分",
+            "榜单 ",
+            "变化",
+        ):
             table.add_column(header)
         for b in period["bureaus"]:
             x, y = b["baseline"], b["candidate"]
-            table.add_row(f"{b['name_zh']}（{b['code']}）", str(x["rank"]), f"{x['score']:.2f}",
-                          _list_zh(x["list"]), str(y["rank"]), f"{y['score']:.2f}",
-                          _list_zh(y["list"]),
-                          f"{b['rank_change']:+d}" if b["rank_change"] else "–")
+            table.add_row(
+                f"{b['name_zh']}（{b['code']}）",
+                str(x["rank"]),
+                f"{x['score']:.2f}",
+                _list_zh(x["list"]),
+                str(y["rank"]),
+                f"{y['score']:.2f}",
+                _list_zh(y["list"]),
+                f"{b['rank_change']:+d}" if b["rank_change"] else "–",
+            )
         out.print(table)
     s = data["summary"]
-    out.print(f"{s['periods']} 个月，{s['periods_with_differences']} 个月有差异；单位名次变化 "
-              f"{s['bureau_rank_changes']} 次，红黑榜变化 {s['list_changes']} 次 / "
-              f"{s['periods']} months, {s['periods_with_differences']} with differences",
-              markup=False)
+    out.print(
+        f"{s['periods']} 个月，{s['periods_with_differences']} 个月有差异；单位名次变化 "
+        f"{s['bureau_rank_changes']} 次，红黑榜变化 {s['list_changes']} 次 / "
+        f"{s['periods']} months, {s['periods_with_differences']} with differences",
+        markup=False,
+    )
     if data.get("missing"):
         out.print(f"无冻结快照（未比较）/ not frozen: {', '.join(data['missing'])}", markup=False)
 

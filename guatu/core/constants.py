@@ -33,6 +33,7 @@ def project_workflow_id(project_code: str) -> str:
     """The business-key workflow ID of a project: the only place it is formed."""
     return f"project-{project_code}"
 
+
 # ---------------------------------------------------------------------------------------------
 # 竞进比拼 and 激励奖惩 (guatu.ranking): RankingRound, BureauLadder and their activities.
 # ---------------------------------------------------------------------------------------------
@@ -76,6 +77,7 @@ def bureau_ladder_workflow_id(bureau: str) -> str:
 def ranking_schedule_id(kind: str, ruleset_id: str) -> str:
     return f"{RANKING_SCHEDULE_PREFIX}-{kind}-{ruleset_id}"
 
+
 # ---------------------------------------------------------------------------------------------
 # Notice delivery outside a long-lived workflow (a round's notices, a redelivery).
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ ACTIVITY_ROUND_HAS_DATA = "ranking_period_has_data"
 def notice_delivery_workflow_id(key: str) -> str:
     """One delivery workflow per notice key at a time: a second start for the key joins it."""
     return f"notice-{key}"
+
 
 # ---------------------------------------------------------------------------------------------
 # 申诉 appeals (guatu.appeals): one RankingAppeal workflow per appeal.

@@ -22,13 +22,13 @@ _MIGRATION_LOCK = 7_233_000_001
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads,
-                                  schema="pg_catalog")
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
-                                     init=_init_connection, command_timeout=30)
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    )
     assert pool is not None
     return pool
 
@@ -53,7 +53,8 @@ async def migrate(pool: asyncpg.Pool) -> list[str]:
                     await conn.execute(path.read_text(encoding="utf-8"))
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                        version, path.stem,
+                        version,
+                        path.stem,
                     )
                 applied.append(path.stem)
             await apply_grants(conn)
@@ -66,8 +67,12 @@ async def apply_grants(conn: asyncpg.Connection) -> list[str]:
     """Grant Guatu's roles what they may do on the tables there are now (idempotent; run after
     every migration by the tables' owner). Roles that do not exist are skipped: a database
     without them (DATABASE_URL with a single role, the tests) works as before."""
-    present = {r["rolname"] for r in await conn.fetch(
-        "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])", list(roles.GRANTS))}
+    present = {
+        r["rolname"]
+        for r in await conn.fetch(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])", list(roles.GRANTS)
+        )
+    }
     granted = [role for role in roles.GRANTS if role in present]
     if granted:
         async with conn.transaction():
@@ -94,9 +99,12 @@ def role_dsns(settings: Settings, port: int | None = None) -> RoleDsns:
     in the data directory."""
     if settings.database_url:
         url = settings.database_url
-        return RoleDsns(owner=url, api=settings.database_url_api or url,
-                        worker=settings.database_url_worker or url,
-                        reader=settings.database_url_reader or url)
+        return RoleDsns(
+            owner=url,
+            api=settings.database_url_api or url,
+            worker=settings.database_url_worker or url,
+            reader=settings.database_url_reader or url,
+        )
     from guatu.runtime.stack import EmbeddedPostgres, load_credentials
 
     pg = EmbeddedPostgres(settings.data_dir, port=port or settings.postgres_port)
@@ -104,5 +112,9 @@ def role_dsns(settings: Settings, port: int | None = None) -> RoleDsns:
         # Never started with passwords: the DSN fails to connect, and says to whom.
         plain = f"postgresql://postgres@{pg.host}:{pg.port}/postgres"
         return RoleDsns(plain, plain, plain, plain)
-    return RoleDsns(owner=pg.role_dsn(roles.OWNER), api=pg.role_dsn(roles.API),
-                    worker=pg.role_dsn(roles.WORKER), reader=pg.role_dsn(roles.READER))
+    return RoleDsns(
+        owner=pg.role_dsn(roles.OWNER),
+        api=pg.role_dsn(roles.API),
+        worker=pg.role_dsn(roles.WORKER),
+        reader=pg.role_dsn(roles.READER),
+    )

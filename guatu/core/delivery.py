@@ -35,18 +35,25 @@ WEBHOOK_FAILED = "WebhookFailed"
 DELIVERY_ATTEMPTS = 12
 DELIVERY_START_TO_CLOSE = timedelta(seconds=30)
 DELIVERY_SCHEDULE_TO_CLOSE = timedelta(hours=2)
-DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=10),
-                             maximum_attempts=DELIVERY_ATTEMPTS,
-                             non_retryable_error_types=[WEBHOOK_REFUSED])
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=DELIVERY_ATTEMPTS,
+    non_retryable_error_types=[WEBHOOK_REFUSED],
+)
 # Runs recorded before PATCH_BOUNDED_DELIVERY: retried without bound (replay must match).
-LEGACY_DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                                    maximum_interval=timedelta(minutes=10))
+LEGACY_DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
 
 # A workflow writing its own rows and its outbox (the ladder's and an appeal's persist): the
 # database comes back, so retry for as long as it takes, at most every 30 s.
-PERSIST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
-                            maximum_interval=timedelta(seconds=30))
+PERSIST_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
 
 # 4xx answers that may change on a retry.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
@@ -64,18 +71,24 @@ async def deliver(notice: Notice) -> bool:
     inbox); False when delivery finally failed, the outbox row then says `failed`."""
     if not workflow.patched(PATCH_BOUNDED_DELIVERY):
         await workflow.execute_activity(
-            c.ACTIVITY_DELIVER, notice, start_to_close_timeout=DELIVERY_START_TO_CLOSE,
+            c.ACTIVITY_DELIVER,
+            notice,
+            start_to_close_timeout=DELIVERY_START_TO_CLOSE,
             retry_policy=LEGACY_DELIVERY_RETRY,
         )
         return True
     try:
         await workflow.execute_activity(
-            c.ACTIVITY_DELIVER, notice, start_to_close_timeout=DELIVERY_START_TO_CLOSE,
-            schedule_to_close_timeout=DELIVERY_SCHEDULE_TO_CLOSE, retry_policy=DELIVERY_RETRY,
+            c.ACTIVITY_DELIVER,
+            notice,
+            start_to_close_timeout=DELIVERY_START_TO_CLOSE,
+            schedule_to_close_timeout=DELIVERY_SCHEDULE_TO_CLOSE,
+            retry_policy=DELIVERY_RETRY,
         )
     except ActivityError as err:
-        workflow.logger.warning("notice not delivered; it stays in the outbox as failed",
-                                extra={"notice": notice.key, "bureau": notice.bureau,
-                                       "error": str(err.cause or err)})
+        workflow.logger.warning(
+            "notice not delivered; it stays in the outbox as failed",
+            extra={"notice": notice.key, "bureau": notice.bureau, "error": str(err.cause or err)},
+        )
         return False
     return True

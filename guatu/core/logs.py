@@ -32,8 +32,9 @@ _PROJECT_PREFIX = c.project_workflow_id("")
 _LADDER_PREFIX = c.bureau_ladder_workflow_id("")
 
 
-def resolve_format(fmt: str = "auto", json: bool | None = None,
-                   stream: IO[str] | None = None) -> str:
+def resolve_format(
+    fmt: str = "auto", json: bool | None = None, stream: IO[str] | None = None
+) -> str:
     """`console` or `json`: as set, else by `json` (GUATU_LOG_JSON), else by the stream."""
     if fmt not in FORMATS:
         raise ValueError(f"log format must be one of {FORMATS}, not {fmt!r}")
@@ -61,14 +62,19 @@ def add_context(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str
     workflow_id = event.get("workflow_id")
     if isinstance(workflow_id, str):
         if workflow_id.startswith(_PROJECT_PREFIX):
-            event.setdefault("project", workflow_id[len(_PROJECT_PREFIX):])
+            event.setdefault("project", workflow_id[len(_PROJECT_PREFIX) :])
         elif workflow_id.startswith(_LADDER_PREFIX):
-            event.setdefault("bureau", workflow_id[len(_LADDER_PREFIX):])
+            event.setdefault("bureau", workflow_id[len(_LADDER_PREFIX) :])
     return event
 
 
-def configure(level: str = "INFO", json: bool | None = None, *, fmt: str = "auto",
-              stream: IO[str] | None = None) -> str:
+def configure(
+    level: str = "INFO",
+    json: bool | None = None,
+    *,
+    fmt: str = "auto",
+    stream: IO[str] | None = None,
+) -> str:
     """Configure structlog and the stdlib root logger; returns the format chosen."""
     # The workflow/activity context goes into its own keys, not into the message text.
     temporalio.workflow.logger.workflow_info_on_message = False
@@ -90,7 +96,8 @@ def configure(level: str = "INFO", json: bool | None = None, *, fmt: str = "auto
         isatty = getattr(target, "isatty", None)
         renderer = structlog.dev.ConsoleRenderer(
             colors=isatty is not None and isatty(),
-            exception_formatter=structlog.dev.plain_traceback)
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -98,10 +105,12 @@ def configure(level: str = "INFO", json: bool | None = None, *, fmt: str = "auto
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(target)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -111,5 +120,4 @@ def configure(level: str = "INFO", json: bool | None = None, *, fmt: str = "auto
 
 
 def configure_from(settings: Settings, stream: IO[str] | None = None) -> str:
-    return configure(settings.log_level, settings.log_json, fmt=settings.log_format,
-                     stream=stream)
+    return configure(settings.log_level, settings.log_json, fmt=settings.log_format, stream=stream)

@@ -46,18 +46,28 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 
 REPORTS_ACCEPTED = Counter(
-    "guatu_reports_accepted", "Inputs (reports, transitions, plan changes…) accepted through "
+    "guatu_reports_accepted",
+    "Inputs (reports, transitions, plan changes…) accepted through "
     "the API; duplicate=true: a retried idempotency key, answered without a change",
-    ["action", "duplicate"])
+    ["action", "duplicate"],
+)
 REPORTS_REFUSED = Counter(
-    "guatu_reports_refused", "Inputs refused through the API, by refusal code (422 by a "
-    "rule, 409 for a reused idempotency key)", ["action", "code"])
+    "guatu_reports_refused",
+    "Inputs refused through the API, by refusal code (422 by a "
+    "rule, 409 for a reused idempotency key)",
+    ["action", "code"],
+)
 HTTP_LATENCY = Histogram(
-    "guatu_http_request_duration_seconds", "HTTP requests by route template and status",
-    ["method", "route", "status"], buckets=LATENCY_BUCKETS)
+    "guatu_http_request_duration_seconds",
+    "HTTP requests by route template and status",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
 READ_MODEL_LAG = Histogram(
-    "guatu_read_model_lag_seconds", "From the workflow scheduling a projection to its commit "
-    "in PostgreSQL (retries included)", buckets=LAG_BUCKETS)
+    "guatu_read_model_lag_seconds",
+    "From the workflow scheduling a projection to its commit in PostgreSQL (retries included)",
+    buckets=LAG_BUCKETS,
+)
 
 
 def input_accepted(action: str, duplicate: bool) -> None:
@@ -87,16 +97,22 @@ REFRESH_SECONDS = 5.0
 LIGHTS = ("green", "yellow", "red")
 NOTICE_STATES = ("pending", "failed")
 
-_LIGHTS_SQL = ("SELECT light, count(*) AS n FROM projects"
-               " WHERE status NOT IN ('cancelled', 'closed') GROUP BY light")
-_NOTICES_SQL = ("SELECT status, count(*) AS n,"
-                " extract(epoch FROM now() - min(created_at)) AS oldest FROM notifications"
-                " WHERE status IN ('pending', 'failed') GROUP BY status")
-_ROUNDS_SQL = ("SELECT DISTINCT ON (r.kind) r.kind,"
-               " extract(epoch FROM r.computed_at - s.frozen_at) AS took,"
-               " extract(epoch FROM r.computed_at) AS at"
-               " FROM ranking_rounds r JOIN ranking_snapshots s USING (period)"
-               " ORDER BY r.kind, r.computed_at DESC")
+_LIGHTS_SQL = (
+    "SELECT light, count(*) AS n FROM projects"
+    " WHERE status NOT IN ('cancelled', 'closed') GROUP BY light"
+)
+_NOTICES_SQL = (
+    "SELECT status, count(*) AS n,"
+    " extract(epoch FROM now() - min(created_at)) AS oldest FROM notifications"
+    " WHERE status IN ('pending', 'failed') GROUP BY status"
+)
+_ROUNDS_SQL = (
+    "SELECT DISTINCT ON (r.kind) r.kind,"
+    " extract(epoch FROM r.computed_at - s.frozen_at) AS took,"
+    " extract(epoch FROM r.computed_at) AS at"
+    " FROM ranking_rounds r JOIN ranking_snapshots s USING (period)"
+    " ORDER BY r.kind, r.computed_at DESC"
+)
 
 
 @dataclass
@@ -138,39 +154,51 @@ class ReadModelCollector(Collector):
             try:
                 async with asyncio.timeout(timeout):
                     self.figures = await read_figures(pool)
-            except Exception as err:  # noqa: BLE001 - a scrape must answer while PG is away
+            except Exception as err:
                 log.warning("metrics: the read model did not answer", error=repr(err))
                 self.figures.up = False
             self._at = time.monotonic()
 
     def collect(self) -> Iterator[Metric]:
         f = self.figures
-        up = GaugeMetricFamily("guatu_read_model_up",
-                               "1 if the read model answered the last metrics refresh")
+        up = GaugeMetricFamily(
+            "guatu_read_model_up", "1 if the read model answered the last metrics refresh"
+        )
         up.add_metric([], 1.0 if f.up else 0.0)
         yield up
-        lights = GaugeMetricFamily("guatu_project_lights",
-                                   "Projects not ended (active or suspended) by light colour",
-                                   labels=["light"])
+        lights = GaugeMetricFamily(
+            "guatu_project_lights",
+            "Projects not ended (active or suspended) by light colour",
+            labels=["light"],
+        )
         for light in LIGHTS:
             lights.add_metric([light], float(f.lights.get(light, 0)))
         yield lights
-        notices = GaugeMetricFamily("guatu_notices", "Notices to bureaus not yet delivered: "
-                                    "pending (being delivered) or failed (given up)",
-                                    labels=["status"])
+        notices = GaugeMetricFamily(
+            "guatu_notices",
+            "Notices to bureaus not yet delivered: pending (being delivered) or failed (given up)",
+            labels=["status"],
+        )
         for status in NOTICE_STATES:
             notices.add_metric([status], float(f.notices.get(status, 0)))
         yield notices
-        oldest = GaugeMetricFamily("guatu_notices_oldest_pending_age_seconds",
-                                   "Age of the oldest pending notice (0: none pending)")
+        oldest = GaugeMetricFamily(
+            "guatu_notices_oldest_pending_age_seconds",
+            "Age of the oldest pending notice (0: none pending)",
+        )
         oldest.add_metric([], f.oldest_pending_seconds)
         yield oldest
-        took = GaugeMetricFamily("guatu_ranking_round_duration_seconds",
-                                 "Newest published round of each kind: from freezing its "
-                                 "snapshot to storing its results", labels=["kind"])
-        at = GaugeMetricFamily("guatu_ranking_round_last_published_timestamp_seconds",
-                               "Newest published round of each kind: when its results were "
-                               "stored (Unix time)", labels=["kind"])
+        took = GaugeMetricFamily(
+            "guatu_ranking_round_duration_seconds",
+            "Newest published round of each kind: from freezing its "
+            "snapshot to storing its results",
+            labels=["kind"],
+        )
+        at = GaugeMetricFamily(
+            "guatu_ranking_round_last_published_timestamp_seconds",
+            "Newest published round of each kind: when its results were stored (Unix time)",
+            labels=["kind"],
+        )
         for kind, (seconds, when) in sorted(f.rounds.items()):
             took.add_metric([kind], seconds)
             at.add_metric([kind], when)
@@ -217,12 +245,22 @@ def temporal_runtime(settings: Settings) -> Runtime | None:
     if _runtime is None and _sdk_address is None:
         address = settings.temporal_metrics_address or _free_loopback_address()
         try:
-            _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-                bind_address=address, counters_total_suffix=True, unit_suffix=True,
-                durations_as_seconds=True)))
+            _runtime = Runtime(
+                telemetry=TelemetryConfig(
+                    metrics=PrometheusConfig(
+                        bind_address=address,
+                        counters_total_suffix=True,
+                        unit_suffix=True,
+                        durations_as_seconds=True,
+                    )
+                )
+            )
         except ValueError as err:  # the address is taken: run on, without the SDK's series
-            log.warning("metrics: the Temporal SDK exporter could not start", address=address,
-                        error=str(err))
+            log.warning(
+                "metrics: the Temporal SDK exporter could not start",
+                address=address,
+                error=str(err),
+            )
             _sdk_address = ""
             return None
         _sdk_address = address
@@ -291,8 +329,9 @@ class HttpMetrics:
             await self.app(scope, receive, observed)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            HTTP_LATENCY.labels(method, _route_template(scope),
-                                str(status)).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(method, _route_template(scope), str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 async def _metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -301,9 +340,16 @@ async def _metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     found = scope["path"] == "/metrics"
     body = await render() if found else b"not found\n"
-    await send({"type": "http.response.start", "status": 200 if found else 404,
-                "headers": [(b"content-type", CONTENT_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [
+                (b"content-type", CONTENT_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -318,16 +364,25 @@ async def serve_worker_metrics(settings: Settings, stop: asyncio.Event) -> None:
     from guatu.api.server import _Server  # uvicorn without its own signal handlers
 
     assert settings.worker_metrics_port is not None
-    server = _Server(uvicorn.Config(_metrics_app, host=settings.worker_metrics_host,
-                                    port=settings.worker_metrics_port, log_config=None,
-                                    access_log=False, lifespan="off"))
+    server = _Server(
+        uvicorn.Config(
+            _metrics_app,
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
 
     async def serve() -> None:
         try:
             await server.serve()
         except SystemExit as exit_:  # uvicorn exits the process when it cannot bind
-            raise RuntimeError(f"worker metrics: cannot serve on {settings.worker_metrics_host}:"
-                               f"{settings.worker_metrics_port} (exit {exit_.code})") from None
+            raise RuntimeError(
+                f"worker metrics: cannot serve on {settings.worker_metrics_host}:"
+                f"{settings.worker_metrics_port} (exit {exit_.code})"
+            ) from None
 
     serving = asyncio.create_task(serve())
     stopping = asyncio.create_task(stop.wait())
@@ -342,6 +397,13 @@ async def serve_worker_metrics(settings: Settings, stop: asyncio.Event) -> None:
 
 
 __all__ = [
-    "CONTENT_TYPE", "HttpMetrics", "input_accepted", "input_refused", "projection_committed",
-    "read_model_collector", "render", "serve_worker_metrics", "temporal_runtime",
+    "CONTENT_TYPE",
+    "HttpMetrics",
+    "input_accepted",
+    "input_refused",
+    "projection_committed",
+    "read_model_collector",
+    "render",
+    "serve_worker_metrics",
+    "temporal_runtime",
 ]

@@ -63,11 +63,14 @@ class PayloadKey:
 
     def __post_init__(self) -> None:
         if not _KEY_ID.match(self.id):
-            raise PayloadKeyError(f"payload key id {self.id!r} must be 1-64 characters "
-                                  "of A-Z a-z 0-9 . _ -")
+            raise PayloadKeyError(
+                f"payload key id {self.id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -"
+            )
         if len(self.key) != KEY_BYTES:
-            raise PayloadKeyError(f"payload key {self.id!r} has {len(self.key)} bytes; "
-                                  f"AES-256 needs {KEY_BYTES} (base64 of 32 random bytes)")
+            raise PayloadKeyError(
+                f"payload key {self.id!r} has {len(self.key)} bytes; "
+                f"AES-256 needs {KEY_BYTES} (base64 of 32 random bytes)"
+            )
 
     @classmethod
     def generate(cls, key_id: str) -> PayloadKey:
@@ -93,8 +96,10 @@ def parse_keys(text: str) -> list[PayloadKey]:
             items = json.loads(text)
         except json.JSONDecodeError as err:
             raise PayloadKeyError(f"GUATU_PAYLOAD_KEYS is not valid JSON: {err}") from None
-        if not all(isinstance(i, dict) and isinstance(i.get("id"), str)
-                   and isinstance(i.get("key"), str) for i in items):
+        if not all(
+            isinstance(i, dict) and isinstance(i.get("id"), str) and isinstance(i.get("key"), str)
+            for i in items
+        ):
             raise PayloadKeyError('GUATU_PAYLOAD_KEYS: every entry needs "id" and "key" strings')
         keys = [_decode_key(i["id"], i["key"]) for i in items]
     else:
@@ -134,9 +139,12 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            out.append(Payload(
-                metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id},
-                data=nonce + cipher.encrypt(nonce, p.SerializeToString(), key_id)))
+            out.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id},
+                    data=nonce + cipher.encrypt(nonce, p.SerializeToString(), key_id),
+                )
+            )
         return out
 
     async def decode(self, payloads: Iterable[Payload]) -> list[Payload]:
@@ -150,14 +158,16 @@ class EncryptionCodec(PayloadCodec):
         if cipher is None:
             raise PayloadKeyError(
                 f"payload encrypted with key id {key_id!r}, which is not in GUATU_PAYLOAD_KEYS "
-                f"(known: {', '.join(self._ciphers)}); add that key back to read it")
+                f"(known: {', '.join(self._ciphers)}); add that key back to read it"
+            )
         data = payload.data
         try:
             inner = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
         except InvalidTag:
             raise PayloadKeyError(
                 f"payload labelled with key id {key_id!r} does not decrypt with that key "
-                "(a different key under the same id, or a damaged payload)") from None
+                "(a different key under the same id, or a damaged payload)"
+            ) from None
         return Payload.FromString(inner)
 
 
@@ -197,9 +207,11 @@ def warn_if_plain(settings: Settings) -> None:
     """At the start of a worker or `guatu up`: payloads to an external Temporal without keys
     are stored in clear text — an operator must hear it."""
     if settings.payload_keys is None and not settings.embedded_temporal:
-        log.warning("payload encryption off: GUATU_PAYLOAD_KEYS is not set for the external "
-                    "Temporal, so workflow payloads are stored in clear text",
-                    temporal=settings.temporal_target)
+        log.warning(
+            "payload encryption off: GUATU_PAYLOAD_KEYS is not set for the external "
+            "Temporal, so workflow payloads are stored in clear text",
+            temporal=settings.temporal_target,
+        )
 
 
 def with_codec(converter: DataConverter, keys: Sequence[PayloadKey] | None) -> DataConverter:
@@ -214,6 +226,15 @@ def data_converter(settings: Settings, embedded: bool | None = None) -> DataConv
     return with_codec(pydantic_data_converter, payload_keys(settings, embedded))
 
 
-__all__ = ["ENCODING", "KEY_ID_METADATA", "EncryptionCodec", "PayloadKey", "PayloadKeyError",
-           "data_converter", "load_or_create_key_file", "parse_keys", "payload_keys",
-           "with_codec"]
+__all__ = [
+    "ENCODING",
+    "KEY_ID_METADATA",
+    "EncryptionCodec",
+    "PayloadKey",
+    "PayloadKeyError",
+    "data_converter",
+    "load_or_create_key_file",
+    "parse_keys",
+    "payload_keys",
+    "with_codec",
+]

@@ -19,9 +19,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
         # Temporal Cloud with an API key needs TLS without client certificates.
         return bool(settings.temporal_api_key)
     return TLSConfig(
-        server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes()
+        if settings.temporal_tls_ca
+        else None,
         client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
-        client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+        client_private_key=settings.temporal_tls_key.read_bytes()
+        if settings.temporal_tls_key
+        else None,
         domain=settings.temporal_tls_server_name,
     )
 
@@ -33,8 +37,9 @@ log = structlog.get_logger("guatu.core.temporal_client")
 _STARTING = ("Frontend is not healthy yet", "Unavailable", "connection refused")
 
 
-async def connect(settings: Settings, target: str | None = None,
-                  ready_timeout: float = 30.0) -> Client:
+async def connect(
+    settings: Settings, target: str | None = None, ready_timeout: float = 30.0
+) -> Client:
     """Connect, waiting up to `ready_timeout` seconds for a frontend that is still starting."""
     deadline = time.monotonic() + ready_timeout
     delay = 0.2
@@ -56,7 +61,11 @@ async def connect(settings: Settings, target: str | None = None,
         except RuntimeError as exc:
             if time.monotonic() + delay > deadline or not any(m in str(exc) for m in _STARTING):
                 raise
-            log.warning("temporal_not_ready", target=target or settings.temporal_target,
-                        error=str(exc), retry_in=delay)
+            log.warning(
+                "temporal_not_ready",
+                target=target or settings.temporal_target,
+                error=str(exc),
+                retry_in=delay,
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

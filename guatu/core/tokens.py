@@ -65,13 +65,16 @@ def token_id_of(raw: str) -> str | None:
     return match.group(1) if match else None
 
 
-async def create_token(pool: asyncpg.Pool, role: str, bureau: str | None = None,
-                       label: str = "") -> str:
+async def create_token(
+    pool: asyncpg.Pool, role: str, bureau: str | None = None, label: str = ""
+) -> str:
     """Create a token and return the raw value: it is shown once and never stored."""
     try:
         parsed = Role(role)
     except ValueError:
-        raise TokenError(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+        raise TokenError(
+            f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}"
+        ) from None
     if parsed is Role.BUREAU and not bureau:
         raise TokenError("a bureau token needs the bureau code it acts for")
     if parsed is not Role.BUREAU and bureau:
@@ -82,11 +85,16 @@ async def create_token(pool: asyncpg.Pool, role: str, bureau: str | None = None,
     raw = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     async with pool.acquire() as conn:
         if bureau is not None and not await conn.fetchval(
-                "SELECT 1 FROM bureaus WHERE code = $1", bureau):
+            "SELECT 1 FROM bureaus WHERE code = $1", bureau
+        ):
             raise TokenError(f"unknown bureau {bureau!r}")
         await conn.execute(
             "INSERT INTO api_tokens (id, token_hash, role, bureau, label) VALUES ($1,$2,$3,$4,$5)",
-            token_id, hash_token(raw), parsed.value, bureau, label,
+            token_id,
+            hash_token(raw),
+            parsed.value,
+            bureau,
+            label,
         )
     return raw
 
@@ -107,20 +115,28 @@ async def revoke_token(pool: asyncpg.Pool, token_id: str, *, by: str | None = No
     Raises `RevokeRefused` for either.
     """
     if by is not None and by == token_id:
-        raise RevokeRefused("cannot_revoke_own_token",
-                            "不能吊销正在使用的令牌；请用另一个管理员令牌操作",
-                            "a token cannot revoke itself; use another admin token")
+        raise RevokeRefused(
+            "cannot_revoke_own_token",
+            "不能吊销正在使用的令牌；请用另一个管理员令牌操作",
+            "a token cannot revoke itself; use another admin token",
+        )
     async with pool.acquire() as conn, conn.transaction():
         # The live admin tokens, locked: two admins revoking each other at once are serialised,
         # and the second finds itself the last one.
-        admins = {r["id"] for r in await conn.fetch(
-            "SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL"
-            " ORDER BY id FOR UPDATE")}
+        admins = {
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL"
+                " ORDER BY id FOR UPDATE"
+            )
+        }
         if admins == {token_id}:
-            raise RevokeRefused("last_admin_token",
-                                "这是最后一个有效的管理员令牌，不能吊销；请先创建新的管理员令牌",
-                                "this is the last live admin token and cannot be revoked; "
-                                "create another admin token first")
+            raise RevokeRefused(
+                "last_admin_token",
+                "这是最后一个有效的管理员令牌，不能吊销；请先创建新的管理员令牌",
+                "this is the last live admin token and cannot be revoked; "
+                "create another admin token first",
+            )
         done = await conn.fetchval(
             "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL"
             " RETURNING id",
@@ -143,10 +159,12 @@ async def verify_token(pool: asyncpg.Pool, raw: str) -> Principal | None:
             return None
         now = datetime.now(UTC)
         if row["last_used_at"] is None or now - row["last_used_at"] > _TOUCH_EVERY:
-            await conn.execute("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
-                               row["id"], now)
-    return Principal(token_id=row["id"], role=Role(row["role"]), bureau=row["bureau"],
-                     label=row["label"])
+            await conn.execute(
+                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", row["id"], now
+            )
+    return Principal(
+        token_id=row["id"], role=Role(row["role"]), bureau=row["bureau"], label=row["label"]
+    )
 
 
 async def list_tokens(pool: asyncpg.Pool, include_revoked: bool = False) -> list[dict[str, Any]]:

@@ -58,8 +58,9 @@ def enable(exporter: SpanExporter, *, batch: bool = True) -> TracerProvider:
     global _provider, _decided
     disable()
     provider = TracerProvider(resource=_resource())
-    provider.add_span_processor(BatchSpanProcessor(exporter) if batch
-                                else SimpleSpanProcessor(exporter))
+    provider.add_span_processor(
+        BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+    )
     _instrument(provider)
     _provider, _decided = provider, True
     return provider
@@ -108,8 +109,11 @@ def instrument_app(app: object, settings: Settings) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=traced,  # type: ignore[arg-type]
-                                       excluded_urls=EXCLUDED_URLS)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=traced,  # type: ignore[arg-type]
+        excluded_urls=EXCLUDED_URLS,
+    )
 
 
 __all__ = ["disable", "enable", "instrument_app", "provider", "temporal_interceptors"]

@@ -37,7 +37,7 @@ def refuse_on(check: Callable[[Any], None], data: Any) -> None:
         if err.type == REFUSAL:
             raise
         raise _bug(check, err) from err
-    except Exception as err:  # noqa: BLE001 - the point: no bug may pass as a refusal
+    except Exception as err:
         raise _bug(check, err) from err
 
 
@@ -54,12 +54,16 @@ def guarded(validator: V) -> V:
 def _bug(check: Callable[..., Any], err: BaseException) -> ApplicationError:
     target = getattr(check, "func", check)  # a functools.partial: the validator it wraps
     name = getattr(target, "__qualname__", None) or getattr(target, "__name__", "validator")
-    workflow.logger.error("update validator failed: a bug, not a refusal", exc_info=err,
-                          extra={"validator": name, "error": f"{type(err).__name__}: {err}"})
+    workflow.logger.error(
+        "update validator failed: a bug, not a refusal",
+        exc_info=err,
+        extra={"validator": name, "error": f"{type(err).__name__}: {err}"},
+    )
     return ApplicationError(
         f"internal error in an update validator: {type(err).__name__}: {err}",
         {"code": "validator_failed", "error": type(err).__name__},
-        type=VALIDATOR_FAILED, non_retryable=True,
+        type=VALIDATOR_FAILED,
+        non_retryable=True,
     )
 
 

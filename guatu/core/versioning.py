@@ -80,8 +80,9 @@ class _BehaviourInstance(WorkflowInstance):
 class VersionedRunner(WorkflowRunner):
     """The sandboxed runner, stamping each workflow type's behaviour on its completions."""
 
-    def __init__(self, behaviours: dict[str, VersioningBehavior],
-                 inner: WorkflowRunner | None = None) -> None:
+    def __init__(
+        self, behaviours: dict[str, VersioningBehavior], inner: WorkflowRunner | None = None
+    ) -> None:
         self._behaviours = behaviours
         self._inner = inner or SandboxedWorkflowRunner()
 
@@ -94,7 +95,8 @@ class VersionedRunner(WorkflowRunner):
         return instance if behaviour is None else _BehaviourInstance(instance, behaviour)
 
     def set_worker_level_failure_exception_types(
-            self, types: Sequence[type[BaseException]]) -> None:
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
         self._inner.set_worker_level_failure_exception_types(types)
 
 
@@ -109,14 +111,18 @@ def worker_options(settings: Settings, workflows: Sequence[type]) -> dict[str, o
     names = [_Definition.must_from_class(w).name or "" for w in workflows]
     missing = [n for n in names if n not in BEHAVIOURS]
     if missing:
-        raise ValueError(f"no versioning behaviour for workflow(s) {missing}: add them to "
-                         "guatu/core/versioning.py BEHAVIOURS")
+        raise ValueError(
+            f"no versioning behaviour for workflow(s) {missing}: add them to "
+            "guatu/core/versioning.py BEHAVIOURS"
+        )
     return {
         "deployment_config": WorkerDeploymentConfig(
-            version=version, use_worker_versioning=True,
+            version=version,
+            use_worker_versioning=True,
             # Needed for the worker to accept workflows without a decorated behaviour; every
             # registered type gets its own from BEHAVIOURS through the runner.
-            default_versioning_behavior=VersioningBehavior.PINNED),
+            default_versioning_behavior=VersioningBehavior.PINNED,
+        ),
         "workflow_runner": VersionedRunner(BEHAVIOURS),
     }
 

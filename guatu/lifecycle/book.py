@@ -110,9 +110,15 @@ class LifecycleBook:
         s.rules_revision = rules_revision
         if rules_revision:
             s.backfill_until = deadlines.backfill_until(local_date(bnow), s.policy)
-        approved = StageChange(step=None, stage=Stage.APPROVED, on=s.plan.start,
-                               recorded_at=bnow, actor=started_by, bureau=s.plan.bureau,
-                               note="立项 approved")
+        approved = StageChange(
+            step=None,
+            stage=Stage.APPROVED,
+            on=s.plan.start,
+            recorded_at=bnow,
+            actor=started_by,
+            bureau=s.plan.bureau,
+            note="立项 approved",
+        )
         s.stage_history.append(approved)
         self.batch.stage_changes.append(approved)
         self.changed()
@@ -135,8 +141,9 @@ class LifecycleBook:
             # a few days the simulation ran ahead are not re-lived (what fired stays fired).
             self.s.clock = ProgrammeClock(scale=1.0)
         else:
-            self.s.clock = data.clock.model_copy(update={"anchor_real": now,
-                                                         "anchor_business": bnow})
+            self.s.clock = data.clock.model_copy(
+                update={"anchor_real": now, "anchor_business": bnow}
+            )
         self.wake = True
 
     # -- deadline events ----------------------------------------------------------------------
@@ -153,8 +160,9 @@ class LifecycleBook:
             if event.kind is DueKind.BACKFILL_CLOSE:
                 self._close_backfill(today)
             else:
-                self._handle(event, today,
-                             silent=s.watch_from is not None and event.at < s.watch_from)
+                self._handle(
+                    event, today, silent=s.watch_from is not None and event.at < s.watch_from
+                )
             fired = True
         if fired:
             self.relight(today)
@@ -163,23 +171,32 @@ class LifecycleBook:
     def _handle(self, event: DueEvent, today: date, silent: bool) -> None:
         s = self.s
         bnow = self.bnow()
-        if event.kind in (DueKind.MILESTONE_REMINDER, DueKind.MILESTONE_DUE,
-                          DueKind.MILESTONE_ESCALATION):
+        if event.kind in (
+            DueKind.MILESTONE_REMINDER,
+            DueKind.MILESTONE_DUE,
+            DueKind.MILESTONE_ESCALATION,
+        ):
             assert event.step is not None and event.deadline is not None
             watch = s.milestone_watch.setdefault(event.step, MilestoneWatch())
             if event.kind is DueKind.MILESTONE_REMINDER:
                 watch.reminded = True
                 if not silent and today <= event.deadline:
-                    self._notify(notices.milestone_reminder(s.plan, event.step, event.deadline, bnow))
+                    self._notify(
+                        notices.milestone_reminder(s.plan, event.step, event.deadline, bnow)
+                    )
                 return
             escalated = event.kind is DueKind.MILESTONE_ESCALATION
             watch.missed = True
             watch.escalated = escalated
             if not silent:
-                why = lights.milestone_explanation(event.step, event.deadline, today, escalated,
-                                                   s.policy)
-                self._notify(notices.milestone_missed(s.plan, event.step, event.deadline,
-                                                      escalated, why, bnow))
+                why = lights.milestone_explanation(
+                    event.step, event.deadline, today, escalated, s.policy
+                )
+                self._notify(
+                    notices.milestone_missed(
+                        s.plan, event.step, event.deadline, escalated, why, bnow
+                    )
+                )
             return
         assert event.month is not None
         if event.kind is DueKind.REPORT_REMINDER:
@@ -196,8 +213,9 @@ class LifecycleBook:
             if s.rules_revision:
                 self.revise(today, only=event.month)
             else:
-                s.progress_explanation = lights.progress_check(s.plan, s.reports, event.month,
-                                                               s.policy)
+                s.progress_explanation = lights.progress_check(
+                    s.plan, s.reports, event.month, s.policy
+                )
             assert s.progress_explanation is not None
             current = s.progress_explanation.light
             if not silent and previous is not None and current != previous:
@@ -205,8 +223,7 @@ class LifecycleBook:
             elif not silent and previous is None and current.value != "green":
                 self._notify(notices.progress_light(s.plan, s.progress_explanation, bnow))
             self.relight(today)
-            if (not s.rules_revision and s.light.value == "red"
-                    and event.month not in s.red_months):
+            if not s.rules_revision and s.light.value == "red" and event.month not in s.red_months:
                 s.red_months.append(event.month)
 
     def _close_backfill(self, today: date) -> None:
@@ -245,8 +262,10 @@ class LifecycleBook:
         s.light = light
         s.light_history = [*s.light_history, change][-LIGHT_HISTORY_KEPT:]
         self.batch.light_changes.append(change)
-        self._log("light changed", {"project": s.plan.code, "light": light.value,
-                                    "rules": [r.rule for r in reasons]})
+        self._log(
+            "light changed",
+            {"project": s.plan.code, "light": light.value, "rules": [r.rule for r in reasons]},
+        )
 
     def _notify(self, notice: Notice) -> None:
         self.batch.notices.append(notice)
@@ -323,7 +342,8 @@ class LifecycleBook:
             total_investment_wan=s.plan.total_investment_wan,
             planned_progress_pct=round(100 * planned_pct, 1),
             actual_progress_pct=round(100 * actual / s.plan.total_investment_wan, 1)
-            if s.plan.total_investment_wan else 0.0,
+            if s.plan.total_investment_wan
+            else 0.0,
             physical_progress_pct=latest_physical_progress(s.reports),
             open_issues=list(s.open_issues.values()),
             last_report=s.reports[last_month] if last_month else None,
@@ -336,37 +356,64 @@ class LifecycleBook:
     # -- idempotency and audit ----------------------------------------------------------------
 
     def _result(self, message_zh: str = "", message_en: str = "") -> UpdateResult:
-        return UpdateResult(project=self.s.plan.code, stage=self.s.stage, light=self.s.light,
-                            status=self.s.status, message_zh=message_zh, message_en=message_en)
+        return UpdateResult(
+            project=self.s.plan.code,
+            stage=self.s.stage,
+            light=self.s.light,
+            status=self.s.status,
+            message_zh=message_zh,
+            message_en=message_en,
+        )
 
     def seen(self, key: str) -> UpdateResult | None:
         """For an idempotency key already accepted: a duplicate answer carrying the project's
         stage, light and status NOW (not the first answer verbatim); nothing changes."""
         if key not in self.s.seen_keys:
             return None
-        current = self._result("该请求已处理过（幂等键重复），未做任何更改",
-                               "already applied (repeated idempotency key); nothing changed")
+        current = self._result(
+            "该请求已处理过（幂等键重复），未做任何更改",
+            "already applied (repeated idempotency key); nothing changed",
+        )
         return current.model_copy(update={"duplicate": True})
 
-    def _accept(self, key: str, actor: str, bureau: str, action: str, before: dict[str, Any],
-                result: UpdateResult, reason: str = "") -> UpdateResult:
+    def _accept(
+        self,
+        key: str,
+        actor: str,
+        bureau: str,
+        action: str,
+        before: dict[str, Any],
+        result: UpdateResult,
+        reason: str = "",
+    ) -> UpdateResult:
         s = self.s
         s.seen_keys[key] = result
         if len(s.seen_keys) > SEEN_KEYS_KEPT:
             for old in list(s.seen_keys)[: len(s.seen_keys) - SEEN_KEYS_KEPT]:
                 del s.seen_keys[old]
-        self.batch.audit.append(AuditEntry(
-            key=f"{s.plan.code}:{key}", at=self.bnow(), actor=actor or bureau, bureau=bureau,
-            action=action, idempotency_key=key, accepted=True, before=before,
-            after={"stage": s.stage.value, "light": s.light.value, "status": s.status.value},
-            reason=reason,
-        ))
+        self.batch.audit.append(
+            AuditEntry(
+                key=f"{s.plan.code}:{key}",
+                at=self.bnow(),
+                actor=actor or bureau,
+                bureau=bureau,
+                action=action,
+                idempotency_key=key,
+                accepted=True,
+                before=before,
+                after={"stage": s.stage.value, "light": s.light.value, "status": s.status.value},
+                reason=reason,
+            )
+        )
         self.changed()
         return result
 
     def _before(self) -> dict[str, Any]:
-        return {"stage": self.s.stage.value, "light": self.s.light.value,
-                "status": self.s.status.value}
+        return {
+            "stage": self.s.stage.value,
+            "light": self.s.light.value,
+            "status": self.s.status.value,
+        }
 
     # -- bureau input (checks raise validation.InputRejected) ----------------------------------
 
@@ -383,9 +430,16 @@ class LifecycleBook:
         s.steps_done[data.step] = on
         s.stage = stage_after(data.step)
         milestone = s.plan.milestone(data.step)
-        change = StageChange(step=data.step, stage=s.stage, on=on, recorded_at=self.bnow(),
-                             actor=data.actor or data.bureau, bureau=data.bureau, note=data.note,
-                             planned=milestone.planned if milestone else None)
+        change = StageChange(
+            step=data.step,
+            stage=s.stage,
+            on=on,
+            recorded_at=self.bnow(),
+            actor=data.actor or data.bureau,
+            bureau=data.bureau,
+            note=data.note,
+            planned=milestone.planned if milestone else None,
+        )
         s.stage_history.append(change)
         self.batch.stage_changes.append(change)
         if data.step is Step.CLOSED:
@@ -395,9 +449,15 @@ class LifecycleBook:
             self.revise(self.today(), since=month_key(add_months(on, -1)))
         self.relight(self.today())
         return self._accept(
-            data.idempotency_key, data.actor, data.bureau, f"transition:{data.step.value}", before,
-            self._result(f"已记录「{STEP_ZH[data.step]}」，当前阶段：{STAGE_ZH[s.stage]}",
-                         f"recorded '{data.step.value}'; stage is now '{s.stage.value}'"),
+            data.idempotency_key,
+            data.actor,
+            data.bureau,
+            f"transition:{data.step.value}",
+            before,
+            self._result(
+                f"已记录「{STEP_ZH[data.step]}」，当前阶段：{STAGE_ZH[s.stage]}",
+                f"recorded '{data.step.value}'; stage is now '{s.stage.value}'",
+            ),
         )
 
     def check_report(self, data: ProgressReportInput) -> None:
@@ -414,8 +474,11 @@ class LifecycleBook:
         due = day_in_month(data.month, s.policy.report_due_day)
         # Back-filled inside the window for a month due before loading: it could not have come
         # earlier, so it counts as on time.
-        backfilled = (lights.backfill_open(s, self.today())
-                      and s.started_at is not None and due < local_date(s.started_at))
+        backfilled = (
+            lights.backfill_open(s, self.today())
+            and s.started_at is not None
+            and due < local_date(s.started_at)
+        )
         record = ReportRecord(
             month=data.month,
             investment_wan=data.investment_wan,
@@ -430,8 +493,9 @@ class LifecycleBook:
         s.reports[data.month] = record
         record.cumulative_investment_wan = round(actual_investment_wan(s.reports, data.month), 2)
         for issue in data.issues_raised:
-            s.open_issues[issue.id] = OpenIssue(id=issue.id, title=issue.title,
-                                                raised_month=data.month)
+            s.open_issues[issue.id] = OpenIssue(
+                id=issue.id, title=issue.title, raised_month=data.month
+            )
         for issue_id in data.issues_resolved:
             s.open_issues.pop(issue_id, None)
         self.batch.reports.append(record)
@@ -445,9 +509,15 @@ class LifecycleBook:
         self.relight(self.today())
         action = "report_correction" if previous else "report"
         return self._accept(
-            data.idempotency_key, data.actor, data.bureau, f"{action}:{data.month}", before,
-            self._result(f"{data.month} 月报已接收" + ("（更正）" if previous else ""),
-                         f"report for {data.month} accepted" + (" (correction)" if previous else "")),
+            data.idempotency_key,
+            data.actor,
+            data.bureau,
+            f"{action}:{data.month}",
+            before,
+            self._result(
+                f"{data.month} 月报已接收" + ("（更正）" if previous else ""),
+                f"report for {data.month} accepted" + (" (correction)" if previous else ""),
+            ),
         )
 
     # -- manager input ------------------------------------------------------------------------
@@ -483,13 +553,21 @@ class LifecycleBook:
         if s.rules_revision:
             self.revise(self.today())
         elif s.progress_checked:
-            s.progress_explanation = lights.progress_check(s.plan, s.reports,
-                                                           max(s.progress_checked), s.policy)
+            s.progress_explanation = lights.progress_check(
+                s.plan, s.reports, max(s.progress_checked), s.policy
+            )
         self.relight(self.today())
-        return self._accept(data.idempotency_key, data.actor, s.plan.bureau, "plan_change",
-                            before, self._result("计划已调整，节点期限已按新计划重新设定",
-                                                 "plan changed; deadlines re-armed"),
-                            reason=data.reason)
+        return self._accept(
+            data.idempotency_key,
+            data.actor,
+            s.plan.bureau,
+            "plan_change",
+            before,
+            self._result(
+                "计划已调整，节点期限已按新计划重新设定", "plan changed; deadlines re-armed"
+            ),
+            reason=data.reason,
+        )
 
     def check_control(self, action: str, data: RunControlInput) -> None:
         """suspend / resume / cancel: allowed only from some run statuses, some need a reason."""
@@ -516,6 +594,14 @@ class LifecycleBook:
         if action == "resume":
             # Deadlines that fell due while suspended count, but are not announced one by one.
             s.watch_from = self.bnow()
-        return self._accept(data.idempotency_key, data.actor, s.plan.bureau, action, before,
-                            self._result(f"项目状态：{validation.STATUS_ZH[status]}",
-                                         f"project is now {status.value}"), reason=data.reason)
+        return self._accept(
+            data.idempotency_key,
+            data.actor,
+            s.plan.bureau,
+            action,
+            before,
+            self._result(
+                f"项目状态：{validation.STATUS_ZH[status]}", f"project is now {status.value}"
+            ),
+            reason=data.reason,
+        )

@@ -22,11 +22,20 @@ from guatu.lifecycle.models import ProjectKind, Stage, Step
 PUBLISHED_TOTAL_WAN = 8_281_100.0
 
 # The step that counts as "started" (开工) and "completed" (竣工 / 完成) for each kind.
-START_STEP = {ProjectKind.ENGINEERING: Step.CONSTRUCTION_STARTED,
-              ProjectKind.SERVICE: Step.IMPLEMENTING}
+START_STEP = {
+    ProjectKind.ENGINEERING: Step.CONSTRUCTION_STARTED,
+    ProjectKind.SERVICE: Step.IMPLEMENTING,
+}
 FINISH_STEP = {ProjectKind.ENGINEERING: Step.COMPLETED, ProjectKind.SERVICE: Step.DONE}
-STARTED_STAGES = {Stage.CONSTRUCTION_STARTED, Stage.UNDER_CONSTRUCTION, Stage.COMPLETED,
-                  Stage.ACCEPTED, Stage.IMPLEMENTING, Stage.DONE, Stage.EVALUATED}
+STARTED_STAGES = {
+    Stage.CONSTRUCTION_STARTED,
+    Stage.UNDER_CONSTRUCTION,
+    Stage.COMPLETED,
+    Stage.ACCEPTED,
+    Stage.IMPLEMENTING,
+    Stage.DONE,
+    Stage.EVALUATED,
+}
 FINISHED_STAGES = {Stage.COMPLETED, Stage.ACCEPTED, Stage.DONE, Stage.EVALUATED}
 
 
@@ -38,8 +47,12 @@ class Page:
     page_size: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "total": self.total, "page": self.page,
-                "page_size": self.page_size}
+        return {
+            "items": self.items,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+        }
 
 
 _PROJECT_COLUMNS = """
@@ -61,19 +74,29 @@ def _where(filters: dict[str, str | None]) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-async def list_projects(pool: asyncpg.Pool, *, program: str | None = None,
-                        bureau: str | None = None, stage: str | None = None,
-                        light: str | None = None, status: str | None = None,
-                        page: int = 1, page_size: int = 50) -> Page:
+async def list_projects(
+    pool: asyncpg.Pool,
+    *,
+    program: str | None = None,
+    bureau: str | None = None,
+    stage: str | None = None,
+    light: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
     """Projects filtered by program / bureau / stage / light / status, by program then code."""
-    where, args = _where({"program": program, "bureau": bureau, "stage": stage,
-                          "light": light, "status": status})
+    where, args = _where(
+        {"program": program, "bureau": bureau, "stage": stage, "light": light, "status": status}
+    )
     async with pool.acquire() as conn:
         total = await conn.fetchval(f"SELECT count(*) FROM projects{where}", *args)
         rows = await conn.fetch(
             f"SELECT {_PROJECT_COLUMNS} FROM projects{where} ORDER BY program, code"
             f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-            *args, page_size, (page - 1) * page_size,
+            *args,
+            page_size,
+            (page - 1) * page_size,
         )
     return Page([dict(r) for r in rows], int(total), page, page_size)
 
@@ -91,9 +114,15 @@ _NOTICE_COLUMNS = """
 """
 
 
-async def list_notifications(pool: asyncpg.Pool, *, bureau: str | None = None,
-                             project: str | None = None, unacknowledged: bool = False,
-                             page: int = 1, page_size: int = 50) -> Page:
+async def list_notifications(
+    pool: asyncpg.Pool,
+    *,
+    bureau: str | None = None,
+    project: str | None = None,
+    unacknowledged: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
     """A bureau's notices (通知), newest first; `unacknowledged` keeps only those not yet read."""
     where, args = _where({"bureau": bureau, "project": project})
     if unacknowledged:
@@ -103,13 +132,16 @@ async def list_notifications(pool: asyncpg.Pool, *, bureau: str | None = None,
         rows = await conn.fetch(
             f"SELECT {_NOTICE_COLUMNS} FROM notifications{where} ORDER BY created_at DESC, key"
             f" LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
-            *args, page_size, (page - 1) * page_size,
+            *args,
+            page_size,
+            (page - 1) * page_size,
         )
     return Page([dict(r) for r in rows], int(total), page, page_size)
 
 
-async def acknowledge_notification(pool: asyncpg.Pool, bureau: str,
-                                   key: str) -> dict[str, Any] | None:
+async def acknowledge_notification(
+    pool: asyncpg.Pool, bureau: str, key: str
+) -> dict[str, Any] | None:
     """Mark one of `bureau`'s notices read. Acknowledging twice keeps the first time.
 
     Returns None when the bureau has no notice with that key (another bureau's notice included).
@@ -118,7 +150,8 @@ async def acknowledge_notification(pool: asyncpg.Pool, bureau: str,
         row = await conn.fetchrow(
             "UPDATE notifications SET acknowledged_at = COALESCE(acknowledged_at, now())"
             f" WHERE key = $1 AND bureau = $2 RETURNING {_NOTICE_COLUMNS}",
-            key, bureau,
+            key,
+            bureau,
         )
     return dict(row) if row is not None else None
 
@@ -132,7 +165,8 @@ async def list_bureaus(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 async def list_programs(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT code, number, name_zh, name_en, lead_bureau FROM programs ORDER BY number")
+            "SELECT code, number, name_zh, name_en, lead_bureau FROM programs ORDER BY number"
+        )
     return [dict(r) for r in rows]
 
 
@@ -163,19 +197,26 @@ def _ratio(part: float, whole: float) -> float | None:
 
 
 def _finish(bucket: dict[str, Any]) -> dict[str, Any]:
-    for key in ("total_investment_wan", "planned_investment_to_date_wan",
-                "actual_investment_wan", "year_target_wan", "year_actual_wan"):
+    for key in (
+        "total_investment_wan",
+        "planned_investment_to_date_wan",
+        "actual_investment_wan",
+        "year_target_wan",
+        "year_actual_wan",
+    ):
         bucket[key] = round(bucket[key], 2)
-    bucket["actual_vs_planned_pct"] = _ratio(bucket["actual_investment_wan"],
-                                             bucket["planned_investment_to_date_wan"])
+    bucket["actual_vs_planned_pct"] = _ratio(
+        bucket["actual_investment_wan"], bucket["planned_investment_to_date_wan"]
+    )
     bucket["year_progress_pct"] = _ratio(bucket["year_actual_wan"], bucket["year_target_wan"])
     bucket["start_rate_pct"] = _ratio(bucket["started"], bucket["due_to_start"])
     bucket["completion_rate_pct"] = _ratio(bucket["completed"], bucket["due_to_complete"])
     return bucket
 
 
-def _reached(milestones: list[dict[str, Any]], step: Step, stage: Stage,
-             stages: set[Stage]) -> tuple[bool, date | None]:
+def _reached(
+    milestones: list[dict[str, Any]], step: Step, stage: Stage, stages: set[Stage]
+) -> tuple[bool, date | None]:
     """Whether `step` was reached (by its milestone or by a later stage), and its planned date."""
     mine = next((m for m in milestones if m.get("step") == step.value), None)
     planned = date.fromisoformat(mine["planned"]) if mine and mine.get("planned") else None
@@ -208,7 +249,8 @@ async def programme_overview(pool: asyncpg.Pool, year: int | None = None) -> dic
     """
     async with pool.acquire() as conn:
         stamp = await conn.fetchrow(
-            "SELECT count(*) AS n, coalesce(sum(version), 0) AS v FROM projects")
+            "SELECT count(*) AS n, coalesce(sum(version), 0) AS v FROM projects"
+        )
     key = (year, stamp["n"], stamp["v"])
     entry = _OVERVIEWS.get(id(pool))
     if entry is None or entry[1] != key:
@@ -228,8 +270,7 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
             " plan->'yearly_investment_wan' AS yearly, business_today,"
             " coalesce((plan->>'illustrative')::boolean, false) AS illustrative FROM projects"
         )
-        today = max((r["business_today"] for r in rows), default=None) or \
-            datetime.now(CST).date()
+        today = max((r["business_today"] for r in rows), default=None) or datetime.now(CST).date()
         year = year or today.year
         actual_rows = await conn.fetch(
             "SELECT r.project, sum(r.investment_wan) AS wan FROM ("
@@ -238,8 +279,10 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
             " GROUP BY r.project",
             f"{year:04d}-%",
         )
-        names = {r["code"]: dict(r) for r in await conn.fetch(
-            "SELECT code, number, name_zh, name_en FROM programs")}
+        names = {
+            r["code"]: dict(r)
+            for r in await conn.fetch("SELECT code, number, name_zh, name_en FROM programs")
+        }
     year_actual = {r["project"]: float(r["wan"]) for r in actual_rows}
     programs: dict[str, dict[str, Any]] = {}
     total = _bucket()
@@ -248,8 +291,7 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
         stage = Stage(r["stage"])
         yearly = r["yearly"] or {}
         started, start_due = _reached(r["milestones"], START_STEP[kind], stage, STARTED_STAGES)
-        finished, finish_due = _reached(r["milestones"], FINISH_STEP[kind], stage,
-                                        FINISHED_STAGES)
+        finished, finish_due = _reached(r["milestones"], FINISH_STEP[kind], stage, FINISHED_STAGES)
         counted = r["status"] != "cancelled"
         for bucket in (programs.setdefault(r["program"], _bucket()), total):
             bucket["projects"] += 1
@@ -269,15 +311,26 @@ async def _overview(pool: asyncpg.Pool, year: int | None) -> dict[str, Any]:
     program_list = []
     for code in sorted(programs, key=lambda c: (names.get(c, {}).get("number", 999), c)):
         info = names.get(code, {})
-        program_list.append({"code": code, "name_zh": info.get("name_zh", code),
-                             "name_en": info.get("name_en", code), **_finish(programs[code])})
+        program_list.append(
+            {
+                "code": code,
+                "name_zh": info.get("name_zh", code),
+                "name_en": info.get("name_en", code),
+                **_finish(programs[code]),
+            }
+        )
     overall = _finish(total)
     overall["published_total_wan"] = PUBLISHED_TOTAL_WAN
     overall["plan_vs_published_pct"] = _ratio(overall["total_investment_wan"], PUBLISHED_TOTAL_WAN)
     # Invented sample projects (示例数据): the dashboard marks the programme as sample data.
     illustrative = sum(1 for r in rows if r["illustrative"])
-    return {"as_of": today, "year": year, "total": overall, "programs": program_list,
-            "illustrative_projects": illustrative}
+    return {
+        "as_of": today,
+        "year": year,
+        "total": overall,
+        "programs": program_list,
+        "illustrative_projects": illustrative,
+    }
 
 
 # ---------------------------------------------------------------------------------------------

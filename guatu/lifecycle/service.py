@@ -50,8 +50,12 @@ class UnknownReference:
     value: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "project": self.project, "field": self.field,
-                "value": self.value}
+        return {
+            "index": self.index,
+            "project": self.project,
+            "field": self.field,
+            "value": self.value,
+        }
 
 
 class UnknownReferences(Rejected):
@@ -64,18 +68,22 @@ class UnknownReferences(Rejected):
         fields = {p.field for p in self.problems}
         code = f"unknown_{fields.pop()}" if len(fields) == 1 else "unknown_reference"
         names = {"bureau": ("责任单位", "bureau"), "program": ("工程", "program")}
-        shown = self.problems[:self.SHOWN]
+        shown = self.problems[: self.SHOWN]
         zh = "；".join(f"项目 {p.project} 的{names[p.field][0]}「{p.value}」不存在" for p in shown)
         en = "; ".join(f"project {p.project}: no {names[p.field][1]} {p.value!r}" for p in shown)
         more = len(self.problems) - len(shown)
         if more:
             zh, en = f"{zh}；另有 {more} 处", f"{en}; and {more} more"
-        super().__init__(code, f"{zh}。未启动任何项目（责任单位和工程须为已登记的代码）",
-                         f"{en}. Nothing was started (bureau and program must be known codes)")
+        super().__init__(
+            code,
+            f"{zh}。未启动任何项目（责任单位和工程须为已登记的代码）",
+            f"{en}. Nothing was started (bureau and program must be known codes)",
+        )
 
 
-async def unknown_references(pool: asyncpg.Pool,
-                             plans: Sequence[ProjectPlan]) -> list[UnknownReference]:
+async def unknown_references(
+    pool: asyncpg.Pool, plans: Sequence[ProjectPlan]
+) -> list[UnknownReference]:
     """Every bureau or program named by `plans` that the read model's reference data lacks.
 
     The one check of every door that starts projects from JSON (API start and import, CLI):
@@ -102,23 +110,42 @@ async def check_references(pool: asyncpg.Pool, plans: Sequence[ProjectPlan]) -> 
 
 
 def search_attributes(plan: ProjectPlan) -> TypedSearchAttributes:
-    return TypedSearchAttributes([
-        SearchAttributePair(c.SA_PROGRAM, plan.program),
-        SearchAttributePair(c.SA_BUREAU, plan.bureau),
-        SearchAttributePair(c.SA_STAGE, "approved"),
-        SearchAttributePair(c.SA_LIGHT, "green"),
-    ])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(c.SA_PROGRAM, plan.program),
+            SearchAttributePair(c.SA_BUREAU, plan.bureau),
+            SearchAttributePair(c.SA_STAGE, "approved"),
+            SearchAttributePair(c.SA_LIGHT, "green"),
+        ]
+    )
 
 
-def start_input(plan: ProjectPlan, policy: TimerPolicy, clock: ProgrammeClock | None = None,
-                started_by: str = "system", index: bool = True) -> StartProjectInput:
-    return StartProjectInput(plan=plan, policy=policy, clock=clock or ProgrammeClock(),
-                             started_by=started_by, search_attributes=index)
+def start_input(
+    plan: ProjectPlan,
+    policy: TimerPolicy,
+    clock: ProgrammeClock | None = None,
+    started_by: str = "system",
+    index: bool = True,
+) -> StartProjectInput:
+    return StartProjectInput(
+        plan=plan,
+        policy=policy,
+        clock=clock or ProgrammeClock(),
+        started_by=started_by,
+        search_attributes=index,
+    )
 
 
-async def start_project(client: Client, plan: ProjectPlan, policy: TimerPolicy, *,
-                        task_queue: str = c.TASK_QUEUE, clock: ProgrammeClock | None = None,
-                        started_by: str = "system", index: bool = True) -> None:
+async def start_project(
+    client: Client,
+    plan: ProjectPlan,
+    policy: TimerPolicy,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    started_by: str = "system",
+    index: bool = True,
+) -> None:
     """Start the lifecycle of `plan`. Starting a project that is already running is a no-op."""
     await client.start_workflow(
         c.PROJECT_WORKFLOW,
@@ -132,10 +159,17 @@ async def start_project(client: Client, plan: ProjectPlan, policy: TimerPolicy, 
     )
 
 
-async def start_programme(client: Client, plans: Iterable[ProjectPlan], policy: TimerPolicy, *,
-                          task_queue: str = c.TASK_QUEUE, clock: ProgrammeClock | None = None,
-                          concurrency: int = 32, index: bool = True,
-                          progress: Callable[[ProjectPlan], None] | None = None) -> int:
+async def start_programme(
+    client: Client,
+    plans: Iterable[ProjectPlan],
+    policy: TimerPolicy,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    concurrency: int = 32,
+    index: bool = True,
+    progress: Callable[[ProjectPlan], None] | None = None,
+) -> int:
     """Start every project, at most `concurrency` starts in flight. Returns how many were sent."""
     gate = asyncio.Semaphore(concurrency)
     started = 0
@@ -144,8 +178,9 @@ async def start_programme(client: Client, plans: Iterable[ProjectPlan], policy: 
         nonlocal started
         async with gate:
             try:
-                await start_project(client, plan, policy, task_queue=task_queue, clock=clock,
-                                    index=index)
+                await start_project(
+                    client, plan, policy, task_queue=task_queue, clock=clock, index=index
+                )
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass  # ran to its end (closed, cancelled): REJECT_DUPLICATE keeps it so
@@ -165,14 +200,25 @@ def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == "InputRejected":
         details: dict[str, Any] = cause.details[0] if cause.details else {}
-        return Rejected(details.get("code", "rejected"), details.get("zh", cause.message),
-                        details.get("en", cause.message))
+        return Rejected(
+            details.get("code", "rejected"),
+            details.get("zh", cause.message),
+            details.get("en", cause.message),
+        )
     return None
 
 
-async def send_update(client: Client, project_code: str, update: str, data: BaseModel, *,
-                      pool: asyncpg.Pool | None = None, actor: str = "", bureau: str = "",
-                      channel: str = "api") -> UpdateResult:
+async def send_update(
+    client: Client,
+    project_code: str,
+    update: str,
+    data: BaseModel,
+    *,
+    pool: asyncpg.Pool | None = None,
+    actor: str = "",
+    bureau: str = "",
+    channel: str = "api",
+) -> UpdateResult:
     """Execute an update on a project. A refusal raises `Rejected` and, given a pool, is audited.
 
     Every call is its own update (a fresh update ID): the workflow's key check answers a repeated
@@ -184,28 +230,53 @@ async def send_update(client: Client, project_code: str, update: str, data: Base
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
     try:
-        return await handle.execute_update(update, data, id=f"{update}:{key}:{uuid.uuid4().hex}",
-                                           result_type=UpdateResult)
+        return await handle.execute_update(
+            update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateResult
+        )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
-            await audit_rejection(pool, project_code, update, key, actor, bureau, rejected,
-                                  channel, data.model_dump(mode="json"))
+            await audit_rejection(
+                pool,
+                project_code,
+                update,
+                key,
+                actor,
+                bureau,
+                rejected,
+                channel,
+                data.model_dump(mode="json"),
+            )
         raise rejected from None
 
 
-async def audit_rejection(pool: asyncpg.Pool, project: str | None, action: str, key: str, actor: str,
-                          bureau: str, rejected: Rejected, channel: str,
-                          body: dict[str, Any]) -> None:
+async def audit_rejection(
+    pool: asyncpg.Pool,
+    project: str | None,
+    action: str,
+    key: str,
+    actor: str,
+    bureau: str,
+    rejected: Rejected,
+    channel: str,
+    body: dict[str, Any],
+) -> None:
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
             " accepted, before, after, reason, channel)"
             " VALUES (NULL, $1, $2, $3, $4, $5, $6, false, $7, '{}', $8, $9)",
-            datetime.now(UTC), actor or bureau or "unknown", bureau, project, action, key,
-            body, f"{rejected.code}: {rejected.zh} / {rejected.en}", channel,
+            datetime.now(UTC),
+            actor or bureau or "unknown",
+            bureau,
+            project,
+            action,
+            key,
+            body,
+            f"{rejected.code}: {rejected.zh} / {rejected.en}",
+            channel,
         )
 
 

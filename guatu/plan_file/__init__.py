@@ -1,2 +1,1 @@
-"""The project plan as a spreadsheet (CSV / XLSX): reading, checking, templates and exports.
-"""
+"""The project plan as a spreadsheet (CSV / XLSX): reading, checking, templates and exports."""

@@ -65,8 +65,12 @@ CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 BUREAU_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 ENGINEERING_STEPS: tuple[Step, ...] = (
-    Step.LAND_USE, Step.PLANNING_PERMIT, Step.CONSTRUCTION_PERMIT,
-    Step.CONSTRUCTION_STARTED, Step.COMPLETED, Step.ACCEPTED,
+    Step.LAND_USE,
+    Step.PLANNING_PERMIT,
+    Step.CONSTRUCTION_PERMIT,
+    Step.CONSTRUCTION_STARTED,
+    Step.COMPLETED,
+    Step.ACCEPTED,
 )
 SERVICE_STEPS: tuple[Step, ...] = (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED)
 MILESTONE_STEPS: tuple[Step, ...] = ENGINEERING_STEPS + SERVICE_STEPS
@@ -77,26 +81,48 @@ STEPS_OF_KIND: dict[ProjectKind, tuple[Step, ...]] = {
 # Milestones of a lower rank must not fall after those of a higher rank (permits are unordered
 # among themselves).
 STEP_RANK: dict[Step, int] = {
-    Step.LAND_USE: 0, Step.PLANNING_PERMIT: 0, Step.CONSTRUCTION_PERMIT: 0,
-    Step.CONSTRUCTION_STARTED: 1, Step.COMPLETED: 2, Step.ACCEPTED: 3,
-    Step.IMPLEMENTING: 0, Step.DONE: 1, Step.EVALUATED: 2,
+    Step.LAND_USE: 0,
+    Step.PLANNING_PERMIT: 0,
+    Step.CONSTRUCTION_PERMIT: 0,
+    Step.CONSTRUCTION_STARTED: 1,
+    Step.COMPLETED: 2,
+    Step.ACCEPTED: 3,
+    Step.IMPLEMENTING: 0,
+    Step.DONE: 1,
+    Step.EVALUATED: 2,
 }
 
 KIND_WORDS: dict[str, ProjectKind] = {
-    "engineering": ProjectKind.ENGINEERING, "工程类": ProjectKind.ENGINEERING,
+    "engineering": ProjectKind.ENGINEERING,
+    "工程类": ProjectKind.ENGINEERING,
     "工程": ProjectKind.ENGINEERING,
-    "service": ProjectKind.SERVICE, "服务类": ProjectKind.SERVICE, "服务": ProjectKind.SERVICE,
+    "service": ProjectKind.SERVICE,
+    "服务类": ProjectKind.SERVICE,
+    "服务": ProjectKind.SERVICE,
 }
 KIND_ZH = {ProjectKind.ENGINEERING: "工程类", ProjectKind.SERVICE: "服务类"}
 CURVE_WORDS: dict[str, CurveShape] = {
-    "linear": CurveShape.LINEAR, "线性": CurveShape.LINEAR, "直线": CurveShape.LINEAR,
-    "s_curve": CurveShape.S_CURVE, "s型": CurveShape.S_CURVE, "s曲线": CurveShape.S_CURVE,
-    "s-curve": CurveShape.S_CURVE, "s": CurveShape.S_CURVE,
+    "linear": CurveShape.LINEAR,
+    "线性": CurveShape.LINEAR,
+    "直线": CurveShape.LINEAR,
+    "s_curve": CurveShape.S_CURVE,
+    "s型": CurveShape.S_CURVE,
+    "s曲线": CurveShape.S_CURVE,
+    "s-curve": CurveShape.S_CURVE,
+    "s": CurveShape.S_CURVE,
 }
 CURVE_ZH = {CurveShape.LINEAR: "线性", CurveShape.S_CURVE: "S型"}
 BOOL_WORDS: dict[str, bool] = {
-    "是": True, "true": True, "yes": True, "y": True, "1": True,
-    "否": False, "false": False, "no": False, "n": False, "0": False,
+    "是": True,
+    "true": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "否": False,
+    "false": False,
+    "no": False,
+    "n": False,
+    "0": False,
 }
 
 
@@ -114,26 +140,52 @@ class Column:
 
 
 FIXED_COLUMNS: tuple[Column, ...] = (
-    Column("code", "项目编号", True, "大写字母、数字和连字符，文件内唯一，如 WJ2021-P06-001",
-           "capital letters, digits and hyphens, unique in the file, e.g. WJ2021-P06-001"),
+    Column(
+        "code",
+        "项目编号",
+        True,
+        "大写字母、数字和连字符，文件内唯一，如 WJ2021-P06-001",
+        "capital letters, digits and hyphens, unique in the file, e.g. WJ2021-P06-001",
+    ),
     Column("name_zh", "项目名称", True, "项目中文名称", "project name in Chinese"),
-    Column("name_en", "英文名称", False, "项目英文名称（可空）", "project name in English (optional)"),
-    Column("program", "所属工程", True, "工程编号 P01–P10 或工程名称",
-           "program code P01–P10 or the program's Chinese name"),
-    Column("bureau", "责任单位", True, "单位代码（如 sthjj）或单位名称（如 区生态环境局）",
-           "bureau code (e.g. sthjj) or its Chinese name"),
+    Column(
+        "name_en", "英文名称", False, "项目英文名称（可空）", "project name in English (optional)"
+    ),
+    Column(
+        "program",
+        "所属工程",
+        True,
+        "工程编号 P01–P10 或工程名称",
+        "program code P01–P10 or the program's Chinese name",
+    ),
+    Column(
+        "bureau",
+        "责任单位",
+        True,
+        "单位代码（如 sthjj）或单位名称（如 区生态环境局）",
+        "bureau code (e.g. sthjj) or its Chinese name",
+    ),
     Column("kind", "项目类型", True, "工程类 或 服务类", "engineering or service"),
-    Column("total_investment_wan", "总投资（万元）", True, "不小于 0 的数，单位万元",
-           "number ≥ 0, in 10,000 yuan"),
+    Column(
+        "total_investment_wan",
+        "总投资（万元）",
+        True,
+        "不小于 0 的数，单位万元",
+        "number ≥ 0, in 10,000 yuan",
+    ),
     Column("start", "开始日期", True, "如 2021-03-01", "date, e.g. 2021-03-01"),
     Column("finish", "完成日期", True, "不早于开始日期", "date, not before start"),
     Column("curve", "序时曲线", False, "线性（默认）或 S型", "linear (default) or s_curve"),
     Column("illustrative", "示例数据", False, "是 / 否（默认否）", "true / false (default false)"),
 )
 MILESTONE_COLUMNS: tuple[Column, ...] = tuple(
-    Column(step.value, f"计划节点：{STEP_ZH[step]}", False,
-           ("工程类项目" if step in ENGINEERING_STEPS else "服务类项目") + "的计划日期",
-           f"planned date ({'engineering' if step in ENGINEERING_STEPS else 'service'} projects)")
+    Column(
+        step.value,
+        f"计划节点：{STEP_ZH[step]}",
+        False,
+        ("工程类项目" if step in ENGINEERING_STEPS else "服务类项目") + "的计划日期",
+        f"planned date ({'engineering' if step in ENGINEERING_STEPS else 'service'} projects)",
+    )
     for step in MILESTONE_STEPS
 )
 COLUMNS: tuple[Column, ...] = FIXED_COLUMNS + MILESTONE_COLUMNS
@@ -143,8 +195,13 @@ YEAR_ZH_RE = re.compile(r"^(\d{4})\s*年")
 
 
 def year_column(year: int) -> Column:
-    return Column(f"y{year}", f"{year}年计划投资（万元）", False, f"{year} 年计划投资，万元",
-                  f"planned investment in {year}, 10,000 yuan")
+    return Column(
+        f"y{year}",
+        f"{year}年计划投资（万元）",
+        False,
+        f"{year} 年计划投资，万元",
+        f"planned investment in {year}, 10,000 yuan",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,10 +231,16 @@ class PlanError:
 
     @property
     def message(self) -> str:
-        where_zh = f"第 {self.row} 行 {self.letter} 列（{self.column}）" if self.letter else \
-            f"第 {self.row} 行（{self.column}）"
-        where_en = f"row {self.row}, column {self.letter} ({self.column})" if self.letter else \
-            f"row {self.row} ({self.column})"
+        where_zh = (
+            f"第 {self.row} 行 {self.letter} 列（{self.column}）"
+            if self.letter
+            else f"第 {self.row} 行（{self.column}）"
+        )
+        where_en = (
+            f"row {self.row}, column {self.letter} ({self.column})"
+            if self.letter
+            else f"row {self.row} ({self.column})"
+        )
         return f"{where_zh}：{self.zh} / {where_en}: {self.en}"
 
     def to_json(self) -> dict[str, Any]:
@@ -250,11 +313,15 @@ def _number(value: Any) -> float:
         try:
             number = float(text)
         except ValueError:
-            raise _Bad("not_a_number", f"「{_text(value)}」不是数字",
-                       f"'{_text(value)}' is not a number") from None
+            raise _Bad(
+                "not_a_number", f"「{_text(value)}」不是数字", f"'{_text(value)}' is not a number"
+            ) from None
     if not math.isfinite(number):
-        raise _Bad("not_a_number", f"「{_text(value)}」不是有限数字",
-                   f"'{_text(value)}' is not a finite number")
+        raise _Bad(
+            "not_a_number",
+            f"「{_text(value)}」不是有限数字",
+            f"'{_text(value)}' is not a finite number",
+        )
     if number < 0:
         raise _Bad("negative", f"不能为负数（{number:g}）", f"cannot be negative ({number:g})")
     return number
@@ -282,8 +349,11 @@ def _date(value: Any) -> date:
                 return date(int(match[1]), int(match[2]), int(match[3]))
             except ValueError:
                 break
-    raise _Bad("not_a_date", f"「{text}」不是有效日期（应如 2021-03-01）",
-               f"'{text}' is not a valid date (expected e.g. 2021-03-01)")
+    raise _Bad(
+        "not_a_date",
+        f"「{text}」不是有效日期（应如 2021-03-01）",
+        f"'{text}' is not a valid date (expected e.g. 2021-03-01)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,30 +401,56 @@ def _find_header(rows: Sequence[tuple[int, Sequence[Any]]]) -> _Header:
             letter = _column_letter(index)
             if key is None:
                 if _text(cell):
-                    errors.append(PlanError(
-                        row_number, _text(cell), letter, "unknown_column",
-                        f"无法识别的列「{_text(cell)}」", f"unknown column '{_text(cell)}'",
-                        _text(cell)))
+                    errors.append(
+                        PlanError(
+                            row_number,
+                            _text(cell),
+                            letter,
+                            "unknown_column",
+                            f"无法识别的列「{_text(cell)}」",
+                            f"unknown column '{_text(cell)}'",
+                            _text(cell),
+                        )
+                    )
                 continue
             if key in seen:
-                errors.append(PlanError(
-                    row_number, key, letter, "duplicate_column",
-                    f"列 {key} 重复（已在 {_column_letter(seen[key])} 列）",
-                    f"column {key} appears twice (first in column {_column_letter(seen[key])})",
-                    _text(cell)))
+                errors.append(
+                    PlanError(
+                        row_number,
+                        key,
+                        letter,
+                        "duplicate_column",
+                        f"列 {key} 重复（已在 {_column_letter(seen[key])} 列）",
+                        f"column {key} appears twice (first in column {_column_letter(seen[key])})",
+                        _text(cell),
+                    )
+                )
                 continue
             seen[key] = index
             keys[index] = key
         for column in FIXED_COLUMNS:
             if column.required and column.key not in seen:
-                errors.append(PlanError(
-                    row_number, column.key, "", "missing_column",
-                    f"缺少必填列「{column.header}」", f"required column '{column.header}' is missing"))
+                errors.append(
+                    PlanError(
+                        row_number,
+                        column.key,
+                        "",
+                        "missing_column",
+                        f"缺少必填列「{column.header}」",
+                        f"required column '{column.header}' is missing",
+                    )
+                )
         if not any(s.value in seen for s in MILESTONE_STEPS):
-            errors.append(PlanError(
-                row_number, "milestones", "", "missing_column",
-                "缺少计划节点列（如「计划节点：开工 / construction_started」）",
-                "no milestone column (e.g. 'construction_started')"))
+            errors.append(
+                PlanError(
+                    row_number,
+                    "milestones",
+                    "",
+                    "missing_column",
+                    "缺少计划节点列（如「计划节点：开工 / construction_started」）",
+                    "no milestone column (e.g. 'construction_started')",
+                )
+            )
         named = {i for i, cell in enumerate(cells) if _text(cell)}
         return _Header(row_number, keys, errors, named)
     raise PlanFileError(
@@ -417,25 +513,39 @@ class _Validator:
     def __init__(self, programs: dict[str, str] | None, bureaus: dict[str, str] | None) -> None:
         program_list = load_programs()
         bureau_list = load_bureaus()
-        self.program_codes = (set(programs) if programs is not None
-                              else {p.code for p in program_list})
-        self.program_names = ({v: k for k, v in programs.items()} if programs is not None
-                              else {p.name_zh: p.code for p in program_list})
+        self.program_codes = (
+            set(programs) if programs is not None else {p.code for p in program_list}
+        )
+        self.program_names = (
+            {v: k for k, v in programs.items()}
+            if programs is not None
+            else {p.name_zh: p.code for p in program_list}
+        )
         self.bureau_codes = set(bureaus) if bureaus is not None else {b.code for b in bureau_list}
-        self.bureau_names = ({v: k for k, v in bureaus.items()} if bureaus is not None
-                             else {b.name_zh: b.code for b in bureau_list})
+        self.bureau_names = (
+            {v: k for k, v in bureaus.items()}
+            if bureaus is not None
+            else {b.name_zh: b.code for b in bureau_list}
+        )
         self.codes: dict[str, int] = {}
 
     def row(self, r: _RowReader) -> ProjectPlan | None:
         code = r.required("code")
         if code is not None:
             if not CODE_RE.match(code):
-                r.error("code", "bad_code",
-                        f"项目编号「{code}」格式不对：只能用大写字母、数字和连字符，2–40 位",
-                        f"project code '{code}' must be 2–40 capital letters, digits or hyphens")
+                r.error(
+                    "code",
+                    "bad_code",
+                    f"项目编号「{code}」格式不对：只能用大写字母、数字和连字符，2–40 位",
+                    f"project code '{code}' must be 2–40 capital letters, digits or hyphens",
+                )
             elif code in self.codes:
-                r.error("code", "duplicate_code", f"项目编号 {code} 与第 {self.codes[code]} 行重复",
-                        f"project code {code} already appears in row {self.codes[code]}")
+                r.error(
+                    "code",
+                    "duplicate_code",
+                    f"项目编号 {code} 与第 {self.codes[code]} 行重复",
+                    f"project code {code} already appears in row {self.codes[code]}",
+                )
             else:
                 self.codes[code] = r.row
         name_zh = r.required("name_zh")
@@ -444,24 +554,35 @@ class _Validator:
         if program_text is not None:
             program = _lookup(program_text, self.program_codes, self.program_names)
             if program is None:
-                r.error("program", "unknown_program", f"未知的工程「{program_text}」（应为 P01–P10）",
-                        f"unknown program '{program_text}' (expected P01–P10)")
+                r.error(
+                    "program",
+                    "unknown_program",
+                    f"未知的工程「{program_text}」（应为 P01–P10）",
+                    f"unknown program '{program_text}' (expected P01–P10)",
+                )
         bureau = None
         bureau_text = r.required("bureau")
         if bureau_text is not None:
             bureau = _lookup(bureau_text, self.bureau_codes, self.bureau_names)
             if bureau is None or not BUREAU_RE.match(bureau):
                 bureau = None
-                r.error("bureau", "unknown_bureau", f"未知的责任单位「{bureau_text}」",
-                        f"unknown bureau '{bureau_text}'")
+                r.error(
+                    "bureau",
+                    "unknown_bureau",
+                    f"未知的责任单位「{bureau_text}」",
+                    f"unknown bureau '{bureau_text}'",
+                )
         kind = r.parse("kind", _kind)
         total = r.parse("total_investment_wan", _number)
         start = r.parse("start", _date)
         finish = r.parse("finish", _date)
         if start and finish and finish < start:
-            r.error("finish", "finish_before_start",
-                    f"完成日期 {finish.isoformat()} 早于开始日期 {start.isoformat()}",
-                    f"finish {finish.isoformat()} is before start {start.isoformat()}")
+            r.error(
+                "finish",
+                "finish_before_start",
+                f"完成日期 {finish.isoformat()} 早于开始日期 {start.isoformat()}",
+                f"finish {finish.isoformat()} is before start {start.isoformat()}",
+            )
             finish = None
         curve = r.parse("curve", _curve, required=False) or CurveShape.LINEAR
         illustrative = r.parse("illustrative", _bool, required=False) or False
@@ -469,16 +590,35 @@ class _Validator:
         milestones = self._milestones(r, kind, start, finish)
         yearly = self._yearly(r, start, finish, total)
 
-        if (r.errors or code is None or name_zh is None or program is None or bureau is None
-                or kind is None or total is None or start is None or finish is None
-                or milestones is None or yearly is None):
+        if (
+            r.errors
+            or code is None
+            or name_zh is None
+            or program is None
+            or bureau is None
+            or kind is None
+            or total is None
+            or start is None
+            or finish is None
+            or milestones is None
+            or yearly is None
+        ):
             return None
         try:
             return ProjectPlan(
-                code=code, name_zh=name_zh, name_en=r.text("name_en"), program=program,
-                bureau=bureau, kind=kind, total_investment_wan=total,
-                yearly_investment_wan=yearly, start=start, finish=finish,
-                milestones=milestones, curve=curve, illustrative=illustrative,
+                code=code,
+                name_zh=name_zh,
+                name_en=r.text("name_en"),
+                program=program,
+                bureau=bureau,
+                kind=kind,
+                total_investment_wan=total,
+                yearly_investment_wan=yearly,
+                start=start,
+                finish=finish,
+                milestones=milestones,
+                curve=curve,
+                illustrative=illustrative,
             )
         except ValidationError as err:  # a rule of the model not checked above
             for item in err.errors():
@@ -486,8 +626,9 @@ class _Validator:
                 r.error(key, "invalid", f"无效：{item['msg']}", f"invalid: {item['msg']}")
             return None
 
-    def _milestones(self, r: _RowReader, kind: ProjectKind | None, start: date | None,
-                    finish: date | None) -> list[MilestonePlan] | None:
+    def _milestones(
+        self, r: _RowReader, kind: ProjectKind | None, start: date | None, finish: date | None
+    ) -> list[MilestonePlan] | None:
         planned: dict[Step, date] = {}
         failed = False
         for step in MILESTONE_STEPS:
@@ -496,44 +637,62 @@ class _Validator:
                 failed = failed or bool(r.text(step.value))
                 continue
             if kind is not None and step not in STEPS_OF_KIND[kind]:
-                r.error(step.value, "milestone_not_of_kind",
-                        f"{KIND_ZH[kind]}项目没有「{STEP_ZH[step]}」节点",
-                        f"a {kind.value} project has no '{step.value}' milestone")
+                r.error(
+                    step.value,
+                    "milestone_not_of_kind",
+                    f"{KIND_ZH[kind]}项目没有「{STEP_ZH[step]}」节点",
+                    f"a {kind.value} project has no '{step.value}' milestone",
+                )
                 failed = True
                 continue
             if start and day < start:
-                r.error(step.value, "milestone_before_start",
-                        f"「{STEP_ZH[step]}」{day.isoformat()} 早于开始日期 {start.isoformat()}",
-                        f"'{step.value}' {day.isoformat()} is before start {start.isoformat()}")
+                r.error(
+                    step.value,
+                    "milestone_before_start",
+                    f"「{STEP_ZH[step]}」{day.isoformat()} 早于开始日期 {start.isoformat()}",
+                    f"'{step.value}' {day.isoformat()} is before start {start.isoformat()}",
+                )
                 failed = True
                 continue
             if finish and day > finish:
-                r.error(step.value, "milestone_after_finish",
-                        f"「{STEP_ZH[step]}」{day.isoformat()} 晚于完成日期 {finish.isoformat()}",
-                        f"'{step.value}' {day.isoformat()} is after finish {finish.isoformat()}")
+                r.error(
+                    step.value,
+                    "milestone_after_finish",
+                    f"「{STEP_ZH[step]}」{day.isoformat()} 晚于完成日期 {finish.isoformat()}",
+                    f"'{step.value}' {day.isoformat()} is after finish {finish.isoformat()}",
+                )
                 failed = True
                 continue
             planned[step] = day
         for step, day in planned.items():
-            earlier = [(s, d) for s, d in planned.items()
-                       if STEP_RANK[s] < STEP_RANK[step] and d > day]
+            earlier = [
+                (s, d) for s, d in planned.items() if STEP_RANK[s] < STEP_RANK[step] and d > day
+            ]
             if earlier:
                 s, d = max(earlier, key=lambda item: item[1])
-                r.error(step.value, "milestone_order",
-                        f"「{STEP_ZH[step]}」{day.isoformat()} 早于「{STEP_ZH[s]}」{d.isoformat()}",
-                        f"'{step.value}' {day.isoformat()} is before '{s.value}' {d.isoformat()}")
+                r.error(
+                    step.value,
+                    "milestone_order",
+                    f"「{STEP_ZH[step]}」{day.isoformat()} 早于「{STEP_ZH[s]}」{d.isoformat()}",
+                    f"'{step.value}' {day.isoformat()} is before '{s.value}' {d.isoformat()}",
+                )
                 failed = True
         if not planned and not failed and kind is not None:
             first = STEPS_OF_KIND[kind][0]
-            r.error(first.value, "no_milestone", "至少要填一个计划节点日期",
-                    "at least one milestone date is required")
+            r.error(
+                first.value,
+                "no_milestone",
+                "至少要填一个计划节点日期",
+                "at least one milestone date is required",
+            )
             return None
         if failed:
             return None
         return [MilestonePlan(step=s, planned=planned[s]) for s in MILESTONE_STEPS if s in planned]
 
-    def _yearly(self, r: _RowReader, start: date | None, finish: date | None,
-                total: float | None) -> dict[int, float] | None:
+    def _yearly(
+        self, r: _RowReader, start: date | None, finish: date | None, total: float | None
+    ) -> dict[int, float] | None:
         yearly: dict[int, float] = {}
         failed = False
         for key in sorted(k for k in r.cells if YEAR_KEY_RE.match(k)):
@@ -543,9 +702,12 @@ class _Validator:
                 failed = failed or bool(r.text(key))
                 continue
             if amount > 0 and start and finish and not start.year <= year <= finish.year:
-                r.error(key, "year_outside_span",
-                        f"{year} 年不在项目起止年份 {start.year}–{finish.year} 内",
-                        f"{year} is outside the project's years {start.year}–{finish.year}")
+                r.error(
+                    key,
+                    "year_outside_span",
+                    f"{year} 年不在项目起止年份 {start.year}–{finish.year} 内",
+                    f"{year} is outside the project's years {start.year}–{finish.year}",
+                )
                 failed = True
                 continue
             yearly[year] = amount
@@ -554,9 +716,12 @@ class _Validator:
         if yearly and total is not None:
             planned = sum(yearly.values())
             if abs(planned - total) > SUM_TOLERANCE_WAN:
-                r.error("total_investment_wan", "yearly_sum_mismatch",
-                        f"年度计划投资合计 {planned:.2f} 万元与总投资 {total:.2f} 万元不符",
-                        f"yearly amounts add up to {planned:.2f}, not the total {total:.2f}")
+                r.error(
+                    "total_investment_wan",
+                    "yearly_sum_mismatch",
+                    f"年度计划投资合计 {planned:.2f} 万元与总投资 {total:.2f} 万元不符",
+                    f"yearly amounts add up to {planned:.2f}, not the total {total:.2f}",
+                )
                 return None
         return yearly
 
@@ -565,8 +730,11 @@ def _kind(value: Any) -> ProjectKind:
     text = _text(value)
     kind = KIND_WORDS.get(text.lower())
     if kind is None:
-        raise _Bad("bad_kind", f"项目类型「{text}」应为 工程类 或 服务类",
-                   f"kind '{text}' must be engineering or service")
+        raise _Bad(
+            "bad_kind",
+            f"项目类型「{text}」应为 工程类 或 服务类",
+            f"kind '{text}' must be engineering or service",
+        )
     return kind
 
 
@@ -574,8 +742,11 @@ def _curve(value: Any) -> CurveShape:
     text = _text(value)
     curve = CURVE_WORDS.get(text.lower())
     if curve is None:
-        raise _Bad("bad_curve", f"序时曲线「{text}」应为 线性 或 S型",
-                   f"curve '{text}' must be linear or s_curve")
+        raise _Bad(
+            "bad_curve",
+            f"序时曲线「{text}」应为 线性 或 S型",
+            f"curve '{text}' must be linear or s_curve",
+        )
     return curve
 
 
@@ -614,12 +785,17 @@ def _xlsx_rows(path: Path) -> list[tuple[int, list[Any]]]:
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise PlanFileError(f"无法读取 Excel 文件：{err}", f"cannot read the Excel file: {err}") from None
+    except Exception as err:
+        raise PlanFileError(
+            f"无法读取 Excel 文件：{err}", f"cannot read the Excel file: {err}"
+        ) from None
     try:
         names = book.sheetnames
-        name = SHEET_NAME if SHEET_NAME in names else next(
-            (n for n in names if n != README_SHEET), names[0])
+        name = (
+            SHEET_NAME
+            if SHEET_NAME in names
+            else next((n for n in names if n != README_SHEET), names[0])
+        )
         sheet = book[name]
         rows: list[tuple[int, list[Any]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -643,15 +819,23 @@ def read_rows(path: Path) -> list[tuple[int, list[Any]]]:
     if suffix in (".csv", ".txt"):
         return _csv_rows(path)
     if suffix == ".xls":
-        raise PlanFileError("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx",
-                            "old .xls files are not supported; save the file as .xlsx")
-    raise PlanFileError(f"不支持的文件类型「{suffix or path.name}」（支持 .xlsx、.csv）",
-                        f"unsupported file type '{suffix or path.name}' (use .xlsx or .csv)")
+        raise PlanFileError(
+            "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx",
+            "old .xls files are not supported; save the file as .xlsx",
+        )
+    raise PlanFileError(
+        f"不支持的文件类型「{suffix or path.name}」（支持 .xlsx、.csv）",
+        f"unsupported file type '{suffix or path.name}' (use .xlsx or .csv)",
+    )
 
 
-def parse_rows(path: Path, rows: Sequence[tuple[int, Sequence[Any]]], *,
-               programs: dict[str, str] | None = None,
-               bureaus: dict[str, str] | None = None) -> PlanFile:
+def parse_rows(
+    path: Path,
+    rows: Sequence[tuple[int, Sequence[Any]]],
+    *,
+    programs: dict[str, str] | None = None,
+    bureaus: dict[str, str] | None = None,
+) -> PlanFile:
     """Validate every row; `programs` / `bureaus` map code → Chinese name (default: config)."""
     header = _find_header(rows)
     result = PlanFile(path=path, header_row=header.row, errors=list(header.errors))
@@ -663,17 +847,29 @@ def parse_rows(path: Path, rows: Sequence[tuple[int, Sequence[Any]]], *,
             continue
         result.rows += 1
         if result.rows > MAX_ROWS:
-            raise PlanFileError(f"文件超过 {MAX_ROWS} 行", f"the file has more than {MAX_ROWS} rows")
+            raise PlanFileError(
+                f"文件超过 {MAX_ROWS} 行", f"the file has more than {MAX_ROWS} rows"
+            )
         extra = [i for i, c in enumerate(cells) if i not in header.named and _text(c)]
-        reader = _RowReader(number, {
-            key: (_column_letter(i), cells[i] if i < len(cells) else None)
-            for i, key in header.keys.items()
-        })
+        reader = _RowReader(
+            number,
+            {
+                key: (_column_letter(i), cells[i] if i < len(cells) else None)
+                for i, key in header.keys.items()
+            },
+        )
         for i in extra:
-            reader.errors.append(PlanError(
-                number, "", _column_letter(i), "cell_without_column",
-                "该单元格所在列没有表头", "this cell is in a column without a header",
-                _text(cells[i])))
+            reader.errors.append(
+                PlanError(
+                    number,
+                    "",
+                    _column_letter(i),
+                    "cell_without_column",
+                    "该单元格所在列没有表头",
+                    "this cell is in a column without a header",
+                    _text(cells[i]),
+                )
+            )
         plan = validator.row(reader)
         result.errors.extend(reader.errors)
         if plan is not None:
@@ -681,8 +877,12 @@ def parse_rows(path: Path, rows: Sequence[tuple[int, Sequence[Any]]], *,
     return result
 
 
-def read_plan_file(path: Path | str, *, programs: dict[str, str] | None = None,
-                   bureaus: dict[str, str] | None = None) -> PlanFile:
+def read_plan_file(
+    path: Path | str,
+    *,
+    programs: dict[str, str] | None = None,
+    bureaus: dict[str, str] | None = None,
+) -> PlanFile:
     """Read and validate a CSV or XLSX plan file; every error is listed by row and column."""
     path = Path(path)
     return parse_rows(path, read_rows(path), programs=programs, bureaus=bureaus)
@@ -700,10 +900,16 @@ def columns_for(years: Iterable[int]) -> list[Column]:
 def plan_row(plan: ProjectPlan, columns: Sequence[Column]) -> list[Any]:
     """One plan as cell values (dates as `date`, amounts as floats, kind and curve in Chinese)."""
     values: dict[str, Any] = {
-        "code": plan.code, "name_zh": plan.name_zh, "name_en": plan.name_en,
-        "program": plan.program, "bureau": plan.bureau, "kind": KIND_ZH[plan.kind],
-        "total_investment_wan": plan.total_investment_wan, "start": plan.start,
-        "finish": plan.finish, "curve": CURVE_ZH[plan.curve],
+        "code": plan.code,
+        "name_zh": plan.name_zh,
+        "name_en": plan.name_en,
+        "program": plan.program,
+        "bureau": plan.bureau,
+        "kind": KIND_ZH[plan.kind],
+        "total_investment_wan": plan.total_investment_wan,
+        "start": plan.start,
+        "finish": plan.finish,
+        "curve": CURVE_ZH[plan.curve],
         "illustrative": "是" if plan.illustrative else "否",
     }
     for m in plan.milestones:
@@ -721,8 +927,9 @@ def _csv_cell(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def write_plans(plans: Sequence[ProjectPlan], path: Path | str, *,
-                years: Iterable[int] | None = None) -> Path:
+def write_plans(
+    plans: Sequence[ProjectPlan], path: Path | str, *, years: Iterable[int] | None = None
+) -> Path:
     """Write plans in the column layout above, as .xlsx or .csv (by the file's suffix)."""
     path = Path(path)
     all_years = set(years or ()) | {y for p in plans for y in p.yearly_investment_wan}
@@ -737,8 +944,10 @@ def write_plans(plans: Sequence[ProjectPlan], path: Path | str, *,
             writer.writerows([_csv_cell(v) for v in row] for row in rows)
         return path
     if suffix != ".xlsx":
-        raise PlanFileError(f"只能写 .xlsx 或 .csv 文件（收到 {path.name}）",
-                            f"can only write .xlsx or .csv files (got {path.name})")
+        raise PlanFileError(
+            f"只能写 .xlsx 或 .csv 文件（收到 {path.name}）",
+            f"can only write .xlsx or .csv files (got {path.name})",
+        )
     _write_xlsx(path, columns, rows)
     return path
 
@@ -774,7 +983,11 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
                 sheet.cell(row=count + 1, column=index).number_format = "yyyy-mm-dd"
     last = max(count + 1, 500)
     letters = {c.key: _column_letter(i) for i, c in enumerate(columns)}
-    for key, choices in (("kind", "工程类,服务类"), ("curve", "线性,S型"), ("illustrative", "是,否")):
+    for key, choices in (
+        ("kind", "工程类,服务类"),
+        ("curve", "线性,S型"),
+        ("illustrative", "是,否"),
+    ):
         rule = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True)
         rule.add(f"{letters[key]}2:{letters[key]}{last}")
         sheet.add_data_validation(rule)
@@ -784,8 +997,14 @@ def _write_xlsx(path: Path, columns: Sequence[Column], rows: Iterable[Sequence[A
     for cell in readme[1]:
         cell.font = bold
     for column in columns:
-        readme.append([column.header, "是 / yes" if column.required else "否 / no",
-                       column.help_zh, column.help_en])
+        readme.append(
+            [
+                column.header,
+                "是 / yes" if column.required else "否 / no",
+                column.help_zh,
+                column.help_en,
+            ]
+        )
     readme.append([])
     readme.append(["工程 / programs"])
     for program in load_programs():

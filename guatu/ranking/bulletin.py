@@ -45,9 +45,17 @@ _NONE = LevelResult()
 # Decisions a round's ladders take for its period, in the order the 通报 tells them. Later
 # steps of an order (plan submitted, escalation) and exemptions granted by hand are not part of
 # a round: the exemptions it honoured are in its results.
-TOLD = (ActionKind.COMMENDATION, ActionKind.AWARD, ActionKind.NOTICE, ActionKind.SUMMONS,
-        ActionKind.SUPERVISION, ActionKind.PROJECT_SUPERVISION, ActionKind.STEP_DOWN,
-        ActionKind.ORDER_CLOSED, ActionKind.EXEMPTED)
+TOLD = (
+    ActionKind.COMMENDATION,
+    ActionKind.AWARD,
+    ActionKind.NOTICE,
+    ActionKind.SUMMONS,
+    ActionKind.SUPERVISION,
+    ActionKind.PROJECT_SUPERVISION,
+    ActionKind.STEP_DOWN,
+    ActionKind.ORDER_CLOSED,
+    ActionKind.EXEMPTED,
+)
 
 
 @dataclass(frozen=True)
@@ -110,26 +118,41 @@ class Bulletin:
         return f"通报-{self.period}{rev}.docx"
 
 
-async def _head(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                revision: int | None) -> asyncpg.Record | None:
+async def _head(
+    conn: asyncpg.Connection, period: str, ruleset_id: str, revision: int | None
+) -> asyncpg.Record | None:
     """The stored round of `revision` (None: the latest), latest or archived."""
-    columns = ("revision, ruleset_version, kind, close_date, snapshot_sha256, results,"
-               " results_sha256, reason, actor, computed_at, changes::text AS changes")
-    latest = await conn.fetchrow(f"SELECT {columns} FROM ranking_rounds"
-                                 " WHERE period = $1 AND ruleset_id = $2", period, ruleset_id)
+    columns = (
+        "revision, ruleset_version, kind, close_date, snapshot_sha256, results,"
+        " results_sha256, reason, actor, computed_at, changes::text AS changes"
+    )
+    latest = await conn.fetchrow(
+        f"SELECT {columns} FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+        period,
+        ruleset_id,
+    )
     if latest is None:
         return None
     if revision is None or revision == latest["revision"]:
         return latest
-    old = await conn.fetchrow(f"SELECT {columns} FROM ranking_round_archive WHERE period = $1"
-                              " AND ruleset_id = $2 AND revision = $3", period, ruleset_id,
-                              revision)
+    old = await conn.fetchrow(
+        f"SELECT {columns} FROM ranking_round_archive WHERE period = $1"
+        " AND ruleset_id = $2 AND revision = $3",
+        period,
+        ruleset_id,
+        revision,
+    )
     return old
 
 
-async def _decisions(conn: asyncpg.Connection, period: str, ruleset_id: str, revision: int,
-                     names: dict[str, str], projects: dict[str, str],
-                     ) -> tuple[list[Decision], list[Decision]]:
+async def _decisions(
+    conn: asyncpg.Connection,
+    period: str,
+    ruleset_id: str,
+    revision: int,
+    names: dict[str, str],
+    projects: dict[str, str],
+) -> tuple[list[Decision], list[Decision]]:
     """(standing, withdrawn by `revision`): what revision `revision` of the round decided.
 
     A decision belongs to the revision that made it (revision 1 records none in its inputs)
@@ -141,32 +164,50 @@ async def _decisions(conn: asyncpg.Connection, period: str, ruleset_id: str, rev
         " inputs->>'withdraws' AS withdraws, inputs->>'withdraws_kind' AS withdraws_kind"
         " FROM ladder_decisions WHERE period = $1 AND ruleset_id = $2"
         " AND coalesce((inputs->>'revision')::int, 1) <= $3 ORDER BY key",
-        period, ruleset_id, revision)
+        period,
+        ruleset_id,
+        revision,
+    )
 
     def decision(r: asyncpg.Record, kind: ActionKind) -> Decision:
         project = r["project"]
         lines = r["lines_zh"]
         return Decision(
-            key=r["key"], kind=kind, kind_zh=ACTION_ZH[kind], bureau=r["bureau"],
-            bureau_name=names.get(r["bureau"], r["bureau"]), project=project,
-            project_name=projects.get(project, "") if project else "", deadline=r["deadline"],
+            key=r["key"],
+            kind=kind,
+            kind_zh=ACTION_ZH[kind],
+            bureau=r["bureau"],
+            bureau_name=names.get(r["bureau"], r["bureau"]),
+            project=project,
+            project_name=projects.get(project, "") if project else "",
+            deadline=r["deadline"],
             lines_zh=json.loads(lines) if isinstance(lines, str) else list(lines),
-            revision=r["revision"])
+            revision=r["revision"],
+        )
 
     gone = {r["withdraws"] for r in rows if r["kind"] == ActionKind.WITHDRAWN.value}
     told = {k.value for k in TOLD}
-    standing = [decision(r, ActionKind(r["kind"])) for r in rows
-                if r["kind"] in told and r["key"] not in gone]
-    withdrawn = [decision(r, ActionKind(r["withdraws_kind"])) for r in rows
-                 if r["kind"] == ActionKind.WITHDRAWN.value and r["revision"] == revision
-                 and r["withdraws_kind"] in told]
+    standing = [
+        decision(r, ActionKind(r["kind"]))
+        for r in rows
+        if r["kind"] in told and r["key"] not in gone
+    ]
+    withdrawn = [
+        decision(r, ActionKind(r["withdraws_kind"]))
+        for r in rows
+        if r["kind"] == ActionKind.WITHDRAWN.value
+        and r["revision"] == revision
+        and r["withdraws_kind"] in told
+    ]
     return _ordered(standing, names), _ordered(withdrawn, names)
 
 
 def _ordered(items: list[Decision], names: dict[str, str]) -> list[Decision]:
     rank = {code: i for i, code in enumerate(names)}
-    return sorted(items, key=lambda d: (TOLD.index(d.kind), rank.get(d.bureau, len(rank)),
-                                        d.project or "", d.key))
+    return sorted(
+        items,
+        key=lambda d: (TOLD.index(d.kind), rank.get(d.bureau, len(rank)), d.project or "", d.key),
+    )
 
 
 def _investment(snapshot: Snapshot, results: RoundResults, rules: RuleSet) -> list[Investment]:
@@ -183,18 +224,28 @@ def _investment(snapshot: Snapshot, results: RoundResults, rules: RuleSet) -> li
         acc[1] += planned
     order = [r.code for r in results.levels.get(Level.PROGRAM, _NONE).rows]
     codes = sorted(sums, key=lambda c: (order.index(c) if c in order else len(order), c))
-    return [Investment(code=c, name_zh=snapshot.programs.get(c, c), actual_wan=round(sums[c][0], 2),
-                       planned_wan=round(sums[c][1], 2)) for c in codes]
+    return [
+        Investment(
+            code=c,
+            name_zh=snapshot.programs.get(c, c),
+            actual_wan=round(sums[c][0], 2),
+            planned_wan=round(sums[c][1], 2),
+        )
+        for c in codes
+    ]
 
 
 def _parse(results: str, snapshot_body: str | None) -> tuple[RoundResults, Snapshot | None]:
     with paused_gc():
-        return (RoundResults.model_validate_json(results),
-                Snapshot.model_validate_json(snapshot_body) if snapshot_body else None)
+        return (
+            RoundResults.model_validate_json(results),
+            Snapshot.model_validate_json(snapshot_body) if snapshot_body else None,
+        )
 
 
-async def load(pool: asyncpg.Pool, period: str, *, revision: int | None = None,
-               ruleset_id: str | None = None) -> Bulletin | None:
+async def load(
+    pool: asyncpg.Pool, period: str, *, revision: int | None = None, ruleset_id: str | None = None
+) -> Bulletin | None:
     """What the 通报 of `period` (revision `revision`, default the latest) says; None when the
     period (or that revision) was never published."""
     parse_period(period)
@@ -205,14 +256,22 @@ async def load(pool: asyncpg.Pool, period: str, *, revision: int | None = None,
         head = await _head(conn, period, rs, revision)
         if head is None:
             return None
-        body = await conn.fetchval("SELECT body FROM ranking_rulesets WHERE id = $1"
-                                   " AND version = $2", rs, head["ruleset_version"])
+        body = await conn.fetchval(
+            "SELECT body FROM ranking_rulesets WHERE id = $1 AND version = $2",
+            rs,
+            head["ruleset_version"],
+        )
         # The snapshot this revision ranked (archived when a later revision refroze it).
         snapshot_body = await conn.fetchval(
             "SELECT body FROM ranking_snapshots WHERE period = $1 AND sha256 = $2",
-            period, head["snapshot_sha256"]) or await conn.fetchval(
+            period,
+            head["snapshot_sha256"],
+        ) or await conn.fetchval(
             "SELECT body FROM ranking_snapshot_archive WHERE period = $1 AND sha256 = $2"
-            " ORDER BY revision DESC LIMIT 1", period, head["snapshot_sha256"])
+            " ORDER BY revision DESC LIMIT 1",
+            period,
+            head["snapshot_sha256"],
+        )
         # A results document is megabytes at 10,000 projects: parsed off the event loop.
         results, snapshot = await asyncio.to_thread(_parse, head["results"], snapshot_body)
         bureaus = results.levels.get(Level.BUREAU, _NONE)
@@ -221,8 +280,9 @@ async def load(pool: asyncpg.Pool, period: str, *, revision: int | None = None,
         for level in results.levels.values():
             for red in (rp for row in level.rows for rp in row.red_projects):
                 project_names.setdefault(red.code, red.name_zh)
-        decisions, withdrawn = await _decisions(conn, period, rs, head["revision"], names,
-                                                project_names)
+        decisions, withdrawn = await _decisions(
+            conn, period, rs, head["revision"], names, project_names
+        )
     rules = RuleSet.model_validate_json(body if isinstance(body, str) else json.dumps(body))
     programs = results.levels.get(Level.PROGRAM, _NONE)
     by_code = {r.code: r for r in bureaus.rows}
@@ -230,27 +290,41 @@ async def load(pool: asyncpg.Pool, period: str, *, revision: int | None = None,
     exemptions = results.context.exemptions
     parsed = parse_period(period)
     return Bulletin(
-        period=period, label_zh=parsed.label_zh, kind_zh=KIND_ZH[PeriodKind(head["kind"])],
-        close=head["close_date"], published_at=head["computed_at"], ruleset_id=rs,
-        ruleset_version=head["ruleset_version"], ruleset_name_zh=rules.name_zh,
-        basis_zh=BASIS_ZH[rules.target.basis], revision=head["revision"],
-        reason=head["reason"], actor=head["actor"], results_sha256=head["results_sha256"],
-        bureaus=list(bureaus.rows), programs=list(programs.rows),
+        period=period,
+        label_zh=parsed.label_zh,
+        kind_zh=KIND_ZH[PeriodKind(head["kind"])],
+        close=head["close_date"],
+        published_at=head["computed_at"],
+        ruleset_id=rs,
+        ruleset_version=head["ruleset_version"],
+        ruleset_name_zh=rules.name_zh,
+        basis_zh=BASIS_ZH[rules.target.basis],
+        revision=head["revision"],
+        reason=head["reason"],
+        actor=head["actor"],
+        results_sha256=head["results_sha256"],
+        bureaus=list(bureaus.rows),
+        programs=list(programs.rows),
         projects=len(results.levels.get(Level.PROJECT, _NONE).rows),
         red_list=[by_code[c] for c in bureaus.red_list if c in by_code],
         black_list=[by_code[c] for c in bureaus.black_list if c in by_code],
         program_red_list=[by_program[c] for c in programs.red_list if c in by_program],
         program_black_list=[by_program[c] for c in programs.black_list if c in by_program],
-        exempted=[(by_code[c], exemptions[c].reason if c in exemptions else "")
-                  for c in bureaus.exempted if c in by_code],
-        decisions=decisions, withdrawn=withdrawn,
+        exempted=[
+            (by_code[c], exemptions[c].reason if c in exemptions else "")
+            for c in bureaus.exempted
+            if c in by_code
+        ],
+        decisions=decisions,
+        withdrawn=withdrawn,
         changes=json.loads(head["changes"]) if head["changes"] else None,
         investment=_investment(snapshot, results, rules) if snapshot else [],
     )
 
 
-async def build(pool: asyncpg.Pool, period: str, *, revision: int | None = None,
-                ruleset_id: str | None = None) -> tuple[Bulletin, bytes] | None:
+async def build(
+    pool: asyncpg.Pool, period: str, *, revision: int | None = None, ruleset_id: str | None = None
+) -> tuple[Bulletin, bytes] | None:
     """The 通报 of a published round as a Word document: (what it says, the .docx bytes)."""
     data = await load(pool, period, revision=revision, ruleset_id=ruleset_id)
     if data is None:

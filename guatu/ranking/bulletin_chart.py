@@ -23,8 +23,16 @@ log = structlog.get_logger("guatu.bulletin")
 
 # Sans-serif CJK families, the first one installed wins: Debian's (make fonts) first, then
 # what Windows and macOS machines carry.
-CJK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
-                "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC")
+CJK_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+)
 FONT_HINT = "make fonts（apt-get install fonts-wqy-microhei）"
 
 _LOCK = threading.Lock()
@@ -35,8 +43,7 @@ def _installed(family: str) -> bool:
     from matplotlib import font_manager
 
     try:
-        font_manager.findfont(font_manager.FontProperties(family=family),
-                              fallback_to_default=False)
+        font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
     except ValueError:
         return False
     return True
@@ -60,8 +67,11 @@ def cjk_family() -> str | None:
                     continue
         found = next((f for f in CJK_FAMILIES if _installed(f)), None)
     if found is None:
-        log.warning("no CJK font for the 通报 chart: its Chinese labels will show as boxes",
-                    tried=list(CJK_FAMILIES), fix=FONT_HINT)
+        log.warning(
+            "no CJK font for the 通报 chart: its Chinese labels will show as boxes",
+            tried=list(CJK_FAMILIES),
+            fix=FONT_HINT,
+        )
     return found
 
 
@@ -74,8 +84,9 @@ def investment_chart(items: Sequence[Investment], title: str) -> bytes:
     rows = [*items]
     planned_total = sum(i.planned_wan for i in rows)
     actual_total = sum(i.actual_wan for i in rows)
-    rows.append(Investment(code="", name_zh="合计", actual_wan=actual_total,
-                           planned_wan=planned_total))
+    rows.append(
+        Investment(code="", name_zh="合计", actual_wan=actual_total, planned_wan=planned_total)
+    )
     rows.reverse()  # barh draws bottom-up: the first program on top, the total at the bottom
     family = cjk_family()
     with _LOCK, warnings.catch_warnings():
@@ -83,12 +94,14 @@ def investment_chart(items: Sequence[Investment], title: str) -> bytes:
 
         if family is None:  # said once by cjk_family, not once per missing glyph
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        with matplotlib.rc_context({
-            "font.family": "sans-serif",
-            "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
-            "axes.unicode_minus": False,  # a CJK font has no U+2212
-            "svg.hashsalt": "guatu",
-        }):
+        with matplotlib.rc_context(
+            {
+                "font.family": "sans-serif",
+                "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+                "axes.unicode_minus": False,  # a CJK font has no U+2212
+                "svg.hashsalt": "guatu",
+            }
+        ):
             height = 1.6 + 0.55 * len(rows)
             fig = Figure(figsize=(7.0, height), dpi=150)
             FigureCanvasAgg(fig)
@@ -96,22 +109,22 @@ def investment_chart(items: Sequence[Investment], title: str) -> bytes:
             ys = range(len(rows))
             plan = [r.planned_wan / 10_000 for r in rows]
             done = [r.actual_wan / 10_000 for r in rows]
-            colours = [MET_COLOUR if r.actual_wan >= r.planned_wan else BEHIND_COLOUR
-                       for r in rows]
-            ax.barh([y + 0.2 for y in ys], plan, height=0.38, color=PLAN_COLOUR,
-                    label="序时计划")
+            colours = [MET_COLOUR if r.actual_wan >= r.planned_wan else BEHIND_COLOUR for r in rows]
+            ax.barh([y + 0.2 for y in ys], plan, height=0.38, color=PLAN_COLOUR, label="序时计划")
             ax.barh([y - 0.2 for y in ys], done, height=0.38, color=colours, label="实际完成")
             top = max([*plan, *done, 0.0]) or 1.0
             for y, r, value in zip(ys, rows, done, strict=True):
                 rate = f"{r.actual_wan / r.planned_wan * 100:.1f}%" if r.planned_wan > 0 else "—"
-                ax.text(value + top * 0.01, y - 0.2, f"{value:.2f} ({rate})", va="center",
-                        fontsize=8)
+                ax.text(
+                    value + top * 0.01, y - 0.2, f"{value:.2f} ({rate})", va="center", fontsize=8
+                )
             ax.set_yticks(list(ys), [r.name_zh for r in rows], fontsize=9)
             ax.set_xlim(0, top * 1.3)
             ax.set_title(title, fontsize=11)
             # Below the axis, where no bar can run into it.
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8,
-                      frameon=False)
+            ax.legend(
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8, frameon=False
+            )
             ax.spines[["top", "right"]].set_visible(False)
             fig.tight_layout()
             out = io.BytesIO()

@@ -24,8 +24,9 @@ from typing import Any
 from guatu.ranking.models import Level, LevelResult, RankedRow, RedProject, RoundResults
 from guatu.ranking.rulesets import canonical_json
 
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                           allow_nan=False).encode
+_encode = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
 
 # "breakdown" sorts before every other field of a row: a row is '{"breakdown":…,' + the rest.
 _ROW_FIELDS = sorted(RankedRow.model_fields)
@@ -52,15 +53,23 @@ def _row_rest(r: RankedRow) -> dict[str, Any]:
     d = r.__dict__
     listed = d["listed"]
     return {
-        "level": d["level"].value, "code": d["code"], "name_zh": d["name_zh"],
-        "rank": d["rank"], "of": d["of"], "score": d["score"],
-        "previous_rank": d["previous_rank"], "movement": d["movement"],
+        "level": d["level"].value,
+        "code": d["code"],
+        "name_zh": d["name_zh"],
+        "rank": d["rank"],
+        "of": d["of"],
+        "score": d["score"],
+        "previous_rank": d["previous_rank"],
+        "movement": d["movement"],
         "listed": listed.value if listed is not None else None,
-        "target_met": d["target_met"], "exempted": d["exempted"],
-        "investment_ratio": d["investment_ratio"], "weight": d["weight"],
-        "members": d["members"], "bureau": d["bureau"], "program": d["program"],
-        "red_projects": [{k: getattr(p, k) for k in _REDPROJECT_FIELDS}
-                         for p in d["red_projects"]],
+        "target_met": d["target_met"],
+        "exempted": d["exempted"],
+        "investment_ratio": d["investment_ratio"],
+        "weight": d["weight"],
+        "members": d["members"],
+        "bureau": d["bureau"],
+        "program": d["program"],
+        "red_projects": [{k: getattr(p, k) for k in _REDPROJECT_FIELDS} for p in d["red_projects"]],
     }
 
 
@@ -83,8 +92,9 @@ class ResultsWriter:
     def rows(self) -> Iterator[tuple[Level, RankedRow, str]]:
         results = self.results
         out = self._out  # pieces of the document in order, joined once at the end
-        head = {k: _encode(v)
-                for k, v in results.model_dump(mode="json", exclude={"levels"}).items()}
+        head = {
+            k: _encode(v) for k, v in results.model_dump(mode="json", exclude={"levels"}).items()
+        }
         keys = sorted([*head, "levels"])
         assert set(keys) == set(RoundResults.model_fields)
         by_value = {level.value: (level, lr) for level, lr in results.levels.items()}
@@ -97,9 +107,17 @@ class ResultsWriter:
             for j, name in enumerate(sorted(by_value)):
                 level, lr = by_value[name]
                 # LevelResult's keys in sorted order: black_list, exempted, red_list, rows.
-                out.append(("" if j == 0 else ",") + _encode(name) + ':{"black_list":'
-                           + _encode(lr.black_list) + ',"exempted":' + _encode(lr.exempted)
-                           + ',"red_list":' + _encode(lr.red_list) + ',"rows":[')
+                out.append(
+                    ("" if j == 0 else ",")
+                    + _encode(name)
+                    + ':{"black_list":'
+                    + _encode(lr.black_list)
+                    + ',"exempted":'
+                    + _encode(lr.exempted)
+                    + ',"red_list":'
+                    + _encode(lr.red_list)
+                    + ',"rows":['
+                )
                 for k, r in enumerate(lr.rows):
                     bd = _encode(r.breakdown)
                     out.append('{"breakdown":' if k == 0 else ',{"breakdown":')
@@ -131,9 +149,13 @@ def results_text(results: RoundResults) -> ResultsText:
             return _fast(results)
         except ValueError:
             text = canonical_json(results.model_dump(mode="json"))
-            return ResultsText(text, {level: [canonical_json(r.model_dump(mode="json")["breakdown"])
-                                              for r in lr.rows]
-                                      for level, lr in results.levels.items()})
+            return ResultsText(
+                text,
+                {
+                    level: [canonical_json(r.model_dump(mode="json")["breakdown"]) for r in lr.rows]
+                    for level, lr in results.levels.items()
+                },
+            )
 
 
 def results_canonical(results: RoundResults) -> str:

@@ -43,7 +43,9 @@ def trusted(cls: type[M], values: dict[str, Any]) -> M:
     aliases, extras or post-init (true of the models it is used with).
     """
     assert values.keys() == cls.__pydantic_fields__.keys(), (
-        cls.__name__, set(values) ^ set(cls.__pydantic_fields__))
+        cls.__name__,
+        set(values) ^ set(cls.__pydantic_fields__),
+    )
     m = cls.__new__(cls)
     object.__setattr__(m, "__dict__", values)
     object.__setattr__(m, "__pydantic_fields_set__", set(values))
@@ -191,7 +193,8 @@ class AppealRules(Strict):
             raise ValueError(
                 f"申诉期限单位只能是 {'、'.join(APPEAL_DAY_UNITS)}（自然日），工作日待工作日历上线 / "
                 f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)} "
-                "(working days need the working-day calendar)")
+                "(working days need the working-day calendar)"
+            )
         return unit
 
     @model_validator(mode="after")
@@ -213,10 +216,16 @@ class RuleSet(Strict):
     score_floor: float | None = 0.0
     weight_by: WeightBy = WeightBy.TOTAL_INVESTMENT
     target: TargetRule = Field(default_factory=TargetRule)
-    lists: dict[Level, ListSize] = Field(default_factory=lambda: {
-        Level.BUREAU: ListSize(), Level.PROGRAM: ListSize(), Level.PROJECT: ListSize(red=10, black=10)})
-    tie_break: list[TieKey] = Field(default_factory=lambda: [
-        TieKey.SCORE, TieKey.INVESTMENT_RATIO, TieKey.WEIGHT, TieKey.CODE])
+    lists: dict[Level, ListSize] = Field(
+        default_factory=lambda: {
+            Level.BUREAU: ListSize(),
+            Level.PROGRAM: ListSize(),
+            Level.PROJECT: ListSize(red=10, black=10),
+        }
+    )
+    tie_break: list[TieKey] = Field(
+        default_factory=lambda: [TieKey.SCORE, TieKey.INVESTMENT_RATIO, TieKey.WEIGHT, TieKey.CODE]
+    )
     ladder: LadderRules = Field(default_factory=LadderRules)
     exemption: ExemptionRules = Field(default_factory=ExemptionRules)
     # Procedure, not scoring: left out of the canonical body hashed with every round
@@ -548,6 +557,7 @@ ACTION_ZH = {
     ActionKind.PLAN_SUBMITTED: "整改方案已报送",
     ActionKind.WITHDRAWN: "撤销决定",
 }
+
 
 class PeriodStep(BaseModel):
     period: str

@@ -51,46 +51,75 @@ _REQUIRED = {
 }
 
 
-def decision_notices(decision: LadderDecision, bureau_name: str, at: datetime,
-                     notify_office: bool = True) -> list[Notice]:
+def decision_notices(
+    decision: LadderDecision, bureau_name: str, at: datetime, notify_office: bool = True
+) -> list[Notice]:
     """The bureau's notice of one ladder decision, and the leaders' office copy."""
     deadline = decision.deadline.isoformat() if decision.deadline else ""
     required = _REQUIRED.get(decision.kind, "").format(deadline=deadline)
     subject = decision.project and next(
-        (line for line in decision.lines_zh if decision.project in line), decision.project)
+        (line for line in decision.lines_zh if decision.project in line), decision.project
+    )
     title = f"{_TITLE[decision.kind]}{bureau_name}"
-    if decision.kind in (ActionKind.PROJECT_SUPERVISION, ActionKind.ORDER_CLOSED) and decision.project:
+    if (
+        decision.kind in (ActionKind.PROJECT_SUPERVISION, ActionKind.ORDER_CLOSED)
+        and decision.project
+    ):
         title += f" · {decision.project}"
     revision = int(decision.inputs.get("revision") or 1)
     correction: list[str] = []
     if revision > 1:
         # A decision a revision of the round made or withdrew: the bureau reads it as a correction.
         title = CORRECTION + title
-        correction = [f"更正通报：{parse_period(decision.period).label_zh}竞进比拼结果已更正为"
-                      f"第 {revision} 版（更正原因：{decision.inputs.get('reason') or '未说明'}），"
-                      "以下决定据此作出或撤销："]
+        correction = [
+            f"更正通报：{parse_period(decision.period).label_zh}竞进比拼结果已更正为"
+            f"第 {revision} 版（更正原因：{decision.inputs.get('reason') or '未说明'}），"
+            "以下决定据此作出或撤销："
+        ]
     body_lines = [f"{bureau_name}：", *correction, *decision.lines_zh]
     if required:
         body_lines.append(f"要求：{required}")
-    body_lines.append(f"（依据规则 {decision.ruleset_id} v{decision.ruleset_version}；"
-                      f"决定编号 {decision.key}）")
+    body_lines.append(
+        f"（依据规则 {decision.ruleset_id} v{decision.ruleset_version}；决定编号 {decision.key}）"
+    )
     body = "\n".join(body_lines)
-    body_en = "\n".join([*decision.lines_en, f"(rule set {decision.ruleset_id} "
-                         f"v{decision.ruleset_version}; decision {decision.key})"])
-    notices = [Notice(
-        key=decision.key, bureau=decision.bureau, project=decision.project or "",
-        kind=f"ladder_{decision.kind.value}", title_zh=title, body_zh=body, body_en=body_en,
-        created_at=at, deadline=decision.deadline,
-    )]
+    body_en = "\n".join(
+        [
+            *decision.lines_en,
+            f"(rule set {decision.ruleset_id} "
+            f"v{decision.ruleset_version}; decision {decision.key})",
+        ]
+    )
+    notices = [
+        Notice(
+            key=decision.key,
+            bureau=decision.bureau,
+            project=decision.project or "",
+            kind=f"ladder_{decision.kind.value}",
+            title_zh=title,
+            body_zh=body,
+            body_en=body_en,
+            created_at=at,
+            deadline=decision.deadline,
+        )
+    ]
     if notify_office and decision.bureau != OFFICE:
-        notices.append(Notice(
-            key=f"{decision.key}:{OFFICE}", bureau=OFFICE, project=decision.project or "",
-            kind=f"ladder_{decision.kind.value}", title_zh=f"【抄送】{title}",
-            body_zh=f"【抄送区幸福办】{ACTION_ZH[decision.kind]}：{bureau_name}"
-                    + (f"（{subject}）" if decision.project and subject != decision.project else "")
-                    + "\n" + body,
-            body_en=body_en, created_at=at, deadline=decision.deadline,
-        ))
+        notices.append(
+            Notice(
+                key=f"{decision.key}:{OFFICE}",
+                bureau=OFFICE,
+                project=decision.project or "",
+                kind=f"ladder_{decision.kind.value}",
+                title_zh=f"【抄送】{title}",
+                body_zh=f"【抄送区幸福办】{ACTION_ZH[decision.kind]}：{bureau_name}"
+                + (f"（{subject}）" if decision.project and subject != decision.project else "")
+                + "\n"
+                + body,
+                body_en=body_en,
+                created_at=at,
+                deadline=decision.deadline,
+            )
+        )
     return notices
 
 
@@ -116,29 +145,52 @@ def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
             f"{row.name_zh}：",
             f"{label}{kind_zh}竞进比拼结果：综合得分 {pts(row.score)}，"
             f"在 {row.of} 个责任单位中排第 {row.rank} 名，{status}。",
-            *[line["text_zh"] for line in row.breakdown
-              if line["key"] in ("total", "target", "movement", "tie_break", "list")],
+            *[
+                line["text_zh"]
+                for line in row.breakdown
+                if line["key"] in ("total", "target", "movement", "tie_break", "list")
+            ],
             "项目得分（由低到高）：",
-            *[line["text_zh"] for line in sorted(
-                (x for x in row.breakdown if x["key"] == "member"),
-                key=lambda x: (x["points"] or 0.0, x["text_zh"]))[:20]],
+            *[
+                line["text_zh"]
+                for line in sorted(
+                    (x for x in row.breakdown if x["key"] == "member"),
+                    key=lambda x: (x["points"] or 0.0, x["text_zh"]),
+                )[:20]
+            ],
             "各项目得分构成见挂图排名页面。",
             f"如对结果有异议，可申请复核：本期输入已冻结（快照 {results.snapshot_sha256[:12]}），"
             f"按规则 {rules} 重算结果一致。",
         ]
-        notices.append(Notice(
-            key=f"{base}:{row.code}", bureau=row.code, project="", kind="ranking_result",
-            title_zh=f"【竞进比拼】{label}排名：第 {row.rank}/{row.of} 名",
-            body_zh="\n".join(lines),
-            body_en=(f"{results.period} ranking ({rules}): {row.code} ranked {row.rank} of "
-                     f"{row.of} with {pts(row.score)}"
-                     + (f"; {row.listed.value} list" if row.listed else "")),
-            created_at=at,
-        ))
-    table = [f"{r.rank}. {r.name_zh} {pts(r.score)}"
-             + ("（红榜）" if r.listed is ListKind.RED else "（黑榜）" if r.listed is ListKind.BLACK
-                else "（豁免）" if r.exempted else "")
-             for r in level.rows]
+        notices.append(
+            Notice(
+                key=f"{base}:{row.code}",
+                bureau=row.code,
+                project="",
+                kind="ranking_result",
+                title_zh=f"【竞进比拼】{label}排名：第 {row.rank}/{row.of} 名",
+                body_zh="\n".join(lines),
+                body_en=(
+                    f"{results.period} ranking ({rules}): {row.code} ranked {row.rank} of "
+                    f"{row.of} with {pts(row.score)}"
+                    + (f"; {row.listed.value} list" if row.listed else "")
+                ),
+                created_at=at,
+            )
+        )
+    table = [
+        f"{r.rank}. {r.name_zh} {pts(r.score)}"
+        + (
+            "（红榜）"
+            if r.listed is ListKind.RED
+            else "（黑榜）"
+            if r.listed is ListKind.BLACK
+            else "（豁免）"
+            if r.exempted
+            else ""
+        )
+        for r in level.rows
+    ]
     names = {r.code: r.name_zh for r in level.rows}
     summary = [
         f"{label}{kind_zh}竞进比拼结果（规则 {rules}，快照 {results.snapshot_sha256[:12]}）：",
@@ -148,13 +200,21 @@ def round_notices(results: RoundResults, at: datetime) -> list[Notice]:
     ]
     if level.exempted:
         summary.append(f"不可抗力豁免：{'、'.join(names[c] for c in level.exempted)}")
-    notices.append(Notice(
-        key=f"{base}:summary", bureau=OFFICE, project="", kind="ranking_summary",
-        title_zh=f"【竞进比拼】{label}{kind_zh}排名汇总", body_zh="\n".join(summary),
-        body_en=(f"{results.period} ranking summary ({rules}): red {level.red_list}, "
-                 f"black {level.black_list}"),
-        created_at=at,
-    ))
+    notices.append(
+        Notice(
+            key=f"{base}:summary",
+            bureau=OFFICE,
+            project="",
+            kind="ranking_summary",
+            title_zh=f"【竞进比拼】{label}{kind_zh}排名汇总",
+            body_zh="\n".join(summary),
+            body_en=(
+                f"{results.period} ranking summary ({rules}): red {level.red_list}, "
+                f"black {level.black_list}"
+            ),
+            created_at=at,
+        )
+    )
     return notices
 
 
@@ -163,18 +223,21 @@ def _changes_zh(changes: dict[str, Any], names: dict[str, str]) -> list[str]:
     lines: list[str] = []
     for row in bureaus.get("rows", []):
         before, after = row.get("before") or {}, row.get("after") or {}
-        lines.append(f"{row['name_zh']}：第 {before.get('rank', '—')} 名（{pts(before.get('score') or 0.0)}）"
-                     f"→ 第 {after.get('rank', '—')} 名（{pts(after.get('score') or 0.0)}）")
+        lines.append(
+            f"{row['name_zh']}：第 {before.get('rank', '—')} 名（{pts(before.get('score') or 0.0)}）"
+            f"→ 第 {after.get('rank', '—')} 名（{pts(after.get('score') or 0.0)}）"
+        )
     for key, zh in (("red_list", "红榜"), ("black_list", "黑榜")):
         lists = bureaus.get(key, {})
         if lists.get("before") != lists.get("after"):
-            lines.append(f"{zh}：{'、'.join(names.get(c, c) for c in lists.get('before', [])) or '无'}"
-                         f" → {'、'.join(names.get(c, c) for c in lists.get('after', [])) or '无'}")
+            lines.append(
+                f"{zh}：{'、'.join(names.get(c, c) for c in lists.get('before', [])) or '无'}"
+                f" → {'、'.join(names.get(c, c) for c in lists.get('after', [])) or '无'}"
+            )
     return lines or ["责任单位名次与红黑榜均无变化"]
 
 
-def revision_notices(results: RoundResults, at: datetime,
-                     head: dict[str, Any]) -> list[Notice]:
+def revision_notices(results: RoundResults, at: datetime, head: dict[str, Any]) -> list[Notice]:
     """The leaders' office notice of a revision of a round (更正通报): what changed and why.
 
     Bureaus hear of a revision only through the ladder decisions it changed (made or
@@ -193,12 +256,18 @@ def revision_notices(results: RoundResults, at: datetime,
         *_changes_zh(changes, names),
         f"第 {revision - 1} 版及其哈希值保留备查。",
     ]
-    return [Notice(
-        key=f"ranking:{results.ruleset_id}:{results.period}:r{revision}:summary", bureau=OFFICE,
-        project="", kind="ranking_revision",
-        title_zh=f"{CORRECTION}{label}竞进比拼结果第 {revision} 版",
-        body_zh="\n".join(body),
-        body_en=(f"{results.period} ranking ({rules}) revised to revision {revision}: "
-                 f"{head.get('reason') or ''}"),
-        created_at=at,
-    )]
+    return [
+        Notice(
+            key=f"ranking:{results.ruleset_id}:{results.period}:r{revision}:summary",
+            bureau=OFFICE,
+            project="",
+            kind="ranking_revision",
+            title_zh=f"{CORRECTION}{label}竞进比拼结果第 {revision} 版",
+            body_zh="\n".join(body),
+            body_en=(
+                f"{results.period} ranking ({rules}) revised to revision {revision}: "
+                f"{head.get('reason') or ''}"
+            ),
+            created_at=at,
+        )
+    ]

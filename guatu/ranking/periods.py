@@ -69,8 +69,10 @@ FIRST_YEAR, LAST_YEAR = 1900, 2200
 def _year(text: str, key: str) -> int:
     year = int(text)
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise PeriodError(f"期间 {key!r} 超出范围（{FIRST_YEAR}–{LAST_YEAR} 年） / "
-                          f"period {key!r} is out of range ({FIRST_YEAR}–{LAST_YEAR})")
+        raise PeriodError(
+            f"期间 {key!r} 超出范围（{FIRST_YEAR}–{LAST_YEAR} 年） / "
+            f"period {key!r} is out of range ({FIRST_YEAR}–{LAST_YEAR})"
+        )
     return year
 
 
@@ -84,8 +86,10 @@ def parse_period(key: str) -> Period:
     if m := _YEAR.match(key):
         start = date(_year(m[1], key), 1, 1)
         return Period(key, PeriodKind.YEAR, start, date(start.year + 1, 1, 1))
-    raise PeriodError(f"期间格式错误：{key!r}（应为 2026-11、2026-Q4 或 2026） / "
-                      f"bad period {key!r} (expected 2026-11, 2026-Q4 or 2026)")
+    raise PeriodError(
+        f"期间格式错误：{key!r}（应为 2026-11、2026-Q4 或 2026） / "
+        f"bad period {key!r} (expected 2026-11, 2026-Q4 or 2026)"
+    )
 
 
 def is_period(key: str) -> bool:

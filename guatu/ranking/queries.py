@@ -49,15 +49,20 @@ def _json(value: Any) -> Any:
 async def _ruleset(conn: asyncpg.Connection, ruleset_id: str | None) -> str | None:
     if ruleset_id:
         return ruleset_id
-    ids = [r["ruleset_id"] for r in await conn.fetch(
-        "SELECT DISTINCT ruleset_id FROM ranking_rounds ORDER BY ruleset_id")]
+    ids = [
+        r["ruleset_id"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT ruleset_id FROM ranking_rounds ORDER BY ruleset_id"
+        )
+    ]
     if not ids:
         return None
     return DEFAULT_RULESET if DEFAULT_RULESET in ids else ids[0]
 
 
-async def list_periods(pool: asyncpg.Pool, level: str = "bureau", *,
-                       ruleset_id: str | None = None) -> list[dict[str, Any]]:
+async def list_periods(
+    pool: asyncpg.Pool, level: str = "bureau", *, ruleset_id: str | None = None
+) -> list[dict[str, Any]]:
     """Every period ranked at `level`, newest close first (months before quarters before years
     at the same close)."""
     lv = _level(level)
@@ -73,32 +78,59 @@ async def list_periods(pool: asyncpg.Pool, level: str = "bureau", *,
             " GROUP BY r.period, r.kind, r.close_date, r.ruleset_id, r.ruleset_version, r.computed_at,"
             " r.revision"
             " ORDER BY r.close_date DESC, array_position(ARRAY['month','quarter','year'], r.kind)",
-            lv.value, rs)
-    return [{
-        "period": r["period"], "kind": r["kind"],
-        "label_zh": parse_period(r["period"]).label_zh,
-        "close_date": r["close_date"].isoformat(), "ruleset_id": r["ruleset_id"],
-        "ruleset_version": r["ruleset_version"], "computed_at": r["computed_at"].isoformat(),
-        "entries": r["entries"], "revision": r["revision"],
-    } for r in rows]
+            lv.value,
+            rs,
+        )
+    return [
+        {
+            "period": r["period"],
+            "kind": r["kind"],
+            "label_zh": parse_period(r["period"]).label_zh,
+            "close_date": r["close_date"].isoformat(),
+            "ruleset_id": r["ruleset_id"],
+            "ruleset_version": r["ruleset_version"],
+            "computed_at": r["computed_at"].isoformat(),
+            "entries": r["entries"],
+            "revision": r["revision"],
+        }
+        for r in rows
+    ]
 
 
 def _row(r: asyncpg.Record) -> dict[str, Any]:
     return {
-        "rank": r["rank"], "of": r["of_count"], "code": r["code"], "name_zh": r["name_zh"],
-        "score": r["score"], "previous_rank": r["previous_rank"], "movement": r["movement"],
-        "list": r["list"], "target_met": r["target_met"], "exempted": r["exempted"],
-        "investment_ratio": r["investment_ratio"], "weight": r["weight"],
-        "members": r["members"], "bureau": r["bureau"], "program": r["program"],
+        "rank": r["rank"],
+        "of": r["of_count"],
+        "code": r["code"],
+        "name_zh": r["name_zh"],
+        "score": r["score"],
+        "previous_rank": r["previous_rank"],
+        "movement": r["movement"],
+        "list": r["list"],
+        "target_met": r["target_met"],
+        "exempted": r["exempted"],
+        "investment_ratio": r["investment_ratio"],
+        "weight": r["weight"],
+        "members": r["members"],
+        "bureau": r["bureau"],
+        "program": r["program"],
         "breakdown": _json(r["breakdown"]),
     }
 
 
-async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None, *,
-                      ruleset_id: str | None = None, kind: str | None = None,
-                      limit: int | None = None, offset: int = 0, bureau: str | None = None,
-                      program: str | None = None,
-                      member_lines: int | None = None) -> dict[str, Any]:
+async def get_ranking(
+    pool: asyncpg.Pool,
+    level: str,
+    period: str | None = None,
+    *,
+    ruleset_id: str | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    bureau: str | None = None,
+    program: str | None = None,
+    member_lines: int | None = None,
+) -> dict[str, Any]:
     """One ranking: rows with rank, score, breakdown lines, movement and lists.
 
     `period` None → the latest period (of `kind` if given; else the latest month, falling back
@@ -112,9 +144,16 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
     lv = _level(level)
     async with pool.acquire() as conn:
         rs = await _ruleset(conn, ruleset_id)
-        empty: dict[str, Any] = {"found": False, "level": lv.value, "period": period,
-                                 "ruleset": {"id": rs}, "rows": [], "red_list": [],
-                                 "black_list": [], "exempted": []}
+        empty: dict[str, Any] = {
+            "found": False,
+            "level": lv.value,
+            "period": period,
+            "ruleset": {"id": rs},
+            "rows": [],
+            "red_list": [],
+            "black_list": [],
+            "exempted": [],
+        }
         if rs is None:
             return empty
         if period is None:
@@ -122,7 +161,10 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             for k in kinds:
                 period = await conn.fetchval(
                     "SELECT period FROM ranking_rounds WHERE ruleset_id = $1 AND kind = $2"
-                    " ORDER BY close_date DESC LIMIT 1", rs, k)
+                    " ORDER BY close_date DESC LIMIT 1",
+                    rs,
+                    k,
+                )
                 if period:
                     break
             if period is None:
@@ -135,7 +177,10 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
             " r.reason, r.actor, r.changes::text AS changes"
             " FROM ranking_rounds r JOIN ranking_rulesets s"
             " ON s.id = r.ruleset_id AND s.version = r.ruleset_version"
-            " WHERE r.period = $1 AND r.ruleset_id = $2", period, rs)
+            " WHERE r.period = $1 AND r.ruleset_id = $2",
+            period,
+            rs,
+        )
         if head is None:
             return {**empty, "period": period}
         where = "period = $1 AND ruleset_id = $2 AND level = $3"
@@ -146,9 +191,11 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
                 where += f" AND {column} = ${len(args)}"
         total = await conn.fetchval(f"SELECT count(*) FROM ranking_entries WHERE {where}", *args)
         page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-        columns = ("period, ruleset_id, level, code, name_zh, rank, of_count, score,"
-                   " previous_rank, movement, list, target_met, exempted, investment_ratio,"
-                   " weight, members, bureau, program")
+        columns = (
+            "period, ruleset_id, level, code, name_zh, rank, of_count, score,"
+            " previous_rank, movement, list, target_met, exempted, investment_ratio,"
+            " weight, members, bureau, program"
+        )
         trim = member_lines is not None and lv is not Level.PROJECT
         if trim:
             # A unit's breakdown is its `members` member lines, then its own lines (see
@@ -158,16 +205,22 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
                 "jsonb_path_query_array(breakdown, '$[$a to $b]', jsonb_build_object("
                 f"'a', 0, 'b', least(${len(args)}, members) - 1))"
                 " || jsonb_path_query_array(breakdown, '$[$a to last]',"
-                " jsonb_build_object('a', members)) AS breakdown")
+                " jsonb_build_object('a', members)) AS breakdown"
+            )
         else:
             breakdown = "breakdown"
         rows = await conn.fetch(
-            f"SELECT {columns}, {breakdown} FROM ranking_entries WHERE {where}"
-            f" ORDER BY rank{page}", *args)
+            f"SELECT {columns}, {breakdown} FROM ranking_entries WHERE {where} ORDER BY rank{page}",
+            *args,
+        )
         marked = await conn.fetch(
             "SELECT code, name_zh, rank, score, list, exempted FROM ranking_entries"
             " WHERE period = $1 AND ruleset_id = $2 AND level = $3"
-            " AND (list IS NOT NULL OR exempted) ORDER BY rank", period, rs, lv.value)
+            " AND (list IS NOT NULL OR exempted) ORDER BY rank",
+            period,
+            rs,
+            lv.value,
+        )
         context = json.loads(head["context"])
         corrections = await _corrections(conn, period, rs, head["revision"])
     rules = json.loads(head["rules"])
@@ -176,12 +229,23 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         for row, r in zip(out_rows, rows, strict=True):
             more = r["members"] - (member_lines or 0)
             if more > 0:
-                row["breakdown"].append({
-                    "key": "members_more", "points": None,
-                    "text_zh": f"……另有 {more} 个项目，见按本单位筛选的项目排名",
-                    "text_en": f"… {more} more projects: see the project ranking of this unit"})
-    brief = {r["code"]: {"code": r["code"], "name_zh": r["name_zh"], "rank": r["rank"],
-                         "score": r["score"]} for r in marked}
+                row["breakdown"].append(
+                    {
+                        "key": "members_more",
+                        "points": None,
+                        "text_zh": f"……另有 {more} 个项目，见按本单位筛选的项目排名",
+                        "text_en": f"… {more} more projects: see the project ranking of this unit",
+                    }
+                )
+    brief = {
+        r["code"]: {
+            "code": r["code"],
+            "name_zh": r["name_zh"],
+            "rank": r["rank"],
+            "score": r["score"],
+        }
+        for r in marked
+    }
     exemptions = context.get("exemptions", {})
     return {
         "found": True,
@@ -192,32 +256,49 @@ async def get_ranking(pool: asyncpg.Pool, level: str, period: str | None = None,
         "kind_zh": KIND_ZH[PeriodKind(head["kind"])],
         "label_zh": parse_period(period).label_zh,
         "close_date": head["close_date"].isoformat(),
-        "ruleset": {"id": rs, "version": head["ruleset_version"], "name_zh": rules["name_zh"],
-                    "name_en": rules["name_en"]},
+        "ruleset": {
+            "id": rs,
+            "version": head["ruleset_version"],
+            "name_zh": rules["name_zh"],
+            "name_en": rules["name_en"],
+        },
         "computed_at": head["computed_at"].isoformat(),
         "verified_at": _iso(head["verified_at"]),
         "snapshot_sha256": head["snapshot_sha256"],
         "results_sha256": head["results_sha256"],
         "previous_period": context.get("previous_period"),
         "revision": {
-            "number": head["revision"], "reason": head["reason"], "actor": head["actor"],
+            "number": head["revision"],
+            "reason": head["reason"],
+            "actor": head["actor"],
             # What changed from the previous revision: ranks, lists and ladder decisions.
-            "changes": {**(json.loads(head["changes"]) if head["changes"] else {}),
-                        "decisions": corrections} if head["revision"] > 1 else None,
+            "changes": {
+                **(json.loads(head["changes"]) if head["changes"] else {}),
+                "decisions": corrections,
+            }
+            if head["revision"] > 1
+            else None,
         },
         "total_rows": total,
         "offset": offset,
         "rows": out_rows,
         "red_list": [brief[r["code"]] for r in marked if r["list"] == "red"],
         "black_list": [brief[r["code"]] for r in marked if r["list"] == "black"],
-        "exempted": [{**brief[r["code"]], "reason": exemptions.get(r["code"], {}).get("reason", ""),
-                      "actor": exemptions.get(r["code"], {}).get("actor", "")}
-                     for r in marked if r["exempted"]],
+        "exempted": [
+            {
+                **brief[r["code"]],
+                "reason": exemptions.get(r["code"], {}).get("reason", ""),
+                "actor": exemptions.get(r["code"], {}).get("actor", ""),
+            }
+            for r in marked
+            if r["exempted"]
+        ],
     }
 
 
-async def _corrections(conn: asyncpg.Connection, period: str, ruleset_id: str,
-                       revision: int) -> list[dict[str, Any]]:
+async def _corrections(
+    conn: asyncpg.Connection, period: str, ruleset_id: str, revision: int
+) -> list[dict[str, Any]]:
     """The ladder decisions revision `revision` of a round made or withdrew."""
     if revision <= 1:
         return []
@@ -226,46 +307,71 @@ async def _corrections(conn: asyncpg.Connection, period: str, ruleset_id: str,
         " d.lines_zh, d.lines_en, d.inputs->>'withdraws' AS withdraws,"
         " d.inputs->>'withdraws_kind' AS withdraws_kind, d.decided_at FROM ladder_decisions d"
         " LEFT JOIN bureaus b ON b.code = d.bureau WHERE d.period = $1 AND d.ruleset_id = $2"
-        " AND d.inputs->>'revision' = $3 ORDER BY d.bureau, d.key", period, ruleset_id,
-        str(revision))
+        " AND d.inputs->>'revision' = $3 ORDER BY d.bureau, d.key",
+        period,
+        ruleset_id,
+        str(revision),
+    )
     out = []
     for d in rows:
         kind = ActionKind(d["kind"])
         withdrawn = kind is ActionKind.WITHDRAWN
         decided = ActionKind(d["withdraws_kind"]) if withdrawn and d["withdraws_kind"] else kind
-        out.append({
-            "change": "withdrawn" if withdrawn else "made",
-            "change_zh": "撤销" if withdrawn else "新作出",
-            "key": d["key"], "bureau": d["bureau"], "bureau_name": d["bureau_name"] or d["bureau"],
-            "kind": decided.value, "kind_zh": ACTION_ZH[decided], "project": d["project"],
-            "order_id": d["order_id"], "withdraws": d["withdraws"],
-            "lines_zh": _json(d["lines_zh"]), "lines_en": _json(d["lines_en"]),
-            "decided_at": d["decided_at"].isoformat(),
-        })
+        out.append(
+            {
+                "change": "withdrawn" if withdrawn else "made",
+                "change_zh": "撤销" if withdrawn else "新作出",
+                "key": d["key"],
+                "bureau": d["bureau"],
+                "bureau_name": d["bureau_name"] or d["bureau"],
+                "kind": decided.value,
+                "kind_zh": ACTION_ZH[decided],
+                "project": d["project"],
+                "order_id": d["order_id"],
+                "withdraws": d["withdraws"],
+                "lines_zh": _json(d["lines_zh"]),
+                "lines_en": _json(d["lines_en"]),
+                "decided_at": d["decided_at"].isoformat(),
+            }
+        )
     return out
 
 
-async def round_revisions(pool: asyncpg.Pool, period: str, *,
-                          ruleset_id: str | None = None) -> dict[str, Any]:
+async def round_revisions(
+    pool: asyncpg.Pool, period: str, *, ruleset_id: str | None = None
+) -> dict[str, Any]:
     """Every revision of a period's round, oldest first, each with its snapshot and results
     hashes, reason, actor and what it changed; `found` False when the period was not ranked."""
     parse_period(period)
     async with pool.acquire() as conn:
         rs = await _ruleset(conn, ruleset_id)
         found = rs is not None and await conn.fetchval(
-            "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, rs)
+            "SELECT 1 FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2", period, rs
+        )
         items = await revisions.revisions(conn, period, rs) if found and rs else []
         for item in items:
             if item["revision"] > 1 and item["changes"] is not None:
-                item["changes"]["decisions"] = await _corrections(conn, period, rs or "",
-                                                                  item["revision"])
-    return {"found": bool(found), "period": period, "ruleset_id": rs,
-            "label_zh": parse_period(period).label_zh, "revisions": items}
+                item["changes"]["decisions"] = await _corrections(
+                    conn, period, rs or "", item["revision"]
+                )
+    return {
+        "found": bool(found),
+        "period": period,
+        "ruleset_id": rs,
+        "label_zh": parse_period(period).label_zh,
+        "revisions": items,
+    }
 
 
-async def unit_history(pool: asyncpg.Pool, level: str, code: str, *,
-                       ruleset_id: str | None = None, kind: str = "month",
-                       limit: int = 24) -> list[dict[str, Any]]:
+async def unit_history(
+    pool: asyncpg.Pool,
+    level: str,
+    code: str,
+    *,
+    ruleset_id: str | None = None,
+    kind: str = "month",
+    limit: int = 24,
+) -> list[dict[str, Any]]:
     """One bureau's, program's or project's rank and score over past periods, oldest first."""
     lv = _level(level)
     async with pool.acquire() as conn:
@@ -277,24 +383,49 @@ async def unit_history(pool: asyncpg.Pool, level: str, code: str, *,
             " FROM ranking_entries e JOIN ranking_rounds r ON r.period = e.period"
             " AND r.ruleset_id = e.ruleset_id WHERE e.level = $1 AND e.code = $2"
             " AND e.ruleset_id = $3 AND r.kind = $4 ORDER BY r.close_date DESC LIMIT $5",
-            lv.value, code, rs, kind, limit)
-    return [{"period": r["period"], "rank": r["rank"], "of": r["of_count"], "score": r["score"],
-             "movement": r["movement"], "list": r["list"], "exempted": r["exempted"]}
-            for r in reversed(rows)]
+            lv.value,
+            code,
+            rs,
+            kind,
+            limit,
+        )
+    return [
+        {
+            "period": r["period"],
+            "rank": r["rank"],
+            "of": r["of_count"],
+            "score": r["score"],
+            "movement": r["movement"],
+            "list": r["list"],
+            "exempted": r["exempted"],
+        }
+        for r in reversed(rows)
+    ]
 
 
 def _order(r: asyncpg.Record, today: date) -> dict[str, Any]:
     status = OrderStatus(r["status"])
     kind = ActionKind(r["kind"])
     return {
-        "id": r["id"], "bureau": r["bureau"], "bureau_name": r["bureau_name"] or r["bureau"],
-        "kind": kind.value, "kind_zh": ACTION_ZH[kind], "project": r["project"],
-        "project_name": r["project_name"], "period": r["period"], "ruleset_id": r["ruleset_id"],
-        "ruleset_version": r["ruleset_version"], "issued_at": r["issued_at"].isoformat(),
-        "due": r["due"].isoformat(), "status": status.value, "status_zh": STATUS_ZH[status],
+        "id": r["id"],
+        "bureau": r["bureau"],
+        "bureau_name": r["bureau_name"] or r["bureau"],
+        "kind": kind.value,
+        "kind_zh": ACTION_ZH[kind],
+        "project": r["project"],
+        "project_name": r["project_name"],
+        "period": r["period"],
+        "ruleset_id": r["ruleset_id"],
+        "ruleset_version": r["ruleset_version"],
+        "issued_at": r["issued_at"].isoformat(),
+        "due": r["due"].isoformat(),
+        "status": status.value,
+        "status_zh": STATUS_ZH[status],
         "overdue_days": max((today - r["due"]).days, 0)
-        if status in (OrderStatus.OPEN, OrderStatus.ESCALATED) else 0,
-        "plan": r["plan"], "submitted_at": _iso(r["submitted_at"]),
+        if status in (OrderStatus.OPEN, OrderStatus.ESCALATED)
+        else 0,
+        "plan": r["plan"],
+        "submitted_at": _iso(r["submitted_at"]),
         "escalated_at": _iso(r["escalated_at"]),
         "lines_zh": _json(r["lines_zh"]) if r["lines_zh"] is not None else [],
         "lines_en": _json(r["lines_en"]) if r["lines_en"] is not None else [],
@@ -311,7 +442,9 @@ async def open_escalations(pool: asyncpg.Pool, bureau: str | None = None) -> lis
             " LEFT JOIN bureaus b ON b.code = o.bureau"
             " LEFT JOIN ladder_decisions d ON d.key = o.decision_key"
             " WHERE o.status NOT IN ('closed', 'withdrawn') AND ($1::text IS NULL OR o.bureau = $1)"
-            " ORDER BY o.due, o.id", bureau)
+            " ORDER BY o.due, o.id",
+            bureau,
+        )
     return [_order(r, today) for r in rows]
 
 
@@ -323,26 +456,59 @@ async def bureau_standing(pool: asyncpg.Pool, bureau: str) -> dict[str, Any]:
         decisions = await conn.fetch(
             "SELECT key, period, ruleset_id, ruleset_version, kind, level_before, level_after,"
             " project, order_id, deadline, lines_zh, lines_en, decided_at FROM ladder_decisions"
-            " WHERE bureau = $1 ORDER BY decided_at DESC, key LIMIT 30", bureau)
+            " WHERE bureau = $1 ORDER BY decided_at DESC, key LIMIT 30",
+            bureau,
+        )
         exemptions = await conn.fetch(
             "SELECT period, reason, actor, role, granted_at FROM ranking_exemptions"
-            " WHERE bureau = $1 ORDER BY period", bureau)
-    standing = standing_of(LadderState.model_validate(state)).model_dump(mode="json") if state else {
-        "bureau": bureau, "name_zh": name or bureau, "tracks": [], "open_orders": [],
-        "exemptions": [], "decisions": 0, "version": 0, "runs": 0}
+            " WHERE bureau = $1 ORDER BY period",
+            bureau,
+        )
+    standing = (
+        standing_of(LadderState.model_validate(state)).model_dump(mode="json")
+        if state
+        else {
+            "bureau": bureau,
+            "name_zh": name or bureau,
+            "tracks": [],
+            "open_orders": [],
+            "exemptions": [],
+            "decisions": 0,
+            "version": 0,
+            "runs": 0,
+        }
+    )
     if name:
         standing["name_zh"] = name
-    standing["recent_decisions"] = [{
-        "key": d["key"], "period": d["period"], "ruleset_id": d["ruleset_id"],
-        "ruleset_version": d["ruleset_version"], "kind": d["kind"],
-        "kind_zh": ACTION_ZH[ActionKind(d["kind"])], "level_before": d["level_before"],
-        "level_after": d["level_after"], "project": d["project"], "order_id": d["order_id"],
-        "deadline": _iso(d["deadline"]), "lines_zh": _json(d["lines_zh"]),
-        "lines_en": _json(d["lines_en"]), "decided_at": d["decided_at"].isoformat(),
-    } for d in decisions]
-    standing["exemptions"] = [{"period": e["period"], "reason": e["reason"], "actor": e["actor"],
-                               "role": e["role"], "granted_at": e["granted_at"].isoformat()}
-                              for e in exemptions]
+    standing["recent_decisions"] = [
+        {
+            "key": d["key"],
+            "period": d["period"],
+            "ruleset_id": d["ruleset_id"],
+            "ruleset_version": d["ruleset_version"],
+            "kind": d["kind"],
+            "kind_zh": ACTION_ZH[ActionKind(d["kind"])],
+            "level_before": d["level_before"],
+            "level_after": d["level_after"],
+            "project": d["project"],
+            "order_id": d["order_id"],
+            "deadline": _iso(d["deadline"]),
+            "lines_zh": _json(d["lines_zh"]),
+            "lines_en": _json(d["lines_en"]),
+            "decided_at": d["decided_at"].isoformat(),
+        }
+        for d in decisions
+    ]
+    standing["exemptions"] = [
+        {
+            "period": e["period"],
+            "reason": e["reason"],
+            "actor": e["actor"],
+            "role": e["role"],
+            "granted_at": e["granted_at"].isoformat(),
+        }
+        for e in exemptions
+    ]
     standing["recent_ranks"] = await unit_history(pool, "bureau", bureau, limit=12)
     return standing
 

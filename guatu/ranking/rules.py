@@ -55,11 +55,22 @@ from guatu.ranking.periods import Period, parse_period, previous_period
 
 HISTORY_KEPT = 36
 LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
-TIE_ZH = {TieKey.SCORE: "得分", TieKey.INVESTMENT_RATIO: "序时完成率", TieKey.WEIGHT: "投资权重",
-          TieKey.CODE: "编码"}
-BASIS_ZH = {Basis.CUMULATIVE: "累计", Basis.YEAR_TO_DATE: "本年", Basis.YEAR_PLAN: "本年（年度计划口径）"}
-BASIS_EN = {Basis.CUMULATIVE: "cumulative", Basis.YEAR_TO_DATE: "year-to-date",
-            Basis.YEAR_PLAN: "year plan"}
+TIE_ZH = {
+    TieKey.SCORE: "得分",
+    TieKey.INVESTMENT_RATIO: "序时完成率",
+    TieKey.WEIGHT: "投资权重",
+    TieKey.CODE: "编码",
+}
+BASIS_ZH = {
+    Basis.CUMULATIVE: "累计",
+    Basis.YEAR_TO_DATE: "本年",
+    Basis.YEAR_PLAN: "本年（年度计划口径）",
+}
+BASIS_EN = {
+    Basis.CUMULATIVE: "cumulative",
+    Basis.YEAR_TO_DATE: "year-to-date",
+    Basis.YEAR_PLAN: "year plan",
+}
 
 
 def wan(x: float) -> str:
@@ -75,10 +86,22 @@ def pts(x: float) -> str:
     return f"{x:.2f}"
 
 
-def _line(key: str, text_zh: str, text_en: str, points: float | None = None,
-          max_points: float | None = None, inputs: dict[str, Any] | None = None) -> Line:
-    return {"key": key, "points": points, "max_points": max_points, "text_zh": text_zh,
-            "text_en": text_en, "inputs": inputs if inputs is not None else {}}
+def _line(
+    key: str,
+    text_zh: str,
+    text_en: str,
+    points: float | None = None,
+    max_points: float | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> Line:
+    return {
+        "key": key,
+        "points": points,
+        "max_points": max_points,
+        "text_zh": text_zh,
+        "text_en": text_en,
+        "inputs": inputs if inputs is not None else {},
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,24 +174,43 @@ def _investment_ratio(p: ProjectInput, c: Component) -> Line:
         elapsed = ratio_of(planned, p.year_plan_wan)
         cap_zh = f"，封顶 {c.cap * 100:g}%" if ratio > c.cap else ""
         cap_en = f", capped at {c.cap * 100:g} %" if ratio > c.cap else ""
-        zh = (f"本年累计完成投资 {wan(actual)} 万元，占年度计划 {wan(p.year_plan_wan)} 万元的 "
-              f"{pct(done)}，时间进度 {pct(elapsed)}，完成序时计划 {wan(planned)} 万元的 "
-              f"{pct(ratio)}{cap_zh} → {c.points:g} × {capped:.4f} = {pts(points)} / {c.points:g} 分")
-        en = (f"{pct(done)} of this year's plan ({wan(actual)} of {wan(p.year_plan_wan)} 万元) "
-              f"against {pct(elapsed)} of the year elapsed: {pct(ratio)} of the 序时 plan "
-              f"{wan(planned)} 万元{cap_en} → {c.points:g} × {capped:.4f} = {pts(points)} of "
-              f"{c.points:g}")
+        zh = (
+            f"本年累计完成投资 {wan(actual)} 万元，占年度计划 {wan(p.year_plan_wan)} 万元的 "
+            f"{pct(done)}，时间进度 {pct(elapsed)}，完成序时计划 {wan(planned)} 万元的 "
+            f"{pct(ratio)}{cap_zh} → {c.points:g} × {capped:.4f} = {pts(points)} / {c.points:g} 分"
+        )
+        en = (
+            f"{pct(done)} of this year's plan ({wan(actual)} of {wan(p.year_plan_wan)} 万元) "
+            f"against {pct(elapsed)} of the year elapsed: {pct(ratio)} of the 序时 plan "
+            f"{wan(planned)} 万元{cap_en} → {c.points:g} × {capped:.4f} = {pts(points)} of "
+            f"{c.points:g}"
+        )
     else:
         cap_zh = f"，封顶 {c.cap * 100:g}%" if ratio > c.cap else ""
         cap_en = f", capped at {c.cap * 100:g} %" if ratio > c.cap else ""
-        zh = (f"{b_zh}完成投资 {wan(actual)} 万元，为序时计划 {wan(planned)} 万元的 {pct(ratio)}"
-              f"{cap_zh} → {c.points:g} × {capped:.4f} = {pts(points)} / {c.points:g} 分")
-        en = (f"investment {pct(ratio)} of 序时 plan ({b_en} {wan(actual)} of {wan(planned)} 万元"
-              f"{cap_en}) → {c.points:g} × {capped:.4f} = {pts(points)} of {c.points:g}")
-    return _line(key=c.key.value, points=points, max_points=round(c.points * c.cap, 2),
-                text_zh=zh, text_en=en,
-                inputs={"basis": c.basis.value, "actual_wan": actual, "planned_wan": planned,
-                        "ratio": ratio, "cap": c.cap, "weight_points": c.points})
+        zh = (
+            f"{b_zh}完成投资 {wan(actual)} 万元，为序时计划 {wan(planned)} 万元的 {pct(ratio)}"
+            f"{cap_zh} → {c.points:g} × {capped:.4f} = {pts(points)} / {c.points:g} 分"
+        )
+        en = (
+            f"investment {pct(ratio)} of 序时 plan ({b_en} {wan(actual)} of {wan(planned)} 万元"
+            f"{cap_en}) → {c.points:g} × {capped:.4f} = {pts(points)} of {c.points:g}"
+        )
+    return _line(
+        key=c.key.value,
+        points=points,
+        max_points=round(c.points * c.cap, 2),
+        text_zh=zh,
+        text_en=en,
+        inputs={
+            "basis": c.basis.value,
+            "actual_wan": actual,
+            "planned_wan": planned,
+            "ratio": ratio,
+            "cap": c.cap,
+            "weight_points": c.points,
+        },
+    )
 
 
 def _investment_light(p: ProjectInput, c: Component) -> Line:
@@ -185,16 +227,33 @@ def _investment_light(p: ProjectInput, c: Component) -> Line:
     points = round(c.light_points.get(light, 0.0), 2)
     top = max(c.light_points.values(), default=c.points)
     b_zh, b_en = BASIS_ZH[c.basis], BASIS_EN[c.basis]
-    zh = (f"{b_zh}完成投资 {wan(actual)} 万元，为序时计划 {wan(planned)} 万元的 {pct(ratio)}，"
-          f"落后 {pct(behind)}（达到序时为绿，落后不超过 {c.red_behind * 100:g}% 为黄，超过为红）"
-          f" → {LIGHT_ZH[light]} {pts(points)} / {top:g} 分")
-    en = (f"{b_en} investment {pct(ratio)} of 序时 plan ({wan(actual)} of {wan(planned)} 万元), "
-          f"behind by {pct(behind)} (on plan green, behind ≤ {c.red_behind * 100:g} % yellow, "
-          f"more red) → {light} {pts(points)} of {top:g}")
-    return _line(key=c.key.value, points=points, max_points=top, text_zh=zh, text_en=en,
-                inputs={"basis": c.basis.value, "actual_wan": actual, "planned_wan": planned,
-                        "ratio": ratio, "behind": behind, "light": light,
-                        "red_behind": c.red_behind, "light_points": dict(c.light_points)})
+    zh = (
+        f"{b_zh}完成投资 {wan(actual)} 万元，为序时计划 {wan(planned)} 万元的 {pct(ratio)}，"
+        f"落后 {pct(behind)}（达到序时为绿，落后不超过 {c.red_behind * 100:g}% 为黄，超过为红）"
+        f" → {LIGHT_ZH[light]} {pts(points)} / {top:g} 分"
+    )
+    en = (
+        f"{b_en} investment {pct(ratio)} of 序时 plan ({wan(actual)} of {wan(planned)} 万元), "
+        f"behind by {pct(behind)} (on plan green, behind ≤ {c.red_behind * 100:g} % yellow, "
+        f"more red) → {light} {pts(points)} of {top:g}"
+    )
+    return _line(
+        key=c.key.value,
+        points=points,
+        max_points=top,
+        text_zh=zh,
+        text_en=en,
+        inputs={
+            "basis": c.basis.value,
+            "actual_wan": actual,
+            "planned_wan": planned,
+            "ratio": ratio,
+            "behind": behind,
+            "light": light,
+            "red_behind": c.red_behind,
+            "light_points": dict(c.light_points),
+        },
+    )
 
 
 def _milestones(p: ProjectInput, c: Component, period: Period) -> Line:
@@ -205,17 +264,26 @@ def _milestones(p: ProjectInput, c: Component, period: Period) -> Line:
     if due:
         late = [m.step for m in due if m not in met]
         late_zh = f"（未按期：{'、'.join(late)}）" if late else ""
-        zh = (f"截至期末应完成节点 {len(due)} 个，按期完成 {len(met)} 个{late_zh} → "
-              f"{c.points:g} × {len(met)}/{len(due)} = {pts(points)} / {c.points:g} 分")
-        en = (f"milestones due so far met on time: {len(met)} of {len(due)}"
-              + (f" (late: {', '.join(late)})" if late else "")
-              + f" → {pts(points)} of {c.points:g}")
+        zh = (
+            f"截至期末应完成节点 {len(due)} 个，按期完成 {len(met)} 个{late_zh} → "
+            f"{c.points:g} × {len(met)}/{len(due)} = {pts(points)} / {c.points:g} 分"
+        )
+        en = (
+            f"milestones due so far met on time: {len(met)} of {len(due)}"
+            + (f" (late: {', '.join(late)})" if late else "")
+            + f" → {pts(points)} of {c.points:g}"
+        )
     else:
         zh = f"截至期末无到期节点，按 100% 计 → {pts(points)} / {c.points:g} 分"
         en = f"no milestone due yet: counts as 100 % → {pts(points)} of {c.points:g}"
-    return _line(key=c.key.value, points=points, max_points=c.points, text_zh=zh, text_en=en,
-                inputs={"due": [m.step for m in due], "met_on_time": [m.step for m in met],
-                        "share": share})
+    return _line(
+        key=c.key.value,
+        points=points,
+        max_points=c.points,
+        text_zh=zh,
+        text_en=en,
+        inputs={"due": [m.step for m in due], "met_on_time": [m.step for m in met], "share": share},
+    )
 
 
 def _reports(p: ProjectInput, c: Component, period: Period) -> Line:
@@ -228,20 +296,35 @@ def _reports(p: ProjectInput, c: Component, period: Period) -> Line:
     if expected:
         missing = [r.month for r in expected if not r.received]
         late = [r.month for r in expected if r.received and not r.on_time]
-        notes = ([f"逾期 {'、'.join(late)}"] if late else []) + ([f"未报 {'、'.join(missing)}"] if missing else [])
+        notes = ([f"逾期 {'、'.join(late)}"] if late else []) + (
+            [f"未报 {'、'.join(missing)}"] if missing else []
+        )
         note_zh = f"（{'；'.join(notes)}）" if notes else ""
-        zh = (f"{window_zh}应报月报 {len(expected)} 期，按时报送 {len(on_time)} 期{note_zh} → "
-              f"{c.points:g} × {len(on_time)}/{len(expected)} = {pts(points)} / {c.points:g} 分")
-        en = (f"monthly reports on time: {len(on_time)} of {len(expected)}"
-              + (f" (late: {', '.join(late)})" if late else "")
-              + (f" (missing: {', '.join(missing)})" if missing else "")
-              + f" → {pts(points)} of {c.points:g}")
+        zh = (
+            f"{window_zh}应报月报 {len(expected)} 期，按时报送 {len(on_time)} 期{note_zh} → "
+            f"{c.points:g} × {len(on_time)}/{len(expected)} = {pts(points)} / {c.points:g} 分"
+        )
+        en = (
+            f"monthly reports on time: {len(on_time)} of {len(expected)}"
+            + (f" (late: {', '.join(late)})" if late else "")
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+            + f" → {pts(points)} of {c.points:g}"
+        )
     else:
         zh = f"{window_zh}无应报月报，按 100% 计 → {pts(points)} / {c.points:g} 分"
         en = f"no monthly report due: counts as 100 % → {pts(points)} of {c.points:g}"
-    return _line(key=c.key.value, points=points, max_points=c.points, text_zh=zh, text_en=en,
-                inputs={"expected": [r.month for r in expected],
-                        "on_time": [r.month for r in on_time], "share": share})
+    return _line(
+        key=c.key.value,
+        points=points,
+        max_points=c.points,
+        text_zh=zh,
+        text_en=en,
+        inputs={
+            "expected": [r.month for r in expected],
+            "on_time": [r.month for r in on_time],
+            "share": share,
+        },
+    )
 
 
 def _red_months(p: ProjectInput, c: Component, period: Period) -> Line:
@@ -254,8 +337,14 @@ def _red_months(p: ProjectInput, c: Component, period: Period) -> Line:
     else:
         zh = "期内无红灯月份 → 不扣分"
         en = "no red month in the period → no deduction"
-    return _line(key=c.key.value, points=points, max_points=0.0, text_zh=zh, text_en=en,
-                inputs={"red_months": red, "per_month": c.points})
+    return _line(
+        key=c.key.value,
+        points=points,
+        max_points=0.0,
+        text_zh=zh,
+        text_en=en,
+        inputs={"red_months": red, "per_month": c.points},
+    )
 
 
 def score_project(p: ProjectInput, rules: RuleSet, period: Period) -> Scored:
@@ -283,9 +372,24 @@ def score_project(p: ProjectInput, rules: RuleSet, period: Period) -> Scored:
     lines.append(_line(key="total", points=score, text_zh=total_zh, text_en=total_en))
     actual, planned = investment(p, rules.target.basis)
     ratio = ratio_of(actual, planned)
-    weight = p.total_investment_wan if rules.weight_by is WeightBy.TOTAL_INVESTMENT else p.planned_to_date_wan
-    return Scored(Level.PROJECT, p.code, p.name_zh, score, ratio, round(weight, 2),
-                  ratio >= rules.target.ratio, lines, 1, p.bureau, p.program)
+    weight = (
+        p.total_investment_wan
+        if rules.weight_by is WeightBy.TOTAL_INVESTMENT
+        else p.planned_to_date_wan
+    )
+    return Scored(
+        Level.PROJECT,
+        p.code,
+        p.name_zh,
+        score,
+        ratio,
+        round(weight, 2),
+        ratio >= rules.target.ratio,
+        lines,
+        1,
+        p.bureau,
+        p.program,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +397,14 @@ def score_project(p: ProjectInput, rules: RuleSet, period: Period) -> Scored:
 # ---------------------------------------------------------------------------------------------
 
 
-def aggregate(level: Level, code: str, name_zh: str, members: Sequence[Scored],
-              inputs: Sequence[ProjectInput], rules: RuleSet) -> Scored:
+def aggregate(
+    level: Level,
+    code: str,
+    name_zh: str,
+    members: Sequence[Scored],
+    inputs: Sequence[ProjectInput],
+    rules: RuleSet,
+) -> Scored:
     """Investment-weighted mean of the members' scores, and the group's own target."""
     total_w = round(sum(m.weight for m in members), 2)
     weighted = round(sum(m.score * m.weight for m in members), 4)
@@ -303,37 +413,68 @@ def aggregate(level: Level, code: str, name_zh: str, members: Sequence[Scored],
     else:
         score = round(sum(m.score for m in members) / len(members), 2)
     w_zh = "总投资" if rules.weight_by is WeightBy.TOTAL_INVESTMENT else "序时计划投资"
-    w_en = "total investment" if rules.weight_by is WeightBy.TOTAL_INVESTMENT else "planned-to-date investment"
-    lines = [_line(
-        key="member", points=m.score,
-        text_zh=f"· {m.code} {m.name_zh}：{pts(m.score)} 分 × 权重 {wan(m.weight)} 万元",
-        text_en=f"· {m.code}: {pts(m.score)} × weight {wan(m.weight)} 万元",
-        inputs={"code": m.code, "score": m.score, "weight": m.weight},
-    ) for m in members]
+    w_en = (
+        "total investment"
+        if rules.weight_by is WeightBy.TOTAL_INVESTMENT
+        else "planned-to-date investment"
+    )
+    lines = [
+        _line(
+            key="member",
+            points=m.score,
+            text_zh=f"· {m.code} {m.name_zh}：{pts(m.score)} 分 × 权重 {wan(m.weight)} 万元",
+            text_en=f"· {m.code}: {pts(m.score)} × weight {wan(m.weight)} 万元",
+            inputs={"code": m.code, "score": m.score, "weight": m.weight},
+        )
+        for m in members
+    ]
     if total_w > 0:
-        zh = (f"按{w_zh}加权平均 {len(members)} 个项目得分：Σ(得分×权重) {weighted:,.4f} ÷ "
-              f"Σ权重 {wan(total_w)} = {pts(score)} 分")
-        en = (f"{w_en}-weighted mean of {len(members)} project scores: {weighted:,.4f} ÷ "
-              f"{wan(total_w)} = {pts(score)}")
+        zh = (
+            f"按{w_zh}加权平均 {len(members)} 个项目得分：Σ(得分×权重) {weighted:,.4f} ÷ "
+            f"Σ权重 {wan(total_w)} = {pts(score)} 分"
+        )
+        en = (
+            f"{w_en}-weighted mean of {len(members)} project scores: {weighted:,.4f} ÷ "
+            f"{wan(total_w)} = {pts(score)}"
+        )
     else:
         zh = f"权重合计为 0，取 {len(members)} 个项目得分的算术平均 = {pts(score)} 分"
         en = f"weights sum to 0: plain mean of {len(members)} project scores = {pts(score)}"
-    lines.append(_line(key="total", points=score, text_zh=zh, text_en=en,
-                      inputs={"weighted_sum": weighted, "weight_sum": total_w}))
+    lines.append(
+        _line(
+            key="total",
+            points=score,
+            text_zh=zh,
+            text_en=en,
+            inputs={"weighted_sum": weighted, "weight_sum": total_w},
+        )
+    )
     basis = rules.target.basis
     actual = round(sum(investment(p, basis)[0] for p in inputs), 2)
     planned = round(sum(investment(p, basis)[1] for p in inputs), 2)
     ratio = ratio_of(actual, planned)
     met = ratio >= rules.target.ratio
-    lines.append(_line(
-        key="target",
-        text_zh=(f"序时目标：{BASIS_ZH[basis]}完成投资 {wan(actual)} 万元 ÷ 序时计划 {wan(planned)} 万元"
-                 f" = {pct(ratio)}，目标 {rules.target.ratio * 100:g}% → {'完成' if met else '未完成'}"),
-        text_en=(f"period target: {BASIS_EN[basis]} {wan(actual)} ÷ planned {wan(planned)} 万元 = "
-                 f"{pct(ratio)} against {rules.target.ratio * 100:g} % → {'met' if met else 'missed'}"),
-        inputs={"basis": basis.value, "actual_wan": actual, "planned_wan": planned,
-                "ratio": ratio, "target_ratio": rules.target.ratio, "met": met},
-    ))
+    lines.append(
+        _line(
+            key="target",
+            text_zh=(
+                f"序时目标：{BASIS_ZH[basis]}完成投资 {wan(actual)} 万元 ÷ 序时计划 {wan(planned)} 万元"
+                f" = {pct(ratio)}，目标 {rules.target.ratio * 100:g}% → {'完成' if met else '未完成'}"
+            ),
+            text_en=(
+                f"period target: {BASIS_EN[basis]} {wan(actual)} ÷ planned {wan(planned)} 万元 = "
+                f"{pct(ratio)} against {rules.target.ratio * 100:g} % → {'met' if met else 'missed'}"
+            ),
+            inputs={
+                "basis": basis.value,
+                "actual_wan": actual,
+                "planned_wan": planned,
+                "ratio": ratio,
+                "target_ratio": rules.target.ratio,
+                "met": met,
+            },
+        )
+    )
     return Scored(level, code, name_zh, score, ratio, total_w, met, lines, len(members))
 
 
@@ -396,27 +537,37 @@ def tie_lines(ranked: Sequence[Scored], tie_break: Sequence[TieKey]) -> dict[str
         while end + 1 < len(ranked) and ranked[end + 1].score == ranked[start].score:
             end += 1
         if end > start:
-            group = ranked[start:end + 1]
+            group = ranked[start : end + 1]
             for i, s in enumerate(group):
                 # Why it stands below the unit just above it (the first: above the next one).
                 other = group[i - 1] if i > 0 else group[1]
                 neighbours = [other]
-                decider = next((k for k in chain if _key_value(other, k) != _key_value(s, k)),
-                               TieKey.CODE)
+                decider = next(
+                    (k for k in chain if _key_value(other, k) != _key_value(s, k)), TieKey.CODE
+                )
                 value = _fmt_key(decider, _key_value(s, decider))
                 # The first five others: they are all among the group's first six (not O(n²)).
                 shown = [o.code for o in group[:6] if o is not s][:5]
                 more = len(group) - 1 - len(shown)
                 names = "、".join(shown) + (f" 等 {len(group) - 1} 个" if more else " ")
                 out[s.code] = _line(
-                    key="tie_break", points=None, max_points=None,
-                    text_zh=(f"与 {names}同为 {pts(s.score)} 分，按「{TIE_ZH[decider]}」排序"
-                             f"（本单位 {value}；次序：{' → '.join(TIE_ZH[k] for k in chain)}）"),
-                    text_en=(f"tied on {pts(s.score)} with {len(group) - 1} other(s); ordered by "
-                             f"{decider.value} (here {value}; chain: "
-                             f"{' → '.join(k.value for k in chain)})"),
-                    inputs={"tied": len(group), "neighbours": [o.code for o in neighbours],
-                            "decided_by": decider.value},
+                    key="tie_break",
+                    points=None,
+                    max_points=None,
+                    text_zh=(
+                        f"与 {names}同为 {pts(s.score)} 分，按「{TIE_ZH[decider]}」排序"
+                        f"（本单位 {value}；次序：{' → '.join(TIE_ZH[k] for k in chain)}）"
+                    ),
+                    text_en=(
+                        f"tied on {pts(s.score)} with {len(group) - 1} other(s); ordered by "
+                        f"{decider.value} (here {value}; chain: "
+                        f"{' → '.join(k.value for k in chain)})"
+                    ),
+                    inputs={
+                        "tied": len(group),
+                        "neighbours": [o.code for o in neighbours],
+                        "decided_by": decider.value,
+                    },
                 )
         start = end + 1
     return out
@@ -424,22 +575,36 @@ def tie_lines(ranked: Sequence[Scored], tie_break: Sequence[TieKey]) -> dict[str
 
 def _movement_line(previous_period: str | None, previous: int | None, rank_now: int) -> Line:
     if previous is None:
-        return _line(key="movement", text_zh="上期未参与排名", text_en="not ranked last period",
-                    inputs={"previous_period": previous_period})
+        return _line(
+            key="movement",
+            text_zh="上期未参与排名",
+            text_en="not ranked last period",
+            inputs={"previous_period": previous_period},
+        )
     move = previous - rank_now
     if move > 0:
-        zh, en = f"较上期（{previous_period} 第 {previous} 名）上升 {move} 位", f"up {move} from #{previous}"
+        zh, en = (
+            f"较上期（{previous_period} 第 {previous} 名）上升 {move} 位",
+            f"up {move} from #{previous}",
+        )
     elif move < 0:
-        zh, en = f"较上期（{previous_period} 第 {previous} 名）下降 {-move} 位", f"down {-move} from #{previous}"
+        zh, en = (
+            f"较上期（{previous_period} 第 {previous} 名）下降 {-move} 位",
+            f"down {-move} from #{previous}",
+        )
     else:
         zh, en = f"与上期（{previous_period}）持平，第 {previous} 名", f"unchanged at #{previous}"
-    return _line(key="movement", text_zh=zh, text_en=en,
-                inputs={"previous_period": previous_period, "previous_rank": previous,
-                        "movement": move})
+    return _line(
+        key="movement",
+        text_zh=zh,
+        text_en=en,
+        inputs={"previous_period": previous_period, "previous_rank": previous, "movement": move},
+    )
 
 
-def rank_level(level: Level, scored: Sequence[Scored], rules: RuleSet, context: RoundContext,
-               exemptions: bool) -> LevelResult:
+def rank_level(
+    level: Level, scored: Sequence[Scored], rules: RuleSet, context: RoundContext, exemptions: bool
+) -> LevelResult:
     ranked = rank(scored, rules.tie_break)
     ties = tie_lines(ranked, rules.tie_break)
     size = rules.lists.get(level, ListSize(red=0, black=0))
@@ -459,38 +624,79 @@ def rank_level(level: Level, scored: Sequence[Scored], rules: RuleSet, context: 
         if i <= red_cut and size.red:
             if s.target_met:
                 listed = ListKind.RED
-                lines.append(_line(key="list", text_zh=f"排名前 {size.red} 且完成序时目标 → 列入红榜",
-                                  text_en=f"in the top {size.red} and met the target → red list"))
+                lines.append(
+                    _line(
+                        key="list",
+                        text_zh=f"排名前 {size.red} 且完成序时目标 → 列入红榜",
+                        text_en=f"in the top {size.red} and met the target → red list",
+                    )
+                )
             else:
-                lines.append(_line(key="list", text_zh=f"排名前 {size.red} 但未完成序时目标 → 不列入红榜",
-                                  text_en=f"in the top {size.red} but missed the target → not on the red list"))
+                lines.append(
+                    _line(
+                        key="list",
+                        text_zh=f"排名前 {size.red} 但未完成序时目标 → 不列入红榜",
+                        text_en=f"in the top {size.red} but missed the target → not on the red list",
+                    )
+                )
         if i > black_from and size.black and listed is None:
             if s.target_met:
-                lines.append(_line(key="list", text_zh=f"排名后 {size.black} 但完成序时目标 → 不列入黑榜",
-                                  text_en=f"in the bottom {size.black} but met the target → not on the black list"))
+                lines.append(
+                    _line(
+                        key="list",
+                        text_zh=f"排名后 {size.black} 但完成序时目标 → 不列入黑榜",
+                        text_en=f"in the bottom {size.black} but met the target → not on the black list",
+                    )
+                )
             elif exemptions and s.code in context.exemptions:
                 ex = context.exemptions[s.code]
                 exempted = True
-                lines.append(_line(
-                    key="list",
-                    text_zh=(f"排名后 {size.black} 且未完成序时目标，但因不可抗力（{ex.reason}）"
-                             f"经 {ex.actor} 批准免于列入黑榜"),
-                    text_en=(f"in the bottom {size.black} and missed the target, exempted for force "
-                             f"majeure by {ex.actor}: {ex.reason}"),
-                    inputs={"exemption": ex.model_dump(mode="json")}))
+                lines.append(
+                    _line(
+                        key="list",
+                        text_zh=(
+                            f"排名后 {size.black} 且未完成序时目标，但因不可抗力（{ex.reason}）"
+                            f"经 {ex.actor} 批准免于列入黑榜"
+                        ),
+                        text_en=(
+                            f"in the bottom {size.black} and missed the target, exempted for force "
+                            f"majeure by {ex.actor}: {ex.reason}"
+                        ),
+                        inputs={"exemption": ex.model_dump(mode="json")},
+                    )
+                )
             else:
                 listed = ListKind.BLACK
-                lines.append(_line(key="list", text_zh=f"排名后 {size.black} 且未完成序时目标 → 列入黑榜",
-                                  text_en=f"in the bottom {size.black} and missed the target → black list"))
-        row = trusted(RankedRow, {
-            "level": level, "code": s.code, "name_zh": s.name_zh, "rank": i, "of": n,
-            "score": s.score, "previous_rank": prev,
-            "movement": None if prev is None else prev - i, "listed": listed,
-            "target_met": s.target_met, "exempted": exempted,
-            "investment_ratio": s.investment_ratio, "weight": s.weight, "members": s.members,
-            "bureau": s.bureau, "program": s.program, "breakdown": lines,
-            "red_projects": s.red_projects,
-        })
+                lines.append(
+                    _line(
+                        key="list",
+                        text_zh=f"排名后 {size.black} 且未完成序时目标 → 列入黑榜",
+                        text_en=f"in the bottom {size.black} and missed the target → black list",
+                    )
+                )
+        row = trusted(
+            RankedRow,
+            {
+                "level": level,
+                "code": s.code,
+                "name_zh": s.name_zh,
+                "rank": i,
+                "of": n,
+                "score": s.score,
+                "previous_rank": prev,
+                "movement": None if prev is None else prev - i,
+                "listed": listed,
+                "target_met": s.target_met,
+                "exempted": exempted,
+                "investment_ratio": s.investment_ratio,
+                "weight": s.weight,
+                "members": s.members,
+                "bureau": s.bureau,
+                "program": s.program,
+                "breakdown": lines,
+                "red_projects": s.red_projects,
+            },
+        )
         result.rows.append(row)
         if listed is ListKind.RED:
             result.red_list.append(s.code)
@@ -505,15 +711,26 @@ def in_scope(snapshot: Snapshot) -> list[ProjectInput]:
     return sorted(snapshot.projects, key=lambda p: p.code)
 
 
-def compute_round(snapshot: Snapshot, rules: RuleSet, context: RoundContext, *,
-                  ruleset_sha256: str = "", snapshot_sha256: str = "") -> RoundResults:
+def compute_round(
+    snapshot: Snapshot,
+    rules: RuleSet,
+    context: RoundContext,
+    *,
+    ruleset_sha256: str = "",
+    snapshot_sha256: str = "",
+) -> RoundResults:
     """Score, rank and list every project, program and bureau of a frozen period."""
     with paused_gc():
         return _compute_round(snapshot, rules, context, ruleset_sha256, snapshot_sha256)
 
 
-def _compute_round(snapshot: Snapshot, rules: RuleSet, context: RoundContext,
-                   ruleset_sha256: str, snapshot_sha256: str) -> RoundResults:
+def _compute_round(
+    snapshot: Snapshot,
+    rules: RuleSet,
+    context: RoundContext,
+    ruleset_sha256: str,
+    snapshot_sha256: str,
+) -> RoundResults:
     period = parse_period(snapshot.period)
     projects = in_scope(snapshot)
     scored = [score_project(p, rules, period) for p in projects]
@@ -528,24 +745,47 @@ def _compute_round(snapshot: Snapshot, rules: RuleSet, context: RoundContext,
 
     bureaus: list[Scored] = []
     for code, members in groups("bureau").items():
-        unit = aggregate(Level.BUREAU, code, snapshot.bureaus.get(code, code), members,
-                         [by_code[m.code] for m in members], rules)
+        unit = aggregate(
+            Level.BUREAU,
+            code,
+            snapshot.bureaus.get(code, code),
+            members,
+            [by_code[m.code] for m in members],
+            rules,
+        )
         unit.red_projects = [
-            RedProject(code=m.code, name_zh=m.name_zh, streak=streaks[m.code],
-                       red_months=sorted(x for x in by_code[m.code].red_months
-                                         if x <= period.last_month)[-12:])
-            for m in members if streaks[m.code] > 0
+            RedProject(
+                code=m.code,
+                name_zh=m.name_zh,
+                streak=streaks[m.code],
+                red_months=sorted(x for x in by_code[m.code].red_months if x <= period.last_month)[
+                    -12:
+                ],
+            )
+            for m in members
+            if streaks[m.code] > 0
         ]
         bureaus.append(unit)
     programs = [
-        aggregate(Level.PROGRAM, code, snapshot.programs.get(code, code), members,
-                  [by_code[m.code] for m in members], rules)
+        aggregate(
+            Level.PROGRAM,
+            code,
+            snapshot.programs.get(code, code),
+            members,
+            [by_code[m.code] for m in members],
+            rules,
+        )
         for code, members in groups("program").items()
     ]
     return RoundResults(
-        period=snapshot.period, kind=snapshot.kind, close=snapshot.close,
-        ruleset_id=rules.id, ruleset_version=rules.version, ruleset_sha256=ruleset_sha256,
-        snapshot_sha256=snapshot_sha256, context=context,
+        period=snapshot.period,
+        kind=snapshot.kind,
+        close=snapshot.close,
+        ruleset_id=rules.id,
+        ruleset_version=rules.version,
+        ruleset_sha256=ruleset_sha256,
+        snapshot_sha256=snapshot_sha256,
+        context=context,
         levels={
             Level.BUREAU: rank_level(Level.BUREAU, bureaus, rules, context, exemptions=True),
             Level.PROGRAM: rank_level(Level.PROGRAM, programs, rules, context, exemptions=False),
@@ -566,16 +806,28 @@ def outcomes(results: RoundResults) -> list[BureauOutcome]:
     for row in results.levels[Level.BUREAU].rows:
         ex = results.context.exemptions.get(row.code) if row.exempted else None
         reasons = [line for line in row.breakdown if line["key"] in ("total", "target", "list")]
-        out.append(BureauOutcome(
-            bureau=row.code, name_zh=row.name_zh, period=results.period, kind=results.kind,
-            ruleset_id=results.ruleset_id, ruleset_version=results.ruleset_version,
-            rank=row.rank, of=row.of, score=row.score, movement=row.movement, listed=row.listed,
-            target_met=row.target_met, exempted=row.exempted,
-            exemption_reason=ex.reason if ex else "", investment_ratio=row.investment_ratio,
-            reasons_zh=[line["text_zh"] for line in reasons],
-            reasons_en=[line["text_en"] for line in reasons],
-            red_projects=row.red_projects,
-        ))
+        out.append(
+            BureauOutcome(
+                bureau=row.code,
+                name_zh=row.name_zh,
+                period=results.period,
+                kind=results.kind,
+                ruleset_id=results.ruleset_id,
+                ruleset_version=results.ruleset_version,
+                rank=row.rank,
+                of=row.of,
+                score=row.score,
+                movement=row.movement,
+                listed=row.listed,
+                target_met=row.target_met,
+                exempted=row.exempted,
+                exemption_reason=ex.reason if ex else "",
+                investment_ratio=row.investment_ratio,
+                reasons_zh=[line["text_zh"] for line in reasons],
+                reasons_en=[line["text_en"] for line in reasons],
+                red_projects=row.red_projects,
+            )
+        )
     return out
 
 
@@ -610,13 +862,17 @@ _BLACK_EN = {
     ActionKind.NOTICE: "public notice of criticism (通报); analyse the causes and correct",
     ActionKind.SUMMONS: "the head of the bureau is summoned by a district leader (约谈)",
     ActionKind.SUPERVISION: "district supervision (督办): a correction plan is due within {days} days; "
-                            "missing it escalates",
+    "missing it escalates",
 }
 
 
-def ladder_step(track: TrackState, outcome: BureauOutcome, rules: LadderRules,
-                open_project_orders: Iterable[str] = (),
-                exempted_by_ladder: str | None = None) -> LadderStep:
+def ladder_step(
+    track: TrackState,
+    outcome: BureauOutcome,
+    rules: LadderRules,
+    open_project_orders: Iterable[str] = (),
+    exempted_by_ladder: str | None = None,
+) -> LadderStep:
     """Apply one period's outcome to one ladder track. Pure: returns the new track and actions.
 
     - black list (not exempted): one rung up (1 通报, 2 约谈, 3 督办 by default), the action of the
@@ -644,59 +900,99 @@ def ladder_step(track: TrackState, outcome: BureauOutcome, rules: LadderRules,
         t.awarded = False
     before = t.level
     exempt_reason = outcome.exemption_reason if outcome.exempted else (exempted_by_ladder or "")
-    exempted = outcome.exempted or (exempted_by_ladder is not None and outcome.listed is ListKind.BLACK)
+    exempted = outcome.exempted or (
+        exempted_by_ladder is not None and outcome.listed is ListKind.BLACK
+    )
     if outcome.listed is ListKind.BLACK and not exempted:
         t.black_streak += 1
         t.level = min(t.level + 1, len(rules.levels))
         kind = ActionKind(rules.levels[t.level - 1])
         due = rules.correction_plan_days if kind is ActionKind.SUPERVISION else None
-        actions.append(LadderAction(
-            kind=kind, level_before=before, level_after=t.level, due_days=due,
-            lines_zh=[f"{head_zh}{rank_zh}，未完成序时目标，列入黑榜（连续第 {t.black_streak} 期）",
-                      *outcome.reasons_zh, *restart_zh,
-                      f"督办等级：「{level_name(rules.levels, before)}」→「{level_name(rules.levels, t.level)}」",
-                      f"处理：{_BLACK_ZH[kind].format(days=due)}"],
-            lines_en=[f"{rank_en}; target missed; black list ({t.black_streak} running)",
-                      *outcome.reasons_en,
-                      f"ladder: {level_name_en(rules.levels, before)} → {level_name_en(rules.levels, t.level)}",
-                      f"action: {_BLACK_EN[kind].format(days=due)}"],
-        ))
+        actions.append(
+            LadderAction(
+                kind=kind,
+                level_before=before,
+                level_after=t.level,
+                due_days=due,
+                lines_zh=[
+                    f"{head_zh}{rank_zh}，未完成序时目标，列入黑榜（连续第 {t.black_streak} 期）",
+                    *outcome.reasons_zh,
+                    *restart_zh,
+                    f"督办等级：「{level_name(rules.levels, before)}」→「{level_name(rules.levels, t.level)}」",
+                    f"处理：{_BLACK_ZH[kind].format(days=due)}",
+                ],
+                lines_en=[
+                    f"{rank_en}; target missed; black list ({t.black_streak} running)",
+                    *outcome.reasons_en,
+                    f"ladder: {level_name_en(rules.levels, before)} → {level_name_en(rules.levels, t.level)}",
+                    f"action: {_BLACK_EN[kind].format(days=due)}",
+                ],
+            )
+        )
     elif exempted:
-        actions.append(LadderAction(
-            kind=ActionKind.EXEMPTED, level_before=before, level_after=t.level,
-            lines_zh=[f"{head_zh}{rank_zh}，未完成序时目标，但因不可抗力（{exempt_reason}）免于列入黑榜",
-                      f"督办等级保持「{level_name(rules.levels, t.level)}」，连续计数不变"],
-            lines_en=[f"{rank_en}; target missed but exempted for force majeure: {exempt_reason}",
-                      "ladder and streaks unchanged"],
-        ))
+        actions.append(
+            LadderAction(
+                kind=ActionKind.EXEMPTED,
+                level_before=before,
+                level_after=t.level,
+                lines_zh=[
+                    f"{head_zh}{rank_zh}，未完成序时目标，但因不可抗力（{exempt_reason}）免于列入黑榜",
+                    f"督办等级保持「{level_name(rules.levels, t.level)}」，连续计数不变",
+                ],
+                lines_en=[
+                    f"{rank_en}; target missed but exempted for force majeure: {exempt_reason}",
+                    "ladder and streaks unchanged",
+                ],
+            )
+        )
     else:
         t.black_streak = 0
         if t.level > 0 and rules.step_down > 0:
             t.level = max(t.level - rules.step_down, 0)
-            actions.append(LadderAction(
-                kind=ActionKind.STEP_DOWN, level_before=before, level_after=t.level,
-                lines_zh=[f"{head_zh}{rank_zh}，未列入黑榜",
-                          f"督办等级由「{level_name(rules.levels, before)}」降为「{level_name(rules.levels, t.level)}」"],
-                lines_en=[f"{rank_en}; off the black list",
-                          f"ladder steps down: {level_name_en(rules.levels, before)} → "
-                          f"{level_name_en(rules.levels, t.level)}"],
-            ))
+            actions.append(
+                LadderAction(
+                    kind=ActionKind.STEP_DOWN,
+                    level_before=before,
+                    level_after=t.level,
+                    lines_zh=[
+                        f"{head_zh}{rank_zh}，未列入黑榜",
+                        f"督办等级由「{level_name(rules.levels, before)}」降为「{level_name(rules.levels, t.level)}」",
+                    ],
+                    lines_en=[
+                        f"{rank_en}; off the black list",
+                        f"ladder steps down: {level_name_en(rules.levels, before)} → "
+                        f"{level_name_en(rules.levels, t.level)}",
+                    ],
+                )
+            )
     if outcome.listed is ListKind.RED:
         t.red_streak += 1
-        actions.append(LadderAction(
-            kind=ActionKind.COMMENDATION, level_before=before, level_after=t.level,
-            lines_zh=[f"{head_zh}{rank_zh}，完成序时目标，列入红榜（连续第 {t.red_streak} 期），予以通报表扬",
-                      *outcome.reasons_zh],
-            lines_en=[f"{rank_en}; target met; red list ({t.red_streak} running): commended",
-                      *outcome.reasons_en],
-        ))
+        actions.append(
+            LadderAction(
+                kind=ActionKind.COMMENDATION,
+                level_before=before,
+                level_after=t.level,
+                lines_zh=[
+                    f"{head_zh}{rank_zh}，完成序时目标，列入红榜（连续第 {t.red_streak} 期），予以通报表扬",
+                    *outcome.reasons_zh,
+                ],
+                lines_en=[
+                    f"{rank_en}; target met; red list ({t.red_streak} running): commended",
+                    *outcome.reasons_en,
+                ],
+            )
+        )
         if t.red_streak >= rules.award_after and not t.awarded:
             t.awarded = True
-            actions.append(LadderAction(
-                kind=ActionKind.AWARD, level_before=before, level_after=t.level,
-                lines_zh=[f"连续 {t.red_streak} 期列入红榜，推荐评优评先"],
-                lines_en=[f"red list {t.red_streak} periods running: recommended for an award"],
-            ))
+            actions.append(
+                LadderAction(
+                    kind=ActionKind.AWARD,
+                    level_before=before,
+                    level_after=t.level,
+                    lines_zh=[f"连续 {t.red_streak} 期列入红榜，推荐评优评先"],
+                    lines_en=[f"red list {t.red_streak} periods running: recommended for an award"],
+                )
+            )
     else:
         t.red_streak = 0
         t.awarded = False
@@ -706,45 +1002,81 @@ def ladder_step(track: TrackState, outcome: BureauOutcome, rules: LadderRules,
         for code in sorted(red_now):
             rp = red_now[code]
             if rp.streak >= rules.project_red_months and code not in open_orders:
-                actions.append(LadderAction(
-                    kind=ActionKind.PROJECT_SUPERVISION, level_before=t.level, level_after=t.level,
-                    project=code, project_name=rp.name_zh, due_days=rules.project_correction_days,
-                    lines_zh=[f"项目「{rp.name_zh}」（{code}）连续 {rp.streak} 个月红灯"
-                              f"（{'、'.join(rp.red_months[-rp.streak:])}）",
-                              f"下达督办单：请于 {rules.project_correction_days} 日内完成整改并报送整改方案"],
-                    lines_en=[f"project {code} red for {rp.streak} months running",
-                              f"supervision order: correct and send a correction plan within "
-                              f"{rules.project_correction_days} days"],
-                ))
+                actions.append(
+                    LadderAction(
+                        kind=ActionKind.PROJECT_SUPERVISION,
+                        level_before=t.level,
+                        level_after=t.level,
+                        project=code,
+                        project_name=rp.name_zh,
+                        due_days=rules.project_correction_days,
+                        lines_zh=[
+                            f"项目「{rp.name_zh}」（{code}）连续 {rp.streak} 个月红灯"
+                            f"（{'、'.join(rp.red_months[-rp.streak :])}）",
+                            f"下达督办单：请于 {rules.project_correction_days} 日内完成整改并报送整改方案",
+                        ],
+                        lines_en=[
+                            f"project {code} red for {rp.streak} months running",
+                            f"supervision order: correct and send a correction plan within "
+                            f"{rules.project_correction_days} days",
+                        ],
+                    )
+                )
         for code in sorted(open_orders - set(red_now)):
-            actions.append(LadderAction(
-                kind=ActionKind.ORDER_CLOSED, level_before=t.level, level_after=t.level,
-                project=code,
-                lines_zh=[f"项目 {code} {period.label_zh}已不再红灯，督办单整改销号"],
-                lines_en=[f"project {code} no longer red in {outcome.period}: order closed"],
-            ))
+            actions.append(
+                LadderAction(
+                    kind=ActionKind.ORDER_CLOSED,
+                    level_before=t.level,
+                    level_after=t.level,
+                    project=code,
+                    lines_zh=[f"项目 {code} {period.label_zh}已不再红灯，督办单整改销号"],
+                    lines_en=[f"project {code} no longer red in {outcome.period}: order closed"],
+                )
+            )
     t.last_period = period.key
-    t.history = [*t.history, PeriodStep(
-        period=period.key, rank=outcome.rank, of=outcome.of, score=outcome.score,
-        listed=outcome.listed, exempted=exempted, level_before=before, level_after=t.level,
-        actions=[a.kind for a in actions],
-    )][-HISTORY_KEPT:]
+    t.history = [
+        *t.history,
+        PeriodStep(
+            period=period.key,
+            rank=outcome.rank,
+            of=outcome.of,
+            score=outcome.score,
+            listed=outcome.listed,
+            exempted=exempted,
+            level_before=before,
+            level_after=t.level,
+            actions=[a.kind for a in actions],
+        ),
+    ][-HISTORY_KEPT:]
     return LadderStep(track=t, actions=actions)
 
 
 def standing_of(s: LadderState) -> LadderStanding:
     """The standing a leader reads, from a ladder's state (workflow query or stored state)."""
     return LadderStanding(
-        bureau=s.bureau, name_zh=s.name_zh,
-        tracks=[TrackView(track=k, ruleset_id=t.ruleset_id, kind=t.kind, level=t.level,
-                          level_zh=level_name(t.levels, t.level),
-                          black_streak=t.black_streak, red_streak=t.red_streak,
-                          last_period=t.last_period, history=t.history[-12:])
-                for k, t in sorted(s.tracks.items())],
-        open_orders=sorted((o for o in s.orders.values() if not o.status.finished),
-                           key=lambda o: (o.due, o.id)),
+        bureau=s.bureau,
+        name_zh=s.name_zh,
+        tracks=[
+            TrackView(
+                track=k,
+                ruleset_id=t.ruleset_id,
+                kind=t.kind,
+                level=t.level,
+                level_zh=level_name(t.levels, t.level),
+                black_streak=t.black_streak,
+                red_streak=t.red_streak,
+                last_period=t.last_period,
+                history=t.history[-12:],
+            )
+            for k, t in sorted(s.tracks.items())
+        ],
+        open_orders=sorted(
+            (o for o in s.orders.values() if not o.status.finished), key=lambda o: (o.due, o.id)
+        ),
         exemptions=sorted(s.exemptions.values(), key=lambda e: e.period),
-        decisions=s.decisions, version=s.version, runs=s.runs,
+        decisions=s.decisions,
+        version=s.version,
+        runs=s.runs,
     )
 
 
@@ -752,7 +1084,7 @@ def orders_to_forget(orders: Iterable[SupervisionOrder], keep: int) -> list[str]
     """IDs of the finished orders (closed or withdrawn) beyond the `keep` most recently issued:
     a ladder carries no more of them across continue-as-new (PostgreSQL keeps them all)."""
     done = sorted((o for o in orders if o.status.finished), key=lambda o: o.issued_at)
-    return [o.id for o in done[:max(len(done) - keep, 0)]]
+    return [o.id for o in done[: max(len(done) - keep, 0)]]
 
 
 __all__ = [

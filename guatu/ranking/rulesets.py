@@ -39,12 +39,15 @@ def _dir(directory: Path | None) -> Path:
 
 def ruleset_path(ruleset_id: str, directory: Path | None = None) -> Path:
     if not _ID.match(ruleset_id):
-        raise UnknownRuleSet(f"规则集编号不合法：{ruleset_id!r} / invalid rule set id {ruleset_id!r}")
+        raise UnknownRuleSet(
+            f"规则集编号不合法：{ruleset_id!r} / invalid rule set id {ruleset_id!r}"
+        )
     return _dir(directory) / f"{ruleset_id}.json"
 
 
-def load_ruleset(ruleset_id: str = DEFAULT_RULESET, directory: Path | None = None,
-                 version: int | None = None) -> RuleSet:
+def load_ruleset(
+    ruleset_id: str = DEFAULT_RULESET, directory: Path | None = None, version: int | None = None
+) -> RuleSet:
     """The current version of a rule set, or (with `version`) that version as it was published."""
     directory = _dir(directory)
     path = ruleset_path(ruleset_id, directory)
@@ -57,8 +60,10 @@ def load_ruleset(ruleset_id: str = DEFAULT_RULESET, directory: Path | None = Non
         return rules
     old = directory / VERSIONS_DIR / f"{ruleset_id}.v{version}.json"
     if not old.exists():
-        raise UnknownRuleSet(f"规则集 {ruleset_id} 没有第 {version} 版 / rule set {ruleset_id!r} "
-                             f"has no version {version} (current: {rules.version})")
+        raise UnknownRuleSet(
+            f"规则集 {ruleset_id} 没有第 {version} 版 / rule set {ruleset_id!r} "
+            f"has no version {version} (current: {rules.version})"
+        )
     earlier = RuleSet.model_validate_json(old.read_text(encoding="utf-8"))
     if (earlier.id, earlier.version) != (ruleset_id, version):
         raise UnknownRuleSet(f"{VERSIONS_DIR}/{old.name} declares {earlier.label}")
@@ -69,8 +74,11 @@ def ruleset_versions(ruleset_id: str, directory: Path | None = None) -> list[int
     """Every version of a rule set that can be loaded: the kept ones and the current one."""
     directory = _dir(directory)
     current = load_ruleset(ruleset_id, directory).version
-    kept = {int(m.group(1)) for p in (directory / VERSIONS_DIR).glob(f"{ruleset_id}.v*.json")
-            if (m := re.fullmatch(rf"{re.escape(ruleset_id)}\.v([1-9][0-9]*)", p.stem))}
+    kept = {
+        int(m.group(1))
+        for p in (directory / VERSIONS_DIR).glob(f"{ruleset_id}.v*.json")
+        if (m := re.fullmatch(rf"{re.escape(ruleset_id)}\.v([1-9][0-9]*)", p.stem))
+    }
     return sorted(kept | {current})
 
 
@@ -78,8 +86,10 @@ def parse_ruleset_ref(ref: str) -> tuple[str, int | None]:
     """`default` → ("default", None): the current version; `default@1` → ("default", 1)."""
     m = _REF.match(ref)
     if m is None:
-        raise UnknownRuleSet(f"规则集写法不合法：{ref!r}（如 default 或 default@1） / invalid rule "
-                             f"set {ref!r} (e.g. default or default@1)")
+        raise UnknownRuleSet(
+            f"规则集写法不合法：{ref!r}（如 default 或 default@1） / invalid rule "
+            f"set {ref!r} (e.g. default or default@1)"
+        )
     return m["id"], int(m["version"]) if m["version"] else None
 
 
@@ -103,8 +113,9 @@ def available_rulesets(directory: Path | None = None) -> list[str]:
 
 def canonical_json(data: object) -> str:
     """The one serialisation of stored inputs and results: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False)
+    return json.dumps(
+        data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
 
 
 def sha256(text: str) -> str:

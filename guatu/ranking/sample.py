@@ -55,29 +55,40 @@ class _Series:
         self.on_time = [rng.random() < on_time for _ in months]
         self.received = [ok or rng.random() < 0.7 for ok in self.on_time]
         self.milestones = [
-            MilestoneInput(step=m.step.value, planned=m.planned,
-                           actual=m.planned + timedelta(days=max(0, int(rng.gauss(delay, delay / 3 + 1)))))
+            MilestoneInput(
+                step=m.step.value,
+                planned=m.planned,
+                actual=m.planned + timedelta(days=max(0, int(rng.gauss(delay, delay / 3 + 1)))),
+            )
             for m in plan.milestones
         ]
         total = plan.total_investment_wan or 1.0
         self.red = [
-            m for i, m in enumerate(months)
+            m
+            for i, m in enumerate(months)
             if parse_month(m) >= date(plan.start.year, plan.start.month, 1)
             and (self.planned_close[i] - self.cumulative[i]) / total * 100 > 30
         ]
 
 
-def synthetic_snapshots(plans: Sequence[ProjectPlan], periods: Sequence[str], seed: int = 20210329,
-                        profiles: dict[str, str] | None = None,
-                        bureau_names: dict[str, str] | None = None,
-                        program_names: dict[str, str] | None = None) -> list[Snapshot]:
+def synthetic_snapshots(
+    plans: Sequence[ProjectPlan],
+    periods: Sequence[str],
+    seed: int = 20210329,
+    profiles: dict[str, str] | None = None,
+    bureau_names: dict[str, str] | None = None,
+    program_names: dict[str, str] | None = None,
+) -> list[Snapshot]:
     parsed = [parse_period(p) for p in periods]
     first = date(min(min(p.start for p in parsed), min(p.start for p in plans)).year, 1, 1)
     last = max(p.close for p in parsed)
     horizon = months_between(first, add_months(last, -1))
     profiles = profiles or bureau_profiles({p.bureau for p in plans}, seed)
     rng = random.Random(seed)
-    series = {p.code: _Series(p, horizon, profiles[p.bureau], rng) for p in sorted(plans, key=lambda p: p.code)}
+    series = {
+        p.code: _Series(p, horizon, profiles[p.bureau], rng)
+        for p in sorted(plans, key=lambda p: p.code)
+    }
     frozen_at = datetime(2000, 1, 1, tzinfo=UTC)
     out: list[Snapshot] = []
     for period in parsed:
@@ -94,28 +105,53 @@ def synthetic_snapshots(plans: Sequence[ProjectPlan], periods: Sequence[str], se
             before_year = s.cumulative[s.index[ys] - 1] if s.index[ys] > 0 else 0.0
             planned_year = planned_to_date_wan(plan, year_start)
             expected = range(start_i, li + 1)
-            projects.append(ProjectInput(
-                code=code, name_zh=plan.name_zh, program=plan.program, bureau=plan.bureau,
-                kind=plan.kind.value, stage="under_construction", status="active",
-                start=plan.start, finish=plan.finish,
-                total_investment_wan=round(plan.total_investment_wan, 2),
-                planned_to_date_wan=round(s.planned_close[li], 2),
-                planned_ytd_wan=round(s.planned_close[li] - planned_year, 2),
-                actual_cumulative_wan=round(s.cumulative[li], 2),
-                actual_ytd_wan=round(s.cumulative[li] - before_year, 2),
-                milestones=[m if m.actual is not None and m.actual < period.close
-                            else m.model_copy(update={"actual": None}) for m in s.milestones],
-                reports=[ReportInput(month=horizon[i], received=s.received[i],
-                                     on_time=s.on_time[i]) for i in expected],
-                red_months=[m for m in s.red if m <= last_month],
-                year_plan_wan=round(year_plan_wan(plan, year_start.year), 2),
-                year_plan_to_date_wan=round(year_plan_to_date_wan(plan, last_month), 2),
-            ))
-        out.append(Snapshot(
-            period=period.key, kind=period.kind.value, close=period.close, months=period.months,
-            frozen_at=frozen_at, source=f"synthetic seed {seed}",
-            bureaus={b: (bureau_names or {}).get(b, b) for b in sorted({p.bureau for p in projects})},
-            programs={g: (program_names or {}).get(g, g) for g in sorted({p.program for p in projects})},
-            projects=projects,
-        ))
+            projects.append(
+                ProjectInput(
+                    code=code,
+                    name_zh=plan.name_zh,
+                    program=plan.program,
+                    bureau=plan.bureau,
+                    kind=plan.kind.value,
+                    stage="under_construction",
+                    status="active",
+                    start=plan.start,
+                    finish=plan.finish,
+                    total_investment_wan=round(plan.total_investment_wan, 2),
+                    planned_to_date_wan=round(s.planned_close[li], 2),
+                    planned_ytd_wan=round(s.planned_close[li] - planned_year, 2),
+                    actual_cumulative_wan=round(s.cumulative[li], 2),
+                    actual_ytd_wan=round(s.cumulative[li] - before_year, 2),
+                    milestones=[
+                        m
+                        if m.actual is not None and m.actual < period.close
+                        else m.model_copy(update={"actual": None})
+                        for m in s.milestones
+                    ],
+                    reports=[
+                        ReportInput(month=horizon[i], received=s.received[i], on_time=s.on_time[i])
+                        for i in expected
+                    ],
+                    red_months=[m for m in s.red if m <= last_month],
+                    year_plan_wan=round(year_plan_wan(plan, year_start.year), 2),
+                    year_plan_to_date_wan=round(year_plan_to_date_wan(plan, last_month), 2),
+                )
+            )
+        out.append(
+            Snapshot(
+                period=period.key,
+                kind=period.kind.value,
+                close=period.close,
+                months=period.months,
+                frozen_at=frozen_at,
+                source=f"synthetic seed {seed}",
+                bureaus={
+                    b: (bureau_names or {}).get(b, b) for b in sorted({p.bureau for p in projects})
+                },
+                programs={
+                    g: (program_names or {}).get(g, g)
+                    for g in sorted({p.program for p in projects})
+                },
+                projects=projects,
+            )
+        )
     return out

@@ -63,8 +63,6 @@ SCHEDULES: dict[str, str] = {
 }
 
 
-
-
 def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
@@ -77,13 +75,15 @@ def schedule_for(kind: str, ruleset_id: str, task_queue: str) -> Schedule:
         # Overlap allowed: a run only starts the period's round and returns, and the round's
         # business-key ID already keeps a period from running twice at once; a round that is
         # slow never makes the schedule skip the next period.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL,
-                              catchup_window=timedelta(days=7)),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.ALLOW_ALL, catchup_window=timedelta(days=7)
+        ),
     )
 
 
-async def ensure_schedules(client: Client, settings: Settings,
-                           ruleset_id: str = DEFAULT_RULESET) -> list[ScheduleHandle]:
+async def ensure_schedules(
+    client: Client, settings: Settings, ruleset_id: str = DEFAULT_RULESET
+) -> list[ScheduleHandle]:
     """Create the monthly, quarterly and annual ranking schedules, or bring them up to date.
 
     Idempotent: run at every start. An existing schedule keeps its ID, history and state (a
@@ -101,9 +101,14 @@ async def ensure_schedules(client: Client, settings: Settings,
             handle = client.get_schedule_handle(schedule_id)
 
             def update(current: ScheduleUpdateInput, desired: Schedule = desired) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=dataclasses.replace(
-                    current.description.schedule, action=desired.action, spec=desired.spec,
-                    policy=desired.policy))
+                return ScheduleUpdate(
+                    schedule=dataclasses.replace(
+                        current.description.schedule,
+                        action=desired.action,
+                        spec=desired.spec,
+                        policy=desired.policy,
+                    )
+                )
 
             await handle.update(update)
         handles.append(handle)
@@ -120,13 +125,21 @@ def _checked(period: str, ruleset: str) -> None:
     try:
         load_ruleset(ruleset)
     except UnknownRuleSet:
-        raise Rejected("unknown_ruleset", f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
-                       f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}") from None
+        raise Rejected(
+            "unknown_ruleset",
+            f"没有规则集「{ruleset}」，可用：{'、'.join(available_rulesets())}",
+            f"no rule set {ruleset!r}; known: {', '.join(available_rulesets())}",
+        ) from None
 
 
-async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULESET, *,
-                        task_queue: str = c.TASK_QUEUE,
-                        clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, RoundResult]:
+async def trigger_round(
+    client: Client,
+    period: str,
+    ruleset: str = DEFAULT_RULESET,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+) -> WorkflowHandle[Any, RoundResult]:
     """Start the round of `period` now (or attach to it if it is running).
 
     A round that already completed is run again: it reuses the frozen snapshot, must reproduce
@@ -141,7 +154,9 @@ async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULE
         return await client.start_workflow(
             c.RANKING_WORKFLOW,
             RankingRoundInput(period=period, ruleset_id=ruleset, clock=clock or ProgrammeClock()),
-            id=workflow_id, task_queue=task_queue, result_type=RoundResult,
+            id=workflow_id,
+            task_queue=task_queue,
+            result_type=RoundResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
@@ -152,11 +167,17 @@ async def trigger_round(client: Client, period: str, ruleset: str = DEFAULT_RULE
 MIN_REASON_CHARS = 4
 
 
-async def revise_round(client: Client, period: str, *, reason: str, actor: str,
-                       ruleset: str = DEFAULT_RULESET,
-                       task_queue: str = c.TASK_QUEUE,
-                       pool: asyncpg.Pool | None = None,
-                       clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, RoundResult]:
+async def revise_round(
+    client: Client,
+    period: str,
+    *,
+    reason: str,
+    actor: str,
+    ruleset: str = DEFAULT_RULESET,
+    task_queue: str = c.TASK_QUEUE,
+    pool: asyncpg.Pool | None = None,
+    clock: ProgrammeClock | None = None,
+) -> WorkflowHandle[Any, RoundResult]:
     """Freeze the period's inputs again and publish the next revision (2, 3, …) of its round,
     with `reason` and `actor` recorded; earlier revisions stay with their hashes.
 
@@ -170,21 +191,34 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
     _checked(period, ruleset)
     reason = reason.strip()
     if len(reason) < MIN_REASON_CHARS:
-        raise Rejected("reason_required",
-                       f"重新冻结须写明更正原因（至少 {MIN_REASON_CHARS} 个字）",
-                       f"a refreeze needs a reason (at least {MIN_REASON_CHARS} characters)")
+        raise Rejected(
+            "reason_required",
+            f"重新冻结须写明更正原因（至少 {MIN_REASON_CHARS} 个字）",
+            f"a refreeze needs a reason (at least {MIN_REASON_CHARS} characters)",
+        )
     if not actor.strip():
         raise Rejected("actor_required", "请填写操作人", "the actor is required")
-    data = RankingRoundInput(period=period, ruleset_id=ruleset, refreeze=True, reason=reason,
-                             actor=actor.strip(), clock=clock or ProgrammeClock())
+    data = RankingRoundInput(
+        period=period,
+        ruleset_id=ruleset,
+        refreeze=True,
+        reason=reason,
+        actor=actor.strip(),
+        clock=clock or ProgrammeClock(),
+    )
     if pool is not None:
         async with pool.acquire() as conn:
-            latest = await conn.fetchval("SELECT revision FROM ranking_rounds WHERE period = $1"
-                                         " AND ruleset_id = $2", period, ruleset)
+            latest = await conn.fetchval(
+                "SELECT revision FROM ranking_rounds WHERE period = $1 AND ruleset_id = $2",
+                period,
+                ruleset,
+            )
         return await client.start_workflow(
-            c.RANKING_WORKFLOW, data,
+            c.RANKING_WORKFLOW,
+            data,
             id=c.ranking_round_workflow_id(period, ruleset, (latest or 1) + 1),
-            task_queue=task_queue, result_type=RoundResult,
+            task_queue=task_queue,
+            result_type=RoundResult,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
@@ -202,7 +236,10 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
             continue
         try:
             return await client.start_workflow(
-                c.RANKING_WORKFLOW, data, id=workflow_id, task_queue=task_queue,
+                c.RANKING_WORKFLOW,
+                data,
+                id=workflow_id,
+                task_queue=task_queue,
                 result_type=RoundResult,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -212,8 +249,9 @@ async def revise_round(client: Client, period: str, *, reason: str, actor: str,
             revision += 1
 
 
-async def _ladder(client: Client, bureau: str, task_queue: str,
-                  pool: asyncpg.Pool | None) -> WorkflowHandle[Any, Any]:
+async def _ladder(
+    client: Client, bureau: str, task_queue: str, pool: asyncpg.Pool | None
+) -> WorkflowHandle[Any, Any]:
     """The bureau's ladder, started (from its stored state, if any) when it is not running."""
     rules = load_ruleset(DEFAULT_RULESET)
     state = None
@@ -222,60 +260,93 @@ async def _ladder(client: Client, bureau: str, task_queue: str,
         from guatu.ranking.models import LadderState
 
         async with pool.acquire() as conn:
-            stored = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
-            name_zh = await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau) or ""
+            stored = await conn.fetchval(
+                "SELECT state FROM ladder_standing WHERE bureau = $1", bureau
+            )
+            name_zh = (
+                await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau) or ""
+            )
         state = LadderState.model_validate(stored) if stored else None
     return await client.start_workflow(
         c.LADDER_WORKFLOW,
         LadderInput(bureau=bureau, name_zh=name_zh, exemption_rules=rules.exemption, state=state),
-        id=c.bureau_ladder_workflow_id(bureau), task_queue=task_queue,
+        id=c.bureau_ladder_workflow_id(bureau),
+        task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
 
 
-
-
-
-
-async def grant_exemption(client: Client, bureau: str, data: ExemptionInput, *,
-                          pool: asyncpg.Pool | None = None, task_queue: str = c.TASK_QUEUE,
-                          channel: str = "api") -> ExemptionResult:
+async def grant_exemption(
+    client: Client,
+    bureau: str,
+    data: ExemptionInput,
+    *,
+    pool: asyncpg.Pool | None = None,
+    task_queue: str = c.TASK_QUEUE,
+    channel: str = "api",
+) -> ExemptionResult:
     """Exempt a bureau from one period's black list (force majeure). A refusal raises `Rejected`
     and, given a pool, is written to the audit log; an acceptance is audited by the ladder."""
     handle = await _ladder(client, bureau, task_queue, pool)
     try:
         return await handle.execute_update(
-            c.UPDATE_EXEMPTION, data, id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
-            result_type=ExemptionResult)
+            c.UPDATE_EXEMPTION,
+            data,
+            id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
+            result_type=ExemptionResult,
+        )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
-            await audit_rejection(pool, None, f"exemption:{data.period}", data.idempotency_key,
-                                  data.actor, bureau, rejected, channel,
-                                  data.model_dump(mode="json"))
+            await audit_rejection(
+                pool,
+                None,
+                f"exemption:{data.period}",
+                data.idempotency_key,
+                data.actor,
+                bureau,
+                rejected,
+                channel,
+                data.model_dump(mode="json"),
+            )
         raise rejected from None
 
 
-async def submit_correction_plan(client: Client, bureau: str, data: CorrectionPlanInput, *,
-                                 pool: asyncpg.Pool | None = None,
-                                 channel: str = "api") -> CorrectionPlanResult:
+async def submit_correction_plan(
+    client: Client,
+    bureau: str,
+    data: CorrectionPlanInput,
+    *,
+    pool: asyncpg.Pool | None = None,
+    channel: str = "api",
+) -> CorrectionPlanResult:
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
     try:
         return await handle.execute_update(
-            c.UPDATE_CORRECTION_PLAN, data,
+            c.UPDATE_CORRECTION_PLAN,
+            data,
             id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
-            result_type=CorrectionPlanResult)
+            result_type=CorrectionPlanResult,
+        )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
             raise
         if pool is not None:
-            await audit_rejection(pool, None, f"correction_plan:{data.order_id}",
-                                  data.idempotency_key, data.actor, bureau, rejected, channel,
-                                  data.model_dump(mode="json"))
+            await audit_rejection(
+                pool,
+                None,
+                f"correction_plan:{data.order_id}",
+                data.idempotency_key,
+                data.actor,
+                bureau,
+                rejected,
+                channel,
+                data.model_dump(mode="json"),
+            )
         raise rejected from None
 
 

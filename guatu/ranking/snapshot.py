@@ -48,8 +48,12 @@ def _json_list(value: Any) -> list[Any]:
     return list(value or [])
 
 
-def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, bool]],
-                  steps: Mapping[str, date], period: Period) -> ProjectInput | None:
+def project_input(
+    row: Mapping[str, Any],
+    reports: Mapping[str, tuple[float, bool]],
+    steps: Mapping[str, date],
+    period: Period,
+) -> ProjectInput | None:
     """Pure: one project's frozen inputs, or None when it is out of scope for the period.
 
     `reports` maps month → (investment_wan, on_time) of the winning version of each month;
@@ -68,30 +72,60 @@ def project_input(row: Mapping[str, Any], reports: Mapping[str, tuple[float, boo
     monthly = {m: float(v[0]) for m, v in sorted(reports.items()) if m <= last}
     reached = {s: d for s, d in steps.items() if d < period.close}
     delivered = min((d for s, d in reached.items() if s in DELIVERED_STEPS), default=None)
-    expected = [
-        m for m in months_between(plan.start, parse_month(last))
-        if delivered is None or parse_month(m) < delivered
-    ] if month_key(plan.start) <= last else []
-    return trusted(ProjectInput, {
-        "code": str(row["code"]), "name_zh": str(row["name_zh"]), "program": str(row["program"]),
-        "bureau": str(row["bureau"]), "kind": str(row["kind"]), "stage": str(row["stage"]),
-        "status": str(row["status"]), "start": plan.start, "finish": plan.finish,
-        "total_investment_wan": float(round(plan.total_investment_wan, 2)),
-        "planned_to_date_wan": float(round(to_date, 2)),
-        "planned_ytd_wan": float(round(to_date - before_year, 2)),
-        "actual_cumulative_wan": float(round(sum(monthly.values()), 2)),
-        "actual_ytd_wan": float(round(sum(v for m, v in monthly.items() if m >= year_key), 2)),
-        "monthly_investment_wan": monthly,
-        "milestones": [trusted(MilestoneInput, {"step": m.step.value, "planned": m.planned,
-                                                "actual": reached.get(m.step.value)})
-                       for m in plan.milestones],
-        "reports": [trusted(ReportInput, {"month": m, "received": m in reports,
-                                          "on_time": bool(reports[m][1]) if m in reports else False})
-                    for m in expected],
-        "red_months": sorted(str(m) for m in _json_list(row["red_months"]) if m <= last),
-        "year_plan_wan": float(round(year_plan_wan(plan, year_start.year), 2)),
-        "year_plan_to_date_wan": float(round(year_plan_to_date_wan(plan, last), 2)),
-    })
+    expected = (
+        [
+            m
+            for m in months_between(plan.start, parse_month(last))
+            if delivered is None or parse_month(m) < delivered
+        ]
+        if month_key(plan.start) <= last
+        else []
+    )
+    return trusted(
+        ProjectInput,
+        {
+            "code": str(row["code"]),
+            "name_zh": str(row["name_zh"]),
+            "program": str(row["program"]),
+            "bureau": str(row["bureau"]),
+            "kind": str(row["kind"]),
+            "stage": str(row["stage"]),
+            "status": str(row["status"]),
+            "start": plan.start,
+            "finish": plan.finish,
+            "total_investment_wan": float(round(plan.total_investment_wan, 2)),
+            "planned_to_date_wan": float(round(to_date, 2)),
+            "planned_ytd_wan": float(round(to_date - before_year, 2)),
+            "actual_cumulative_wan": float(round(sum(monthly.values()), 2)),
+            "actual_ytd_wan": float(round(sum(v for m, v in monthly.items() if m >= year_key), 2)),
+            "monthly_investment_wan": monthly,
+            "milestones": [
+                trusted(
+                    MilestoneInput,
+                    {
+                        "step": m.step.value,
+                        "planned": m.planned,
+                        "actual": reached.get(m.step.value),
+                    },
+                )
+                for m in plan.milestones
+            ],
+            "reports": [
+                trusted(
+                    ReportInput,
+                    {
+                        "month": m,
+                        "received": m in reports,
+                        "on_time": bool(reports[m][1]) if m in reports else False,
+                    },
+                )
+                for m in expected
+            ],
+            "red_months": sorted(str(m) for m in _json_list(row["red_months"]) if m <= last),
+            "year_plan_wan": float(round(year_plan_wan(plan, year_start.year), 2)),
+            "year_plan_to_date_wan": float(round(year_plan_to_date_wan(plan, last), 2)),
+        },
+    )
 
 
 async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
@@ -100,28 +134,46 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
     rows = await conn.fetch(
         "SELECT code, name_zh, program, bureau, kind, stage, status, plan::text AS plan,"
         " red_months::text AS red_months"
-        " FROM projects ORDER BY code")
+        " FROM projects ORDER BY code"
+    )
     reports: dict[str, dict[str, tuple[float, bool]]] = {}
     for r in await conn.fetch(
-            "SELECT DISTINCT ON (project, month) project, month, investment_wan, on_time"
-            " FROM progress_reports WHERE month <= $1"
-            " ORDER BY project, month, corrected DESC", period.last_month):
+        "SELECT DISTINCT ON (project, month) project, month, investment_wan, on_time"
+        " FROM progress_reports WHERE month <= $1"
+        " ORDER BY project, month, corrected DESC",
+        period.last_month,
+    ):
         reports.setdefault(r["project"], {})[r["month"]] = (r["investment_wan"], r["on_time"])
     steps: dict[str, dict[str, date]] = {}
     for r in await conn.fetch(
-            "SELECT project, step, min(on_date) AS on_date FROM stage_history"
-            " WHERE step IS NOT NULL GROUP BY project, step"):
+        "SELECT project, step, min(on_date) AS on_date FROM stage_history"
+        " WHERE step IS NOT NULL GROUP BY project, step"
+    ):
         steps.setdefault(r["project"], {})[r["step"]] = r["on_date"]
     with paused_gc():
-        projects = [p for row in rows
-                    if (p := project_input(row, reports.get(row["code"], {}),
-                                           steps.get(row["code"], {}), period)) is not None]
-    bureaus = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")}
-    programs = {r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")}
+        projects = [
+            p
+            for row in rows
+            if (
+                p := project_input(
+                    row, reports.get(row["code"], {}), steps.get(row["code"], {}), period
+                )
+            )
+            is not None
+        ]
+    bureaus = {
+        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")
+    }
+    programs = {
+        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")
+    }
     used_b = {p.bureau for p in projects}
     used_p = {p.program for p in projects}
     return Snapshot(
-        period=period.key, kind=period.kind.value, close=period.close, months=period.months,
+        period=period.key,
+        kind=period.kind.value,
+        close=period.close,
+        months=period.months,
         frozen_at=frozen_at,
         bureaus={k: v for k, v in sorted(bureaus.items()) if k in used_b},
         programs={k: v for k, v in sorted(programs.items()) if k in used_p},
@@ -141,18 +193,25 @@ async def store_snapshot(conn: asyncpg.Connection, snapshot: Snapshot) -> tuple[
     inserted = await conn.fetchval(
         "INSERT INTO ranking_snapshots (period, kind, close_date, frozen_at, projects, body, sha256)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (period) DO NOTHING RETURNING sha256",
-        snapshot.period, snapshot.kind, snapshot.close, snapshot.frozen_at,
-        len(snapshot.projects), text, digest)
+        snapshot.period,
+        snapshot.kind,
+        snapshot.close,
+        snapshot.frozen_at,
+        len(snapshot.projects),
+        text,
+        digest,
+    )
     if inserted is not None:
         return digest, False
-    stored = await conn.fetchval("SELECT sha256 FROM ranking_snapshots WHERE period = $1",
-                                 snapshot.period)
+    stored = await conn.fetchval(
+        "SELECT sha256 FROM ranking_snapshots WHERE period = $1", snapshot.period
+    )
     return str(stored), True
 
 
-async def load_snapshot(conn: asyncpg.Connection, period: str,
-                        cached: Snapshot | None = None,
-                        cached_sha256: str = "") -> tuple[Snapshot, str] | None:
+async def load_snapshot(
+    conn: asyncpg.Connection, period: str, cached: Snapshot | None = None, cached_sha256: str = ""
+) -> tuple[Snapshot, str] | None:
     """The frozen snapshot of a period and its SHA-256, or None if the period is not frozen.
 
     `cached` is a snapshot this process froze itself, whose canonical JSON had `cached_sha256`:

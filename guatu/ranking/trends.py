@@ -46,8 +46,9 @@ def _scope(program: str | None, bureau: str | None, first: int = 1) -> tuple[str
     return "".join(f" AND {c}" for c in clauses), args
 
 
-async def _scope_name(conn: asyncpg.Connection, program: str | None,
-                      bureau: str | None) -> dict[str, str]:
+async def _scope_name(
+    conn: asyncpg.Connection, program: str | None, bureau: str | None
+) -> dict[str, str]:
     """The chart's title: 全区 (the programme), a program or a bureau (both: program · bureau)."""
     zh, en = [], []
     if program is not None:
@@ -67,19 +68,28 @@ def _project_line(plan_text: str, year: int) -> tuple[tuple[float, ...], float]:
     text: the rule costs ≈ 0.3 ms a plan, and a plan changes far less often than the page is
     refreshed (every 30 s)."""
     plan = ProjectPlan.model_validate_json(plan_text)
-    return (tuple(year_plan_to_date_wan(plan, m) for m in year_months(year)),
-            year_plan_wan(plan, year))
+    return (
+        tuple(year_plan_to_date_wan(plan, m) for m in year_months(year)),
+        year_plan_wan(plan, year),
+    )
 
 
 def _plan_line(plans: list[str], year: int) -> tuple[list[float], float]:
     """Σ year plan × 时间进度 at each month's close, and Σ year plan (CPU: off the event loop)."""
     lines = [_project_line(text, year) for text in plans]
-    return ([round(sum(line[i] for line, _ in lines), 2) for i in range(12)],
-            round(sum(total for _, total in lines), 2))
+    return (
+        [round(sum(line[i] for line, _ in lines), 2) for i in range(12)],
+        round(sum(total for _, total in lines), 2),
+    )
 
 
-async def investment(pool: asyncpg.Pool, year: int | None = None, *,
-                     program: str | None = None, bureau: str | None = None) -> dict[str, Any]:
+async def investment(
+    pool: asyncpg.Pool,
+    year: int | None = None,
+    *,
+    program: str | None = None,
+    bureau: str | None = None,
+) -> dict[str, Any]:
     """This year's cumulative investment against the 序时 plan, month by month.
 
     - Scope: the projects of the read model that are not cancelled (the ranking's scope), of
@@ -99,7 +109,9 @@ async def investment(pool: asyncpg.Pool, year: int | None = None, *,
         plan_where, args = _scope(program, bureau)
         plans = await conn.fetch(
             f"SELECT p.plan::text AS plan FROM projects p WHERE p.status <> 'cancelled'"
-            f"{plan_where}", *args)
+            f"{plan_where}",
+            *args,
+        )
         where, _ = _scope(program, bureau, first=2)
         monthly = await conn.fetch(
             "SELECT r.month, sum(r.investment_wan) AS wan FROM ("
@@ -107,7 +119,10 @@ async def investment(pool: asyncpg.Pool, year: int | None = None, *,
             "  FROM progress_reports WHERE month LIKE $1 || '-%'"
             "  ORDER BY project, month, corrected DESC) r"
             f" JOIN projects p ON p.code = r.project WHERE p.status <> 'cancelled'{where}"
-            " GROUP BY r.month", f"{year:04d}", *args)
+            " GROUP BY r.month",
+            f"{year:04d}",
+            *args,
+        )
         name = await _scope_name(conn, program, bureau)
     plan_line, year_plan = await asyncio.to_thread(_plan_line, [r["plan"] for r in plans], year)
     by_month = {r["month"]: float(r["wan"]) for r in monthly}
@@ -122,15 +137,25 @@ async def investment(pool: asyncpg.Pool, year: int | None = None, *,
         running += by_month.get(m, 0.0)
         actual.append(round(running, 2) if m <= through else None)
     return {
-        "year": year, "as_of": as_of.isoformat(), "basis": "year_plan",
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "basis": "year_plan",
         "scope": {"program": program, "bureau": bureau, **name},
-        "projects": len(plans), "year_plan_wan": year_plan, "months": months,
-        "plan_wan": plan_line, "actual_wan": actual,
+        "projects": len(plans),
+        "year_plan_wan": year_plan,
+        "months": months,
+        "plan_wan": plan_line,
+        "actual_wan": actual,
     }
 
 
-async def ranks(pool: asyncpg.Pool, year: int | None = None, *, level: str = "bureau",
-                ruleset_id: str | None = None) -> dict[str, Any]:
+async def ranks(
+    pool: asyncpg.Pool,
+    year: int | None = None,
+    *,
+    level: str = "bureau",
+    ruleset_id: str | None = None,
+) -> dict[str, Any]:
     """Each unit's rank in the year's monthly rounds, oldest period first (a bump chart).
 
     From the published rounds (`ranking_entries`, which hold the latest revision of each
@@ -141,42 +166,75 @@ async def ranks(pool: asyncpg.Pool, year: int | None = None, *, level: str = "bu
 
     async with pool.acquire() as conn:
         year = year or (await _as_of(conn)).year
-    periods = [p for p in await list_periods(pool, level, ruleset_id=ruleset_id)
-               if p["kind"] == "month" and p["period"].startswith(f"{year:04d}-")]
+    periods = [
+        p
+        for p in await list_periods(pool, level, ruleset_id=ruleset_id)
+        if p["kind"] == "month" and p["period"].startswith(f"{year:04d}-")
+    ]
     periods.sort(key=lambda p: p["period"])
     keys = [p["period"] for p in periods]
     rs = periods[0]["ruleset_id"] if periods else ruleset_id
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT e.period, e.code, e.name_zh, e.rank, e.of_count, e.score, e.list"
-            " FROM ranking_entries e WHERE e.level = $1 AND e.ruleset_id = $2"
-            " AND e.period = ANY($3::text[])", level, rs, keys) if keys else []
-        names = {r["code"]: r["name_en"] for r in await conn.fetch(
-            f"SELECT code, name_en FROM {'bureaus' if level == 'bureau' else 'programs'}")}
+        rows = (
+            await conn.fetch(
+                "SELECT e.period, e.code, e.name_zh, e.rank, e.of_count, e.score, e.list"
+                " FROM ranking_entries e WHERE e.level = $1 AND e.ruleset_id = $2"
+                " AND e.period = ANY($3::text[])",
+                level,
+                rs,
+                keys,
+            )
+            if keys
+            else []
+        )
+        names = {
+            r["code"]: r["name_en"]
+            for r in await conn.fetch(
+                f"SELECT code, name_en FROM {'bureaus' if level == 'bureau' else 'programs'}"
+            )
+        }
     index = {k: i for i, k in enumerate(keys)}
     units: dict[str, dict[str, Any]] = {}
     for r in rows:
-        unit = units.setdefault(r["code"], {
-            "code": r["code"], "name_zh": r["name_zh"], "name_en": names.get(r["code"]) or r["name_zh"],
-            "ranks": [None] * len(keys), "scores": [None] * len(keys), "lists": [None] * len(keys)})
+        unit = units.setdefault(
+            r["code"],
+            {
+                "code": r["code"],
+                "name_zh": r["name_zh"],
+                "name_en": names.get(r["code"]) or r["name_zh"],
+                "ranks": [None] * len(keys),
+                "scores": [None] * len(keys),
+                "lists": [None] * len(keys),
+            },
+        )
         i = index[r["period"]]
         unit["ranks"][i], unit["scores"][i], unit["lists"][i] = r["rank"], r["score"], r["list"]
     last = len(keys) - 1
 
     def order(u: dict[str, Any]) -> tuple[int, str]:
-        return (u["ranks"][last] if last >= 0 and u["ranks"][last] is not None else 10**6,
-                u["code"])
+        return (
+            u["ranks"][last] if last >= 0 and u["ranks"][last] is not None else 10**6,
+            u["code"],
+        )
 
     return {
-        "year": year, "level": level, "ruleset_id": rs, "periods": keys,
+        "year": year,
+        "level": level,
+        "ruleset_id": rs,
+        "periods": keys,
         "labels_zh": [parse_period(k).label_zh for k in keys],
         "revisions": [p["revision"] for p in periods],
         "units": sorted(units.values(), key=order),
     }
 
 
-async def lights(pool: asyncpg.Pool, year: int | None = None, *, program: str | None = None,
-                 bureau: str | None = None) -> dict[str, Any]:
+async def lights(
+    pool: asyncpg.Pool,
+    year: int | None = None,
+    *,
+    program: str | None = None,
+    bureau: str | None = None,
+) -> dict[str, Any]:
     """Projects green, yellow and red at each month's end (stacked), from the light history.
 
     The projection writes every change of a project's light to `light_history` (`at`: business
@@ -198,32 +256,44 @@ async def lights(pool: asyncpg.Pool, year: int | None = None, *, program: str | 
         shown = [m for m in months if m <= current]
         ends = [local_start(add_months(parse_month(m), 1)) for m in shown]
         where, args = _scope(program, bureau, first=2)
-        rows = await conn.fetch(
-            "WITH scope AS ("
-            "  SELECT p.code, p.light, coalesce("
-            "    (SELECT min(s.recorded_at) FROM stage_history s WHERE s.project = p.code),"
-            "    (SELECT min(h.at) FROM light_history h WHERE h.project = p.code),"
-            "    '-infinity'::timestamptz) AS on_chart"
-            f"  FROM projects p WHERE true{where})"
-            " SELECT e.i, l.light, count(*) AS n"
-            " FROM unnest($1::timestamptz[]) WITH ORDINALITY AS e(boundary, i)"
-            " JOIN scope p ON p.on_chart < e.boundary"
-            " CROSS JOIN LATERAL (SELECT coalesce("
-            "   (SELECT h.previous FROM light_history h WHERE h.project = p.code"
-            "    AND h.at >= e.boundary ORDER BY h.at,"
-            "    EXISTS (SELECT 1 FROM light_history g WHERE g.project = h.project"
-            "     AND g.at = h.at AND g.key <> h.key AND g.light = h.previous), h.key LIMIT 1),"
-            "   p.light) AS light) l"
-            " GROUP BY e.i, l.light", ends, *args) if ends else []
+        rows = (
+            await conn.fetch(
+                "WITH scope AS ("
+                "  SELECT p.code, p.light, coalesce("
+                "    (SELECT min(s.recorded_at) FROM stage_history s WHERE s.project = p.code),"
+                "    (SELECT min(h.at) FROM light_history h WHERE h.project = p.code),"
+                "    '-infinity'::timestamptz) AS on_chart"
+                f"  FROM projects p WHERE true{where})"
+                " SELECT e.i, l.light, count(*) AS n"
+                " FROM unnest($1::timestamptz[]) WITH ORDINALITY AS e(boundary, i)"
+                " JOIN scope p ON p.on_chart < e.boundary"
+                " CROSS JOIN LATERAL (SELECT coalesce("
+                "   (SELECT h.previous FROM light_history h WHERE h.project = p.code"
+                "    AND h.at >= e.boundary ORDER BY h.at,"
+                "    EXISTS (SELECT 1 FROM light_history g WHERE g.project = h.project"
+                "     AND g.at = h.at AND g.key <> h.key AND g.light = h.previous), h.key LIMIT 1),"
+                "   p.light) AS light) l"
+                " GROUP BY e.i, l.light",
+                ends,
+                *args,
+            )
+            if ends
+            else []
+        )
         name = await _scope_name(conn, program, bureau)
     counts: dict[str, list[int | None]] = {
-        k: [0 if m <= current else None for m in months] for k in LIGHTS}
+        k: [0 if m <= current else None for m in months] for k in LIGHTS
+    }
     for r in rows:
         if r["light"] in counts:
             counts[r["light"]][r["i"] - 1] = int(r["n"])
-    return {"year": year, "as_of": as_of.isoformat(),
-            "scope": {"program": program, "bureau": bureau, **name},
-            "months": months, **counts}
+    return {
+        "year": year,
+        "as_of": as_of.isoformat(),
+        "scope": {"program": program, "bureau": bureau, **name},
+        "months": months,
+        **counts,
+    }
 
 
 async def for_export(pool: asyncpg.Pool, year: int | None = None) -> dict[str, Any]:
@@ -232,15 +302,23 @@ async def for_export(pool: asyncpg.Pool, year: int | None = None) -> dict[str, A
     programme = await investment(pool, year)
     year = int(programme["year"])
     async with pool.acquire() as conn:
-        programs = [r["program"] for r in await conn.fetch(
-            "SELECT DISTINCT p.program, g.number FROM projects p LEFT JOIN programs g"
-            " ON g.code = p.program ORDER BY g.number NULLS LAST, p.program")]
-        bureaus = [r["bureau"] for r in await conn.fetch(
-            "SELECT DISTINCT bureau FROM projects ORDER BY bureau")]
-    scopes = ([("program", await investment(pool, year, program=c)) for c in programs]
-              + [("bureau", await investment(pool, year, bureau=c)) for c in bureaus])
+        programs = [
+            r["program"]
+            for r in await conn.fetch(
+                "SELECT DISTINCT p.program, g.number FROM projects p LEFT JOIN programs g"
+                " ON g.code = p.program ORDER BY g.number NULLS LAST, p.program"
+            )
+        ]
+        bureaus = [
+            r["bureau"]
+            for r in await conn.fetch("SELECT DISTINCT bureau FROM projects ORDER BY bureau")
+        ]
+    scopes = [("program", await investment(pool, year, program=c)) for c in programs] + [
+        ("bureau", await investment(pool, year, bureau=c)) for c in bureaus
+    ]
     return {
-        "year": year, "investment": programme,
+        "year": year,
+        "investment": programme,
         "investment_scopes": [{"level": level, **series} for level, series in scopes],
         "ranks": {level: await ranks(pool, year, level=level) for level in ("bureau", "program")},
         "lights": await lights(pool, year),

@@ -23,8 +23,10 @@ import structlog
 
 log = structlog.get_logger("guatu.runtime.guard")
 
-STOP_SIGNALS = {"postgres": (signal.SIGINT, signal.SIGQUIT),  # fast, then immediate shutdown
-                "temporal": (signal.SIGTERM, signal.SIGKILL)}
+STOP_SIGNALS = {
+    "postgres": (signal.SIGINT, signal.SIGQUIT),  # fast, then immediate shutdown
+    "temporal": (signal.SIGTERM, signal.SIGKILL),
+}
 GRACE_SECONDS = 10.0
 
 
@@ -33,8 +35,11 @@ class Guard:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "guatu.runtime.guard"], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, start_new_session=True)
+            [sys.executable, "-m", "guatu.runtime.guard"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def watch(self, kind: str, pid: int) -> None:
         stdin: IO[bytes] | None = self.proc.stdin
@@ -85,8 +90,11 @@ def main() -> None:
                 watched[int(pid)] = (kind, float(created))
     stopped = stop_all(watched)
     if stopped:
-        print(f"guatu guard: guatu up ended without stopping its servers; stopped {stopped}",
-              file=sys.stderr, flush=True)
+        print(
+            f"guatu guard: guatu up ended without stopping its servers; stopped {stopped}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -96,16 +96,27 @@ def write_marker(path: Path, report: HistoryReport) -> None:
     os.replace(temporary, path)
 
 
-async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPlan], *,
-                       clock: ProgrammeClock, task_queue: str = c.TASK_QUEUE,
-                       marker: Path | None = None, config: SimulationConfig | None = None,
-                       concurrency: int = 24,
-                       projection_timeout: float = 180.0) -> HistoryReport:
+async def seed_history(
+    client: Client,
+    pool: asyncpg.Pool,
+    plans: list[ProjectPlan],
+    *,
+    clock: ProgrammeClock,
+    task_queue: str = c.TASK_QUEUE,
+    marker: Path | None = None,
+    config: SimulationConfig | None = None,
+    concurrency: int = 24,
+    projection_timeout: float = 180.0,
+) -> HistoryReport:
     """Back-fill this year's history of `plans` (already started on `clock`) and run the rounds
     of its closed months. With `marker`, a second call returns what the first one did."""
     if marker is not None and (done := read_marker(marker)) is not None:
-        log.info("sample history already seeded", today=done.today.isoformat(),
-                 rounds=done.rounds, marker=str(marker))
+        log.info(
+            "sample history already seeded",
+            today=done.today.isoformat(),
+            rounds=done.rounds,
+            marker=str(marker),
+        )
         return done
     from guatu.ranking.service import trigger_round
 
@@ -117,8 +128,12 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
     live = [p for p in plans if p.start <= today]
     report.projects = len(live)
     bureaus = Bureaus(client, live, config)
-    log.info("seeding the sample history", projects=len(live), months=f"{months[0]}..{months[-1]}",
-             behaviours={b: v.value for b, v in sorted(bureaus.behaviours.items())})
+    log.info(
+        "seeding the sample history",
+        projects=len(live),
+        months=f"{months[0]}..{months[-1]}",
+        behaviours={b: v.value for b, v in sorted(bureaus.behaviours.items())},
+    )
 
     await adopt(pool, bureaus, [p.code for p in live])
 
@@ -130,8 +145,9 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
         pending: list[ProgressReportInput] = []
 
         async def flush() -> None:
-            await gather_limited([partial(bureaus.send_report, mirror, d) for d in pending],
-                                 UPDATES_IN_FLIGHT)
+            await gather_limited(
+                [partial(bureaus.send_report, mirror, d) for d in pending], UPDATES_IN_FLIGHT
+            )
             pending.clear()
 
         for index, month in enumerate(months):
@@ -139,8 +155,9 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
                 continue
             report_day = day_in_month(month, profile.report_day)
             if bureaus.active(mirror, index):
-                await bureaus.steps(mirror, min(report_day, today), backdate=True,
-                                    before_delivery=flush)
+                await bureaus.steps(
+                    mirror, min(report_day, today), backdate=True, before_delivery=flush
+                )
             if report_day <= today and (data := bureaus.report_for(mirror, month, index)):
                 pending.append(data)
         await flush()
@@ -149,26 +166,44 @@ async def seed_history(client: Client, pool: asyncpg.Pool, plans: list[ProjectPl
     report.reports_sent, report.steps_sent = bureaus.reports_sent, bureaus.steps_sent
     report.refused = bureaus.refused
     sent_seconds = round(time.monotonic() - started, 1)
-    log.info("sample history sent", reports=report.reports_sent, steps=report.steps_sent,
-             refused=report.refused, seconds=sent_seconds)
+    log.info(
+        "sample history sent",
+        reports=report.reports_sent,
+        steps=report.steps_sent,
+        refused=report.refused,
+        seconds=sent_seconds,
+    )
 
     await projected(pool, bureaus, projection_timeout)
     for period in round_periods(live, today):
         handle = await trigger_round(client, period, task_queue=task_queue, clock=clock)
         result = await handle.result()
         report.rounds.append(period)
-        log.info("sample round published", period=period, revision=result.revision,
-                 red_list=result.red_list, black_list=result.black_list)
+        log.info(
+            "sample round published",
+            period=period,
+            revision=result.revision,
+            red_list=result.red_list,
+            black_list=result.black_list,
+        )
     report.seconds = round(time.monotonic() - started, 1)
     if bureaus.timed_out:
         # Not marked done: the next start resumes and sends what did not get through.
-        log.warning("sample history incomplete: some inputs timed out; the next start resumes",
-                    timed_out=bureaus.timed_out)
+        log.warning(
+            "sample history incomplete: some inputs timed out; the next start resumes",
+            timed_out=bureaus.timed_out,
+        )
     elif marker is not None:
         write_marker(marker, report)
-    log.info("sample history seeded", seconds=report.seconds, sending_seconds=sent_seconds,
-             projects=report.projects, reports=report.reports_sent, steps=report.steps_sent,
-             rounds=report.rounds)
+    log.info(
+        "sample history seeded",
+        seconds=report.seconds,
+        sending_seconds=sent_seconds,
+        projects=report.projects,
+        reports=report.reports_sent,
+        steps=report.steps_sent,
+        rounds=report.rounds,
+    )
     return report
 
 
@@ -177,14 +212,19 @@ async def adopt(pool: asyncpg.Pool, bureaus: Bureaus, codes: list[str]) -> None:
     (The read model may lag a little behind; a step or report sent twice is answered as a
     duplicate by its idempotency key and changes nothing.)"""
     async with pool.acquire() as conn:
-        stages = await conn.fetch("SELECT code, stage FROM projects WHERE code = ANY($1::text[])",
-                                  codes)
+        stages = await conn.fetch(
+            "SELECT code, stage FROM projects WHERE code = ANY($1::text[])", codes
+        )
         steps = await conn.fetch(
             "SELECT project, step, min(on_date) AS on_date FROM stage_history"
-            " WHERE project = ANY($1::text[]) AND step IS NOT NULL GROUP BY project, step", codes)
+            " WHERE project = ANY($1::text[]) AND step IS NOT NULL GROUP BY project, step",
+            codes,
+        )
         reports = await conn.fetch(
             "SELECT project, month, investment_wan FROM progress_reports"
-            " WHERE project = ANY($1::text[]) AND corrected = 0", codes)
+            " WHERE project = ANY($1::text[]) AND corrected = 0",
+            codes,
+        )
     reached: dict[str, dict[Step, date]] = {}
     for r in steps:
         reached.setdefault(r["project"], {})[Step(r["step"])] = r["on_date"]
@@ -193,8 +233,9 @@ async def adopt(pool: asyncpg.Pool, bureaus: Bureaus, codes: list[str]) -> None:
         amounts.setdefault(r["project"], {})[r["month"]] = float(r["investment_wan"])
     for r in stages:
         if r["code"] in reached or r["code"] in amounts:
-            bureaus.adopt(r["code"], Stage(r["stage"]), reached.get(r["code"], {}),
-                          amounts.get(r["code"], {}))
+            bureaus.adopt(
+                r["code"], Stage(r["stage"]), reached.get(r["code"], {}), amounts.get(r["code"], {})
+            )
 
 
 async def projected(pool: asyncpg.Pool, bureaus: Bureaus, timeout: float) -> None:
@@ -211,15 +252,22 @@ async def projected(pool: asyncpg.Pool, bureaus: Bureaus, timeout: float) -> Non
                 "   WHERE r.project = p.code) AS months,"
                 " (SELECT array_agg(DISTINCT step) FROM stage_history h"
                 "   WHERE h.project = p.code AND step IS NOT NULL) AS steps"
-                " FROM projects p WHERE code = ANY($1::text[])", codes)
+                " FROM projects p WHERE code = ANY($1::text[])",
+                codes,
+            )
         held = {r["code"]: (set(r["months"] or ()), set(r["steps"] or ())) for r in rows}
-        behind = [code for code, m in bureaus.mirrors.items()
-                  if code not in held or not set(m.reported) <= held[code][0]
-                  or not {s.value for s in m.done} <= held[code][1]]
+        behind = [
+            code
+            for code, m in bureaus.mirrors.items()
+            if code not in held
+            or not set(m.reported) <= held[code][0]
+            or not {s.value for s in m.done} <= held[code][1]
+        ]
         if not behind:
             return
         if time.monotonic() > deadline:
-            log.warning("the read model is still behind; ranking what it holds",
-                        projects=len(behind))
+            log.warning(
+                "the read model is still behind; ranking what it holds", projects=len(behind)
+            )
             return
         await asyncio.sleep(0.5)

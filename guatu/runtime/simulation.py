@@ -85,19 +85,28 @@ class Profile:
 
 
 PROFILES: dict[Behaviour, Profile] = {
-    Behaviour.DILIGENT: Profile(report_day=18, step_delay_days=0, invest_low=0.95,
-                                invest_high=1.15),
+    Behaviour.DILIGENT: Profile(
+        report_day=18, step_delay_days=0, invest_low=0.95, invest_high=1.15
+    ),
     Behaviour.LATE: Profile(report_day=27, step_delay_days=40, invest_low=0.7, invest_high=0.9),
     # A stalled bureau keeps filing its report (a missing one would read 待补报 while a
     # back-filled history is in its window) but the money and the milestones have stopped.
-    Behaviour.STALLED: Profile(report_day=18, step_delay_days=10, invest_low=0.3,
-                               invest_high=0.5, active_months=3, idle_invest=(0.0, 0.1)),
+    Behaviour.STALLED: Profile(
+        report_day=18,
+        step_delay_days=10,
+        invest_low=0.3,
+        invest_high=0.5,
+        active_months=3,
+        idle_invest=(0.0, 0.1),
+    ),
 }
 
 SEND_ATTEMPTS = 3
 
 ACTIVE_NARRATIVE = "模拟月报 simulated report"
-IDLE_NARRATIVE = "停工待料，本月投资基本停滞（模拟月报） / work stalled this month (simulated report)"
+IDLE_NARRATIVE = (
+    "停工待料，本月投资基本停滞（模拟月报） / work stalled this month (simulated report)"
+)
 
 
 @dataclass(frozen=True)
@@ -143,8 +152,11 @@ def assign_behaviours(bureaus: list[str], config: SimulationConfig) -> dict[str,
     diligent = round(len(order) * config.shares[0])
     late = round(len(order) * config.shares[1])
     return {
-        code: Behaviour.DILIGENT if i < diligent
-        else Behaviour.LATE if i < diligent + late else Behaviour.STALLED
+        code: Behaviour.DILIGENT
+        if i < diligent
+        else Behaviour.LATE
+        if i < diligent + late
+        else Behaviour.STALLED
         for i, code in enumerate(order)
     }
 
@@ -197,8 +209,9 @@ class Bureaus:
         self.refused = 0
         self.timed_out = 0
 
-    def adopt(self, code: str, stage: Stage, steps: dict[Step, date],
-              reports: dict[str, float]) -> None:
+    def adopt(
+        self, code: str, stage: Stage, steps: dict[Step, date], reports: dict[str, float]
+    ) -> None:
         """Go on from what the project already holds (a back-fill that was interrupted):
         its stage, the steps reached (and when), the amount reported for each month."""
         mirror = self.mirrors[code]
@@ -220,8 +233,14 @@ class Bureaus:
         if (data := self.report_for(mirror, month, index)) is not None:
             await self.send_report(mirror, data)
 
-    async def steps(self, mirror: _Mirror, today: date, *, backdate: bool = False,
-                    before_delivery: Callable[[], Awaitable[None]] | None = None) -> None:
+    async def steps(
+        self,
+        mirror: _Mirror,
+        today: date,
+        *,
+        backdate: bool = False,
+        before_delivery: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """The steps the bureau's profile has reached by `today`, in order; `backdate`: each
         dated the day it was reached (else the day it is sent). `before_delivery` runs before
         a step that delivers the project (no report is taken after it)."""
@@ -229,18 +248,29 @@ class Bureaus:
         delay = timedelta(days=PROFILES[mirror.behaviour].step_delay_days)
         while True:
             allowed = legal_next_steps(plan.kind, mirror.stage, mirror.done)
-            due = [(d + delay, s) for s in allowed if (d := _step_due(plan, s)) is not None
-                   and d + delay <= today]
+            due = [
+                (d + delay, s)
+                for s in allowed
+                if (d := _step_due(plan, s)) is not None and d + delay <= today
+            ]
             if not due:
                 return
             reached, step = min(due)
-            if before_delivery is not None and (step is Step.CLOSED
-                                                or stage_after(step) in DELIVERED):
+            if before_delivery is not None and (
+                step is Step.CLOSED or stage_after(step) in DELIVERED
+            ):
                 await before_delivery()
             on = max(reached, mirror.last_on or reached) if backdate else None
-            result = await self._send(plan.code, c.UPDATE_TRANSITION, StageTransitionInput(
-                bureau=plan.bureau, idempotency_key=f"sim-{plan.code}-{step.value}", step=step,
-                on=on))
+            result = await self._send(
+                plan.code,
+                c.UPDATE_TRANSITION,
+                StageTransitionInput(
+                    bureau=plan.bureau,
+                    idempotency_key=f"sim-{plan.code}-{step.value}",
+                    step=step,
+                    on=on,
+                ),
+            )
             if result is None:
                 return
             mirror.stage = result
@@ -264,16 +294,24 @@ class Bureaus:
             return None
         rng = random.Random(f"{self.seed}:{plan.code}:{month}")
         first_day = parse_month(month)
-        planned = (planned_to_date_wan(plan, add_months(first_day, 1))
-                   - planned_to_date_wan(plan, first_day))
+        planned = planned_to_date_wan(plan, add_months(first_day, 1)) - planned_to_date_wan(
+            plan, first_day
+        )
         amount = round(planned * rng.uniform(*share), 2)
         mirror.invested += amount
-        progress = round(min(100.0, 100 * mirror.invested / plan.total_investment_wan), 1) \
-            if plan.total_investment_wan else 0.0
+        progress = (
+            round(min(100.0, 100 * mirror.invested / plan.total_investment_wan), 1)
+            if plan.total_investment_wan
+            else 0.0
+        )
         return ProgressReportInput(
-            bureau=plan.bureau, idempotency_key=f"sim-{plan.code}-{month}", month=month,
-            investment_wan=amount, physical_progress_pct=progress,
-            narrative=ACTIVE_NARRATIVE if active else IDLE_NARRATIVE)
+            bureau=plan.bureau,
+            idempotency_key=f"sim-{plan.code}-{month}",
+            month=month,
+            investment_wan=amount,
+            physical_progress_pct=progress,
+            narrative=ACTIVE_NARRATIVE if active else IDLE_NARRATIVE,
+        )
 
     async def send_report(self, mirror: _Mirror, data: ProgressReportInput) -> None:
         if await self._send(mirror.plan.code, c.UPDATE_REPORT, data) is not None:
@@ -289,16 +327,18 @@ class Bureaus:
                 result = await send_update(self.client, code, update, data)
             except Rejected as refused:
                 self.refused += 1
-                log.warning("simulated input refused", project=code, code=refused.code,
-                            reason=refused.en)
+                log.warning(
+                    "simulated input refused", project=code, code=refused.code, reason=refused.en
+                )
                 return None
             except WorkflowUpdateRPCTimeoutOrCancelledError:
                 # The SDK raises this for a cancelled call too: a stop must not become a retry.
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
-                log.warning("simulated input timed out", project=code, update=update,
-                            attempt=attempt)
+                log.warning(
+                    "simulated input timed out", project=code, update=update, attempt=attempt
+                )
                 continue
             return result.stage
         self.timed_out += 1
@@ -306,24 +346,32 @@ class Bureaus:
 
 
 class ProgrammeSimulation:
-    def __init__(self, client: Client, plans: list[ProjectPlan], policy: TimerPolicy,
-                 config: SimulationConfig, task_queue: str = c.TASK_QUEUE,
-                 on_month_closed: Callable[[str], Awaitable[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        plans: list[ProjectPlan],
+        policy: TimerPolicy,
+        config: SimulationConfig,
+        task_queue: str = c.TASK_QUEUE,
+        on_month_closed: Callable[[str], Awaitable[Any]] | None = None,
+    ) -> None:
         self.client = client
         self.config = config
         self.policy = policy
         self.task_queue = task_queue
         self.on_month_closed = on_month_closed
-        self.plans = [p.model_copy(update={"code": f"{config.code_prefix}{p.code}"})
-                      for p in plans]
+        self.plans = [p.model_copy(update={"code": f"{config.code_prefix}{p.code}"}) for p in plans]
         self.bureaus = Bureaus(client, self.plans, config)
         self.behaviours = self.bureaus.behaviours
         self.mirrors = self.bureaus.mirrors
         origin = local_start(date(config.start_year, 1, 1))
         self.clock = ProgrammeClock(scale=config.scale, anchor_business=origin)
-        self.report = SimulationReport(projects=len(self.plans), months=config.months,
-                                       real_seconds=0.0,
-                                       behaviours={b: v.value for b, v in self.behaviours.items()})
+        self.report = SimulationReport(
+            projects=len(self.plans),
+            months=config.months,
+            real_seconds=0.0,
+            behaviours={b: v.value for b, v in self.behaviours.items()},
+        )
 
     def business_now(self) -> datetime:
         return business_now(self.clock, datetime.now(CST))
@@ -352,17 +400,28 @@ class ProgrammeSimulation:
         reaches today settles (real time again) and closes the months that closed meanwhile."""
         started = time.monotonic()
         self.clock.anchor_real = datetime.now(CST) + timedelta(seconds=self.config.lead_seconds)
-        await start_programme(self.client, self.plans, self.policy, task_queue=self.task_queue,
-                              clock=self.clock, concurrency=self.config.concurrency)
-        log.info("simulation started", projects=len(self.plans), scale=round(self.config.scale),
-                 behaviours=dict(Counter(v.value for v in self.behaviours.values())))
+        await start_programme(
+            self.client,
+            self.plans,
+            self.policy,
+            task_queue=self.task_queue,
+            clock=self.clock,
+            concurrency=self.config.concurrency,
+        )
+        log.info(
+            "simulation started",
+            projects=len(self.plans),
+            scale=round(self.config.scale),
+            behaviours=dict(Counter(v.value for v in self.behaviours.values())),
+        )
         horizon = self.horizon()
         first = date(self.config.start_year, 1, 1)
         turns = sorted(PROFILES.items(), key=lambda item: item[1].report_day)
         months = [month_key(add_months(first, index)) for index in range(self.config.months)]
         for index, key in enumerate(months):
             moments: list[tuple[datetime, Behaviour | None]] = [
-                (local_start(day_in_month(key, p.report_day)), b) for b, p in turns]
+                (local_start(day_in_month(key, p.report_day)), b) for b, p in turns
+            ]
             moments.append((local_start(month_end(key).replace(day=2)), None))
             for moment, behaviour in moments:
                 if horizon is not None and moment >= horizon:
@@ -392,31 +451,39 @@ class ProgrammeSimulation:
         if self.on_month_closed is not None:
             await self.on_month_closed(month)
             self.report.rounds.append(month)
-        log.info("simulated month closed", month=month,
-                 real_seconds=round(time.monotonic() - started, 1))
+        log.info(
+            "simulated month closed", month=month, real_seconds=round(time.monotonic() - started, 1)
+        )
 
     async def settle(self) -> int:
         """After the simulated months, let the programme go on in real time: from today when
         the simulation reached it, else from where it is. A project that ran to its end (closed
         or cancelled) has no clock left and is passed over. Returns the projects settled."""
-        change = ClockChangeInput(clock=ProgrammeClock(scale=1.0),
-                                  real_time=self.report.reached_today)
+        change = ClockChangeInput(
+            clock=ProgrammeClock(scale=1.0), real_time=self.report.reached_today
+        )
 
         async def one(code: str) -> bool:
             try:
                 await self.client.get_workflow_handle(c.project_workflow_id(code)).signal(
-                    c.SIGNAL_CLOCK, change)
+                    c.SIGNAL_CLOCK, change
+                )
             except RPCError as err:
                 if err.status == RPCStatusCode.NOT_FOUND:  # "workflow execution already completed"
                     return False
                 raise
             return True
 
-        settled = await gather_limited([partial(one, p.code) for p in self.plans],
-                                       self.config.concurrency)
+        settled = await gather_limited(
+            [partial(one, p.code) for p in self.plans], self.config.concurrency
+        )
         count = sum(1 for s in settled if s)
-        log.info("simulation clock settled", projects=count, ended=len(settled) - count,
-                 real_time=change.real_time)
+        log.info(
+            "simulation clock settled",
+            projects=count,
+            ended=len(settled) - count,
+            real_time=change.real_time,
+        )
         return count
 
     async def _act(self, behaviour: Behaviour, month: str, index: int) -> None:
@@ -433,5 +500,6 @@ async def light_counts(pool: asyncpg.Pool, prefix: str = "") -> dict[str, int]:
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT light, count(*) AS n FROM projects WHERE code LIKE $1 GROUP BY light",
-            f"{prefix}%")
+            f"{prefix}%",
+        )
     return {r["light"]: int(r["n"]) for r in rows}

@@ -72,8 +72,13 @@ def test_server_binary() -> str:
     return found
 
 
-def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-                  what: str = "server") -> None:
+def wait_for_port(
+    host: str,
+    port: int,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+    what: str = "server",
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -139,12 +144,19 @@ def _same_path(given: str, wanted: str, proc: psutil.Process) -> bool:
 class EmbeddedTemporal:
     """`temporal server start-dev` with a persistent SQLite file and Guatu's search attributes."""
 
-    def __init__(self, data_dir: Path, ip: str = "127.0.0.1", port: int = 7233,
-                 ui_port: int | None = 8233, extra_args: list[str] | None = None,
-                 sqlite_pragmas: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        ip: str = "127.0.0.1",
+        port: int = 7233,
+        ui_port: int | None = 8233,
+        extra_args: list[str] | None = None,
+        sqlite_pragmas: list[str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
-        self.sqlite_pragmas = list(TEMPORAL_SQLITE_PRAGMAS if sqlite_pragmas is None
-                                   else sqlite_pragmas)
+        self.sqlite_pragmas = list(
+            TEMPORAL_SQLITE_PRAGMAS if sqlite_pragmas is None else sqlite_pragmas
+        )
         self.ip = ip
         self.port = port
         self.ui_port = ui_port
@@ -191,10 +203,19 @@ class EmbeddedTemporal:
                 "running (stop it, or set GUATU_TEMPORAL_ADDRESS to use it)"
             )
         args = [
-            temporal_binary(), "server", "start-dev",
-            "--db-filename", str(self.db_file),
-            "--ip", self.ip, "--port", str(self.port),
-            "--log-level", "warn", "--log-format", "json",
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warn",
+            "--log-format",
+            "json",
         ]
         if self.ui_port:
             args += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
@@ -205,11 +226,17 @@ class EmbeddedTemporal:
         for pragma in self.sqlite_pragmas:
             args += ["--sqlite-pragma", pragma]
         args += self.extra_args
-        log = open(self.data_dir / "temporal.log", "ab")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=parent_death_signal())
-        (self.data_dir / TEMPORAL_PID_FILE).write_text(json.dumps(
-            {"pid": self.proc.pid, "port": self.port, "db": str(self.db_file)}))
+        log = open(self.data_dir / "temporal.log", "ab")
+        self.proc = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=parent_death_signal(),
+        )
+        (self.data_dir / TEMPORAL_PID_FILE).write_text(
+            json.dumps({"pid": self.proc.pid, "port": self.port, "db": str(self.db_file)})
+        )
 
     def wait_ready(self, timeout: float = 60) -> None:
         if self.proc is None:
@@ -231,9 +258,22 @@ class EmbeddedTemporal:
             if self.proc is not None and self.proc.poll() is not None:
                 raise StackError(f"Temporal dev server exited with code {self.proc.returncode}")
             probe = subprocess.run(
-                [temporal_binary(), "operator", "namespace", "describe", "--namespace", "default",
-                 "--address", self.target, "--command-timeout", "2s"],
-                capture_output=True, text=True, timeout=10, check=False,
+                [
+                    temporal_binary(),
+                    "operator",
+                    "namespace",
+                    "describe",
+                    "--namespace",
+                    "default",
+                    "--address",
+                    self.target,
+                    "--command-timeout",
+                    "2s",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
             )
             if probe.returncode == 0:
                 return
@@ -289,8 +329,7 @@ class EmbeddedPostgres:
         self.port = port
         self.host = host
         # postgres refuses to run as root: then it runs as a system user of its own.
-        self.user: str | None = (PG_SYSTEM_USER if os.name == "posix" and os.geteuid() == 0
-                                 else None)
+        self.user: str | None = PG_SYSTEM_USER if os.name == "posix" and os.geteuid() == 0 else None
 
     @property
     def bin(self) -> Path:
@@ -308,13 +347,20 @@ class EmbeddedPostgres:
         return self.role_dsn("postgres")
 
     def role_dsn(self, role: str, database: str = "postgres") -> str:
-        return (f"postgresql://{role}:{self.credentials[role]}@{self.host}:{self.port}"
-                f"/{database}")
+        return f"postgresql://{role}:{self.credentials[role]}@{self.host}:{self.port}/{database}"
 
-    def _run(self, *args: str, timeout: float = 60,
-             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, check=True, capture_output=True, text=True, user=self.user,
-                              timeout=timeout, input=stdin)
+    def _run(
+        self, *args: str, timeout: float = 60, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args,
+            check=True,
+            capture_output=True,
+            text=True,
+            user=self.user,
+            timeout=timeout,
+            input=stdin,
+        )
 
     def _owned_by_server(self, path: Path) -> None:
         if self.user is not None:
@@ -343,9 +389,18 @@ class EmbeddedPostgres:
             try:
                 os.chmod(pwfile.name, 0o600)
                 self._owned_by_server(Path(pwfile.name))
-                self._run(str(self.bin / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
-                          "--auth-local=trust", "--auth-host=scram-sha-256",
-                          f"--pwfile={pwfile.name}", "--encoding=UTF8", "--locale=C")
+                self._run(
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile.name}",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                )
             finally:
                 os.unlink(pwfile.name)
         # Rewritten at every start: a data directory made before passwords (trust for all)
@@ -358,7 +413,9 @@ class EmbeddedPostgres:
     def running(self) -> bool:
         result = subprocess.run(
             [str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "status"],
-            capture_output=True, text=True, user=self.user,
+            capture_output=True,
+            text=True,
+            user=self.user,
         )
         return result.returncode == 0
 
@@ -383,21 +440,49 @@ class EmbeddedPostgres:
             )
         # Durability is PostgreSQL's default (fsync, synchronous_commit, full_page_writes on);
         # it is set explicitly so that no postgresql.conf edit can weaken it silently.
-        options = (f"-h {self.host} -p {self.port} -k {self.pgdata} "
-                   "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
-                   "-c max_connections=200 -c password_encryption=scram-sha-256")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", str(int(timeout)),
-                  "-l", str(self.pgdata / "server.log"), "-o", options, "start",
-                  timeout=timeout + 5)
+        options = (
+            f"-h {self.host} -p {self.port} -k {self.pgdata} "
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on "
+            "-c max_connections=200 -c password_encryption=scram-sha-256"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.pgdata),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-l",
+            str(self.pgdata / "server.log"),
+            "-o",
+            options,
+            "start",
+            timeout=timeout + 5,
+        )
         self.ensure_roles()
 
     def ensure_roles(self) -> None:
         """The superuser's password and Guatu's roles (created, passwords set), through the
         Unix socket: the only way in before the first password exists."""
-        self._run(str(self.bin / "psql"), "-X", "-q", "-h", str(self.pgdata), "-p", str(self.port),
-                  "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-                  stdin=(f"ALTER ROLE postgres PASSWORD '{self.credentials['postgres']}';\n"
-                         + roles_sql(self.credentials)))
+        self._run(
+            str(self.bin / "psql"),
+            "-X",
+            "-q",
+            "-h",
+            str(self.pgdata),
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            stdin=(
+                f"ALTER ROLE postgres PASSWORD '{self.credentials['postgres']}';\n"
+                + roles_sql(self.credentials)
+            ),
+        )
 
     def stop(self, mode: str = "fast") -> None:
         if not self.pgdata.exists() or not self.running():

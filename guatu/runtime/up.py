@@ -87,13 +87,20 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
                     guard.watch("postgres", pid)
 
             await _start_then_stop_on_exit(exit_stack, pg.start, pg.stop, pg_started)
-            log.info("embedded postgres up", server=f"{pg.host}:{pg.port}",
-                     credentials=str(settings.data_dir / CREDENTIALS_FILE),
-                     seconds=round(time.monotonic() - started, 2))
+            log.info(
+                "embedded postgres up",
+                server=f"{pg.host}:{pg.port}",
+                credentials=str(settings.data_dir / CREDENTIALS_FILE),
+                seconds=round(time.monotonic() - started, 2),
+            )
         if settings.embedded_temporal:
-            temporal = EmbeddedTemporal(settings.data_dir / "temporal", settings.temporal_ip,
-                                        settings.temporal_port, settings.temporal_ui_port,
-                                        sqlite_pragmas=settings.temporal_sqlite_pragmas)
+            temporal = EmbeddedTemporal(
+                settings.data_dir / "temporal",
+                settings.temporal_ip,
+                settings.temporal_port,
+                settings.temporal_ui_port,
+                sqlite_pragmas=settings.temporal_sqlite_pragmas,
+            )
             started = time.monotonic()
             left = await asyncio.to_thread(temporal.stop_leftovers)
             if left:
@@ -105,9 +112,12 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             if guard is not None and temporal.proc is not None:
                 guard.watch("temporal", temporal.proc.pid)
             await asyncio.to_thread(temporal.wait_ready)
-            log.info("embedded temporal up", target=temporal.target,
-                     ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
-                     seconds=round(time.monotonic() - started, 2))
+            log.info(
+                "embedded temporal up",
+                target=temporal.target,
+                ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
+                seconds=round(time.monotonic() - started, 2),
+            )
         dsns = db.role_dsns(settings)
         warn_if_plain(settings)
         client = await connect(settings)
@@ -138,13 +148,14 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
     import fcntl
 
     path = data_dir / "guatu.lock"
-    with open(path, "a+") as handle:  # noqa: SIM115 - held for the life of the stack
+    with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise StackError(f"another guatu up is running on {data_dir} "
-                             f"(pid {handle.read().strip() or '?'})") from None
+            raise StackError(
+                f"another guatu up is running on {data_dir} (pid {handle.read().strip() or '?'})"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -155,9 +166,12 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[], None],
-                                   stop: Callable[[], None],
-                                   started: Callable[[], None] | None = None) -> None:
+async def _start_then_stop_on_exit(
+    exit_stack: AsyncExitStack,
+    start: Callable[[], None],
+    stop: Callable[[], None],
+    started: Callable[[], None] | None = None,
+) -> None:
     """Start an embedded server in a thread. A stop request (cancellation) arriving meanwhile
     lets the start finish (bounded by its own timeout) so that the server is then stopped, not
     left running without its owner."""
@@ -170,8 +184,12 @@ async def _start_then_stop_on_exit(exit_stack: AsyncExitStack, start: Callable[[
         exit_stack.callback(stop)
         raise
     finally:
-        if started is not None and starting.done() and not starting.cancelled() \
-                and starting.exception() is None:
+        if (
+            started is not None
+            and starting.done()
+            and not starting.cancelled()
+            and starting.exception() is None
+        ):
             started()
     exit_stack.callback(stop)
 
@@ -203,13 +221,18 @@ async def bootstrap_tokens(st: Stack) -> dict[str, str]:
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
         path.write_text(json.dumps(tokens, indent=2))
-    log.info("dashboard for leaders", url=base, tokens_file=str(path),
-             login=f"open the dashboard_url written in {path} (it holds the leader token)")
+    log.info(
+        "dashboard for leaders",
+        url=base,
+        tokens_file=str(path),
+        login=f"open the dashboard_url written in {path} (it holds the leader token)",
+    )
     return tokens
 
 
-async def start_rankings(st: Stack,
-                         first_round: bool = True) -> WorkflowHandle[Any, RoundResult] | None:
+async def start_rankings(
+    st: Stack, first_round: bool = True
+) -> WorkflowHandle[Any, RoundResult] | None:
     """The ranking schedules (monthly, quarterly, annual) and, on a first start, last month's
     round, started and not waited for (its handle is returned).
 
@@ -238,8 +261,9 @@ async def start_rankings(st: Stack,
         log.info("first ranking round skipped", period=period, reason=gate.reason)
         return None
     handle = await trigger_round(st.client, period, task_queue=st.settings.task_queue)
-    log.info("first ranking round started", period=period, workflow_id=handle.id,
-             because=gate.reason)
+    log.info(
+        "first ranking round started", period=period, workflow_id=handle.id, because=gate.reason
+    )
     return handle
 
 
@@ -253,11 +277,15 @@ async def start_up_work(st: Stack, first_round: bool = True) -> None:
         handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
-            log.info("first ranking round finished", period=result.period,
-                     bureaus=result.bureaus, notices=result.notices)
+            log.info(
+                "first ranking round finished",
+                period=result.period,
+                bureaus=result.bureaus,
+                notices=result.notices,
+            )
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001 - logged with its trace; the API keeps serving
+    except Exception:
         log.exception("start-up work failed (the API and dashboard keep serving)")
 
 
@@ -274,10 +302,17 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
             progress(done, len(plans))
 
     started = time.monotonic()
-    await start_programme(st.client, plans, load_policy(), task_queue=st.settings.task_queue,
-                          clock=clock, progress=tick)
-    log.info("sample programme loaded", projects=len(plans),
-             seconds=round(time.monotonic() - started, 2))
+    await start_programme(
+        st.client,
+        plans,
+        load_policy(),
+        task_queue=st.settings.task_queue,
+        clock=clock,
+        progress=tick,
+    )
+    log.info(
+        "sample programme loaded", projects=len(plans), seconds=round(time.monotonic() - started, 2)
+    )
     return len(plans)
 
 
@@ -289,13 +324,22 @@ async def seed_sample_history(st: Stack) -> None:
 
     marker = st.settings.data_dir / MARKER_FILE
     if (done := read_marker(marker)) is not None:
-        log.info("sample programme and history already in place", seeded_on=done.today.isoformat(),
-                 rounds=len(done.rounds), marker=str(marker))
+        log.info(
+            "sample programme and history already in place",
+            seeded_on=done.today.isoformat(),
+            rounds=len(done.rounds),
+            marker=str(marker),
+        )
         return
     await load_sample(st)
-    await seed_history(st.client, st.pool, load_sample_plans(st.settings.programme_start_year),
-                       clock=ProgrammeClock(scale=st.settings.clock_scale),
-                       task_queue=st.settings.task_queue, marker=marker)
+    await seed_history(
+        st.client,
+        st.pool,
+        load_sample_plans(st.settings.programme_start_year),
+        clock=ProgrammeClock(scale=st.settings.clock_scale),
+        task_queue=st.settings.task_queue,
+        marker=marker,
+    )
 
 
 # A stop request ends `guatu up` within STOP_SECONDS: the worker's grace for its activities
@@ -306,9 +350,12 @@ WORKER_GRACE_SECONDS = 5.0
 CANCEL_AFTER_SECONDS = 9.0
 
 
-async def serve(settings: Settings, stop: asyncio.Event,
-                extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None = None,
-                first_round: bool = True) -> None:
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None = None,
+    first_round: bool = True,
+) -> None:
     """Run everything until `stop` is set; `stop` ends the start-up too, at any stage. `extra`
     runs once the API serves; a task it returns is cancelled when `guatu up` stops."""
     serving = asyncio.Event()
@@ -322,8 +369,9 @@ async def serve(settings: Settings, stop: asyncio.Event,
             main.cancel()
         done, _ = await asyncio.wait({main}, timeout=CANCEL_AFTER_SECONDS)
         if not done:
-            log.warning("the stop is taking long: cancelling what still runs",
-                        seconds=CANCEL_AFTER_SECONDS)
+            log.warning(
+                "the stop is taking long: cancelling what still runs", seconds=CANCEL_AFTER_SECONDS
+            )
             main.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main
@@ -336,13 +384,22 @@ async def serve(settings: Settings, stop: asyncio.Event,
     log.info("stopped")
 
 
-async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event,
-                 extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None,
-                 first_round: bool = True) -> None:
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    serving: asyncio.Event,
+    extra: Callable[[Stack], Awaitable[asyncio.Task[Any] | None]] | None,
+    first_round: bool = True,
+) -> None:
     async with stack(settings) as st:
         grace = min(settings.graceful_shutdown_seconds, WORKER_GRACE_SECONDS)
-        worker = build_worker(st.client, st.pool, st.http, settings,
-                              graceful_shutdown_timeout=timedelta(seconds=grace))
+        worker = build_worker(
+            st.client,
+            st.pool,
+            st.http,
+            settings,
+            graceful_shutdown_timeout=timedelta(seconds=grace),
+        )
         async with worker:
             log.info("worker running", task_queue=settings.task_queue)
             api_task: asyncio.Task[None] | None = None
@@ -355,9 +412,13 @@ async def _serve(settings: Settings, stop: asyncio.Event, serving: asyncio.Event
             background = [asyncio.create_task(start_up_work(st, first_round))]
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
-            log.info("guatu is up", api=f"http://{settings.api_host}:{settings.api_port}/",
-                     temporal_ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}"
-                     if settings.embedded_temporal else None)
+            log.info(
+                "guatu is up",
+                api=f"http://{settings.api_host}:{settings.api_port}/",
+                temporal_ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}"
+                if settings.embedded_temporal
+                else None,
+            )
             await stop.wait()
             log.info("stopping")
             for task in background:
@@ -387,18 +448,29 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
         start_year = st.settings.programme_start_year
         today = local_date(datetime.now(UTC))
         months = len(months_between(date(start_year, 1, 1), today))
-        config = SimulationConfig(start_year=start_year, months=max(12, months),
-                                  year_seconds=year_seconds)
-        sim = ProgrammeSimulation(st.client, load_sample_plans(config.start_year), load_policy(),
-                                  config, task_queue=st.settings.task_queue,
-                                  on_month_closed=month_closed)
+        config = SimulationConfig(
+            start_year=start_year, months=max(12, months), year_seconds=year_seconds
+        )
+        sim = ProgrammeSimulation(
+            st.client,
+            load_sample_plans(config.start_year),
+            load_policy(),
+            config,
+            task_queue=st.settings.task_queue,
+            on_month_closed=month_closed,
+        )
         report = await sim.run()
         if not report.reached_today:
             await sim.settle()  # a simulated year still to come: scale 1 from where it ended
-        log.info("simulation finished; the programme goes on in real time",
-                 real_seconds=report.real_seconds, reports=report.reports_sent,
-                 steps=report.steps_sent, refused=report.refused, rounds=report.rounds,
-                 reached_today=report.reached_today)
+        log.info(
+            "simulation finished; the programme goes on in real time",
+            real_seconds=report.real_seconds,
+            reports=report.reports_sent,
+            steps=report.steps_sent,
+            refused=report.refused,
+            rounds=report.rounds,
+            reached_today=report.reached_today,
+        )
 
     return asyncio.create_task(run(), name="simulated year")
 
@@ -406,11 +478,16 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
 def supervise(task: asyncio.Task[Any], stop: asyncio.Event, failures: list[str]) -> None:
     """A background task that fails is logged with its trace and stops `guatu up` (its name
     goes to `failures`), never silently ("Task exception was never retrieved")."""
+
     def done(finished: asyncio.Task[Any]) -> None:
         if finished.cancelled() or (error := finished.exception()) is None:
             return
-        log.error("background task failed: stopping guatu up", task=finished.get_name(),
-                  error=repr(error), exc_info=error)
+        log.error(
+            "background task failed: stopping guatu up",
+            task=finished.get_name(),
+            error=repr(error),
+            exc_info=error,
+        )
         failures.append(finished.get_name())
         stop.set()
 
@@ -433,25 +510,31 @@ def run_forever(settings: Settings, simulate_year_seconds: float | None = None) 
             loop.add_signal_handler(sig, stop_requested)
         extra = None
         if simulate_year_seconds is not None:
+
             async def extra(st: Stack) -> asyncio.Task[Any]:
                 task = await simulate_in_background(st, simulate_year_seconds)
                 supervise(task, stop, failures)
                 return task
+
         await serve(settings, stop, extra, first_round=simulate_year_seconds is None)
 
     asyncio.run(main())
     if failures:
-        raise SystemExit(f"guatu up stopped: {', '.join(failures)} failed (its error is logged "
-                         "above) / 后台任务失败，guatu up 已停止，错误见上方日志")
+        raise SystemExit(
+            f"guatu up stopped: {', '.join(failures)} failed (its error is logged "
+            "above) / 后台任务失败，guatu up 已停止，错误见上方日志"
+        )
 
 
 def _exit_after(seconds: float) -> None:
     """The last resort of a stop request: if `guatu up` has not ended in `seconds` (a thread
     that does not return, a server that does not stop), end the process; the guard then stops
     the embedded servers still running."""
+
     def expire() -> None:
-        log.error("stop did not finish in time: exiting; the guard stops the servers",
-                  seconds=seconds)
+        log.error(
+            "stop did not finish in time: exiting; the guard stops the servers", seconds=seconds
+        )
         os._exit(3)
 
     timer = threading.Timer(seconds, expire)

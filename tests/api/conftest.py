@@ -30,9 +30,14 @@ from guatu.lifecycle.service import start_project
 from tests.helpers import add_bureau, make_plan, running_worker
 
 # Tests set their own tight limits where they test them; elsewhere limits stay out of the way.
-TEST_OPTIONS = ApiOptions(rate_per_second=1000, rate_burst=10_000, failed_auth_burst=10_000,
-                          temporal_timeout_seconds=10, update_timeout_seconds=15,
-                          db_timeout_seconds=5)
+TEST_OPTIONS = ApiOptions(
+    rate_per_second=1000,
+    rate_burst=10_000,
+    failed_auth_burst=10_000,
+    temporal_timeout_seconds=10,
+    update_timeout_seconds=15,
+    db_timeout_seconds=5,
+)
 
 
 def today() -> date:
@@ -42,18 +47,19 @@ def today() -> date:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def api_task_queue(dev_env: WorkflowEnvironment, pool: asyncpg.Pool,
-                         http: httpx.AsyncClient) -> AsyncIterator[str]:
+async def api_task_queue(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> AsyncIterator[str]:
     settings = Settings(graceful_shutdown_seconds=2, max_cached_workflows=1000)
     async with running_worker(dev_env.client, pool, http, settings) as task_queue:
         yield task_queue
 
 
 @pytest_asyncio.fixture(scope="session")
-async def api_app(dev_env: WorkflowEnvironment, pool: asyncpg.Pool,
-                  api_task_queue: str) -> FastAPI:
-    return create_app(dev_env.client, pool, Settings(), task_queue=api_task_queue,
-                      options=TEST_OPTIONS)
+async def api_app(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, api_task_queue: str) -> FastAPI:
+    return create_app(
+        dev_env.client, pool, Settings(), task_queue=api_task_queue, options=TEST_OPTIONS
+    )
 
 
 @dataclass
@@ -76,16 +82,23 @@ class World:
     def key(self) -> dict[str, str]:
         return {"Idempotency-Key": uuid.uuid4().hex}
 
-    async def start(self, plan: ProjectPlan, policy: TimerPolicy | None = None,
-                    **kw: Any) -> ProjectPlan:
+    async def start(
+        self, plan: ProjectPlan, policy: TimerPolicy | None = None, **kw: Any
+    ) -> ProjectPlan:
         """Start directly through the service layer (the API's own start is tested apart)."""
-        await start_project(self.env.client, plan, policy or TimerPolicy(),
-                            task_queue=self.task_queue, **kw)
+        await start_project(
+            self.env.client, plan, policy or TimerPolicy(), task_queue=self.task_queue, **kw
+        )
         self.started.append(plan.code)
         return plan
 
-    def plan(self, bureau: str, kind: ProjectKind = ProjectKind.ENGINEERING,
-             days_ago: int = 70, **kw: Any) -> ProjectPlan:
+    def plan(
+        self,
+        bureau: str,
+        kind: ProjectKind = ProjectKind.ENGINEERING,
+        days_ago: int = 70,
+        **kw: Any,
+    ) -> ProjectPlan:
         return make_plan(kind, start=today() - timedelta(days=days_ago), bureau=bureau, **kw)
 
     async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -98,8 +111,9 @@ class World:
 
 
 @pytest_asyncio.fixture
-async def world(api_app: FastAPI, pool: asyncpg.Pool, dev_env: WorkflowEnvironment,
-                api_task_queue: str) -> AsyncIterator[World]:
+async def world(
+    api_app: FastAPI, pool: asyncpg.Pool, dev_env: WorkflowEnvironment, api_task_queue: str
+) -> AsyncIterator[World]:
     bureau_a = await add_bureau(pool, None)
     bureau_b = await add_bureau(pool, None)
     tokens = {
@@ -110,13 +124,14 @@ async def world(api_app: FastAPI, pool: asyncpg.Pool, dev_env: WorkflowEnvironme
         "admin": await create_token(pool, "admin"),
     }
     transport = httpx.ASGITransport(app=api_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://guatu.test",
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://guatu.test", timeout=30
+    ) as client:
         w = World(api_app, client, pool, dev_env, api_task_queue, bureau_a, bureau_b, tokens)
         yield w
         for code in w.started:
             handle = dev_env.client.get_workflow_handle(c.project_workflow_id(code))
             try:
                 await handle.terminate()
-            except Exception:  # noqa: BLE001 - already ended (closed, cancelled)
+            except Exception:
                 pass

@@ -37,17 +37,24 @@ def _h(token: str, **extra: str) -> dict[str, str]:
 
 
 async def transition(w: World, token: str, t: Tenant) -> httpx.Response:
-    return await w.client.post(f"/api/v1/projects/{t.project}/transitions",
-                               headers=_h(token, **{"Idempotency-Key": uuid.uuid4().hex}),
-                               json={"step": "preliminary"})
+    return await w.client.post(
+        f"/api/v1/projects/{t.project}/transitions",
+        headers=_h(token, **{"Idempotency-Key": uuid.uuid4().hex}),
+        json={"step": "preliminary"},
+    )
 
 
 async def report(w: World, token: str, t: Tenant) -> httpx.Response:
-    return await w.client.post(f"/api/v1/projects/{t.project}/reports",
-                               headers=_h(token, **{"Idempotency-Key": uuid.uuid4().hex}),
-                               json={"month": month_key(today()), "investment_wan": 10,
-                                     "physical_progress_pct": 5,
-                                     "issues_raised": [{"id": "X", "title": "x"}]})
+    return await w.client.post(
+        f"/api/v1/projects/{t.project}/reports",
+        headers=_h(token, **{"Idempotency-Key": uuid.uuid4().hex}),
+        json={
+            "month": month_key(today()),
+            "investment_wan": 10,
+            "physical_progress_pct": 5,
+            "issues_raised": [{"id": "X", "title": "x"}],
+        },
+    )
 
 
 async def detail(w: World, token: str, t: Tenant) -> httpx.Response:
@@ -59,13 +66,13 @@ async def issues(w: World, token: str, t: Tenant) -> httpx.Response:
 
 
 async def listing(w: World, token: str, t: Tenant) -> httpx.Response:
-    return await w.client.get("/api/v1/projects", headers=_h(token),
-                              params={"bureau": t.bureau})
+    return await w.client.get("/api/v1/projects", headers=_h(token), params={"bureau": t.bureau})
 
 
 async def inbox(w: World, token: str, t: Tenant) -> httpx.Response:
-    return await w.client.get("/api/v1/notifications", headers=_h(token),
-                              params={"bureau": t.bureau})
+    return await w.client.get(
+        "/api/v1/notifications", headers=_h(token), params={"bureau": t.bureau}
+    )
 
 
 async def acknowledge(w: World, token: str, t: Tenant) -> httpx.Response:
@@ -77,8 +84,14 @@ async def standing(w: World, token: str, t: Tenant) -> httpx.Response:
 
 
 ATTEMPTS: dict[str, Attempt] = {
-    "transition": transition, "report": report, "detail": detail, "issues": issues,
-    "list": listing, "inbox": inbox, "acknowledge": acknowledge, "standing": standing,
+    "transition": transition,
+    "report": report,
+    "detail": detail,
+    "issues": issues,
+    "list": listing,
+    "inbox": inbox,
+    "acknowledge": acknowledge,
+    "standing": standing,
 }
 
 
@@ -87,8 +100,12 @@ def succeeded(name: str, r: httpx.Response, victim: Tenant) -> bool:
     if name in ("list", "inbox"):
         assert r.status_code == 200, r.text
         items = r.json()["items"]
-        return any(i.get("code") == victim.project or i.get("project") == victim.project
-                   or i.get("bureau") == victim.bureau for i in items)
+        return any(
+            i.get("code") == victim.project
+            or i.get("project") == victim.project
+            or i.get("bureau") == victim.bureau
+            for i in items
+        )
     return r.status_code < 400
 
 
@@ -107,7 +124,10 @@ async def test_no_bureau_reaches_another_bureaus_project(world: World) -> None:
             await conn.execute(
                 "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh,"
                 " created_at, status) VALUES ($1, $2, $3, 'x', '通知', '…', now(), 'inbox')",
-                notice, bureau, plan.code)
+                notice,
+                bureau,
+                plan.code,
+            )
         tenants.append(Tenant(bureau, token, plan.code, notice))
     # Make sure each project is in the read model (so the check is not only the fallback).
     for t in tenants:
@@ -118,12 +138,17 @@ async def test_no_bureau_reaches_another_bureaus_project(world: World) -> None:
 
     async def snapshot(t: Tenant) -> tuple:
         status = (await world.call("leader", "GET", f"/api/v1/projects/{t.project}")).json()
-        audit = await world.rows("SELECT count(*) AS n FROM audit_log WHERE project = $1",
-                                 t.project)
-        ack = await world.rows("SELECT acknowledged_at FROM notifications WHERE key = $1",
-                               t.notice)
-        return (status["stage"], status["version"], status["last_report"], audit[0]["n"],
-                ack[0]["acknowledged_at"])
+        audit = await world.rows(
+            "SELECT count(*) AS n FROM audit_log WHERE project = $1", t.project
+        )
+        ack = await world.rows("SELECT acknowledged_at FROM notifications WHERE key = $1", t.notice)
+        return (
+            status["stage"],
+            status["version"],
+            status["last_report"],
+            audit[0]["n"],
+            ack[0]["acknowledged_at"],
+        )
 
     before = {t.project: await snapshot(t) for t in tenants}
     missing = Tenant("nobody", "", "NOPE-MATRIX", "nope")
@@ -155,8 +180,13 @@ async def test_no_bureau_reaches_another_bureaus_project(world: World) -> None:
 
 
 async def test_bureau_tokens_are_refused_leader_and_admin_routes(world: World) -> None:
-    for path in ("/api/v1/overview", "/api/v1/rankings", "/api/v1/rankings/periods",
-                 "/api/v1/escalations", "/api/v1/tokens"):
+    for path in (
+        "/api/v1/overview",
+        "/api/v1/rankings",
+        "/api/v1/rankings/periods",
+        "/api/v1/escalations",
+        "/api/v1/tokens",
+    ):
         r = await world.call("a", "GET", path)
         assert r.status_code == 403, (path, r.text)
     r = await world.call("a", "POST", "/api/v1/tokens", json={"role": "leader"})

@@ -19,8 +19,25 @@ from tests.api.conftest import World, today
 from tests.conftest import free_port
 
 HOSTILE: list[Any] = [
-    None, "", "\u0000", "a\u0000b", "x" * 10_000, "🚧" * 50, -1, 0, 1e308, -1e308, 10**30,
-    True, [], {}, [[[]]], {"$gt": ""}, "2021-02-30", "０１", "'; DROP TABLE projects; --",
+    None,
+    "",
+    "\u0000",
+    "a\u0000b",
+    "x" * 10_000,
+    "🚧" * 50,
+    -1,
+    0,
+    1e308,
+    -1e308,
+    10**30,
+    True,
+    [],
+    {},
+    [[[]]],
+    {"$gt": ""},
+    "2021-02-30",
+    "０１",
+    "'; DROP TABLE projects; --",
 ]
 
 
@@ -37,16 +54,35 @@ async def test_no_5xx_for_bad_input(world: World) -> None:
     service = await world.start(world.plan(world.bureau_a, kind=ProjectKind.SERVICE))
     code = plan.code
     writes: list[tuple[str, str, dict[str, Any]]] = [
-        ("a", f"/api/v1/projects/{code}/transitions", {"step": "preliminary", "on": None,
-                                                       "note": "ok"}),
-        ("a", f"/api/v1/projects/{code}/reports",
-         {"month": month_key(today()), "investment_wan": 1.0, "physical_progress_pct": 1.0,
-          "narrative": "", "issues_raised": [{"id": "I", "title": "t"}],
-          "issues_resolved": [], "correction": False}),
-        ("manager", f"/api/v1/projects/{service.code}/plan-change",
-         {"reason": "r", "milestones": [{"step": "implementing", "planned": "2030-01-01"}],
-          "total_investment_wan": 10.0, "yearly_investment_wan": {"2030": 10.0},
-          "finish": "2031-01-01"}),
+        (
+            "a",
+            f"/api/v1/projects/{code}/transitions",
+            {"step": "preliminary", "on": None, "note": "ok"},
+        ),
+        (
+            "a",
+            f"/api/v1/projects/{code}/reports",
+            {
+                "month": month_key(today()),
+                "investment_wan": 1.0,
+                "physical_progress_pct": 1.0,
+                "narrative": "",
+                "issues_raised": [{"id": "I", "title": "t"}],
+                "issues_resolved": [],
+                "correction": False,
+            },
+        ),
+        (
+            "manager",
+            f"/api/v1/projects/{service.code}/plan-change",
+            {
+                "reason": "r",
+                "milestones": [{"step": "implementing", "planned": "2030-01-01"}],
+                "total_investment_wan": 10.0,
+                "yearly_investment_wan": {"2030": 10.0},
+                "finish": "2031-01-01",
+            },
+        ),
         ("manager", f"/api/v1/projects/{service.code}/suspend", {"reason": "r"}),
         ("admin", "/api/v1/tokens", {"role": "leader", "bureau": None, "label": "l"}),
         ("manager", "/api/v1/projects", {**world.plan(world.bureau_a).model_dump(mode="json")}),
@@ -55,29 +91,58 @@ async def test_no_5xx_for_bad_input(world: World) -> None:
     sent = 0
     for who, path, body in writes:
         for mutated in mutations(body):
-            r = await world.call(who, "POST", path, json=mutated,
-                                 headers={"Idempotency-Key": uuid.uuid4().hex})
+            r = await world.call(
+                who, "POST", path, json=mutated, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
             sent += 1
             seen[r.status_code] = seen.get(r.status_code, 0) + 1
             assert r.status_code < 500, (path, mutated, r.status_code, r.text[:300])
             assert set(r.json()) >= ({"code", "zh", "en"} if r.status_code >= 400 else set())
     # Raw bodies a JSON parser chokes on.
-    raws = [b"", b"{", b"\xff\xfe\x00", b'{"step": "preliminary"' + b" " * 10, b"[" * 100_000,
-            b'{"step": "preliminary", "step": "completed"}', b"nan", b"\x00"]
+    raws = [
+        b"",
+        b"{",
+        b"\xff\xfe\x00",
+        b'{"step": "preliminary"' + b" " * 10,
+        b"[" * 100_000,
+        b'{"step": "preliminary", "step": "completed"}',
+        b"nan",
+        b"\x00",
+    ]
     for raw in raws:
         for content_type in ("application/json", "text/plain", "application/x-www-form-urlencoded"):
-            r = await world.call("a", "POST", f"/api/v1/projects/{code}/transitions", content=raw,
-                                 headers={"Idempotency-Key": uuid.uuid4().hex,
-                                          "Content-Type": content_type})
+            r = await world.call(
+                "a",
+                "POST",
+                f"/api/v1/projects/{code}/transitions",
+                content=raw,
+                headers={"Idempotency-Key": uuid.uuid4().hex, "Content-Type": content_type},
+            )
             sent += 1
             assert r.status_code < 500, (raw[:20], content_type, r.status_code, r.text[:300])
     # Hostile query and path parameters on every read.
-    reads = ["/api/v1/projects", "/api/v1/notifications", "/api/v1/overview", "/api/v1/rankings",
-             "/api/v1/escalations", "/api/v1/tokens"]
-    params = [{"page": 10**30}, {"page_size": -1}, {"program": "\u0000"}, {"bureau": "x" * 1000},
-              {"stage": "\u0000"}, {"light": "🚦"}, {"year": 10**20}, {"level": "\u0000"},
-              {"period": "9999-99"}, {"unacknowledged": "maybe"}, {"project": "%00"},
-              {"include_revoked": "\u0000"}]
+    reads = [
+        "/api/v1/projects",
+        "/api/v1/notifications",
+        "/api/v1/overview",
+        "/api/v1/rankings",
+        "/api/v1/escalations",
+        "/api/v1/tokens",
+    ]
+    params = [
+        {"page": 10**30},
+        {"page_size": -1},
+        {"program": "\u0000"},
+        {"bureau": "x" * 1000},
+        {"stage": "\u0000"},
+        {"light": "🚦"},
+        {"year": 10**20},
+        {"level": "\u0000"},
+        {"period": "9999-99"},
+        {"unacknowledged": "maybe"},
+        {"project": "%00"},
+        {"include_revoked": "\u0000"},
+    ]
     for path in reads:
         for query in params:
             for who in ("a", "leader", "admin"):
@@ -85,10 +150,21 @@ async def test_no_5xx_for_bad_input(world: World) -> None:
                 sent += 1
                 # (While guatu.ranking.queries is not installed its routes answer 503.)
                 assert r.status_code < 500 or r.json()["code"] == "ranking_unavailable", (
-                    path, query, who, r.status_code, r.text[:300])
-    for raw_path in ("/api/v1/projects/%00", "/api/v1/projects/%FF%FE", "/api/v1/projects/" + "A" * 5000,
-                     "/api/v1/notifications/%00/ack", "/api/v1/notifications/" + "k" * 400 + "/ack",
-                     "/api/v1/tokens/%00", "/api/v1/projects/../../etc/passwd"):
+                    path,
+                    query,
+                    who,
+                    r.status_code,
+                    r.text[:300],
+                )
+    for raw_path in (
+        "/api/v1/projects/%00",
+        "/api/v1/projects/%FF%FE",
+        "/api/v1/projects/" + "A" * 5000,
+        "/api/v1/notifications/%00/ack",
+        "/api/v1/notifications/" + "k" * 400 + "/ack",
+        "/api/v1/tokens/%00",
+        "/api/v1/projects/../../etc/passwd",
+    ):
         for method in ("GET", "POST", "DELETE", "PUT"):
             r = await world.call("a", method, raw_path)
             sent += 1
@@ -107,7 +183,9 @@ async def test_no_5xx_for_bad_input(world: World) -> None:
                 break
             await asyncio.sleep(0.1)
         else:
-            raise AssertionError(f"{project}: pending {pending}, versions {rows} vs {state['version']}")
+            raise AssertionError(
+                f"{project}: pending {pending}, versions {rows} vs {state['version']}"
+            )
 
 
 async def test_run_api_serves_until_stopped(world: World, http: httpx.AsyncClient) -> None:
@@ -140,16 +218,18 @@ async def test_run_api_serves_until_stopped(world: World, http: httpx.AsyncClien
         pass
 
 
-async def test_run_api_on_a_busy_port_stops_the_stack(world: World,
-                                                      http: httpx.AsyncClient) -> None:
+async def test_run_api_on_a_busy_port_stops_the_stack(
+    world: World, http: httpx.AsyncClient
+) -> None:
     from guatu.api.server import run_api
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        st = Stack(Settings(api_host="127.0.0.1", api_port=port), world.env.client, world.pool,
-                   http, "")
+        st = Stack(
+            Settings(api_host="127.0.0.1", api_port=port), world.env.client, world.pool, http, ""
+        )
         stop = asyncio.Event()
         await asyncio.wait_for(run_api(st, stop), 15)
         assert stop.is_set()

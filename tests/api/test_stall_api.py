@@ -28,7 +28,8 @@ from tests.api.conftest import World, today
 
 
 async def test_a_validator_bug_answers_500_and_is_logged(
-        world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     plan = await world.start(world.plan(world.bureau_a, total=1000.0))
 
     def broken_check(self: LifecycleBook, data: object) -> None:
@@ -37,8 +38,9 @@ async def test_a_validator_bug_answers_500_and_is_logged(
     monkeypatch.setattr(LifecycleBook, "check_report", broken_check)
     report = {"month": month_key(today()), "investment_wan": 10, "physical_progress_pct": 5}
     with caplog.at_level(logging.ERROR), capture_logs() as api_logs:
-        r = await world.call("a", "POST", f"/api/v1/projects/{plan.code}/reports",
-                             headers=world.key(), json=report)
+        r = await world.call(
+            "a", "POST", f"/api/v1/projects/{plan.code}/reports", headers=world.key(), json=report
+        )
     assert r.status_code == 500, r.text
     assert r.json()["code"] == "internal_error"
     # The API logs it as an error with the trace the worker sent along, down to the bug's line.
@@ -50,13 +52,15 @@ async def test_a_validator_bug_answers_500_and_is_logged(
     worker = [rec for rec in caplog.records if "a bug, not a refusal" in rec.getMessage()]
     assert worker and worker[0].exc_info is not None
     # Not a refusal: nothing audited as refused, nothing written.
-    rows = await world.rows("SELECT accepted FROM audit_log WHERE project = $1 AND NOT accepted",
-                            plan.code)
+    rows = await world.rows(
+        "SELECT accepted FROM audit_log WHERE project = $1 AND NOT accepted", plan.code
+    )
     assert rows == []
     monkeypatch.undo()
     # The fixed code accepts the same report.
-    r = await world.call("a", "POST", f"/api/v1/projects/{plan.code}/reports",
-                         headers=world.key(), json=report)
+    r = await world.call(
+        "a", "POST", f"/api/v1/projects/{plan.code}/reports", headers=world.key(), json=report
+    )
     assert r.status_code == 200, r.text
 
 
@@ -94,10 +98,15 @@ class ValidatorProbe:
 async def test_guarded_validators_refuse_only_on_refusals(dev_env: WorkflowEnvironment) -> None:
     client = dev_env.client
     tq = f"tq-{uuid.uuid4().hex[:8]}"
-    async with Worker(client, task_queue=tq, workflows=[ValidatorProbe],
-                      graceful_shutdown_timeout=timedelta(seconds=2)):
-        handle = await client.start_workflow(ValidatorProbe.run, id=f"probe-{uuid.uuid4().hex}",
-                                             task_queue=tq)
+    async with Worker(
+        client,
+        task_queue=tq,
+        workflows=[ValidatorProbe],
+        graceful_shutdown_timeout=timedelta(seconds=2),
+    ):
+        handle = await client.start_workflow(
+            ValidatorProbe.run, id=f"probe-{uuid.uuid4().hex}", task_queue=tq
+        )
         for value in ("refuse", "refuse-ladder-style"):
             with pytest.raises(WorkflowUpdateFailedError) as refused:
                 await handle.execute_update(ValidatorProbe.probe, Probe(value=value))
@@ -109,7 +118,9 @@ async def test_guarded_validators_refuse_only_on_refusals(dev_env: WorkflowEnvir
         cause = failed.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == VALIDATOR_FAILED  # … a bug
         assert "ValueError" in cause.message
-        assert isinstance(cause.__cause__, ApplicationError) and cause.__cause__.type == "ValueError"
+        assert (
+            isinstance(cause.__cause__, ApplicationError) and cause.__cause__.type == "ValueError"
+        )
         # The workflow is unharmed: a good update goes through.
         assert await handle.execute_update(ValidatorProbe.probe, Probe(value="ok")) == "ok"
         await handle.result()
@@ -122,7 +133,10 @@ async def test_admin_redelivers_failed_notices_through_the_api(world: World) -> 
         await conn.execute(
             "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, created_at,"
             " status, attempts, last_error) VALUES ($1, $2, NULL, 'test', '标题', '正文', now(),"
-            " 'failed', 12, 'ConnectError: refused')", key, world.bureau_a)
+            " 'failed', 12, 'ConnectError: refused')",
+            key,
+            world.bureau_a,
+        )
     body = {"bureau": world.bureau_a}
     for who in ("a", "manager", "leader"):
         r = await world.call(who, "POST", "/api/v1/notices/redeliver", json=body)

@@ -56,14 +56,16 @@ async def trends(dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool) -> Asyn
     codes, bureaus = await fx.insert(fresh_pool, f"tr{uuid.uuid4().hex[:6]}")
     token = await create_token(fresh_pool, "leader", label="trends")
     app = create_app(dev_env.client, fresh_pool, Settings(), options=TEST_OPTIONS)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://guatu.test", timeout=30) as api:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=30
+    ) as api:
         yield Trends(api, {"Authorization": f"Bearer {token}"}, codes, bureaus, fresh_pool)
 
 
 @contextlib.asynccontextmanager
-async def two_rounds(env: WorkflowEnvironment, t: Trends, http: httpx.AsyncClient,
-                     settings: Settings) -> AsyncIterator[str]:
+async def two_rounds(
+    env: WorkflowEnvironment, t: Trends, http: httpx.AsyncClient, settings: Settings
+) -> AsyncIterator[str]:
     """The rounds of 2031-01 and 2031-02, run by a worker of the test's database."""
     async with running_worker(env.client, t.pool, http, settings) as tq:
         try:
@@ -84,8 +86,20 @@ async def test_investment_against_the_year_plan(trends: Trends) -> None:
     assert prog["year"] == 2031 and prog["as_of"] == "2031-03-15"
     assert prog["basis"] == "year_plan" and prog["projects"] == 4
     assert prog["months"] == [f"2031-{m:02d}" for m in range(1, 13)]
-    assert prog["plan_wan"] == [400, 800, 1200, 1600, 2000, 2400,
-                                2900, 3400, 3900, 4400, 4900, 5400]
+    assert prog["plan_wan"] == [
+        400,
+        800,
+        1200,
+        1600,
+        2000,
+        2400,
+        2900,
+        3400,
+        3900,
+        4400,
+        4900,
+        5400,
+    ]
     assert prog["year_plan_wan"] == 1200 + 600 + 2400 + 1200  # 5400
     # Actual, cumulative: Jan A1 100 (the correction, not 80) + B1 100 = 200; Feb + A1 0 + B1 500
     # = 700; Mar + A1 150 = 850 (March is reported, and it is the current month); X9's 700 is out.
@@ -101,8 +115,7 @@ async def test_investment_against_the_year_plan(trends: Trends) -> None:
     # Program P02: A2 and B1 (200 a month). Nobody in P02 reported March: the line stops at
     # February, the last closed month.
     p02 = await trends.get("investment", program="P02")
-    assert p02["plan_wan"] == [200, 400, 600, 800, 1000, 1200,
-                               1500, 1800, 2100, 2400, 2700, 3000]
+    assert p02["plan_wan"] == [200, 400, 600, 800, 1000, 1200, 1500, 1800, 2100, 2400, 2700, 3000]
     assert p02["actual_wan"] == [100, 600, N, N, N, N, N, N, N, N, N, N]
     assert p02["scope"]["name_zh"].startswith("P02 ")
 
@@ -116,8 +129,9 @@ async def test_investment_against_the_year_plan(trends: Trends) -> None:
     assert past["plan_wan"] == [0] * 12 and past["actual_wan"] == [0] * 12
 
 
-async def test_rank_movement_over_the_year(trends: Trends, dev_env: WorkflowEnvironment,
-                                           http: httpx.AsyncClient, settings: Settings) -> None:
+async def test_rank_movement_over_the_year(
+    trends: Trends, dev_env: WorkflowEnvironment, http: httpx.AsyncClient, settings: Settings
+) -> None:
     # Scores under `default` v2 (60 investment on the year plan, capped at 1.3; 25 milestones,
     # none planned → 100 %; 15 reports of the period on time; no red months). A2 starts in July
     # and X9 is cancelled: out of scope for both rounds.
@@ -137,9 +151,17 @@ async def test_rank_movement_over_the_year(trends: Trends, dev_env: WorkflowEnvi
                 "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
                 " cumulative_investment_wan, physical_progress_pct, received_at, on_time, actor)"
                 " VALUES ($1, '2031-02', 1, 0, 0, 10, $2, true, 'test')",
-                trends.codes["B1"], fx.at(3, 20))
-        handle = await revise_round(dev_env.client, "2031-02", reason="B1 二月月报更正为 0 万元",
-                                    actor="test", task_queue=tq, pool=trends.pool)
+                trends.codes["B1"],
+                fx.at(3, 20),
+            )
+        handle = await revise_round(
+            dev_env.client,
+            "2031-02",
+            reason="B1 二月月报更正为 0 万元",
+            actor="test",
+            task_queue=tq,
+            pool=trends.pool,
+        )
         assert (await asyncio.wait_for(handle.result(), 90)).revision == 2
         revised = await trends.get("ranks")
         assert revised["revisions"] == [1, 2]
@@ -185,25 +207,35 @@ async def check_export(trends: Trends) -> None:
     assert r.status_code == 200, r.text
     wb = load_workbook(io.BytesIO(r.content))
     assert {"投资趋势", "排名走势", "红黄绿灯趋势"} <= set(wb.sheetnames)
-    inv = [list(row) for row in wb["投资趋势"].iter_rows(min_row=5, max_row=16, max_col=4,
-                                                       values_only=True)]
+    inv = [
+        list(row)
+        for row in wb["投资趋势"].iter_rows(min_row=5, max_row=16, max_col=4, values_only=True)
+    ]
     # Month, plan, actual, actual ÷ plan: 200 ÷ 400 = 50.0 %, 700 ÷ 800 = 87.5 %,
     # 850 ÷ 1200 = 70.8 %; April: plan 1600, no actual yet.
     assert inv[0] == ["2031-01", 400, 200, 50.0] and inv[1] == ["2031-02", 800, 700, 87.5]
     assert inv[2] == ["2031-03", 1200, 850, 70.8] and inv[3] == ["2031-04", 1600, None, None]
     assert inv[11] == ["2031-12", 5400, None, None]
-    scopes = [list(row) for row in wb["投资趋势"].iter_rows(values_only=True)
-              if row[1] == trends.bureaus["a"]]
+    scopes = [
+        list(row)
+        for row in wb["投资趋势"].iter_rows(values_only=True)
+        if row[1] == trends.bureaus["a"]
+    ]
     assert scopes[2][:7] == ["责任单位", trends.bureaus["a"], "趋势A局", "2031-03", 300, 250, 83.3]
     ranks = [list(row) for row in wb["排名走势"].iter_rows(values_only=True)]
-    head = ranks.index(["代码", "名称", "2031年1月 名次", "2031年2月 名次", "2031年1月 得分",
-                        "2031年2月 得分"])
+    head = ranks.index(
+        ["代码", "名称", "2031年1月 名次", "2031年2月 名次", "2031年1月 得分", "2031年2月 得分"]
+    )
     assert ranks[head + 1] == [trends.bureaus["b"], "趋势B局", 2, 1, 70, 118]
     assert ranks[head + 2] == [trends.bureaus["a"], "趋势A局", 1, 2, 100, 70]
-    lights = [list(row) for row in wb["红黄绿灯趋势"].iter_rows(min_row=4, max_row=6,
-                                                          values_only=True)]
-    assert [row[:5] for row in lights] == [["2031-01", 3, 1, 0, 4], ["2031-02", 3, 1, 1, 5],
-                                           ["2031-03", 3, 0, 2, 5]]
+    lights = [
+        list(row) for row in wb["红黄绿灯趋势"].iter_rows(min_row=4, max_row=6, values_only=True)
+    ]
+    assert [row[:5] for row in lights] == [
+        ["2031-01", 3, 1, 0, 4],
+        ["2031-02", 3, 1, 1, 5],
+        ["2031-03", 3, 0, 2, 5],
+    ]
 
 
 async def test_lights_at_each_month_end(trends: Trends) -> None:
@@ -227,25 +259,32 @@ async def test_lights_at_each_month_end(trends: Trends) -> None:
     assert (a["green"][:3], a["yellow"][:3], a["red"][:3]) == ([2, 2, 3], [1, 0, 0], [0, 1, 0])
     # Program P02: A2 and B1 (on the chart from February).
     p02 = await trends.get("lights", program="P02")
-    assert (p02["green"][:3], p02["yellow"][:3], p02["red"][:3]) == ([1, 1, 1], [0, 1, 0],
-                                                                    [0, 0, 1])
+    assert (p02["green"][:3], p02["yellow"][:3], p02["red"][:3]) == (
+        [1, 1, 1],
+        [0, 1, 0],
+        [0, 0, 1],
+    )
 
 
 async def test_trends_are_for_leaders(trends: Trends) -> None:
     bureau_token = await create_token(trends.pool, "bureau", trends.bureaus["a"], "system a")
-    r = await trends.client.get("/api/v1/trends/investment",
-                                headers={"Authorization": f"Bearer {bureau_token}"})
+    r = await trends.client.get(
+        "/api/v1/trends/investment", headers={"Authorization": f"Bearer {bureau_token}"}
+    )
     assert r.status_code == 403
     r = await trends.client.get("/api/v1/trends/lights")
     assert r.status_code == 401
-    r = await trends.client.get("/api/v1/trends/ranks", params={"level": "project"},
-                                headers=trends.auth)
+    r = await trends.client.get(
+        "/api/v1/trends/ranks", params={"level": "project"}, headers=trends.auth
+    )
     assert r.status_code == 422
-    r = await trends.client.get("/api/v1/trends/investment", params={"year": 1999},
-                                headers=trends.auth)
+    r = await trends.client.get(
+        "/api/v1/trends/investment", params={"year": 1999}, headers=trends.auth
+    )
     assert r.status_code == 422
-    r = await trends.client.get("/api/v1/trends/ranks", params={"ruleset": "nope"},
-                                headers=trends.auth)
+    r = await trends.client.get(
+        "/api/v1/trends/ranks", params={"ruleset": "nope"}, headers=trends.auth
+    )
     assert r.status_code == 422 and r.json()["code"] == "unknown_ruleset"
     # The years at the doors' edges answer (a year with nothing in it: zero plan, no ranks).
     for year in (2000, 2100):

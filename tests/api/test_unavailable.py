@@ -21,8 +21,12 @@ from guatu.core import constants as c
 from tests.api.conftest import World
 from tests.conftest import free_port
 
-FAST = ApiOptions(temporal_timeout_seconds=1.0, update_timeout_seconds=1.0,
-                  db_timeout_seconds=0.5, ready_timeout_seconds=0.5)
+FAST = ApiOptions(
+    temporal_timeout_seconds=1.0,
+    update_timeout_seconds=1.0,
+    db_timeout_seconds=0.5,
+    ready_timeout_seconds=0.5,
+)
 
 
 @pytest_asyncio.fixture
@@ -42,24 +46,28 @@ async def black_hole() -> AsyncIterator[int]:
 
 async def lazy_pool(port: int) -> asyncpg.Pool:
     # min_size=0: the pool connects on first use, as a running API would after an outage.
-    pool = await asyncpg.create_pool(f"postgresql://guatu@127.0.0.1:{port}/guatu", min_size=0,
-                                     max_size=2, timeout=30)
+    pool = await asyncpg.create_pool(
+        f"postgresql://guatu@127.0.0.1:{port}/guatu", min_size=0, max_size=2, timeout=30
+    )
     assert pool is not None
     return pool
 
 
 async def lazy_client(port: int) -> Client:
-    return await Client.connect(f"127.0.0.1:{port}", lazy=True,
-                                data_converter=pydantic_data_converter)
+    return await Client.connect(
+        f"127.0.0.1:{port}", lazy=True, data_converter=pydantic_data_converter
+    )
 
 
 def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://guatu.test",
-                             timeout=30)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=30
+    )
 
 
-async def timed(client: httpx.AsyncClient, method: str, path: str,
-                **kw: object) -> tuple[httpx.Response, float]:
+async def timed(
+    client: httpx.AsyncClient, method: str, path: str, **kw: object
+) -> tuple[httpx.Response, float]:
     started = time.monotonic()
     r = await client.request(method, path, **kw)  # type: ignore[arg-type]
     return r, time.monotonic() - started
@@ -72,10 +80,18 @@ async def test_database_down_is_503(world: World, api_app: FastAPI, black_hole: 
         app = create_app(ctx.client, pool, ctx.settings, task_queue=ctx.task_queue, options=FAST)
         try:
             async with client_for(app) as client:
-                for method, path in (("GET", "/api/v1/projects"), ("GET", "/api/v1/me"),
-                                     ("POST", "/api/v1/projects/X-1/transitions")):
-                    r, took = await timed(client, method, path, headers={
-                        **world.auth("a"), "Idempotency-Key": "k"}, json={"step": "preliminary"})
+                for method, path in (
+                    ("GET", "/api/v1/projects"),
+                    ("GET", "/api/v1/me"),
+                    ("POST", "/api/v1/projects/X-1/transitions"),
+                ):
+                    r, took = await timed(
+                        client,
+                        method,
+                        path,
+                        headers={**world.auth("a"), "Idempotency-Key": "k"},
+                        json={"step": "preliminary"},
+                    )
                     assert r.status_code == 503, (port, path, r.text)
                     assert r.json()["code"] == "database_unavailable"
                     assert r.headers["retry-after"] == "5"
@@ -94,8 +110,7 @@ async def test_temporal_down_is_503(world: World, api_app: FastAPI, black_hole: 
     plan = world.plan(world.bureau_a)
     for port in (free_port(), black_hole):
         temporal = await lazy_client(port)
-        app = create_app(temporal, ctx.pool, ctx.settings, task_queue=ctx.task_queue,
-                         options=FAST)
+        app = create_app(temporal, ctx.pool, ctx.settings, task_queue=ctx.task_queue, options=FAST)
         async with client_for(app) as client:
             calls = [
                 ("leader", "GET", f"/api/v1/projects/{plan.code}", None),
@@ -104,8 +119,13 @@ async def test_temporal_down_is_503(world: World, api_app: FastAPI, black_hole: 
                 ("manager", "POST", "/api/v1/projects", plan.model_dump(mode="json")),
             ]
             for who, method, path, body in calls:
-                r, took = await timed(client, method, path, json=body,
-                                      headers={**world.auth(who), "Idempotency-Key": "k1"})
+                r, took = await timed(
+                    client,
+                    method,
+                    path,
+                    json=body,
+                    headers={**world.auth(who), "Idempotency-Key": "k1"},
+                )
                 assert r.status_code == 503, (port, path, r.text)
                 assert r.json()["code"] == "temporal_unavailable"
                 assert r.headers["retry-after"] == "5"
@@ -135,19 +155,26 @@ async def test_update_without_a_worker_is_503_not_a_hang(world: World, api_app: 
             " physical_progress_pct, plan, business_today, version) VALUES"
             " ($1, '无人处理', 'P06', $2, 'engineering', 'approved', 'active', 'green',"
             " 1, 0, 0, 0, '{}', $3, 1)",
-            plan.code, world.bureau_a, datetime.now(UTC).date())
+            plan.code,
+            world.bureau_a,
+            datetime.now(UTC).date(),
+        )
     app = create_app(ctx.client, ctx.pool, ctx.settings, task_queue=ctx.task_queue, options=FAST)
     async with client_for(app) as client:
-        r, took = await timed(client, "POST", f"/api/v1/projects/{plan.code}/transitions",
-                              headers={**world.auth("a"), "Idempotency-Key": "slow-1"},
-                              json={"step": "preliminary"})
+        r, took = await timed(
+            client,
+            "POST",
+            f"/api/v1/projects/{plan.code}/transitions",
+            headers={**world.auth("a"), "Idempotency-Key": "slow-1"},
+            json={"step": "preliminary"},
+        )
         assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable"
         assert 0.9 < took < 3.0
-        r, took = await timed(client, "GET", f"/api/v1/projects/{plan.code}",
-                              headers=world.auth("leader"))
+        r, took = await timed(
+            client, "GET", f"/api/v1/projects/{plan.code}", headers=world.auth("leader")
+        )
         assert r.status_code == 503 and took < 3.0
     handle = world.env.client.get_workflow_handle(c.project_workflow_id(plan.code))
     await handle.terminate()
     async with world.pool.acquire() as conn:
         await conn.execute("DELETE FROM projects WHERE code = $1", plan.code)
-

@@ -44,8 +44,14 @@ class HandClock:
 
 
 def filing(**kw: object) -> AppealFiling:
-    values: dict[str, object] = {"bureau": "swj", "period": "2026-11", "item": AppealItem.SCORE,
-                                 "reason": REASON, "actor": "bureau:swj", "idempotency_key": "f1"}
+    values: dict[str, object] = {
+        "bureau": "swj",
+        "period": "2026-11",
+        "item": AppealItem.SCORE,
+        "reason": REASON,
+        "actor": "bureau:swj",
+        "idempotency_key": "f1",
+    }
     values.update(kw)
     return AppealFiling(**values)  # type: ignore[arg-type]
 
@@ -53,18 +59,28 @@ def filing(**kw: object) -> AppealFiling:
 def book_at(at: datetime) -> tuple[AppealBook, HandClock]:
     clock = HandClock(at)
     f = filing()
-    data = AppealInput(appeal_id=appeal_id(f, 1), filing=f, rules=RULES,
-                       published_at=datetime(2026, 12, 1, 9, tzinfo=CST),
-                       subject_zh="2026年11月竞进比拼得分（第 7/8 名，42.50 分）", bureau_name="水务局")
+    data = AppealInput(
+        appeal_id=appeal_id(f, 1),
+        filing=f,
+        rules=RULES,
+        published_at=datetime(2026, 12, 1, 9, tzinfo=CST),
+        subject_zh="2026年11月竞进比拼得分（第 7/8 名，42.50 分）",
+        bureau_name="水务局",
+    )
     book = AppealBook(AppealState(input=data, view=new_view(data, at)), clock, lambda m, e: None)
     book.start()
     return book, clock
 
 
-def decide(key: str = "d1", decision: Decision = Decision.REJECT, role: str = "leader",
-           reason: str = "经核查，三月月报确于 3 月 27 日报送，逾期属实") -> DecideInput:
-    return DecideInput(decision=decision, reason=reason, actor="leader:王区长", role=role,
-                       idempotency_key=key)
+def decide(
+    key: str = "d1",
+    decision: Decision = Decision.REJECT,
+    role: str = "leader",
+    reason: str = "经核查，三月月报确于 3 月 27 日报送，逾期属实",
+) -> DecideInput:
+    return DecideInput(
+        decision=decision, reason=reason, actor="leader:王区长", role=role, idempotency_key=key
+    )
 
 
 def test_deadlines_counted_in_local_calendar_days() -> None:
@@ -73,20 +89,30 @@ def test_deadlines_counted_in_local_calendar_days() -> None:
     # the office has until 01-10 + 5 = 01-15, overdue from the start of 01-16.
     d = deadlines(datetime(2026, 12, 31, 10, tzinfo=CST), RULES)
     assert (d.filed_on, d.decision_due, d.office_due) == (
-        date(2026, 12, 31), date(2027, 1, 10), date(2027, 1, 15))
+        date(2026, 12, 31),
+        date(2027, 1, 10),
+        date(2027, 1, 15),
+    )
     assert d.remind_at == datetime(2027, 1, 7, tzinfo=CST)
     assert d.escalate_at == datetime(2027, 1, 11, tzinfo=CST)
     assert d.office_overdue_at == datetime(2027, 1, 16, tzinfo=CST)
     # 29 February 2028, 23:30 local: 29 Feb + 10 days = 10 March (2028 is a leap year).
     leap = deadlines(datetime(2028, 2, 29, 23, 30, tzinfo=CST), RULES)
     assert (leap.filed_on, leap.decision_due, leap.office_due) == (
-        date(2028, 2, 29), date(2028, 3, 10), date(2028, 3, 15))
+        date(2028, 2, 29),
+        date(2028, 3, 10),
+        date(2028, 3, 15),
+    )
     # 31 December 20:00 UTC is already 1 January 04:00 in Wenjiang: due 01-01 + 10 = 01-11.
     utc_eve = deadlines(datetime(2026, 12, 31, 20, tzinfo=UTC), RULES)
     assert (utc_eve.filed_on, utc_eve.decision_due) == (date(2027, 1, 1), date(2027, 1, 11))
     # No reminder when reminder_days is 0.
-    assert deadlines(datetime(2026, 12, 31, 10, tzinfo=CST),
-                     RULES.model_copy(update={"reminder_days": 0})).remind_at is None
+    assert (
+        deadlines(
+            datetime(2026, 12, 31, 10, tzinfo=CST), RULES.model_copy(update={"reminder_days": 0})
+        ).remind_at
+        is None
+    )
 
 
 def test_window_is_publication_day_plus_n_inclusive() -> None:
@@ -99,8 +125,12 @@ def test_window_is_publication_day_plus_n_inclusive() -> None:
     assert "2026-12-08" in err.value.zh and "2026-12-08" in err.value.en
     # Published 2026-11-30 20:00 UTC = 12-01 04:00 local: the same last day, 12-08.
     with pytest.raises(InputRejected):
-        check_window(datetime(2026, 11, 30, 20, tzinfo=UTC),
-                     datetime(2026, 12, 9, 0, 0, tzinfo=CST), RULES, "2026-11")
+        check_window(
+            datetime(2026, 11, 30, 20, tzinfo=UTC),
+            datetime(2026, 12, 9, 0, 0, tzinfo=CST),
+            RULES,
+            "2026-11",
+        )
 
 
 def test_filing_texts_and_references() -> None:
@@ -121,12 +151,15 @@ def test_filing_texts_and_references() -> None:
 
 def test_appeal_ids_name_round_bureau_item_and_revision() -> None:
     assert appeal_id(filing(), 1) == "default-2026-11-swj-score-r1"
-    assert appeal_id(filing(project="WJ2021-P06-001"), 2) == \
-        "default-2026-11-swj-score.WJ2021-P06-001-r2"
+    assert (
+        appeal_id(filing(project="WJ2021-P06-001"), 2)
+        == "default-2026-11-swj-score.WJ2021-P06-001-r2"
+    )
     assert appeal_id(filing(item=AppealItem.LIST), 1) == "default-2026-11-swj-list-r1"
-    assert appeal_id(filing(item=AppealItem.ORDER,
-                            order_id="swj:default:2026-11:project:WJ-9"), 1) == \
-        "default-2026-11-swj-order.project.WJ-9-r1"
+    assert (
+        appeal_id(filing(item=AppealItem.ORDER, order_id="swj:default:2026-11:project:WJ-9"), 1)
+        == "default-2026-11-swj-order.project.WJ-9-r1"
+    )
 
 
 def test_undecided_appeal_is_reminded_escalated_and_flagged_once_each() -> None:
@@ -135,7 +168,8 @@ def test_undecided_appeal_is_reminded_escalated_and_flagged_once_each() -> None:
     assert first is not None
     assert [(n.key, n.bureau) for n in first.notices] == [
         ("appeal:default-2026-11-swj-score-r1:filed", "swj"),
-        ("appeal:default-2026-11-swj-score-r1:filed:xfb", "xfb")]
+        ("appeal:default-2026-11-swj-score-r1:filed:xfb", "xfb"),
+    ]
     assert first.notices[0].body_zh.startswith("水务局：")
     assert "2027-01-10 前作出决定" in first.notices[0].body_zh
     assert [a.action for a in first.audit] == ["appeal:file:score"]
@@ -158,7 +192,8 @@ def test_undecided_appeal_is_reminded_escalated_and_flagged_once_each() -> None:
     assert batch is not None and book.v.status is AppealStatus.ESCALATED
     assert [(n.kind, n.bureau, n.deadline) for n in batch.notices] == [
         ("appeal_escalated", "xfb", date(2027, 1, 15)),
-        ("appeal_escalated", "swj", date(2027, 1, 15))]
+        ("appeal_escalated", "swj", date(2027, 1, 15)),
+    ]
     assert "2027-01-15 前办结" in batch.notices[0].body_zh
 
     clock.at = datetime(2027, 1, 16, tzinfo=CST)
@@ -178,16 +213,21 @@ def test_late_start_fires_reminder_and_escalation_in_order() -> None:
     book.process_due()
     batch = book.take_batch()
     assert batch is not None
-    assert [n.kind for n in batch.notices] == ["appeal_reminder", "appeal_escalated",
-                                               "appeal_escalated"]
+    assert [n.kind for n in batch.notices] == [
+        "appeal_reminder",
+        "appeal_escalated",
+        "appeal_escalated",
+    ]
 
 
 def test_decision_checks_and_idempotency() -> None:
     book, clock = book_at(datetime(2026, 12, 31, 10, tzinfo=CST))
     book.take_batch()
-    for data, code in ((decide(role="bureau"), "not_authorised"),
-                       (decide(reason="不行"), "reason_too_short"),
-                       (decide(reason="理" * 2001), "reason_too_long")):
+    for data, code in (
+        (decide(role="bureau"), "not_authorised"),
+        (decide(reason="不行"), "reason_too_short"),
+        (decide(reason="理" * 2001), "reason_too_long"),
+    ):
         with pytest.raises(InputRejected) as err:
             book.check_decide(data)
         assert err.value.code == code
@@ -195,18 +235,33 @@ def test_decision_checks_and_idempotency() -> None:
     book.check_decide(decide())
     view = book.decide(decide())
     assert (view.status, view.decision, view.decided_by) == (
-        AppealStatus.REJECTED, Decision.REJECT, "leader:王区长")
+        AppealStatus.REJECTED,
+        Decision.REJECT,
+        "leader:王区长",
+    )
     assert book.next_due() is None and not book.needs_revision
     batch = book.take_batch()
     assert batch is not None
-    assert [(n.kind, n.bureau) for n in batch.notices] == [("appeal_rejected", "swj"),
-                                                           ("appeal_rejected", "xfb")]
+    assert [(n.kind, n.bureau) for n in batch.notices] == [
+        ("appeal_rejected", "swj"),
+        ("appeal_rejected", "xfb"),
+    ]
     assert batch.notices[0].title_zh.startswith("【申诉不成立】")
     assert "理由：经核查" in batch.notices[0].body_zh
     [audit] = batch.audit
-    assert (audit.action, audit.reason, audit.before, audit.after["status"], audit.after["late"]) == (
-        "appeal:reject", "经核查，三月月报确于 3 月 27 日报送，逾期属实", {"status": "open"},
-        "rejected", False)
+    assert (
+        audit.action,
+        audit.reason,
+        audit.before,
+        audit.after["status"],
+        audit.after["late"],
+    ) == (
+        "appeal:reject",
+        "经核查，三月月报确于 3 月 27 日报送，逾期属实",
+        {"status": "open"},
+        "rejected",
+        False,
+    )
     # The same key again: the first answer, changing nothing; another key: already decided.
     book.check_decide(decide())
     again = book.decide(decide())
@@ -230,8 +285,12 @@ def test_acceptance_asks_for_a_revision_with_the_appeal_as_reason() -> None:
 
 def test_rule_sets_carry_appeal_terms_outside_the_ranking_hash() -> None:
     default = load_ruleset("default")
-    assert (default.appeal.window_days, default.appeal.decision_days,
-            default.appeal.reminder_days, default.appeal.escalation_days) == (7, 10, 3, 5)
+    assert (
+        default.appeal.window_days,
+        default.appeal.decision_days,
+        default.appeal.reminder_days,
+        default.appeal.escalation_days,
+    ) == (7, 10, 3, 5)
     assert load_ruleset("sanya").appeal.day_unit == "calendar"
     assert '"appeal"' not in ruleset_canonical(default)
     # An old rule set without the section still loads, with the default terms.

@@ -46,8 +46,9 @@ class World:
     tokens: dict[str, str]
     px: str
 
-    async def call(self, who: str, method: str, path: str, key: str | None = None,
-                   **kw: Any) -> httpx.Response:
+    async def call(
+        self, who: str, method: str, path: str, key: str | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
         if key:
             headers["Idempotency-Key"] = key
@@ -59,31 +60,39 @@ class World:
 
 
 @pytest_asyncio.fixture
-async def world(dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool,
-                http: httpx.AsyncClient, receiver: WebhookReceiver,
-                settings: Settings) -> AsyncIterator[World]:
+async def world(
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> AsyncIterator[World]:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, receiver.url)
     await fixture.insert(fresh_pool, px)
-    tokens = {"a": await create_token(fresh_pool, "bureau", bureaus[0], "system A"),
-              "b": await create_token(fresh_pool, "bureau", bureaus[1], "system B"),
-              "d": await create_token(fresh_pool, "bureau", bureaus[3], "system D"),
-              "leader": await create_token(fresh_pool, "leader", label="区领导")}
+    tokens = {
+        "a": await create_token(fresh_pool, "bureau", bureaus[0], "system A"),
+        "b": await create_token(fresh_pool, "bureau", bureaus[1], "system B"),
+        "d": await create_token(fresh_pool, "bureau", bureaus[3], "system D"),
+        "leader": await create_token(fresh_pool, "leader", label="区领导"),
+    }
     async with running_worker(dev_env.client, fresh_pool, http, settings) as tq:
-        first = await (await ranking.trigger_round(dev_env.client, fixture.PERIOD, "default",
-                                                   task_queue=tq)).result()
+        first = await (
+            await ranking.trigger_round(dev_env.client, fixture.PERIOD, "default", task_queue=tq)
+        ).result()
         assert first.bureaus == 4
-        app = create_app(dev_env.client, fresh_pool, Settings(), task_queue=tq,
-                         options=TEST_OPTIONS)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://guatu.test", timeout=60) as api:
+        app = create_app(
+            dev_env.client, fresh_pool, Settings(), task_queue=tq, options=TEST_OPTIONS
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=60
+        ) as api:
             yield World(dev_env, fresh_pool, api, receiver, tq, bureaus, tokens, px)
         await end_ladders(dev_env.client, bureaus)
 
 
 def body(**kw: Any) -> dict[str, Any]:
-    return {"period": fixture.PERIOD, "item": "score", "reason": REASON, "evidence": EVIDENCE,
-            **kw}
+    return {"period": fixture.PERIOD, "item": "score", "reason": REASON, "evidence": EVIDENCE, **kw}
 
 
 async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
@@ -121,34 +130,55 @@ async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
     assert [r["id"] for r in own.json()["items"]] == [appeal]
 
     # Only leaders decide; a leader's reason has a minimum length.
-    by_bureau = await world.call("a", "POST", f"/appeals/{appeal}/decision", key="d-0",
-                                 json={"decision": "accept", "reason": "本单位认为申诉成立理由充分"})
+    by_bureau = await world.call(
+        "a",
+        "POST",
+        f"/appeals/{appeal}/decision",
+        key="d-0",
+        json={"decision": "accept", "reason": "本单位认为申诉成立理由充分"},
+    )
     assert by_bureau.status_code == 403
-    short = await world.call("leader", "POST", f"/appeals/{appeal}/decision", key="d-1",
-                             json={"decision": "reject", "reason": "不成立"})
+    short = await world.call(
+        "leader",
+        "POST",
+        f"/appeals/{appeal}/decision",
+        key="d-1",
+        json={"decision": "reject", "reason": "不成立"},
+    )
     assert (short.status_code, short.json()["code"]) == (422, "reason_too_short")
     rejection = "经核查，A2 三月月报于 3 月 27 日报送，晚于 25 日截止日，逾期属实"
-    decided = await world.call("leader", "POST", f"/appeals/{appeal}/decision", key="d-2",
-                               json={"decision": "reject", "reason": rejection})
+    decided = await world.call(
+        "leader",
+        "POST",
+        f"/appeals/{appeal}/decision",
+        key="d-2",
+        json={"decision": "reject", "reason": rejection},
+    )
     assert decided.status_code == 200, decided.text
     assert (decided.json()["status"], decided.json()["decision_reason"]) == ("rejected", rejection)
     result = await world.env.client.get_workflow_handle(
-        c.appeal_workflow_id(appeal), result_type=AppealView).result()
+        c.appeal_workflow_id(appeal), result_type=AppealView
+    ).result()
     assert result.status.value == "rejected" and result.revision_workflow_id == ""
 
     # Audited with the leader's token as actor and the reason; the bureau is told, in Chinese.
-    audit = await world.fetch("SELECT actor, action, reason, accepted FROM audit_log"
-                              " WHERE key = $1", f"appeal:{appeal}:decision")
+    audit = await world.fetch(
+        "SELECT actor, action, reason, accepted FROM audit_log WHERE key = $1",
+        f"appeal:{appeal}:decision",
+    )
     assert [(r["action"], r["reason"], r["accepted"]) for r in audit] == [
-        ("appeal:reject", rejection, True)]
+        ("appeal:reject", rejection, True)
+    ]
     assert audit[0]["actor"].startswith("leader:")
-    got = await eventually(lambda: [p for k, p in world.receiver.posts
-                                    if k == f"appeal:{appeal}:rejected"])
+    got = await eventually(
+        lambda: [p for k, p in world.receiver.posts if k == f"appeal:{appeal}:rejected"]
+    )
     assert got[0]["bureau"] == a and got[0]["title_zh"].startswith("【申诉不成立】")
     assert rejection in got[0]["body_zh"]
     # The round stays as published: revision 1.
-    assert (await world.fetch("SELECT revision FROM ranking_rounds WHERE period = $1",
-                              fixture.PERIOD))[0]["revision"] == 1
+    assert (
+        await world.fetch("SELECT revision FROM ranking_rounds WHERE period = $1", fixture.PERIOD)
+    )[0]["revision"] == 1
 
     # Decided: the same item of the same revision cannot be appealed again.
     once_more = await world.call("a", "POST", "/appeals", key="file-3", json=body())
@@ -156,37 +186,55 @@ async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
 
     # Another bureau's 督办单 reads like a missing one; d's own is accepted for filing.
     order = f"{d}:default:2031-03:project:{world.px.upper()}-D1"
-    other = await world.call("a", "POST", "/appeals", key="file-4",
-                             json=body(item="order", order_id=order))
+    other = await world.call(
+        "a", "POST", "/appeals", key="file-4", json=body(item="order", order_id=order)
+    )
     assert (other.status_code, other.json()["code"]) == (422, "order_not_found")
-    mine_order = await world.call("d", "POST", "/appeals", key="file-5",
-                                  json=body(item="order", order_id=order))
+    mine_order = await world.call(
+        "d", "POST", "/appeals", key="file-5", json=body(item="order", order_id=order)
+    )
     assert mine_order.status_code == 200, mine_order.text
     assert mine_order.json()["id"] == f"default-2031-03-{d}-order.project.{world.px.upper()}-D1-r1"
     assert "督办单" in mine_order.json()["subject_zh"]
     # A period without a published round; a foreign project's score.
     unknown = await world.call("b", "POST", "/appeals", key="file-6", json=body(period="2031-02"))
     assert (unknown.status_code, unknown.json()["code"]) == (422, "round_not_found")
-    foreign_project = await world.call("b", "POST", "/appeals", key="file-7",
-                                       json=body(project=f"{world.px.upper()}-A1"))
-    assert (foreign_project.status_code, foreign_project.json()["code"]) == (422, "project_not_found")
+    foreign_project = await world.call(
+        "b", "POST", "/appeals", key="file-7", json=body(project=f"{world.px.upper()}-A1")
+    )
+    assert (foreign_project.status_code, foreign_project.json()["code"]) == (
+        422,
+        "project_not_found",
+    )
 
     # The window: a round published on 2020-01-01 could be appealed until 2020-01-08.
     async with world.pool.acquire() as conn:
-        await conn.execute("UPDATE ranking_rounds SET computed_at = $1 WHERE period = $2",
-                           datetime(2020, 1, 1, 9, tzinfo=CST), fixture.PERIOD)
+        await conn.execute(
+            "UPDATE ranking_rounds SET computed_at = $1 WHERE period = $2",
+            datetime(2020, 1, 1, 9, tzinfo=CST),
+            fixture.PERIOD,
+        )
     late = await world.call("b", "POST", "/appeals", key="file-8", json=body(item="list"))
     assert (late.status_code, late.json()["code"]) == (422, "window_closed")
     assert "2020-01-08" in late.json()["zh"]
-    refused = await world.fetch("SELECT action, reason FROM audit_log WHERE accepted = false"
-                                " AND action LIKE 'appeal:%' ORDER BY id")
+    refused = await world.fetch(
+        "SELECT action, reason FROM audit_log WHERE accepted = false"
+        " AND action LIKE 'appeal:%' ORDER BY id"
+    )
     assert [r["reason"].split(":")[0] for r in refused] == [
-        "duplicate_appeal", "reason_too_short", "already_appealed", "order_not_found",
-        "round_not_found", "project_not_found", "window_closed"]
+        "duplicate_appeal",
+        "reason_too_short",
+        "already_appealed",
+        "order_not_found",
+        "round_not_found",
+        "project_not_found",
+        "window_closed",
+    ]
     # End d's open appeal so no workflow is left running.
     with contextlib.suppress(Exception):
         await world.env.client.get_workflow_handle(
-            c.appeal_workflow_id(mine_order.json()["id"])).terminate()
+            c.appeal_workflow_id(mine_order.json()["id"])
+        ).terminate()
 
 
 async def test_accepted_appeal_publishes_revision_2_with_the_appeal_as_reason(world: World) -> None:
@@ -196,39 +244,56 @@ async def test_accepted_appeal_publishes_revision_2_with_the_appeal_as_reason(wo
     appeal = filed.json()["id"]
     assert appeal == f"default-2031-03-{b}-list-r1"
     acceptance = "核实后 B1 三月投资额统计有误，申诉成立，重新冻结后发布更正排名"
-    decided = await world.call("leader", "POST", f"/appeals/{appeal}/decision", key="d-1",
-                               json={"decision": "accept", "reason": acceptance})
+    decided = await world.call(
+        "leader",
+        "POST",
+        f"/appeals/{appeal}/decision",
+        key="d-1",
+        json={"decision": "accept", "reason": acceptance},
+    )
     assert decided.status_code == 200, decided.text
     assert decided.json()["status"] == "accepted"
     final = await world.env.client.get_workflow_handle(
-        c.appeal_workflow_id(appeal), result_type=AppealView).result()
+        c.appeal_workflow_id(appeal), result_type=AppealView
+    ).result()
     assert final.revised_to == 2
-    assert final.revision_workflow_id == c.ranking_round_workflow_id(fixture.PERIOD, "default", 2) \
-        or final.revision_workflow_id.startswith(f"ranking-default-{fixture.PERIOD}-r")
+    assert final.revision_workflow_id == c.ranking_round_workflow_id(
+        fixture.PERIOD, "default", 2
+    ) or final.revision_workflow_id.startswith(f"ranking-default-{fixture.PERIOD}-r")
 
     # Revision 2 is the round now, with the appeal as its reason; revision 1 is archived.
-    [current] = await world.fetch("SELECT revision, reason, actor FROM ranking_rounds"
-                                  " WHERE period = $1", fixture.PERIOD)
+    [current] = await world.fetch(
+        "SELECT revision, reason, actor FROM ranking_rounds WHERE period = $1", fixture.PERIOD
+    )
     assert current["revision"] == 2
     assert current["reason"].startswith(f"申诉 {appeal} 成立") and acceptance in current["reason"]
     assert current["actor"].startswith("leader:")
-    archived = await world.fetch("SELECT revision FROM ranking_round_archive WHERE period = $1",
-                                 fixture.PERIOD)
+    archived = await world.fetch(
+        "SELECT revision FROM ranking_round_archive WHERE period = $1", fixture.PERIOD
+    )
     assert [r["revision"] for r in archived] == [1]
     # The read model holds the outcome; the decision and the revision are audited.
-    [row] = await world.fetch("SELECT status, decision, revised_to, revision_workflow_id"
-                              " FROM appeals WHERE id = $1", appeal)
+    [row] = await world.fetch(
+        "SELECT status, decision, revised_to, revision_workflow_id FROM appeals WHERE id = $1",
+        appeal,
+    )
     assert (row["status"], row["decision"], row["revised_to"]) == ("accepted", "accept", 2)
-    actions = await world.fetch("SELECT action FROM audit_log WHERE key LIKE $1 ORDER BY id",
-                                f"appeal:{appeal}:%")
-    assert [r["action"] for r in actions] == ["appeal:file:list", "appeal:accept",
-                                              "appeal:revision"]
-    got = await eventually(lambda: [p for k, p in world.receiver.posts
-                                    if k == f"appeal:{appeal}:revised"])
+    actions = await world.fetch(
+        "SELECT action FROM audit_log WHERE key LIKE $1 ORDER BY id", f"appeal:{appeal}:%"
+    )
+    assert [r["action"] for r in actions] == [
+        "appeal:file:list",
+        "appeal:accept",
+        "appeal:revision",
+    ]
+    got = await eventually(
+        lambda: [p for k, p in world.receiver.posts if k == f"appeal:{appeal}:revised"]
+    )
     assert got[0]["bureau"] == b and "第 2 版" in got[0]["title_zh"]
     # The new revision opens its own window: the bureau may appeal revision 2.
     again = await world.call("b", "POST", "/appeals", key="file-2", json=body(item="list"))
     assert again.status_code == 200 and again.json()["id"] == f"default-2031-03-{b}-list-r2"
     with contextlib.suppress(Exception):
         await world.env.client.get_workflow_handle(
-            c.appeal_workflow_id(again.json()["id"])).terminate()
+            c.appeal_workflow_id(again.json()["id"])
+        ).terminate()

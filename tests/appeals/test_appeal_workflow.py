@@ -54,20 +54,33 @@ class Lab:
         return appeal_id(self.filing(), 1)
 
     def filing(self) -> AppealFiling:
-        return AppealFiling(bureau=self.bureau, period="2026-11", item=AppealItem.SCORE,
-                            reason="十一月月报已按期报送，系统误记为逾期，请予复核",
-                            evidence="报送回执编号 WJ-2026-11-0457", actor="bureau:test",
-                            idempotency_key="file-1")
+        return AppealFiling(
+            bureau=self.bureau,
+            period="2026-11",
+            item=AppealItem.SCORE,
+            reason="十一月月报已按期报送，系统误记为逾期，请予复核",
+            evidence="报送回执编号 WJ-2026-11-0457",
+            actor="bureau:test",
+            idempotency_key="file-1",
+        )
 
     async def start(self) -> WorkflowHandle[Any, AppealView]:
-        data = AppealInput(appeal_id=self.id, filing=self.filing(),
-                           rules=load_ruleset("default").appeal,
-                           published_at=datetime(2026, 12, 29, 9, tzinfo=CST),
-                           subject_zh="2026年11月竞进比拼得分（第 7/8 名，42.50 分）",
-                           bureau_name="测试局", clock=ProgrammeClock(anchor_business=ANCHOR))
+        data = AppealInput(
+            appeal_id=self.id,
+            filing=self.filing(),
+            rules=load_ruleset("default").appeal,
+            published_at=datetime(2026, 12, 29, 9, tzinfo=CST),
+            subject_zh="2026年11月竞进比拼得分（第 7/8 名，42.50 分）",
+            bureau_name="测试局",
+            clock=ProgrammeClock(anchor_business=ANCHOR),
+        )
         return await self.env.client.start_workflow(
-            c.APPEAL_WORKFLOW, data, id=c.appeal_workflow_id(self.id), task_queue=self.task_queue,
-            result_type=AppealView)
+            c.APPEAL_WORKFLOW,
+            data,
+            id=c.appeal_workflow_id(self.id),
+            task_queue=self.task_queue,
+            result_type=AppealView,
+        )
 
     async def view(self) -> AppealView:
         handle = self.env.client.get_workflow_handle(c.appeal_workflow_id(self.id))
@@ -79,14 +92,24 @@ class Lab:
 
     async def decide(self, decision: Decision = Decision.REJECT) -> AppealView:
         return await service.decide_appeal(
-            self.env.client, self.pool, self.id,
-            DecideInput(decision=decision, reason=REJECTION, actor="leader:王区长", role="leader",
-                        idempotency_key="decide-1"))
+            self.env.client,
+            self.pool,
+            self.id,
+            DecideInput(
+                decision=decision,
+                reason=REJECTION,
+                actor="leader:王区长",
+                role="leader",
+                idempotency_key="decide-1",
+            ),
+        )
 
     async def notices(self) -> list[tuple[str, str]]:
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch("SELECT key, bureau FROM notifications WHERE key LIKE $1"
-                                    " ORDER BY created_at, key", f"appeal:{self.id}:%")
+            rows = await conn.fetch(
+                "SELECT key, bureau FROM notifications WHERE key LIKE $1 ORDER BY created_at, key",
+                f"appeal:{self.id}:%",
+            )
         return [(r["key"].removeprefix(f"appeal:{self.id}:"), r["bureau"]) for r in rows]
 
     async def row(self) -> asyncpg.Record:
@@ -95,8 +118,13 @@ class Lab:
 
 
 @pytest_asyncio.fixture
-async def lab(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-              receiver: WebhookReceiver, settings: Settings) -> AsyncIterator[Lab]:
+async def lab(
+    ts_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> AsyncIterator[Lab]:
     bureau = await add_bureau(pool, receiver.url)
     async with running_worker(ts_env.client, pool, http, settings) as task_queue:
         yield Lab(ts_env, pool, receiver, task_queue, bureau)
@@ -119,8 +147,12 @@ async def test_decided_before_the_reminder_nothing_else_fires(lab: Lab) -> None:
     final = await handle.result()
     assert (final.reminded_at, final.escalated_at) == (None, None)
     assert local_date(final.decided_at) == date(2027, 1, 2)  # type: ignore[arg-type]
-    assert await lab.notices() == [("filed", lab.bureau), ("filed:xfb", "xfb"),
-                                   ("rejected", lab.bureau), ("rejected:xfb", "xfb")]
+    assert await lab.notices() == [
+        ("filed", lab.bureau),
+        ("filed:xfb", "xfb"),
+        ("rejected", lab.bureau),
+        ("rejected:xfb", "xfb"),
+    ]
 
 
 async def test_decided_just_before_the_deadline_is_reminded_never_escalated(lab: Lab) -> None:
@@ -136,19 +168,29 @@ async def test_decided_just_before_the_deadline_is_reminded_never_escalated(lab:
     final = await handle.result()
     assert final.escalated_at is None
     await lab.skip(days=30)  # nothing is left to fire
-    assert await lab.notices() == [("filed", lab.bureau), ("filed:xfb", "xfb"),
-                                   ("reminder", "xfb"), ("rejected", lab.bureau),
-                                   ("rejected:xfb", "xfb")]
+    assert await lab.notices() == [
+        ("filed", lab.bureau),
+        ("filed:xfb", "xfb"),
+        ("reminder", "xfb"),
+        ("rejected", lab.bureau),
+        ("rejected:xfb", "xfb"),
+    ]
     # The decision is audited with its reason and was on time (01-10 ≤ 01-10).
     async with lab.pool.acquire() as conn:
-        audit = await conn.fetchrow("SELECT actor, action, reason, after FROM audit_log"
-                                    " WHERE key = $1", f"appeal:{lab.id}:decision")
+        audit = await conn.fetchrow(
+            "SELECT actor, action, reason, after FROM audit_log WHERE key = $1",
+            f"appeal:{lab.id}:decision",
+        )
     assert (audit["actor"], audit["action"], audit["reason"]) == (
-        "leader:王区长", "appeal:reject", REJECTION)
+        "leader:王区长",
+        "appeal:reject",
+        REJECTION,
+    )
     assert audit["after"]["late"] is False
     # The bureau's webhook got the rejection, Chinese first, with the reason.
-    got = await eventually(lambda: [body for key, body in lab.receiver.posts
-                                    if key == f"appeal:{lab.id}:rejected"])
+    got = await eventually(
+        lambda: [body for key, body in lab.receiver.posts if key == f"appeal:{lab.id}:rejected"]
+    )
     assert got[0]["title_zh"].startswith("【申诉不成立】")
     assert f"理由：{REJECTION}" in got[0]["body_zh"]
 
@@ -162,8 +204,10 @@ async def test_undecided_appeal_escalates_to_the_office_with_its_own_deadline(la
     assert local_date(view.escalated_at) == date(2027, 1, 11)  # type: ignore[arg-type]
     assert view.office_due == date(2027, 1, 15) and view.office_overdue_at is None
     async with lab.pool.acquire() as conn:
-        escalation = await conn.fetchrow("SELECT deadline, body_zh FROM notifications"
-                                         " WHERE key = $1", f"appeal:{lab.id}:escalated")
+        escalation = await conn.fetchrow(
+            "SELECT deadline, body_zh FROM notifications WHERE key = $1",
+            f"appeal:{lab.id}:escalated",
+        )
     assert escalation["deadline"] == date(2027, 1, 15)
     assert "2027-01-15 前办结" in escalation["body_zh"]
 
@@ -174,12 +218,19 @@ async def test_undecided_appeal_escalates_to_the_office_with_its_own_deadline(la
     assert decided.status is AppealStatus.REJECTED
     await handle.result()
     assert await lab.notices() == [
-        ("filed", lab.bureau), ("filed:xfb", "xfb"), ("reminder", "xfb"), ("escalated", "xfb"),
-        ("escalated:bureau", lab.bureau), ("office_overdue", "xfb"), ("rejected", lab.bureau),
-        ("rejected:xfb", "xfb")]
+        ("filed", lab.bureau),
+        ("filed:xfb", "xfb"),
+        ("reminder", "xfb"),
+        ("escalated", "xfb"),
+        ("escalated:bureau", lab.bureau),
+        ("office_overdue", "xfb"),
+        ("rejected", lab.bureau),
+        ("rejected:xfb", "xfb"),
+    ]
     async with lab.pool.acquire() as conn:
-        after = await conn.fetchval("SELECT after FROM audit_log WHERE key = $1",
-                                    f"appeal:{lab.id}:decision")
+        after = await conn.fetchval(
+            "SELECT after FROM audit_log WHERE key = $1", f"appeal:{lab.id}:decision"
+        )
     assert after["late"] is True and after["status"] == "rejected"
 
 

@@ -24,9 +24,16 @@ from fastapi import FastAPI
 from tests.conftest import free_port
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
@@ -55,8 +62,11 @@ class _Server(uvicorn.Server):
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` on a free port of 127.0.0.1 for the duration; yields the base URL."""
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                    access_log=False, lifespan="off"))
+    server = _Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(200):

@@ -49,9 +49,13 @@ OPTION = """(id) => {
 }"""
 
 
-async def test_charts_show_the_api_series(dev_env: WorkflowEnvironment, own_pool: asyncpg.Pool,
-                                          http: httpx.AsyncClient, settings: Settings,
-                                          user_data_dir: str) -> None:
+async def test_charts_show_the_api_series(
+    dev_env: WorkflowEnvironment,
+    own_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    user_data_dir: str,
+) -> None:
     pool = own_pool
     client = dev_env.client
     _, bureaus = await fx.insert(pool, f"ch{uuid.uuid4().hex[:6]}")
@@ -70,22 +74,26 @@ async def test_charts_show_the_api_series(dev_env: WorkflowEnvironment, own_pool
                 assert api["investment"]["actual_wan"][:4] == [200, 700, 850, None]
                 async with async_playwright() as pw:
                     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-                        await check_viewport(pw, base, token, api, bureaus, name, viewport,
-                                             user_data_dir)
+                        await check_viewport(
+                            pw, base, token, api, bureaus, name, viewport, user_data_dir
+                        )
         finally:
             await end_ladders(client, list(bureaus.values()))
 
 
 async def series(base: str, token: str, bureaus: dict[str, str]) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base, timeout=10,
-                                 headers={"Authorization": f"Bearer {token}"}) as api:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+
         async def get(path: str, **params: str) -> Any:
             r = await api.get(f"/api/v1/trends/{path}", params=params)
             assert r.status_code == 200, r.text
             return r.json()
 
         return {
-            "investment": await get("investment"), "lights": await get("lights"),
+            "investment": await get("investment"),
+            "lights": await get("lights"),
             "ranks_bureau": await get("ranks", level="bureau"),
             "ranks_program": await get("ranks", level="program"),
             "investment_b": await get("investment", bureau=bureaus["b"]),
@@ -108,21 +116,36 @@ async def wait_scope(page: Page, scope: str) -> None:
         await page.wait_for_selector(f"#chart-{chart}[data-scope='{scope}']")
 
 
-async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
-                         bureaus: dict[str, str], name: str, viewport: dict[str, int],
-                         user_data_dir: str) -> None:
+async def check_viewport(
+    pw: Any,
+    base: str,
+    token: str,
+    api: dict[str, Any],
+    bureaus: dict[str, str],
+    name: str,
+    viewport: dict[str, int],
+    user_data_dir: str,
+) -> None:
     context: BrowserContext = await pw.chromium.launch_persistent_context(
-        f"{user_data_dir}/{name}", executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport=viewport, locale="zh-CN")
+        f"{user_data_dir}/{name}",
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport=viewport,
+        locale="zh-CN",
+    )
     try:
         page = context.pages[0] if context.pages else await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        page.on("console", lambda m: errors.append(f"console: {m.text}")
-                if m.type == "error" else None)
+        page.on(
+            "console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None
+        )
         outside: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith((base, "blob:", "data:"))
-                else outside.append(r.url))
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith((base, "blob:", "data:")) else outside.append(r.url),
+        )
         await page.goto(f"{base}/#token={token}")
         await page.wait_for_selector("body[data-refreshes='1']", timeout=30000)
         for chart in ("investment", "ranks", "lights"):
@@ -162,18 +185,24 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
         # A click on bureau b's point in the bump chart (February, rank 1) switches the
         # investment and light charts to bureau b.
         await page.locator("#chart-ranks").scroll_into_view_if_needed()
-        point = await page.evaluate("""([id, code]) => {
+        point = await page.evaluate(
+            """([id, code]) => {
             const el = document.getElementById(id);
             const [x, y] = echarts.getInstanceByDom(el).convertToPixel({ seriesId: code }, [1, 1]);
             const r = el.getBoundingClientRect();
             return { x: r.left + x, y: r.top + y };
-        }""", ["chart-ranks", bureaus["b"]])
+        }""",
+            ["chart-ranks", bureaus["b"]],
+        )
         await page.mouse.click(point["x"], point["y"])
         await wait_scope(page, f"bureau={bureaus['b']}")
         lines = by_id(await option(page, "investment"))
         assert lines["plan"]["data"] == api["investment_b"]["plan_wan"]
-        assert lines["actual"]["data"] == api["investment_b"]["actual_wan"] != \
-            api["investment"]["actual_wan"]
+        assert (
+            lines["actual"]["data"]
+            == api["investment_b"]["actual_wan"]
+            != api["investment"]["actual_wan"]
+        )
         assert (await page.inner_text("#trend-scope-name")).strip() == "趋势B局"
         assert await page.input_value("#trend-scope") == f"bureau:{bureaus['b']}"
         lights = by_id(await option(page, "lights"))
@@ -190,7 +219,8 @@ async def check_viewport(pw: Any, base: str, token: str, api: dict[str, Any],
         await page.wait_for_selector("#chart-ranks[data-level='program']")
         programs = by_id(await option(page, "ranks"))
         assert {k: v["data"] for k, v in programs.items()} == {
-            u["code"]: u["ranks"] for u in api["ranks_program"]["units"]}
+            u["code"]: u["ranks"] for u in api["ranks_program"]["units"]
+        }
 
         # English: the same numbers under English names.
         await page.click("#lang")
@@ -221,10 +251,13 @@ async def check_phone(page: Page, viewport: dict[str, int]) -> None:
     """At 390 px: nothing wider than the screen, a readable header, tables scroll in a box."""
     width = viewport["width"]
     assert await page.evaluate("document.documentElement.scrollWidth") <= width
-    wide = await page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+    wide = await page.evaluate(
+        """(w) => [...document.querySelectorAll('body *')]
         .filter((el) => el.offsetParent !== null && !el.closest('.table-wrap, .gantt-wrap, #orders, .breakdown'))
         .filter((el) => el.getBoundingClientRect().right > w + 0.5)
-        .map((el) => el.tagName + '#' + el.id + '.' + el.className).slice(0, 10)""", width)
+        .map((el) => el.tagName + '#' + el.id + '.' + el.className).slice(0, 10)""",
+        width,
+    )
     assert wide == [], f"wider than the screen: {wide}"
     # The title wraps into at most three lines, not one character a line.
     title = await page.locator(".top h1").bounding_box()
@@ -262,5 +295,6 @@ def test_vendored_echarts_ships_with_the_package() -> None:
         if path.is_file():
             rel = path.relative_to(package).as_posix()
             # setuptools globs: `*` does not cross a directory.
-            assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/")
-                       for p in patterns), f"{rel} is not package data"
+            assert any(
+                fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns
+            ), f"{rel} is not package data"

@@ -77,9 +77,14 @@ from tests.ranking.conftest import end_ladders
 
 pytestmark = pytest.mark.timeout(150)
 
-OPTIONS = ApiOptions(rate_per_second=1000, rate_burst=10_000, failed_auth_burst=10_000,
-                     temporal_timeout_seconds=10, update_timeout_seconds=15,
-                     db_timeout_seconds=5)
+OPTIONS = ApiOptions(
+    rate_per_second=1000,
+    rate_burst=10_000,
+    failed_auth_burst=10_000,
+    temporal_timeout_seconds=10,
+    update_timeout_seconds=15,
+    db_timeout_seconds=5,
+)
 EXPECTED_LIGHTS = {"A1": "green", "A2": "yellow", "B1": "red", "C1": "green"}
 # The page is under test, not the rules: lights from milestones on the total basis, as if the
 # projects had always been on the chart (no 待补报 window for deadlines before the load; those
@@ -93,14 +98,17 @@ async def add_bureaus(pool: asyncpg.Pool, tag: str) -> dict[str, str]:
     async with pool.acquire() as conn:
         await conn.executemany(
             "INSERT INTO bureaus (code, name_zh, name_en, webhook_url) VALUES ($1,$2,$3,NULL)",
-            [(codes[x], names[x], f"test bureau {x}") for x in "abc"])
+            [(codes[x], names[x], f"test bureau {x}") for x in "abc"],
+        )
     return codes
 
 
 async def lights(pool: asyncpg.Pool, codes: dict[str, str]) -> dict[str, str]:
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT code, light, actual_investment_wan FROM projects"
-                                " WHERE code = ANY($1)", list(codes.values()))
+        rows = await conn.fetch(
+            "SELECT code, light, actual_investment_wan FROM projects WHERE code = ANY($1)",
+            list(codes.values()),
+        )
     by_code = {r["code"]: r for r in rows}
     return {k: by_code[v]["light"] for k, v in codes.items() if v in by_code}
 
@@ -125,8 +133,11 @@ async def texts(page: Page, selector: str) -> list[str]:
 
 
 async def test_dashboard_shows_what_the_api_answers(
-    dev_env: WorkflowEnvironment, own_pool: asyncpg.Pool, http: httpx.AsyncClient,
-    settings: Settings, user_data_dir: str,
+    dev_env: WorkflowEnvironment,
+    own_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    user_data_dir: str,
 ) -> None:
     pool = own_pool
     client = dev_env.client
@@ -137,10 +148,23 @@ async def test_dashboard_shows_what_the_api_answers(
     last_month = month_key(today.replace(day=1) - timedelta(days=1))
     prefix = f"BT{tag.upper()}"
 
-    def plan(key: str, bureau: str, program: str, total: float,
-             kind: ProjectKind = ProjectKind.ENGINEERING, **kw: Any) -> ProjectPlan:
-        p = make_plan(kind, start=start, bureau=bureaus[bureau], total=total, months=36,
-                      code=f"{prefix}-{key}", **kw)
+    def plan(
+        key: str,
+        bureau: str,
+        program: str,
+        total: float,
+        kind: ProjectKind = ProjectKind.ENGINEERING,
+        **kw: Any,
+    ) -> ProjectPlan:
+        p = make_plan(
+            kind,
+            start=start,
+            bureau=bureaus[bureau],
+            total=total,
+            months=36,
+            code=f"{prefix}-{key}",
+            **kw,
+        )
         return p.model_copy(update={"program": program, "name_zh": f"浏览器测试项目{key}"})
 
     plans = {
@@ -158,8 +182,12 @@ async def test_dashboard_shows_what_the_api_answers(
 
             async def step(key: str, s: Step, on_day: int) -> None:
                 p = plans[key]
-                data = StageTransitionInput(bureau=p.bureau, idempotency_key=f"{p.code}-{s.value}",
-                                            step=s, on=start + timedelta(days=on_day))
+                data = StageTransitionInput(
+                    bureau=p.bureau,
+                    idempotency_key=f"{p.code}-{s.value}",
+                    step=s,
+                    on=start + timedelta(days=on_day),
+                )
                 await send_update(client, p.code, c.UPDATE_TRANSITION, data, pool=pool)
 
             await step("A1", Step.PRELIMINARY, 5)
@@ -167,9 +195,19 @@ async def test_dashboard_shows_what_the_api_answers(
             await step("A1", Step.PLANNING_PERMIT, 60)
             await step("A2", Step.PRELIMINARY, 5)
             await step("A2", Step.LAND_USE, 30)
-            await send_update(client, codes["A1"], c.UPDATE_REPORT, ProgressReportInput(
-                bureau=bureaus["a"], idempotency_key=f"{codes['A1']}-{last_month}",
-                month=last_month, investment_wan=2400, physical_progress_pct=8), pool=pool)
+            await send_update(
+                client,
+                codes["A1"],
+                c.UPDATE_REPORT,
+                ProgressReportInput(
+                    bureau=bureaus["a"],
+                    idempotency_key=f"{codes['A1']}-{last_month}",
+                    month=last_month,
+                    investment_wan=2400,
+                    physical_progress_pct=8,
+                ),
+                pool=pool,
+            )
 
             async def projected() -> bool:
                 return await lights(pool, codes) == EXPECTED_LIGHTS
@@ -191,13 +229,21 @@ async def test_dashboard_shows_what_the_api_answers(
             await end_ladders(client, list(bureaus.values()))
 
 
-async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str, str],
-                     bureaus: dict[str, str], user_data_dir: str) -> None:
+async def check_page(
+    base: str,
+    token: str,
+    pool: asyncpg.Pool,
+    codes: dict[str, str],
+    bureaus: dict[str, str],
+    user_data_dir: str,
+) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=auth, timeout=10) as api:
         overview = (await api.get("/api/v1/overview")).json()
-        board = {level: (await api.get("/api/v1/rankings", params={"level": level})).json()
-                 for level in ("bureau", "program")}
+        board = {
+            level: (await api.get("/api/v1/rankings", params={"level": level})).json()
+            for level in ("bureau", "program")
+        }
         listed = (await api.get("/api/v1/projects", params={"page_size": 200})).json()
         detail = (await api.get(f"/api/v1/projects/{codes['A1']}")).json()
         orders = (await api.get("/api/v1/escalations")).json()
@@ -226,21 +272,32 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
     # A first black list is a 黑榜通报 (level 1) and issues no 督办 with a deadline yet.
     black = [r["code"] for r in board["bureau"]["rows"] if r["list"] == "black"]
     assert sorted(black) == sorted([bureaus["b"], bureaus["c"]])
-    assert sorted((x["bureau"], x["level"]) for x in ladders["levels"]) == \
-        sorted((b, 1) for b in black)
+    assert sorted((x["bureau"], x["level"]) for x in ladders["levels"]) == sorted(
+        (b, 1) for b in black
+    )
     assert orders == []
 
     async with async_playwright() as pw:
         context = await pw.chromium.launch_persistent_context(
-            user_data_dir, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1000}, accept_downloads=True, locale="zh-CN")
+            user_data_dir,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+            accept_downloads=True,
+            locale="zh-CN",
+        )
         try:
             page = context.pages[0] if context.pages else await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith((base, "blob:", "data:"))
-                    else outside.append(r.url))
+            page.on(
+                "request",
+                lambda r: (
+                    None if r.url.startswith((base, "blob:", "data:")) else outside.append(r.url)
+                ),
+            )
             # Timers under the test's control: the page's 30-second refresh can be run at once.
             await page.clock.install()
             await page.goto(base + "/")
@@ -253,10 +310,16 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
             assert "令牌无效或已吊销" in await page.inner_text("#login-error")
             # While the API answers 503 the page keeps the token and tries again by itself.
             me = f"{base}/api/v1/me"
-            await page.route(me, lambda route: route.fulfill(
-                status=503, content_type="application/json", headers={"Retry-After": "5"},
-                body='{"code": "database_unavailable", "zh": "数据库暂时不可用，请稍后重试",'
-                     ' "en": "unavailable", "details": null}'))
+            await page.route(
+                me,
+                lambda route: route.fulfill(
+                    status=503,
+                    content_type="application/json",
+                    headers={"Retry-After": "5"},
+                    body='{"code": "database_unavailable", "zh": "数据库暂时不可用，请稍后重试",'
+                    ' "en": "unavailable", "details": null}',
+                ),
+            )
             await page.fill("#token", token)
             await page.click("#login-button")
             # (the bad token's message is still shown until the answer arrives)
@@ -270,15 +333,21 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
 
             # Totals: 3.00 亿元 of the published 828.11 亿元; the lights as the API counts them.
             value = page.locator("[data-field='total-investment']")
-            assert float(await value.get_attribute("data-value") or "nan") == \
-                total["total_investment_wan"]
+            assert (
+                float(await value.get_attribute("data-value") or "nan")
+                == total["total_investment_wan"]
+            )
             assert (await value.inner_text()).strip() == "3.00 亿元"
-            assert (await page.inner_text("[data-field='published-total']")).strip() == "828.11 亿元"
-            assert (await page.inner_text("[data-field='actual-investment']")).strip() == \
-                "2,400 万元"
+            assert (
+                await page.inner_text("[data-field='published-total']")
+            ).strip() == "828.11 亿元"
+            assert (
+                await page.inner_text("[data-field='actual-investment']")
+            ).strip() == "2,400 万元"
             for light, count in total["lights"].items():
-                assert (await page.inner_text(f"[data-field='light-{light}']")).strip() == \
-                    str(count)
+                assert (await page.inner_text(f"[data-field='light-{light}']")).strip() == str(
+                    count
+                )
             assert (await page.inner_text("[data-field='projects']")).strip() == "4"
             assert len(await page.locator("#program-table tbody tr").all()) == 2
 
@@ -286,8 +355,9 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
             for level in ("bureau", "program"):
                 rows = board[level]["rows"]
                 shown = page.locator(f"#board-{level} .rank-row")
-                assert [await r.get_attribute("data-code") for r in await shown.all()] == \
-                    [r["code"] for r in rows]
+                assert [await r.get_attribute("data-code") for r in await shown.all()] == [
+                    r["code"] for r in rows
+                ]
                 top = shown.first
                 assert (await top.locator(".rname").inner_text()).strip() == rows[0]["name_zh"]
                 assert (await top.locator(".score").inner_text()).strip() == f2(rows[0]["score"])
@@ -303,14 +373,19 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
 
             # Supervision: no open order; the bureaus on the ladder as the API lists them.
             assert "暂无未销号的督办事项" in await page.inner_text("#orders")
-            assert sorted([await li.get_attribute("data-ladder") or "" for li in
-                           await page.locator("#ladders [data-ladder]").all()]) == sorted(black)
+            assert sorted(
+                [
+                    await li.get_attribute("data-ladder") or ""
+                    for li in await page.locator("#ladders [data-ladder]").all()
+                ]
+            ) == sorted(black)
 
             # The wall chart: one row per project, coloured by its light; the red one is listed.
             rows_shown = page.locator("#gantt g.row")
-            assert {await r.get_attribute("data-code"): await r.get_attribute("data-light")
-                    for r in await rows_shown.all()} == {
-                        item["code"]: item["light"] for item in listed["items"]}
+            assert {
+                await r.get_attribute("data-code"): await r.get_attribute("data-light")
+                for r in await rows_shown.all()
+            } == {item["code"]: item["light"] for item in listed["items"]}
             assert await page.locator("#red-projects [data-project]").count() >= 1
             red = await texts(page, "#red-projects [data-project]")
             assert any(codes["B1"] in t for t in red)
@@ -320,28 +395,39 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
 
             # Filter to program P01: A1 and B1.
             await page.select_option("#f-program", "P01")
-            assert sorted([await r.get_attribute("data-code") or ""
-                           for r in await rows_shown.all()]) == sorted([codes["A1"], codes["B1"]])
+            assert sorted(
+                [await r.get_attribute("data-code") or "" for r in await rows_shown.all()]
+            ) == sorted([codes["A1"], codes["B1"]])
 
             # Click through to A1: its live status from the workflow.
             await page.click(f"#gantt g.row[data-code='{codes['A1']}']")
             await page.wait_for_selector("#drawer[data-loaded='1']")
             assert codes["A1"] in await page.inner_text("#d-title")
-            assert await page.get_attribute("[data-field='d-stage']", "data-value") == \
-                detail["stage"]
+            assert (
+                await page.get_attribute("[data-field='d-stage']", "data-value") == detail["stage"]
+            )
             assert await page.get_attribute("[data-field='d-light']", "data-value") == "green"
-            assert float(await page.get_attribute("[data-field='d-actual']", "data-value")
-                         or "nan") == detail["actual_investment_wan"] == 2400.0
+            assert (
+                float(await page.get_attribute("[data-field='d-actual']", "data-value") or "nan")
+                == detail["actual_investment_wan"]
+                == 2400.0
+            )
             assert await page.locator("[data-field='d-stale']").count() == 0
             await page.screenshot(path=str(shot("dashboard-project.png")))
             await page.click("#drawer-close")
 
             # When the workflow cannot answer (503), the detail falls back to the read model.
             b1 = f"{base}/api/v1/projects/{codes['B1']}"
-            await page.route(b1, lambda route: route.fulfill(
-                status=503, content_type="application/json", headers={"Retry-After": "5"},
-                body='{"code": "temporal_unavailable", "zh": "工作流服务暂时不可用，请稍后重试",'
-                     ' "en": "unavailable", "details": null}'))
+            await page.route(
+                b1,
+                lambda route: route.fulfill(
+                    status=503,
+                    content_type="application/json",
+                    headers={"Retry-After": "5"},
+                    body='{"code": "temporal_unavailable", "zh": "工作流服务暂时不可用，请稍后重试",'
+                    ' "en": "unavailable", "details": null}',
+                ),
+            )
             await page.click(f"#gantt g.row[data-code='{codes['B1']}']")
             await page.wait_for_selector("#drawer[data-loaded='1']")
             assert "工作流服务暂时不可用" in await page.inner_text("[data-field='d-stale']")
@@ -354,8 +440,15 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
                 await page.click("#export")
             download = await download_info.value
             workbook = load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
-            assert workbook.sheetnames == ["总览", "项目", "排名", "督办", "投资趋势", "排名走势",
-                                           "红黄绿灯趋势"]
+            assert workbook.sheetnames == [
+                "总览",
+                "项目",
+                "排名",
+                "督办",
+                "投资趋势",
+                "排名走势",
+                "红黄绿灯趋势",
+            ]
             exported = [row[0] for row in workbook["项目"].iter_rows(min_row=2, values_only=True)]
             assert sorted(exported) == sorted([codes["A1"], codes["B1"]])
             await page.select_option("#f-program", "")
@@ -365,8 +458,9 @@ async def check_page(base: str, token: str, pool: asyncpg.Pool, codes: dict[str,
 
             # The English switch: 30000 万元 = CNY 300 million.
             await page.click("#lang")
-            assert (await page.inner_text("[data-field='total-investment']")).strip() == \
-                "CNY 300.00 m"
+            assert (
+                await page.inner_text("[data-field='total-investment']")
+            ).strip() == "CNY 300.00 m"
             assert await page.inner_text("#ov-title") == "Programme overview"
             await page.click("#lang")
             assert (await page.inner_text("[data-field='total-investment']")).strip() == "3.00 亿元"

@@ -73,8 +73,9 @@ class FakeService:
 
     @property
     def url(self) -> str:
-        path = {"wecom": "/cgi-bin/webhook/send", "dingtalk": "/robot/send"}.get(self.kind,
-                                                                                 "/notify")
+        path = {"wecom": "/cgi-bin/webhook/send", "dingtalk": "/robot/send"}.get(
+            self.kind, "/notify"
+        )
         return f"http://127.0.0.1:{self.port}{path}"
 
     def count(self, key: str) -> int:
@@ -114,9 +115,12 @@ class FakeService:
                 return self._bad(f"path or query wrong: {req.path}?{req.raw_query}")
             if req.query["key"][0] not in self.credentials:
                 return None, (200, {"errcode": 93000, "errmsg": "invalid webhook url"})
-            if set(body) != {"msgtype", "markdown"} or body["msgtype"] != "markdown" \
-                    or set(body["markdown"]) != {"content"} \
-                    or not isinstance(body["markdown"]["content"], str):
+            if (
+                set(body) != {"msgtype", "markdown"}
+                or body["msgtype"] != "markdown"
+                or set(body["markdown"]) != {"content"}
+                or not isinstance(body["markdown"]["content"], str)
+            ):
                 return self._bad(f"not a markdown message: {body}")
             if len(body["markdown"]["content"].encode()) > 4096:
                 return self._bad("content longer than 4096 bytes")
@@ -132,16 +136,20 @@ class FakeService:
             if set(req.query) != {"access_token", "timestamp", "sign"}:
                 return None, (200, {"errcode": 310000, "errmsg": "sign not match"})
             timestamp = req.query["timestamp"][0]
-            digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                              hashlib.sha256).digest()
+            digest = hmac.new(
+                secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256
+            ).digest()
             expected = quote_plus(base64.b64encode(digest))
             raw_sign = dict(p.split("=", 1) for p in req.raw_query.split("&"))["sign"]
             fresh = abs(int(timestamp) - time.time() * 1000) < 3600 * 1000
             if raw_sign != expected or not fresh:
                 return None, (200, {"errcode": 310000, "errmsg": "sign not match"})
-        if set(body) != {"msgtype", "markdown"} or body["msgtype"] != "markdown" \
-                or set(body["markdown"]) != {"title", "text"} \
-                or not all(isinstance(v, str) and v for v in body["markdown"].values()):
+        if (
+            set(body) != {"msgtype", "markdown"}
+            or body["msgtype"] != "markdown"
+            or set(body["markdown"]) != {"title", "text"}
+            or not all(isinstance(v, str) and v for v in body["markdown"].values())
+        ):
             return self._bad(f"not a markdown message: {body}")
         return self._key_in(body["markdown"]["text"])
 
@@ -174,17 +182,21 @@ class FakeService:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             _, target, _ = lines[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (line.partition(":") for line in lines[1:] if line)}
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in lines[1:] if line)
+            }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             path, _, query = target.partition("?")
             req = Request(path, query, headers, body)
             self.requests.append(req)
             status, answer = self._answer(req)
             data = json.dumps(answer).encode() if answer is not None else b""
-            writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
-                         + data)
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+                + data
+            )
             await writer.drain()
         finally:
             writer.close()
@@ -202,14 +214,23 @@ class Mailbox:
         self.failed_once: set[str] = set()
         self.logins: list[bytes] = []
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
-                                     authenticator=self._authenticate, auth_require_tls=False,
-                                     auth_required=True)
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self._authenticate,
+            auth_require_tls=False,
+            auth_required=True,
+        )
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.login
-              and auth_data.password == self.password)
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.login
+            and auth_data.password == self.password
+        )
         self.logins.append(auth_data.login if isinstance(auth_data, LoginPassword) else b"?")
         return AuthResult(success=ok, handled=False)
 

@@ -70,14 +70,20 @@ DINGTALK_CARD = """### 【督办通知】区生态环境局
 
 
 async def test_every_channel_gets_one_message_per_decision_also_after_a_retry(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings, services: Services) -> None:
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    services: Services,
+) -> None:
     bureau = await new_bureau(pool)
     await wire(pool, settings, bureau, services)
     services.webhook.fail_first = (503, None)
     services.wecom.fail_first = (200, {"errcode": 45009, "errmsg": "api freq out of limit"})
-    services.dingtalk.fail_first = (200, {"errcode": 130101,
-                                          "errmsg": "send too fast, exceed 20 times per minute"})
+    services.dingtalk.fail_first = (
+        200,
+        {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+    )
     services.mail.fail_first = "451 4.3.0 try again later"
     notice = supervision_notice(bureau)
     await outbox(pool, notice)
@@ -99,13 +105,17 @@ async def test_every_channel_gets_one_message_per_decision_also_after_a_retry(
     # 企业微信: the markdown card exactly, under the robot's key.
     [(_, wecom)] = services.wecom.accepted
     assert wecom.query == {"key": [f"wk-{bureau}"]}
-    assert wecom.json() == {"msgtype": "markdown",
-                            "markdown": {"content": WECOM_CARD.format(key=key)}}
+    assert wecom.json() == {
+        "msgtype": "markdown",
+        "markdown": {"content": WECOM_CARD.format(key=key)},
+    }
     # 钉钉: title and text exactly; the receiver recomputed the signature (else 310000).
     [(_, ding)] = services.dingtalk.accepted
     assert set(ding.query) == {"access_token", "timestamp", "sign"}
-    assert ding.json() == {"msgtype": "markdown", "markdown": {
-        "title": "【督办通知】区生态环境局", "text": DINGTALK_CARD.format(key=key)}}
+    assert ding.json() == {
+        "msgtype": "markdown",
+        "markdown": {"title": "【督办通知】区生态环境局", "text": DINGTALK_CARD.format(key=key)},
+    }
     # Webhook: the notice itself, its key as Idempotency-Key.
     [(_, hook)] = services.webhook.accepted
     assert hook.headers["idempotency-key"] == key
@@ -129,16 +139,21 @@ async def test_every_channel_gets_one_message_per_decision_also_after_a_retry(
         "【督办通知】区生态环境局\n\n事项：督办\n单位：区生态环境局\n期限：2031-05-15\n\n"
         "区生态环境局：\n连续三个月列入黑榜，启动督办。\n"
         "要求：请于 2031-05-15 前报送整改方案；逾期未报将升级督办。\n\n"
-        f"通知编号：{key}\n")
+        f"通知编号：{key}\n"
+    )
     html_text = html.get_content()
     assert "<h2>【督办通知】区生态环境局</h2>" in html_text
-    assert "<tr><th align=\"left\">期限</th><td>2031-05-15</td></tr>" in html_text
+    assert '<tr><th align="left">期限</th><td>2031-05-15</td></tr>' in html_text
     assert "<p>要求：请于 2031-05-15 前报送整改方案；逾期未报将升级督办。</p>" in html_text
 
 
 async def test_a_delivered_notice_is_not_sent_again(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings, services: Services) -> None:
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    services: Services,
+) -> None:
     """The same decision delivered twice (a workflow retried from its start, a second
     redelivery): the services still have one message each."""
     bureau = await new_bureau(pool)
@@ -159,21 +174,40 @@ def _fail(svc: FakeService | Mailbox, answer: object) -> None:
     svc.always = answer  # type: ignore[assignment]
 
 
-@pytest.mark.parametrize("kind, answer, requests, error", [
-    # Refused at once: not retried.
-    (ChannelKind.WEBHOOK, (404, None), 1, "webhook: HTTP 404"),
-    (ChannelKind.WECOM, (200, {"errcode": 93000, "errmsg": "invalid webhook url"}), 1,
-     "wecom: errcode 93000"),
-    (ChannelKind.EMAIL, "550 5.1.1 mailbox unavailable", 1, "email: SMTP 550"),
-    # Rate-limited / transient every time: retried up to the bound, then failed.
-    (ChannelKind.DINGTALK, (200, {"errcode": 130101, "errmsg": "send too fast"}), ATTEMPTS,
-     "dingtalk: errcode 130101"),
-    (ChannelKind.EMAIL, "451 4.3.0 try again later", ATTEMPTS, "email: SMTP 451"),
-], ids=["webhook-404", "wecom-93000", "email-550", "dingtalk-rate-limit", "email-451"])
+@pytest.mark.parametrize(
+    "kind, answer, requests, error",
+    [
+        # Refused at once: not retried.
+        (ChannelKind.WEBHOOK, (404, None), 1, "webhook: HTTP 404"),
+        (
+            ChannelKind.WECOM,
+            (200, {"errcode": 93000, "errmsg": "invalid webhook url"}),
+            1,
+            "wecom: errcode 93000",
+        ),
+        (ChannelKind.EMAIL, "550 5.1.1 mailbox unavailable", 1, "email: SMTP 550"),
+        # Rate-limited / transient every time: retried up to the bound, then failed.
+        (
+            ChannelKind.DINGTALK,
+            (200, {"errcode": 130101, "errmsg": "send too fast"}),
+            ATTEMPTS,
+            "dingtalk: errcode 130101",
+        ),
+        (ChannelKind.EMAIL, "451 4.3.0 try again later", ATTEMPTS, "email: SMTP 451"),
+    ],
+    ids=["webhook-404", "wecom-93000", "email-550", "dingtalk-rate-limit", "email-451"],
+)
 async def test_a_failing_channel_is_failed_and_redelivered_to_it_alone(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings, services: Services, kind: ChannelKind, answer: object,
-        requests: int, error: str) -> None:
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    services: Services,
+    kind: ChannelKind,
+    answer: object,
+    requests: int,
+    error: str,
+) -> None:
     bureau = await new_bureau(pool)
     await wire(pool, settings, bureau, services)
     failing = services.of(kind)
@@ -187,14 +221,16 @@ async def test_a_failing_channel_is_failed_and_redelivered_to_it_alone(
         # The others took it once; the failing channel saw `requests` attempts, took nothing.
         for other in others:
             assert services.of(other).keys() == [notice.key]
-        tried = (failing.attempts if isinstance(failing, Mailbox) else failing.requests)
+        tried = failing.attempts if isinstance(failing, Mailbox) else failing.requests
         assert len(tried) == requests
         assert failing.keys() == []
         row = await notice_row(pool, notice.key)
         assert row["status"] == "failed"
         assert row["last_error"].startswith(error), row["last_error"]
         assert await statuses(pool, notice.key) == {
-            kind.value: ("failed", requests), **{o.value: ("delivered", 1) for o in others}}
+            kind.value: ("failed", requests),
+            **{o.value: ("delivered", 1) for o in others},
+        }
 
         # Fixed: redelivery sends it once more — to the failing channel only.
         _fail(failing, None)
@@ -204,7 +240,9 @@ async def test_a_failing_channel_is_failed_and_redelivered_to_it_alone(
     for k in ChannelKind:
         assert services.of(k).keys() == [notice.key], k
     assert await statuses(pool, notice.key) == {
-        kind.value: ("delivered", requests + 1), **{o.value: ("delivered", 1) for o in others}}
+        kind.value: ("delivered", requests + 1),
+        **{o.value: ("delivered", 1) for o in others},
+    }
     assert await redeliver(client, pool, key=notice.key) == []
 
 

@@ -27,14 +27,18 @@ KINDS = (ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.EMAIL)
 
 
 async def _outbox(pool: asyncpg.Pool, bureaus: list[str]) -> dict[str, str]:
-    rows = await pool.fetch("SELECT key, status FROM notifications WHERE bureau = ANY($1::text[])",
-                            bureaus)
+    rows = await pool.fetch(
+        "SELECT key, status FROM notifications WHERE bureau = ANY($1::text[])", bureaus
+    )
     return {r["key"]: r["status"] for r in rows}
 
 
 async def test_a_rounds_decisions_reach_each_channel_once(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
-        services: Services) -> None:
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    services: Services,
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, None)
     await fixture.insert(fresh_pool, px)
@@ -68,7 +72,9 @@ async def test_a_rounds_decisions_reach_each_channel_once(
         assert svc.failed_once == keys
     assert services.wecom.invalid == [] and services.dingtalk.invalid == []
     assert len(services.wecom.requests) == len(services.dingtalk.requests) == 2 * len(keys)
-    rows = await fresh_pool.fetch("SELECT status, attempts FROM notice_deliveries"
-                                  " WHERE notice_key = ANY($1::text[])", list(keys))
+    rows = await fresh_pool.fetch(
+        "SELECT status, attempts FROM notice_deliveries WHERE notice_key = ANY($1::text[])",
+        list(keys),
+    )
     assert len(rows) == 3 * len(keys)
     assert {(r["status"], r["attempts"]) for r in rows} == {("delivered", 2)}

@@ -85,8 +85,13 @@ class Live:
 
 
 @pytest_asyncio.fixture
-async def live(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-               settings: Settings, pg_dsn: str) -> AsyncIterator[Live]:
+async def live(
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    pg_dsn: str,
+) -> AsyncIterator[Live]:
     client = dev_env.client
     async with running_worker(client, pool, http, settings) as task_queue:
         env = {
@@ -106,16 +111,28 @@ async def live(dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.Asy
 def three_plans(prefix: str) -> list[ProjectPlan]:
     today = date.today()
     return [
-        make_plan(ProjectKind.SERVICE, start=today, bureau=BUREAU, code=f"{prefix}-1",
-                  milestone_days=[20, 120, 200]),
+        make_plan(
+            ProjectKind.SERVICE,
+            start=today,
+            bureau=BUREAU,
+            code=f"{prefix}-1",
+            milestone_days=[20, 120, 200],
+        ),
         make_plan(ProjectKind.ENGINEERING, start=today, bureau=BUREAU, code=f"{prefix}-2"),
-        make_plan(ProjectKind.SERVICE, start=today, bureau=BUREAU, code=f"{prefix}-3",
-                  milestone_days=[30, 150, 250], total=800.0),
+        make_plan(
+            ProjectKind.SERVICE,
+            start=today,
+            bureau=BUREAU,
+            code=f"{prefix}-3",
+            milestone_days=[30, 150, 250],
+            total=800.0,
+        ),
     ]
 
 
 async def test_import_starts_the_projects_and_reimport_starts_nothing(
-        live: Live, tmp_path: Path) -> None:
+    live: Live, tmp_path: Path
+) -> None:
     prefix = f"CLI-{uuid.uuid4().hex[:8].upper()}"
     plans = three_plans(prefix)
     live.codes = [p.code for p in plans]
@@ -160,21 +177,40 @@ async def test_read_commands_report_and_refusal(live: Live, tmp_path: Path) -> N
 
     async def projected() -> bool:
         async with live.pool.acquire() as conn:
-            n = await conn.fetchval("SELECT count(*) FROM projects WHERE code = ANY($1::text[])",
-                                    live.codes)
+            n = await conn.fetchval(
+                "SELECT count(*) FROM projects WHERE code = ANY($1::text[])", live.codes
+            )
         return bool(n == 3)
 
     await eventually(projected)
 
-    listed = as_json(await cli(["project", "list", "--bureau", BUREAU, "--program", "P06",
-                                "--limit", "1000", "--json"], live.env))
+    listed = as_json(
+        await cli(
+            [
+                "project",
+                "list",
+                "--bureau",
+                BUREAU,
+                "--program",
+                "P06",
+                "--limit",
+                "1000",
+                "--json",
+            ],
+            live.env,
+        )
+    )
     mine = {p["code"]: p for p in listed["items"] if p["code"] in live.codes}
     assert set(mine) == set(live.codes)
     assert all(p["bureau"] == BUREAU and p["program"] == "P06" for p in listed["items"])
     assert mine[service.code]["stage"] == "approved"
     assert mine[plans[2].code]["total_investment_wan"] == 800.0
-    red = as_json(await cli(["project", "list", "--bureau", BUREAU, "--light", "red",
-                             "--limit", "1000", "--json"], live.env))
+    red = as_json(
+        await cli(
+            ["project", "list", "--bureau", BUREAU, "--light", "red", "--limit", "1000", "--json"],
+            live.env,
+        )
+    )
     assert not set(live.codes) & {p["code"] for p in red["items"]}
 
     table = await cli(["project", "list", "--bureau", BUREAU, "--limit", "1000"], live.env)
@@ -189,12 +225,39 @@ async def test_read_commands_report_and_refusal(live: Live, tmp_path: Path) -> N
     assert human.exit_code == 0 and "实施 implementing" in human.stdout
 
     # A bureau reports a step and a monthly report; the same command twice is one report.
-    step = as_json(await cli(["report", "step", service.code, "--bureau", BUREAU,
-                              "--step", "implementing", "--json"], live.env))
+    step = as_json(
+        await cli(
+            [
+                "report",
+                "step",
+                service.code,
+                "--bureau",
+                BUREAU,
+                "--step",
+                "implementing",
+                "--json",
+            ],
+            live.env,
+        )
+    )
     assert (step["accepted"], step["stage"], step["duplicate"]) == (True, "implementing", False)
     month = month_key(date.today())
-    args = ["report", "submit", service.code, "--bureau", BUREAU, "--month", month,
-            "--investment", "12.5", "--progress", "4", "--narrative", "设备进场", "--json"]
+    args = [
+        "report",
+        "submit",
+        service.code,
+        "--bureau",
+        BUREAU,
+        "--month",
+        month,
+        "--investment",
+        "12.5",
+        "--progress",
+        "4",
+        "--narrative",
+        "设备进场",
+        "--json",
+    ]
     report = as_json(await cli(args, live.env))
     assert (report["accepted"], report["duplicate"]) == (True, False)
     # The same command again carries the same idempotency key: no new report, and an answer
@@ -207,13 +270,30 @@ async def test_read_commands_report_and_refusal(live: Live, tmp_path: Path) -> N
     assert status["last_report"]["corrected"] == 0
     assert status["actual_investment_wan"] == 12.5
     async with live.pool.acquire() as conn:
-        rows = await eventually(lambda: conn.fetchval(
-            "SELECT count(*) FROM progress_reports WHERE project = $1", service.code))
+        rows = await eventually(
+            lambda: conn.fetchval(
+                "SELECT count(*) FROM progress_reports WHERE project = $1", service.code
+            )
+        )
     assert rows == 1
 
     # Another bureau is refused with the validator's words, in one line, and it is audited.
-    refused = await cli(["report", "submit", service.code, "--bureau", "mzj", "--month", month,
-                         "--investment", "1", "--progress", "5"], live.env)
+    refused = await cli(
+        [
+            "report",
+            "submit",
+            service.code,
+            "--bureau",
+            "mzj",
+            "--month",
+            month,
+            "--investment",
+            "1",
+            "--progress",
+            "5",
+        ],
+        live.env,
+    )
     assert refused.exit_code == 1
     assert refused.stdout == ""
     [line] = refused.stderr.splitlines()
@@ -222,12 +302,14 @@ async def test_read_commands_report_and_refusal(live: Live, tmp_path: Path) -> N
     async with live.pool.acquire() as conn:
         audited = await conn.fetchrow(
             "SELECT bureau, channel, accepted FROM audit_log WHERE project = $1 AND NOT accepted",
-            service.code)
+            service.code,
+        )
     assert (audited["bureau"], audited["channel"], audited["accepted"]) == ("mzj", "cli", False)
 
     # A step out of order is refused too.
-    wrong = await cli(["report", "step", service.code, "--bureau", BUREAU, "--step",
-                       "evaluated"], live.env)
+    wrong = await cli(
+        ["report", "step", service.code, "--bureau", BUREAU, "--step", "evaluated"], live.env
+    )
     assert wrong.exit_code == 1
     assert "拒绝（illegal_transition）" in wrong.stderr
 
@@ -237,25 +319,45 @@ async def test_read_commands_report_and_refusal(live: Live, tmp_path: Path) -> N
 
 
 async def test_tokens_create_list_revoke(live: Live) -> None:
-    created = as_json(await cli(["token", "create", "--role", "bureau", "--bureau", BUREAU,
-                                 "--label", "cli test", "--json"], live.env))
+    created = as_json(
+        await cli(
+            [
+                "token",
+                "create",
+                "--role",
+                "bureau",
+                "--bureau",
+                BUREAU,
+                "--label",
+                "cli test",
+                "--json",
+            ],
+            live.env,
+        )
+    )
     token_id = created["id"]
     assert created["token"].startswith(f"gt_{token_id}_")
     listed = as_json(await cli(["token", "list", "--json"], live.env))
     row = next(t for t in listed if t["id"] == token_id)
     assert (row["role"], row["bureau"], row["label"], row["revoked_at"]) == (
-        "bureau", BUREAU, "cli test", None)
+        "bureau",
+        BUREAU,
+        "cli test",
+        None,
+    )
     assert "token" not in row and "token_hash" not in row
     revoked = await cli(["token", "revoke", token_id], live.env)
     assert revoked.exit_code == 0, revoked.output
-    assert token_id not in {t["id"] for t in as_json(await cli(["token", "list", "--json"],
-                                                               live.env))}
+    assert token_id not in {
+        t["id"] for t in as_json(await cli(["token", "list", "--json"], live.env))
+    }
     everything = as_json(await cli(["token", "list", "--all", "--json"], live.env))
     assert next(t for t in everything if t["id"] == token_id)["revoked_at"] is not None
     again = await cli(["token", "revoke", token_id], live.env)
     assert again.exit_code == 1
-    assert again.stderr.strip() == (f"guatu: 没有 id 为 {token_id} 的有效令牌 / "
-                                    f"no live token with id {token_id}")
+    assert again.stderr.strip() == (
+        f"guatu: 没有 id 为 {token_id} 的有效令牌 / no live token with id {token_id}"
+    )
     bad = await cli(["token", "create", "--role", "bureau"], live.env)
     assert bad.exit_code == 1
     assert "a bureau token needs the bureau code" in bad.stderr
@@ -283,22 +385,37 @@ async def test_simulate_drives_prefixed_projects_on_the_running_worker(live: Liv
     year = date.today().year
     live.codes = [f"{prefix}{p.code}" for p in load_sample_plans(year)[:4]]
     # One simulated month of the first four sample projects: 24 s a year is 2 s a month.
-    result = await cli(["simulate", "--months", "1", "--year-seconds", "24", "--limit", "4",
-                        "--start-year", str(year), "--prefix", prefix, "--json"], live.env)
+    result = await cli(
+        [
+            "simulate",
+            "--months",
+            "1",
+            "--year-seconds",
+            "24",
+            "--limit",
+            "4",
+            "--start-year",
+            str(year),
+            "--prefix",
+            prefix,
+            "--json",
+        ],
+        live.env,
+    )
     report = as_json(result)
     assert (report["projects"], report["months"], report["refused"]) == (4, 1, 0)
     assert report["code_prefix"] == prefix
     assert set(report["behaviours"].values()) <= {"diligent", "late", "stalled"}
     count = await live.client.count_workflows(
-        f"WorkflowId STARTS_WITH 'project-{prefix}' AND ExecutionStatus = 'Running'")
+        f"WorkflowId STARTS_WITH 'project-{prefix}' AND ExecutionStatus = 'Running'"
+    )
     assert count.count == 4
     assert set(await live.run_ids()) == set(live.codes)  # each one running
 
 
 async def test_simulate_refuses_without_a_worker(live: Live) -> None:
     env = {**live.env, "GUATU_TASK_QUEUE": f"nobody-{uuid.uuid4().hex[:8]}"}
-    result = await cli(["simulate", "--months", "1", "--limit", "1", "--prefix", "NOWORKER-"],
-                       env)
+    result = await cli(["simulate", "--months", "1", "--limit", "1", "--prefix", "NOWORKER-"], env)
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith("guatu: 任务队列 nobody-") and "start `guatu up` first" in line
@@ -321,32 +438,76 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def test_every_read_command_takes_json() -> None:
     commands = _commands(get_command(app))
-    with_json = {name for name, cmd in commands.items()
-                 if any("--json" in getattr(p, "opts", []) for p in cmd.params)}
-    assert with_json == {
-        "plan import", "project list", "project show", "project start", "report submit",
-        "report step", "ranking show", "ranking run", "ranking whatif", "token create",
-        "token list", "notices redeliver", "appeal submit", "appeal list", "appeal decide",
-        "simulate", "channels set", "channels list",
+    with_json = {
+        name
+        for name, cmd in commands.items()
+        if any("--json" in getattr(p, "opts", []) for p in cmd.params)
     }
-    writers = {"up", "plan template", "plan export-sample", "token revoke", "ranking bulletin",
-               "channels remove"}
+    assert with_json == {
+        "plan import",
+        "project list",
+        "project show",
+        "project start",
+        "report submit",
+        "report step",
+        "ranking show",
+        "ranking run",
+        "ranking whatif",
+        "token create",
+        "token list",
+        "notices redeliver",
+        "appeal submit",
+        "appeal list",
+        "appeal decide",
+        "simulate",
+        "channels set",
+        "channels list",
+    }
+    writers = {
+        "up",
+        "plan template",
+        "plan export-sample",
+        "token revoke",
+        "ranking bulletin",
+        "channels remove",
+    }
     assert set(commands) == with_json | writers
 
 
-@pytest.mark.parametrize("args, start", [
-    (["project", "show", "WJ2021-P06-001"], "guatu: 无法连接 Temporal"),
-    (["project", "list", "--json"], "guatu: 无法连接数据库"),
-    (["report", "step", "X-1", "--bureau", "sthjj", "--step", "implementing"],
-     "guatu: 无法连接 Temporal"),
-    (["project", "list", "--light", "purple"], "guatu: Invalid value for '--light'"),
-    (["report", "submit", "X-1", "--bureau", "sthjj", "--month", "2026-13", "--investment",
-      "1", "--progress", "1"], "guatu: 输入无效 / invalid input: month"),
-    (["project", "start", "NOT-A-PROJECT"], "guatu: 「NOT-A-PROJECT」既不是计划文件"),
-])
+@pytest.mark.parametrize(
+    "args, start",
+    [
+        (["project", "show", "WJ2021-P06-001"], "guatu: 无法连接 Temporal"),
+        (["project", "list", "--json"], "guatu: 无法连接数据库"),
+        (
+            ["report", "step", "X-1", "--bureau", "sthjj", "--step", "implementing"],
+            "guatu: 无法连接 Temporal",
+        ),
+        (["project", "list", "--light", "purple"], "guatu: Invalid value for '--light'"),
+        (
+            [
+                "report",
+                "submit",
+                "X-1",
+                "--bureau",
+                "sthjj",
+                "--month",
+                "2026-13",
+                "--investment",
+                "1",
+                "--progress",
+                "1",
+            ],
+            "guatu: 输入无效 / invalid input: month",
+        ),
+        (["project", "start", "NOT-A-PROJECT"], "guatu: 「NOT-A-PROJECT」既不是计划文件"),
+    ],
+)
 def test_errors_are_one_line_and_non_zero(args: list[str], start: str) -> None:
-    env = {"GUATU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-           "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/none"}
+    env = {
+        "GUATU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/none",
+    }
     result = invoke(args, env)
     assert result.exit_code in (1, 2)
     assert result.stdout == ""
@@ -376,26 +537,35 @@ def test_project_start_reads_a_plan_file_stdin_or_a_sample_code(tmp_path: Path) 
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith(f"guatu: 计划文件 {path} 无效 / plan file {path} is invalid: code:")
-    stdin = runner.invoke(app, ["project", "start", "-", "--json"], input="not json",
-                          env={"GUATU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"})
+    stdin = runner.invoke(
+        app,
+        ["project", "start", "-", "--json"],
+        input="not json",
+        env={"GUATU_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"},
+    )
     assert stdin.exit_code == 1
     assert stdin.stderr.startswith("guatu: 输入无效 / invalid input:")
 
 
-async def test_project_start_refuses_an_unknown_bureau_or_program(live: Live,
-                                                                  tmp_path: Path) -> None:
+async def test_project_start_refuses_an_unknown_bureau_or_program(
+    live: Live, tmp_path: Path
+) -> None:
     """Guards the sweep's finding that a JSON plan with an unknown bureau or program started a
     project nobody can report on (`guatu plan import` of a CSV already refused it)."""
     plan = three_plans(f"UNK-{uuid.uuid4().hex[:8].upper()}")[0]
     live.codes = [plan.code]
     path = tmp_path / "stranger.json"
-    path.write_text(plan.model_copy(update={"bureau": "no_such_bureau", "program": "P99"})
-                    .model_dump_json(), encoding="utf-8")
+    path.write_text(
+        plan.model_copy(update={"bureau": "no_such_bureau", "program": "P99"}).model_dump_json(),
+        encoding="utf-8",
+    )
     result = await cli(["project", "start", str(path)], live.env)
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
-    assert line.startswith(f"guatu: 项目 {plan.code} 的责任单位「no_such_bureau」不存在；"
-                           f"项目 {plan.code} 的工程「P99」不存在"), line
+    assert line.startswith(
+        f"guatu: 项目 {plan.code} 的责任单位「no_such_bureau」不存在；"
+        f"项目 {plan.code} 的工程「P99」不存在"
+    ), line
     assert f"project {plan.code}: no bureau 'no_such_bureau'; " in line
     handle = live.client.get_workflow_handle(c.project_workflow_id(plan.code))
     with pytest.raises(RPCError):

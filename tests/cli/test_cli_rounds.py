@@ -16,11 +16,14 @@ from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, prefix
 
 
-async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
-                                                  fresh_pool: asyncpg.Pool, pg_server: str,
-                                                  http: httpx.AsyncClient,
-                                                  receiver: WebhookReceiver,
-                                                  settings: Settings) -> None:
+async def test_run_show_breakdown_refreeze_whatif(
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    pg_server: str,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, receiver.url)
     a, b, cc, d = bureaus
@@ -29,9 +32,12 @@ async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
         name = await conn.fetchval("SELECT current_database()")
     client = dev_env.client
     async with running_worker(client, fresh_pool, http, settings) as tq:
-        env = {"GUATU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-               "GUATU_TEMPORAL_NAMESPACE": client.namespace, "GUATU_TASK_QUEUE": tq,
-               "DATABASE_URL": f"{pg_server.rpartition('/')[0]}/{name}"}
+        env = {
+            "GUATU_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "GUATU_TEMPORAL_NAMESPACE": client.namespace,
+            "GUATU_TASK_QUEUE": tq,
+            "DATABASE_URL": f"{pg_server.rpartition('/')[0]}/{name}",
+        }
         try:
             run = as_json(await cli(["ranking", "run", "--period", "2031-03", "--json"], env))
             assert (run["status"], run["result"]["revision"]) == ("completed", 1)
@@ -57,7 +63,9 @@ async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
                     "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
                     " cumulative_investment_wan, physical_progress_pct, received_at, on_time,"
                     " actor) VALUES ($1, '2031-03', 0, 1700, 2100, 20, $2, false, 'test')",
-                    f"{px.upper()}-D1", datetime(2031, 4, 28, tzinfo=UTC))
+                    f"{px.upper()}-D1",
+                    datetime(2031, 4, 28, tzinfo=UTC),
+                )
             again = await cli(["ranking", "run", "--period", "2031-03"], env)
             assert again.exit_code == 0, again.output
             assert "已重新验证，结果逐字节一致，未作任何改动" in again.stdout
@@ -68,8 +76,18 @@ async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
             wrong = await cli(["ranking", "run", "--period", "2031-03", "--kind", "quarter"], env)
             assert wrong.exit_code == 2 and "2031-03 不是 quarter" in wrong.stderr
 
-            revised = await cli(["ranking", "run", "--period", "2031-03", "--refreeze",
-                                 "--reason", "D1 三月月报补报"], env)
+            revised = await cli(
+                [
+                    "ranking",
+                    "run",
+                    "--period",
+                    "2031-03",
+                    "--refreeze",
+                    "--reason",
+                    "D1 三月月报补报",
+                ],
+                env,
+            )
             assert revised.exit_code == 0, revised.output
             assert "已发布第 2 版" in revised.stdout
             shown = await cli(["ranking", "show", "--period", "2031-03"], env)
@@ -78,22 +96,65 @@ async def test_run_show_breakdown_refreeze_whatif(dev_env: WorkflowEnvironment,
             assert f"bureau {d} 测试D局：第 4 → 3 名" in shown.stdout
             assert "撤销 测试D局「黑榜通报」" in shown.stdout
 
-            whatif = as_json(await cli(["ranking", "whatif", "--ruleset", "sanya", "--from",
-                                        "2031-03", "--to", "2031-03", "--json"], env))
+            whatif = as_json(
+                await cli(
+                    [
+                        "ranking",
+                        "whatif",
+                        "--ruleset",
+                        "sanya",
+                        "--from",
+                        "2031-03",
+                        "--to",
+                        "2031-03",
+                        "--json",
+                    ],
+                    env,
+                )
+            )
             assert (whatif["baseline"]["id"], whatif["candidate"]["id"]) == ("default", "sanya")
             assert [p["period"] for p in whatif["periods"]] == ["2031-03"]
-            table = await cli(["ranking", "whatif", "--ruleset", "sanya", "--from", "2031-03",
-                               "--to", "2031-03"], env)
+            table = await cli(
+                ["ranking", "whatif", "--ruleset", "sanya", "--from", "2031-03", "--to", "2031-03"],
+                env,
+            )
             assert table.exit_code == 0 and "2031年3月 比较" in table.stdout
             # An earlier version by number: the published round is default v2.
-            old = as_json(await cli(["ranking", "whatif", "--ruleset", "default@1", "--from",
-                                     "2031-03", "--to", "2031-03", "--json"], env))
+            old = as_json(
+                await cli(
+                    [
+                        "ranking",
+                        "whatif",
+                        "--ruleset",
+                        "default@1",
+                        "--from",
+                        "2031-03",
+                        "--to",
+                        "2031-03",
+                        "--json",
+                    ],
+                    env,
+                )
+            )
             assert (old["baseline"]["version"], old["candidate"]["version"]) == (2, 1)
-            old_table = await cli(["ranking", "whatif", "--ruleset", "default@1", "--from",
-                                   "2031-03", "--to", "2031-03"], env)
+            old_table = await cli(
+                [
+                    "ranking",
+                    "whatif",
+                    "--ruleset",
+                    "default@1",
+                    "--from",
+                    "2031-03",
+                    "--to",
+                    "2031-03",
+                ],
+                env,
+            )
             assert "default v1 名次" in old_table.stdout and "default v2 名次" in old_table.stdout
-            unknown = await cli(["ranking", "whatif", "--ruleset", "nope", "--from", "2031-01",
-                                 "--to", "2031-03"], env)
+            unknown = await cli(
+                ["ranking", "whatif", "--ruleset", "nope", "--from", "2031-01", "--to", "2031-03"],
+                env,
+            )
             assert unknown.exit_code == 2
             assert unknown.stderr.startswith("guatu: 没有规则集「nope」")
         finally:

@@ -49,8 +49,9 @@ def invoke(args: list[str], env: dict[str, str]):  # type: ignore[no-untyped-def
 HEADER = [c.header for c in COLUMNS]
 
 
-def write_csv(path: Path, header: list[str], rows: list[dict[str, str]],
-              encoding: str = "utf-8-sig") -> Path:
+def write_csv(
+    path: Path, header: list[str], rows: list[dict[str, str]], encoding: str = "utf-8-sig"
+) -> Path:
     keys = [h.split(" / ")[-1] for h in header]
     with path.open("w", encoding=encoding, newline="") as out:
         writer = csv.writer(out)
@@ -62,9 +63,16 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]],
 
 def service_row(code: str, **overrides: str) -> dict[str, str]:
     row = {
-        "code": code, "name_zh": "社区养老服务", "program": "P10", "bureau": "mzj",
-        "kind": "服务类", "total_investment_wan": "300", "start": "2026-02-01",
-        "finish": "2026-12-31", "implementing": "2026-03-01", "done": "2026-10-01",
+        "code": code,
+        "name_zh": "社区养老服务",
+        "program": "P10",
+        "bureau": "mzj",
+        "kind": "服务类",
+        "total_investment_wan": "300",
+        "start": "2026-02-01",
+        "finish": "2026-12-31",
+        "implementing": "2026-03-01",
+        "done": "2026-10-01",
         "evaluated": "2026-12-01",
     }
     row.update(overrides)
@@ -73,11 +81,20 @@ def service_row(code: str, **overrides: str) -> dict[str, str]:
 
 def engineering_row(code: str, **overrides: str) -> dict[str, str]:
     row = {
-        "code": code, "name_zh": "绿道建设", "program": "P06", "bureau": "gycsj",
-        "kind": "工程类", "total_investment_wan": "1000", "start": "2026-01-10",
-        "finish": "2027-12-20", "land_use": "2026-02-01", "planning_permit": "2026-03-01",
-        "construction_permit": "2026-04-01", "construction_started": "2026-05-01",
-        "completed": "2027-11-01", "accepted": "2027-12-01",
+        "code": code,
+        "name_zh": "绿道建设",
+        "program": "P06",
+        "bureau": "gycsj",
+        "kind": "工程类",
+        "total_investment_wan": "1000",
+        "start": "2026-01-10",
+        "finish": "2027-12-20",
+        "land_use": "2026-02-01",
+        "planning_permit": "2026-03-01",
+        "construction_permit": "2026-04-01",
+        "construction_started": "2026-05-01",
+        "completed": "2027-11-01",
+        "accepted": "2027-12-01",
     }
     row.update(overrides)
     return row
@@ -117,7 +134,8 @@ def test_dry_run_json_gives_the_row_and_column_of_each_error(offline_env: dict[s
 
 
 def test_real_import_of_a_bad_file_starts_nothing_and_connects_nowhere(
-        offline_env: dict[str, str]) -> None:
+    offline_env: dict[str, str],
+) -> None:
     # Without --dry-run a file with errors is refused before any connection is tried: the
     # closed Temporal port would otherwise give "cannot reach Temporal".
     result = invoke(["plan", "import", str(THREE_ERRORS)], offline_env)
@@ -139,8 +157,9 @@ def test_committed_sample_xlsx_equals_the_sample_programme() -> None:
 
 
 @pytest.mark.parametrize("suffix", ["xlsx", "csv"])
-def test_export_sample_round_trips_for_any_year(tmp_path: Path, suffix: str,
-                                                offline_env: dict[str, str]) -> None:
+def test_export_sample_round_trips_for_any_year(
+    tmp_path: Path, suffix: str, offline_env: dict[str, str]
+) -> None:
     path = tmp_path / f"programme.{suffix}"
     result = invoke(["plan", "export-sample", str(path), "--year", "2027"], offline_env)
     assert result.exit_code == 0, result.output
@@ -168,11 +187,11 @@ def test_dry_run_of_the_sample_is_valid_and_connects_nowhere(offline_env: dict[s
 
 
 @pytest.mark.parametrize("suffix", ["xlsx", "csv"])
-def test_template_has_every_column_and_imports_once_filled(tmp_path: Path, suffix: str,
-                                                          offline_env: dict[str, str]) -> None:
+def test_template_has_every_column_and_imports_once_filled(
+    tmp_path: Path, suffix: str, offline_env: dict[str, str]
+) -> None:
     path = tmp_path / f"template.{suffix}"
-    result = invoke(["plan", "template", str(path), "--year", "2026", "--years", "3"],
-                    offline_env)
+    result = invoke(["plan", "template", str(path), "--year", "2026", "--years", "3"], offline_env)
     assert result.exit_code == 0, result.output
     if suffix == "xlsx":
         book = load_workbook(path)
@@ -183,8 +202,12 @@ def test_template_has_every_column_and_imports_once_filled(tmp_path: Path, suffi
     else:
         with path.open(encoding="utf-8-sig", newline="") as f:
             header = next(csv.reader(f))
-    assert header == [*HEADER, "2026年计划投资（万元） / y2026",
-                      "2027年计划投资（万元） / y2027", "2028年计划投资（万元） / y2028"]
+    assert header == [
+        *HEADER,
+        "2026年计划投资（万元） / y2026",
+        "2027年计划投资（万元） / y2027",
+        "2028年计划投资（万元） / y2028",
+    ]
     empty = read_plan_file(path)
     assert (empty.rows, empty.errors, empty.plans) == (0, [], [])
     # Filling one row of the template gives one plan.
@@ -193,10 +216,16 @@ def test_template_has_every_column_and_imports_once_filled(tmp_path: Path, suffi
         sheet = book["项目计划"]
         keys = [h.split(" / ")[-1] for h in header]
         row = service_row("TPL-001", y2026="300")
-        sheet.append([datetime.fromisoformat(row[k]) if k in ("start", "finish", "implementing",
-                                                               "done", "evaluated")
-                      else float(row[k]) if k in ("total_investment_wan", "y2026")
-                      else row.get(k) for k in keys])
+        sheet.append(
+            [
+                datetime.fromisoformat(row[k])
+                if k in ("start", "finish", "implementing", "done", "evaluated")
+                else float(row[k])
+                if k in ("total_investment_wan", "y2026")
+                else row.get(k)
+                for k in keys
+            ]
+        )
         book.save(path)
     else:
         write_csv(path, header, [service_row("TPL-001", y2026="300")])
@@ -204,11 +233,17 @@ def test_template_has_every_column_and_imports_once_filled(tmp_path: Path, suffi
     assert filled.errors == []
     [plan] = filled.plans
     assert (plan.code, plan.kind, plan.bureau, plan.total_investment_wan) == (
-        "TPL-001", ProjectKind.SERVICE, "mzj", 300.0)
+        "TPL-001",
+        ProjectKind.SERVICE,
+        "mzj",
+        300.0,
+    )
     assert plan.yearly_investment_wan == {2026: 300.0}
     assert [(m.step, m.planned) for m in plan.milestones] == [
-        (Step.IMPLEMENTING, date(2026, 3, 1)), (Step.DONE, date(2026, 10, 1)),
-        (Step.EVALUATED, date(2026, 12, 1))]
+        (Step.IMPLEMENTING, date(2026, 3, 1)),
+        (Step.DONE, date(2026, 10, 1)),
+        (Step.EVALUATED, date(2026, 12, 1)),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,16 +254,17 @@ def test_template_has_every_column_and_imports_once_filled(tmp_path: Path, suffi
 def test_every_error_of_every_row_is_listed(tmp_path: Path) -> None:
     header = [*HEADER, "2026年计划投资（万元） / y2026", "2027年计划投资（万元） / y2027"]
     rows = [
-        engineering_row("OK-1", y2026="400", y2027="600"),                      # row 2: valid
-        engineering_row("bad code", bureau="nobody", kind="土建"),               # row 3: 3 errors
-        service_row("OK-1", construction_started="2026-05-01"),                 # row 4: 2 errors
-        service_row("S-4", finish="2026-01-01", implementing="2026/3/1"),       # row 5: 1 (finish)
-        engineering_row("E-5", y2026="100", y2027="100"),                       # row 6: sum
-        service_row("S-6", y2027="300"),                                        # row 7: year
-        service_row("S-7", implementing="", done="", evaluated=""),             # row 8: none
-        service_row("S-8", name_zh="", total_investment_wan="-5",
-                    done="2026-02-30", curve="曲线"),                           # row 9: 4 errors
-        engineering_row("E-9", completed="2026-04-15"),                         # row 10: order
+        engineering_row("OK-1", y2026="400", y2027="600"),  # row 2: valid
+        engineering_row("bad code", bureau="nobody", kind="土建"),  # row 3: 3 errors
+        service_row("OK-1", construction_started="2026-05-01"),  # row 4: 2 errors
+        service_row("S-4", finish="2026-01-01", implementing="2026/3/1"),  # row 5: 1 (finish)
+        engineering_row("E-5", y2026="100", y2027="100"),  # row 6: sum
+        service_row("S-6", y2027="300"),  # row 7: year
+        service_row("S-7", implementing="", done="", evaluated=""),  # row 8: none
+        service_row(
+            "S-8", name_zh="", total_investment_wan="-5", done="2026-02-30", curve="曲线"
+        ),  # row 9: 4 errors
+        engineering_row("E-9", completed="2026-04-15"),  # row 10: order
         service_row("S-10", implementing="2025-12-31", evaluated="2027-01-05"),  # row 11: 2
     ]
     parsed = read_plan_file(write_csv(tmp_path / "plan.csv", header, rows))
@@ -261,8 +297,18 @@ def test_every_error_of_every_row_is_listed(tmp_path: Path) -> None:
 
 
 def test_header_problems_are_listed_by_column(tmp_path: Path) -> None:
-    header = ["项目编号", "项目名称", "所属工程", "责任单位", "类型说明", "总投资（万元）",
-              "开始日期", "完成日期", "实施", "实施"]
+    header = [
+        "项目编号",
+        "项目名称",
+        "所属工程",
+        "责任单位",
+        "类型说明",
+        "总投资（万元）",
+        "开始日期",
+        "完成日期",
+        "实施",
+        "实施",
+    ]
     path = write_csv(tmp_path / "plan.csv", header, [])
     parsed = read_plan_file(path)
     assert [(e.row, e.column, e.letter, e.code) for e in parsed.errors] == [
@@ -279,29 +325,79 @@ def test_chinese_headers_title_row_excel_cells_and_names(tmp_path: Path) -> None
     sheet = book.active
     assert sheet is not None
     sheet.append(["温江区幸福美好生活十大工程 2026 年项目计划"])
-    sheet.append(["项目编号", "项目名称", "所属工程", "责任单位", "项目类型", "总投资（万元）",
-                  "开始日期", "完成日期", "开工", "竣工", "序时曲线", "2026年计划投资（万元）",
-                  "2027年"])
-    sheet.append(["WJ2026-P06-001", "江安河绿道", "生态惠民示范工程", "区公园城市建设管理局",
-                  "工程", 2500, datetime(2026, 3, 1), datetime(2027, 6, 30),
-                  datetime(2026, 5, 10), "2027年6月1日", "S型", 1000, 1500.0])
-    sheet.append([20260002, "应急广播", "P09", "yjglj", "服务类", "800", "2026/4/1",
-                  "2026.12.31", None, None, None, None, None])
+    sheet.append(
+        [
+            "项目编号",
+            "项目名称",
+            "所属工程",
+            "责任单位",
+            "项目类型",
+            "总投资（万元）",
+            "开始日期",
+            "完成日期",
+            "开工",
+            "竣工",
+            "序时曲线",
+            "2026年计划投资（万元）",
+            "2027年",
+        ]
+    )
+    sheet.append(
+        [
+            "WJ2026-P06-001",
+            "江安河绿道",
+            "生态惠民示范工程",
+            "区公园城市建设管理局",
+            "工程",
+            2500,
+            datetime(2026, 3, 1),
+            datetime(2027, 6, 30),
+            datetime(2026, 5, 10),
+            "2027年6月1日",
+            "S型",
+            1000,
+            1500.0,
+        ]
+    )
+    sheet.append(
+        [
+            20260002,
+            "应急广播",
+            "P09",
+            "yjglj",
+            "服务类",
+            "800",
+            "2026/4/1",
+            "2026.12.31",
+            None,
+            None,
+            None,
+            None,
+            None,
+        ]
+    )
     path = tmp_path / "clerk.xlsx"
     book.save(path)
     parsed = read_plan_file(path)
     assert parsed.header_row == 2
     # The service project in row 4 has no milestone: the file has no service milestone column.
     assert [(e.row, e.column, e.letter, e.code) for e in parsed.errors] == [
-        (4, "implementing", "", "no_milestone")]
+        (4, "implementing", "", "no_milestone")
+    ]
     assert parsed.rows == 2
     first = parsed.plans[0]
     assert (first.program, first.bureau, first.kind, first.curve) == (
-        "P06", "gycsj", ProjectKind.ENGINEERING, CurveShape.S_CURVE)
+        "P06",
+        "gycsj",
+        ProjectKind.ENGINEERING,
+        CurveShape.S_CURVE,
+    )
     assert first.total_investment_wan == 2500.0
     assert first.yearly_investment_wan == {2026: 1000.0, 2027: 1500.0}
     assert [(m.step, m.planned) for m in first.milestones] == [
-        (Step.CONSTRUCTION_STARTED, date(2026, 5, 10)), (Step.COMPLETED, date(2027, 6, 1))]
+        (Step.CONSTRUCTION_STARTED, date(2026, 5, 10)),
+        (Step.COMPLETED, date(2027, 6, 1)),
+    ]
 
 
 def test_gb18030_csv_from_chinese_excel_is_read(tmp_path: Path) -> None:
@@ -318,13 +414,17 @@ def test_written_plans_read_back_equal(tmp_path: Path) -> None:
         assert read_plan_file(path).plans == plans
 
 
-@pytest.mark.parametrize("name, message", [
-    ("missing.xlsx", "文件不存在"),
-    ("plan.xls", "不支持旧版 .xls 文件"),
-    ("plan.pdf", "不支持的文件类型"),
-])
-def test_unreadable_files_are_one_clear_line(tmp_path: Path, name: str, message: str,
-                                             offline_env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing.xlsx", "文件不存在"),
+        ("plan.xls", "不支持旧版 .xls 文件"),
+        ("plan.pdf", "不支持的文件类型"),
+    ],
+)
+def test_unreadable_files_are_one_clear_line(
+    tmp_path: Path, name: str, message: str, offline_env: dict[str, str]
+) -> None:
     path = tmp_path / name
     if name != "missing.xlsx":
         path.write_bytes(b"%PDF-1.4")

@@ -11,9 +11,9 @@ from config.settings import Settings
 from worker import build_worker
 
 
-async def test_workers_of_this_run_cache_nothing(ts_env: WorkflowEnvironment, pool: asyncpg.Pool,
-                                                 http: httpx.AsyncClient,
-                                                 settings: Settings) -> None:
+async def test_workers_of_this_run_cache_nothing(
+    ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings
+) -> None:
     assert settings.max_cached_workflows == 0
     worker = build_worker(ts_env.client, pool, http, settings, task_queue="replay-probe")
     assert worker.config()["max_cached_workflows"] == 0

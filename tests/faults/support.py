@@ -64,12 +64,24 @@ ENGINEERING_DAYS = [2, 4, 6, 8, 10, 12]  # land use, planning, construction perm
 SERVICE_DAYS = [2, 4, 6]  # 实施, 完成, 评估
 # Reminders fall before the start (silent), nothing escalates, the progress rule never colours:
 # the only deadline events that speak are the six (or three) missed milestones.
-POLICY = TimerPolicy(milestone_reminder_days=100, milestone_grace_days=100_000,
-                     progress_yellow_points=1000, progress_red_points=1000)
+POLICY = TimerPolicy(
+    milestone_reminder_days=100,
+    milestone_grace_days=100_000,
+    progress_yellow_points=1000,
+    progress_red_points=1000,
+)
 
-ENGINEERING_ORDER = [Step.PRELIMINARY, Step.LAND_USE, Step.PLANNING_PERMIT,
-                     Step.CONSTRUCTION_PERMIT, Step.CONSTRUCTION_STARTED,
-                     Step.UNDER_CONSTRUCTION, Step.COMPLETED, Step.ACCEPTED, Step.CLOSED]
+ENGINEERING_ORDER = [
+    Step.PRELIMINARY,
+    Step.LAND_USE,
+    Step.PLANNING_PERMIT,
+    Step.CONSTRUCTION_PERMIT,
+    Step.CONSTRUCTION_STARTED,
+    Step.UNDER_CONSTRUCTION,
+    Step.COMPLETED,
+    Step.ACCEPTED,
+    Step.CLOSED,
+]
 SERVICE_ORDER = [Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED]
 
 # Workflow-task failures a crash may legitimately cause: the server refusing a completion
@@ -107,8 +119,16 @@ def run_prefix(tag: str) -> str:
 class WorkerProcess:
     """`python -m tests.faults.worker_proc`, killable with SIGKILL and restartable."""
 
-    def __init__(self, target: str, dsn: str, task_queue: str, workdir: Path, *,
-                 max_cached: int = 1000, sticky_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        target: str,
+        dsn: str,
+        task_queue: str,
+        workdir: Path,
+        *,
+        max_cached: int = 1000,
+        sticky_seconds: float = 2.0,
+    ) -> None:
         self.target = target
         self.dsn = dsn
         self.task_queue = task_queue
@@ -128,11 +148,27 @@ class WorkerProcess:
             log.write(f"--- start {self.starts} at {time.time():.3f}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.worker_proc", "--target", self.target,
-                 "--dsn", self.dsn, "--task-queue", self.task_queue,
-                 "--ready-file", str(self.ready_file), "--max-cached", str(self.max_cached),
-                 "--sticky-seconds", str(self.sticky_seconds)],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.faults.worker_proc",
+                    "--target",
+                    self.target,
+                    "--dsn",
+                    self.dsn,
+                    "--task-queue",
+                    self.task_queue,
+                    "--ready-file",
+                    str(self.ready_file),
+                    "--max-cached",
+                    str(self.max_cached),
+                    "--sticky-seconds",
+                    str(self.sticky_seconds),
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
 
@@ -141,8 +177,9 @@ class WorkerProcess:
         while not self.ready_file.exists():
             assert self.proc is not None
             if self.proc.poll() is not None:
-                raise AssertionError(f"worker exited with {self.proc.returncode}: "
-                                     f"{self.log_tail()}")
+                raise AssertionError(
+                    f"worker exited with {self.proc.returncode}: {self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(f"worker not ready within {timeout} s: {self.log_tail()}")
             await asyncio.sleep(0.05)
@@ -160,15 +197,21 @@ class WorkerProcess:
             self.proc.wait(10)
 
     def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") \
-            if self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(encoding="utf-8", errors="replace")
+            if self.log_path.exists()
+            else ""
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def nondeterminism_lines(self) -> list[str]:
-        return [line for line in self.log_text().splitlines()
-                if any(marker in line for marker in NDE_MARKERS)]
+        return [
+            line
+            for line in self.log_text().splitlines()
+            if any(marker in line for marker in NDE_MARKERS)
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +245,9 @@ class ReadModelWatch:
                 async with self.pool.acquire() as conn:
                     rows = await conn.fetch(
                         "SELECT code, milestones, stage, status, version FROM projects"
-                        " WHERE code = ANY($1::text[])", self.codes)
+                        " WHERE code = ANY($1::text[])",
+                        self.codes,
+                    )
                 self.rows = {r["code"]: r for r in rows}
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 self.errors += 1
@@ -219,9 +264,15 @@ class ReadModelWatch:
             await asyncio.sleep(0.1)
 
 
-TRANSIENT_STATUS = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                    RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL,
-                    RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.ABORTED}
+TRANSIENT_STATUS = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.INTERNAL,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+}
 
 
 @dataclass
@@ -234,8 +285,9 @@ class Bureau:
     retries: Counter[str] = field(default_factory=Counter)
     results: dict[str, UpdateResult] = field(default_factory=dict)
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]],
-                        give_up_after: float = 150.0) -> T:
+    async def _retrying(
+        self, what: str, call: Callable[[], Awaitable[T]], give_up_after: float = 150.0
+    ) -> T:
         deadline = time.monotonic() + give_up_after
         while True:
             try:
@@ -245,8 +297,10 @@ class Bureau:
             except RPCError as err:
                 # While a workflow task is being retried (e.g. its worker was killed) the
                 # server refuses updates with FAILED_PRECONDITION / WorkflowNotReady: retry.
-                not_ready = err.status == RPCStatusCode.FAILED_PRECONDITION and \
-                    "Workflow Task in failed state" in str(err)
+                not_ready = (
+                    err.status == RPCStatusCode.FAILED_PRECONDITION
+                    and "Workflow Task in failed state" in str(err)
+                )
                 if err.status not in TRANSIENT_STATUS and not not_ready:
                     raise
                 self.retries[f"RPCError.{err.status.name}"] += 1
@@ -257,30 +311,49 @@ class Bureau:
     async def update(self, code: str, update: str, data: BaseModel) -> UpdateResult:
         key = str(getattr(data, "idempotency_key"))  # noqa: B009 - every input has one
         result = await self._retrying(
-            f"{update} {key}", lambda: send_update(self.client, code, update, data))
+            f"{update} {key}", lambda: send_update(self.client, code, update, data)
+        )
         self.results[key] = result
         return result
 
     async def start(self, plan: ProjectPlan, task_queue: str, clock: ProgrammeClock) -> None:
-        await self._retrying(f"start {plan.code}", lambda: start_project(
-            self.client, plan, POLICY, task_queue=task_queue, clock=clock, index=False))
+        await self._retrying(
+            f"start {plan.code}",
+            lambda: start_project(
+                self.client, plan, POLICY, task_queue=task_queue, clock=clock, index=False
+            ),
+        )
 
     async def step(self, plan: ProjectPlan, step: Step) -> UpdateResult:
-        return await self.update(plan.code, c.UPDATE_TRANSITION, StageTransitionInput(
-            bureau=self.bureau, idempotency_key=f"{plan.code}:step:{step.value}", step=step))
+        return await self.update(
+            plan.code,
+            c.UPDATE_TRANSITION,
+            StageTransitionInput(
+                bureau=self.bureau, idempotency_key=f"{plan.code}:step:{step.value}", step=step
+            ),
+        )
 
     async def report(self, plan: ProjectPlan, *, correction: bool = False) -> UpdateResult:
         month = month_key(plan.start)
         if correction:
             data = ProgressReportInput(
-                bureau=self.bureau, idempotency_key=f"{plan.code}:report:{month}:fix",
-                month=month, investment_wan=12.0, physical_progress_pct=6.0, correction=True,
-                issues_resolved=["I-1"])
+                bureau=self.bureau,
+                idempotency_key=f"{plan.code}:report:{month}:fix",
+                month=month,
+                investment_wan=12.0,
+                physical_progress_pct=6.0,
+                correction=True,
+                issues_resolved=["I-1"],
+            )
         else:
             data = ProgressReportInput(
-                bureau=self.bureau, idempotency_key=f"{plan.code}:report:{month}",
-                month=month, investment_wan=10.0, physical_progress_pct=5.0,
-                issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")])
+                bureau=self.bureau,
+                idempotency_key=f"{plan.code}:report:{month}",
+                month=month,
+                investment_wan=10.0,
+                physical_progress_pct=5.0,
+                issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
+            )
         return await self.update(plan.code, c.UPDATE_REPORT, data)
 
 
@@ -296,13 +369,22 @@ def scripted_plans(prefix: str, count: int, bureau: str) -> list[ProjectPlan]:
     for i in range(count):
         kind = ProjectKind.ENGINEERING if i % 2 == 0 else ProjectKind.SERVICE
         days = ENGINEERING_DAYS if kind is ProjectKind.ENGINEERING else SERVICE_DAYS
-        plans.append(make_plan(kind, start=start, bureau=bureau, milestone_days=days,
-                               months=12, code=f"{prefix}-{i:03d}"))
+        plans.append(
+            make_plan(
+                kind,
+                start=start,
+                bureau=bureau,
+                milestone_days=days,
+                months=12,
+                code=f"{prefix}-{i:03d}",
+            )
+        )
     return plans
 
 
-async def scripted_lifecycle(bureau: Bureau, watch: ReadModelWatch, plan: ProjectPlan,
-                             task_queue: str, clock: ProgrammeClock) -> None:
+async def scripted_lifecycle(
+    bureau: Bureau, watch: ReadModelWatch, plan: ProjectPlan, task_queue: str, clock: ProgrammeClock
+) -> None:
     """立项 → report → each milestone step once it is marked missed → correction → … → 关闭."""
     await bureau.start(plan, task_queue, clock)
     await bureau.report(plan)
@@ -331,14 +413,26 @@ class Expected:
 # Engineering: 9 steps (前期, 3 permits, 开工, 在建, 竣工, 验收, 关闭), 6 of them with a milestone.
 EXPECTED_ENGINEERING = Expected(
     steps=frozenset(ENGINEERING_ORDER),
-    missed=frozenset({Step.LAND_USE, Step.PLANNING_PERMIT, Step.CONSTRUCTION_PERMIT,
-                      Step.CONSTRUCTION_STARTED, Step.COMPLETED, Step.ACCEPTED}),
-    audit_rows=2 + 9, stage_rows=1 + 9)
+    missed=frozenset(
+        {
+            Step.LAND_USE,
+            Step.PLANNING_PERMIT,
+            Step.CONSTRUCTION_PERMIT,
+            Step.CONSTRUCTION_STARTED,
+            Step.COMPLETED,
+            Step.ACCEPTED,
+        }
+    ),
+    audit_rows=2 + 9,
+    stage_rows=1 + 9,
+)
 # Service: 4 steps (实施, 完成, 评估, 关闭), 3 with a milestone.
 EXPECTED_SERVICE = Expected(
     steps=frozenset(SERVICE_ORDER),
     missed=frozenset({Step.IMPLEMENTING, Step.DONE, Step.EVALUATED}),
-    audit_rows=2 + 4, stage_rows=1 + 4)
+    audit_rows=2 + 4,
+    stage_rows=1 + 4,
+)
 
 
 def expected_for(plan: ProjectPlan) -> Expected:
@@ -346,8 +440,10 @@ def expected_for(plan: ProjectPlan) -> Expected:
 
 
 def missed_notice_keys(plan: ProjectPlan) -> set[str]:
-    return {f"{plan.code}:milestone_missed:{m.step.value}:{m.planned.isoformat()}"
-            for m in plan.milestones}
+    return {
+        f"{plan.code}:milestone_missed:{m.step.value}:{m.planned.isoformat()}"
+        for m in plan.milestones
+    }
 
 
 @dataclass
@@ -366,8 +462,9 @@ class Outcome:
     runs: int = 0
 
 
-async def check_final_states(client: Client, pool: asyncpg.Pool, plans: list[ProjectPlan],
-                             outcome: Outcome) -> None:
+async def check_final_states(
+    client: Client, pool: asyncpg.Pool, plans: list[ProjectPlan], outcome: Outcome
+) -> None:
     """Compare every project with the expected end: workflow state and read model both."""
     for plan in plans:
         exp = expected_for(plan)
@@ -375,8 +472,11 @@ async def check_final_states(client: Client, pool: asyncpg.Pool, plans: list[Pro
         handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
         state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
         problems: list[str] = []
-        if (state.stage.value, state.status.value, state.light.value) != ("closed", "closed",
-                                                                          "green"):
+        if (state.stage.value, state.status.value, state.light.value) != (
+            "closed",
+            "closed",
+            "green",
+        ):
             problems.append(f"end {state.stage}/{state.status}/{state.light}")
         if set(state.steps_done) != exp.steps:
             problems.append(f"steps {sorted(state.steps_done)}")
@@ -385,36 +485,49 @@ async def check_final_states(client: Client, pool: asyncpg.Pool, plans: list[Pro
         if missed != exp.missed or escalated:
             problems.append(f"missed {sorted(missed)} escalated {sorted(escalated)}")
         report = state.reports.get(month)
-        if list(state.reports) != [month] or report is None or (
-                report.investment_wan, report.physical_progress_pct, report.corrected) != (
-                12.0, 6.0, 1):
+        if (
+            list(state.reports) != [month]
+            or report is None
+            or (report.investment_wan, report.physical_progress_pct, report.corrected)
+            != (12.0, 6.0, 1)
+        ):
             problems.append(f"reports {state.reports}")
         if state.open_issues:
             problems.append(f"open issues {state.open_issues}")
         if len(state.seen_keys) != exp.audit_rows:
             problems.append(f"accepted inputs {len(state.seen_keys)}")
         async with pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT stage, status, light, version FROM projects"
-                                      " WHERE code = $1", plan.code)
-            audit = await conn.fetch("SELECT idempotency_key FROM audit_log"
-                                     " WHERE project = $1 AND accepted", plan.code)
-            stages = await conn.fetchval("SELECT count(*) FROM stage_history WHERE project = $1",
-                                         plan.code)
-            reports = await conn.fetch("SELECT month, corrected FROM progress_reports"
-                                       " WHERE project = $1", plan.code)
+            row = await conn.fetchrow(
+                "SELECT stage, status, light, version FROM projects WHERE code = $1", plan.code
+            )
+            audit = await conn.fetch(
+                "SELECT idempotency_key FROM audit_log WHERE project = $1 AND accepted", plan.code
+            )
+            stages = await conn.fetchval(
+                "SELECT count(*) FROM stage_history WHERE project = $1", plan.code
+            )
+            reports = await conn.fetch(
+                "SELECT month, corrected FROM progress_reports WHERE project = $1", plan.code
+            )
             missed_rows = await conn.fetch(
                 "SELECT key FROM notifications WHERE project = $1 AND kind = 'milestone_missed'",
-                plan.code)
+                plan.code,
+            )
         if row is None or (row["stage"], row["status"], row["light"], row["version"]) != (
-                "closed", "closed", "green", state.version):
+            "closed",
+            "closed",
+            "green",
+            state.version,
+        ):
             problems.append(f"read model {dict(row) if row else None} vs v{state.version}")
         keys = [r["idempotency_key"] for r in audit]
         if len(keys) != exp.audit_rows or len(set(keys)) != len(keys):
             problems.append(f"audit rows {len(keys)} ({len(set(keys))} distinct)")
         if stages != exp.stage_rows:
             problems.append(f"stage rows {stages}")
-        if {(r["month"], r["corrected"]) for r in reports} != {(month, 0), (month, 1)} or \
-                len(reports) != 2:
+        if {(r["month"], r["corrected"]) for r in reports} != {(month, 0), (month, 1)} or len(
+            reports
+        ) != 2:
             problems.append(f"report rows {[tuple(r) for r in reports]}")
         if {r["key"] for r in missed_rows} != missed_notice_keys(plan):
             problems.append(f"missed notices {sorted(r['key'] for r in missed_rows)}")
@@ -424,28 +537,33 @@ async def check_final_states(client: Client, pool: asyncpg.Pool, plans: list[Pro
             outcome.completed += 1
 
 
-async def check_notices(pool: asyncpg.Pool, posts: list[tuple[str, dict[str, Any]]],
-                        prefix: str, outcome: Outcome) -> None:
+async def check_notices(
+    pool: asyncpg.Pool, posts: list[tuple[str, dict[str, Any]]], prefix: str, outcome: Outcome
+) -> None:
     """Every decision in the outbox reached the receiver; count raw POST duplicates apart."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT key, status FROM notifications WHERE project LIKE $1",
-                                f"{prefix}-%")
+        rows = await conn.fetch(
+            "SELECT key, status FROM notifications WHERE project LIKE $1", f"{prefix}-%"
+        )
     mine = [k for k, body in posts if str(body.get("project", "")).startswith(f"{prefix}-")]
     counts = Counter(mine)
     outcome.decisions = len(rows)
     outcome.delivered_keys = len(counts)
     outcome.raw_posts = len(mine)
     outcome.raw_duplicate_posts = sum(n - 1 for n in counts.values())
-    outcome.undelivered = sorted(r["key"] for r in rows
-                                 if r["key"] not in counts or r["status"] != "delivered")
+    outcome.undelivered = sorted(
+        r["key"] for r in rows if r["key"] not in counts or r["status"] != "delivered"
+    )
     unknown = set(counts) - {r["key"] for r in rows}
     assert not unknown, f"deliveries of notices not in the outbox: {sorted(unknown)[:5]}"
 
 
 async def check_task_failures(client: Client, prefix: str, outcome: Outcome) -> None:
     """Scan the history of every run of every project of this test for workflow-task failures."""
-    query = (f"WorkflowType = '{c.PROJECT_WORKFLOW}' AND "
-             f"WorkflowId STARTS_WITH '{c.project_workflow_id(prefix)}-'")
+    query = (
+        f"WorkflowType = '{c.PROJECT_WORKFLOW}' AND "
+        f"WorkflowId STARTS_WITH '{c.project_workflow_id(prefix)}-'"
+    )
     async for execution in client.list_workflows(query):
         outcome.runs += 1
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
@@ -472,17 +590,23 @@ async def diagnose(client: Client, codes: Iterable[str], limit: int = 5) -> str:
             continue
         raw = desc.raw_description
         wft = raw.pending_workflow_task if raw.HasField("pending_workflow_task") else None
-        acts = [f"{a.activity_type.name}#{a.attempt}:{a.last_failure.message[:80]}"
-                for a in raw.pending_activities]
+        acts = [
+            f"{a.activity_type.name}#{a.attempt}:{a.last_failure.message[:80]}"
+            for a in raw.pending_activities
+        ]
         history = await handle.fetch_history()
-        tail = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
-                for e in history.events[-6:]]
-        failures = [e.workflow_task_failed_event_attributes.failure.message[:200]
-                    for e in history.events
-                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED][-2:]
+        tail = [
+            EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events[-6:]
+        ]
+        failures = [
+            e.workflow_task_failed_event_attributes.failure.message[:200]
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+        ][-2:]
         attempt = f"attempt {wft.attempt}" if wft else None
-        lines.append(f"{code}: wft={attempt} "
-                     f"activities={acts} task_failures={failures} tail={tail}")
+        lines.append(
+            f"{code}: wft={attempt} activities={acts} task_failures={failures} tail={tail}"
+        )
         if len(lines) >= limit:
             break
     return "\n".join(lines)

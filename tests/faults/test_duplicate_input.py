@@ -41,23 +41,39 @@ POLICY = TimerPolicy(continue_as_new_events=5)
 
 
 async def test_same_input_five_times_and_after_continue_as_new(
-    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-    receiver: WebhookReceiver, settings: Settings,
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
 ) -> None:
     client = dev_env.client
     bureau = await add_bureau(pool, receiver.url)
-    plan = make_plan(ProjectKind.ENGINEERING, start=business_today(), bureau=bureau,
-                     milestone_days=[300, 320, 340, 360, 400, 420], code=run_prefix("D"))
+    plan = make_plan(
+        ProjectKind.ENGINEERING,
+        start=business_today(),
+        bureau=bureau,
+        milestone_days=[300, 320, 340, 360, 400, 420],
+        code=run_prefix("D"),
+    )
     handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
     step = StageTransitionInput(bureau=bureau, idempotency_key="dup-step", step=Step.PRELIMINARY)
-    report = ProgressReportInput(bureau=bureau, idempotency_key="dup-report",
-                                 month=month_key(plan.start), investment_wan=10.0,
-                                 physical_progress_pct=5.0)
+    report = ProgressReportInput(
+        bureau=bureau,
+        idempotency_key="dup-report",
+        month=month_key(plan.start),
+        investment_wan=10.0,
+        physical_progress_pct=5.0,
+    )
 
     async def five(update: str, data: BaseModel) -> list[UpdateResult]:
         through_service = [send_update(client, plan.code, update, data) for _ in range(3)]
-        own_ids = [handle.execute_update(update, data, id=f"{update}:{uuid.uuid4()}",
-                                         result_type=UpdateResult) for _ in range(2)]
+        own_ids = [
+            handle.execute_update(
+                update, data, id=f"{update}:{uuid.uuid4()}", result_type=UpdateResult
+            )
+            for _ in range(2)
+        ]
         return list(await asyncio.gather(*through_service, *own_ids))
 
     async def state() -> ProjectState:
@@ -67,29 +83,47 @@ async def test_same_input_five_times_and_after_continue_as_new(
         await start_project(client, plan, POLICY, task_queue=task_queue, index=False)
         try:
             first_steps, first_reports = await asyncio.gather(
-                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report))
+                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report)
+            )
             # The run checks its length whenever it wakes; a clock signal at the same scale
             # wakes it without changing anything, so it continues as new now.
             await handle.signal(c.SIGNAL_CLOCK, ClockChangeInput(clock=ProgrammeClock()))
             await eventually(lambda: _runs_at_least(state(), 2), timeout=30)
             runs_before_second = (await state()).runs
             again_steps, again_reports = await asyncio.gather(
-                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report))
+                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report)
+            )
             final = await state()
             async with pool.acquire() as conn:
-                await eventually(lambda: conn.fetchval(
-                    "SELECT version FROM projects WHERE code = $1 AND version = $2",
-                    plan.code, final.version), timeout=30)
+                await eventually(
+                    lambda: conn.fetchval(
+                        "SELECT version FROM projects WHERE code = $1 AND version = $2",
+                        plan.code,
+                        final.version,
+                    ),
+                    timeout=30,
+                )
                 transitions = await conn.fetchval(
                     "SELECT count(*) FROM stage_history WHERE project = $1 AND step = $2",
-                    plan.code, Step.PRELIMINARY.value)
+                    plan.code,
+                    Step.PRELIMINARY.value,
+                )
                 report_rows = await conn.fetchval(
-                    "SELECT count(*) FROM progress_reports WHERE project = $1", plan.code)
-                audit = dict(await conn.fetch(
-                    "SELECT idempotency_key, count(*) FROM audit_log WHERE project = $1"
-                    " GROUP BY idempotency_key", plan.code))
-            runs = [e async for e in client.list_workflows(
-                f"WorkflowId = '{c.project_workflow_id(plan.code)}'")]
+                    "SELECT count(*) FROM progress_reports WHERE project = $1", plan.code
+                )
+                audit = dict(
+                    await conn.fetch(
+                        "SELECT idempotency_key, count(*) FROM audit_log WHERE project = $1"
+                        " GROUP BY idempotency_key",
+                        plan.code,
+                    )
+                )
+            runs = [
+                e
+                async for e in client.list_workflows(
+                    f"WorkflowId = '{c.project_workflow_id(plan.code)}'"
+                )
+            ]
         finally:
             with contextlib.suppress(Exception):
                 await handle.terminate()
@@ -97,12 +131,16 @@ async def test_same_input_five_times_and_after_continue_as_new(
     def plain(results: list[UpdateResult]) -> set[str]:
         return {r.model_copy(update={"duplicate": False}).model_dump_json() for r in results}
 
-    print(f"\ntransition sent 5+5 times, report sent 5+5 times; runs before the second batch="
-          f"{runs_before_second}, executions={len(runs)}")
-    print(f"transitions={transitions} report_rows={report_rows} audit_rows={audit} "
-          f"state: steps={sorted(final.steps_done)} stage_changes="
-          f"{sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY)} "
-          f"reports={ {m: r.corrected for m, r in final.reports.items()} }")
+    print(
+        f"\ntransition sent 5+5 times, report sent 5+5 times; runs before the second batch="
+        f"{runs_before_second}, executions={len(runs)}"
+    )
+    print(
+        f"transitions={transitions} report_rows={report_rows} audit_rows={audit} "
+        f"state: steps={sorted(final.steps_done)} stage_changes="
+        f"{sum(1 for ch in final.stage_history if ch.step is Step.PRELIMINARY)} "
+        f"reports={ {m: r.corrected for m, r in final.reports.items()} }"
+    )
     # Of each first batch one answer applied the input; every other one is a duplicate.
     assert sorted(r.duplicate for r in first_steps) == [False, True, True, True, True]
     assert sorted(r.duplicate for r in first_reports) == [False, True, True, True, True]

@@ -19,8 +19,12 @@ SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
 async def test_embedded_postgres_durability_settings(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         shown = {name: await conn.fetchval(f"SHOW {name}") for name in SETTINGS}
-        sources = {r["name"]: r["source"] for r in await conn.fetch(
-            "SELECT name, source FROM pg_settings WHERE name = ANY($1::text[])", list(SETTINGS))}
+        sources = {
+            r["name"]: r["source"]
+            for r in await conn.fetch(
+                "SELECT name, source FROM pg_settings WHERE name = ANY($1::text[])", list(SETTINGS)
+            )
+        }
     print(f"\n{shown} set from {sources}")
     assert shown == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
     if not os.environ.get("DATABASE_URL"):  # the session's server is the embedded one

@@ -56,8 +56,12 @@ async def _converged(client: Client, pool: asyncpg.Pool, codes: list[str]) -> bo
     """The read model holds every project at the version its workflow holds."""
     try:
         async with pool.acquire() as conn:
-            rows = {r["code"]: r["version"] for r in await conn.fetch(
-                "SELECT code, version FROM projects WHERE code = ANY($1::text[])", codes)}
+            rows = {
+                r["code"]: r["version"]
+                for r in await conn.fetch(
+                    "SELECT code, version FROM projects WHERE code = ANY($1::text[])", codes
+                )
+            }
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         return False
     states = await asyncio.gather(*(_state(client, code) for code in codes))
@@ -71,22 +75,47 @@ async def _compare(client: Client, pool: asyncpg.Pool, code: str) -> dict[str, A
     status = await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM projects WHERE code = $1", code)
-        stages = await conn.fetch("SELECT stage, step FROM stage_history WHERE project = $1"
-                                  " ORDER BY recorded_at, key", code)
-        reports = await conn.fetch("SELECT month, corrected, investment_wan FROM progress_reports"
-                                   " WHERE project = $1", code)
+        stages = await conn.fetch(
+            "SELECT stage, step FROM stage_history WHERE project = $1 ORDER BY recorded_at, key",
+            code,
+        )
+        reports = await conn.fetch(
+            "SELECT month, corrected, investment_wan FROM progress_reports WHERE project = $1", code
+        )
         lights = await conn.fetch("SELECT at, light FROM light_history WHERE project = $1", code)
-        audit = await conn.fetch("SELECT idempotency_key FROM audit_log"
-                                 " WHERE project = $1 AND accepted", code)
-        missed = await conn.fetch("SELECT key FROM notifications WHERE project = $1"
-                                  " AND kind = 'milestone_missed'", code)
+        audit = await conn.fetch(
+            "SELECT idempotency_key FROM audit_log WHERE project = $1 AND accepted", code
+        )
+        missed = await conn.fetch(
+            "SELECT key FROM notifications WHERE project = $1 AND kind = 'milestone_missed'", code
+        )
     diff: dict[str, Any] = {}
-    want_row = (s.stage.value, s.status.value, s.light.value, s.version, s.runs,
-                status.actual_investment_wan, status.physical_progress_pct, len(s.open_issues),
-                max(s.reports) if s.reports else None)
-    got_row = (row["stage"], row["status"], row["light"], row["version"], row["runs"],
-               row["actual_investment_wan"], row["physical_progress_pct"], row["open_issues"],
-               row["last_report_month"]) if row else None
+    want_row = (
+        s.stage.value,
+        s.status.value,
+        s.light.value,
+        s.version,
+        s.runs,
+        status.actual_investment_wan,
+        status.physical_progress_pct,
+        len(s.open_issues),
+        max(s.reports) if s.reports else None,
+    )
+    got_row = (
+        (
+            row["stage"],
+            row["status"],
+            row["light"],
+            row["version"],
+            row["runs"],
+            row["actual_investment_wan"],
+            row["physical_progress_pct"],
+            row["open_issues"],
+            row["last_report_month"],
+        )
+        if row
+        else None
+    )
     if got_row != want_row:
         diff["projects"] = (got_row, want_row)
     want_stages = [(ch.stage.value, ch.step.value if ch.step else None) for ch in s.stage_history]
@@ -95,30 +124,46 @@ async def _compare(client: Client, pool: asyncpg.Pool, code: str) -> dict[str, A
     want_reports = Counter((m, k) for m, r in s.reports.items() for k in range(r.corrected + 1))
     if Counter((r["month"], r["corrected"]) for r in reports) != want_reports:
         diff["progress_reports"] = (len(reports), sum(want_reports.values()))
-    latest = {(r["month"], r["investment_wan"]) for r in reports
-              if r["corrected"] == s.reports[r["month"]].corrected}
+    latest = {
+        (r["month"], r["investment_wan"])
+        for r in reports
+        if r["corrected"] == s.reports[r["month"]].corrected
+    }
     if latest != {(m, r.investment_wan) for m, r in s.reports.items()}:
         diff["report_amounts"] = latest
     # The state keeps the last 24 light changes; fewer here, so they must match one for one.
     assert len(s.light_history) < 24
     if Counter((r["at"], r["light"]) for r in lights) != Counter(
-            (ch.at, ch.light.value) for ch in s.light_history):
+        (ch.at, ch.light.value) for ch in s.light_history
+    ):
         diff["light_history"] = (len(lights), len(s.light_history))
     keys = [r["idempotency_key"] for r in audit]
     if Counter(keys) != Counter(list(s.seen_keys)):
         diff["audit_log"] = (len(keys), len(s.seen_keys))
-    want_missed = {f"{code}:milestone_missed:{m.step.value}:{m.planned.isoformat()}"
-                   for m in s.plan.milestones
-                   if s.milestone_watch.get(m.step) and s.milestone_watch[m.step].missed}
+    want_missed = {
+        f"{code}:milestone_missed:{m.step.value}:{m.planned.isoformat()}"
+        for m in s.plan.milestones
+        if s.milestone_watch.get(m.step) and s.milestone_watch[m.step].missed
+    }
     if {r["key"] for r in missed} != want_missed:
         diff["notifications"] = (len(missed), len(want_missed))
-    return {"diff": diff, "rows": len(stages) + len(reports) + len(lights) + len(keys)
-            + len(missed) + (1 if row else 0)}
+    return {
+        "diff": diff,
+        "rows": len(stages)
+        + len(reports)
+        + len(lights)
+        + len(keys)
+        + len(missed)
+        + (1 if row else 0),
+    }
 
 
 async def test_postgres_stopped_30s_read_model_converges(
-    dev_env: WorkflowEnvironment, http: httpx.AsyncClient, receiver: WebhookReceiver,
-    settings: Settings, tmp_path: Path,
+    dev_env: WorkflowEnvironment,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     client = dev_env.client
     pg = EmbeddedPostgres(tmp_path, port=free_port())
@@ -139,23 +184,31 @@ async def test_postgres_stopped_30s_read_model_converges(
             await asyncio.gather(*(bureau.report(p) for p in plans))
             await eventually(lambda: _converged(client, pool, codes), timeout=30, every=0.5)
             async with pool.acquire() as conn:
-                before_outage = {r["code"]: r["version"] for r in await conn.fetch(
-                    "SELECT code, version FROM projects WHERE code = ANY($1::text[])", codes)}
+                before_outage = {
+                    r["code"]: r["version"]
+                    for r in await conn.fetch(
+                        "SELECT code, version FROM projects WHERE code = ANY($1::text[])", codes
+                    )
+                }
 
             # Down: PostgreSQL stops at once, as on a crash (no checkpoint).
             await asyncio.to_thread(pg.stop, "immediate")
             stopped_at = time.monotonic()
             during: list[Any] = []
             for plan in plans:  # bureaus go on reporting while the read model is down
-                first = [Step.PRELIMINARY, Step.LAND_USE] \
-                    if plan.kind is ProjectKind.ENGINEERING else [Step.IMPLEMENTING]
+                first = (
+                    [Step.PRELIMINARY, Step.LAND_USE]
+                    if plan.kind is ProjectKind.ENGINEERING
+                    else [Step.IMPLEMENTING]
+                )
                 for step in first:
                     during.append(await bureau.step(plan, step))
-            during += await asyncio.gather(*(bureau.report(p, correction=True)
-                                             for p in plans[:8]))
+            during += await asyncio.gather(*(bureau.report(p, correction=True) for p in plans[:8]))
             accepted_during = sum(1 for r in during if r.accepted and not r.duplicate)
-            outage_versions = {s.plan.code: s.version for s in await asyncio.gather(
-                *(_state(client, code) for code in codes))}
+            outage_versions = {
+                s.plan.code: s.version
+                for s in await asyncio.gather(*(_state(client, code) for code in codes))
+            }
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped_at)))
             await asyncio.to_thread(pg.start)
             outage = time.monotonic() - stopped_at
@@ -167,26 +220,29 @@ async def test_postgres_stopped_30s_read_model_converges(
             closing = plans[: PROJECTS // 2]
 
             async def finish(plan: Any) -> None:
-                order = ENGINEERING_ORDER if plan.kind is ProjectKind.ENGINEERING \
-                    else SERVICE_ORDER
+                order = ENGINEERING_ORDER if plan.kind is ProjectKind.ENGINEERING else SERVICE_ORDER
                 done = 2 if plan.kind is ProjectKind.ENGINEERING else 1
                 for step in order[done:]:
                     await bureau.step(plan, step)
 
             await asyncio.gather(*(finish(p) for p in closing))
             for plan in closing:
-                handle = client.get_workflow_handle(c.project_workflow_id(plan.code),
-                                                    result_type=ProjectStatus)
+                handle = client.get_workflow_handle(
+                    c.project_workflow_id(plan.code), result_type=ProjectStatus
+                )
                 await asyncio.wait_for(handle.result(), timeout=90)
             await eventually(lambda: _converged(client, pool, codes), timeout=60, every=0.5)
             compared = [await _compare(client, pool, code) for code in codes]
             async with pool.acquire() as conn:
                 delivered = await conn.fetch(
                     "SELECT key, status FROM notifications WHERE project = ANY($1::text[])",
-                    [p.code for p in closing])
-                durability = {name: await conn.fetchval(f"SHOW {name}")
-                              for name in ("fsync", "synchronous_commit", "full_page_writes")}
-            for plan in plans[PROJECTS // 2:]:
+                    [p.code for p in closing],
+                )
+                durability = {
+                    name: await conn.fetchval(f"SHOW {name}")
+                    for name in ("fsync", "synchronous_commit", "full_page_writes")
+                }
+            for plan in plans[PROJECTS // 2 :]:
                 with contextlib.suppress(Exception):
                     await client.get_workflow_handle(c.project_workflow_id(plan.code)).terminate()
     finally:
@@ -196,18 +252,24 @@ async def test_postgres_stopped_30s_read_model_converges(
 
     diffs = {code: r["diff"] for code, r in zip(codes, compared, strict=True) if r["diff"]}
     rows = sum(r["rows"] for r in compared)
-    received = Counter(k for k, body in receiver.posts
-                       if str(body.get("project", "")).startswith(f"{prefix}-"))
-    undelivered = [r["key"] for r in delivered if r["status"] != "delivered"
-                   or r["key"] not in received]
+    received = Counter(
+        k for k, body in receiver.posts if str(body.get("project", "")).startswith(f"{prefix}-")
+    )
+    undelivered = [
+        r["key"] for r in delivered if r["status"] != "delivered" or r["key"] not in received
+    ]
     advanced = sum(1 for code in codes if outage_versions[code] > before_outage[code])
-    print(f"\npostgres down {outage:.1f}s; inputs accepted during the outage={accepted_during}; "
-          f"lifecycles advanced during the outage={advanced}; "
-          f"read model converged {converged_after:.1f}s after restart")
-    print(f"projects={PROJECTS} (closed={len(closing)}, open={PROJECTS - len(closing)}) "
-          f"read-model rows compared={rows} lost_or_doubled={len(diffs)} "
-          f"notices of closed projects={len(delivered)} undelivered={len(undelivered)} "
-          f"{durability}")
+    print(
+        f"\npostgres down {outage:.1f}s; inputs accepted during the outage={accepted_during}; "
+        f"lifecycles advanced during the outage={advanced}; "
+        f"read model converged {converged_after:.1f}s after restart"
+    )
+    print(
+        f"projects={PROJECTS} (closed={len(closing)}, open={PROJECTS - len(closing)}) "
+        f"read-model rows compared={rows} lost_or_doubled={len(diffs)} "
+        f"notices of closed projects={len(delivered)} undelivered={len(undelivered)} "
+        f"{durability}"
+    )
     # 8 engineering projects × 2 steps + 8 service projects × 1 step + 8 corrections.
     assert accepted_during == 8 * 2 + 8 * 1 + 8
     # Every lifecycle moved on while its projections could not be written.

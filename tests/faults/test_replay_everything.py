@@ -21,9 +21,21 @@ from tests.faults.support import ROOT
 def test_workflow_suite_green_with_every_task_replayed() -> None:
     began = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
-         "tests/workflows", "tests/faults/replay_probe.py"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            "tests/workflows",
+            "tests/faults/replay_probe.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
         env={**os.environ, "GUATU_TEST_MAX_CACHED_WORKFLOWS": "0"},
     )
     elapsed = time.monotonic() - began
@@ -31,9 +43,11 @@ def test_workflow_suite_green_with_every_task_replayed() -> None:
     passed = re.findall(r"^PASSED (\S+)", output, re.MULTILINE)
     summary = output.strip().splitlines()[-1] if output.strip() else ""
     workflow_tests = [t for t in passed if t.startswith("tests/workflows/")]
-    print(f"\nmax_cached_workflows=0: {len(workflow_tests)} workflow tests passed, probe "
-          f"{'passed' if any('replay_probe' in t for t in passed) else 'missing'}; "
-          f"'{summary}' in {elapsed:.0f}s")
+    print(
+        f"\nmax_cached_workflows=0: {len(workflow_tests)} workflow tests passed, probe "
+        f"{'passed' if any('replay_probe' in t for t in passed) else 'missing'}; "
+        f"'{summary}' in {elapsed:.0f}s"
+    )
     assert result.returncode == 0, output[-6000:]
     assert re.search(r"\b(failed|error|errors|skipped)\b", summary) is None, summary
     assert "tests/faults/replay_probe.py::test_workers_of_this_run_cache_nothing" in passed

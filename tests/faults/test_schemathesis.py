@@ -33,9 +33,15 @@ from tests.helpers import add_bureau, running_worker
 
 SEED = int(os.environ.get("GUATU_FAULT_SEED", "20260805"))
 EXAMPLES = 8  # per operation and role, after the schema's boundary (coverage) cases
-OPTIONS = ApiOptions(rate_per_second=100_000, rate_burst=1_000_000, failed_auth_burst=1_000_000,
-                     failed_auth_per_second=100_000, temporal_timeout_seconds=10,
-                     update_timeout_seconds=15, import_concurrency=4)
+OPTIONS = ApiOptions(
+    rate_per_second=100_000,
+    rate_burst=1_000_000,
+    failed_auth_burst=1_000_000,
+    failed_auth_per_second=100_000,
+    temporal_timeout_seconds=10,
+    update_timeout_seconds=15,
+    import_concurrency=4,
+)
 
 
 # Each role is fuzzed on the operations it may call (the others answer 401/403 before any logic).
@@ -47,16 +53,35 @@ ROLE_TAGS = {
 }
 
 
-async def _schemathesis(url: str, token: str, tags: list[str],
-                        report: Path) -> tuple[int, str]:
+async def _schemathesis(url: str, token: str, tags: list[str], report: Path) -> tuple[int, str]:
     schemathesis = Path(sys.executable).parent / "schemathesis"
     include = [arg for tag in tags for arg in ("--include-tag", tag)]
     proc = await asyncio.create_subprocess_exec(
-        str(schemathesis), "run", url, *include, "--checks", "not_a_server_error",
-        "--header", f"Authorization: Bearer {token}", "--max-examples", str(EXAMPLES),
-        "--seed", str(SEED), "--workers", "1", "--phases", "examples,coverage,fuzzing",
-        "--request-timeout", "30", "--report", "junit", "--report-junit-path", str(report),
-        "--no-color", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(schemathesis),
+        "run",
+        url,
+        *include,
+        "--checks",
+        "not_a_server_error",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--request-timeout",
+        "30",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
+        "--no-color",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "SCHEMATHESIS_TELEMETRY": "false"},
     )
     out, _ = await proc.communicate()
@@ -66,15 +91,17 @@ async def _schemathesis(url: str, token: str, tags: list[str],
 def _junit(report: Path) -> tuple[set[str], list[str]]:
     """(operations tested, names of those with a server error) from the JUnit report."""
     cases = ET.parse(report).getroot().findall(".//testcase")
-    failing = [c.get("name", "?") for c in cases
-               if c.find("failure") is not None or c.find("error") is not None]
+    failing = [
+        c.get("name", "?")
+        for c in cases
+        if c.find("failure") is not None or c.find("error") is not None
+    ]
     return {c.get("name", "?") for c in cases}, failing
 
 
-async def test_schemathesis_finds_no_server_error(dev_env: WorkflowEnvironment,
-                                                  fresh_pool: asyncpg.Pool,
-                                                  http: httpx.AsyncClient,
-                                                  tmp_path: Path) -> None:
+async def test_schemathesis_finds_no_server_error(
+    dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
     client, pool = dev_env.client, fresh_pool
     results: dict[str, tuple[set[str], list[str]]] = {}
     outputs: dict[str, str] = {}
@@ -91,8 +118,9 @@ async def test_schemathesis_finds_no_server_error(dev_env: WorkflowEnvironment,
         app = create_app(client, pool, settings, task_queue=task_queue, options=OPTIONS)
         schema_operations = sum(len(ops) for ops in app.openapi()["paths"].values())
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
         serving = asyncio.create_task(server.serve())
         try:
             while not server.started:
@@ -101,8 +129,7 @@ async def test_schemathesis_finds_no_server_error(dev_env: WorkflowEnvironment,
             url = f"http://127.0.0.1:{port}/openapi.json"
             for role, token in tokens.items():
                 report = tmp_path / f"{role}.xml"
-                code, outputs[role] = await _schemathesis(url, token, ROLE_TAGS[role],
-                                                          report)
+                code, outputs[role] = await _schemathesis(url, token, ROLE_TAGS[role], report)
                 assert report.exists(), outputs[role][-3000:]
                 results[role] = _junit(report)
                 assert code in (0, 1), outputs[role][-3000:]
@@ -117,10 +144,14 @@ async def test_schemathesis_finds_no_server_error(dev_env: WorkflowEnvironment,
     elapsed = time.monotonic() - began
 
     tested = set().union(*(ops for ops, _ in results.values()))
-    print(f"\nschemathesis, {EXAMPLES} examples per operation, seed {SEED}, {elapsed:.0f}s: "
-          + "; ".join(f"{role}: {len(ops)} operations, {len(bad)} with a server error"
-                      for role, (ops, bad) in results.items())
-          + f"; operations covered {len(tested)}/{schema_operations}")
+    print(
+        f"\nschemathesis, {EXAMPLES} examples per operation, seed {SEED}, {elapsed:.0f}s: "
+        + "; ".join(
+            f"{role}: {len(ops)} operations, {len(bad)} with a server error"
+            for role, (ops, bad) in results.items()
+        )
+        + f"; operations covered {len(tested)}/{schema_operations}"
+    )
     assert len(tested) == schema_operations, sorted(tested)
     for role, (_ops, bad) in results.items():
         assert bad == [], f"{role}: {bad}\n{outputs[role][-6000:]}"

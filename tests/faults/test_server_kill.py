@@ -53,22 +53,31 @@ from tests.helpers import WebhookReceiver, add_bureau, make_plan
 SEED = int(os.environ.get("GUATU_FAULT_SEED", "20260805"))
 LIFECYCLES = 20
 OUTAGE_SECONDS = 5.0
-API_OPTIONS = ApiOptions(temporal_timeout_seconds=1.5, update_timeout_seconds=2.0,
-                         rate_per_second=1000, rate_burst=10_000)
+API_OPTIONS = ApiOptions(
+    temporal_timeout_seconds=1.5,
+    update_timeout_seconds=2.0,
+    rate_per_second=1000,
+    rate_burst=10_000,
+)
 API_DEADLINE = 2.0 + 1.5  # the update deadline, and slack for a loaded machine
 
 
-async def _api_call(api: httpx.AsyncClient, method: str, path: str,
-                    **kw: Any) -> tuple[int, str | None, str, float]:
+async def _api_call(
+    api: httpx.AsyncClient, method: str, path: str, **kw: Any
+) -> tuple[int, str | None, str, float]:
     started = time.monotonic()
     r = await api.request(method, path, **kw)
-    code = r.json().get("code", "") if r.headers.get("content-type", "").startswith(
-        "application/json") else ""
+    code = (
+        r.json().get("code", "")
+        if r.headers.get("content-type", "").startswith("application/json")
+        else ""
+    )
     return r.status_code, r.headers.get("retry-after"), str(code), time.monotonic() - started
 
 
-async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
-                                          receiver: WebhookReceiver, tmp_path: Path) -> None:
+async def test_kill_dev_server_and_resume(
+    pool: asyncpg.Pool, pg_dsn: str, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
     rng = random.Random(SEED + 2)
     server = EmbeddedTemporal(tmp_path / "temporal", port=free_port(), ui_port=None)
     worker: WorkerProcess | None = None
@@ -87,17 +96,25 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
         await worker.wait_ready()
         clock = ProgrammeClock(scale=SCALE)
         # One more project, reported on through the HTTP API (milestones far away: no timers).
-        api_plan = make_plan(ProjectKind.SERVICE, start=plans[0].start, bureau=bureau_code,
-                             milestone_days=[300, 320, 340], code=f"{prefix}-API")
+        api_plan = make_plan(
+            ProjectKind.SERVICE,
+            start=plans[0].start,
+            bureau=bureau_code,
+            milestone_days=[300, 320, 340],
+            code=f"{prefix}-API",
+        )
         await bureau.start(api_plan, task_queue, ProgrammeClock())
         token = await create_token(pool, "bureau", bureau=bureau_code, label="fault test")
         auth = {"Authorization": f"Bearer {token}"}
         app = create_app(client, pool, Settings(), task_queue=task_queue, options=API_OPTIONS)
-        api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                base_url="http://guatu.test", timeout=30)
+        api = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=30
+        )
         transition = ("POST", f"/api/v1/projects/{api_plan.code}/transitions")
-        transition_kw: dict[str, Any] = {"json": {"step": "implementing"},
-                         "headers": {**auth, "Idempotency-Key": "api-during-outage"}}
+        transition_kw: dict[str, Any] = {
+            "json": {"step": "implementing"},
+            "headers": {**auth, "Idempotency-Key": "api-during-outage"},
+        }
         async with ReadModelWatch(pool, [p.code for p in plans]) as watch:
 
             async def launch(i: int) -> None:
@@ -112,8 +129,9 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
             killed_at = time.monotonic()
             during = {
                 "transition": await _api_call(api, *transition, **transition_kw),
-                "project": await _api_call(api, "GET", f"/api/v1/projects/{api_plan.code}",
-                                           headers=auth),
+                "project": await _api_call(
+                    api, "GET", f"/api/v1/projects/{api_plan.code}", headers=auth
+                ),
                 "readyz": await _api_call(api, "GET", "/readyz"),
             }
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - killed_at)))
@@ -131,8 +149,9 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
             try:
                 await asyncio.wait_for(drivers, timeout=150)
                 for plan in plans:
-                    handle = client.get_workflow_handle(c.project_workflow_id(plan.code),
-                                                        result_type=ProjectStatus)
+                    handle = client.get_workflow_handle(
+                        c.project_workflow_id(plan.code), result_type=ProjectStatus
+                    )
                     final = await asyncio.wait_for(handle.result(), timeout=90)
                     assert final.status.value == "closed", (plan.code, final.status)
             except BaseException:
@@ -140,15 +159,18 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
                 raise
             all_done_after = time.monotonic() - restarted_at
             api_state = await client.get_workflow_handle(
-                c.project_workflow_id(api_plan.code)).query(c.QUERY_STATE,
-                                                            result_type=ProjectState)
+                c.project_workflow_id(api_plan.code)
+            ).query(c.QUERY_STATE, result_type=ProjectState)
             async with pool.acquire() as conn:
                 api_audit = await conn.fetchval(
                     "SELECT count(*) FROM audit_log WHERE project = $1 AND accepted"
-                    " AND idempotency_key = 'api-during-outage'", api_plan.code)
+                    " AND idempotency_key = 'api-during-outage'",
+                    api_plan.code,
+                )
             await client.get_workflow_handle(c.project_workflow_id(api_plan.code)).terminate()
-        worker_survived = worker.starts == 1 and worker.proc is not None \
-            and worker.proc.poll() is None
+        worker_survived = (
+            worker.starts == 1 and worker.proc is not None and worker.proc.poll() is None
+        )
 
         outcome = Outcome()
         await check_final_states(client, pool, plans, outcome)
@@ -166,18 +188,28 @@ async def test_kill_dev_server_and_resume(pool: asyncpg.Pool, pg_dsn: str,
             worker.stop()
         server.stop()
 
-    print(f"\nserver killed with {open_at_kill}/{LIFECYCLES} lifecycles open; down {outage:.1f}s; "
-          f"all closed {all_done_after:.1f}s after the restart; worker survived={worker_survived}")
-    print(f"resumed_and_completed={outcome.completed}/{LIFECYCLES} "
-          f"mismatches={len(outcome.final_state_mismatches)} runs={outcome.runs} "
-          f"bureau retries={dict(bureau.retries)}")
-    print(f"decisions={outcome.decisions} delivered_unique_keys={outcome.delivered_keys} "
-          f"undelivered={len(outcome.undelivered)} raw_duplicate_posts={outcome.raw_duplicate_posts} "
-          f"workflow_task_failures={dict(outcome.task_failures)} nondeterminism_log_lines={len(nde)}")
-    print("API during the outage: " + ", ".join(
-        f"{name} {status} {code} Retry-After={retry} in {took:.2f}s"
-        for name, (status, retry, code, took) in during.items())
-        + f"; the same transition after the restart: {after}; audit rows={api_audit}")
+    print(
+        f"\nserver killed with {open_at_kill}/{LIFECYCLES} lifecycles open; down {outage:.1f}s; "
+        f"all closed {all_done_after:.1f}s after the restart; worker survived={worker_survived}"
+    )
+    print(
+        f"resumed_and_completed={outcome.completed}/{LIFECYCLES} "
+        f"mismatches={len(outcome.final_state_mismatches)} runs={outcome.runs} "
+        f"bureau retries={dict(bureau.retries)}"
+    )
+    print(
+        f"decisions={outcome.decisions} delivered_unique_keys={outcome.delivered_keys} "
+        f"undelivered={len(outcome.undelivered)} raw_duplicate_posts={outcome.raw_duplicate_posts} "
+        f"workflow_task_failures={dict(outcome.task_failures)} nondeterminism_log_lines={len(nde)}"
+    )
+    print(
+        "API during the outage: "
+        + ", ".join(
+            f"{name} {status} {code} Retry-After={retry} in {took:.2f}s"
+            for name, (status, retry, code, took) in during.items()
+        )
+        + f"; the same transition after the restart: {after}; audit rows={api_audit}"
+    )
     for name, (status, retry, _code, took) in during.items():
         assert status == 503 and retry is not None and int(retry) > 0, (name, status, retry)
         assert took < API_DEADLINE, (name, took)

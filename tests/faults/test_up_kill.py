@@ -39,8 +39,9 @@ class Up:
         self.log_path = tmp / f"up-{n}.log"
         guatu = Path(sys.executable).parent / "guatu"
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([str(guatu), "up"], cwd=tmp, env=env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [str(guatu), "up"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def events(self) -> list[dict[str, Any]]:
         found = []
@@ -58,8 +59,9 @@ class Up:
             if any(e.get("event") == event for e in self.events()):
                 return
             if self.proc.poll() is not None:
-                raise AssertionError(f"guatu up exited ({self.proc.returncode}) before "
-                                     f"{event!r}:\n{self.tail()}")
+                raise AssertionError(
+                    f"guatu up exited ({self.proc.returncode}) before {event!r}:\n{self.tail()}"
+                )
             time.sleep(0.05)
         raise AssertionError(f"no {event!r} within {timeout} s:\n{self.tail()}")
 
@@ -105,13 +107,19 @@ async def lifecycle_runs(target: str, wanted: int = SAMPLE_PROJECTS) -> dict[str
 
 
 async def test_kill_9_at_any_point_leaves_no_orphan_and_the_next_start_resumes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     rnd = random.Random(SEED)
     data_dir = tmp_path / "data"
     ports = {name: free_port() for name in ("POSTGRES", "TEMPORAL", "TEMPORAL_UI", "API")}
-    env = {**os.environ, "GUATU_DATA_DIR": str(data_dir), "GUATU_LOG_FORMAT": "json",
-           "GUATU_LOAD_SAMPLE": "true", "GUATU_GRACEFUL_SHUTDOWN_SECONDS": "5",
-           **{f"GUATU_{name}_PORT": str(port) for name, port in ports.items()}}
+    env = {
+        **os.environ,
+        "GUATU_DATA_DIR": str(data_dir),
+        "GUATU_LOG_FORMAT": "json",
+        "GUATU_LOAD_SAMPLE": "true",
+        "GUATU_GRACEFUL_SHUTDOWN_SECONDS": "5",
+        **{f"GUATU_{name}_PORT": str(port) for name, port in ports.items()},
+    }
     env.pop("DATABASE_URL", None)
     env.pop("GUATU_TEMPORAL_ADDRESS", None)
     target = f"127.0.0.1:{ports['TEMPORAL']}"

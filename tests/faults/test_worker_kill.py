@@ -48,9 +48,13 @@ LIFECYCLES = 50
 KILLS = 8
 
 
-async def test_kill_worker_at_random_points(dev_env: WorkflowEnvironment, pool: asyncpg.Pool,
-                                            pg_dsn: str, receiver: WebhookReceiver,
-                                            tmp_path: Path) -> None:
+async def test_kill_worker_at_random_points(
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    pg_dsn: str,
+    receiver: WebhookReceiver,
+    tmp_path: Path,
+) -> None:
     client = dev_env.client
     rng = random.Random(SEED)
     bureau_code = await add_bureau(pool, receiver.url)
@@ -59,8 +63,7 @@ async def test_kill_worker_at_random_points(dev_env: WorkflowEnvironment, pool: 
     task_queue = f"faults-{prefix.lower()}"
     clock = ProgrammeClock(scale=SCALE)
     bureau = Bureau(client, bureau_code)
-    worker = WorkerProcess(client.service_client.config.target_host, pg_dsn, task_queue,
-                           tmp_path)
+    worker = WorkerProcess(client.service_client.config.target_host, pg_dsn, task_queue, tmp_path)
     kills: list[str] = []
     began = time.monotonic()
     drivers: asyncio.Future[list[None]] | None = None
@@ -87,13 +90,16 @@ async def test_kill_worker_at_random_points(dev_env: WorkflowEnvironment, pool: 
             try:
                 await asyncio.wait_for(drivers, timeout=180)
                 for plan in plans:
-                    handle = client.get_workflow_handle(c.project_workflow_id(plan.code),
-                                                        result_type=ProjectStatus)
+                    handle = client.get_workflow_handle(
+                        c.project_workflow_id(plan.code), result_type=ProjectStatus
+                    )
                     final = await asyncio.wait_for(handle.result(), timeout=120)
                     assert final.status.value == "closed", (plan.code, final.status)
             except BaseException:
-                print(f"\nkills: {kills}\nopen runs:\n"
-                      f"{await diagnose(client, [p.code for p in plans])}")
+                print(
+                    f"\nkills: {kills}\nopen runs:\n"
+                    f"{await diagnose(client, [p.code for p in plans])}"
+                )
                 raise
         elapsed = time.monotonic() - began
 
@@ -109,15 +115,23 @@ async def test_kill_worker_at_random_points(dev_env: WorkflowEnvironment, pool: 
                 await drivers
         worker.stop()
 
-    print(f"\nseed={SEED} kills={worker.kills} restarts={worker.starts - 1} "
-          f"elapsed={elapsed:.1f}s kill points: {', '.join(kills)}")
-    print(f"completed={outcome.completed}/{LIFECYCLES} mismatches={len(outcome.final_state_mismatches)} "
-          f"runs={outcome.runs} bureau retries={dict(bureau.retries)}")
-    print(f"decisions={outcome.decisions} delivered_once_after_dedup_by_key="
-          f"{outcome.delivered_keys} undelivered={len(outcome.undelivered)} "
-          f"raw_posts={outcome.raw_posts} raw_duplicate_posts={outcome.raw_duplicate_posts}")
-    print(f"nondeterminism_log_lines={len(nde)} workflow_task_failures={dict(outcome.task_failures)} "
-          f"non_benign={outcome.bad_task_failures}")
+    print(
+        f"\nseed={SEED} kills={worker.kills} restarts={worker.starts - 1} "
+        f"elapsed={elapsed:.1f}s kill points: {', '.join(kills)}"
+    )
+    print(
+        f"completed={outcome.completed}/{LIFECYCLES} mismatches={len(outcome.final_state_mismatches)} "
+        f"runs={outcome.runs} bureau retries={dict(bureau.retries)}"
+    )
+    print(
+        f"decisions={outcome.decisions} delivered_once_after_dedup_by_key="
+        f"{outcome.delivered_keys} undelivered={len(outcome.undelivered)} "
+        f"raw_posts={outcome.raw_posts} raw_duplicate_posts={outcome.raw_duplicate_posts}"
+    )
+    print(
+        f"nondeterminism_log_lines={len(nde)} workflow_task_failures={dict(outcome.task_failures)} "
+        f"non_benign={outcome.bad_task_failures}"
+    )
     assert worker.kills >= 5, "the seed must kill the worker mid-run several times"
     assert outcome.final_state_mismatches == [], "\n".join(outcome.final_state_mismatches)
     assert outcome.completed == LIFECYCLES

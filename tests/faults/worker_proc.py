@@ -28,14 +28,21 @@ log = structlog.get_logger("tests.faults.worker_proc")
 
 
 async def main(args: argparse.Namespace) -> None:
-    settings = Settings(temporal_address=args.target, database_url=args.dsn,
-                        task_queue=args.task_queue, max_cached_workflows=args.max_cached,
-                        graceful_shutdown_seconds=1)
+    settings = Settings(
+        temporal_address=args.target,
+        database_url=args.dsn,
+        task_queue=args.task_queue,
+        max_cached_workflows=args.max_cached,
+        graceful_shutdown_seconds=1,
+    )
     client = await connect(settings)
     pool = await db.create_pool(args.dsn, 1, 10)
     async with httpx.AsyncClient(timeout=5) as http:
         worker = build_worker(
-            client, pool, http, settings,
+            client,
+            pool,
+            http,
+            settings,
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=args.sticky_seconds),
         )
         async with worker:

@@ -104,8 +104,12 @@ from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch
 
-MILESTONES = [(Step.PRELIMINARY, 1, 20), (Step.LAND_USE, 4, 15), (Step.PLANNING_PERMIT, 8, 15),
-              (Step.CONSTRUCTION_STARTED, 15, 1)]  # month 15: 1 March of Y+1 (not due)
+MILESTONES = [
+    (Step.PRELIMINARY, 1, 20),
+    (Step.LAND_USE, 4, 15),
+    (Step.PLANNING_PERMIT, 8, 15),
+    (Step.CONSTRUCTION_STARTED, 15, 1),
+]  # month 15: 1 March of Y+1 (not due)
 REASON = "区统计局联网直报核实：1月至当月漏报投资，补记入当月月报"
 
 
@@ -127,22 +131,60 @@ class Case:
 
 CASES = [
     # k=10: gap 83.3 − 41.7 = 41.6 → red; red 08, 09, 10 (streak 3 → 督办单); H = 30+25+15−5.
-    Case(date(2026, 11, 20), "2026-10", 10, 41.6, ["2026-08", "2026-09", "2026-10"],
-         ["2026-08", "2026-09"], 65.0, True, date(2026, 11, 25), 3),
+    Case(
+        date(2026, 11, 20),
+        "2026-10",
+        10,
+        41.6,
+        ["2026-08", "2026-09", "2026-10"],
+        ["2026-08", "2026-09"],
+        65.0,
+        True,
+        date(2026, 11, 25),
+        3,
+    ),
     # k=11: gap 91.7 − 45.8 = 45.9 → red; red 08..11 (streak 4 → 督办单); window to 25 Dec.
-    Case(date(2026, 12, 1), "2026-11", 11, 45.9,
-         ["2026-08", "2026-09", "2026-10", "2026-11"], ["2026-08", "2026-09", "2026-10"],
-         65.0, True, date(2026, 12, 25), 3),
+    Case(
+        date(2026, 12, 1),
+        "2026-11",
+        11,
+        45.9,
+        ["2026-08", "2026-09", "2026-10", "2026-11"],
+        ["2026-08", "2026-09", "2026-10"],
+        65.0,
+        True,
+        date(2026, 12, 25),
+        3,
+    ),
     # The same months; 25 December is before the load day, so the window runs to 25 January.
-    Case(date(2026, 12, 31), "2026-11", 11, 45.9,
-         ["2026-08", "2026-09", "2026-10", "2026-11"], ["2026-08", "2026-09", "2026-10"],
-         65.0, True, date(2027, 1, 25), 3),
+    Case(
+        date(2026, 12, 31),
+        "2026-11",
+        11,
+        45.9,
+        ["2026-08", "2026-09", "2026-10", "2026-11"],
+        ["2026-08", "2026-09", "2026-10"],
+        65.0,
+        True,
+        date(2027, 1, 25),
+        3,
+    ),
     # k=1: gap 8.3 − 4.2 = 4.1 → green, no red month, no 督办单; H = 30+25+15 = 70; only 前期
     # (20 January) is planned before 29 February.
     Case(date(2028, 2, 29), "2028-01", 1, 4.1, [], [], 70.0, False, date(2028, 3, 25), 1),
     # k=9: gap 75.0 − 37.5 = 37.5 → red; red 08, 09 (streak 2 → 督办单); after: 08.
-    Case(date(2025, 10, 11), "2025-09", 9, 37.5, ["2025-08", "2025-09"], ["2025-08"],
-         65.0, True, date(2025, 10, 25), 3),
+    Case(
+        date(2025, 10, 11),
+        "2025-09",
+        9,
+        37.5,
+        ["2025-08", "2025-09"],
+        ["2025-08"],
+        65.0,
+        True,
+        date(2025, 10, 25),
+        3,
+    ),
 ]
 
 
@@ -152,9 +194,15 @@ def planned(year: int, month: int, day: int) -> date:
 
 def plan(code: str, bureau: str, year: int, total: float, yearly: dict[int, float]) -> ProjectPlan:
     return ProjectPlan(
-        code=code, name_zh=f"年中录入项目 {code}", program="P06", bureau=bureau,
-        kind=ProjectKind.ENGINEERING, total_investment_wan=total, yearly_investment_wan=yearly,
-        start=date(year, 1, 1), finish=date(year + 1 + (len(yearly) - 1), 1, 1),
+        code=code,
+        name_zh=f"年中录入项目 {code}",
+        program="P06",
+        bureau=bureau,
+        kind=ProjectKind.ENGINEERING,
+        total_investment_wan=total,
+        yearly_investment_wan=yearly,
+        start=date(year, 1, 1),
+        finish=date(year + 1 + (len(yearly) - 1), 1, 1),
         curve=CurveShape.LINEAR,
         milestones=[MilestonePlan(step=s, planned=planned(year, m, d)) for s, m, d in MILESTONES],
     )
@@ -166,23 +214,44 @@ async def add_bureaus(pool: asyncpg.Pool, codes: dict[str, str]) -> None:
         for role, code in codes.items():
             await conn.execute(
                 "INSERT INTO bureaus (code, name_zh, name_en, webhook_url)"
-                " VALUES ($1, $2, $3, NULL)", code, names[role], f"{role} bureau")
+                " VALUES ($1, $2, $3, NULL)",
+                code,
+                names[role],
+                f"{role} bureau",
+            )
 
 
-async def back_fill(client: Client, pool: asyncpg.Pool, p: ProjectPlan, monthly: float,
-                    case: Case) -> None:
+async def back_fill(
+    client: Client, pool: asyncpg.Pool, p: ProjectPlan, monthly: float, case: Case
+) -> None:
     """Months 1..k reported (back-dated), then every milestone planned before the load day
     reached on its planned day, through the real Updates."""
     year = p.start.year
     for m in range(1, case.k + 1):
-        await send_update(client, p.code, c.UPDATE_REPORT, ProgressReportInput(
-            bureau=p.bureau, idempotency_key=f"{p.code}-r{m}", month=f"{year}-{m:02d}",
-            investment_wan=monthly, physical_progress_pct=3.0 * m), pool=pool)
+        await send_update(
+            client,
+            p.code,
+            c.UPDATE_REPORT,
+            ProgressReportInput(
+                bureau=p.bureau,
+                idempotency_key=f"{p.code}-r{m}",
+                month=f"{year}-{m:02d}",
+                investment_wan=monthly,
+                physical_progress_pct=3.0 * m,
+            ),
+            pool=pool,
+        )
     for i, ms in enumerate(p.milestones):
         if ms.planned < case.load:
-            await send_update(client, p.code, c.UPDATE_TRANSITION, StageTransitionInput(
-                bureau=p.bureau, idempotency_key=f"{p.code}-t{i}", step=ms.step, on=ms.planned),
-                pool=pool)
+            await send_update(
+                client,
+                p.code,
+                c.UPDATE_TRANSITION,
+                StageTransitionInput(
+                    bureau=p.bureau, idempotency_key=f"{p.code}-t{i}", step=ms.step, on=ms.planned
+                ),
+                pool=pool,
+            )
 
 
 async def projected(client: Client, pool: asyncpg.Pool, codes: list[str]) -> bool:
@@ -196,8 +265,10 @@ async def projected(client: Client, pool: asyncpg.Pool, codes: list[str]) -> boo
 
 
 async def read_projects(pool: asyncpg.Pool) -> dict[str, dict[str, Any]]:
-    rows = await fetch(pool, "SELECT code, light, red_months, explanations, milestones,"
-                             " business_today FROM projects")
+    rows = await fetch(
+        pool,
+        "SELECT code, light, red_months, explanations, milestones, business_today FROM projects",
+    )
     return {r["code"]: dict(r) for r in rows}
 
 
@@ -206,15 +277,22 @@ def results(milestones: list[dict[str, Any]]) -> dict[str, str]:
 
 
 async def decisions(pool: asyncpg.Pool, bureaus: list[str]) -> set[tuple[str, str, str | None]]:
-    rows = await fetch(pool, "SELECT bureau, kind, project FROM ladder_decisions"
-                             " WHERE bureau = ANY($1::text[])", bureaus)
+    rows = await fetch(
+        pool,
+        "SELECT bureau, kind, project FROM ladder_decisions WHERE bureau = ANY($1::text[])",
+        bureaus,
+    )
     return {(r["bureau"], r["kind"], r["project"]) for r in rows}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[x.load.isoformat() for x in CASES])
-async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnvironment,
-                                            fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
-                                            settings: Settings) -> None:
+async def test_mid_year_adoption_end_to_end(
+    case: Case,
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+) -> None:
     started = time.monotonic()
     client = dev_env.client
     pool = fresh_pool
@@ -234,12 +312,17 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
     codes = [p.code for p in plans]
     policy = load_policy()
     assert (policy.progress_basis, policy.backfill_report_dues, policy.report_due_day) == (
-        "year_plan", 1, 25)
+        "year_plan",
+        1,
+        25,
+    )
     due = {m.step.value for m in d1.milestones if m.planned < case.load}
     assert len(due) == case.reached
     met = {m.step.value: ("met" if m.step.value in due else "pending") for m in d1.milestones}
-    waiting = {m.step.value: ("awaiting_backfill" if m.step.value in due else "pending")
-               for m in d1.milestones}
+    waiting = {
+        m.step.value: ("awaiting_backfill" if m.step.value in due else "pending")
+        for m in d1.milestones
+    }
 
     async with running_worker(client, pool, http, settings) as tq:
         try:
@@ -248,9 +331,11 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
             # Business today is the load day for every project, whatever the real date.
             for code in codes:
                 assert (await project_status(client, code)).business_today == case.load
-            await asyncio.gather(back_fill(client, pool, d1, 100.0, case),
-                                 back_fill(client, pool, d2, 100.0, case),
-                                 back_fill(client, pool, h1, 125.0, case))
+            await asyncio.gather(
+                back_fill(client, pool, d1, 100.0, case),
+                back_fill(client, pool, d2, 100.0, case),
+                back_fill(client, pool, h1, 125.0, case),
+            )
             await eventually(lambda: projected(client, pool, codes), timeout=60)
 
             # -- lights after the back-fill ------------------------------------------------
@@ -258,7 +343,10 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
             for p in (d1, d2):
                 row = rows[p.code]
                 assert (row["light"], row["red_months"], results(row["milestones"])) == (
-                    "green", [], met), p.code
+                    "green",
+                    [],
+                    met,
+                ), p.code
                 assert row["business_today"] == case.load
             row = rows[h1.code]
             assert row["red_months"] == case.h1_red
@@ -270,74 +358,111 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
             assert (row["light"], row["red_months"]) == ("green", [])
             assert results(row["milestones"]) == waiting
             pending = [e for e in row["explanations"] if e["rule"] == "backfill.pending"]
-            assert pending and all(e["inputs"]["backfill_until"] == case.backfill_until.isoformat()
-                                   for e in pending)
+            assert pending and all(
+                e["inputs"]["backfill_until"] == case.backfill_until.isoformat() for e in pending
+            )
             # The live status query says the same as the read model.
             for p in plans:
                 live = await project_status(client, p.code)
                 assert (live.light.value, results(live.milestones)) == (
-                    rows[p.code]["light"], results(rows[p.code]["milestones"])), p.code
+                    rows[p.code]["light"],
+                    results(rows[p.code]["milestones"]),
+                ), p.code
 
             # -- the round of R -----------------------------------------------------------
-            first = await (await service.trigger_round(client, period, task_queue=tq,
-                                                       clock=clock)).result()
+            first = await (
+                await service.trigger_round(client, period, task_queue=tq, clock=clock)
+            ).result()
             assert (first.revision, first.ruleset_version) == (1, 2)
             assert (first.red_list, first.black_list) == ([d], [h, s])
             ranking = await queries.get_ranking(pool, "bureau", period)
             assert [(r["code"], r["rank"], r["score"], r["list"]) for r in ranking["rows"]] == [
-                (d, 1, 100.0, "red"), (h, 2, case.half_score, "black"), (s, 3, 0.0, "black")]
+                (d, 1, 100.0, "red"),
+                (h, 2, case.half_score, "black"),
+                (s, 3, 0.0, "black"),
+            ]
             projects = await queries.get_ranking(pool, "project", period)
             # D1 and D2 tie on 100.00 and ratio 1.0000: the weight puts D1 (2,400) first.
             assert [(r["code"], r["score"]) for r in projects["rows"]] == [
-                (d1.code, 100.0), (d2.code, 100.0), (h1.code, case.half_score),
-                (s1.code, 0.0)]
-            h1_lines = {x["key"]: x for x in next(
-                r for r in projects["rows"] if r["code"] == h1.code)["breakdown"]}
+                (d1.code, 100.0),
+                (d2.code, 100.0),
+                (h1.code, case.half_score),
+                (s1.code, 0.0),
+            ]
+            h1_lines = {
+                x["key"]: x
+                for x in next(r for r in projects["rows"] if r["code"] == h1.code)["breakdown"]
+            }
             # 125k of the 250k plan-to-date (3,000 × k/12): 0.5 → 30.00 of 60.
-            assert (h1_lines["investment_ratio"]["inputs"]["actual_wan"],
-                    h1_lines["investment_ratio"]["inputs"]["planned_wan"],
-                    h1_lines["investment_ratio"]["points"]) == (125.0 * k, 250.0 * k, 30.0)
+            assert (
+                h1_lines["investment_ratio"]["inputs"]["actual_wan"],
+                h1_lines["investment_ratio"]["inputs"]["planned_wan"],
+                h1_lines["investment_ratio"]["points"],
+            ) == (125.0 * k, 250.0 * k, 30.0)
             assert h1_lines["red_months"]["points"] == (-5.0 if period in case.h1_red else 0.0)
 
             expected: set[tuple[str, str, str | None]] = {
-                (d, "commendation", None), (h, "notice", None), (s, "notice", None)}
+                (d, "commendation", None),
+                (h, "notice", None),
+                (s, "notice", None),
+            }
             if case.order:
                 expected.add((h, "project_supervision", h1.code))
             assert await decisions(pool, [d, h, s]) == expected
-            orders = await fetch(pool, "SELECT bureau, project, due, status FROM ladder_orders"
-                                       " WHERE bureau = ANY($1::text[])", [d, h, s])
+            orders = await fetch(
+                pool,
+                "SELECT bureau, project, due, status FROM ladder_orders"
+                " WHERE bureau = ANY($1::text[])",
+                [d, h, s],
+            )
             # The 督办单's deadline runs on the programme clock: load day + 30 days.
             assert [(r["bureau"], r["project"], r["due"], r["status"]) for r in orders] == (
-                [(h, h1.code, case.load + timedelta(days=30), "open")] if case.order else [])
+                [(h, h1.code, case.load + timedelta(days=30), "open")] if case.order else []
+            )
 
             # -- the late correction -------------------------------------------------------
             fixed: UpdateResult = await send_update(
-                client, h1.code, c.UPDATE_REPORT, ProgressReportInput(
-                    bureau=h, idempotency_key=f"{h1.code}-fix", month=period,
-                    investment_wan=125.0 + 125.0 * k, physical_progress_pct=3.0 * k,
-                    correction=True, narrative=REASON), pool=pool)
+                client,
+                h1.code,
+                c.UPDATE_REPORT,
+                ProgressReportInput(
+                    bureau=h,
+                    idempotency_key=f"{h1.code}-fix",
+                    month=period,
+                    investment_wan=125.0 + 125.0 * k,
+                    physical_progress_pct=3.0 * k,
+                    correction=True,
+                    narrative=REASON,
+                ),
+                pool=pool,
+            )
             # 本年累计 125(k−1) + 125 + 125k = 250k = 3,000 × k/12: on plan at R → green.
             assert fixed.light.value == "green"
 
             async def corrected() -> bool:
-                got = await fetch(pool, "SELECT red_months, light FROM projects WHERE code = $1",
-                                  h1.code)
+                got = await fetch(
+                    pool, "SELECT red_months, light FROM projects WHERE code = $1", h1.code
+                )
                 return (got[0]["red_months"], got[0]["light"]) == (case.h1_red_after, "green")
 
             await eventually(corrected, timeout=30)
             await eventually(lambda: projected(client, pool, [h1.code]), timeout=30)
 
             # A plain re-run: the frozen inputs stand, byte for byte.
-            again = await (await service.trigger_round(client, period, task_queue=tq,
-                                                       clock=clock)).result()
+            again = await (
+                await service.trigger_round(client, period, task_queue=tq, clock=clock)
+            ).result()
             assert (again.revision, again.reproduced) == (1, True)
             assert (again.snapshot_sha256, again.results_sha256) == (
-                first.snapshot_sha256, first.results_sha256)
+                first.snapshot_sha256,
+                first.results_sha256,
+            )
             assert await decisions(pool, [d, h, s]) == expected
 
             # -- revision 2 ----------------------------------------------------------------
-            handle = await service.revise_round(client, period, reason=REASON, actor="王科长",
-                                                task_queue=tq, pool=pool, clock=clock)
+            handle = await service.revise_round(
+                client, period, reason=REASON, actor="王科长", task_queue=tq, pool=pool, clock=clock
+            )
             assert handle.id == c.ranking_round_workflow_id(period, "default", 2)
             second = await handle.result()
             assert (second.revision, second.reproduced) == (2, False)
@@ -345,44 +470,70 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
             assert (second.red_list, second.black_list) == ([h, d], [s])
             ranking = await queries.get_ranking(pool, "bureau", period)
             assert [(r["code"], r["rank"], r["score"], r["list"]) for r in ranking["rows"]] == [
-                (h, 1, 100.0, "red"), (d, 2, 100.0, "red"), (s, 3, 0.0, "black")]
+                (h, 1, 100.0, "red"),
+                (d, 2, 100.0, "red"),
+                (s, 3, 0.0, "black"),
+            ]
             tie = next(x for x in ranking["rows"][1]["breakdown"] if x["key"] == "tie_break")
             assert tie["inputs"]["decided_by"] == "weight"  # ratio 1.0000 both; 6,000 > 3,600
             rev = ranking["revision"]
             assert (rev["number"], rev["reason"], rev["actor"]) == (2, REASON, "王科长")
             changes = rev["changes"]["levels"]["bureau"]
-            assert {(x["code"], x["before"]["rank"], x["after"]["rank"])
-                    for x in changes["rows"]} == {(h, 2, 1), (d, 1, 2)}
+            assert {
+                (x["code"], x["before"]["rank"], x["after"]["rank"]) for x in changes["rows"]
+            } == {(h, 2, 1), (d, 1, 2)}
             assert changes["red_list"] == {"before": [d], "after": [h, d]}
             assert changes["black_list"] == {"before": [h, s], "after": [s]}
-            told = {(x["bureau"], x["change"], x["kind"], x["project"])
-                    for x in rev["changes"]["decisions"]}
+            told = {
+                (x["bureau"], x["change"], x["kind"], x["project"])
+                for x in rev["changes"]["decisions"]
+            }
             want: set[tuple[str, str, str, str | None]] = {
-                (h, "withdrawn", "notice", None), (h, "made", "commendation", None)}
+                (h, "withdrawn", "notice", None),
+                (h, "made", "commendation", None),
+            }
             if case.order:
                 want.add((h, "withdrawn", "project_supervision", h1.code))
             assert told == want
             projects = await queries.get_ranking(pool, "project", period)
             assert [(r["code"], r["score"]) for r in projects["rows"]] == [
-                (h1.code, 100.0), (d1.code, 100.0), (d2.code, 100.0), (s1.code, 0.0)]
+                (h1.code, 100.0),
+                (d1.code, 100.0),
+                (d2.code, 100.0),
+                (s1.code, 0.0),
+            ]
 
             # A plain re-run now verifies revision 2; nothing is withdrawn a second time.
-            third = await (await service.trigger_round(client, period, task_queue=tq,
-                                                       clock=clock)).result()
+            third = await (
+                await service.trigger_round(client, period, task_queue=tq, clock=clock)
+            ).result()
             assert (third.revision, third.reproduced, third.results_sha256) == (
-                2, True, second.results_sha256)
-            withdrawn = await fetch(pool, "SELECT bureau, inputs->>'withdraws_kind' AS what"
-                                          " FROM ladder_decisions WHERE kind = 'withdrawn'")
+                2,
+                True,
+                second.results_sha256,
+            )
+            withdrawn = await fetch(
+                pool,
+                "SELECT bureau, inputs->>'withdraws_kind' AS what"
+                " FROM ladder_decisions WHERE kind = 'withdrawn'",
+            )
             assert sorted((r["bureau"], r["what"]) for r in withdrawn) == sorted(
-                [(h, "notice")] + ([(h, "project_supervision")] if case.order else []))
-            orders = await fetch(pool, "SELECT bureau, status FROM ladder_orders"
-                                       " WHERE bureau = ANY($1::text[])", [d, h, s])
+                [(h, "notice")] + ([(h, "project_supervision")] if case.order else [])
+            )
+            orders = await fetch(
+                pool,
+                "SELECT bureau, status FROM ladder_orders WHERE bureau = ANY($1::text[])",
+                [d, h, s],
+            )
             assert [(r["bureau"], r["status"]) for r in orders] == (
-                [(h, "withdrawn")] if case.order else [])
+                [(h, "withdrawn")] if case.order else []
+            )
             standing = {b: await queries.bureau_standing(pool, b) for b in (d, h, s)}
             # Rung after R: diligent 0 (red list), half 0 (its 通报 withdrawn), silent 1 (通报).
-            assert [(b, [(t["level"], t["red_streak"]) for t in standing[b]["tracks"]])
-                    for b in (d, h, s)] == [(d, [(0, 1)]), (h, [(0, 1)]), (s, [(1, 0)])]
+            assert [
+                (b, [(t["level"], t["red_streak"]) for t in standing[b]["tracks"]])
+                for b in (d, h, s)
+            ] == [(d, [(0, 1)]), (h, [(0, 1)]), (s, [(1, 0)])]
 
             # The diligent bureau: no red month, no 督办单, never on a black list.
             rows = await read_projects(pool)
@@ -397,9 +548,9 @@ async def test_mid_year_adoption_end_to_end(case: Case, dev_env: WorkflowEnviron
     print(f"\nmid-year adoption loaded {case.load}: {time.monotonic() - started:.1f} s")
 
 
-async def test_a_back_fill_in_the_first_workflow_task(dev_env: WorkflowEnvironment,
-                                                      pool: asyncpg.Pool, http: httpx.AsyncClient,
-                                                      settings: Settings) -> None:
+async def test_a_back_fill_in_the_first_workflow_task(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings
+) -> None:
     """A report that reaches a project in its first workflow task (sent right after the plan
     was loaded, or queued while the worker was down) is handled before the workflow's `run`
     begins. It must already see the project loaded: the programme clock anchored, the back-fill
@@ -408,22 +559,33 @@ async def test_a_back_fill_in_the_first_workflow_task(dev_env: WorkflowEnvironme
     client = dev_env.client
     bureau = f"a{uuid.uuid4().hex[:8]}_first"
     await add_bureaus(pool, {"diligent": bureau})
-    p = plan(f"A{uuid.uuid4().hex[:6].upper()}-F1", bureau, 2026, 2400.0,
-             {2026: 1200.0, 2027: 1200.0})
+    p = plan(
+        f"A{uuid.uuid4().hex[:6].upper()}-F1", bureau, 2026, 2400.0, {2026: 1200.0, 2027: 1200.0}
+    )
     loaded_at = datetime(2026, 11, 20, 10, tzinfo=CST)
     clock = ProgrammeClock(scale=1.0, anchor_business=loaded_at)
     async with running_worker(client, pool, http, settings) as tq:
         handle = client.get_workflow_handle(c.project_workflow_id(p.code))
         try:
             result: UpdateResult = await client.execute_update_with_start_workflow(
-                c.UPDATE_REPORT, ProgressReportInput(
-                    bureau=bureau, idempotency_key=f"{p.code}-r1", month="2026-01",
-                    investment_wan=100.0, physical_progress_pct=3.0),
+                c.UPDATE_REPORT,
+                ProgressReportInput(
+                    bureau=bureau,
+                    idempotency_key=f"{p.code}-r1",
+                    month="2026-01",
+                    investment_wan=100.0,
+                    physical_progress_pct=3.0,
+                ),
                 start_workflow_operation=WithStartWorkflowOperation(
-                    c.PROJECT_WORKFLOW, start_input(p, load_policy(), clock),
-                    id=handle.id, task_queue=tq,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING),
-                id=f"{c.UPDATE_REPORT}:{p.code}-r1", result_type=UpdateResult)
+                    c.PROJECT_WORKFLOW,
+                    start_input(p, load_policy(), clock),
+                    id=handle.id,
+                    task_queue=tq,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                ),
+                id=f"{c.UPDATE_REPORT}:{p.code}-r1",
+                result_type=UpdateResult,
+            )
             assert result.accepted and not result.duplicate
             state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
         finally:

@@ -47,16 +47,23 @@ PERIODS = ["2026-01", "2026-02", "2026-03", "2026-04"]
 
 async def counts(pool: asyncpg.Pool, codes: list[str]) -> tuple[int, int, int, int]:
     rows = await fetch(
-        pool, "SELECT (SELECT count(*) FROM progress_reports WHERE project = ANY($1::text[])),"
-              " (SELECT count(*) FROM stage_history WHERE project = ANY($1::text[])),"
-              " (SELECT count(*) FROM audit_log WHERE project = ANY($1::text[])),"
-              " (SELECT count(*) FROM ranking_rounds)", codes)
+        pool,
+        "SELECT (SELECT count(*) FROM progress_reports WHERE project = ANY($1::text[])),"
+        " (SELECT count(*) FROM stage_history WHERE project = ANY($1::text[])),"
+        " (SELECT count(*) FROM audit_log WHERE project = ANY($1::text[])),"
+        " (SELECT count(*) FROM ranking_rounds)",
+        codes,
+    )
     return tuple(rows[0].values())  # type: ignore[return-value]
 
 
 async def test_the_sample_history_back_fills_ranks_and_is_done_once(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings, tmp_path: Path) -> None:
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
     client, pool = dev_env.client, fresh_pool
     tag = uuid.uuid4().hex[:6]
     config = SimulationConfig(start_year=2026, shares=(1 / 3, 1 / 3))
@@ -66,15 +73,24 @@ async def test_the_sample_history_back_fills_ranks_and_is_done_once(
     assert set(bureau) == set(Behaviour)  # one bureau each: round(3 × 1/3) = 1, 1, rest 1
     async with pool.acquire() as conn:
         for code in codes:
-            await conn.execute("INSERT INTO bureaus (code, name_zh, name_en, webhook_url)"
-                               " VALUES ($1, $2, $3, NULL)", code, f"测试局{code[-1]}", code)
-    sample = [p for p in load_sample_plans(2026) if p.start.year == 2026 and p.start.month == 1
-              and p.kind is ProjectKind.ENGINEERING]
+            await conn.execute(
+                "INSERT INTO bureaus (code, name_zh, name_en, webhook_url)"
+                " VALUES ($1, $2, $3, NULL)",
+                code,
+                f"测试局{code[-1]}",
+                code,
+            )
+    sample = [
+        p
+        for p in load_sample_plans(2026)
+        if p.start.year == 2026 and p.start.month == 1 and p.kind is ProjectKind.ENGINEERING
+    ]
     plans = []
     for i, b in enumerate(Behaviour):
-        for p in sample[2 * i:2 * i + 2]:
-            plans.append(p.model_copy(update={"code": f"H{tag.upper()}-{p.code}",
-                                              "bureau": bureau[b]}))
+        for p in sample[2 * i : 2 * i + 2]:
+            plans.append(
+                p.model_copy(update={"code": f"H{tag.upper()}-{p.code}", "bureau": bureau[b]})
+            )
     of = {p.code: behaviour[p.bureau] for p in plans}
     project_codes = [p.code for p in plans]
     loaded_at = datetime(2026, 5, 20, 10, tzinfo=CST)
@@ -84,27 +100,36 @@ async def test_the_sample_history_back_fills_ranks_and_is_done_once(
     async with running_worker(client, pool, http, settings) as tq:
         try:
             await start_programme(client, plans, load_policy(), task_queue=tq, clock=clock)
-            report = await seed_history(client, pool, plans, clock=clock, task_queue=tq,
-                                        marker=marker, config=config)
+            report = await seed_history(
+                client, pool, plans, clock=clock, task_queue=tq, marker=marker, config=config
+            )
             assert (report.today, report.rounds, report.refused) == (LOAD_DAY, PERIODS, 0)
             # 2 diligent × 5 + 2 late × 4 + 2 stalled × 5 = 28 reports.
             assert report.reports_sent == 28
             assert marker.exists()
 
             # -- reports and steps for the past months ---------------------------------------
-            rows = await fetch(pool, "SELECT project, month, on_time FROM progress_reports"
-                                     " WHERE project = ANY($1::text[])", project_codes)
+            rows = await fetch(
+                pool,
+                "SELECT project, month, on_time FROM progress_reports"
+                " WHERE project = ANY($1::text[])",
+                project_codes,
+            )
             months: dict[str, list[str]] = {}
             for r in rows:
                 months.setdefault(r["project"], []).append(r["month"])
                 assert r["on_time"]  # back-filled inside the window: due before loading
             want = {Behaviour.DILIGENT: 5, Behaviour.LATE: 4, Behaviour.STALLED: 5}
             for p in plans:
-                assert sorted(months[p.code]) == [f"2026-{m:02d}" for m in
-                                                  range(1, want[of[p.code]] + 1)], p.code
-            steps = await fetch(pool, "SELECT project, step, on_date FROM stage_history"
-                                      " WHERE project = ANY($1::text[]) AND step IS NOT NULL",
-                                project_codes)
+                assert sorted(months[p.code]) == [
+                    f"2026-{m:02d}" for m in range(1, want[of[p.code]] + 1)
+                ], p.code
+            steps = await fetch(
+                pool,
+                "SELECT project, step, on_date FROM stage_history"
+                " WHERE project = ANY($1::text[]) AND step IS NOT NULL",
+                project_codes,
+            )
             reached = {(r["project"], r["step"]): r["on_date"] for r in steps}
             assert report.steps_sent == len(steps) > 0
             for p in plans:
@@ -122,9 +147,14 @@ async def test_the_sample_history_back_fills_ranks_and_is_done_once(
                             assert on is not None and on >= m.planned + timedelta(days=10)
 
             # -- the stalled bureau is genuinely behind, not 待补报 green ----------------------
-            lights = {r["code"]: r for r in await fetch(
-                pool, "SELECT code, light, explanations FROM projects WHERE code = ANY($1)",
-                project_codes)}
+            lights = {
+                r["code"]: r
+                for r in await fetch(
+                    pool,
+                    "SELECT code, light, explanations FROM projects WHERE code = ANY($1)",
+                    project_codes,
+                )
+            }
             for p in plans:
                 if of[p.code] is Behaviour.STALLED:
                     row = lights[p.code]
@@ -143,25 +173,32 @@ async def test_the_sample_history_back_fills_ranks_and_is_done_once(
                 assert bureau[Behaviour.STALLED] in [b["code"] for b in ranking["black_list"]]
                 assert ranks[bureau[Behaviour.DILIGENT]][0] < ranks[bureau[Behaviour.STALLED]][0]
             first = await counts(pool, project_codes)
-            hashes = await fetch(pool, "SELECT period, results_sha256 FROM ranking_rounds"
-                                       " ORDER BY period")
+            hashes = await fetch(
+                pool, "SELECT period, results_sha256 FROM ranking_rounds ORDER BY period"
+            )
 
             # -- the second start: the marker says it is done --------------------------------
             started = time.monotonic()
-            again = await seed_history(client, pool, plans, clock=clock, task_queue=tq,
-                                       marker=marker, config=config)
+            again = await seed_history(
+                client, pool, plans, clock=clock, task_queue=tq, marker=marker, config=config
+            )
             assert time.monotonic() - started < 2.0
             assert again.seeded_before and again.rounds == PERIODS
             assert await counts(pool, project_codes) == first
 
             # -- an interrupted seeding resumes: nothing is sent twice -----------------------
-            resumed = await seed_history(client, pool, plans, clock=clock, task_queue=tq,
-                                         config=config)
+            resumed = await seed_history(
+                client, pool, plans, clock=clock, task_queue=tq, config=config
+            )
             assert (resumed.reports_sent, resumed.steps_sent, resumed.refused) == (0, 0, 0)
             assert resumed.rounds == PERIODS
             assert await counts(pool, project_codes) == first
-            assert await fetch(pool, "SELECT period, results_sha256 FROM ranking_rounds"
-                                     " ORDER BY period") == hashes
+            assert (
+                await fetch(
+                    pool, "SELECT period, results_sha256 FROM ranking_rounds ORDER BY period"
+                )
+                == hashes
+            )
         finally:
             await end_ladders(client, codes)
             for code in project_codes:

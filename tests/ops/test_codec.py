@@ -56,6 +56,7 @@ def plain(text: str) -> Payload:
 
 # --- the codec --------------------------------------------------------------------------------
 
+
 async def test_round_trip_hides_the_data_and_names_the_key() -> None:
     codec = EncryptionCodec([NEW])
     original = [plain("项目简况：征地拆迁进度"), plain("second")]
@@ -82,8 +83,11 @@ async def test_rotation_old_payloads_still_open_new_ones_use_the_new_key() -> No
 
 async def test_unknown_key_id_fails_clearly() -> None:
     written = await EncryptionCodec([NEW]).encode([plain("x")])
-    with pytest.raises(PayloadKeyError, match=r"key id '2026-10'.*not in GUATU_PAYLOAD_KEYS "
-                                              r"\(known: 2026-01\)"):
+    with pytest.raises(
+        PayloadKeyError,
+        match=r"key id '2026-10'.*not in GUATU_PAYLOAD_KEYS "
+        r"\(known: 2026-01\)",
+    ):
         await EncryptionCodec([OLD]).decode(written)
 
 
@@ -103,8 +107,9 @@ async def test_unencrypted_payloads_pass_through() -> None:
 
 def test_key_list_formats_and_refusals() -> None:
     b64 = {k.id: base64.b64encode(k.key).decode() for k in (NEW, OLD)}
-    as_json = json.dumps([{"id": "2026-10", "key": b64["2026-10"]},
-                          {"id": "2026-01", "key": b64["2026-01"]}])
+    as_json = json.dumps(
+        [{"id": "2026-10", "key": b64["2026-10"]}, {"id": "2026-01", "key": b64["2026-01"]}]
+    )
     as_pairs = f"2026-10:{b64['2026-10']}, 2026-01:{b64['2026-01']}"
     assert parse_keys(as_json) == parse_keys(as_pairs) == [NEW, OLD]
     with pytest.raises(PayloadKeyError, match="16 bytes; AES-256 needs 32"):
@@ -143,10 +148,14 @@ async def test_committed_unencrypted_histories_replay_with_the_codec(path: Path)
 
 # --- a lifecycle on the time-skipping server ---------------------------------------------------
 
+
 @pytest_asyncio.fixture
 async def codec_client(ts_env: WorkflowEnvironment) -> Client:
-    return Client(ts_env.client.service_client, namespace=ts_env.client.namespace,
-                  data_converter=with_codec(pydantic_data_converter, [NEW, OLD]))
+    return Client(
+        ts_env.client.service_client,
+        namespace=ts_env.client.namespace,
+        data_converter=with_codec(pydantic_data_converter, [NEW, OLD]),
+    )
 
 
 async def _history_bytes(client: Client, workflow_id: str) -> bytes:
@@ -155,23 +164,41 @@ async def _history_bytes(client: Client, workflow_id: str) -> bytes:
 
 
 async def test_lifecycle_history_holds_no_clear_text(
-        ts_env: WorkflowEnvironment, codec_client: Client, pool: asyncpg.Pool,
-        http: httpx.AsyncClient, settings: Settings) -> None:
+    ts_env: WorkflowEnvironment,
+    codec_client: Client,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+) -> None:
     marker = f"SECRET-NARRATIVE-{uuid.uuid4().hex}"
     bureau = await add_bureau(pool, None)
     today = local_date(await ts_env.get_current_time())
-    plan = make_plan(ProjectKind.SERVICE, start=today.replace(day=1), bureau=bureau,
-                     milestone_days=[300, 320, 340]).model_copy(update={"name_zh": marker})
-    plain_plan = make_plan(ProjectKind.SERVICE, start=today.replace(day=1), bureau=bureau,
-                           milestone_days=[300, 320, 340]).model_copy(update={"name_zh": marker})
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=today.replace(day=1),
+        bureau=bureau,
+        milestone_days=[300, 320, 340],
+    ).model_copy(update={"name_zh": marker})
+    plain_plan = make_plan(
+        ProjectKind.SERVICE,
+        start=today.replace(day=1),
+        bureau=bureau,
+        milestone_days=[300, 320, 340],
+    ).model_copy(update={"name_zh": marker})
     async with running_worker(codec_client, pool, http, settings) as task_queue:
         ids = [c.project_workflow_id(plan.code), c.project_workflow_id(plain_plan.code)]
         try:
-            await start_project(codec_client, plan, TimerPolicy(), task_queue=task_queue,
-                                index=False)
-            report = ProgressReportInput(bureau=bureau, idempotency_key="k1",
-                                         month=month_key(plan.start), investment_wan=10,
-                                         physical_progress_pct=5, narrative=marker)
+            await start_project(
+                codec_client, plan, TimerPolicy(), task_queue=task_queue, index=False
+            )
+            report = ProgressReportInput(
+                bureau=bureau,
+                idempotency_key="k1",
+                month=month_key(plan.start),
+                investment_wan=10,
+                physical_progress_pct=5,
+                narrative=marker,
+            )
             result = await send_update(codec_client, plan.code, c.UPDATE_REPORT, report)
             assert result.accepted
             # Through the codec the project reads back in clear.
@@ -181,8 +208,9 @@ async def test_lifecycle_history_holds_no_clear_text(
             assert raw.count(ENCODING) >= 3  # start input, update input, update result
             # Control: a project started by a client without the codec (as every project was
             # before) carries the marker in clear, and the codec'd worker still runs it.
-            await start_project(ts_env.client, plain_plan, TimerPolicy(),
-                                task_queue=task_queue, index=False)
+            await start_project(
+                ts_env.client, plain_plan, TimerPolicy(), task_queue=task_queue, index=False
+            )
             assert (await project_status(codec_client, plain_plan.code)).name_zh == marker
             assert marker.encode() in await _history_bytes(ts_env.client, ids[1])
         finally:
@@ -200,11 +228,13 @@ async def _idle(handle: object) -> bool:
 
 # --- the codec endpoint ------------------------------------------------------------------------
 
+
 @pytest_asyncio.fixture
 async def api(codec_client: Client, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(codec_client, pool, Settings(temporal_ui_port=8233))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://guatu.test", timeout=10) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=10
+    ) as client:
         yield client
 
 
@@ -212,16 +242,18 @@ def _body(payloads: list[Payload]) -> str:
     return json_format.MessageToJson(Payloads(payloads=payloads))
 
 
-async def test_codec_endpoint_needs_an_admin_token(api: httpx.AsyncClient,
-                                                   pool: asyncpg.Pool) -> None:
+async def test_codec_endpoint_needs_an_admin_token(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
     encrypted = await EncryptionCodec([NEW]).encode([plain("项目叙述")])
     body = _body(encrypted)
     headers = {"Content-Type": "application/json", "X-Namespace": "default"}
     anonymous = await api.post("/codec/decode", content=body, headers=headers)
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "missing_token"
     leader = await create_token(pool, "leader", label="codec test")
-    refused = await api.post("/codec/decode", content=body,
-                             headers={**headers, "Authorization": f"Bearer {leader}"})
+    refused = await api.post(
+        "/codec/decode", content=body, headers={**headers, "Authorization": f"Bearer {leader}"}
+    )
     assert refused.status_code == 403 and "admin" in refused.json()["en"]
     admin = await create_token(pool, "admin", label="codec test")
     auth = {**headers, "Authorization": f"Bearer {admin}"}
@@ -238,19 +270,26 @@ async def test_codec_endpoint_needs_an_admin_token(api: httpx.AsyncClient,
     foreign = await EncryptionCodec([PayloadKey("gone", b"g" * 32)]).encode([plain("x")])
     unknown = await api.post("/codec/decode", content=_body(foreign), headers=auth)
     assert unknown.status_code == 422 and "'gone'" in unknown.json()["en"]
-    other = await api.post("/codec/decode", content=body,
-                           headers={**auth, "X-Namespace": "elsewhere"})
+    other = await api.post(
+        "/codec/decode", content=body, headers={**auth, "X-Namespace": "elsewhere"}
+    )
     assert other.status_code == 400 and other.json()["code"] == "codec_namespace_mismatch"
-    bad = await api.post("/codec/decode", content=b"{\"payloads\": 3}", headers=auth)
+    bad = await api.post("/codec/decode", content=b'{"payloads": 3}', headers=auth)
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_payloads"
 
 
-async def test_web_ui_origin_and_browser_sign_in(api: httpx.AsyncClient,
-                                                 pool: asyncpg.Pool) -> None:
+async def test_web_ui_origin_and_browser_sign_in(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
     ui = "http://127.0.0.1:8233"
-    preflight = await api.options("/codec/decode", headers={
-        "Origin": ui, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-namespace"})
+    preflight = await api.options(
+        "/codec/decode",
+        headers={
+            "Origin": ui,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-namespace",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == ui
     assert preflight.headers["access-control-allow-credentials"] == "true"
@@ -268,9 +307,11 @@ async def test_web_ui_origin_and_browser_sign_in(api: httpx.AsyncClient,
     cookie = signed.headers["set-cookie"]
     assert "HttpOnly" in cookie and "Path=/codec" in cookie and "SameSite=strict" in cookie
     encrypted = await EncryptionCodec([NEW]).encode([plain("叙述")])
-    decoded = await api.post("/codec/decode", content=_body(encrypted),
-                             headers={"Content-Type": "application/json", "Origin": ui,
-                                      "X-Namespace": "default"})
+    decoded = await api.post(
+        "/codec/decode",
+        content=_body(encrypted),
+        headers={"Content-Type": "application/json", "Origin": ui, "X-Namespace": "default"},
+    )
     assert decoded.status_code == 200, decoded.text
     assert decoded.headers["access-control-allow-origin"] == ui
     assert list(json_format.Parse(decoded.content, Payloads()).payloads) == [plain("叙述")]
@@ -280,7 +321,10 @@ async def test_web_ui_origin_and_browser_sign_in(api: httpx.AsyncClient,
     scripted = await api.post("/codec/session", headers={"Authorization": f"Bearer {admin}"})
     assert scripted.status_code == 204 and "guatu_codec=" in scripted.headers["set-cookie"]
     api.cookies.clear()
-    refused = await api.post("/codec/decode", content=_body(encrypted),
-                             headers={"Content-Type": "application/json", "Origin": ui})
+    refused = await api.post(
+        "/codec/decode",
+        content=_body(encrypted),
+        headers={"Content-Type": "application/json", "Origin": ui},
+    )
     assert refused.status_code == 401
     assert refused.headers["access-control-allow-origin"] == ui  # the UI can read why

@@ -99,12 +99,27 @@ def test_a_workflow_logger_record_carries_its_workflow_and_project() -> None:
     stream = io.StringIO()
     logs.configure("INFO", stream=stream)
     # What the SDK's workflow.logger attaches to a record (temporalio.workflow.LoggerAdapter).
-    logging.getLogger("temporalio.workflow").info("milestone missed", extra={
-        "temporal_workflow": {"workflow_id": "project-WJ2021-P06-003", "run_id": "r1",
-                              "workflow_type": "ProjectLifecycle", "namespace": "default"}})
-    logging.getLogger("temporalio.workflow").info("ladder step", extra={
-        "temporal_workflow": {"workflow_id": "ladder-sthjj", "run_id": "r2",
-                              "workflow_type": "BureauLadder"}})
+    logging.getLogger("temporalio.workflow").info(
+        "milestone missed",
+        extra={
+            "temporal_workflow": {
+                "workflow_id": "project-WJ2021-P06-003",
+                "run_id": "r1",
+                "workflow_type": "ProjectLifecycle",
+                "namespace": "default",
+            }
+        },
+    )
+    logging.getLogger("temporalio.workflow").info(
+        "ladder step",
+        extra={
+            "temporal_workflow": {
+                "workflow_id": "ladder-sthjj",
+                "run_id": "r2",
+                "workflow_type": "BureauLadder",
+            }
+        },
+    )
     lifecycle, ladder = _json_lines(stream)
     assert lifecycle["workflow_id"] == "project-WJ2021-P06-003"
     assert lifecycle["run_id"] == "r1" and lifecycle["workflow_type"] == "ProjectLifecycle"
@@ -124,20 +139,24 @@ class LogsProbe:
     @workflow.run
     async def run(self, note: str) -> str:
         temporalio.workflow.logger.info("workflow says hello")
-        return await workflow.execute_activity(log_something, note,
-                                               start_to_close_timeout=timedelta(seconds=10))
+        return await workflow.execute_activity(
+            log_something, note, start_to_close_timeout=timedelta(seconds=10)
+        )
 
 
 async def test_lines_from_a_real_workflow_and_activity_carry_the_workflow(
-        ts_env: WorkflowEnvironment) -> None:
+    ts_env: WorkflowEnvironment,
+) -> None:
     stream = io.StringIO()
     logs.configure("INFO", stream=stream)
     queue = f"logs-{uuid.uuid4().hex[:8]}"
     workflow_id = "project-LOG-PROBE-1"
-    async with Worker(ts_env.client, task_queue=queue, workflows=[LogsProbe],
-                      activities=[log_something]):
-        await ts_env.client.execute_workflow(LogsProbe.run, "n1", id=f"{workflow_id}-{queue}",
-                                             task_queue=queue)
+    async with Worker(
+        ts_env.client, task_queue=queue, workflows=[LogsProbe], activities=[log_something]
+    ):
+        await ts_env.client.execute_workflow(
+            LogsProbe.run, "n1", id=f"{workflow_id}-{queue}", task_queue=queue
+        )
     lines = _json_lines(stream)
     from_workflow = [x for x in lines if x["event"] == "workflow says hello"]
     from_activity = [x for x in lines if x["event"] == "inside an activity"]
@@ -149,9 +168,9 @@ async def test_lines_from_a_real_workflow_and_activity_carry_the_workflow(
     assert from_activity[0]["project"] == f"LOG-PROBE-1-{queue}"
 
 
-async def test_api_request_lines_carry_the_caller_and_the_project(pool: Any,
-                                                                   ts_env: WorkflowEnvironment,
-                                                                   settings: Settings) -> None:
+async def test_api_request_lines_carry_the_caller_and_the_project(
+    pool: Any, ts_env: WorkflowEnvironment, settings: Settings
+) -> None:
     stream = io.StringIO()
     logs.configure("INFO", stream=stream)
     app = create_app(ts_env.client, pool, settings)
@@ -170,8 +189,9 @@ async def test_api_request_lines_carry_the_caller_and_the_project(pool: Any,
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         # uvicorn serves each request in a task of its own; so do these.
-        answer = await asyncio.create_task(http.get(
-            "/test-log2/WJ2021-P01-001", headers={"Authorization": f"Bearer {token}"}))
+        answer = await asyncio.create_task(
+            http.get("/test-log2/WJ2021-P01-001", headers={"Authorization": f"Bearer {token}"})
+        )
         assert answer.status_code == 200, answer.text
         other = await asyncio.create_task(http.get("/test-log/X"))  # none of the first's context
         assert other.status_code == 200

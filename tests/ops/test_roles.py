@@ -51,7 +51,9 @@ async def dsns(embedded: EmbeddedPostgres) -> db.RoleDsns:
         # Every table is the owner's: a later migration (as the owner) may alter it.
         others = await owner.fetch(
             "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'"
-            " AND tableowner <> $1", roles.OWNER)
+            " AND tableowner <> $1",
+            roles.OWNER,
+        )
         assert others == []
     finally:
         await owner.close()
@@ -73,17 +75,20 @@ async def connect(dsns: db.RoleDsns) -> AsyncIterator[object]:
 
 
 async def test_embedded_server_refuses_a_passwordless_tcp_connection(
-        embedded: EmbeddedPostgres) -> None:
+    embedded: EmbeddedPostgres,
+) -> None:
     passwordless = f"postgresql://postgres@{embedded.host}:{embedded.port}/postgres"
     with pytest.raises(asyncpg.InvalidPasswordError):
         await asyncpg.connect(passwordless)
     with pytest.raises(asyncpg.InvalidPasswordError):
-        await asyncpg.connect(f"postgresql://postgres:wrong@{embedded.host}:{embedded.port}/"
-                              "postgres")
+        await asyncpg.connect(
+            f"postgresql://postgres:wrong@{embedded.host}:{embedded.port}/postgres"
+        )
     conn = await asyncpg.connect(embedded.dsn)  # the generated password
     try:
         method = await conn.fetchval(
-            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'postgres'")
+            "SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'postgres'"
+        )
         assert method is True
     finally:
         await conn.close()
@@ -97,8 +102,7 @@ async def test_a_data_directory_from_before_passwords_asks_for_them(tmp_path: Pa
     pg = EmbeddedPostgres(tmp_path, port=free_port())
     pg.start()
     pg.stop()
-    (pg.pgdata / "pg_hba.conf").write_text("local all all trust\n"
-                                           "host all all 127.0.0.1/32 trust\n")
+    (pg.pgdata / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
     pg.start()
     try:
         with pytest.raises(asyncpg.InvalidPasswordError):
@@ -129,7 +133,8 @@ async def test_the_api_role_cannot_change_tables(dsns: db.RoleDsns, connect) -> 
 
 
 async def test_the_worker_role_writes_rows_but_not_tables_nor_tokens(
-        dsns: db.RoleDsns, connect) -> None:  # type: ignore[no-untyped-def]
+    dsns: db.RoleDsns, connect
+) -> None:  # type: ignore[no-untyped-def]
     pool = await db.create_pool(dsns.worker, 1, 2)
     try:
         await upsert_reference(pool, load_bureaus(), load_programs())
@@ -156,7 +161,8 @@ async def test_the_read_only_role_reads_and_cannot_write(dsns: db.RoleDsns, conn
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await reader.execute(
             "INSERT INTO audit_log (key, at, actor, bureau, action, accepted) VALUES"
-            " ('k', now(), 'x', 'swj', 'y', true)")  # a valid row: only the privilege fails
+            " ('k', now(), 'x', 'swj', 'y', true)"
+        )  # a valid row: only the privilege fails
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await reader.execute("UPDATE notifications SET acknowledged_at = now()")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -164,26 +170,38 @@ async def test_the_read_only_role_reads_and_cannot_write(dsns: db.RoleDsns, conn
 
 
 async def test_channels_api_writes_worker_reads_and_records_reader_sees_no_secrets(
-        dsns: db.RoleDsns, connect) -> None:  # type: ignore[no-untyped-def]
+    dsns: db.RoleDsns, connect
+) -> None:  # type: ignore[no-untyped-def]
     """Notice channels (guatu/channels): administrators (the API's role) set them; the worker
     reads them and writes each notice's delivery status; the dashboard's role sees neither the
     sealed secrets nor a way to change where notices go."""
     worker = await connect(dsns.worker)
-    await worker.execute("INSERT INTO bureaus (code, name_zh, name_en) VALUES"
-                         " ('roles_ch', '测试局', 'test') ON CONFLICT DO NOTHING")
+    await worker.execute(
+        "INSERT INTO bureaus (code, name_zh, name_en) VALUES"
+        " ('roles_ch', '测试局', 'test') ON CONFLICT DO NOTHING"
+    )
     await worker.execute(
         "INSERT INTO notifications (key, bureau, kind, title_zh, body_zh, created_at)"
-        " VALUES ('roles:n1', 'roles_ch', 'test', 't', 'b', now()) ON CONFLICT DO NOTHING")
+        " VALUES ('roles:n1', 'roles_ch', 'test', 't', 'b', now()) ON CONFLICT DO NOTHING"
+    )
     api = await connect(dsns.api)
-    await api.execute("INSERT INTO bureau_channels (bureau, channel, settings, secrets)"
-                      " VALUES ('roles_ch', 'wecom', '{}', '{\"key\": \"enc:k1:x\"}')")
+    await api.execute(
+        "INSERT INTO bureau_channels (bureau, channel, settings, secrets)"
+        " VALUES ('roles_ch', 'wecom', '{}', '{\"key\": \"enc:k1:x\"}')"
+    )
     await api.execute("UPDATE bureau_channels SET updated_by = 'admin' WHERE bureau = 'roles_ch'")
-    assert await worker.fetchval("SELECT secrets->>'key' FROM bureau_channels"
-                                 " WHERE bureau = 'roles_ch'") == "enc:k1:x"
+    assert (
+        await worker.fetchval(
+            "SELECT secrets->>'key' FROM bureau_channels WHERE bureau = 'roles_ch'"
+        )
+        == "enc:k1:x"
+    )
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await worker.execute("UPDATE bureau_channels SET settings = '{}'")
-    await worker.execute("INSERT INTO notice_deliveries (notice_key, channel, status)"
-                         " VALUES ('roles:n1', 'wecom', 'delivered')")
+    await worker.execute(
+        "INSERT INTO notice_deliveries (notice_key, channel, status)"
+        " VALUES ('roles:n1', 'wecom', 'delivered')"
+    )
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await api.execute("UPDATE notice_deliveries SET status = 'pending'")
     reader = await connect(dsns.reader)
@@ -198,8 +216,9 @@ def test_docs_sql_is_the_roles_sql() -> None:
     assert (ROOT / "docs/sql/roles.sql").read_text() == roles.roles_sql() + "\n"
 
 
-async def test_docs_sql_sets_up_a_database_url_setup(embedded: EmbeddedPostgres,
-                                                     dsns: db.RoleDsns) -> None:
+async def test_docs_sql_sets_up_a_database_url_setup(
+    embedded: EmbeddedPostgres, dsns: db.RoleDsns
+) -> None:
     """What an operator runs (psql, superuser) on a database migrated before the roles: the
     tables pass to the owner, and the API's role is then refused DDL there too."""
     admin = await asyncpg.connect(embedded.dsn)
@@ -215,15 +234,29 @@ async def test_docs_sql_sets_up_a_database_url_setup(embedded: EmbeddedPostgres,
         await pool.close()
     passwords = embedded.credentials  # the same passwords: the module's other tests keep them
     subprocess.run(
-        [str(embedded.bin / "psql"), "-X", "-q", superuser_db, "-f",
-         str(ROOT / "docs/sql/roles.sql"),
-         *[arg for role in roles.ROLES for arg in ("-v", f"{role}_password={passwords[role]}")]],
-        check=True, capture_output=True, text=True, user=embedded.user)
+        [
+            str(embedded.bin / "psql"),
+            "-X",
+            "-q",
+            superuser_db,
+            "-f",
+            str(ROOT / "docs/sql/roles.sql"),
+            *[arg for role in roles.ROLES for arg in ("-v", f"{role}_password={passwords[role]}")],
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        user=embedded.user,
+    )
     owner = await asyncpg.connect(embedded.role_dsn(roles.OWNER, "guatu_prod"))
     try:
-        assert await owner.fetchval(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> $1",
-            roles.OWNER) == 0
+        assert (
+            await owner.fetchval(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> $1",
+                roles.OWNER,
+            )
+            == 0
+        )
         await owner.execute("SELECT version FROM schema_migrations")
         await db.apply_grants(owner)  # what the next migration run does
     finally:

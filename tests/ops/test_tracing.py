@@ -44,14 +44,19 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 
 @pytest_asyncio.fixture
-async def api(exporter: InMemorySpanExporter, dev_env: WorkflowEnvironment, pool: asyncpg.Pool,
-              http: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    exporter: InMemorySpanExporter,
+    dev_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(graceful_shutdown_seconds=2, max_cached_workflows=1000)
     client = await connect(settings, target=dev_env.client.service_client.config.target_host)
     async with running_worker(client, pool, http, settings) as task_queue:
         app = create_app(client, pool, settings, task_queue=task_queue, options=TEST_OPTIONS)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://guatu.test", timeout=30) as api_client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=30
+        ) as api_client:
             yield api_client
 
 
@@ -72,29 +77,41 @@ class Spans:
         return names[::-1]
 
     def sql_under(self, parent: ReadableSpan, table: str) -> list[ReadableSpan]:
-        return [s for s in self.spans
-                if s.parent is not None and s.parent.span_id == parent.context.span_id
-                and table in str(s.attributes.get("db.statement", ""))]
+        return [
+            s
+            for s in self.spans
+            if s.parent is not None
+            and s.parent.span_id == parent.context.span_id
+            and table in str(s.attributes.get("db.statement", ""))
+        ]
 
 
 async def test_one_trace_from_http_through_temporal_to_sql(
-        api: httpx.AsyncClient, exporter: InMemorySpanExporter, pool: asyncpg.Pool) -> None:
+    api: httpx.AsyncClient, exporter: InMemorySpanExporter, pool: asyncpg.Pool
+) -> None:
     bureau = await add_bureau(pool, None)
     manager = {"Authorization": f"Bearer {await create_token(pool, 'manager')}"}
     clerk = {"Authorization": f"Bearer {await create_token(pool, 'bureau', bureau, 'trace')}"}
     plan = make_plan(start=today() - timedelta(days=70), bureau=bureau)
     r = await api.post("/api/v1/projects", headers=manager, json=plan.model_dump(mode="json"))
     assert r.status_code == 201, r.text
-    r = await api.post(f"/api/v1/projects/{plan.code}/reports",
-                       headers={**clerk, "Idempotency-Key": uuid.uuid4().hex},
-                       json={"month": month_key(today()), "investment_wan": 50.0,
-                             "physical_progress_pct": 5})
+    r = await api.post(
+        f"/api/v1/projects/{plan.code}/reports",
+        headers={**clerk, "Idempotency-Key": uuid.uuid4().hex},
+        json={"month": month_key(today()), "investment_wan": 50.0, "physical_progress_pct": 5},
+    )
     assert r.status_code == 200, r.text
 
     async def report_projected() -> Spans | None:
         spans = Spans(exporter.get_finished_spans())
-        return spans if any(spans.sql_under(run, "progress_reports")
-                            for run in spans.named("RunActivity:apply_projection")) else None
+        return (
+            spans
+            if any(
+                spans.sql_under(run, "progress_reports")
+                for run in spans.named("RunActivity:apply_projection")
+            )
+            else None
+        )
 
     spans = await eventually(report_projected, timeout=30)
     assert hasattr(asyncpg.Connection.execute, "__wrapped__")  # instrumented (see the next test)
@@ -109,12 +126,16 @@ async def test_one_trace_from_http_through_temporal_to_sql(
     first_insert = [sql for run in runs for sql in spans.sql_under(run, "INSERT INTO projects")]
     assert first_insert, "no projection SQL under an activity span"
     assert spans.path(first_insert[0])[:-1] == [
-        "POST /api/v1/projects", "StartWorkflow:ProjectLifecycle",
-        "StartActivity:apply_projection", "RunActivity:apply_projection"]
+        "POST /api/v1/projects",
+        "StartWorkflow:ProjectLifecycle",
+        "StartActivity:apply_projection",
+        "RunActivity:apply_projection",
+    ]
     assert first_insert[0].kind is SpanKind.CLIENT  # asyncpg's span: the database call
     assert first_insert[0].context.trace_id == start_http[0].context.trace_id
     assert spans.named("RunWorkflow:ProjectLifecycle")[0].parent.span_id == (  # type: ignore[union-attr]
-        start[0].context.span_id)
+        start[0].context.span_id
+    )
 
     # The report: its request is the root of its own trace, down to the client's Update call
     # (and the API's own SQL: the project's bureau, the idempotency key).
@@ -122,34 +143,42 @@ async def test_one_trace_from_http_through_temporal_to_sql(
     assert len(report_http) == 1 and report_http[0].parent is None
     update = spans.named("StartWorkflowUpdate:submit_report")
     assert len(update) == 1
-    assert spans.path(update[0]) == ["POST /api/v1/projects/{code}/reports",
-                                     "StartWorkflowUpdate:submit_report"]
+    assert spans.path(update[0]) == [
+        "POST /api/v1/projects/{code}/reports",
+        "StartWorkflowUpdate:submit_report",
+    ]
     assert spans.sql_under(report_http[0], "api_idempotency")
     # In the workflow, the validator and the handler run in the project's trace and are linked
     # to the request's Update span: the interceptor's way to join a long-lived workflow.
     for name in ("ValidateUpdate:submit_report", "HandleUpdate:submit_report"):
         (handled,) = spans.named(name)
-        assert spans.path(handled) == ["POST /api/v1/projects", "StartWorkflow:ProjectLifecycle",
-                                       name]
+        assert spans.path(handled) == [
+            "POST /api/v1/projects",
+            "StartWorkflow:ProjectLifecycle",
+            name,
+        ]
         assert [link.context.span_id for link in handled.links] == [update[0].context.span_id]
     # The report's projection: the activity that wrote the report row, and its SQL.
     (report_sql,) = [sql for run in runs for sql in spans.sql_under(run, "progress_reports")]
     assert spans.path(report_sql)[:-1] == [
-        "POST /api/v1/projects", "StartWorkflow:ProjectLifecycle",
-        "StartActivity:apply_projection", "RunActivity:apply_projection"]
+        "POST /api/v1/projects",
+        "StartWorkflow:ProjectLifecycle",
+        "StartActivity:apply_projection",
+        "RunActivity:apply_projection",
+    ]
     assert report_sql.attributes.get("db.system") == "postgresql"
 
 
-async def test_tracing_is_off_without_an_endpoint(dev_env: WorkflowEnvironment,
-                                                  pool: asyncpg.Pool) -> None:
+async def test_tracing_is_off_without_an_endpoint(
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
     """No endpoint: no interceptor on the client, no instrumentation of the app or asyncpg."""
     tracing.disable()
     tracing._decided = False  # decide again from the settings, as a fresh process does
     try:
         settings = Settings()
         assert settings.otlp_endpoint is None
-        client = await connect(settings,
-                               target=dev_env.client.service_client.config.target_host)
+        client = await connect(settings, target=dev_env.client.service_client.config.target_host)
         assert client.config()["interceptors"] == []
         app = create_app(client, pool, settings, options=TEST_OPTIONS)
         assert not getattr(app, "_is_instrumented_by_opentelemetry", False)

@@ -59,8 +59,11 @@ class Unlisted:
 
 
 def test_a_workflow_without_a_behaviour_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"no versioning behaviour for workflow\(s\) "
-                                         r"\['Unlisted'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"no versioning behaviour for workflow\(s\) "
+        r"\['Unlisted'\]",
+    ):
         worker_options(Settings(deployment_name="g", build_id="b"), [*WORKFLOWS, Unlisted])
 
 
@@ -70,7 +73,8 @@ async def _behaviour(handle: WorkflowHandle) -> tuple[int, str]:  # type: ignore
 
 
 async def test_versioned_worker_registers_its_version(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     client: Client = dev_env.client
     deployment, build = f"guatu-test-{uuid.uuid4().hex[:8]}", "build-1"
     settings = Settings(graceful_shutdown_seconds=2, deployment_name=deployment, build_id=build)
@@ -78,14 +82,17 @@ async def test_versioned_worker_registers_its_version(
     handles: list[WorkflowHandle] = []  # type: ignore[type-arg]
     async with running_worker(client, pool, http, settings) as task_queue:
         try:
-            request = DescribeWorkerDeploymentRequest(namespace=client.namespace,
-                                                      deployment_name=deployment)
+            request = DescribeWorkerDeploymentRequest(
+                namespace=client.namespace, deployment_name=deployment
+            )
 
             async def registered() -> list[str]:
                 with contextlib.suppress(Exception):  # NotFound until the first poll lands
                     described = await client.workflow_service.describe_worker_deployment(request)
-                    return [v.deployment_version.build_id
-                            for v in described.worker_deployment_info.version_summaries]
+                    return [
+                        v.deployment_version.build_id
+                        for v in described.worker_deployment_info.version_summaries
+                    ]
                 return []
 
             assert await eventually(registered, timeout=30) == [build]
@@ -93,23 +100,40 @@ async def test_versioned_worker_registers_its_version(
             # rollout in docs/operations.md does this step with `temporal worker deployment`.
             await client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace, deployment_name=deployment, build_id=build,
-                    identity="test"))
+                    namespace=client.namespace,
+                    deployment_name=deployment,
+                    build_id=build,
+                    identity="test",
+                )
+            )
             described = await client.workflow_service.describe_worker_deployment(request)
             current = described.worker_deployment_info.routing_config.current_deployment_version
             assert (current.deployment_name, current.build_id) == (deployment, build)
 
-            plan = make_plan(ProjectKind.SERVICE, start=local_date(datetime.now(UTC)), bureau=bureau,
-                             milestone_days=[300, 320, 340])
+            plan = make_plan(
+                ProjectKind.SERVICE,
+                start=local_date(datetime.now(UTC)),
+                bureau=bureau,
+                milestone_days=[300, 320, 340],
+            )
             await start_project(client, plan, TimerPolicy(), task_queue=task_queue, index=False)
             lifecycle = client.get_workflow_handle(c.project_workflow_id(plan.code))
             handles.append(lifecycle)
-            notice = Notice(key=f"versioning-{uuid.uuid4().hex}", bureau=bureau,
-                            project=plan.code, kind="test", title_zh="测试", body_zh="测试",
-                            created_at=datetime.now(UTC))
+            notice = Notice(
+                key=f"versioning-{uuid.uuid4().hex}",
+                bureau=bureau,
+                project=plan.code,
+                kind="test",
+                title_zh="测试",
+                body_zh="测试",
+                created_at=datetime.now(UTC),
+            )
             delivery = await client.start_workflow(
-                c.NOTICE_WORKFLOW, NoticeDeliveryInput(notice=notice),
-                id=f"notice-versioning-{uuid.uuid4().hex}", task_queue=task_queue)
+                c.NOTICE_WORKFLOW,
+                NoticeDeliveryInput(notice=notice),
+                id=f"notice-versioning-{uuid.uuid4().hex}",
+                task_queue=task_queue,
+            )
             handles.append(delivery)
             auto = (ApiBehaviour.VERSIONING_BEHAVIOR_AUTO_UPGRADE, build)
             pinned = (ApiBehaviour.VERSIONING_BEHAVIOR_PINNED, build)
@@ -126,7 +150,8 @@ async def _is(handle: WorkflowHandle, expected: tuple[int, str]) -> bool:  # typ
 
 
 async def test_first_versioned_rollout_takes_over_running_lifecycles(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     """docs/operations.md, "Shipping a version", step 1: a lifecycle started on an unversioned
     worker continues on the versioned one once its version is made current."""
     client: Client = dev_env.client
@@ -134,19 +159,22 @@ async def test_first_versioned_rollout_takes_over_running_lifecycles(
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     bureau = await add_bureau(pool, None)
     today = local_date(datetime.now(UTC))
-    plan = make_plan(ProjectKind.SERVICE, start=today, bureau=bureau,
-                     milestone_days=[300, 320, 340])
+    plan = make_plan(
+        ProjectKind.SERVICE, start=today, bureau=bureau, milestone_days=[300, 320, 340]
+    )
     handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
     unversioned = Settings(graceful_shutdown_seconds=2)
     try:
         async with build_worker(client, pool, http, unversioned, task_queue=task_queue):
             await start_project(client, plan, TimerPolicy(), task_queue=task_queue, index=False)
             assert (await project_status(client, plan.code)).code == plan.code
-        versioned = Settings(graceful_shutdown_seconds=2, deployment_name=deployment,
-                             build_id=build)
+        versioned = Settings(
+            graceful_shutdown_seconds=2, deployment_name=deployment, build_id=build
+        )
         async with build_worker(client, pool, http, versioned, task_queue=task_queue):
-            request = DescribeWorkerDeploymentRequest(namespace=client.namespace,
-                                                      deployment_name=deployment)
+            request = DescribeWorkerDeploymentRequest(
+                namespace=client.namespace, deployment_name=deployment
+            )
 
             async def polling() -> bool:
                 with contextlib.suppress(Exception):
@@ -157,11 +185,19 @@ async def test_first_versioned_rollout_takes_over_running_lifecycles(
             assert await eventually(polling, timeout=30)
             await client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
-                    namespace=client.namespace, deployment_name=deployment, build_id=build,
-                    identity="test"))
-            report = ProgressReportInput(bureau=bureau, idempotency_key="after-rollout",
-                                         month=month_key(today), investment_wan=10,
-                                         physical_progress_pct=5)
+                    namespace=client.namespace,
+                    deployment_name=deployment,
+                    build_id=build,
+                    identity="test",
+                )
+            )
+            report = ProgressReportInput(
+                bureau=bureau,
+                idempotency_key="after-rollout",
+                month=month_key(today),
+                investment_wan=10,
+                physical_progress_pct=5,
+            )
             result = await send_update(client, plan.code, c.UPDATE_REPORT, report)
             assert result.accepted
             auto = (ApiBehaviour.VERSIONING_BEHAVIOR_AUTO_UPGRADE, build)

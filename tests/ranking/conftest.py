@@ -17,13 +17,11 @@ import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
 from guatu.core import constants as c
-from tests.helpers import eventually  # noqa: F401 - re-exported for the ranking tests
+from tests.helpers import eventually
 
 
 def prefix() -> str:
     return f"r{uuid.uuid4().hex[:6]}"
-
-
 
 
 async def idle(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -39,11 +37,14 @@ async def quiet(handle: WorkflowHandle[Any, Any]) -> bool:
         return False
     await asyncio.sleep(0.5)
     second = (await handle.describe()).raw_description
-    return (not second.pending_activities and not second.HasField("pending_workflow_task")
-            and second.workflow_execution_info.execution.run_id
-            == first.workflow_execution_info.execution.run_id
-            and second.workflow_execution_info.history_length
-            == first.workflow_execution_info.history_length)
+    return (
+        not second.pending_activities
+        and not second.HasField("pending_workflow_task")
+        and second.workflow_execution_info.execution.run_id
+        == first.workflow_execution_info.execution.run_id
+        and second.workflow_execution_info.history_length
+        == first.workflow_execution_info.history_length
+    )
 
 
 async def end_ladders(client: Client, bureaus: list[str]) -> None:

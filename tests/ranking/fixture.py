@@ -37,8 +37,11 @@ from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snap
 PERIOD = "2031-03"
 START = date(2031, 2, 10)
 FINISH = date(2031, 5, 21)
-MILESTONES = {"land_use": date(2031, 2, 20), "planning_permit": date(2031, 3, 10),
-              "construction_permit": date(2031, 4, 20)}
+MILESTONES = {
+    "land_use": date(2031, 2, 20),
+    "planning_permit": date(2031, 3, 10),
+    "construction_permit": date(2031, 4, 20),
+}
 
 
 @dataclass
@@ -57,29 +60,81 @@ class P:
 def projects(prefix: str) -> list[P]:
     a, b, c, d = (f"{prefix}_{x}" for x in "abcd")
     return [
-        P(f"{prefix.upper()}-A1", a, "P01", 1000, 200, 400,
-          {"land_use": date(2031, 2, 18), "planning_permit": date(2031, 3, 10)}, True),
-        P(f"{prefix.upper()}-A2", a, "P02", 3000, 300, 600,
-          {"land_use": date(2031, 2, 25)}, False, ["2031-03"]),
-        P(f"{prefix.upper()}-B1", b, "P01", 2000, 500, 600,
-          {"land_use": date(2031, 2, 20), "planning_permit": date(2031, 3, 1)}, True),
-        P(f"{prefix.upper()}-C1", c, "P02", 1000, 250, 250,
-          {"land_use": date(2031, 2, 19), "planning_permit": date(2031, 3, 12)}, True),
-        P(f"{prefix.upper()}-C2", c, "P02", 1000, 100, 450,
-          {"land_use": date(2031, 2, 11), "planning_permit": date(2031, 3, 9),
-           # reached after the period closed: does not count for 2031-03
-           "construction_permit": date(2031, 4, 15)}, False),
+        P(
+            f"{prefix.upper()}-A1",
+            a,
+            "P01",
+            1000,
+            200,
+            400,
+            {"land_use": date(2031, 2, 18), "planning_permit": date(2031, 3, 10)},
+            True,
+        ),
+        P(
+            f"{prefix.upper()}-A2",
+            a,
+            "P02",
+            3000,
+            300,
+            600,
+            {"land_use": date(2031, 2, 25)},
+            False,
+            ["2031-03"],
+        ),
+        P(
+            f"{prefix.upper()}-B1",
+            b,
+            "P01",
+            2000,
+            500,
+            600,
+            {"land_use": date(2031, 2, 20), "planning_permit": date(2031, 3, 1)},
+            True,
+        ),
+        P(
+            f"{prefix.upper()}-C1",
+            c,
+            "P02",
+            1000,
+            250,
+            250,
+            {"land_use": date(2031, 2, 19), "planning_permit": date(2031, 3, 12)},
+            True,
+        ),
+        P(
+            f"{prefix.upper()}-C2",
+            c,
+            "P02",
+            1000,
+            100,
+            450,
+            {
+                "land_use": date(2031, 2, 11),
+                "planning_permit": date(2031, 3, 9),
+                # reached after the period closed: does not count for 2031-03
+                "construction_permit": date(2031, 4, 15),
+            },
+            False,
+        ),
         P(f"{prefix.upper()}-D1", d, "P01", 4000, 400, 0, {}, None, ["2031-02", "2031-03"]),
     ]
 
 
 def plan_json(p: P) -> dict[str, object]:
     return {
-        "code": p.code, "name_zh": f"项目{p.code[-2:]}", "name_en": "", "program": p.program,
-        "bureau": p.bureau, "kind": "engineering", "total_investment_wan": p.total,
-        "yearly_investment_wan": {}, "start": START.isoformat(), "finish": FINISH.isoformat(),
+        "code": p.code,
+        "name_zh": f"项目{p.code[-2:]}",
+        "name_en": "",
+        "program": p.program,
+        "bureau": p.bureau,
+        "kind": "engineering",
+        "total_investment_wan": p.total,
+        "yearly_investment_wan": {},
+        "start": START.isoformat(),
+        "finish": FINISH.isoformat(),
         "milestones": [{"step": s, "planned": d.isoformat()} for s, d in MILESTONES.items()],
-        "curve": "linear", "illustrative": True,
+        "curve": "linear",
+        "illustrative": True,
     }
 
 
@@ -88,7 +143,8 @@ async def add_bureaus(pool: asyncpg.Pool, prefix: str, url: str | None) -> list[
     async with pool.acquire() as conn:
         await conn.executemany(
             "INSERT INTO bureaus (code, name_zh, name_en, webhook_url) VALUES ($1,$2,$3,$4)",
-            [(code, f"测试{code[-1].upper()}局", f"test bureau {code[-1]}", url) for code in codes])
+            [(code, f"测试{code[-1].upper()}局", f"test bureau {code[-1]}", url) for code in codes],
+        )
     return codes
 
 
@@ -107,25 +163,39 @@ async def insert(pool: asyncpg.Pool, prefix: str, cancelled_extra: bool = True) 
                 " total_investment_wan, planned_investment_to_date_wan, actual_investment_wan,"
                 " physical_progress_pct, red_months, plan, business_today, version)"
                 " VALUES ($1,$2,$3,$4,'engineering','preliminary',$5,'green',$6,0,0,0,$7,$8,$9,1)",
-                p.code, f"项目{p.code[-2:]}", p.program, p.bureau,
-                "cancelled" if p.code.endswith("X9") else "active", p.total, p.red,
-                plan_json(p), date(2031, 4, 1))
+                p.code,
+                f"项目{p.code[-2:]}",
+                p.program,
+                p.bureau,
+                "cancelled" if p.code.endswith("X9") else "active",
+                p.total,
+                p.red,
+                plan_json(p),
+                date(2031, 4, 1),
+            )
             reports = [("2031-02", 0, p.feb, True)]
             if p.mar_on_time is not None:
                 reports.append(("2031-03", 0, p.mar, p.mar_on_time))
             if p.code.endswith("A2"):
-                reports = [("2031-02", 0, 300.0, True), ("2031-03", 0, 500.0, False),
-                           ("2031-03", 1, 600.0, False)]
+                reports = [
+                    ("2031-02", 0, 300.0, True),
+                    ("2031-03", 0, 500.0, False),
+                    ("2031-03", 1, 600.0, False),
+                ]
             await conn.executemany(
                 "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
                 " cumulative_investment_wan, physical_progress_pct, received_at, on_time, actor)"
                 " VALUES ($1,$2,$3,$4,0,10,$5,$6,'test')",
-                [(p.code, m, corr, amount, at, on_time) for m, corr, amount, on_time in reports])
+                [(p.code, m, corr, amount, at, on_time) for m, corr, amount, on_time in reports],
+            )
             await conn.executemany(
                 "INSERT INTO stage_history (key, project, step, stage, on_date, planned,"
                 " recorded_at, actor, bureau) VALUES ($1,$2,$3,'preliminary',$4,$5,$6,'t',$7)",
-                [(f"{p.code}:{s}", p.code, s, d, MILESTONES.get(s), at, p.bureau)
-                 for s, d in p.reached.items()])
+                [
+                    (f"{p.code}:{s}", p.code, s, d, MILESTONES.get(s), at, p.bureau)
+                    for s, d in p.reached.items()
+                ],
+            )
     return ps
 
 
@@ -135,27 +205,57 @@ def snapshot(prefix: str) -> Snapshot:
     inputs = []
     for p in ps:
         actual = p.feb + (p.mar if p.mar_on_time is not None else 0)
-        inputs.append(ProjectInput(
-            code=p.code, name_zh=f"项目{p.code[-2:]}", program=p.program, bureau=p.bureau,
-            kind="engineering", stage="preliminary", status="active", start=START, finish=FINISH,
-            total_investment_wan=p.total, planned_to_date_wan=p.total / 2,
-            planned_ytd_wan=p.total / 2, actual_cumulative_wan=actual, actual_ytd_wan=actual,
-            monthly_investment_wan={"2031-02": p.feb, **({"2031-03": p.mar}
-                                                         if p.mar_on_time is not None else {})},
-            milestones=[MilestoneInput(step=s, planned=d,
-                                       actual=p.reached.get(s) if p.reached.get(s, FINISH) < date(2031, 4, 1) else None)
-                        for s, d in MILESTONES.items()],
-            reports=[ReportInput(month="2031-02", received=True, on_time=True),
-                     ReportInput(month="2031-03", received=p.mar_on_time is not None,
-                                 on_time=bool(p.mar_on_time))],
-            red_months=p.red,
-            # The whole plan falls in 2031 (year plan = total); its span months are February–May
-            # (the finish day 21 May is not in the span, 20 May is): 时间进度 at the close of
-            # March = 2/4, so the year's plan-to-date is total ÷ 2.
-            year_plan_wan=p.total, year_plan_to_date_wan=p.total / 2,
-        ))
+        inputs.append(
+            ProjectInput(
+                code=p.code,
+                name_zh=f"项目{p.code[-2:]}",
+                program=p.program,
+                bureau=p.bureau,
+                kind="engineering",
+                stage="preliminary",
+                status="active",
+                start=START,
+                finish=FINISH,
+                total_investment_wan=p.total,
+                planned_to_date_wan=p.total / 2,
+                planned_ytd_wan=p.total / 2,
+                actual_cumulative_wan=actual,
+                actual_ytd_wan=actual,
+                monthly_investment_wan={
+                    "2031-02": p.feb,
+                    **({"2031-03": p.mar} if p.mar_on_time is not None else {}),
+                },
+                milestones=[
+                    MilestoneInput(
+                        step=s,
+                        planned=d,
+                        actual=p.reached.get(s)
+                        if p.reached.get(s, FINISH) < date(2031, 4, 1)
+                        else None,
+                    )
+                    for s, d in MILESTONES.items()
+                ],
+                reports=[
+                    ReportInput(month="2031-02", received=True, on_time=True),
+                    ReportInput(
+                        month="2031-03",
+                        received=p.mar_on_time is not None,
+                        on_time=bool(p.mar_on_time),
+                    ),
+                ],
+                red_months=p.red,
+                # The whole plan falls in 2031 (year plan = total); its span months are February–May
+                # (the finish day 21 May is not in the span, 20 May is): 时间进度 at the close of
+                # March = 2/4, so the year's plan-to-date is total ÷ 2.
+                year_plan_wan=p.total,
+                year_plan_to_date_wan=p.total / 2,
+            )
+        )
     return Snapshot(
-        period=PERIOD, kind="month", close=date(2031, 4, 1), months=[PERIOD],
+        period=PERIOD,
+        kind="month",
+        close=date(2031, 4, 1),
+        months=[PERIOD],
         frozen_at=datetime(2031, 4, 1, 1, 0, tzinfo=UTC),
         bureaus={f"{prefix}_{x}": f"测试{x.upper()}局" for x in "abcd"},
         programs={"P01": "居民收入水平提升工程", "P02": "生活成本竞争力提升工程"},

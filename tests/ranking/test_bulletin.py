@@ -54,8 +54,9 @@ def texts(doc: DocumentObject) -> list[str]:
 
 def table(doc: DocumentObject, *header: str) -> list[list[str]]:
     """The body rows of the one table whose header row starts with `header`."""
-    found = [t for t in doc.tables if [c.text for c in t.rows[0].cells][:len(header)]
-             == list(header)]
+    found = [
+        t for t in doc.tables if [c.text for c in t.rows[0].cells][: len(header)] == list(header)
+    ]
     assert len(found) == 1, [[c.text for c in t.rows[0].cells] for t in doc.tables]
     return [[c.text for c in row.cells] for row in found[0].rows[1:]]
 
@@ -70,10 +71,15 @@ def content(doc: DocumentObject) -> tuple[list[str], list[list[list[str]]]]:
     return texts(doc), [[[c.text for c in r.cells] for r in t.rows] for t in doc.tables]
 
 
-async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool,
-                                            pg_server: str, http: httpx.AsyncClient,
-                                            receiver: WebhookReceiver, settings: Settings,
-                                            tmp_path: Path) -> None:
+async def test_bulletin_through_api_and_cli(
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    pg_server: str,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, receiver.url)
     a, b, cc, d = bureaus
@@ -87,19 +93,24 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
     client = dev_env.client
     async with running_worker(client, fresh_pool, http, settings) as tq:
         app = create_app(client, fresh_pool, Settings(), task_queue=tq, options=TEST_OPTIONS)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://guatu.test", timeout=60) as api:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=60
+        ) as api:
             try:
+
                 async def download(query: str, token: str = leader) -> httpx.Response:
-                    return await api.get(f"/api/v1/rankings/bulletin?{query}",
-                                         headers={"Authorization": f"Bearer {token}"})
+                    return await api.get(
+                        f"/api/v1/rankings/bulletin?{query}",
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
 
                 # Nothing published yet: 404 with the API's error shape.
                 missing = await download("period=2031-03")
                 assert (missing.status_code, missing.json()["code"]) == (404, "ranking_not_found")
 
-                first = await (await service.trigger_round(client, "2031-03", task_queue=tq)
-                               ).result()
+                first = await (
+                    await service.trigger_round(client, "2031-03", task_queue=tq)
+                ).result()
                 assert (first.red_list, first.black_list) == ([b, cc], [a, d])
                 # The ladders' decisions of 2031-03: 通报表扬 for b and c, 黑榜通报 for a and d,
                 # and a 督办单 for D1 (red in February and March: 2 months running).
@@ -125,8 +136,9 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                 # The bureau table is the round's: code, name, rank, score (2 decimals),
                 # movement (no earlier period ranked: —), list; the 序时 rate as stored.
                 ranking = await queries.get_ranking(fresh_pool, "bureau", "2031-03")
-                ratio = {row["code"]: f"{row['investment_ratio'] * 100:.2f}%"
-                         for row in ranking["rows"]}
+                ratio = {
+                    row["code"]: f"{row['investment_ratio'] * 100:.2f}%" for row in ranking["rows"]
+                }
                 assert table(doc, "名次", "升降", "代码", "责任单位") == [
                     ["1", "—", b, "测试B局", "106.00", ratio[b], "红榜"],
                     ["2", "—", cc, "测试C局", "89.25", ratio[cc], "红榜"],
@@ -134,11 +146,17 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                     ["4", "—", d, "测试D局", "7.00", ratio[d], "黑榜"],
                 ]
                 assert [[r["code"], r["rank"], r["score"]] for r in ranking["rows"]] == [
-                    [b, 1, 106.0], [cc, 2, 89.25], [a, 3, 51.25], [d, 4, 7.0]]
+                    [b, 1, 106.0],
+                    [cc, 2, 89.25],
+                    [a, 3, 51.25],
+                    [d, 4, 7.0],
+                ]
                 # Programs: P01 (112 × 1000 + 106 × 2000 + 7 × 4000) / 7000 = 50.29; P02 54.30.
                 programs = table(doc, "名次", "升降", "代码", "工程")
                 assert [(row[0], row[2], row[4]) for row in programs] == [
-                    ("1", "P02", "54.30"), ("2", "P01", "50.29")]
+                    ("1", "P02", "54.30"),
+                    ("2", "P01", "50.29"),
+                ]
                 assert "红榜：测试B局（106.00 分）、测试C局（89.25 分）。" in lines
                 assert "黑榜：测试A局（51.25 分）、测试D局（7.00 分）。" in lines
                 summary = next(line for line in lines if line.startswith("2031年3月竞进比拼共对"))
@@ -152,15 +170,21 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
 
                 # 通报表扬 for b and c; the 通报批评 of a and d and D1's 督办单 with its deadline:
                 # 30 days (project_correction_days) from the day the ladder decided it.
-                assert [line.split("：")[0] for line in lines
-                        if line.endswith("予以通报表扬。")] == ["测试B局", "测试C局"]
-                order = (await fetch(fresh_pool, "SELECT due, issued_at FROM ladder_orders"
-                                                 " WHERE bureau = $1", d))[0]
+                assert [
+                    line.split("：")[0] for line in lines if line.endswith("予以通报表扬。")
+                ] == ["测试B局", "测试C局"]
+                order = (
+                    await fetch(
+                        fresh_pool, "SELECT due, issued_at FROM ladder_orders WHERE bureau = $1", d
+                    )
+                )[0]
                 assert order["due"] == local_date(order["issued_at"]) + timedelta(days=30)
                 orders = table(doc, "序号", "事项", "责任单位")
                 assert [(row[1], row[2], row[3], row[5]) for row in orders] == [
-                    ("黑榜通报", "测试A局", "—", "—"), ("黑榜通报", "测试D局", "—", "—"),
-                    ("督办单", "测试D局", f"项目D1（{d1}）", order["due"].isoformat())]
+                    ("黑榜通报", "测试A局", "—", "—"),
+                    ("黑榜通报", "测试D局", "—", "—"),
+                    ("督办单", "测试D局", f"项目D1（{d1}）", order["due"].isoformat()),
+                ]
                 assert orders[2][4].startswith(f"项目「项目D1」（{d1}）连续 2 个月红灯")
 
                 # The chart, drawn with a CJK font (make fonts), and its figures: on the
@@ -170,7 +194,8 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                 assert bulletin_chart.cjk_family() is not None
                 assert table(doc, "工程", "序时计划（万元）") == [
                     ["生活成本竞争力提升工程", "2,500.00", "1,950.00", "78.00%"],
-                    ["居民收入水平提升工程", "3,500.00", "2,100.00", "60.00%"]]
+                    ["居民收入水平提升工程", "3,500.00", "2,100.00", "60.00%"],
+                ]
                 computed = (await fetch(fresh_pool, "SELECT computed_at FROM ranking_rounds"))[0]
                 day = local_date(computed["computed_at"])
                 assert lines[-2] == f"{day.year}年{day.month}月{day.day}日"
@@ -178,8 +203,9 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                 # Downloaded again: the same bytes. The CLI writes the same document.
                 assert (await download("period=2031-03")).content == one
                 target = tmp_path / "通报.docx"
-                written = await cli(["ranking", "bulletin", "--period", "2031-03", "-o",
-                                     str(target)], env)
+                written = await cli(
+                    ["ranking", "bulletin", "--period", "2031-03", "-o", str(target)], env
+                )
                 assert written.exit_code == 0, written.output
                 assert "已生成2031年3月竞进比拼通报（第 1 版" in written.stdout
                 assert target.read_bytes() == one
@@ -195,26 +221,43 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
 
                 # Revision 2: D1's March report arrived late; the round is refrozen.
                 await _late_report(fresh_pool, d1)
-                revised = await (await service.revise_round(
-                    client, "2031-03", reason=REASON, actor="李科长", task_queue=tq,
-                    pool=fresh_pool)).result()
+                revised = await (
+                    await service.revise_round(
+                        client,
+                        "2031-03",
+                        reason=REASON,
+                        actor="李科长",
+                        task_queue=tq,
+                        pool=fresh_pool,
+                    )
+                ).result()
                 assert (revised.revision, revised.red_list) == (2, [b, cc, d])
                 await eventually(lambda: _decisions(fresh_pool, 7), timeout=60)
                 r2 = await download("period=2031-03")
                 assert r2.status_code == 200 and r2.headers["x-guatu-revision"] == "2"
-                assert unquote(re.search(r"filename\*=UTF-8''([^;]+)",
-                                         r2.headers["content-disposition"])[1]) \
+                assert (
+                    unquote(
+                        re.search(r"filename\*=UTF-8''([^;]+)", r2.headers["content-disposition"])[
+                            1
+                        ]
+                    )
                     == "通报-2031-03-第2版.docx"
+                )
                 doc2 = opened(r2.content)
                 lines2 = texts(doc2)
                 assert "（第 2 版 · 更正）" in lines2
                 note = f"更正说明：本通报为第 2 版，更正第 1 版。更正原因：{REASON}（李科长）。"
                 assert note in lines2
                 assert [row[:5] for row in table(doc2, "名次", "升降", "代码", "责任单位")] == [
-                    ["1", "—", b, "测试B局", "106.00"], ["2", "—", cc, "测试C局", "89.25"],
-                    ["3", "—", d, "测试D局", "58.00"], ["4", "—", a, "测试A局", "51.25"]]
-                assert ("红榜：测试B局（106.00 分）、测试C局（89.25 分）、测试D局（58.00 分）。"
-                        in lines2)
+                    ["1", "—", b, "测试B局", "106.00"],
+                    ["2", "—", cc, "测试C局", "89.25"],
+                    ["3", "—", d, "测试D局", "58.00"],
+                    ["4", "—", a, "测试A局", "51.25"],
+                ]
+                assert (
+                    "红榜：测试B局（106.00 分）、测试C局（89.25 分）、测试D局（58.00 分）。"
+                    in lines2
+                )
                 assert "黑榜：测试A局（51.25 分）。" in lines2
                 # d's 通报批评 is withdrawn, its 通报表扬 made; D1's 督办单 stands.
                 assert "撤销测试D局「黑榜通报」决定" in lines2
@@ -223,23 +266,40 @@ async def test_bulletin_through_api_and_cli(dev_env: WorkflowEnvironment, fresh_
                 assert "责任单位黑榜：测试A局、测试D局 → 测试A局" in lines2
                 assert "工程红榜：无 → 居民收入水平提升工程" in lines2
                 assert [(row[1], row[2]) for row in table(doc2, "序号", "事项", "责任单位")] == [
-                    ("黑榜通报", "测试A局"), ("督办单", "测试D局")]
+                    ("黑榜通报", "测试A局"),
+                    ("督办单", "测试D局"),
+                ]
                 # D1 now 400 + 1700 = 2100 of 2000: P01 3800 of 3500 = 108.57 %, and first
                 # in the program ranking (79.43 against P02 54.30), so first in the table.
                 assert table(doc2, "工程", "序时计划（万元）") == [
                     ["居民收入水平提升工程", "3,500.00", "3,800.00", "108.57%"],
-                    ["生活成本竞争力提升工程", "2,500.00", "1,950.00", "78.00%"]]
+                    ["生活成本竞争力提升工程", "2,500.00", "1,950.00", "78.00%"],
+                ]
                 cli2 = tmp_path / "r2.docx"
-                assert (await cli(["ranking", "bulletin", "--period", "2031-03", "-o", str(cli2)],
-                                  env)).exit_code == 0
+                assert (
+                    await cli(["ranking", "bulletin", "--period", "2031-03", "-o", str(cli2)], env)
+                ).exit_code == 0
                 assert cli2.read_bytes() == r2.content
 
                 # Revision 1 is still the document it was.
                 again = await download("period=2031-03&revision=1")
                 assert again.status_code == 200 and again.content == one
                 cli1 = tmp_path / "r1.docx"
-                assert (await cli(["ranking", "bulletin", "--period", "2031-03", "--revision",
-                                   "1", "-o", str(cli1)], env)).exit_code == 0
+                assert (
+                    await cli(
+                        [
+                            "ranking",
+                            "bulletin",
+                            "--period",
+                            "2031-03",
+                            "--revision",
+                            "1",
+                            "-o",
+                            str(cli1),
+                        ],
+                        env,
+                    )
+                ).exit_code == 0
                 assert cli1.read_bytes() == one
             finally:
                 await end_ladders(client, bureaus)
@@ -256,45 +316,95 @@ async def _late_report(pool: asyncpg.Pool, code: str) -> None:
             "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
             " cumulative_investment_wan, physical_progress_pct, received_at, on_time, actor)"
             " VALUES ($1, '2031-03', 0, 1700, 2100, 20, $2, false, 'test')",
-            code, datetime(2031, 4, 28, tzinfo=UTC))
+            code,
+            datetime(2031, 4, 28, tzinfo=UTC),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # The document from a hand-made round: movement, 约谈 and 督办 rows, exemptions
 # ---------------------------------------------------------------------------------------------
 
-def _row(code: str, name: str, rank: int, score: float, movement: int | None,
-         listed: ListKind | None = None, exempted: bool = False) -> RankedRow:
-    return RankedRow(level=Level.BUREAU, code=code, name_zh=name, rank=rank, of=4, score=score,
-                     movement=movement, listed=listed, target_met=listed is ListKind.RED,
-                     exempted=exempted, investment_ratio=0.9, weight=1000)
+
+def _row(
+    code: str,
+    name: str,
+    rank: int,
+    score: float,
+    movement: int | None,
+    listed: ListKind | None = None,
+    exempted: bool = False,
+) -> RankedRow:
+    return RankedRow(
+        level=Level.BUREAU,
+        code=code,
+        name_zh=name,
+        rank=rank,
+        of=4,
+        score=score,
+        movement=movement,
+        listed=listed,
+        target_met=listed is ListKind.RED,
+        exempted=exempted,
+        investment_ratio=0.9,
+        weight=1000,
+    )
 
 
-def _decision(kind: ActionKind, bureau: str, name: str, line: str,
-              deadline: datetime | None = None) -> Decision:
-    return Decision(key=f"k:{bureau}:{kind.value}", kind=kind, kind_zh=ACTION_ZH[kind],
-                    bureau=bureau, bureau_name=name, project=None, project_name="",
-                    deadline=deadline.date() if deadline else None, lines_zh=[line], revision=1)
+def _decision(
+    kind: ActionKind, bureau: str, name: str, line: str, deadline: datetime | None = None
+) -> Decision:
+    return Decision(
+        key=f"k:{bureau}:{kind.value}",
+        kind=kind,
+        kind_zh=ACTION_ZH[kind],
+        bureau=bureau,
+        bureau_name=name,
+        project=None,
+        project_name="",
+        deadline=deadline.date() if deadline else None,
+        lines_zh=[line],
+        revision=1,
+    )
 
 
 def _hand_made() -> Bulletin:
-    rows = [_row("x", "甲局", 1, 95.5, 2, ListKind.RED), _row("y", "乙局", 2, 80.0, -1),
-            _row("z", "丙局", 3, 70.125, 0, exempted=True), _row("w", "丁局", 4, 12.0, None,
-                                                                ListKind.BLACK)]
+    rows = [
+        _row("x", "甲局", 1, 95.5, 2, ListKind.RED),
+        _row("y", "乙局", 2, 80.0, -1),
+        _row("z", "丙局", 3, 70.125, 0, exempted=True),
+        _row("w", "丁局", 4, 12.0, None, ListKind.BLACK),
+    ]
     return Bulletin(
-        period="2030-12", label_zh="2030年12月", kind_zh="月度",
-        close=datetime(2031, 1, 1).date(), published_at=datetime(2031, 1, 1, 2, 0, tzinfo=UTC),
-        ruleset_id="default", ruleset_version=2, ruleset_name_zh="温江竞进比拼默认规则",
-        basis_zh="本年（年度计划口径）", revision=1, reason="", actor="",
-        results_sha256="0" * 64, bureaus=rows, programs=[], projects=9, red_list=[rows[0]],
-        black_list=[rows[3]], program_red_list=[], program_black_list=[],
+        period="2030-12",
+        label_zh="2030年12月",
+        kind_zh="月度",
+        close=datetime(2031, 1, 1).date(),
+        published_at=datetime(2031, 1, 1, 2, 0, tzinfo=UTC),
+        ruleset_id="default",
+        ruleset_version=2,
+        ruleset_name_zh="温江竞进比拼默认规则",
+        basis_zh="本年（年度计划口径）",
+        revision=1,
+        reason="",
+        actor="",
+        results_sha256="0" * 64,
+        bureaus=rows,
+        programs=[],
+        projects=9,
+        red_list=[rows[0]],
+        black_list=[rows[3]],
+        program_red_list=[],
+        program_black_list=[],
         exempted=[(rows[2], "汛期停工")],
         decisions=[
             _decision(ActionKind.SUMMONS, "w", "丁局", "连续第 2 期列入黑榜"),
-            _decision(ActionKind.SUPERVISION, "y", "乙局", "连续第 3 期列入黑榜",
-                      datetime(2031, 1, 16)),
+            _decision(
+                ActionKind.SUPERVISION, "y", "乙局", "连续第 3 期列入黑榜", datetime(2031, 1, 16)
+            ),
         ],
-        investment=[Investment("P01", "甲工程", 1500.0, 2000.0)])
+        investment=[Investment("P01", "甲工程", 1500.0, 2000.0)],
+    )
 
 
 def test_rendered_rows_movement_and_orders() -> None:
@@ -302,13 +412,16 @@ def test_rendered_rows_movement_and_orders() -> None:
     body = bulletin_doc.render(_hand_made())
     doc = opened(body)
     assert [row[:2] + row[4:] for row in table(doc, "名次", "升降", "代码", "责任单位")] == [
-        ["1", "↑2", "95.50", "90.00%", "红榜"], ["2", "↓1", "80.00", "90.00%", ""],
+        ["1", "↑2", "95.50", "90.00%", "红榜"],
+        ["2", "↓1", "80.00", "90.00%", ""],
         # 70.125 → 70.12 or 70.13 is the float's business; 2 decimals either way.
         ["3", "持平", f"{70.125:.2f}", "90.00%", "免于黑榜"],
-        ["4", "—", "12.00", "90.00%", "黑榜"]]
+        ["4", "—", "12.00", "90.00%", "黑榜"],
+    ]
     assert table(doc, "序号", "事项", "责任单位") == [
         ["1", "约谈", "丁局", "—", "连续第 2 期列入黑榜", "—"],
-        ["2", "督办", "乙局", "—", "连续第 3 期列入黑榜", "2031-01-16"]]
+        ["2", "督办", "乙局", "—", "连续第 3 期列入黑榜", "2031-01-16"],
+    ]
     lines = texts(doc)
     assert "丙局未完成序时目标，因不可抗力（汛期停工）免于列入黑榜。" in lines
     assert "本期无通报表扬事项。" in lines

@@ -58,37 +58,69 @@ class LadderLab:
     task_queue: str
     bureau: str
 
-    async def start(self, continue_as_new_events: int = 2000,
-                    clock: ProgrammeClock | None = None) -> WorkflowHandle[Any, Any]:
+    async def start(
+        self, continue_as_new_events: int = 2000, clock: ProgrammeClock | None = None
+    ) -> WorkflowHandle[Any, Any]:
         return await self.env.client.start_workflow(
             c.LADDER_WORKFLOW,
-            LadderInput(bureau=self.bureau, name_zh="测试局",
-                        continue_as_new_events=continue_as_new_events,
-                        clock=clock or ProgrammeClock()),
-            id=c.bureau_ladder_workflow_id(self.bureau), task_queue=self.task_queue)
+            LadderInput(
+                bureau=self.bureau,
+                name_zh="测试局",
+                continue_as_new_events=continue_as_new_events,
+                clock=clock or ProgrammeClock(),
+            ),
+            id=c.bureau_ladder_workflow_id(self.bureau),
+            task_queue=self.task_queue,
+        )
 
     def handle(self) -> WorkflowHandle[Any, Any]:
         return self.env.client.get_workflow_handle(c.bureau_ladder_workflow_id(self.bureau))
 
-    def outcome(self, period: str, listed: ListKind | None,
-                reds: list[RedProject] | None = None, rank: int = 7) -> BureauOutcome:
+    def outcome(
+        self,
+        period: str,
+        listed: ListKind | None,
+        reds: list[RedProject] | None = None,
+        rank: int = 7,
+    ) -> BureauOutcome:
         return BureauOutcome(
-            bureau=self.bureau, name_zh="测试局", period=period,
-            kind=parse_period(period).kind.value, ruleset_id="default", ruleset_version=1,
-            rank=rank, of=8, score=42.5, listed=listed, target_met=listed is ListKind.RED,
-            investment_ratio=0.81, reasons_zh=["合计 42.50 分"], reasons_en=["total 42.50"],
-            red_projects=reds or [])
+            bureau=self.bureau,
+            name_zh="测试局",
+            period=period,
+            kind=parse_period(period).kind.value,
+            ruleset_id="default",
+            ruleset_version=1,
+            rank=rank,
+            of=8,
+            score=42.5,
+            listed=listed,
+            target_met=listed is ListKind.RED,
+            investment_ratio=0.81,
+            reasons_zh=["合计 42.50 分"],
+            reasons_en=["total 42.50"],
+            red_projects=reds or [],
+        )
 
-    async def record(self, period: str, listed: ListKind | None,
-                     reds: list[RedProject] | None = None, ladder: LadderRules | None = None,
-                     revision: int = 1) -> RecordPeriodResult:
+    async def record(
+        self,
+        period: str,
+        listed: ListKind | None,
+        reds: list[RedProject] | None = None,
+        ladder: LadderRules | None = None,
+        revision: int = 1,
+    ) -> RecordPeriodResult:
         return await self.handle().execute_update(
             c.UPDATE_RECORD_PERIOD,
-            RecordPeriodInput(outcome=self.outcome(period, listed, reds),
-                              ladder=ladder or LadderRules(), revision=revision,
-                              reason="补报数据后重新冻结" if revision > 1 else "",
-                              actor="王区长" if revision > 1 else ""),
-            id=f"record_period:default:{period}:r{revision}", result_type=RecordPeriodResult)
+            RecordPeriodInput(
+                outcome=self.outcome(period, listed, reds),
+                ladder=ladder or LadderRules(),
+                revision=revision,
+                reason="补报数据后重新冻结" if revision > 1 else "",
+                actor="王区长" if revision > 1 else "",
+            ),
+            id=f"record_period:default:{period}:r{revision}",
+            result_type=RecordPeriodResult,
+        )
 
     async def standing(self) -> LadderStanding:
         # A query that races a continue-as-new on the time-skipping server goes unanswered
@@ -105,14 +137,22 @@ class LadderLab:
         await asyncio.sleep(0.3)
 
     async def decisions(self) -> list[str]:
-        rows = await fetch(self.pool, "SELECT kind FROM ladder_decisions WHERE bureau = $1"
-                                      " ORDER BY decided_at, key", self.bureau)
+        rows = await fetch(
+            self.pool,
+            "SELECT kind FROM ladder_decisions WHERE bureau = $1 ORDER BY decided_at, key",
+            self.bureau,
+        )
         return [r["kind"] for r in rows]
 
 
 @pytest_asyncio.fixture
-async def lab(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-              receiver: WebhookReceiver, settings: Settings) -> AsyncIterator[LadderLab]:
+async def lab(
+    ts_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> AsyncIterator[LadderLab]:
     bureau = await add_bureau(pool, receiver.url)
     async with running_worker(ts_env.client, pool, http, settings) as task_queue:
         yield LadderLab(ts_env, pool, receiver, task_queue, bureau)
@@ -153,17 +193,28 @@ async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
 
     # A late plan closes the 督办 (marked late).
     late = await service.submit_correction_plan(
-        lab.env.client, lab.bureau,
-        CorrectionPlanInput(order_id=order_id, plan="倒排工期，增加施工班组，每周报送进度。",
-                            actor="局长", idempotency_key="plan-1"))
+        lab.env.client,
+        lab.bureau,
+        CorrectionPlanInput(
+            order_id=order_id,
+            plan="倒排工期，增加施工班组，每周报送进度。",
+            actor="局长",
+            idempotency_key="plan-1",
+        ),
+    )
     assert (late.status.value, late.on_time) == ("closed", False)
     # A 4th black list keeps the ladder at its top rung: 督办 again, answered on time this time.
     fourth = await lab.record("2031-04", ListKind.BLACK)
     assert (fourth.level_before, fourth.level_after, kinds(fourth)) == (3, 3, ["supervision"])
     on_time = await service.submit_correction_plan(
-        lab.env.client, lab.bureau,
-        CorrectionPlanInput(order_id=fourth.decisions[0].order_id,
-                            plan="成立专班，逐项销号，月底前完成整改。", idempotency_key="plan-2"))
+        lab.env.client,
+        lab.bureau,
+        CorrectionPlanInput(
+            order_id=fourth.decisions[0].order_id,
+            plan="成立专班，逐项销号，月底前完成整改。",
+            idempotency_key="plan-2",
+        ),
+    )
     assert on_time.on_time is True
     await lab.skip(20)
     assert (await lab.decisions()).count("escalation") == 1
@@ -171,8 +222,13 @@ async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
     # Off the black list one period at a time: down one rung each; red lists commend.
     down: list[tuple[int, int, list[str]]] = []
     results: dict[str, RecordPeriodResult] = {}
-    for period, listed in (("2031-05", None), ("2031-06", None), ("2031-07", ListKind.RED),
-                           ("2031-08", ListKind.RED), ("2031-09", None)):
+    for period, listed in (
+        ("2031-05", None),
+        ("2031-06", None),
+        ("2031-07", ListKind.RED),
+        ("2031-08", ListKind.RED),
+        ("2031-09", None),
+    ):
         r = results[period] = await lab.record(period, listed)
         down.append((r.level_before, r.level_after, kinds(r)))
     assert down == [
@@ -190,29 +246,43 @@ async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
     assert await lab.decisions() == before
     with pytest.raises(Exception) as refused:
         await lab.record("2030-12", ListKind.BLACK)
-    assert "period_out_of_order" in repr(refused.value.__cause__) or \
-        "不能倒序记录" in str(refused.value.__cause__)
+    assert "period_out_of_order" in repr(refused.value.__cause__) or "不能倒序记录" in str(
+        refused.value.__cause__
+    )
 
     standing = await lab.standing()
     track = standing.tracks[0]
-    assert (track.level, track.black_streak, track.red_streak, track.last_period) == (0, 0, 0, "2031-09")
+    assert (track.level, track.black_streak, track.red_streak, track.last_period) == (
+        0,
+        0,
+        0,
+        "2031-09",
+    )
     assert standing.runs >= 2, "the ladder should have continued as new"
     assert standing.open_orders == []
     # Every decision once in PostgreSQL, and its notice delivered once per key.
     decided = await lab.decisions()
     assert decided.count("notice") == 1 and decided.count("supervision") == 2
     assert decided.count("step_down") == 3 and decided.count("award_recommendation") == 1
-    keys = [r["key"] for r in await fetch(lab.pool, "SELECT key FROM ladder_decisions WHERE bureau = $1",
-                                          lab.bureau)]
+    keys = [
+        r["key"]
+        for r in await fetch(
+            lab.pool, "SELECT key FROM ladder_decisions WHERE bureau = $1", lab.bureau
+        )
+    ]
     await eventually(lambda: all(lab.receiver.deliveries()[k] == 1 for k in keys))
     assert max(lab.receiver.deliveries()[k] for k in keys) == 1
-    office = await fetch(lab.pool, "SELECT count(*) AS n FROM notifications WHERE bureau = 'xfb'"
-                                   " AND key = ANY($1::text[])", [f"{k}:xfb" for k in keys])
+    office = await fetch(
+        lab.pool,
+        "SELECT count(*) AS n FROM notifications WHERE bureau = 'xfb' AND key = ANY($1::text[])",
+        [f"{k}:xfb" for k in keys],
+    )
     assert office[0]["n"] == len(keys)
     stored = await queries.bureau_standing(lab.pool, lab.bureau)
     assert stored["tracks"][0]["last_period"] == "2031-09"
-    assert [d["kind"] for d in stored["recent_decisions"]][:1] == ["commendation"] or \
-        stored["recent_decisions"][0]["kind"] in ("award_recommendation", "commendation")
+    assert [d["kind"] for d in stored["recent_decisions"]][:1] == ["commendation"] or stored[
+        "recent_decisions"
+    ][0]["kind"] in ("award_recommendation", "commendation")
 
 
 async def _has(lab: LadderLab, kind: str) -> bool:
@@ -224,8 +294,14 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     client, bureau = lab.env.client, lab.bureau
 
     def exemption(period: str, key: str, **kw: Any) -> ExemptionInput:
-        data = {"period": period, "reason": REASON, "actor": "王区长", "role": "district_leader",
-                "idempotency_key": key, **kw}
+        data = {
+            "period": period,
+            "reason": REASON,
+            "actor": "王区长",
+            "role": "district_leader",
+            "idempotency_key": key,
+            **kw,
+        }
         return ExemptionInput(**data)
 
     refusals = [
@@ -235,21 +311,29 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     ]
     for data, code in refusals:
         with pytest.raises(service.Rejected) as err:
-            await service.grant_exemption(client, bureau, data, pool=lab.pool,
-                                          task_queue=lab.task_queue)
+            await service.grant_exemption(
+                client, bureau, data, pool=lab.pool, task_queue=lab.task_queue
+            )
         assert err.value.code == code
-    granted = await service.grant_exemption(client, bureau, exemption("2031-05", "ok-1"),
-                                            pool=lab.pool, task_queue=lab.task_queue)
-    again = await service.grant_exemption(client, bureau, exemption("2031-05", "ok-1"),
-                                          pool=lab.pool, task_queue=lab.task_queue)
+    granted = await service.grant_exemption(
+        client, bureau, exemption("2031-05", "ok-1"), pool=lab.pool, task_queue=lab.task_queue
+    )
+    again = await service.grant_exemption(
+        client, bureau, exemption("2031-05", "ok-1"), pool=lab.pool, task_queue=lab.task_queue
+    )
     # The update ID is the idempotency key: the server hands the retry the first answer.
     assert again == granted and not granted.duplicate
     with pytest.raises(service.Rejected) as err:
-        await service.grant_exemption(client, bureau, exemption("2031-05", "ok-2"),
-                                      pool=lab.pool, task_queue=lab.task_queue)
+        await service.grant_exemption(
+            client, bureau, exemption("2031-05", "ok-2"), pool=lab.pool, task_queue=lab.task_queue
+        )
     assert err.value.code == "already_exempted"
-    audit = await fetch(lab.pool, "SELECT accepted, actor, reason FROM audit_log WHERE bureau = $1"
-                                  " AND action = 'exemption:2031-05' ORDER BY id", bureau)
+    audit = await fetch(
+        lab.pool,
+        "SELECT accepted, actor, reason FROM audit_log WHERE bureau = $1"
+        " AND action = 'exemption:2031-05' ORDER BY id",
+        bureau,
+    )
     assert [a["accepted"] for a in audit].count(False) == 4
     assert [a["accepted"] for a in audit].count(True) == 1
     assert any(a["accepted"] and a["reason"] == REASON and a["actor"] == "王区长" for a in audit)
@@ -264,14 +348,22 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     order = r.decisions[0]
     assert (order.project, order.deadline) == ("T-P1", today + timedelta(days=30))
     plan = await service.submit_correction_plan(
-        client, bureau, CorrectionPlanInput(order_id=order.order_id or "",
-                                            plan="调整施工组织，补足资金缺口。", idempotency_key="p1"))
+        client,
+        bureau,
+        CorrectionPlanInput(
+            order_id=order.order_id or "", plan="调整施工组织，补足资金缺口。", idempotency_key="p1"
+        ),
+    )
     assert (plan.status.value, plan.on_time) == ("plan_submitted", True)
     with pytest.raises(service.Rejected) as err:
         await service.submit_correction_plan(
-            client, bureau, CorrectionPlanInput(order_id=order.order_id or "",
-                                                plan="再报一次整改方案内容。", idempotency_key="p2"),
-            pool=lab.pool)
+            client,
+            bureau,
+            CorrectionPlanInput(
+                order_id=order.order_id or "", plan="再报一次整改方案内容。", idempotency_key="p2"
+            ),
+            pool=lab.pool,
+        )
     assert err.value.code == "plan_already_submitted"
     # Black-listed in the exempted period (the round froze its inputs before the exemption):
     # the ladder honours its exemption, stays put, and the project is no longer red → closed.
@@ -280,8 +372,9 @@ async def test_project_order_exemption_and_audit(lab: LadderLab) -> None:
     assert kinds(exempted) == ["exempted", "order_closed"]
     assert await queries.open_escalations(lab.pool, bureau) == []
     with pytest.raises(service.Rejected) as err:
-        await service.grant_exemption(client, bureau, exemption("2031-04", "late-1"),
-                                      pool=lab.pool, task_queue=lab.task_queue)
+        await service.grant_exemption(
+            client, bureau, exemption("2031-04", "late-1"), pool=lab.pool, task_queue=lab.task_queue
+        )
     assert err.value.code == "period_already_ranked"
     await lab.skip(40)  # no escalation for an answered order
     assert "escalation" not in await lab.decisions()
@@ -310,9 +403,13 @@ async def test_withdrawn_order_is_neither_open_nor_escalated(lab: LadderLab) -> 
     # No plan is due for it: refused as withdrawn, not as "already submitted".
     with pytest.raises(service.Rejected) as err:
         await service.submit_correction_plan(
-            lab.env.client, lab.bureau,
-            CorrectionPlanInput(order_id=order_id, plan="调整施工组织，补足资金缺口。",
-                                idempotency_key="w-plan-1"), pool=lab.pool)
+            lab.env.client,
+            lab.bureau,
+            CorrectionPlanInput(
+                order_id=order_id, plan="调整施工组织，补足资金缺口。", idempotency_key="w-plan-1"
+            ),
+            pool=lab.pool,
+        )
     assert err.value.code == "order_withdrawn"
     # Past its 30-day deadline (and well beyond): never escalated.
     await lab.skip(45)
@@ -330,8 +427,12 @@ CAN_EVENTS = 36
 
 
 async def test_overdue_plan_escalated_while_deliveries_pending(
-        ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-        receiver: WebhookReceiver, settings: Settings) -> None:
+    ts_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> None:
     """The ladder is due to continue as new, its notices cannot reach the bureau (nothing listens
     on its webhook's port), and a 督办单's correction-plan deadline passes meanwhile: the order is
     escalated at its deadline, by the run still draining its deliveries (before the patch
@@ -343,17 +444,20 @@ async def test_overdue_plan_escalated_while_deliveries_pending(
     anchor = datetime(2032, 2, 28, 20, 0, tzinfo=CST)
     scale = 120
     client = ts_env.client
-    async with running_worker(client, pool, http, settings,
-                              delivery_attempts=DEAD_ATTEMPTS) as tq:
+    async with running_worker(client, pool, http, settings, delivery_attempts=DEAD_ATTEMPTS) as tq:
         lab = LadderLab(ts_env, pool, receiver, tq, bureau)
         try:
             t0 = await ts_env.get_current_time()  # the clock's real anchor is at or after t0
-            first = await lab.start(continue_as_new_events=CAN_EVENTS,
-                                    clock=ProgrammeClock(scale=scale, anchor_business=anchor))
-            red2 = RedProject(code="T-E1", name_zh="逾期项目", streak=2,
-                              red_months=["2031-12", "2032-01"])
-            issued = await lab.record("2032-01", None, reds=[red2],
-                                      ladder=LadderRules(project_correction_days=1))
+            first = await lab.start(
+                continue_as_new_events=CAN_EVENTS,
+                clock=ProgrammeClock(scale=scale, anchor_business=anchor),
+            )
+            red2 = RedProject(
+                code="T-E1", name_zh="逾期项目", streak=2, red_months=["2031-12", "2032-01"]
+            )
+            issued = await lab.record(
+                "2032-01", None, reds=[red2], ladder=LadderRules(project_correction_days=1)
+            )
             assert kinds(issued) == ["project_supervision"]
             order = issued.decisions[0]
             # Issued on 28 February (business time 20:00 + a few real seconds × 120): due 1 day
@@ -373,9 +477,16 @@ async def test_overdue_plan_escalated_while_deliveries_pending(
                     assert info.history_length > CAN_EVENTS
                 await lab.handle().execute_update(
                     c.UPDATE_EXEMPTION,
-                    ExemptionInput(period=month, reason=REASON, actor="王区长",
-                                   role="district_leader", idempotency_key=f"flood-{month}"),
-                    id=f"flood-{month}", result_type=ExemptionResult)
+                    ExemptionInput(
+                        period=month,
+                        reason=REASON,
+                        actor="王区长",
+                        role="district_leader",
+                        idempotency_key=f"flood-{month}",
+                    ),
+                    id=f"flood-{month}",
+                    result_type=ExemptionResult,
+                )
             notice_key = order.key  # the bureau's notice of the 督办单 (the office's: key + ":xfb")
             await eventually(lambda: _attempted(pool, notice_key), timeout=30)
 
@@ -392,8 +503,9 @@ async def test_overdue_plan_escalated_while_deliveries_pending(
             # At the start of 1 March, give or take the latency of a workflow task (a real
             # second is 2 business minutes): within the first business hour of 1 March.
             assert overdue_from <= decided < overdue_from + timedelta(hours=1), decided
-            escalated = await fetch(pool, "SELECT status, escalated_at FROM ladder_orders"
-                                          " WHERE id = $1", order.order_id)
+            escalated = await fetch(
+                pool, "SELECT status, escalated_at FROM ladder_orders WHERE id = $1", order.order_id
+            )
             assert [(r["status"], r["escalated_at"]) for r in escalated] == [("escalated", decided)]
             # …while the 督办单's notice is still being tried, by the first run.
             status, attempts = await _notice(pool, notice_key)
@@ -410,26 +522,33 @@ async def test_overdue_plan_escalated_while_deliveries_pending(
             standing = await lab.standing()
             assert standing.runs == 2
             assert [(o.id, o.status.value) for o in standing.open_orders] == [
-                (order.order_id, "escalated")]
+                (order.order_id, "escalated")
+            ]
             assert (await lab.decisions()).count("escalation") == 1
             # The run that escalated while draining replays on today's code.
             replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
-            await replayer.replay_workflow(await client.get_workflow_handle(
-                first.id, run_id=first.first_execution_run_id).fetch_history())
+            await replayer.replay_workflow(
+                await client.get_workflow_handle(
+                    first.id, run_id=first.first_execution_run_id
+                ).fetch_history()
+            )
         finally:
             await end_ladders(client, [bureau])
 
 
 async def _all_failed(pool: asyncpg.Pool, bureau: str, n: int) -> list[tuple[str, int]]:
-    rows = await fetch(pool, "SELECT status, attempts FROM notifications WHERE bureau = $1"
-                             " ORDER BY key", bureau)
+    rows = await fetch(
+        pool, "SELECT status, attempts FROM notifications WHERE bureau = $1 ORDER BY key", bureau
+    )
     found = [(str(r["status"]), int(r["attempts"])) for r in rows]
     return found if len(found) == n and all(s == "failed" for s, _ in found) else []
 
 
 async def _attempted(pool: asyncpg.Pool, key: str) -> bool:
     rows = await fetch(pool, "SELECT attempts, last_error FROM notifications WHERE key = $1", key)
-    return bool(rows) and rows[0]["attempts"] >= 1 and "ConnectError" in (rows[0]["last_error"] or "")
+    return (
+        bool(rows) and rows[0]["attempts"] >= 1 and "ConnectError" in (rows[0]["last_error"] or "")
+    )
 
 
 async def _notice(pool: asyncpg.Pool, key: str) -> tuple[str, int]:
@@ -438,5 +557,9 @@ async def _notice(pool: asyncpg.Pool, key: str) -> tuple[str, int]:
 
 
 async def _escalations(pool: asyncpg.Pool, bureau: str) -> list[asyncpg.Record]:
-    return await fetch(pool, "SELECT order_id, decided_at FROM ladder_decisions"
-                             " WHERE bureau = $1 AND kind = 'escalation'", bureau)
+    return await fetch(
+        pool,
+        "SELECT order_id, decided_at FROM ladder_decisions"
+        " WHERE bureau = $1 AND kind = 'escalation'",
+        bureau,
+    )

@@ -36,28 +36,46 @@ from tests.ranking.conftest import end_ladders
 
 
 async def test_first_record_runs_on_the_programme_clock(
-        dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings) -> None:
+    dev_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient, settings: Settings
+) -> None:
     client = dev_env.client
     bureau = await add_bureau(pool, None)
     # Business time: 10 March 2033, 10:00 in Wenjiang, whatever the real date is.
     clock = ProgrammeClock(scale=1.0, anchor_business=datetime(2033, 3, 10, 10, tzinfo=CST))
     outcome = BureauOutcome(
-        bureau=bureau, name_zh="测试局", period="2033-02", kind="month", ruleset_id="default",
-        ruleset_version=2, rank=3, of=3, score=40.0, listed=ListKind.BLACK, target_met=False,
+        bureau=bureau,
+        name_zh="测试局",
+        period="2033-02",
+        kind="month",
+        ruleset_id="default",
+        ruleset_version=2,
+        rank=3,
+        of=3,
+        score=40.0,
+        listed=ListKind.BLACK,
+        target_met=False,
         investment_ratio=0.5,
-        red_projects=[RedProject(code="CLK-1", name_zh="时钟项目", streak=2,
-                                 red_months=["2033-01", "2033-02"])])
+        red_projects=[
+            RedProject(
+                code="CLK-1", name_zh="时钟项目", streak=2, red_months=["2033-01", "2033-02"]
+            )
+        ],
+    )
     async with running_worker(client, pool, http, settings) as tq:
         try:
             result: RecordPeriodResult = await client.execute_update_with_start_workflow(
                 c.UPDATE_RECORD_PERIOD,
                 RecordPeriodInput(outcome=outcome, ladder=LadderRules()),
                 start_workflow_operation=WithStartWorkflowOperation(
-                    c.LADDER_WORKFLOW, LadderInput(bureau=bureau, name_zh="测试局", clock=clock),
-                    id=c.bureau_ladder_workflow_id(bureau), task_queue=tq,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING),
-                id="record_period:default:2033-02", result_type=RecordPeriodResult)
+                    c.LADDER_WORKFLOW,
+                    LadderInput(bureau=bureau, name_zh="测试局", clock=clock),
+                    id=c.bureau_ladder_workflow_id(bureau),
+                    task_queue=tq,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                ),
+                id="record_period:default:2033-02",
+                result_type=RecordPeriodResult,
+            )
         finally:
             await end_ladders(client, [bureau])
     by_kind = {d.kind: d for d in result.decisions}

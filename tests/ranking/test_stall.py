@@ -44,15 +44,24 @@ from tests.ranking.conftest import end_ladders, eventually, fetch, prefix
 ATTEMPTS = 2  # the worker's cap on delivery attempts, so that "finally failed" comes in seconds
 
 
-async def _statuses(pool: asyncpg.Pool, bureaus: list[str]) -> dict[str, tuple[str, int, str | None]]:
-    rows = await fetch(pool, "SELECT key, status, attempts, last_error FROM notifications"
-                             " WHERE bureau = ANY($1::text[])", bureaus)
+async def _statuses(
+    pool: asyncpg.Pool, bureaus: list[str]
+) -> dict[str, tuple[str, int, str | None]]:
+    rows = await fetch(
+        pool,
+        "SELECT key, status, attempts, last_error FROM notifications"
+        " WHERE bureau = ANY($1::text[])",
+        bureaus,
+    )
     return {r["key"]: (r["status"], r["attempts"], r["last_error"]) for r in rows}
 
 
 async def test_dead_webhook_round_completes_and_failed_notices_are_redelivered(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
-        receiver: WebhookReceiver) -> None:
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+) -> None:
     px = prefix()
     dead = f"http://127.0.0.1:{free_port()}/notify"  # nothing listens: connection refused
     bureaus = await fixture.add_bureaus(fresh_pool, px, dead)
@@ -60,8 +69,7 @@ async def test_dead_webhook_round_completes_and_failed_notices_are_redelivered(
     await fixture.insert(fresh_pool, px)
     client = dev_env.client
     settings = Settings(graceful_shutdown_seconds=2)
-    async with running_worker(client, fresh_pool, http, settings,
-                              delivery_attempts=ATTEMPTS) as tq:
+    async with running_worker(client, fresh_pool, http, settings, delivery_attempts=ATTEMPTS) as tq:
         try:
             march = await service.trigger_round(client, "2031-03", "default", task_queue=tq)
             # Completes although no bureau can be reached (it would wait for ever before).
@@ -72,9 +80,10 @@ async def test_dead_webhook_round_completes_and_failed_notices_are_redelivered(
             assert second.period == "2031-04" and second.bureaus == 4
             # Each bureau's two rank notices (March, April) plus its ladder decisions: every one
             # finally failed after exactly ATTEMPTS attempts, with the connection error kept.
-            statuses = await eventually(
-                lambda: _all_failed(fresh_pool, bureaus), timeout=90)
-            rank_keys = {f"ranking:default:{p}:{b}" for p in ("2031-03", "2031-04") for b in bureaus}
+            statuses = await eventually(lambda: _all_failed(fresh_pool, bureaus), timeout=90)
+            rank_keys = {
+                f"ranking:default:{p}:{b}" for p in ("2031-03", "2031-04") for b in bureaus
+            }
             assert rank_keys <= set(statuses)
             assert {(s, n) for s, n, _ in statuses.values()} == {("failed", ATTEMPTS)}
             assert all("ConnectError" in (e or "") for _, _, e in statuses.values())
@@ -82,8 +91,11 @@ async def test_dead_webhook_round_completes_and_failed_notices_are_redelivered(
 
             # The bureaus are back (their webhook fixed): redeliver bureau a's, then the rest.
             async with fresh_pool.acquire() as conn:
-                await conn.execute("UPDATE bureaus SET webhook_url = $1 WHERE code = ANY($2::text[])",
-                                   receiver.url, bureaus)
+                await conn.execute(
+                    "UPDATE bureaus SET webhook_url = $1 WHERE code = ANY($2::text[])",
+                    receiver.url,
+                    bureaus,
+                )
             of_a = await redeliver(client, fresh_pool, bureau=a, task_queue=tq)
             a_keys = {k for k in statuses if (await _bureau_of(fresh_pool, k)) == a}
             assert {r["key"] for r in of_a} == a_keys
@@ -102,7 +114,9 @@ async def test_dead_webhook_round_completes_and_failed_notices_are_redelivered(
             await end_ladders(client, bureaus)
 
 
-async def _all_failed(pool: asyncpg.Pool, bureaus: list[str]) -> dict[str, tuple[str, int, str | None]]:
+async def _all_failed(
+    pool: asyncpg.Pool, bureaus: list[str]
+) -> dict[str, tuple[str, int, str | None]]:
     statuses = await _statuses(pool, bureaus)
     if len(statuses) < 8 or any(s != "failed" for s, _, _ in statuses.values()):
         return {}
@@ -115,8 +129,9 @@ async def _bureau_of(pool: asyncpg.Pool, key: str) -> str:
 
 
 async def _delivered(pool: asyncpg.Pool, keys: set[str]) -> bool:
-    rows = await fetch(pool, "SELECT status FROM notifications WHERE key = ANY($1::text[])",
-                       list(keys))
+    rows = await fetch(
+        pool, "SELECT status FROM notifications WHERE key = ANY($1::text[])", list(keys)
+    )
     return len(rows) == len(keys) and all(r["status"] == "delivered" for r in rows)
 
 
@@ -133,8 +148,14 @@ class Refusing:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         await reader.readexactly(length)
         self.calls += 1
         writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -142,8 +163,9 @@ class Refusing:
         writer.close()
 
 
-async def test_a_4xx_is_not_retried(dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool,
-                                    http: httpx.AsyncClient) -> None:
+async def test_a_4xx_is_not_retried(
+    dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     refusing = Refusing()
     url = await refusing.start()
     px = prefix()
@@ -151,7 +173,9 @@ async def test_a_4xx_is_not_retried(dev_env: WorkflowEnvironment, fresh_pool: as
     await fixture.insert(fresh_pool, px)
     client = dev_env.client
     # No cap on attempts here: only the 404 can stop the retries after the first.
-    async with running_worker(client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)) as tq:
+    async with running_worker(
+        client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)
+    ) as tq:
         try:
             handle = await service.trigger_round(client, "2031-03", "default", task_queue=tq)
             await asyncio.wait_for(handle.result(), timeout=60)
@@ -172,25 +196,40 @@ async def test_a_4xx_is_not_retried(dev_env: WorkflowEnvironment, fresh_pool: as
 # ---------------------------------------------------------------------------------------------
 
 
-async def _on_chart(pool: asyncpg.Pool, px: str, bureau: str, loaded: datetime,
-                    start: date) -> str:
+async def _on_chart(pool: asyncpg.Pool, px: str, bureau: str, loaded: datetime, start: date) -> str:
     """One project in the read model whose 立项 was recorded at `loaded` (its plan starts at
     `start` and runs long past the periods ranked)."""
     code = f"{px.upper()}-S1"
     plan = fixture.plan_json(fixture.projects(px)[1])
-    plan.update({"code": code, "bureau": bureau, "start": start.isoformat(),
-                 "finish": (start + timedelta(days=900)).isoformat(), "milestones": []})
+    plan.update(
+        {
+            "code": code,
+            "bureau": bureau,
+            "start": start.isoformat(),
+            "finish": (start + timedelta(days=900)).isoformat(),
+            "milestones": [],
+        }
+    )
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO projects (code, name_zh, program, bureau, kind, stage, status, light,"
             " total_investment_wan, planned_investment_to_date_wan, actual_investment_wan,"
             " physical_progress_pct, plan, business_today, version) VALUES ($1,'项目','P01',$2,"
             "'engineering','approved','active','green',1000,0,0,0,$3,$4,1)",
-            code, bureau, plan, loaded.date())
+            code,
+            bureau,
+            plan,
+            loaded.date(),
+        )
         await conn.execute(
             "INSERT INTO stage_history (key, project, step, stage, on_date, recorded_at, actor,"
             " bureau) VALUES ($1, $2, NULL, 'approved', $3, $4, 'test', $5)",
-            f"{code}:approved", code, start, loaded, bureau)
+            f"{code}:approved",
+            code,
+            start,
+            loaded,
+            bureau,
+        )
     return code
 
 
@@ -207,28 +246,37 @@ async def _own_schedule(client: Client, tq: str, paused: bool = True) -> str:
 
 
 async def test_backfill_of_three_months_ranks_three_periods(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, None)
     # The anchor: a programme on the chart since 15 January 2033 (Beijing time).
-    await _on_chart(fresh_pool, px, bureaus[0], datetime(2033, 1, 15, 10, tzinfo=CST),
-                    date(2033, 1, 10))
+    await _on_chart(
+        fresh_pool, px, bureaus[0], datetime(2033, 1, 15, 10, tzinfo=CST), date(2033, 1, 10)
+    )
     client = dev_env.client
-    async with running_worker(client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)) as tq:
+    async with running_worker(
+        client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)
+    ) as tq:
         schedule_id = await _own_schedule(client, tq)
         handle = client.get_schedule_handle(schedule_id)
         try:
             # Fires on the 1st at 09:00 Beijing: 1 March, 1 April and 1 May 2033 fall in the
             # window, so the runs rank February, March and April (the month before each), not
             # the month the backfill happens to run in.
-            await handle.backfill(ScheduleBackfill(
-                start_at=datetime(2033, 3, 1, 0, tzinfo=CST), end_at=datetime(2033, 5, 1, 12, tzinfo=CST),
-                overlap=ScheduleOverlapPolicy.ALLOW_ALL))
+            await handle.backfill(
+                ScheduleBackfill(
+                    start_at=datetime(2033, 3, 1, 0, tzinfo=CST),
+                    end_at=datetime(2033, 5, 1, 12, tzinfo=CST),
+                    overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                )
+            )
             rows = await eventually(lambda: _periods(fresh_pool, 3), timeout=90)
             assert rows == ["2033-02", "2033-03", "2033-04"]
             for period in rows:
                 result = await client.get_workflow_handle(
-                    c.ranking_round_workflow_id(period, "default"), result_type=RoundResult).result()
+                    c.ranking_round_workflow_id(period, "default"), result_type=RoundResult
+                ).result()
                 assert result.period == period and result.bureaus == 1
             desc = await handle.describe()
             assert desc.info.num_actions == 3
@@ -245,12 +293,14 @@ async def _periods(pool: asyncpg.Pool, n: int) -> list[str]:
 
 
 async def test_automatic_round_skips_a_period_without_data_an_explicit_run_runs(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient) -> None:
+    dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, None)
     # Loaded on 10 February 2034 (after January closed), no reports: January has no data.
-    await _on_chart(fresh_pool, px, bureaus[0], datetime(2034, 2, 10, 10, tzinfo=CST),
-                    date(2033, 12, 1))
+    await _on_chart(
+        fresh_pool, px, bureaus[0], datetime(2034, 2, 10, 10, tzinfo=CST), date(2033, 12, 1)
+    )
     january = await period_has_data(fresh_pool, "2034-01")
     assert january.has_data is False and "2034-02-01" in january.reason
     february = await period_has_data(fresh_pool, "2034-02")  # on the chart before 1 March
@@ -263,19 +313,27 @@ async def test_automatic_round_skips_a_period_without_data_an_explicit_run_runs(
             "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
             " cumulative_investment_wan, physical_progress_pct, received_at, on_time, actor)"
             " VALUES ($1, '2033-12', 0, 10, 10, 1, $2, true, 'test')",
-            f"{px.upper()}-S1", datetime(2034, 2, 11, tzinfo=UTC))
+            f"{px.upper()}-S1",
+            datetime(2034, 2, 11, tzinfo=UTC),
+        )
     assert (await period_has_data(fresh_pool, "2033-Q4")).has_data is True
     async with fresh_pool.acquire() as conn:
         await conn.execute("DELETE FROM progress_reports")
     client = dev_env.client
-    async with running_worker(client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)) as tq:
+    async with running_worker(
+        client, fresh_pool, http, Settings(graceful_shutdown_seconds=2)
+    ) as tq:
         schedule_id = await _own_schedule(client, tq)
         handle = client.get_schedule_handle(schedule_id)
         try:
             # The scheduled run of 1 February 2034 ranks January: skipped, nothing published.
-            await handle.backfill(ScheduleBackfill(
-                start_at=datetime(2034, 2, 1, 0, tzinfo=CST), end_at=datetime(2034, 2, 1, 12, tzinfo=CST),
-                overlap=ScheduleOverlapPolicy.ALLOW_ALL))
+            await handle.backfill(
+                ScheduleBackfill(
+                    start_at=datetime(2034, 2, 1, 0, tzinfo=CST),
+                    end_at=datetime(2034, 2, 1, 12, tzinfo=CST),
+                    overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                )
+            )
             run = await eventually(lambda: _first_run(client, schedule_id), timeout=60)
             skipped = await client.get_workflow_handle(run, result_type=RoundResult).result()
             assert skipped.period == "2034-01" and skipped.delegated_to == ""
@@ -285,8 +343,9 @@ async def test_automatic_round_skips_a_period_without_data_an_explicit_run_runs(
             explicit = await service.trigger_round(client, "2034-01", "default", task_queue=tq)
             result = await explicit.result()
             assert result.period == "2034-01" and result.skipped == ""
-            assert [r["period"] for r in await fetch(fresh_pool, "SELECT period FROM ranking_rounds")] \
-                == ["2034-01"]
+            assert [
+                r["period"] for r in await fetch(fresh_pool, "SELECT period FROM ranking_rounds")
+            ] == ["2034-01"]
         finally:
             with contextlib.suppress(Exception):
                 await handle.delete()
@@ -304,7 +363,8 @@ async def _first_run(client: Client, schedule_id: str) -> str | None:
 
 
 async def test_a_paused_schedule_stays_paused_through_ensure_schedules(
-        dev_env: WorkflowEnvironment) -> None:
+    dev_env: WorkflowEnvironment,
+) -> None:
     client = dev_env.client
     first, second = f"tq-{uuid.uuid4().hex[:6]}", f"tq-{uuid.uuid4().hex[:6]}"
     try:

@@ -40,8 +40,13 @@ def _investment_line(row: dict) -> dict:  # type: ignore[type-arg]
 
 
 async def test_v1_round_reverifies_under_v1_and_the_next_period_is_v2(
-        dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool, http: httpx.AsyncClient,
-        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dev_env: WorkflowEnvironment,
+    fresh_pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     px = prefix()
     bureaus = await fixture.add_bureaus(fresh_pool, px, None)
     a, b, cc, d = bureaus
@@ -54,35 +59,49 @@ async def test_v1_round_reverifies_under_v1_and_the_next_period_is_v2(
             first = await (await service.trigger_round(client, "2031-03", task_queue=tq)).result()
             # test_rules.py: b 106.00, c 89.25, a 51.25, d 7.00; red b, c; black a, d.
             assert (first.ruleset_version, first.red_list, first.black_list) == (1, [b, cc], [a, d])
-            stored = await fetch(fresh_pool, "SELECT version, sha256 FROM ranking_rulesets"
-                                             " WHERE id = 'default'")
+            stored = await fetch(
+                fresh_pool, "SELECT version, sha256 FROM ranking_rulesets WHERE id = 'default'"
+            )
             assert [(r["version"], r["sha256"]) for r in stored] == [
-                (1, sha256(ruleset_canonical(load_ruleset("default", RULES_DIR, 1))))]
+                (1, sha256(ruleset_canonical(load_ruleset("default", RULES_DIR, 1))))
+            ]
 
             # 2. The file moves to v2 (this repository's config/rules/default.json).
             monkeypatch.undo()
             assert load_ruleset("default").version == 2
             again = await (await service.trigger_round(client, "2031-03", task_queue=tq)).result()
             assert (again.reproduced, again.ruleset_version, again.revision) == (True, 1, 1)
-            assert (again.snapshot_sha256, again.results_sha256) == (first.snapshot_sha256,
-                                                                     first.results_sha256)
+            assert (again.snapshot_sha256, again.results_sha256) == (
+                first.snapshot_sha256,
+                first.results_sha256,
+            )
             march = await queries.get_ranking(fresh_pool, "project", "2031-03")
             assert march["ruleset"]["version"] == 1
             a1 = next(r for r in march["rows"] if r["code"] == f"{px.upper()}-A1")
             # v1's words: cumulative 600 of 500 planned on the whole-span line = 120 %.
             assert _investment_line(a1)["inputs"]["basis"] == "cumulative"
-            assert "累计完成投资 600.00 万元，为序时计划 500.00 万元的 120.00%" in \
-                _investment_line(a1)["text_zh"]
+            assert (
+                "累计完成投资 600.00 万元，为序时计划 500.00 万元的 120.00%"
+                in _investment_line(a1)["text_zh"]
+            )
 
             # 3. A refreeze corrects inputs, not rules: revision 2 is still computed under v1.
-            revised = await (await service.revise_round(client, "2031-03", reason=REASON,
-                                                        actor="李科长", task_queue=tq,
-                                                        pool=fresh_pool)).result()
+            revised = await (
+                await service.revise_round(
+                    client, "2031-03", reason=REASON, actor="李科长", task_queue=tq, pool=fresh_pool
+                )
+            ).result()
             assert (revised.revision, revised.ruleset_version, revised.reproduced) == (2, 1, False)
             # Nothing changed in the read model: the same ranks and lists as revision 1.
             assert (revised.red_list, revised.black_list) == ([b, cc], [a, d])
-            verified = await (await service.trigger_round(client, "2031-03", task_queue=tq)).result()
-            assert (verified.reproduced, verified.ruleset_version, verified.revision) == (True, 1, 2)
+            verified = await (
+                await service.trigger_round(client, "2031-03", task_queue=tq)
+            ).result()
+            assert (verified.reproduced, verified.ruleset_version, verified.revision) == (
+                True,
+                1,
+                2,
+            )
 
             # 4. The next period is ranked under v2. 2031-04 closes 2031-05-01; no April report.
             # A1: this year's 600 of the year's plan 1,000 (span Feb–May, 时间进度 3/4) → 750 to
@@ -95,22 +114,31 @@ async def test_v1_round_reverifies_under_v1_and_the_next_period_is_v2(
             #   (v1: (61.67 × 1000 + 22.5 × 3000) / 4000 = 129170 / 4000 = 32.2925 → 32.29.)
             april = await (await service.trigger_round(client, "2031-04", task_queue=tq)).result()
             assert (april.ruleset_version, april.reproduced) == (2, False)
-            projects = {r["code"]: r for r in
-                        (await queries.get_ranking(fresh_pool, "project", "2031-04"))["rows"]}
+            projects = {
+                r["code"]: r
+                for r in (await queries.get_ranking(fresh_pool, "project", "2031-04"))["rows"]
+            }
             assert projects[f"{px.upper()}-A1"]["score"] == 64.67
             assert projects[f"{px.upper()}-A2"]["score"] == 24.0
             assert _investment_line(projects[f"{px.upper()}-A1"])["inputs"]["basis"] == "year_plan"
-            april_a = next(r for r in (await queries.get_ranking(fresh_pool, "bureau",
-                                                                 "2031-04"))["rows"]
-                           if r["code"] == a)
+            april_a = next(
+                r
+                for r in (await queries.get_ranking(fresh_pool, "bureau", "2031-04"))["rows"]
+                if r["code"] == a
+            )
             assert april_a["score"] == 34.17
-            stored = await fetch(fresh_pool, "SELECT version FROM ranking_rulesets"
-                                             " WHERE id = 'default' ORDER BY version")
+            stored = await fetch(
+                fresh_pool,
+                "SELECT version FROM ranking_rulesets WHERE id = 'default' ORDER BY version",
+            )
             assert [r["version"] for r in stored] == [1, 2]
-            rounds = await fetch(fresh_pool, "SELECT period, ruleset_version FROM ranking_rounds"
-                                             " ORDER BY period")
+            rounds = await fetch(
+                fresh_pool, "SELECT period, ruleset_version FROM ranking_rounds ORDER BY period"
+            )
             assert [(r["period"], r["ruleset_version"]) for r in rounds] == [
-                ("2031-03", 1), ("2031-04", 2)]
+                ("2031-03", 1),
+                ("2031-04", 2),
+            ]
 
             # 5. What-if under the kept v1 body, beside the published v2 round of April.
             what = await whatif.what_if(fresh_pool, ["2031-04"], "default@1")

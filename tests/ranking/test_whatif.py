@@ -15,22 +15,27 @@ from guatu.ranking.rulesets import canonical_json, load_ruleset
 from guatu.ranking.sample import synthetic_snapshots
 from guatu.ranking.whatif import replay, what_if_snapshots
 
-PERIODS = (periods_between("month", "2021-01", "2025-12")
-           + periods_between("quarter", "2021-Q1", "2025-Q4")
-           + periods_between("year", "2021", "2025"))
+PERIODS = (
+    periods_between("month", "2021-01", "2025-12")
+    + periods_between("quarter", "2021-Q1", "2025-Q4")
+    + periods_between("year", "2021", "2025")
+)
 
 
 def test_five_years_of_the_programme_under_both_rule_sets_in_seconds() -> None:
     plans = load_sample_plans(2021)
     assert len(plans) == 243 and len(PERIODS) == 60 + 20 + 5
     started = time.perf_counter()
-    snapshots = synthetic_snapshots(plans, PERIODS, seed=7,
-                                    bureau_names={b.code: b.name_zh for b in load_bureaus()})
+    snapshots = synthetic_snapshots(
+        plans, PERIODS, seed=7, bureau_names={b.code: b.name_zh for b in load_bureaus()}
+    )
     built = time.perf_counter() - started
     result = what_if_snapshots(snapshots, load_ruleset("default"), load_ruleset("sanya"))
     replayed = result["summary"]["seconds"]
-    print(f"\n5 years × 243 projects: snapshots {built:.2f} s, what-if of "
-          f"{len(PERIODS)} periods under 2 rule sets {replayed:.2f} s")
+    print(
+        f"\n5 years × 243 projects: snapshots {built:.2f} s, what-if of "
+        f"{len(PERIODS)} periods under 2 rule sets {replayed:.2f} s"
+    )
     assert replayed < 30, "the replay should take seconds, not minutes"
     summary = result["summary"]
     assert summary["periods"] == 85 and summary["projects"] == 243
@@ -54,8 +59,12 @@ def test_the_same_rules_reproduce_themselves_exactly() -> None:
     two = [canonical_json(r.model_dump(mode="json")) for r in replay(snapshots, rules)]
     assert one == two
     same = what_if_snapshots(snapshots, rules, rules)["summary"]
-    assert (same["bureau_rank_changes"], same["list_changes"], same["ladder_changes"],
-            same["project_rank_changes"]) == (0, 0, 0, 0)
+    assert (
+        same["bureau_rank_changes"],
+        same["list_changes"],
+        same["ladder_changes"],
+        same["project_rank_changes"],
+    ) == (0, 0, 0, 0)
     # Movement in a replay is measured against the previous month of the range.
     second = replay(snapshots, rules)[1]
     assert second.context.previous_period == "2022-01"

@@ -54,19 +54,29 @@ async def test_three_simulated_months_through_real_workflows(
         closed.append(month)
 
     async with running_worker(dev_env.client, pool, http, settings) as task_queue:
-        sim = ProgrammeSimulation(dev_env.client, plans, load_policy(), config,
-                                  task_queue=task_queue, on_month_closed=month_closed)
+        sim = ProgrammeSimulation(
+            dev_env.client,
+            plans,
+            load_policy(),
+            config,
+            task_queue=task_queue,
+            on_month_closed=month_closed,
+        )
         report = await sim.run()
-        print(f"simulated 3 months of {len(plans)} projects in {report.real_seconds} s; "
-              f"reports={report.reports_sent} steps={report.steps_sent} "
-              f"refused={report.refused} max_lag={report.max_lag_business_days} d")
+        print(
+            f"simulated 3 months of {len(plans)} projects in {report.real_seconds} s; "
+            f"reports={report.reports_sent} steps={report.steps_sent} "
+            f"refused={report.refused} max_lag={report.max_lag_business_days} d"
+        )
         assert closed == [f"{year}-01", f"{year}-02", f"{year}-03"]
         assert report.refused == 0
         assert report.reports_sent > 0 and report.steps_sent > 0
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT p.bureau, r.on_time FROM progress_reports r JOIN projects p"
-                " ON p.code = r.project WHERE r.project LIKE $1", f"{prefix}%")
+                " ON p.code = r.project WHERE r.project LIKE $1",
+                f"{prefix}%",
+            )
         by_behaviour: dict[Behaviour, set[bool]] = {}
         for row in rows:
             by_behaviour.setdefault(sim.behaviours[row["bureau"]], set()).add(row["on_time"])
@@ -78,8 +88,9 @@ async def test_three_simulated_months_through_real_workflows(
         assert sum(lights.values()) == len(plans)
         # Settling hands the programme back to real time.
         await sim.settle()
-        state = await dev_env.client.get_workflow_handle(
-            f"project-{sim.plans[0].code}").query(c.QUERY_STATE, result_type=ProjectState)
+        state = await dev_env.client.get_workflow_handle(f"project-{sim.plans[0].code}").query(
+            c.QUERY_STATE, result_type=ProjectState
+        )
         assert state.clock.scale == 1.0
         for plan in sim.plans:
             await dev_env.client.get_workflow_handle(f"project-{plan.code}").terminate()
@@ -103,8 +114,14 @@ async def test_a_year_that_reaches_today_settles_in_real_time(
         closed.append(month)
 
     async with running_worker(dev_env.client, pool, http, settings) as task_queue:
-        sim = ProgrammeSimulation(dev_env.client, plans, load_policy(), config,
-                                  task_queue=task_queue, on_month_closed=month_closed)
+        sim = ProgrammeSimulation(
+            dev_env.client,
+            plans,
+            load_policy(),
+            config,
+            task_queue=task_queue,
+            on_month_closed=month_closed,
+        )
         try:
             report = await sim.run()
             assert report.reached_today
@@ -112,7 +129,8 @@ async def test_a_year_that_reaches_today_settles_in_real_time(
             assert closed == [f"{year}-{m:02d}" for m in range(1, today.month)]
             for plan in sim.plans:
                 state = await dev_env.client.get_workflow_handle(
-                    c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+                    c.project_workflow_id(plan.code)
+                ).query(c.QUERY_STATE, result_type=ProjectState)
                 if state.status.value in ("closed", "cancelled"):
                     continue
                 assert (state.clock.scale, state.clock.anchor_business) == (1.0, None)
@@ -122,7 +140,8 @@ async def test_a_year_that_reaches_today_settles_in_real_time(
             for plan in sim.plans:
                 with contextlib.suppress(Exception):
                     await dev_env.client.get_workflow_handle(
-                        c.project_workflow_id(plan.code)).terminate()
+                        c.project_workflow_id(plan.code)
+                    ).terminate()
 
 
 async def test_settle_passes_over_projects_that_ran_to_their_end(
@@ -135,19 +154,25 @@ async def test_settle_passes_over_projects_that_ran_to_their_end(
     prefix = f"E{uuid.uuid4().hex[:4].upper()}-"
     config = SimulationConfig(start_year=year, months=0, year_seconds=600, code_prefix=prefix)
     async with running_worker(dev_env.client, pool, http, settings) as task_queue:
-        sim = ProgrammeSimulation(dev_env.client, plans, load_policy(), config,
-                                  task_queue=task_queue)
+        sim = ProgrammeSimulation(
+            dev_env.client, plans, load_policy(), config, task_queue=task_queue
+        )
         try:
             await sim.run()  # no month: the projects start on the accelerated clock
             ended = sim.plans[0]
-            await send_update(dev_env.client, ended.code, c.UPDATE_CANCEL, RunControlInput(
-                idempotency_key=f"{ended.code}-cancel", reason="模拟撤销 test"))
+            await send_update(
+                dev_env.client,
+                ended.code,
+                c.UPDATE_CANCEL,
+                RunControlInput(idempotency_key=f"{ended.code}-cancel", reason="模拟撤销 test"),
+            )
             await dev_env.client.get_workflow_handle(c.project_workflow_id(ended.code)).result()
             sim.report.reached_today = True
             assert await sim.settle() == 2  # 3 projects, 1 ended
             for plan in sim.plans[1:]:
                 state = await dev_env.client.get_workflow_handle(
-                    c.project_workflow_id(plan.code)).query(c.QUERY_STATE, result_type=ProjectState)
+                    c.project_workflow_id(plan.code)
+                ).query(c.QUERY_STATE, result_type=ProjectState)
                 assert (state.clock.scale, state.clock.anchor_real) == (1.0, None)
                 status = await project_status(dev_env.client, plan.code)
                 assert status.business_today == datetime.now(CST).date()
@@ -155,7 +180,8 @@ async def test_settle_passes_over_projects_that_ran_to_their_end(
             for plan in sim.plans:
                 with contextlib.suppress(Exception):
                     await dev_env.client.get_workflow_handle(
-                        c.project_workflow_id(plan.code)).terminate()
+                        c.project_workflow_id(plan.code)
+                    ).terminate()
 
 
 async def test_a_failing_background_task_stops_guatu_up() -> None:

@@ -49,8 +49,6 @@ from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, ru
 NO_PROGRESS_RULE = TimerPolicy(progress_yellow_points=1000, progress_red_points=1000)
 
 
-
-
 @dataclass
 class Lab:
     env: WorkflowEnvironment
@@ -61,11 +59,14 @@ class Lab:
     bureau: str
     started: list[str] = field(default_factory=list)
 
-    async def start(self, plan: ProjectPlan, policy: TimerPolicy = NO_PROGRESS_RULE) -> WorkflowHandle[Any, Any]:
+    async def start(
+        self, plan: ProjectPlan, policy: TimerPolicy = NO_PROGRESS_RULE
+    ) -> WorkflowHandle[Any, Any]:
         await start_project(self.client, plan, policy, task_queue=self.task_queue, index=False)
         self.started.append(plan.code)
-        return self.client.get_workflow_handle(c.project_workflow_id(plan.code),
-                                              result_type=ProjectStatus)
+        return self.client.get_workflow_handle(
+            c.project_workflow_id(plan.code), result_type=ProjectStatus
+        )
 
     async def today(self) -> date:
         """Today on the test server's clock, which earlier tests have moved forward."""
@@ -90,16 +91,31 @@ class Lab:
         return month_key(target)
 
     async def step(self, code: str, step: Step, key: str | None = None, **kw: Any) -> UpdateResult:
-        data = StageTransitionInput(bureau=kw.pop("bureau", self.bureau),
-                                    idempotency_key=key or f"{code}-{step.value}", step=step, **kw)
+        data = StageTransitionInput(
+            bureau=kw.pop("bureau", self.bureau),
+            idempotency_key=key or f"{code}-{step.value}",
+            step=step,
+            **kw,
+        )
         return await send_update(self.client, code, c.UPDATE_TRANSITION, data, pool=self.pool)
 
-    async def report(self, code: str, month: str, amount: float, progress: float,
-                     key: str | None = None, **kw: Any) -> UpdateResult:
-        data = ProgressReportInput(bureau=kw.pop("bureau", self.bureau),
-                                   idempotency_key=key or f"{code}-{month}-{amount}-{progress}",
-                                   month=month, investment_wan=amount,
-                                   physical_progress_pct=progress, **kw)
+    async def report(
+        self,
+        code: str,
+        month: str,
+        amount: float,
+        progress: float,
+        key: str | None = None,
+        **kw: Any,
+    ) -> UpdateResult:
+        data = ProgressReportInput(
+            bureau=kw.pop("bureau", self.bureau),
+            idempotency_key=key or f"{code}-{month}-{amount}-{progress}",
+            month=month,
+            investment_wan=amount,
+            physical_progress_pct=progress,
+            **kw,
+        )
         return await send_update(self.client, code, c.UPDATE_REPORT, data, pool=self.pool)
 
     async def notices(self, code: str, kind: str) -> int:
@@ -111,8 +127,13 @@ class Lab:
 
 
 @pytest_asyncio.fixture
-async def lab(ts_env: WorkflowEnvironment, pool: asyncpg.Pool, http: httpx.AsyncClient,
-              receiver: WebhookReceiver, settings: Settings) -> AsyncIterator[Lab]:
+async def lab(
+    ts_env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    settings: Settings,
+) -> AsyncIterator[Lab]:
     bureau = await add_bureau(pool, receiver.url)
     async with running_worker(ts_env.client, pool, http, settings) as task_queue:
         lab = Lab(ts_env, ts_env.client, pool, receiver, task_queue, bureau)
@@ -131,8 +152,16 @@ async def test_full_engineering_lifecycle(lab: Lab) -> None:
     start = await lab.today()
     plan = make_plan(start=start, bureau=lab.bureau, milestone_days=[20, 25, 30, 60, 200, 230])
     handle = await lab.start(plan)
-    order = [Step.PRELIMINARY, Step.PLANNING_PERMIT, Step.LAND_USE, Step.CONSTRUCTION_PERMIT,
-             Step.CONSTRUCTION_STARTED, Step.UNDER_CONSTRUCTION, Step.COMPLETED, Step.ACCEPTED]
+    order = [
+        Step.PRELIMINARY,
+        Step.PLANNING_PERMIT,
+        Step.LAND_USE,
+        Step.CONSTRUCTION_PERMIT,
+        Step.CONSTRUCTION_STARTED,
+        Step.UNDER_CONSTRUCTION,
+        Step.COMPLETED,
+        Step.ACCEPTED,
+    ]
     for step in order:
         result = await lab.step(plan.code, step)
         assert result.accepted and not result.duplicate
@@ -141,21 +170,27 @@ async def test_full_engineering_lifecycle(lab: Lab) -> None:
     final = await handle.result()
     assert final.stage is Stage.CLOSED and final.status is RunStatus.CLOSED
     assert final.light is Light.GREEN
-    history = await lab.rows("SELECT stage FROM stage_history WHERE project = $1 ORDER BY recorded_at, key",
-                             plan.code)
+    history = await lab.rows(
+        "SELECT stage FROM stage_history WHERE project = $1 ORDER BY recorded_at, key", plan.code
+    )
     assert [r["stage"] for r in history][0] == "approved"
     assert [r["stage"] for r in history][-1] == "closed"
     assert len(history) == len(order) + 2
-    audit = await lab.rows("SELECT count(*) AS n FROM audit_log WHERE project = $1 AND accepted",
-                           plan.code)
+    audit = await lab.rows(
+        "SELECT count(*) AS n FROM audit_log WHERE project = $1 AND accepted", plan.code
+    )
     assert audit[0]["n"] == len(order) + 1
     row = await lab.rows("SELECT stage, status FROM projects WHERE code = $1", plan.code)
     assert (row[0]["stage"], row[0]["status"]) == ("closed", "closed")
 
 
 async def test_full_service_lifecycle(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[20, 120, 200])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[20, 120, 200],
+    )
     handle = await lab.start(plan)
     for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED):
         await lab.step(plan.code, step)
@@ -165,8 +200,12 @@ async def test_full_service_lifecycle(lab: Lab) -> None:
 
 
 async def test_milestone_met_before_deadline_stays_green(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[20, 300, 330])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[20, 300, 330],
+    )
     await lab.start(plan)
     await lab.skip(15)  # inside the 7-day reminder window of the first milestone
     await eventually(lambda: lab.notices(plan.code, "milestone_reminder"))
@@ -179,8 +218,12 @@ async def test_milestone_met_before_deadline_stays_green(lab: Lab) -> None:
 
 
 async def test_milestone_missed_turns_yellow_then_red_and_notifies(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[20, 300, 330])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[20, 300, 330],
+    )
     await lab.start(plan)
     await lab.skip(14)
     assert await eventually(lambda: lab.notices(plan.code, "milestone_reminder")) == 1
@@ -195,8 +238,9 @@ async def test_milestone_missed_turns_yellow_then_red_and_notifies(lab: Lab) -> 
     assert status.light is Light.RED
     assert status.explanations[0].rule == "milestone.escalated"
     assert await eventually(lambda: lab.notices(plan.code, "milestone_escalated")) == 1
-    lights = await lab.rows("SELECT light FROM light_history WHERE project = $1 ORDER BY at",
-                            plan.code)
+    lights = await lab.rows(
+        "SELECT light FROM light_history WHERE project = $1 ORDER BY at", plan.code
+    )
     assert [r["light"] for r in lights] == ["yellow", "red"]
     # Reaching the step late clears the light: the reason is gone.
     await lab.step(plan.code, Step.IMPLEMENTING)
@@ -204,8 +248,12 @@ async def test_milestone_missed_turns_yellow_then_red_and_notifies(lab: Lab) -> 
 
 
 async def test_monthly_report_reminder_and_late_marking(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[300, 320, 340])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[300, 320, 340],
+    )
     await lab.start(plan)
     first_month = month_key(plan.start)
     # Skip to the month after next: the first full month's report is late unless sent.
@@ -216,15 +264,23 @@ async def test_monthly_report_reminder_and_late_marking(lab: Lab) -> None:
     assert await eventually(lambda: lab.notices(plan.code, "report_late")) >= 1
     # A report sent late is accepted and recorded as not on time.
     await lab.report(plan.code, first_month, 10, 5)
-    rows = await eventually(lambda: lab.rows(
-        "SELECT on_time FROM progress_reports WHERE project = $1 AND month = $2",
-        plan.code, first_month))
+    rows = await eventually(
+        lambda: lab.rows(
+            "SELECT on_time FROM progress_reports WHERE project = $1 AND month = $2",
+            plan.code,
+            first_month,
+        )
+    )
     assert rows[0]["on_time"] is False
 
 
 async def test_report_on_time_is_not_marked_late(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[300, 320, 340])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[300, 320, 340],
+    )
     await lab.start(plan)
     month = await lab.skip_to_next_month()  # the 2nd: well before the 25th
     await lab.report(plan.code, month, 10, 5)
@@ -239,8 +295,14 @@ async def test_report_on_time_is_not_marked_late(lab: Lab) -> None:
 async def test_progress_curve_colours_and_back_to_green(lab: Lab) -> None:
     # 12 months, 1,200 万, linear: the 序时 plan is 100 万 a month, checked as each month closes.
     start = (await lab.today()).replace(day=1)
-    plan = make_plan(ProjectKind.SERVICE, start=start, bureau=lab.bureau,
-                     milestone_days=[330, 340, 350], total=1200.0, months=12)
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=start,
+        bureau=lab.bureau,
+        milestone_days=[330, 340, 350],
+        total=1200.0,
+        months=12,
+    )
     # The total basis (points of the whole investment); the year-plan basis is in tests/rules.
     await lab.start(plan, TimerPolicy(progress_basis="total"))
     m0 = month_key(start)
@@ -269,28 +331,46 @@ async def test_progress_curve_colours_and_back_to_green(lab: Lab) -> None:
 
 async def test_progress_far_behind_is_red(lab: Lab) -> None:
     start = (await lab.today()).replace(day=1)
-    plan = make_plan(ProjectKind.SERVICE, start=start, bureau=lab.bureau,
-                     milestone_days=[330, 340, 350], total=1200.0, months=6)
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=start,
+        bureau=lab.bureau,
+        milestone_days=[330, 340, 350],
+        total=1200.0,
+        months=6,
+    )
     await lab.start(plan, TimerPolicy(progress_basis="total"))
     await lab.skip(100)  # ≈ 3 months of a 6-month plan with nothing invested → > 30 points
     status = await lab.status(plan.code)
     assert status.light is Light.RED
-    assert any(e.rule == "progress.yinchuan" and e.inputs["gap_points"] > 30
-               for e in status.explanations)
+    assert any(
+        e.rule == "progress.yinchuan" and e.inputs["gap_points"] > 30 for e in status.explanations
+    )
     state = await lab.state(plan.code)
     assert state.red_months, "a red month must be recorded for the ranking"
 
 
 async def test_plan_change_rearms_deadlines(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[10, 300, 330])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[10, 300, 330],
+    )
     await lab.start(plan)
     await lab.skip(12)
     assert (await lab.status(plan.code)).light is Light.YELLOW
     new_date = plan.start + timedelta(days=60)
-    result = await send_update(lab.client, plan.code, c.UPDATE_PLAN, PlanChangeInput(
-        idempotency_key="re-plan-1", reason="征地延期",
-        milestones=[MilestonePlan(step=Step.IMPLEMENTING, planned=new_date)]))
+    result = await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_PLAN,
+        PlanChangeInput(
+            idempotency_key="re-plan-1",
+            reason="征地延期",
+            milestones=[MilestonePlan(step=Step.IMPLEMENTING, planned=new_date)],
+        ),
+    )
     assert result.light is Light.GREEN
     state = await lab.state(plan.code)
     assert len(state.baselines) == 1
@@ -299,21 +379,32 @@ async def test_plan_change_rearms_deadlines(lab: Lab) -> None:
     assert (await lab.status(plan.code)).light is Light.GREEN
     await lab.skip(15)  # past the new date
     assert (await lab.status(plan.code)).light is Light.YELLOW
-    await eventually(lambda: len([k for k in lab.receiver.deliveries(plan.code)
-                                  if "milestone_missed" in k]) == 2)
+    await eventually(
+        lambda: len([k for k in lab.receiver.deliveries(plan.code) if "milestone_missed" in k]) == 2
+    )
     missed = [k for k in lab.receiver.deliveries(plan.code) if "milestone_missed" in k]
-    assert sorted(missed) == sorted([
-        f"{plan.code}:milestone_missed:implementing:{plan.milestones[0].planned.isoformat()}",
-        f"{plan.code}:milestone_missed:implementing:{new_date.isoformat()}",
-    ])
+    assert sorted(missed) == sorted(
+        [
+            f"{plan.code}:milestone_missed:implementing:{plan.milestones[0].planned.isoformat()}",
+            f"{plan.code}:milestone_missed:implementing:{new_date.isoformat()}",
+        ]
+    )
 
 
 async def test_suspend_resume_cancel(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=await lab.today(), bureau=lab.bureau,
-                     milestone_days=[10, 300, 330])
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=await lab.today(),
+        bureau=lab.bureau,
+        milestone_days=[10, 300, 330],
+    )
     handle = await lab.start(plan)
-    await send_update(lab.client, plan.code, c.UPDATE_SUSPEND,
-                      RunControlInput(idempotency_key="s1", reason="资金未到位"))
+    await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_SUSPEND,
+        RunControlInput(idempotency_key="s1", reason="资金未到位"),
+    )
     await lab.skip(20)  # the milestone falls due while suspended: nothing fires
     assert (await lab.status(plan.code)).light is Light.GREEN
     with pytest.raises(Rejected) as refused:
@@ -322,31 +413,55 @@ async def test_suspend_resume_cancel(lab: Lab) -> None:
     await send_update(lab.client, plan.code, c.UPDATE_RESUME, RunControlInput(idempotency_key="r1"))
     status = await lab.status(plan.code)
     assert status.status is RunStatus.ACTIVE and status.light is Light.YELLOW
-    await send_update(lab.client, plan.code, c.UPDATE_CANCEL,
-                      RunControlInput(idempotency_key="c1", reason="规划调整，项目撤销"))
+    await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_CANCEL,
+        RunControlInput(idempotency_key="c1", reason="规划调整，项目撤销"),
+    )
     final = await handle.result()
     assert final.status is RunStatus.CANCELLED and final.status_reason == "规划调整，项目撤销"
 
 
 async def test_continue_as_new_keeps_state_and_keys(lab: Lab) -> None:
-    plan = make_plan(ProjectKind.SERVICE, start=(await lab.today()).replace(day=1), bureau=lab.bureau,
-                     milestone_days=[300, 320, 340], months=24)
+    plan = make_plan(
+        ProjectKind.SERVICE,
+        start=(await lab.today()).replace(day=1),
+        bureau=lab.bureau,
+        milestone_days=[300, 320, 340],
+        months=24,
+    )
     policy = NO_PROGRESS_RULE.model_copy(update={"continue_as_new_events": 40})
     handle = await lab.start(plan, policy)
-    first = await lab.report(plan.code, month_key(plan.start), 10, 5, key="first-key",
-                             issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")])
+    first = await lab.report(
+        plan.code,
+        month_key(plan.start),
+        10,
+        5,
+        key="first-key",
+        issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
+    )
     await lab.skip(200)  # many timers and projections → several continue-as-new
     state = await lab.state(plan.code)
     assert state.runs > 1
     assert month_key(plan.start) in state.reports and "I-1" in state.open_issues
-    again = await lab.report(plan.code, month_key(plan.start), 10, 5, key="first-key",
-                             issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")])
+    again = await lab.report(
+        plan.code,
+        month_key(plan.start),
+        10,
+        5,
+        key="first-key",
+        issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
+    )
     # A duplicate, answered with the project's state now (the run that holds the key).
     status = await lab.status(plan.code)
     assert again.duplicate and not first.duplicate
     assert (again.stage, again.light, again.status) == (status.stage, status.light, status.status)
     desc = await handle.describe()
-    assert desc.run_id != handle.run_id or desc.raw_description.workflow_execution_info.history_length < 400
+    assert (
+        desc.run_id != handle.run_id
+        or desc.raw_description.workflow_execution_info.history_length < 400
+    )
 
 
 async def test_idempotent_update_applies_once_and_answers_duplicates(lab: Lab) -> None:
@@ -354,16 +469,22 @@ async def test_idempotent_update_applies_once_and_answers_duplicates(lab: Lab) -
     await lab.start(plan)
     month = month_key(plan.start)
     first = await lab.report(plan.code, month, 10, 5, key="same")
-    results = await asyncio.gather(*(lab.report(plan.code, month, 10, 5, key="same")
-                                     for _ in range(5)))
+    results = await asyncio.gather(
+        *(lab.report(plan.code, month, 10, 5, key="same") for _ in range(5))
+    )
     assert not first.duplicate and all(r.duplicate for r in results)
-    assert {(r.stage, r.light, r.status) for r in results} == {(first.stage, first.light,
-                                                                first.status)}
-    reports = await eventually(lambda: lab.rows(
-        "SELECT corrected FROM progress_reports WHERE project = $1", plan.code))
+    assert {(r.stage, r.light, r.status) for r in results} == {
+        (first.stage, first.light, first.status)
+    }
+    reports = await eventually(
+        lambda: lab.rows("SELECT corrected FROM progress_reports WHERE project = $1", plan.code)
+    )
     assert [r["corrected"] for r in reports] == [0]
-    rows = await eventually(lambda: lab.rows(
-        "SELECT count(*) AS n FROM audit_log WHERE project = $1 AND accepted", plan.code))
+    rows = await eventually(
+        lambda: lab.rows(
+            "SELECT count(*) AS n FROM audit_log WHERE project = $1 AND accepted", plan.code
+        )
+    )
     assert rows[0]["n"] == 1
     assert first.accepted
 
@@ -375,33 +496,46 @@ async def _idle(handle: WorkflowHandle[Any, Any]) -> bool:
     # A workflow task in flight at the terminate leaks the time lock as well (the test server
     # does not report it in describe; with max_cached_workflows=0 every task replays and is slow).
     last = (await handle.fetch_history()).events[-1].event_type
-    return last not in (EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-                        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    return last not in (
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    )
 
 
 async def _accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
     history = await handle.fetch_history()
-    return sum(1 for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes"))
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    )
 
 
 REJECTIONS: list[tuple[str, Callable[[Lab, ProjectPlan], Awaitable[Any]], str]] = [
-    ("negative_amount",
-     lambda lab, p: lab.report(p.code, month_key(p.start), -5, 10), "不能为负数"),
-    ("progress_out_of_range",
-     lambda lab, p: lab.report(p.code, month_key(p.start), 5, 101), "0–100%"),
-    ("future_month",
-     lambda lab, p: lab.report(p.code, "2999-01", 5, 10), "未来月份"),
-    ("not_owner",
-     lambda lab, p: lab.report(p.code, month_key(p.start), 5, 10, bureau="someone_else"), "无权报送"),
-    ("illegal_transition",
-     lambda lab, p: lab.step(p.code, Step.COMPLETED), "不能报送「竣工」"),
+    (
+        "negative_amount",
+        lambda lab, p: lab.report(p.code, month_key(p.start), -5, 10),
+        "不能为负数",
+    ),
+    (
+        "progress_out_of_range",
+        lambda lab, p: lab.report(p.code, month_key(p.start), 5, 101),
+        "0–100%",
+    ),
+    ("future_month", lambda lab, p: lab.report(p.code, "2999-01", 5, 10), "未来月份"),
+    (
+        "not_owner",
+        lambda lab, p: lab.report(p.code, month_key(p.start), 5, 10, bureau="someone_else"),
+        "无权报送",
+    ),
+    ("illegal_transition", lambda lab, p: lab.step(p.code, Step.COMPLETED), "不能报送「竣工」"),
 ]
 
 
 @pytest.mark.parametrize(("code", "send", "phrase"), REJECTIONS, ids=[r[0] for r in REJECTIONS])
-async def test_validator_rejections_write_nothing(lab: Lab, code: str,
-                                                  send: Callable[[Lab, ProjectPlan], Awaitable[Any]],
-                                                  phrase: str) -> None:
+async def test_validator_rejections_write_nothing(
+    lab: Lab, code: str, send: Callable[[Lab, ProjectPlan], Awaitable[Any]], phrase: str
+) -> None:
     plan = make_plan(start=await lab.today(), bureau=lab.bureau)
     handle = await lab.start(plan)
     await asyncio.sleep(0.5)
@@ -415,8 +549,9 @@ async def test_validator_rejections_write_nothing(lab: Lab, code: str,
     assert await _accepted_updates(handle) == accepted_before
     after = await lab.state(plan.code)
     assert after.version == before.version and after.reports == before.reports
-    audit = await lab.rows("SELECT reason FROM audit_log WHERE project = $1 AND NOT accepted",
-                           plan.code)
+    audit = await lab.rows(
+        "SELECT reason FROM audit_log WHERE project = $1 AND NOT accepted", plan.code
+    )
     assert len(audit) == 1 and audit[0]["reason"].startswith(code)
 
 

@@ -29,9 +29,11 @@ from guatu.api.dashboard.routes import router
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # The page may load only what this server serves; the API is on the same origin.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
     "Cache-Control": "no-cache",
@@ -61,8 +63,9 @@ def mount_dashboard(app: FastAPI) -> None:
         return
     app.state.dashboard_mounted = True
     app.include_router(router)
-    app.add_api_route("/", index, methods=["GET", "HEAD"], include_in_schema=False,
-                      response_class=HTMLResponse)
+    app.add_api_route(
+        "/", index, methods=["GET", "HEAD"], include_in_schema=False, response_class=HTMLResponse
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
 
 

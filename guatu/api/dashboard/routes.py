@@ -61,13 +61,21 @@ async def _escalations(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/export.xlsx", responses={**responses(403, 422), 200: {
-                "content": {XLSX_TYPE: {}},
-                "description": "The workbook: 总览, 项目, 排名, 督办 sheets"}},
-            response_class=Response,
-            summary="The dashboard's current view as an Excel workbook (leaders)")
+@router.get(
+    "/export.xlsx",
+    responses={
+        **responses(403, 422),
+        200: {
+            "content": {XLSX_TYPE: {}},
+            "description": "The workbook: 总览, 项目, 排名, 督办 sheets",
+        },
+    },
+    response_class=Response,
+    summary="The dashboard's current view as an Excel workbook (leaders)",
+)
 async def export_xlsx(
-    ctx: Context, _: LeaderOnly,
+    ctx: Context,
+    _: LeaderOnly,
     program: Annotated[str | None, Query(pattern=PROGRAM_PATTERN)] = None,
     bureau: Annotated[str | None, Query(pattern=BUREAU_PATTERN)] = None,
     stage: Stage | None = None,
@@ -77,9 +85,13 @@ async def export_xlsx(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> Response:
     timeout = ctx.options.db_timeout_seconds
-    filters = {"program": program, "bureau": bureau, "stage": stage.value if stage else None,
-               "light": light.value if light else None,
-               "status": status.value if status else None}
+    filters = {
+        "program": program,
+        "bureau": bureau,
+        "stage": stage.value if stage else None,
+        "light": light.value if light else None,
+        "status": status.value if status else None,
+    }
 
     async def gather() -> ExportView:
         return ExportView(
@@ -89,8 +101,9 @@ async def export_xlsx(
             projects=await _all_projects(ctx.reads, **filters),
             bureaus={b["code"]: b for b in await queries.list_bureaus(ctx.reads)},
             programs={p["code"]: p for p in await queries.list_programs(ctx.reads)},
-            rankings={level: await _ranking(ctx.reads, level, period)
-                      for level in ("bureau", "program")},
+            rankings={
+                level: await _ranking(ctx.reads, level, period) for level in ("bureau", "program")
+            },
             escalations=await _escalations(ctx.reads),
             trends=await trends.for_export(ctx.reads, year),
         )
@@ -100,11 +113,15 @@ async def export_xlsx(
     stamp = view.generated_at.strftime("%Y%m%d-%H%M")
     ascii_name = f"guatu-{stamp}.xlsx"
     utf8_name = quote(f"挂图-{stamp}.xlsx")
-    return Response(body, media_type=XLSX_TYPE, headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
-                               f"filename*=UTF-8''{utf8_name}",
-        "Cache-Control": "no-store",
-    })
+    return Response(
+        body,
+        media_type=XLSX_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+            f"filename*=UTF-8''{utf8_name}",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
@@ -116,44 +133,69 @@ async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
     async with pool.acquire() as conn:
         standings = await conn.fetch(
             "SELECT s.bureau, b.name_zh, b.name_en, s.state FROM ladder_standing s"
-            " LEFT JOIN bureaus b ON b.code = s.bureau ORDER BY s.bureau")
+            " LEFT JOIN bureaus b ON b.code = s.bureau ORDER BY s.bureau"
+        )
         decisions = await conn.fetch(
             "SELECT d.key, d.bureau, b.name_zh AS bureau_name, d.period, d.ruleset_id, d.kind,"
             " d.level_before, d.level_after, d.project, d.order_id, d.deadline, d.lines_zh,"
             " d.lines_en, d.decided_at FROM ladder_decisions d"
             " LEFT JOIN bureaus b ON b.code = d.bureau WHERE d.kind = ANY($1::text[])"
-            " ORDER BY d.decided_at DESC, d.key LIMIT 50", LADDER_KINDS)
+            " ORDER BY d.decided_at DESC, d.key LIMIT 50",
+            LADDER_KINDS,
+        )
     levels: list[dict[str, Any]] = []
     for row in standings:
         standing = standing_of(LadderState.model_validate(_json(row["state"])))
         for track in standing.tracks:
             if track.level <= 0:
                 continue
-            levels.append({
-                "bureau": row["bureau"], "name_zh": row["name_zh"] or row["bureau"],
-                "name_en": row["name_en"] or row["bureau"], "track": track.track,
-                "ruleset_id": track.ruleset_id, "kind": track.kind, "level": track.level,
-                "level_zh": track.level_zh, "black_streak": track.black_streak,
-                "red_streak": track.red_streak, "last_period": track.last_period,
-                "open_orders": len(standing.open_orders),
-            })
+            levels.append(
+                {
+                    "bureau": row["bureau"],
+                    "name_zh": row["name_zh"] or row["bureau"],
+                    "name_en": row["name_en"] or row["bureau"],
+                    "track": track.track,
+                    "ruleset_id": track.ruleset_id,
+                    "kind": track.kind,
+                    "level": track.level,
+                    "level_zh": track.level_zh,
+                    "black_streak": track.black_streak,
+                    "red_streak": track.red_streak,
+                    "last_period": track.last_period,
+                    "open_orders": len(standing.open_orders),
+                }
+            )
     levels.sort(key=lambda x: (-x["level"], -x["black_streak"], x["bureau"], x["track"]))
     return {
         "levels": levels,
-        "decisions": [{
-            "key": d["key"], "bureau": d["bureau"], "bureau_name": d["bureau_name"] or d["bureau"],
-            "period": d["period"], "ruleset_id": d["ruleset_id"], "kind": d["kind"],
-            "kind_zh": ACTION_ZH[ActionKind(d["kind"])], "level_before": d["level_before"],
-            "level_after": d["level_after"], "project": d["project"], "order_id": d["order_id"],
-            "deadline": d["deadline"].isoformat() if isinstance(d["deadline"], date) else None,
-            "lines_zh": _json(d["lines_zh"]), "lines_en": _json(d["lines_en"]),
-            "decided_at": d["decided_at"].isoformat(),
-        } for d in decisions],
+        "decisions": [
+            {
+                "key": d["key"],
+                "bureau": d["bureau"],
+                "bureau_name": d["bureau_name"] or d["bureau"],
+                "period": d["period"],
+                "ruleset_id": d["ruleset_id"],
+                "kind": d["kind"],
+                "kind_zh": ACTION_ZH[ActionKind(d["kind"])],
+                "level_before": d["level_before"],
+                "level_after": d["level_after"],
+                "project": d["project"],
+                "order_id": d["order_id"],
+                "deadline": d["deadline"].isoformat() if isinstance(d["deadline"], date) else None,
+                "lines_zh": _json(d["lines_zh"]),
+                "lines_en": _json(d["lines_en"]),
+                "decided_at": d["decided_at"].isoformat(),
+            }
+            for d in decisions
+        ],
     }
 
 
-@router.get("/dashboard/ladders", responses=responses(403),
-            summary="Bureaus on the 通报 / 约谈 / 督办 ladder now, and the latest such decisions")
+@router.get(
+    "/dashboard/ladders",
+    responses=responses(403),
+    summary="Bureaus on the 通报 / 约谈 / 督办 ladder now, and the latest such decisions",
+)
 async def ladders(ctx: Context, _: LeaderOnly) -> dict[str, Any]:
     result = await db_call(_ladders(ctx.reads), ctx.options.db_timeout_seconds)
     return jsonable_encoder(result)

@@ -30,8 +30,9 @@ from guatu.core.tokens import Principal, Role
 
 router = APIRouter(prefix="/api/v1", tags=["appeals"])
 
-AppealIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,300}$",
-                                   description="e.g. default-2026-11-swj-score-r1")]
+AppealIdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9._-]{1,300}$", description="e.g. default-2026-11-swj-score-r1")
+]
 
 
 class AppealBody(Body):
@@ -41,13 +42,17 @@ class AppealBody(Body):
     ruleset: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")] = "default"
     item: AppealItem = Field(description="score (得分), list (红黑榜名次) or order (督办单)")
     project: Annotated[str, StringConstraints(pattern=r"^([A-Z0-9][A-Z0-9-]{1,39})?$")] = Field(
-        default="", description="item=score: one of your projects (empty: your bureau's score)")
+        default="", description="item=score: one of your projects (empty: your bureau's score)"
+    )
     order_id: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f/]{0,300}$")] = Field(
-        default="", description="item=order: the supervision order's id")
+        default="", description="item=order: the supervision order's id"
+    )
     reason: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] = Field(
-        description="Why the result is wrong (length limits: the rule set's `appeal` section)")
+        description="Why the result is wrong (length limits: the rule set's `appeal` section)"
+    )
     evidence: Annotated[str, StringConstraints(max_length=200_000)] = Field(
-        default="", description="The evidence, as text (document numbers, dates, figures)")
+        default="", description="The evidence, as text (document numbers, dates, figures)"
+    )
 
 
 class DecisionBody(Body):
@@ -58,64 +63,120 @@ class DecisionBody(Body):
 
 
 def _not_found() -> ApiError:
-    return ApiError(404, "appeal_not_found", "申诉不存在或无权访问", "no such appeal (or not yours)")
+    return ApiError(
+        404, "appeal_not_found", "申诉不存在或无权访问", "no such appeal (or not yours)"
+    )
 
 
 async def _visible(ctx: Context, principal: Principal, appeal_id: str) -> dict[str, Any]:
-    row = await temporal_call(appeals.find_appeal(ctx.client, ctx.pool, appeal_id),
-                              ctx.options.temporal_timeout_seconds)
+    row = await temporal_call(
+        appeals.find_appeal(ctx.client, ctx.pool, appeal_id), ctx.options.temporal_timeout_seconds
+    )
     if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
         raise _not_found()
     return row
 
 
-@router.post("/appeals", responses=responses(403, 409, 413, 422),
-             summary="File an appeal (申诉) against a published ranking round")
-async def file_appeal(ctx: Context, principal: BureauOnly, key: IdempotencyKeyHeader,
-                      body: AppealBody) -> Any:
+@router.post(
+    "/appeals",
+    responses=responses(403, 409, 413, 422),
+    summary="File an appeal (申诉) against a published ranking round",
+)
+async def file_appeal(
+    ctx: Context, principal: BureauOnly, key: IdempotencyKeyHeader, body: AppealBody
+) -> Any:
     bureau = principal.bureau
     assert bureau is not None
-    filing = AppealFiling(bureau=bureau, period=body.period, ruleset_id=body.ruleset,
-                          item=body.item, project=body.project, order_id=body.order_id,
-                          reason=body.reason, evidence=body.evidence, actor=principal.actor,
-                          idempotency_key=key)
+    filing = AppealFiling(
+        bureau=bureau,
+        period=body.period,
+        ruleset_id=body.ruleset,
+        item=body.item,
+        project=body.project,
+        order_id=body.order_id,
+        reason=body.reason,
+        evidence=body.evidence,
+        actor=principal.actor,
+        idempotency_key=key,
+    )
     view = await service.once(
-        ctx, principal, scope=f"appeal:{bureau}", key=key, action="appeal", body=body,
-        call=lambda: appeals.file_appeal(ctx.client, ctx.pool, filing,
-                                         task_queue=ctx.task_queue, channel="api"),
-        rejected=appeals.Rejected)
+        ctx,
+        principal,
+        scope=f"appeal:{bureau}",
+        key=key,
+        action="appeal",
+        body=body,
+        call=lambda: appeals.file_appeal(
+            ctx.client, ctx.pool, filing, task_queue=ctx.task_queue, channel="api"
+        ),
+        rejected=appeals.Rejected,
+    )
     return jsonable_encoder(view)
 
 
-@router.get("/appeals", responses=responses(403, 422),
-            summary="Appeals: a bureau's own, or every bureau's for a leader (newest first)")
+@router.get(
+    "/appeals",
+    responses=responses(403, 422),
+    summary="Appeals: a bureau's own, or every bureau's for a leader (newest first)",
+)
 async def list_appeals(
-    ctx: Context, principal: BureauOrLeader, paging: PageQuery,
+    ctx: Context,
+    principal: BureauOrLeader,
+    paging: PageQuery,
     status: AppealStatus | None = None,
     period: Annotated[Period | None, Query()] = None,
 ) -> Any:
-    page = await db_call(appeals.list_appeals(
-        ctx.pool, bureau=principal.bureau if principal.role is Role.BUREAU else None,
-        status=status.value if status else None, period=period, limit=paging.page_size,
-        offset=(paging.page - 1) * paging.page_size), ctx.options.db_timeout_seconds)
+    page = await db_call(
+        appeals.list_appeals(
+            ctx.pool,
+            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            status=status.value if status else None,
+            period=period,
+            limit=paging.page_size,
+            offset=(paging.page - 1) * paging.page_size,
+        ),
+        ctx.options.db_timeout_seconds,
+    )
     return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
 
 
-@router.get("/appeals/{appeal_id}", responses=responses(403, 404),
-            summary="One appeal with its deadlines and decision")
+@router.get(
+    "/appeals/{appeal_id}",
+    responses=responses(403, 404),
+    summary="One appeal with its deadlines and decision",
+)
 async def get_appeal(ctx: Context, principal: BureauOrLeader, appeal_id: AppealIdPath) -> Any:
     return jsonable_encoder(await _visible(ctx, principal, appeal_id))
 
 
-@router.post("/appeals/{appeal_id}/decision", responses=responses(403, 404, 409, 413, 422),
-             summary="Decide an appeal (leaders): accept or reject, with a reason")
-async def decide_appeal(ctx: Context, principal: LeaderOnly, appeal_id: AppealIdPath,
-                        key: IdempotencyKeyHeader, body: DecisionBody) -> Any:
+@router.post(
+    "/appeals/{appeal_id}/decision",
+    responses=responses(403, 404, 409, 413, 422),
+    summary="Decide an appeal (leaders): accept or reject, with a reason",
+)
+async def decide_appeal(
+    ctx: Context,
+    principal: LeaderOnly,
+    appeal_id: AppealIdPath,
+    key: IdempotencyKeyHeader,
+    body: DecisionBody,
+) -> Any:
     await _visible(ctx, principal, appeal_id)
-    data = DecideInput(decision=body.decision, reason=body.reason, actor=principal.actor,
-                       role=principal.role.value, idempotency_key=key)
+    data = DecideInput(
+        decision=body.decision,
+        reason=body.reason,
+        actor=principal.actor,
+        role=principal.role.value,
+        idempotency_key=key,
+    )
     view = await service.once(
-        ctx, principal, scope=f"appeal:{appeal_id}", key=key, action="decision", body=body,
+        ctx,
+        principal,
+        scope=f"appeal:{appeal_id}",
+        key=key,
+        action="decision",
+        body=body,
         call=lambda: appeals.decide_appeal(ctx.client, ctx.pool, appeal_id, data, channel="api"),
-        rejected=appeals.Rejected)
+        rejected=appeals.Rejected,
+    )
     return jsonable_encoder(view)

@@ -36,76 +36,135 @@ _UPDATE_ERRORS = responses(403, 404, 409, 413, 422)
 
 
 @router.post(
-    "/projects/{code}/transitions", response_model=UpdateResult, responses=_UPDATE_ERRORS,
+    "/projects/{code}/transitions",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
     summary="Report that the project reached a step (节点报送)",
     description="Answers synchronously: 200 with the project's new stage and light, or 422 with "
-                "the rule that refused it (`code`, `zh`, `en`). Needs an `Idempotency-Key`.",
+    "the rule that refused it (`code`, `zh`, `en`). Needs an `Idempotency-Key`.",
 )
-async def transition(ctx: Context, principal: BureauOnly, code: ProjectCodePath,
-                     key: IdempotencyKeyHeader, body: TransitionBody) -> UpdateResult:
+async def transition(
+    ctx: Context,
+    principal: BureauOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: TransitionBody,
+) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
-    data = StageTransitionInput(bureau=bureau, idempotency_key=key, actor=principal.actor,
-                                **body.model_dump())
-    return await service.run_update(ctx, principal, code=code, bureau=bureau,
-                                    update=c.UPDATE_TRANSITION, action="transition", key=key,
-                                    body=body, data=data)
+    data = StageTransitionInput(
+        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+    )
+    return await service.run_update(
+        ctx,
+        principal,
+        code=code,
+        bureau=bureau,
+        update=c.UPDATE_TRANSITION,
+        action="transition",
+        key=key,
+        body=body,
+        data=data,
+    )
 
 
 @router.post(
-    "/projects/{code}/reports", response_model=UpdateResult, responses=_UPDATE_ERRORS,
+    "/projects/{code}/reports",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
     summary="Submit a monthly progress report (月报), raising and resolving issues",
     description="Issues (问题) are raised with `issues_raised` and resolved (销号) with "
-                "`issues_resolved` (their ids) in the report of a month, or in its correction "
-                "(`correction: true`). Needs an `Idempotency-Key`.",
+    "`issues_resolved` (their ids) in the report of a month, or in its correction "
+    "(`correction: true`). Needs an `Idempotency-Key`.",
 )
-async def report(ctx: Context, principal: BureauOnly, code: ProjectCodePath,
-                 key: IdempotencyKeyHeader, body: ReportBody) -> UpdateResult:
+async def report(
+    ctx: Context,
+    principal: BureauOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: ReportBody,
+) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
-    data = ProgressReportInput(bureau=bureau, idempotency_key=key, actor=principal.actor,
-                               **body.model_dump())
-    return await service.run_update(ctx, principal, code=code, bureau=bureau,
-                                    update=c.UPDATE_REPORT, action="report", key=key,
-                                    body=body, data=data)
+    data = ProgressReportInput(
+        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+    )
+    return await service.run_update(
+        ctx,
+        principal,
+        code=code,
+        bureau=bureau,
+        update=c.UPDATE_REPORT,
+        action="report",
+        key=key,
+        body=body,
+        data=data,
+    )
 
 
-@router.get("/projects/{code}/issues", response_model=list[OpenIssue],
-            responses=responses(403, 404), summary="Open issues of a project (live)")
+@router.get(
+    "/projects/{code}/issues",
+    response_model=list[OpenIssue],
+    responses=responses(403, 404),
+    summary="Open issues of a project (live)",
+)
 async def issues(ctx: Context, principal: ProjectReader, code: ProjectCodePath) -> list[OpenIssue]:
     if principal.role is Role.BUREAU:
         await service.project_bureau(ctx, principal, code)
     return (await service.status(ctx, code)).open_issues
 
 
-@router.get("/notifications", response_model=NotificationPage, responses=responses(403, 422),
-            summary="Notification inbox (通知): a bureau's own notices, newest first")
+@router.get(
+    "/notifications",
+    response_model=NotificationPage,
+    responses=responses(403, 422),
+    summary="Notification inbox (通知): a bureau's own notices, newest first",
+)
 async def notifications(
-    ctx: Context, principal: BureauOrLeader, paging: PageQuery,
+    ctx: Context,
+    principal: BureauOrLeader,
+    paging: PageQuery,
     unacknowledged: Annotated[bool, Query(description="Only notices not yet acknowledged")] = False,
     project: Annotated[str | None, Query(pattern=PROJECT_PATTERN)] = None,
-    bureau: Annotated[str | None, Query(pattern=BUREAU_PATTERN,
-                                        description="Leaders only: one bureau's notices")] = None,
+    bureau: Annotated[
+        str | None, Query(pattern=BUREAU_PATTERN, description="Leaders only: one bureau's notices")
+    ] = None,
 ) -> NotificationPage:
     if principal.role is Role.BUREAU:
         bureau = principal.bureau  # a bureau reads its own inbox, whatever it asks for
     page = await db_call(
-        queries.list_notifications(ctx.pool, bureau=bureau, project=project,
-                                   unacknowledged=unacknowledged, page=paging.page,
-                                   page_size=paging.page_size),
+        queries.list_notifications(
+            ctx.pool,
+            bureau=bureau,
+            project=project,
+            unacknowledged=unacknowledged,
+            page=paging.page,
+            page_size=paging.page_size,
+        ),
         ctx.options.db_timeout_seconds,
     )
     return NotificationPage.model_validate(page.as_dict())
 
 
-@router.post("/notifications/{key}/ack", response_model=NotificationRow,
-             responses=responses(403, 404),
-             summary="Acknowledge (签收) a notice; acknowledging again keeps the first time")
-async def acknowledge(ctx: Context, principal: BureauOnly,
-                      key: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,300}$")],
-                      ) -> NotificationRow:
+@router.post(
+    "/notifications/{key}/ack",
+    response_model=NotificationRow,
+    responses=responses(403, 404),
+    summary="Acknowledge (签收) a notice; acknowledging again keeps the first time",
+)
+async def acknowledge(
+    ctx: Context,
+    principal: BureauOnly,
+    key: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,300}$")],
+) -> NotificationRow:
     assert principal.bureau is not None
-    row = await db_call(queries.acknowledge_notification(ctx.pool, principal.bureau, key),
-                        ctx.options.db_timeout_seconds)
+    row = await db_call(
+        queries.acknowledge_notification(ctx.pool, principal.bureau, key),
+        ctx.options.db_timeout_seconds,
+    )
     if row is None:
-        raise ApiError(404, "notification_not_found", "通知不存在或无权访问",
-                       "no such notification (or not yours)")
+        raise ApiError(
+            404,
+            "notification_not_found",
+            "通知不存在或无权访问",
+            "no such notification (or not yours)",
+        )
     return NotificationRow.model_validate(row)

@@ -24,10 +24,14 @@ BureauCode = Annotated[str, Path(pattern=BUREAU_PATTERN, description="Bureau cod
 ChannelName = Annotated[str, Path(max_length=40, description="webhook, wecom, dingtalk or email")]
 
 _EXAMPLES = {
-    "wecom": {"summary": "企业微信群机器人", "value": {
-        "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-…"}},
-    "dingtalk": {"summary": "钉钉自定义机器人（加签）", "value": {
-        "access_token": "env:DINGTALK_TOKEN_STHJJ", "secret": "SEC…"}},
+    "wecom": {
+        "summary": "企业微信群机器人",
+        "value": {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-…"},
+    },
+    "dingtalk": {
+        "summary": "钉钉自定义机器人（加签）",
+        "value": {"access_token": "env:DINGTALK_TOKEN_STHJJ", "secret": "SEC…"},
+    },
     "email": {"summary": "电子邮件", "value": {"to": ["office@example.gov.cn"]}},
     "webhook": {"summary": "系统接口", "value": {"url": "https://bureau.example/notify"}},
 }
@@ -56,8 +60,12 @@ def _kind(name: str) -> ChannelKind:
         raise _refusal(err) from None
 
 
-@router.get("", response_model=list[ChannelInfo], responses=responses(403, 404),
-            summary="A bureau's notice channels (secrets masked)")
+@router.get(
+    "",
+    response_model=list[ChannelInfo],
+    responses=responses(403, 404),
+    summary="A bureau's notice channels (secrets masked)",
+)
 async def list_channels(ctx: Context, _: AdminOnly, bureau: BureauCode) -> list[ChannelInfo]:
     try:
         found = await db_call(store.list_channels(ctx.pool, bureau), ctx.options.db_timeout_seconds)
@@ -66,35 +74,56 @@ async def list_channels(ctx: Context, _: AdminOnly, bureau: BureauCode) -> list[
     return [ChannelInfo.model_validate(c.view()) for c in found]
 
 
-@router.put("/{channel}", response_model=ChannelInfo, responses=responses(403, 404, 422),
-            summary="Set (replace) one channel of a bureau; secrets are stored encrypted")
-async def set_channel(ctx: Context, admin: AdminOnly, bureau: BureauCode, channel: ChannelName,
-                      body: Annotated[dict[str, Any], Body(openapi_examples=_EXAMPLES)]
-                      ) -> ChannelInfo:
+@router.put(
+    "/{channel}",
+    response_model=ChannelInfo,
+    responses=responses(403, 404, 422),
+    summary="Set (replace) one channel of a bureau; secrets are stored encrypted",
+)
+async def set_channel(
+    ctx: Context,
+    admin: AdminOnly,
+    bureau: BureauCode,
+    channel: ChannelName,
+    body: Annotated[dict[str, Any], Body(openapi_examples=_EXAMPLES)],
+) -> ChannelInfo:
     kind = _kind(channel)
     try:
         saved = await db_call(
-            store.set_channel(ctx.pool, ChannelKeys(ctx.settings), bureau, kind, body,
-                              actor=admin.actor), ctx.options.db_timeout_seconds)
+            store.set_channel(
+                ctx.pool, ChannelKeys(ctx.settings), bureau, kind, body, actor=admin.actor
+            ),
+            ctx.options.db_timeout_seconds,
+        )
     except ChannelError as err:
         raise _refusal(err) from None
     return ChannelInfo.model_validate(saved.view())
 
 
-@router.delete("/{channel}", status_code=204, responses=responses(403, 404, 422),
-               summary="Remove one channel of a bureau")
-async def remove_channel(ctx: Context, admin: AdminOnly, bureau: BureauCode,
-                         channel: ChannelName) -> Response:
+@router.delete(
+    "/{channel}",
+    status_code=204,
+    responses=responses(403, 404, 422),
+    summary="Remove one channel of a bureau",
+)
+async def remove_channel(
+    ctx: Context, admin: AdminOnly, bureau: BureauCode, channel: ChannelName
+) -> Response:
     kind = _kind(channel)
     try:
-        removed = await db_call(store.remove_channel(ctx.pool, bureau, kind, actor=admin.actor),
-                                ctx.options.db_timeout_seconds)
+        removed = await db_call(
+            store.remove_channel(ctx.pool, bureau, kind, actor=admin.actor),
+            ctx.options.db_timeout_seconds,
+        )
     except ChannelError as err:
         raise _refusal(err) from None
     if removed is None:
-        raise ApiError(404, "channel_not_set",
-                       f"该单位没有由管理员设置的「{kind.value}」渠道（配置文件中的 webhook 请在 "
-                       "config/bureaus.json 中修改）",
-                       f"the bureau has no {kind.value} channel set by an administrator (a "
-                       "webhook from config/bureaus.json is changed there)")
+        raise ApiError(
+            404,
+            "channel_not_set",
+            f"该单位没有由管理员设置的「{kind.value}」渠道（配置文件中的 webhook 请在 "
+            "config/bureaus.json 中修改）",
+            f"the bureau has no {kind.value} channel set by an administrator (a "
+            "webhook from config/bureaus.json is changed there)",
+        )
     return Response(status_code=204)

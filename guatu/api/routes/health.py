@@ -25,18 +25,20 @@ async def _check(awaitable: Any, timeout: float) -> str:
         async with asyncio.timeout(timeout):
             await awaitable
         return "ok"
-    except Exception as err:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as err:
         return f"unavailable: {type(err).__name__}"
 
 
-@router.get("/readyz", summary="Readiness: PostgreSQL and Temporal answer",
-            responses={503: {"description": "A dependency does not answer (see Retry-After)"}})
+@router.get(
+    "/readyz",
+    summary="Readiness: PostgreSQL and Temporal answer",
+    responses={503: {"description": "A dependency does not answer (see Retry-After)"}},
+)
 async def readyz(ctx: Context) -> JSONResponse:
     timeout = ctx.options.ready_timeout_seconds
     db, temporal = await asyncio.gather(
         _check(ctx.pool.fetchval("SELECT 1"), timeout),
-        _check(ctx.client.service_client.check_health(timeout=timedelta(seconds=timeout)),
-               timeout),
+        _check(ctx.client.service_client.check_health(timeout=timedelta(seconds=timeout)), timeout),
     )
     ready = db == "ok" and temporal == "ok"
     body = {"status": "ready" if ready else "unavailable", "database": db, "temporal": temporal}

@@ -53,55 +53,95 @@ def _build(model: Any, **values: Any) -> Any:
         return model(**values)
     except ValidationError as err:
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]) from None
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]
+        ) from None
 
 
-@router.post("/bureaus/{bureau}/exemptions", responses=responses(403, 404, 409, 413, 422),
-             summary="Grant a bureau a force-majeure exemption (豁免) from a period's black list")
-async def grant_exemption(ctx: Context, principal: LeaderOnly,
-                          bureau: Annotated[str, Path(pattern=BUREAU_PATTERN)],
-                          key: IdempotencyKeyHeader, body: ExemptionBody) -> Any:
+@router.post(
+    "/bureaus/{bureau}/exemptions",
+    responses=responses(403, 404, 409, 413, 422),
+    summary="Grant a bureau a force-majeure exemption (豁免) from a period's black list",
+)
+async def grant_exemption(
+    ctx: Context,
+    principal: LeaderOnly,
+    bureau: Annotated[str, Path(pattern=BUREAU_PATTERN)],
+    key: IdempotencyKeyHeader,
+    body: ExemptionBody,
+) -> Any:
     ranking_service, models = _ranking("service"), _ranking("models")
-    known = {b["code"] for b in await db_call(queries.list_bureaus(ctx.pool),
-                                              ctx.options.db_timeout_seconds)}
+    known = {
+        b["code"]
+        for b in await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
+    }
     if bureau not in known:
         raise ApiError(404, "bureau_not_found", "部门不存在", "no such bureau")
-    data = _build(models.ExemptionInput, period=body.period, reason=body.reason,
-                  actor=principal.actor, role=LEADER_LADDER_ROLE, idempotency_key=key)
+    data = _build(
+        models.ExemptionInput,
+        period=body.period,
+        reason=body.reason,
+        actor=principal.actor,
+        role=LEADER_LADDER_ROLE,
+        idempotency_key=key,
+    )
     result = await service.once(
-        ctx, principal, scope=f"ladder:{bureau}", key=key, action="exemption", body=body,
-        call=lambda: ranking_service.grant_exemption(ctx.client, bureau, data, pool=ctx.pool,
-                                                     task_queue=ctx.task_queue, channel="api"),
+        ctx,
+        principal,
+        scope=f"ladder:{bureau}",
+        key=key,
+        action="exemption",
+        body=body,
+        call=lambda: ranking_service.grant_exemption(
+            ctx.client, bureau, data, pool=ctx.pool, task_queue=ctx.task_queue, channel="api"
+        ),
         rejected=ranking_service.Rejected,
     )
     return jsonable_encoder(result)
 
 
-@router.post("/supervision-orders/{order_id}/correction-plan",
-             responses=responses(403, 404, 409, 413, 422),
-             summary="Submit the correction plan (整改方案) of one of the bureau's supervision orders")
+@router.post(
+    "/supervision-orders/{order_id}/correction-plan",
+    responses=responses(403, 404, 409, 413, 422),
+    summary="Submit the correction plan (整改方案) of one of the bureau's supervision orders",
+)
 async def submit_correction_plan(
-    ctx: Context, principal: BureauOnly,
+    ctx: Context,
+    principal: BureauOnly,
     order_id: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,300}$")],
-    key: IdempotencyKeyHeader, body: CorrectionPlanBody,
+    key: IdempotencyKeyHeader,
+    body: CorrectionPlanBody,
 ) -> Any:
     ranking_service, models = _ranking("service"), _ranking("models")
     bureau = principal.bureau
     assert bureau is not None
-    data = _build(models.CorrectionPlanInput, order_id=order_id, plan=body.plan,
-                  actor=principal.actor, idempotency_key=key)
+    data = _build(
+        models.CorrectionPlanInput,
+        order_id=order_id,
+        plan=body.plan,
+        actor=principal.actor,
+        idempotency_key=key,
+    )
     try:
         result = await service.once(
-            ctx, principal, scope=f"ladder:{bureau}", key=key, action=f"plan:{order_id}",
+            ctx,
+            principal,
+            scope=f"ladder:{bureau}",
+            key=key,
+            action=f"plan:{order_id}",
             body=body,
-            call=lambda: ranking_service.submit_correction_plan(ctx.client, bureau, data,
-                                                                pool=ctx.pool, channel="api"),
+            call=lambda: ranking_service.submit_correction_plan(
+                ctx.client, bureau, data, pool=ctx.pool, channel="api"
+            ),
             rejected=ranking_service.Rejected,
         )
     except ApiError as err:
         # No ladder yet, or another bureau's order: the bureau has no such order.
         if err.status == 404 or err.code == "unknown_order":
-            raise ApiError(404, "order_not_found", "督办事项不存在或无权访问",
-                           "no such supervision order (or not yours)") from None
+            raise ApiError(
+                404,
+                "order_not_found",
+                "督办事项不存在或无权访问",
+                "no such supervision order (or not yours)",
+            ) from None
         raise
     return jsonable_encoder(result)

@@ -31,23 +31,28 @@ router = APIRouter(prefix="/api/v1", tags=["manager"])
 
 
 @router.post(
-    "/projects", response_model=StartResult, status_code=201, responses=responses(403, 409, 413, 422),
+    "/projects",
+    response_model=StartResult,
+    status_code=201,
+    responses=responses(403, 409, 413, 422),
     summary="Start a project (立项): its lifecycle workflow begins",
     description="Idempotent: the same plan again answers 200 with `created: false`; another plan "
-                "under a running project's code, or a project that has ended, answers 409. "
-                "A bureau or program that is not a known code answers 422 (`unknown_bureau`, "
-                "`unknown_program`).",
+    "under a running project's code, or a project that has ended, answers 409. "
+    "A bureau or program that is not a known code answers 422 (`unknown_bureau`, "
+    "`unknown_program`).",
 )
-async def start_project(ctx: Context, principal: ManagerOnly, body: PlanBody,
-                        response: Response) -> StartResult:
+async def start_project(
+    ctx: Context, principal: ManagerOnly, body: PlanBody, response: Response
+) -> StartResult:
     plan = body.to_plan()
     await service.known_references(ctx, [plan], listed=False)
     created = await service.start(ctx, principal, plan)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/projects/{body.code}"
-    return StartResult(project=body.code, workflow_id=c.project_workflow_id(body.code),
-                       created=created)
+    return StartResult(
+        project=body.code, workflow_id=c.project_workflow_id(body.code), created=created
+    )
 
 
 JSON_TYPES = ("application/json",)
@@ -59,10 +64,13 @@ _IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "array", "items": {
-                "$ref": "#/components/schemas/PlanBody"}}},
-            "text/csv": {"schema": {"type": "string"},
-                         "example": "项目编号 / code,项目名称 / name_zh,…"},
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PlanBody"}}
+            },
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "项目编号 / code,项目名称 / name_zh,…",
+            },
             XLSX_TYPES[0]: {"schema": {"type": "string", "format": "binary"}},
         },
     },
@@ -74,7 +82,8 @@ async def _plans_from_json(raw: bytes) -> list[PlanBody]:
         return _PLAN_LIST.validate_json(raw or b"null")
     except ValidationError as err:
         raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]) from None
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors()]
+        ) from None
 
 
 async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBody]:
@@ -82,13 +91,19 @@ async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBo
     try:
         from guatu.plan_file import sheet as plan_import
     except ImportError:
-        raise ApiError(415, "unsupported_media_type", "本服务未提供表格导入，请提交 JSON",
-                       "spreadsheet import is not available here; send JSON") from None
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "本服务未提供表格导入，请提交 JSON",
+            "spreadsheet import is not available here; send JSON",
+        ) from None
     timeout = ctx.options.db_timeout_seconds
-    bureaus = {b["code"]: b["name_zh"]
-               for b in await db_call(queries.list_bureaus(ctx.pool), timeout)}
-    programs = {p["code"]: p["name_zh"]
-                for p in await db_call(queries.list_programs(ctx.pool), timeout)}
+    bureaus = {
+        b["code"]: b["name_zh"] for b in await db_call(queries.list_bureaus(ctx.pool), timeout)
+    }
+    programs = {
+        p["code"]: p["name_zh"] for p in await db_call(queries.list_programs(ctx.pool), timeout)
+    }
 
     def parse() -> Any:
         with tempfile.TemporaryDirectory(prefix="guatu-import-") as folder:
@@ -101,27 +116,34 @@ async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBo
     except plan_import.PlanFileError as err:
         raise ApiError(422, "invalid_plan_file", err.zh, err.en) from None
     if result.errors:
-        raise ApiError(422, "invalid_plan_file",
-                       f"计划表有 {len(result.errors)} 处错误（{len(result.bad_rows)} 行），未导入任何项目",
-                       f"the plan file has {len(result.errors)} errors in {len(result.bad_rows)} "
-                       "rows; nothing was imported",
-                       details=[e.to_json() for e in result.errors])
+        raise ApiError(
+            422,
+            "invalid_plan_file",
+            f"计划表有 {len(result.errors)} 处错误（{len(result.bad_rows)} 行），未导入任何项目",
+            f"the plan file has {len(result.errors)} errors in {len(result.bad_rows)} "
+            "rows; nothing was imported",
+            details=[e.to_json() for e in result.errors],
+        )
     return [PlanBody.model_validate(p.model_dump(mode="json")) for p in result.plans]
 
 
 @router.post(
-    "/projects/import", response_model=ImportResult, responses=responses(403, 413, 415, 422),
+    "/projects/import",
+    response_model=ImportResult,
+    responses=responses(403, 413, 415, 422),
     openapi_extra=_IMPORT_BODY,
     summary="Bulk import: start every plan of a JSON array, CSV or XLSX file (idempotent)",
     description="Every plan is validated first (unknown bureaus and programs included); any "
-                "invalid plan answers 422 listing every error "
-                "(JSON: `details[].loc` = [\"body\", index, field]; CSV / XLSX: `details[]` with "
-                "`row` and `column`) and nothing starts. With `dry_run=true` nothing starts either. "
-                "Each item then reports `created`, `existing` (same plan already running) or "
-                "`conflict` (409 reasons). Re-running the same import changes nothing.",
+    "invalid plan answers 422 listing every error "
+    '(JSON: `details[].loc` = ["body", index, field]; CSV / XLSX: `details[]` with '
+    "`row` and `column`) and nothing starts. With `dry_run=true` nothing starts either. "
+    "Each item then reports `created`, `existing` (same plan already running) or "
+    "`conflict` (409 reasons). Re-running the same import changes nothing.",
 )
 async def import_plans(
-    ctx: Context, principal: ManagerOnly, request: Request,
+    ctx: Context,
+    principal: ManagerOnly,
+    request: Request,
     dry_run: Annotated[bool, Query(description="Only validate")] = False,
 ) -> ImportResult:
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -133,20 +155,33 @@ async def import_plans(
     elif media in XLSX_TYPES:
         plans = await _plans_from_file(ctx, raw, ".xlsx")
     else:
-        raise ApiError(415, "unsupported_media_type", "请以 JSON、CSV 或 XLSX 提交计划",
-                       "send the plans as JSON, CSV or XLSX",
-                       details={"content_type": media[:100]})
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "请以 JSON、CSV 或 XLSX 提交计划",
+            "send the plans as JSON, CSV or XLSX",
+            details={"content_type": media[:100]},
+        )
     cap = ctx.options.max_import_plans
     if not plans:
         raise ApiError(422, "no_plans", "没有可导入的项目", "there is no plan to import")
     if len(plans) > cap:
-        raise ApiError(422, "too_many_plans", f"一次最多导入 {cap} 个项目",
-                       f"at most {cap} plans per import", details={"max_import_plans": cap})
+        raise ApiError(
+            422,
+            "too_many_plans",
+            f"一次最多导入 {cap} 个项目",
+            f"at most {cap} plans per import",
+            details={"max_import_plans": cap},
+        )
     repeated = sorted(code for code, n in Counter(p.code for p in plans).items() if n > 1)
     if repeated:
-        raise ApiError(422, "duplicate_codes", f"项目编号重复：{', '.join(repeated)}",
-                       f"project codes appear twice: {', '.join(repeated)}",
-                       details={"codes": repeated})
+        raise ApiError(
+            422,
+            "duplicate_codes",
+            f"项目编号重复：{', '.join(repeated)}",
+            f"project codes appear twice: {', '.join(repeated)}",
+            details={"codes": repeated},
+        )
     await service.known_references(ctx, [p.to_plan() for p in plans], listed=True)
     if dry_run:
         return ImportResult(total=len(plans), created=0, existing=0, conflicts=0, dry_run=True)
@@ -157,56 +192,121 @@ async def import_plans(
             try:
                 created = await service.start(ctx, principal, body.to_plan())
             except service.StartConflict as err:
-                return ImportItem(index=index, project=body.code, outcome="conflict",
-                                  code=err.code, zh=err.zh, en=err.en)
-        return ImportItem(index=index, project=body.code,
-                          outcome="created" if created else "existing")
+                return ImportItem(
+                    index=index,
+                    project=body.code,
+                    outcome="conflict",
+                    code=err.code,
+                    zh=err.zh,
+                    en=err.en,
+                )
+        return ImportItem(
+            index=index, project=body.code, outcome="created" if created else "existing"
+        )
 
     items = list(await asyncio.gather(*(one(i, p) for i, p in enumerate(plans))))
     outcomes = Counter(item.outcome for item in items)
-    return ImportResult(total=len(items), created=outcomes["created"],
-                        existing=outcomes["existing"], conflicts=outcomes["conflict"],
-                        items=items)
+    return ImportResult(
+        total=len(items),
+        created=outcomes["created"],
+        existing=outcomes["existing"],
+        conflicts=outcomes["conflict"],
+        items=items,
+    )
 
 
 _UPDATE_ERRORS = responses(403, 404, 409, 413, 422)
 
 
-@router.post("/projects/{code}/plan-change", response_model=UpdateResult,
-             responses=_UPDATE_ERRORS, summary="Change the plan (调整计划); deadlines re-armed")
-async def plan_change(ctx: Context, principal: ManagerOnly, code: ProjectCodePath,
-                      key: IdempotencyKeyHeader, body: PlanChangeBody) -> UpdateResult:
+@router.post(
+    "/projects/{code}/plan-change",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
+    summary="Change the plan (调整计划); deadlines re-armed",
+)
+async def plan_change(
+    ctx: Context,
+    principal: ManagerOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: PlanChangeBody,
+) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
     data = PlanChangeInput(idempotency_key=key, actor=principal.actor, **body.model_dump())
-    return await service.run_update(ctx, principal, code=code, bureau=bureau,
-                                    update=c.UPDATE_PLAN, action="plan_change", key=key,
-                                    body=body, data=data)
+    return await service.run_update(
+        ctx,
+        principal,
+        code=code,
+        bureau=bureau,
+        update=c.UPDATE_PLAN,
+        action="plan_change",
+        key=key,
+        body=body,
+        data=data,
+    )
 
 
-async def _control(ctx: Context, principal: ManagerOnly, code: str, key: str,
-                   body: RunControlBody, update: str) -> UpdateResult:
+async def _control(
+    ctx: Context, principal: ManagerOnly, code: str, key: str, body: RunControlBody, update: str
+) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
     data = RunControlInput(idempotency_key=key, actor=principal.actor, reason=body.reason)
-    return await service.run_update(ctx, principal, code=code, bureau=bureau, update=update,
-                                    action=update, key=key, body=body, data=data)
+    return await service.run_update(
+        ctx,
+        principal,
+        code=code,
+        bureau=bureau,
+        update=update,
+        action=update,
+        key=key,
+        body=body,
+        data=data,
+    )
 
 
-@router.post("/projects/{code}/suspend", response_model=UpdateResult, responses=_UPDATE_ERRORS,
-             summary="Suspend (暂停) an active project; a reason is required")
-async def suspend(ctx: Context, principal: ManagerOnly, code: ProjectCodePath,
-                  key: IdempotencyKeyHeader, body: RunControlBody) -> UpdateResult:
+@router.post(
+    "/projects/{code}/suspend",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
+    summary="Suspend (暂停) an active project; a reason is required",
+)
+async def suspend(
+    ctx: Context,
+    principal: ManagerOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: RunControlBody,
+) -> UpdateResult:
     return await _control(ctx, principal, code, key, body, c.UPDATE_SUSPEND)
 
 
-@router.post("/projects/{code}/resume", response_model=UpdateResult, responses=_UPDATE_ERRORS,
-             summary="Resume (恢复) a suspended project")
-async def resume(ctx: Context, principal: ManagerOnly, code: ProjectCodePath,
-                 key: IdempotencyKeyHeader, body: RunControlBody) -> UpdateResult:
+@router.post(
+    "/projects/{code}/resume",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
+    summary="Resume (恢复) a suspended project",
+)
+async def resume(
+    ctx: Context,
+    principal: ManagerOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: RunControlBody,
+) -> UpdateResult:
     return await _control(ctx, principal, code, key, body, c.UPDATE_RESUME)
 
 
-@router.post("/projects/{code}/cancel", response_model=UpdateResult, responses=_UPDATE_ERRORS,
-             summary="Cancel (撤销) a project; a reason is required; its workflow ends")
-async def cancel(ctx: Context, principal: ManagerOnly, code: ProjectCodePath,
-                 key: IdempotencyKeyHeader, body: RunControlBody) -> UpdateResult:
+@router.post(
+    "/projects/{code}/cancel",
+    response_model=UpdateResult,
+    responses=_UPDATE_ERRORS,
+    summary="Cancel (撤销) a project; a reason is required; its workflow ends",
+)
+async def cancel(
+    ctx: Context,
+    principal: ManagerOnly,
+    code: ProjectCodePath,
+    key: IdempotencyKeyHeader,
+    body: RunControlBody,
+) -> UpdateResult:
     return await _control(ctx, principal, code, key, body, c.UPDATE_CANCEL)

@@ -16,8 +16,13 @@ router = APIRouter(prefix="/api/v1", tags=["reference"])
 
 @router.get("/me", response_model=Me, responses=responses(), summary="The caller's token")
 async def me(principal: AnyRole) -> Me:
-    return Me(token_id=principal.token_id, role=principal.role, bureau=principal.bureau,
-              label=principal.label, actor=principal.actor)
+    return Me(
+        token_id=principal.token_id,
+        role=principal.role,
+        bureau=principal.bureau,
+        label=principal.label,
+        actor=principal.actor,
+    )
 
 
 @router.get("/bureaus", responses=responses(), summary="Bureaus (部门)")

@@ -21,36 +21,67 @@ class RankLevel(StrEnum):
     PROGRAM = "program"
 
 
-YearQuery = Annotated[int | None, Query(ge=2000, le=2100,
-                                        description="Default: the programme's business year")]
+YearQuery = Annotated[
+    int | None, Query(ge=2000, le=2100, description="Default: the programme's business year")
+]
 ProgramQuery = Annotated[str | None, Query(pattern=PROGRAM_PATTERN, description="one program")]
 BureauQuery = Annotated[str | None, Query(pattern=BUREAU_PATTERN, description="one bureau")]
 
 
-@router.get("/investment", responses=responses(403, 422),
-            summary="This year's cumulative investment against the 序时 plan (year plan × "
-                    "时间进度) at each month's close: the programme, a program or a bureau")
-async def investment(ctx: Context, _: LeaderOnly, year: YearQuery = None,
-                     program: ProgramQuery = None, bureau: BureauQuery = None) -> Any:
-    result = await db_call(trends.investment(ctx.reads, year, program=program, bureau=bureau),
-                           ctx.options.db_timeout_seconds * 3)
+@router.get(
+    "/investment",
+    responses=responses(403, 422),
+    summary="This year's cumulative investment against the 序时 plan (year plan × "
+    "时间进度) at each month's close: the programme, a program or a bureau",
+)
+async def investment(
+    ctx: Context,
+    _: LeaderOnly,
+    year: YearQuery = None,
+    program: ProgramQuery = None,
+    bureau: BureauQuery = None,
+) -> Any:
+    result = await db_call(
+        trends.investment(ctx.reads, year, program=program, bureau=bureau),
+        ctx.options.db_timeout_seconds * 3,
+    )
     return jsonable_encoder(result)
 
 
-@router.get("/ranks", responses=responses(403, 422),
-            summary="Each bureau's or program's rank in the year's monthly rounds (bump chart)")
-async def ranks(ctx: Context, _: LeaderOnly, year: YearQuery = None,
-                level: RankLevel = RankLevel.BUREAU, ruleset: RulesetQuery = None) -> Any:
+@router.get(
+    "/ranks",
+    responses=responses(403, 422),
+    summary="Each bureau's or program's rank in the year's monthly rounds (bump chart)",
+)
+async def ranks(
+    ctx: Context,
+    _: LeaderOnly,
+    year: YearQuery = None,
+    level: RankLevel = RankLevel.BUREAU,
+    ruleset: RulesetQuery = None,
+) -> Any:
     _known_ruleset(ruleset)
-    result = await db_call(trends.ranks(ctx.reads, year, level=level.value, ruleset_id=ruleset),
-                           ctx.options.db_timeout_seconds * 3)
+    result = await db_call(
+        trends.ranks(ctx.reads, year, level=level.value, ruleset_id=ruleset),
+        ctx.options.db_timeout_seconds * 3,
+    )
     return jsonable_encoder(result)
 
 
-@router.get("/lights", responses=responses(403, 422),
-            summary="Projects green, yellow and red at each month's end (from the light history)")
-async def lights(ctx: Context, _: LeaderOnly, year: YearQuery = None,
-                 program: ProgramQuery = None, bureau: BureauQuery = None) -> dict[str, Any]:
-    result = await db_call(trends.lights(ctx.reads, year, program=program, bureau=bureau),
-                           ctx.options.db_timeout_seconds * 3)
+@router.get(
+    "/lights",
+    responses=responses(403, 422),
+    summary="Projects green, yellow and red at each month's end (from the light history)",
+)
+async def lights(
+    ctx: Context,
+    _: LeaderOnly,
+    year: YearQuery = None,
+    program: ProgramQuery = None,
+    bureau: BureauQuery = None,
+) -> dict[str, Any]:
+    result = await db_call(
+        trends.lights(ctx.reads, year, program=program, bureau=bureau),
+        ctx.options.db_timeout_seconds * 3,
+    )
     return jsonable_encoder(result)

@@ -51,8 +51,12 @@ def _milestone_events(state: ProjectState) -> Iterator[DueEvent]:
             at = local_start(m.planned - timedelta(days=policy.milestone_reminder_days))
             yield DueEvent(at, DueKind.MILESTONE_REMINDER, step=m.step, deadline=m.planned)
         if not missed:
-            yield DueEvent(local_start(m.planned + timedelta(days=1)), DueKind.MILESTONE_DUE,
-                           step=m.step, deadline=m.planned)
+            yield DueEvent(
+                local_start(m.planned + timedelta(days=1)),
+                DueKind.MILESTONE_DUE,
+                step=m.step,
+                deadline=m.planned,
+            )
         elif not escalated:
             at = local_start(m.planned + timedelta(days=1 + policy.milestone_grace_days))
             yield DueEvent(at, DueKind.MILESTONE_ESCALATION, step=m.step, deadline=m.planned)
@@ -98,16 +102,23 @@ def _first_report_events(state: ProjectState) -> Iterator[DueEvent]:
         if want_due and key not in late:
             want_due = False
             due_day = day_in_month(key, policy.report_due_day)
-            yield DueEvent(local_start(due_day + timedelta(days=1)), DueKind.REPORT_DUE,
-                           month=key, deadline=due_day)
+            yield DueEvent(
+                local_start(due_day + timedelta(days=1)),
+                DueKind.REPORT_DUE,
+                month=key,
+                deadline=due_day,
+            )
 
 
 def _first_progress_check(state: ProjectState) -> DueEvent:
     checked = set(state.progress_checked)
     for key in _months_from(state.plan.start):
         if key not in checked:
-            at = local_start(day_in_month(month_key(add_months(parse_month(key), 1)),
-                                          state.policy.progress_check_day))
+            at = local_start(
+                day_in_month(
+                    month_key(add_months(parse_month(key), 1)), state.policy.progress_check_day
+                )
+            )
             return DueEvent(at, DueKind.PROGRESS_CHECK, month=key)
     raise AssertionError("unreachable: months are unbounded")
 
@@ -142,8 +153,13 @@ def pending_events(state: ProjectState) -> list[DueEvent]:
         return []
     events = list(_milestone_events(state))
     if state.rules_revision and state.backfill_until and not state.backfill_closed:
-        events.append(DueEvent(local_start(state.backfill_until + timedelta(days=1)),
-                               DueKind.BACKFILL_CLOSE, deadline=state.backfill_until))
+        events.append(
+            DueEvent(
+                local_start(state.backfill_until + timedelta(days=1)),
+                DueKind.BACKFILL_CLOSE,
+                deadline=state.backfill_until,
+            )
+        )
     if state.stage not in DELIVERED:
         events.extend(_first_report_events(state))
         events.append(_first_progress_check(state))

@@ -52,8 +52,13 @@ def _gap_words(gap: float) -> tuple[str, str]:
     return "与序时进度持平", "on plan"
 
 
-def progress_check(plan: ProjectPlan, reports: dict[str, ReportRecord], month: str,
-                   policy: TimerPolicy, basis: str = "total") -> Explanation:
+def progress_check(
+    plan: ProjectPlan,
+    reports: dict[str, ReportRecord],
+    month: str,
+    policy: TimerPolicy,
+    basis: str = "total",
+) -> Explanation:
     """Yinchuan rule: behind the 序时 curve by 10–30 points → yellow, more than 30 → red.
 
     `basis` "total": cumulative investment against the whole-span curve, in points of the total.
@@ -69,8 +74,9 @@ def progress_check(plan: ProjectPlan, reports: dict[str, ReportRecord], month: s
     else:
         planned_pct = points(100 * planned_fraction(plan, month_end(month)))
         actual = actual_investment_wan(reports, month)
-        actual_pct = (points(100 * actual / plan.total_investment_wan)
-                      if plan.total_investment_wan else 0.0)
+        actual_pct = (
+            points(100 * actual / plan.total_investment_wan) if plan.total_investment_wan else 0.0
+        )
         base_wan, base_key = plan.total_investment_wan, "total_investment_wan"
     gap = points(planned_pct - actual_pct)
     if gap > policy.progress_red_points:
@@ -96,23 +102,38 @@ def progress_check(plan: ProjectPlan, reports: dict[str, ReportRecord], month: s
     )
     zh_state, en_state = _gap_words(gap)
     if basis == "year_plan":
-        text_zh = (f"{month} 序时进度检查（年度计划口径）：本年累计完成投资 {round(actual, 2):g} 万元，"
-                   f"占年度计划 {round(base_wan, 2):g} 万元的 {actual_pct:g}%，时间进度 "
-                   f"{planned_pct:g}%，{zh_state} → {LIGHT_ZH[light]}")
-        text_en = (f"{month} progress check (year plan): {actual_pct:g}% of this year's plan done "
-                   f"against {planned_pct:g}% of the year's plan span elapsed, {en_state} → "
-                   f"{light.value}")
+        text_zh = (
+            f"{month} 序时进度检查（年度计划口径）：本年累计完成投资 {round(actual, 2):g} 万元，"
+            f"占年度计划 {round(base_wan, 2):g} 万元的 {actual_pct:g}%，时间进度 "
+            f"{planned_pct:g}%，{zh_state} → {LIGHT_ZH[light]}"
+        )
+        text_en = (
+            f"{month} progress check (year plan): {actual_pct:g}% of this year's plan done "
+            f"against {planned_pct:g}% of the year's plan span elapsed, {en_state} → "
+            f"{light.value}"
+        )
     else:
-        text_zh = (f"{month} 序时进度检查：计划累计完成投资 {planned_pct:g}%，实际 {actual_pct:g}%，"
-                   f"{zh_state} → {LIGHT_ZH[light]}")
-        text_en = (f"{month} progress check: planned {planned_pct:g}% of investment, actual "
-                   f"{actual_pct:g}%, {en_state} → {light.value}")
-    return Explanation(rule="progress.yinchuan", light=light, inputs=inputs, formula=formula,
-                       text_zh=text_zh, text_en=text_en)
+        text_zh = (
+            f"{month} 序时进度检查：计划累计完成投资 {planned_pct:g}%，实际 {actual_pct:g}%，"
+            f"{zh_state} → {LIGHT_ZH[light]}"
+        )
+        text_en = (
+            f"{month} progress check: planned {planned_pct:g}% of investment, actual "
+            f"{actual_pct:g}%, {en_state} → {light.value}"
+        )
+    return Explanation(
+        rule="progress.yinchuan",
+        light=light,
+        inputs=inputs,
+        formula=formula,
+        text_zh=text_zh,
+        text_en=text_en,
+    )
 
 
-def awaiting_backfill(month: str | None, missing: list[str], step: Step | None,
-                      until: date) -> Explanation:
+def awaiting_backfill(
+    month: str | None, missing: list[str], step: Step | None, until: date
+) -> Explanation:
     """待补报: a deadline that passed before the project was loaded, with no data yet.
 
     Not a colour of its own: it keeps the light it explains from turning yellow or red until
@@ -126,18 +147,23 @@ def awaiting_backfill(month: str | None, missing: list[str], step: Step | None,
     return Explanation(
         rule="backfill.pending",
         light=Light.GREEN,
-        inputs={"month": month, "missing_reports": missing,
-                "step": step.value if step else None, "backfill_until": until.isoformat()},
+        inputs={
+            "month": month,
+            "missing_reports": missing,
+            "step": step.value if step else None,
+            "backfill_until": until.isoformat(),
+        },
         formula="deadline passed before the project was loaded: no data yet until the back-fill "
-                "window closes; then what is still missing counts",
+        "window closes; then what is still missing counts",
         text_zh=f"待补报：{what_zh}的期限早于项目录入，尚无数据，补报截止 {until.isoformat()}",
         text_en=f"no data yet: {what_en} fell due before the project was loaded; back-fill "
-                f"by {until.isoformat()}",
+        f"by {until.isoformat()}",
     )
 
 
-def milestone_explanation(step: Step, planned: date, today: date, escalated: bool,
-                          policy: TimerPolicy) -> Explanation:
+def milestone_explanation(
+    step: Step, planned: date, today: date, escalated: bool, policy: TimerPolicy
+) -> Explanation:
     overdue = (today - planned).days
     light = Light.RED if escalated else Light.YELLOW
     return Explanation(
@@ -182,8 +208,12 @@ def load_day(state: ProjectState) -> date | None:
 
 def backfill_open(state: ProjectState, today: date) -> bool:
     """Inside the 待补报 window: deadlines that passed before loading read "no data yet"."""
-    return bool(state.rules_revision and state.backfill_until and not state.backfill_closed
-                and today <= state.backfill_until)
+    return bool(
+        state.rules_revision
+        and state.backfill_until
+        and not state.backfill_closed
+        and today <= state.backfill_until
+    )
 
 
 def _before_load(state: ProjectState, deadline: date) -> bool:
@@ -214,8 +244,11 @@ def month_check(state: ProjectState, month: str, today: date) -> tuple[MonthChec
     checked_on = progress_check_day(month, policy)
     pending = backfill_open(state, today)
     until = state.backfill_until or today
-    missing = [m for m in months_through(state.plan, month, basis)
-               if m not in state.reports and _before_load(state, report_due_day(m, policy))]
+    missing = [
+        m
+        for m in months_through(state.plan, month, basis)
+        if m not in state.reports and _before_load(state, report_due_day(m, policy))
+    ]
     if pending and missing:
         progress = awaiting_backfill(month, missing, None, until)
     else:
@@ -251,8 +284,9 @@ def evaluate(state: ProjectState, today: date) -> tuple[Light, list[Explanation]
             if pending and _before_load(state, m.planned):
                 notes.append(awaiting_backfill(None, [], m.step, state.backfill_until or today))
                 continue
-            reasons.append(milestone_explanation(m.step, m.planned, today, watch.escalated,
-                                                 state.policy))
+            reasons.append(
+                milestone_explanation(m.step, m.planned, today, watch.escalated, state.policy)
+            )
     progress = state.progress_explanation
     if progress and progress.rule == "backfill.pending":
         notes.insert(0, progress)

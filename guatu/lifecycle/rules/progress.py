@@ -56,7 +56,9 @@ def planned_to_date_wan(plan: ProjectPlan, day: date) -> float:
     return plan.total_investment_wan * planned_fraction(plan, day)
 
 
-def actual_investment_wan(reports: dict[str, ReportRecord], through_month: str | None = None) -> float:
+def actual_investment_wan(
+    reports: dict[str, ReportRecord], through_month: str | None = None
+) -> float:
     return sum(
         r.investment_wan
         for key, r in reports.items()
@@ -64,7 +66,9 @@ def actual_investment_wan(reports: dict[str, ReportRecord], through_month: str |
     )
 
 
-def latest_physical_progress(reports: dict[str, ReportRecord], through_month: str | None = None) -> float:
+def latest_physical_progress(
+    reports: dict[str, ReportRecord], through_month: str | None = None
+) -> float:
     keys = [k for k in reports if through_month is None or k <= through_month]
     return reports[max(keys)].physical_progress_pct if keys else 0.0
 
@@ -77,8 +81,9 @@ def year_plan_wan(plan: ProjectPlan, year: int) -> float:
     share of the total the curve (linear or S) puts inside that calendar year."""
     if plan.yearly_investment_wan:
         return float(plan.yearly_investment_wan.get(year, 0.0))
-    return (planned_to_date_wan(plan, date(year + 1, 1, 1))
-            - planned_to_date_wan(plan, date(year, 1, 1)))
+    return planned_to_date_wan(plan, date(year + 1, 1, 1)) - planned_to_date_wan(
+        plan, date(year, 1, 1)
+    )
 
 
 def year_span_months(plan: ProjectPlan, year: int) -> list[str]:
@@ -120,4 +125,3 @@ def months_through(plan: ProjectPlan, month: str, basis: str) -> list[str]:
         first = max(first, parse_month(month).replace(month=1))
     last = parse_month(month)
     return months_between(first, last) if first <= last else []
-

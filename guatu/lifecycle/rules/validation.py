@@ -44,8 +44,12 @@ class InputRejected(Exception):
 
     def as_application_error(self) -> ApplicationError:
         """The refusal as an Update validator raises it: non-retryable, details for the API."""
-        return ApplicationError(self.message, {"code": self.code, "zh": self.zh, "en": self.en},
-                                type="InputRejected", non_retryable=True)
+        return ApplicationError(
+            self.message,
+            {"code": self.code, "zh": self.zh, "en": self.en},
+            type="InputRejected",
+            non_retryable=True,
+        )
 
 
 def check_owner(state: ProjectState, bureau: str) -> None:
@@ -182,8 +186,12 @@ def check_plan_change(state: ProjectState, data: PlanChangeInput) -> None:
         raise InputRejected(
             "negative_amount", "年度计划投资不能为负数", "yearly investment cannot be negative"
         )
-    if not (data.milestones or data.total_investment_wan is not None
-            or data.yearly_investment_wan or data.finish):
+    if not (
+        data.milestones
+        or data.total_investment_wan is not None
+        or data.yearly_investment_wan
+        or data.finish
+    ):
         raise InputRejected(
             "empty_change", "计划调整未包含任何变更内容", "the plan change changes nothing"
         )
