@@ -27,28 +27,32 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from guatu.core import constants as c
+from guatu.ladder.models import (
+    LadderBatch,
+    LadderInput,
+    LadderState,
+    RecordPeriodInput,
+    RecordPeriodResult,
+)
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
-from guatu.ranking.models import (
+from guatu.ranking.messages import (
     ComputeInput,
     ComputeResult,
-    Exemption,
     FeedLadderInput,
     FeedLadderResult,
     FreezeInput,
     FreezeResult,
-    LadderBatch,
-    LadderInput,
-    LadderState,
+    RoundNoticesInput,
+)
+from guatu.ranking.models import (
+    Exemption,
     Level,
     LevelResult,
     ListKind,
     RankedRow,
-    RecordPeriodInput,
-    RecordPeriodResult,
     RoundContext,
-    RoundNoticesInput,
     RoundResults,
     RuleSet,
     Snapshot,

@@ -614,7 +614,7 @@ class Bench:
     async def measure_ranking(self, rounds: bool = True, queries: bool = True) -> None:
         """A full monthly round (freeze, score, rank, lists, ladders, notices) per size; the
         leader queries run on the 10,000-project read model once its round is published."""
-        from guatu.ranking.models import RankingRoundInput
+        from guatu.ranking.messages import RankingRoundInput
 
         query_size = 2_000 if self.quick else 10_000
         sizes = [243, 2_000] if self.quick else [243, 10_000, 100_000]

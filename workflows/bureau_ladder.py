@@ -2,7 +2,7 @@
 
 Messages
 - Update `record_period` (from RankingRound, idempotent per rule set + period): applies one
-  period's outcome with the pure `guatu.ranking.rules.ladder_step` — black list 1st → 通报,
+  period's outcome with the pure `guatu.ladder.rules.ladder_step` — black list 1st → 通报,
   2nd consecutive → 约谈, 3rd → 督办 with a correction plan due in N days; off the black list →
   one rung down; red list → 通报表扬, 2 running → recommended for award; a project red 2 months
   running → 督办单 with a correction deadline.
@@ -37,15 +37,12 @@ with workflow.unsafe.imports_passed_through():
     from guatu.core.clock import business_now, local_date, local_start, real_delay
     from guatu.core.delivery import PERSIST_RETRY, deliver
     from guatu.core.validator_guard import guarded
-    from guatu.lifecycle.models import AuditEntry, Notice
-    from guatu.lifecycle.rules.validation import InputRejected
-    from guatu.ranking.models import (
+    from guatu.ladder.models import (
         ACTION_ZH,
         ActionKind,
         CorrectionPlanInput,
         CorrectionPlanResult,
         DecisionRef,
-        Exemption,
         ExemptionInput,
         ExemptionResult,
         LadderAction,
@@ -61,9 +58,12 @@ with workflow.unsafe.imports_passed_through():
         SupervisionOrder,
         TrackState,
     )
-    from guatu.ranking.notices import decision_notices
+    from guatu.ladder.notices import decision_notices
+    from guatu.ladder.rules import ladder_step, orders_to_forget, standing_of, track_key
+    from guatu.lifecycle.models import AuditEntry, Notice
+    from guatu.lifecycle.rules.validation import InputRejected
+    from guatu.ranking.models import Exemption
     from guatu.ranking.periods import PeriodError, parse_period
-    from guatu.ranking.rules import ladder_step, orders_to_forget, standing_of, track_key
 
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).

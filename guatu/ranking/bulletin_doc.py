@@ -25,10 +25,11 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from guatu.core.clock import local_date
+from guatu.ladder.models import ActionKind
 from guatu.ranking.bulletin import ISSUER_ZH, Bulletin, Decision
-from guatu.ranking.models import ActionKind, ListKind, RankedRow
+from guatu.ranking.models import ListKind, RankedRow
 from guatu.ranking.periods import parse_period
-from guatu.ranking.rules import pct, pts
+from guatu.ranking.scoring import pct, pts
 
 SONG, HEI, FANG, KAI = "宋体", "黑体", "仿宋", "楷体"
 LATIN = "Times New Roman"

@@ -14,10 +14,11 @@ from typing import Any
 import asyncpg
 
 from guatu.core.clock import local_date
+from guatu.ladder.models import ACTION_ZH, ActionKind, LadderState, OrderStatus
+from guatu.ladder.rules import standing_of
 from guatu.ranking import revisions
-from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState, Level, OrderStatus
+from guatu.ranking.models import Level
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
-from guatu.ranking.rules import standing_of
 from guatu.ranking.rulesets import DEFAULT_RULESET
 
 STATUS_ZH = {

@@ -32,18 +32,17 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from guatu.core import constants as c
-from guatu.lifecycle.models import ProgrammeClock
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
-from guatu.ranking.models import (
+from guatu.ladder.models import (
     CorrectionPlanInput,
     CorrectionPlanResult,
     ExemptionInput,
     ExemptionResult,
     LadderInput,
     LadderStanding,
-    RankingRoundInput,
-    RoundResult,
 )
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.ranking.messages import RankingRoundInput, RoundResult
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import (
     DEFAULT_RULESET,
@@ -257,7 +256,7 @@ async def _ladder(
     state = None
     name_zh = ""
     if pool is not None:
-        from guatu.ranking.models import LadderState
+        from guatu.ladder.models import LadderState
 
         async with pool.acquire() as conn:
             stored = await conn.fetchval(

@@ -37,7 +37,7 @@ from guatu.core.programme import load_bureaus, load_policy, load_programs, load_
 from guatu.core.temporal_client import connect
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.service import start_programme
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
 from worker import build_worker

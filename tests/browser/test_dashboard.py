@@ -69,7 +69,7 @@ from guatu.lifecycle.models import (
     TimerPolicy,
 )
 from guatu.lifecycle.service import send_update, start_project
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
 from guatu.ranking.service import trigger_round
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
 from tests.helpers import make_plan, running_worker

@@ -25,22 +25,20 @@ from temporalio.worker import Replayer
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date, local_start
-from guatu.lifecycle.models import ProgrammeClock
-from guatu.ranking import queries, service
-from guatu.ranking.models import (
-    BureauOutcome,
+from guatu.ladder.models import (
     CorrectionPlanInput,
     ExemptionInput,
     ExemptionResult,
     LadderInput,
-    LadderRules,
     LadderStanding,
-    ListKind,
     OrderStatus,
     RecordPeriodInput,
     RecordPeriodResult,
-    RedProject,
 )
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.ranking import queries, service
+from guatu.ranking.messages import BureauOutcome
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 from guatu.ranking.periods import parse_period
 from tests.conftest import free_port
 from tests.helpers import WebhookReceiver, add_bureau, running_worker

@@ -26,22 +26,20 @@ from activities.read_model import ReadModelActivities
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date
+from guatu.ladder.models import ExemptionInput, LadderBatch
 from guatu.lifecycle.models import Notice
 from guatu.ranking import queries, service, whatif
-from guatu.ranking.models import (
+from guatu.ranking.messages import (
     ComputeInput,
     ComputeResult,
-    ExemptionInput,
     FeedLadderInput,
     FeedLadderResult,
     FreezeInput,
     FreezeResult,
-    LadderBatch,
-    RoundContext,
     RoundNoticesInput,
     RoundResult,
-    Snapshot,
 )
+from guatu.ranking.models import RoundContext, Snapshot
 from guatu.ranking.periods import last_closed
 from guatu.ranking.rules import compute_round
 from guatu.ranking.rulesets import canonical_json, load_ruleset, sha256

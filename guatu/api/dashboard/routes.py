@@ -126,8 +126,8 @@ async def export_xlsx(
 
 async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
     try:
-        from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState
-        from guatu.ranking.rules import standing_of
+        from guatu.ladder.models import ACTION_ZH, ActionKind, LadderState
+        from guatu.ladder.rules import standing_of
     except ImportError as err:
         raise unavailable("ranking", str(err)) from None
     async with pool.acquire() as conn:

@@ -1,0 +1,14 @@
+"""激励奖惩: each bureau's reward/penalty ladder (督办台账), fed by the ranking rounds.
+
+Owns what `BureauLadder` (workflows/bureau_ladder.py) decides and remembers: the black-list rungs
+(通报 → 约谈 → 督办), stepping down, 通报表扬 and award recommendations, 督办单 for projects red
+months running, correction plans and their escalation, force-majeure exemptions, and the
+withdrawal of decisions a revised round no longer supports.
+
+Modules (import what you need; this package imports nothing on its own so that the workflow
+sandbox only ever sees the pure ones):
+
+- `models`: the ladder's state, decisions, orders and messages (pydantic).
+- `rules`: the pure ladder step, the standing a leader reads, what a ladder may forget.
+- `notices`: the Chinese notice of each decision (bureau and leaders' office copy).
+"""
