@@ -11,4 +11,7 @@ sandbox only ever sees the pure ones):
 - `models`: the ladder's state, decisions, orders and messages (pydantic).
 - `rules`: the pure ladder step, the standing a leader reads, what a ladder may forget.
 - `notices`: the Chinese notice of each decision (bureau and leaders' office copy).
+- `ledger`, `book`: `LadderBook`, the decisions of BureauLadder without Temporal (pure, unit-tested),
+  on the bookkeeping of `LadderLedger` (clock, batches, idempotency, what is forgotten).
+- `checks`, `decisions`: what an update is refused for; the decision records the book writes.
 """
