@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.appeals import AppealActivities
+from activities.ladder import LadderActivities
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
@@ -53,6 +54,7 @@ def build_worker(
         pool, http, max_attempts=attempts if isinstance(attempts, int) else None, settings=settings
     )
     ranking = RankingActivities(pool, client)
+    ladder = LadderActivities(pool)
     appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
@@ -73,7 +75,8 @@ def build_worker(
             ranking.compute,
             ranking.feed_ladder,
             ranking.round_notices,
-            ranking.ladder_persist,
+            ladder.persist,
+            ladder.persist_changes,
             RoundGateActivities(pool).period_has_data,
             appeals.persist,
             appeals.revise,

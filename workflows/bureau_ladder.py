@@ -19,8 +19,9 @@ Messages
 Correction-plan deadlines are durable timers: the run keeps one timer armed for the earliest
 open order and escalates (督办升级) an order whose plan is overdue, once. Every decision is
 written to PostgreSQL with its explanation and rule version, and becomes notices (bureau and
-leaders' office) delivered through the outbox, exactly once per decision key. State is carried
-whole across continue-as-new.
+leaders' office) delivered through the outbox, exactly once per decision key. The state is
+bounded (PATCH_BOUNDED_STATE): it keeps decision keys and levels, the inputs of each period live
+in PostgreSQL, and each write carries what changed.
 
 The decisions themselves live in `guatu.ladder.book.LadderBook`; this module only makes them
 durable.
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         CorrectionPlanResult,
         ExemptionInput,
         ExemptionResult,
+        LadderChanges,
         LadderInput,
         LadderStanding,
         LadderState,
@@ -61,6 +63,10 @@ PATCH_REVISIONS = "ladder-round-revisions"
 # Withdrawn orders are forgotten at continue-as-new with the closed ones (histories before it
 # carried every withdrawn order over).
 PATCH_FORGET_WITHDRAWN = "ladder-forget-withdrawn-orders"
+# Bounded state (issue 10): decision keys and levels in the state, inputs in PostgreSQL, writes of
+# changes (`ladder_persist_changes`). Runs recorded before it keep writing their whole state; a
+# state they carry over is upgraded once by the next run.
+PATCH_BOUNDED_STATE = "ladder-bounded-state-2026-12"
 
 
 @workflow.defn(name=c.LADDER_WORKFLOW)
@@ -80,6 +86,8 @@ class BureauLadder:
             # `record_period` at once, and that update can be handled before `run` begins; its
             # decisions and order deadlines must already be on the programme clock.
             self.book.anchor_clock()
+        if workflow.patched(PATCH_BOUNDED_STATE):
+            self.book.bound()
         self._lock = asyncio.Lock()
         self._deliveries: dict[str, asyncio.Task[None]] = {}
         self._persisted = 0
@@ -169,7 +177,9 @@ class BureauLadder:
             if batch is None:
                 return
             await workflow.execute_activity(
-                c.ACTIVITY_LADDER_PERSIST,
+                c.ACTIVITY_LADDER_PERSIST_CHANGES
+                if isinstance(batch, LadderChanges)
+                else c.ACTIVITY_LADDER_PERSIST,
                 batch,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PERSIST_RETRY,

@@ -52,6 +52,7 @@ ACTIVITY_RANKING_COMPUTE = "ranking_compute"
 ACTIVITY_RANKING_FEED_LADDER = "ranking_feed_ladder"
 ACTIVITY_RANKING_NOTICES = "ranking_round_notices"
 ACTIVITY_LADDER_PERSIST = "ladder_persist"
+ACTIVITY_LADDER_PERSIST_CHANGES = "ladder_persist_changes"
 
 # The leaders' office (区幸福办) gets a copy of every ranking decision.
 OFFICE_BUREAU = "xfb"

@@ -105,6 +105,8 @@ class LadderBook(LadderLedger):
             exempted_by_ladder=exemption.reason if exemption else None,
         )
         s.tracks[tk] = step.track
+        self._tracks.add(tk)
+        self._keep_input(data)
         if data.exemption is not None:
             s.exemption_rules = data.exemption
         if s.name_zh == "" and o.name_zh:
@@ -137,6 +139,8 @@ class LadderBook(LadderLedger):
             exempted_by_ladder=exemption.reason if exemption else None,
         )
         s.tracks[tk] = step.track
+        self._tracks.add(tk)
+        self._keep_input(data)
         old = {(d.kind, d.project): d for d in record.decisions}
         new = {(a.kind, a.project): a for a in step.actions}
         withdrawn = [self._withdraw(ref, data, tk) for k, ref in old.items() if k not in new]
@@ -171,6 +175,7 @@ class LadderBook(LadderLedger):
             decisions=decisions,
             revision=data.revision,
             withdrawn=withdrawn,
+            decision_keys=[d.key for d in decisions],
         )
         key = checks.record_key(o.ruleset_id, o.period, data.revision)
         self._remember(key, result.model_dump(mode="json"))
@@ -263,7 +268,16 @@ class LadderBook(LadderLedger):
                     order_id = order.id
                     self.batch.orders.append(order)
         decision = decisions.of_period(
-            s.bureau, key, action, data, tk, order_id, deadline, (lines_zh, lines_en), bnow
+            s.bureau,
+            key,
+            action,
+            data,
+            tk,
+            order_id,
+            deadline,
+            (lines_zh, lines_en),
+            bnow,
+            input_key=self._input_key(data) if s.bounded else None,
         )
         self._record_decision(decision, data.notify_office)
         return decision

@@ -160,9 +160,17 @@ def of_period(
     deadline: date | None,
     lines: tuple[list[str], list[str]],
     at: datetime,
+    input_key: str | None = None,
 ) -> LadderDecision:
-    """One action a period's outcome takes (通报, 约谈, 督办, 督办单, 表扬, …)."""
+    """One action a period's outcome takes (通报, 约谈, 督办, 督办单, 表扬, …). Its inputs: the
+    outcome and the ladder rules, or (a bounded ladder) the key of the period input that holds
+    them in PostgreSQL."""
     o = data.outcome
+    decided_on: dict[str, object] = (
+        {"input": input_key}
+        if input_key is not None
+        else {"outcome": o.model_dump(mode="json"), "ladder": data.ladder.model_dump(mode="json")}
+    )
     return LadderDecision(
         key=key,
         bureau=bureau,
@@ -179,8 +187,7 @@ def of_period(
         lines_zh=lines[0],
         lines_en=lines[1],
         inputs={
-            "outcome": o.model_dump(mode="json"),
-            "ladder": data.ladder.model_dump(mode="json"),
+            **decided_on,
             **(
                 {"revision": data.revision, "reason": data.reason, "actor": data.actor}
                 if data.revision > 1

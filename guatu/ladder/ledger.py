@@ -12,12 +12,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from guatu.core.clock import business_now, local_date, local_start
+from guatu.ladder.checks import record_key
 from guatu.ladder.models import (
+    HEAD_FIELDS,
     LadderBatch,
+    LadderChanges,
     LadderDecision,
     LadderStanding,
     LadderState,
     OrderStatus,
+    PeriodInput,
+    RecordPeriodInput,
 )
 from guatu.ladder.notices import decision_notices
 from guatu.ladder.rules import orders_to_forget, standing_of
@@ -41,6 +46,26 @@ class LadderLedger:
         self.wake = False
         self.dirty = False
         self.batch = self._new_batch()
+        # Bounded ladders write changes: what changed since the last write besides the batch.
+        self._tracks: set[str] = set()
+        self._seen: list[str] = []
+        self._inputs: list[PeriodInput] = []
+        self._full = False
+
+    def bound(self) -> None:
+        """Keep the state bounded from now on (patch ladder-bounded-state-2026-12): remembered
+        results shrink to keys and levels, decisions refer to their inputs in PostgreSQL, writes
+        carry changes. A state carried over from a run before it is upgraded once, and its next
+        write is whole."""
+        s = self.s
+        if s.bounded:
+            return
+        s.bounded = True
+        for key, result in list(s.seen.items()):
+            s.seen[key] = compact_result(key, result)
+        self._full = True
+        if s.version:
+            self.changed()
 
     # -- time and bookkeeping -----------------------------------------------------------------
 
@@ -76,23 +101,70 @@ class LadderLedger:
     def _new_batch(self) -> LadderBatch:
         return LadderBatch(bureau=self.s.bureau, version=0, state={})
 
-    def take_batch(self) -> LadderBatch | None:
-        """What changed since the last write, with the state as of now; None if nothing."""
+    def take_batch(self) -> LadderBatch | LadderChanges | None:
+        """What changed since the last write; None if nothing. A ladder not yet bounded writes
+        its whole state with it (`LadderBatch`), a bounded one its changes (`LadderChanges`)."""
         if not self.dirty:
             return None
         batch = self.batch
         self.batch = self._new_batch()
         self.dirty = False
-        batch.version = self.s.version
-        batch.state = self.s.model_dump(mode="json", exclude={"pending_notices"})
-        return batch
+        s = self.s
+        if not s.bounded:
+            batch.version = s.version
+            batch.state = s.model_dump(mode="json", exclude={"pending_notices"})
+            return batch
+        full = self._full
+        tracks = set(s.tracks) if full else self._tracks
+        seen = list(s.seen) if full else self._seen
+        changes = LadderChanges(
+            bureau=s.bureau,
+            version=s.version,
+            full=full,
+            head=s.model_dump(mode="json", include=set(HEAD_FIELDS)),
+            tracks={k: s.tracks[k] for k in sorted(tracks) if k in s.tracks},
+            last_records={k: s.last_records[k] for k in sorted(tracks) if k in s.last_records},
+            seen={k: s.seen[k] for k in seen if k in s.seen},
+            inputs=self._inputs,
+            decisions=batch.decisions,
+            orders=list(s.orders.values()) if full else batch.orders,
+            exemptions=list(s.exemptions.values()) if full else batch.exemptions,
+            audit=batch.audit,
+            notices=batch.notices,
+        )
+        self._tracks, self._seen, self._inputs, self._full = set(), [], [], False
+        return changes
 
     def _remember(self, key: str, result: dict[str, Any]) -> None:
         seen = self.s.seen
+        if self.s.bounded:
+            result = compact_result(key, result)
+            self._seen.append(key)
         seen[key] = result
         if len(seen) > SEEN_KEPT:
             for old in list(seen)[: len(seen) - SEEN_KEPT]:
                 del seen[old]
+
+    def _input_key(self, data: RecordPeriodInput) -> str:
+        o = data.outcome
+        return f"{self.s.bureau}:{record_key(o.ruleset_id, o.period, data.revision)}"
+
+    def _keep_input(self, data: RecordPeriodInput) -> None:
+        """A bounded ladder writes what a period was decided on once (`ladder_inputs`)."""
+        if self.s.bounded:
+            o = data.outcome
+            self._inputs.append(
+                PeriodInput(
+                    key=self._input_key(data),
+                    bureau=self.s.bureau,
+                    period=o.period,
+                    ruleset_id=o.ruleset_id,
+                    revision=data.revision,
+                    outcome=o,
+                    ladder=data.ladder,
+                    recorded_at=self.bnow(),
+                )
+            )
 
     def _record_decision(self, decision: LadderDecision, notify_office: bool) -> None:
         self.s.decisions += 1
@@ -139,6 +211,13 @@ class LadderLedger:
             kept = [o for o in kept if o.status is OrderStatus.CLOSED]
         for order_id in orders_to_forget(kept, CLOSED_ORDERS_KEPT):
             del self.s.orders[order_id]
+        if self.s.bounded:
+            # Nothing more is awaited of a finished order: its plan (up to 10,000 characters)
+            # stays in PostgreSQL, not in the state carried over.
+            for order in self.s.orders.values():
+                if order.status.finished:
+                    order.plan = ""
+                    order.plan_actor = ""
 
     def next_due(self) -> datetime | None:
         """When the earliest open order falls overdue (the start of the day after its due)."""
@@ -148,3 +227,15 @@ class LadderLedger:
             if o.status is OrderStatus.OPEN
         ]
         return min(dues, default=None)
+
+
+def compact_result(key: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A remembered record_period result as a bounded ladder keeps it: levels and decision keys,
+    not the decisions (each with its explanation; PostgreSQL has them)."""
+    if not key.startswith("record:") or not result.get("decisions"):
+        return result
+    return {
+        **result,
+        "decision_keys": result.get("decision_keys") or [d["key"] for d in result["decisions"]],
+        "decisions": [],
+    }

@@ -176,6 +176,9 @@ class RecordPeriodResult(BaseModel):
     duplicate: bool = False
     revision: int = 1
     withdrawn: list[str] = Field(default_factory=list)  # decision keys withdrawn
+    # The keys of `decisions`. A repeated record_period of a bounded ladder answers with these
+    # alone (`decisions` empty): the decisions themselves are in PostgreSQL.
+    decision_keys: list[str] = Field(default_factory=list)
 
 
 class DecisionRef(BaseModel):
@@ -249,6 +252,10 @@ class LadderState(BaseModel):
     started_at: datetime | None = None
     updated_at: datetime | None = None
     last_records: dict[str, PeriodRecord] = Field(default_factory=dict)  # by track key
+    # Bounded (ladder-bounded-state-2026-12): `seen` keeps keys and levels, decisions refer to
+    # their inputs in PostgreSQL (`ladder_inputs`), writes carry changes (`LadderChanges`),
+    # finished orders carry no plan text across continue-as-new.
+    bounded: bool = False
 
 
 class LadderInput(BaseModel):
@@ -266,6 +273,57 @@ class LadderBatch(BaseModel):
     bureau: str
     version: int
     state: dict[str, Any]
+    decisions: list[LadderDecision] = Field(default_factory=list)
+    orders: list[SupervisionOrder] = Field(default_factory=list)
+    exemptions: list[Exemption] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class PeriodInput(BaseModel):
+    """What one record_period was decided on (the round's outcome for the bureau and the rule
+    set's ladder rules), written once to `ladder_inputs`; its decisions refer to it by key."""
+
+    key: str
+    bureau: str
+    period: str
+    ruleset_id: str
+    revision: int = 1
+    outcome: BureauOutcome
+    ladder: LadderRules
+    recorded_at: datetime
+
+
+# The fields of a ladder's state written whole with every change (small and fixed in size).
+HEAD_FIELDS = frozenset(
+    {
+        "bureau",
+        "name_zh",
+        "exemption_rules",
+        "clock",
+        "continue_as_new_events",
+        "decisions",
+        "version",
+        "runs",
+        "started_at",
+        "updated_at",
+        "bounded",
+    }
+)
+
+
+class LadderChanges(BaseModel):
+    """What a bounded ladder writes to PostgreSQL in one transaction: what changed since its
+    last write, not its whole state (`full`: everything, the first write of an upgraded run)."""
+
+    bureau: str
+    version: int
+    full: bool = False
+    head: dict[str, Any] = Field(default_factory=dict)  # HEAD_FIELDS of the state
+    tracks: dict[str, TrackState] = Field(default_factory=dict)
+    last_records: dict[str, PeriodRecord] = Field(default_factory=dict)
+    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)  # in the order remembered
+    inputs: list[PeriodInput] = Field(default_factory=list)
     decisions: list[LadderDecision] = Field(default_factory=list)
     orders: list[SupervisionOrder] = Field(default_factory=list)
     exemptions: list[Exemption] = Field(default_factory=list)

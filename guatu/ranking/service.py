@@ -40,6 +40,7 @@ from guatu.ladder.models import (
     LadderInput,
     LadderStanding,
 )
+from guatu.ladder.store import stored_state
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
 from guatu.ranking.messages import RankingRoundInput, RoundResult
@@ -256,16 +257,11 @@ async def _ladder(
     state = None
     name_zh = ""
     if pool is not None:
-        from guatu.ladder.models import LadderState
-
         async with pool.acquire() as conn:
-            stored = await conn.fetchval(
-                "SELECT state FROM ladder_standing WHERE bureau = $1", bureau
-            )
+            state = await stored_state(conn, bureau)
             name_zh = (
                 await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau) or ""
             )
-        state = LadderState.model_validate(stored) if stored else None
     return await client.start_workflow(
         c.LADDER_WORKFLOW,
         LadderInput(bureau=bureau, name_zh=name_zh, exemption_rules=rules.exemption, state=state),

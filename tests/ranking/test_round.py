@@ -20,13 +20,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.ladder import LadderActivities
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date
-from guatu.ladder.models import ExemptionInput, LadderBatch
+from guatu.ladder.models import ExemptionInput, LadderBatch, LadderChanges
 from guatu.lifecycle.models import Notice
 from guatu.ranking import queries, service, whatif
 from guatu.ranking.messages import (
@@ -412,6 +413,7 @@ async def _insert_one(pool: asyncpg.Pool, px: str, period: str) -> None:
 class Flaky:
     def __init__(self, pool: asyncpg.Pool, client: Client, http: httpx.AsyncClient) -> None:
         self.ranking = RankingActivities(pool, client)
+        self.ladder = LadderActivities(pool)
         self.notify = NotifyActivities(pool, http)
         self.read_model = ReadModelActivities(pool)
         self.retried: Counter[str] = Counter()
@@ -448,7 +450,12 @@ class Flaky:
 
     @activity.defn(name=c.ACTIVITY_LADDER_PERSIST)
     async def ladder_persist(self, batch: LadderBatch) -> None:
-        await self.ranking.ladder_persist(batch)
+        await self.ladder.persist(batch)
+        self._lost("ladder_persist")
+
+    @activity.defn(name=c.ACTIVITY_LADDER_PERSIST_CHANGES)
+    async def ladder_persist_changes(self, changes: LadderChanges) -> None:
+        await self.ladder.persist_changes(changes)
         self._lost("ladder_persist")
 
     @activity.defn(name=c.ACTIVITY_DELIVER)
@@ -484,6 +491,7 @@ async def test_one_notice_per_decision_when_activities_retry(
             flaky.feed_ladder,
             flaky.round_notices,
             flaky.ladder_persist,
+            flaky.ladder_persist_changes,
             flaky.deliver,
             flaky.read_model.apply_projection,
         ],
