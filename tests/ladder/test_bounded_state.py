@@ -206,3 +206,43 @@ def test_without_the_bounded_layout_the_same_years_exceed_it() -> None:
     carried, write, unfinished = ten_years(bounded=False)
     assert carried > limit_from_structure(unfinished)
     assert write > carried // 2  # every write carried the whole state
+
+
+def test_a_state_from_before_is_upgraded_once_and_written_whole() -> None:
+    clock = Clock()
+    book = LadderBook(LadderState(bureau=B, name_zh="测试局"), clock)
+    book.start()
+    for m in range(3):
+        period = month_key(add_months(START.date(), m))
+        book.record(RecordPeriodInput(outcome=outcome(period, m), ladder=LadderRules()))
+    old = book.take_batch()
+    assert old is not None and not isinstance(old, LadderChanges)
+    # The remembered answer of a run before the patch holds whole decisions with their inputs.
+    remembered = book.s.seen["record:default:2031-03"]
+    assert remembered["decisions"][0]["inputs"]["outcome"]["bureau"] == B
+    keys = [d["key"] for d in remembered["decisions"]]
+    carried = LadderInput(bureau=B, state=book.s).model_dump_json()
+
+    upgraded = LadderBook(LadderInput.model_validate_json(carried).state or book.s, clock)
+    version = upgraded.s.version
+    upgraded.bound()
+    upgraded.bound()  # once
+    assert upgraded.s.bounded and upgraded.s.version == version + 1
+    entry = upgraded.s.seen["record:default:2031-03"]
+    assert (entry["decisions"], entry["decision_keys"]) == ([], keys)
+    dup = upgraded.seen_record(
+        RecordPeriodInput(outcome=outcome("2031-03", 2), ladder=LadderRules())
+    )
+    assert dup is not None and dup.duplicate and dup.decision_keys == keys
+    first = upgraded.take_batch()
+    assert isinstance(first, LadderChanges) and first.full
+    assert set(first.tracks) == {"default:month"} and list(first.seen) == list(upgraded.s.seen)
+    assert {o.id for o in first.orders} == set(upgraded.s.orders)
+    # From then on: changes only, and decisions name their inputs instead of copying them.
+    upgraded.record(RecordPeriodInput(outcome=outcome("2031-04", 3), ladder=LadderRules()))
+    later = upgraded.take_batch()
+    assert isinstance(later, LadderChanges) and not later.full
+    assert list(later.seen) == ["record:default:2031-04"]
+    assert [i.key for i in later.inputs] == [f"{B}:record:default:2031-04"]
+    assert {d.inputs["input"] for d in later.decisions} == {f"{B}:record:default:2031-04"}
+    assert all("outcome" not in d.inputs for d in later.decisions)
