@@ -718,6 +718,11 @@ class Bench:
             "target": "one simulated year ≤ 120 s",
         }
 
+    async def measure_ladder_payload(self) -> None:
+        from bench.ladder_payload import measure
+
+        self.figures["ladder_payload"] = await measure(self.pool, years=2 if self.quick else 10)
+
     def table(self) -> str:
         f = self.figures
         rows: list[tuple[str, str, str, str]] = []
@@ -806,6 +811,16 @@ class Bench:
                     s["target"],
                 )
             )
+        if "ladder_payload" in f:
+            lp = f["ladder_payload"]
+            rows.append(
+                (
+                    f"largest payload: ladder after {lp['years']} years (KiB)",
+                    f"{lp['largest_payload_kib']}",
+                    f"in {lp['largest_payload_in']}, {lp['runs']} runs",
+                    lp["target"],
+                )
+            )
         widths = [
             max(len(r[i]) for r in [("figure", "Guatu", "compared with", "target"), *rows])
             for i in range(4)
@@ -856,7 +871,7 @@ async def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="subset: updates http import queries simulation ranking whatif",
+        help="subset: updates http import queries simulation ranking whatif ladder",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -878,6 +893,7 @@ async def main() -> None:
             ("queries", lambda: bench.measure_ranking(rounds=False)),
             ("whatif", bench.measure_whatif),
             ("simulation", bench.measure_simulation),
+            ("ladder", bench.measure_ladder_payload),
         ]
         if wanted is None or "ranking" in wanted:
             steps = [step for step in steps if step[0] != "queries"]
