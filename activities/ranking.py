@@ -24,12 +24,11 @@ import structlog
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from guatu.core import constants as c
-from guatu.ladder.models import LadderInput, RecordPeriodInput, RecordPeriodResult
-from guatu.ladder.store import stored_state
+from guatu.ladder.models import RecordPeriodInput, RecordPeriodResult
+from guatu.ladder.service import ensure_ladder
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
@@ -690,21 +689,14 @@ class RankingActivities:
     @activity.defn(name=c.ACTIVITY_RANKING_FEED_LADDER)
     async def feed_ladder(self, data: FeedLadderInput) -> FeedLadderResult:
         o = data.outcome
-        async with self.pool.acquire() as conn:
-            restored = await stored_state(conn, o.bureau)
-        handle = await self.client.start_workflow(
-            c.LADDER_WORKFLOW,
-            LadderInput(
-                bureau=o.bureau,
-                name_zh=o.name_zh,
-                exemption_rules=data.exemption,
-                clock=data.clock,
-                state=restored,
-            ),
-            id=c.bureau_ladder_workflow_id(o.bureau),
+        handle = await ensure_ladder(
+            self.client,
+            self.pool,
+            o.bureau,
             task_queue=activity.info().task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            clock=data.clock,
+            name_zh=o.name_zh,
+            exemption_rules=data.exemption,
         )
         update_id = f"{c.UPDATE_RECORD_PERIOD}:{o.ruleset_id}:{o.period}"
         if data.revision > 1:

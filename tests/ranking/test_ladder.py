@@ -25,6 +25,7 @@ from temporalio.worker import Replayer
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date, local_start
+from guatu.ladder import service
 from guatu.ladder.models import (
     CorrectionPlanInput,
     ExemptionInput,
@@ -36,7 +37,7 @@ from guatu.ladder.models import (
     RecordPeriodResult,
 )
 from guatu.lifecycle.models import ProgrammeClock
-from guatu.ranking import queries, service
+from guatu.ranking import queries
 from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import LadderRules, ListKind, RedProject
 from guatu.ranking.periods import parse_period

@@ -27,6 +27,7 @@ from activities.read_model import ReadModelActivities
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date
+from guatu.ladder import service as ladder_service
 from guatu.ladder.models import ExemptionInput, LadderBatch, LadderChanges
 from guatu.lifecycle.models import Notice
 from guatu.ranking import queries, service, whatif
@@ -90,7 +91,7 @@ async def test_round_end_to_end_reproducible(
     async with running_worker(client, fresh_pool, http, settings) as tq:
         try:
             # Force majeure in bureau d before the round: exempt from 2031-03's black list.
-            await service.grant_exemption(
+            await ladder_service.grant_exemption(
                 client,
                 d,
                 ExemptionInput(

@@ -1,6 +1,6 @@
 """激励奖惩 ladders: leaders grant force-majeure exemptions; bureaus answer supervision orders.
 
-Served by `guatu.ranking.service` (BureauLadder workflows).
+Served by `guatu.ladder.service` (BureauLadder workflows).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, BureauOnly, Context, IdempotencyKeyHeader, LeaderOnly
 from guatu.api.errors import ApiError, db_call, responses
 from guatu.api.schemas import Body, Period
+from guatu.ladder import service as ladder_service
 from guatu.ladder.models import CorrectionPlanInput, ExemptionInput
 from guatu.lifecycle import queries
-from guatu.ranking import service as ranking_service
 
 router = APIRouter(prefix="/api/v1", tags=["ladder"])
 
@@ -82,10 +82,10 @@ async def grant_exemption(
         key=key,
         action="exemption",
         body=body,
-        call=lambda: ranking_service.grant_exemption(
+        call=lambda: ladder_service.grant_exemption(
             ctx.client, bureau, data, pool=ctx.pool, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=ranking_service.Rejected,
+        rejected=ladder_service.Rejected,
     )
     return jsonable_encoder(result)
 
@@ -119,10 +119,10 @@ async def submit_correction_plan(
             key=key,
             action=f"plan:{order_id}",
             body=body,
-            call=lambda: ranking_service.submit_correction_plan(
+            call=lambda: ladder_service.submit_correction_plan(
                 ctx.client, bureau, data, pool=ctx.pool, channel="api"
             ),
-            rejected=ranking_service.Rejected,
+            rejected=ladder_service.Rejected,
         )
     except ApiError as err:
         # No ladder yet, or another bureau's order: the bureau has no such order.
