@@ -30,15 +30,13 @@ durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from guatu.core import constants as c
-    from guatu.core.clock import real_delay
-    from guatu.core.delivery import PERSIST_RETRY, deliver
+    from guatu.core.delivery import PERSIST_RETRY
     from guatu.core.validator_guard import refuse_on
     from guatu.ladder.book import LadderBook
     from guatu.ladder.models import (
@@ -53,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         RecordPeriodInput,
         RecordPeriodResult,
     )
-    from guatu.lifecycle.models import Notice
+    from workflows.durable import Deliveries, continue_as_new_due, settle, wait_until
 
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).
@@ -89,7 +87,7 @@ class BureauLadder:
         if workflow.patched(PATCH_BOUNDED_STATE):
             self.book.bound()
         self._lock = asyncio.Lock()
-        self._deliveries: dict[str, asyncio.Task[None]] = {}
+        self._deliveries = Deliveries(lambda: self.book.s)
         self._persisted = 0
 
     # -----------------------------------------------------------------------------------------
@@ -101,38 +99,19 @@ class BureauLadder:
         book = self.book
         if input.state is None:
             book.start()
-        for notice in list(book.s.pending_notices):
-            self._deliver(notice)
+        self._deliveries.resume()
         while True:
             book.wake = False
             book.escalate_overdue()
             await self._flush()
-            if self._continue_as_new_due():
+            if continue_as_new_due(book.s.continue_as_new_events):
                 await self._continue_as_new()
-            due = book.next_due()
-            timeout = real_delay(book.s.clock, workflow.now(), due) if due else None
-            if timeout is not None and timeout <= timedelta(0):
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: book.wake, timeout=timeout, timeout_summary="correction plan deadline"
-                )
-
-    def _continue_as_new_due(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self.book.s.continue_as_new_events
-        )
+            await wait_until(
+                book.s.clock, book.next_due(), lambda: book.wake, "correction plan deadline"
+            )
 
     async def _continue_as_new(self) -> None:
-        while True:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await self._flush()
-            await self._drain_deliveries()
-            # An update may have arrived while we were waiting: finish it in this run.
-            if workflow.all_handlers_finished() and not self.book.dirty:
-                break
+        await settle(self._flush, self._drain_deliveries, lambda: self.book.dirty)
         s = self.book.s
         self.book.forget_finished(withdrawn_too=workflow.patched(PATCH_FORGET_WITHDRAWN))
         s.runs += 1
@@ -156,13 +135,7 @@ class BureauLadder:
             await workflow.wait_condition(drained)
             return
         while not drained():
-            due = book.next_due()
-            timeout = real_delay(book.s.clock, workflow.now(), due) if due else None
-            if timeout is None or timeout > timedelta(0):
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(
-                        drained, timeout=timeout, timeout_summary="correction plan deadline"
-                    )
+            await wait_until(book.s.clock, book.next_due(), drained, "correction plan deadline")
             book.escalate_overdue()
             if book.dirty:
                 return  # written (and its notices started) by the caller's next pass
@@ -187,7 +160,7 @@ class BureauLadder:
             self._persisted = max(self._persisted, batch.version)
             for notice in batch.notices:
                 self.book.s.pending_notices.append(notice)
-                self._deliver(notice)
+                self._deliveries.send(notice)
 
     async def _persist(self) -> None:
         """Write what this handler changed; return only once it is in PostgreSQL (the main
@@ -195,20 +168,6 @@ class BureauLadder:
         target = self.book.s.version
         await self._flush()
         await workflow.wait_condition(lambda: self._persisted >= target)
-
-    def _deliver(self, notice: Notice) -> None:
-        if notice.key in self._deliveries:
-            return
-
-        async def send() -> None:
-            # Bounded: a notice that finally fails stays in the outbox as failed (redeliverable)
-            # and is not carried into the next run.
-            await deliver(notice)
-            s = self.book.s
-            s.pending_notices = [n for n in s.pending_notices if n.key != notice.key]
-            del self._deliveries[notice.key]
-
-        self._deliveries[notice.key] = asyncio.create_task(send())
 
     # -----------------------------------------------------------------------------------------
     # Updates: validators refuse before history, handlers apply

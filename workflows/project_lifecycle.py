@@ -20,8 +20,6 @@ The decisions themselves (what a due event, a report or a transition changes) li
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +29,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from guatu.core import constants as c
-    from guatu.core.clock import real_delay
-    from guatu.core.delivery import deliver
     from guatu.core.validator_guard import refuse_on
     from guatu.lifecycle.book import LifecycleBook
     from guatu.lifecycle.models import (
@@ -49,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         StartProjectInput,
         UpdateResult,
     )
+    from workflows.durable import Deliveries, continue_as_new_due, settle, wait_until
 
 # Workflow changes guarded for running projects (see tests/replay): remove a patch only once no
 # run recorded before it can still be open.
@@ -83,7 +80,7 @@ class ProjectLifecycle:
             # window open.
             self.book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
         self._search_attributes = input.search_attributes
-        self._deliveries: dict[str, asyncio.Task[None]] = {}
+        self._deliveries = Deliveries(lambda: self.book.s)
         self._indexed: tuple[str, str] | None = None
 
     @workflow.run
@@ -95,8 +92,7 @@ class ProjectLifecycle:
             and workflow.patched(PATCH_LATE_DATA)
         ):
             book.upgrade()
-        for notice in list(book.s.pending_notices):
-            self._deliver(notice)
+        self._deliveries.resume()
         while book.s.status not in (RunStatus.CANCELLED, RunStatus.CLOSED):
             book.wake = False
             book.process_due()
@@ -104,19 +100,12 @@ class ProjectLifecycle:
             if self._continue_as_new_due():
                 await self._continue_as_new()
             event = book.next_due()
-            timeout = real_delay(book.s.clock, workflow.now(), event.at) if event else None
-            if timeout is not None and timeout <= timedelta(0):
-                continue
-            try:
-                await workflow.wait_condition(
-                    lambda: book.wake,
-                    timeout=timeout,
-                    timeout_summary=f"{event.kind.value} {event.step or event.month}"
-                    if event
-                    else None,
-                )
-            except TimeoutError:
-                pass
+            await wait_until(
+                book.s.clock,
+                event.at if event else None,
+                lambda: book.wake,
+                f"{event.kind.value} {event.step or event.month}" if event else None,
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
         # Notices of the last decisions still reach their bureau before the run ends.
@@ -124,26 +113,16 @@ class ProjectLifecycle:
         return book.status()
 
     def _continue_as_new_due(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self.book.s.policy.continue_as_new_events
-        )
+        return continue_as_new_due(self.book.s.policy.continue_as_new_events)
 
     async def _continue_as_new(self) -> None:
-        # Input can arrive during any of the awaits below: loop until a pass finds nothing new
-        # to write, so no accepted update's projection is left behind in this run.
-        while True:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await self._flush()
-            # Let deliveries in flight finish so their results land in this run; a bureau that
-            # is down does not hold the run back for long: its notices are carried over.
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: not self._deliveries, timeout=DELIVERY_DRAIN_BEFORE_CAN
-                )
-            if not self.book.dirty and workflow.all_handlers_finished():
-                break
+        # Deliveries in flight finish in this run; a bureau that is down does not hold the run
+        # back for long: its notices are carried over.
+        await settle(
+            self._flush,
+            lambda: self._deliveries.drain(DELIVERY_DRAIN_BEFORE_CAN),
+            lambda: self.book.dirty,
+        )
         s = self.book.s
         s.runs += 1
         workflow.logger.info("continuing as new", extra={"project": s.plan.code, "runs": s.runs})
@@ -211,18 +190,7 @@ class ProjectLifecycle:
             )
 
     def _deliver(self, notice: Notice) -> None:
-        if notice.key in self._deliveries:
-            return
-
-        async def send() -> None:
-            # Bounded (guatu.core.delivery): a notice that finally fails stays in the outbox as
-            # failed, to be redelivered, and is not carried into the next run.
-            await deliver(notice)
-            s = self.book.s
-            s.pending_notices = [n for n in s.pending_notices if n.key != notice.key]
-            del self._deliveries[notice.key]
-
-        self._deliveries[notice.key] = asyncio.create_task(send())
+        self._deliveries.send(notice)
 
     def _index(self) -> None:
         if not self._search_attributes:
