@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 from google.protobuf.message import Message
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -95,8 +96,7 @@ def _payloads(message: Message, where: str, out: list[tuple[int, str]]) -> None:
 
 
 def _where(event: HistoryEvent) -> str:
-    kind = HistoryEvent.DESCRIPTOR.fields_by_name["event_type"].enum_type
-    name = kind.values_by_number[event.event_type].name.removeprefix("EVENT_TYPE_").lower()
+    name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
     attrs = event.activity_task_scheduled_event_attributes
     if event.HasField("activity_task_scheduled_event_attributes"):
         name += f" {attrs.activity_type.name}"

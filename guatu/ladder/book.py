@@ -24,7 +24,6 @@ from guatu.ladder.models import (
     CorrectionPlanInput,
     CorrectionPlanResult,
     DecisionRef,
-    Exemption,
     ExemptionInput,
     ExemptionResult,
     LadderAction,
@@ -37,6 +36,7 @@ from guatu.ladder.models import (
     TrackState,
 )
 from guatu.ladder.rules import ladder_step, track_key
+from guatu.ranking.models import Exemption
 from guatu.ranking.periods import parse_period
 
 

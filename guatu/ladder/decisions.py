@@ -10,13 +10,13 @@ from datetime import date, datetime
 from guatu.ladder.models import (
     ActionKind,
     DecisionRef,
-    Exemption,
     ExemptionInput,
     LadderAction,
     LadderDecision,
     RecordPeriodInput,
     SupervisionOrder,
 )
+from guatu.ranking.models import Exemption
 from guatu.ranking.periods import parse_period
 
 

@@ -86,12 +86,13 @@ async def grant_exemption(
     `clock`: the programme clock of a ladder this starts (as for `ensure_ladder`)."""
     handle = await ensure_ladder(client, pool, bureau, task_queue=task_queue, clock=clock)
     try:
-        return await handle.execute_update(
+        granted: ExemptionResult = await handle.execute_update(
             c.UPDATE_EXEMPTION,
             data,
             id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
             result_type=ExemptionResult,
         )
+        return granted
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -121,12 +122,13 @@ async def submit_correction_plan(
 ) -> CorrectionPlanResult:
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
     try:
-        return await handle.execute_update(
+        received: CorrectionPlanResult = await handle.execute_update(
             c.UPDATE_CORRECTION_PLAN,
             data,
             id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
             result_type=CorrectionPlanResult,
         )
+        return received
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -149,7 +151,8 @@ async def submit_correction_plan(
 async def ladder_standing(client: Client, bureau: str) -> LadderStanding:
     """The live standing from the workflow (the API reads `queries.bureau_standing` instead)."""
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-    return await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
+    standing: LadderStanding = await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
+    return standing
 
 
 __all__ = [

@@ -17,13 +17,13 @@ import asyncpg
 
 from guatu.ladder.ledger import CLOSED_ORDERS_KEPT, SEEN_KEPT
 from guatu.ladder.models import (
-    Exemption,
     LadderChanges,
     LadderDecision,
     LadderState,
     PeriodInput,
     SupervisionOrder,
 )
+from guatu.ranking.models import Exemption
 
 
 def _json(value: Any) -> Any:

@@ -16,6 +16,7 @@ from guatu.ladder.models import (
     ActionKind,
     CorrectionPlanInput,
     ExemptionInput,
+    LadderChanges,
     LadderState,
     OrderStatus,
     RecordPeriodInput,
@@ -40,9 +41,11 @@ class Clock:
 
 
 def new_book() -> tuple[LadderBook, Clock]:
+    """A new ladder as BureauLadder starts one today: bounded (see test_bounded_state.py)."""
     clock = Clock()
     book = LadderBook(LadderState(bureau=B, name_zh="测试局"), clock)
     book.anchor_clock()
+    book.bound()
     book.start()
     book.take_batch()
     return book, clock
@@ -133,8 +136,10 @@ def test_black_list_climbs_the_rungs_and_supervision_is_due_in_15_days() -> None
         f"{B}:default:2031-03:supervision",
         f"{B}:default:2031-04:supervision",
     ]
-    assert batch.version == book.s.version
-    assert "pending_notices" not in batch.state
+    assert isinstance(batch, LadderChanges) and batch.version == book.s.version
+    assert batch.head["version"] == book.s.version and "pending_notices" not in batch.head
+    assert list(batch.tracks) == ["default:month"]
+    assert [i.key for i in batch.inputs] == [f"{B}:record:default:2031-0{m}" for m in (1, 2, 3, 4)]
     assert book.take_batch() is None  # nothing changed since
 
 
@@ -269,7 +274,7 @@ def test_record_checks_and_duplicates() -> None:
     version = book.s.version
     dup = book.seen_record(rec("2031-02", ListKind.BLACK))
     assert dup is not None and dup.duplicate
-    assert [d.key for d in dup.decisions] == [d.key for d in first.decisions]
+    assert dup.decision_keys == [d.key for d in first.decisions] != []
     assert book.s.version == version
     book.check_record(rec("2031-02", ListKind.BLACK))  # a duplicate passes the validator
     assert book.seen_record(rec("2031-03", ListKind.BLACK)) is None
