@@ -34,6 +34,7 @@ chromium: fonts
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The unit tier only (no server, no subprocess; tiers are applied in tests/conftest.py):
@@ -43,6 +44,8 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy guatu workflows activities config worker.py
 
 bench: $(STAMP)

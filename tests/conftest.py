@@ -122,7 +122,7 @@ async def pg_dsn(pg_server: str) -> str:
 async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(pg_dsn, 2, 20)
     from activities.read_model import upsert_reference
-    from guatu.core.programme import load_bureaus, load_programs
+    from guatu.lifecycle.programme import load_bureaus, load_programs
 
     await upsert_reference(p, load_bureaus(), load_programs())
     yield p
@@ -134,7 +134,7 @@ async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
     """A database of the test's own: for tests that read the whole read model (overview totals,
     ranking snapshots), which other tests' projects must not enter."""
     from activities.read_model import upsert_reference
-    from guatu.core.programme import load_bureaus, load_programs
+    from guatu.lifecycle.programme import load_bureaus, load_programs
 
     name = f"guatu_own_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_server)

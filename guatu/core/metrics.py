@@ -361,10 +361,10 @@ async def serve_worker_metrics(settings: Settings, stop: asyncio.Event) -> None:
     """
     import uvicorn
 
-    from guatu.api.server import _Server  # uvicorn without its own signal handlers
+    from guatu.core.serving import QuietServer  # uvicorn: imported only when metrics are served
 
     assert settings.worker_metrics_port is not None
-    server = _Server(
+    server = QuietServer(
         uvicorn.Config(
             _metrics_app,
             host=settings.worker_metrics_host,
