@@ -35,6 +35,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy guatu workflows activities config worker.py
 	$(BIN)/python -m pytest -q
 
 # The unit tier only (no server, no subprocess; tiers are applied in tests/conftest.py):

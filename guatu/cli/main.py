@@ -257,7 +257,7 @@ def _error_message(err: BaseException) -> tuple[str, int] | None:
     try:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
-        asyncpg = None  # type: ignore[assignment]
+        asyncpg = None
     if asyncpg is not None and isinstance(err, asyncpg.PostgresError):
         return f"数据库错误 / database error: {_describe(err)}", 1
     if isinstance(err, OSError):
