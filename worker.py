@@ -29,7 +29,7 @@ from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
 from guatu.core.temporal_client import connect
 from guatu.core.versioning import worker_options as versioning_options
-from guatu.runtime.stack import role_dsns
+from guatu.runtime.dsns import role_dsns
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")

@@ -354,7 +354,7 @@ def _print_json(value: Any) -> None:
 def database_dsn(settings: Settings) -> str:
     """The CLI connects as the API's role (GUATU_DATABASE_URL_API, DATABASE_URL, or the
     embedded server's with the password in the data directory)."""
-    from guatu.runtime.stack import role_dsns
+    from guatu.runtime.dsns import role_dsns
 
     return role_dsns(settings).api
 

@@ -33,10 +33,9 @@ from pathlib import Path
 
 import psutil
 
-from config.settings import TEMPORAL_SQLITE_PRAGMAS, Settings
+from config.settings import TEMPORAL_SQLITE_PRAGMAS
 from guatu.core.constants import SEARCH_ATTRIBUTES
-from guatu.core.db import RoleDsns
-from guatu.core.roles import API, OWNER, READER, ROLES, WORKER, roles_sql
+from guatu.core.roles import ROLES, roles_sql
 
 PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 CREDENTIALS_FILE = "postgres-credentials.json"
@@ -489,28 +488,3 @@ class EmbeddedPostgres:
         if not self.pgdata.exists() or not self.running():
             return
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", mode, "stop")
-
-
-def role_dsns(settings: Settings, port: int | None = None) -> RoleDsns:
-    """From the settings (`DATABASE_URL`, `GUATU_DATABASE_URL_API|_WORKER|_READER`, each
-    falling back to `DATABASE_URL`), or, for the embedded server, its roles with the passwords
-    in the data directory."""
-    if settings.database_url:
-        url = settings.database_url
-        return RoleDsns(
-            owner=url,
-            api=settings.database_url_api or url,
-            worker=settings.database_url_worker or url,
-            reader=settings.database_url_reader or url,
-        )
-    pg = EmbeddedPostgres(settings.data_dir, port=port or settings.postgres_port)
-    if not load_credentials(settings.data_dir):
-        # Never started with passwords: the DSN fails to connect, and says to whom.
-        plain = f"postgresql://postgres@{pg.host}:{pg.port}/postgres"
-        return RoleDsns(plain, plain, plain, plain)
-    return RoleDsns(
-        owner=pg.role_dsn(OWNER),
-        api=pg.role_dsn(API),
-        worker=pg.role_dsn(WORKER),
-        reader=pg.role_dsn(READER),
-    )

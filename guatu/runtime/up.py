@@ -38,14 +38,9 @@ from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import start_programme
 from guatu.ranking.models import RoundResult
+from guatu.runtime.dsns import role_dsns
 from guatu.runtime.guard import Guard
-from guatu.runtime.stack import (
-    CREDENTIALS_FILE,
-    EmbeddedPostgres,
-    EmbeddedTemporal,
-    StackError,
-    role_dsns,
-)
+from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
 from worker import build_worker
 
 log = structlog.get_logger("guatu.runtime.up")

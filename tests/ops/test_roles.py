@@ -25,7 +25,8 @@ from guatu.core import db, roles
 from guatu.core.tokens import create_token, verify_token
 from guatu.lifecycle import queries
 from guatu.lifecycle.programme import load_bureaus, load_programs
-from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, role_dsns
+from guatu.runtime.dsns import role_dsns
+from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
