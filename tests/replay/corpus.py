@@ -75,7 +75,11 @@ def history_files() -> list[str]:
 async def replay(
     recorded: Recorded, workflows: list[type], *, raise_on_failure: bool = True
 ) -> WorkflowReplayResult:
+    return await replay_history(recorded.history(), workflows, raise_on_failure=raise_on_failure)
+
+
+async def replay_history(
+    history: WorkflowHistory, workflows: list[type], *, raise_on_failure: bool = False
+) -> WorkflowReplayResult:
     replayer = Replayer(workflows=workflows, data_converter=pydantic_data_converter)
-    return await replayer.replay_workflow(
-        recorded.history(), raise_on_replay_failure=raise_on_failure
-    )
+    return await replayer.replay_workflow(history, raise_on_replay_failure=raise_on_failure)
