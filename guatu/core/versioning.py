@@ -280,3 +280,7 @@ __all__ = [
     "patch_table",
     "worker_options",
 ]
+
+
+if __name__ == "__main__":  # python -m guatu.core.versioning: the patches and their stages
+    print(patch_table())

@@ -76,6 +76,14 @@ def test_both_branches_of_every_patch_are_in_the_corpus(name: str, wf: str) -> N
     assert all(name not in r.markers() for r in old)
 
 
+def test_no_history_needs_a_deprecated_branch() -> None:
+    """A deprecated patch has no old branch left: histories from before it leave the corpus in
+    the same change (docs/operations.md, "Retiring a patch")."""
+    deprecated = {p.name for p in PATCHES if p.stage is PatchStage.DEPRECATED}
+    stale = [r.file for r in corpus() if deprecated & set(r.predates)]
+    assert stale == []
+
+
 def _patch_names_in_code() -> set[str]:
     root = Path(__file__).resolve().parents[2]  # not at import: the sandbox re-imports this
     names: set[str] = set()
