@@ -9,8 +9,8 @@ would break a running workflow fails here; such a change needs `workflow.patched
 
 from __future__ import annotations
 
+import ast
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -85,12 +85,39 @@ def test_no_history_needs_a_deprecated_branch() -> None:
 
 
 def _patch_names_in_code() -> set[str]:
+    """The first argument of every `patched(...)` / `deprecate_patch(...)` call in workflows/
+    and guatu/: a string, or a name bound to one at the top of the same module."""
     root = Path(__file__).resolve().parents[2]  # not at import: the sandbox re-imports this
     names: set[str] = set()
     for path in [*root.glob("workflows/*.py"), *root.glob("guatu/**/*.py")]:
-        text = path.read_text(encoding="utf-8")
-        names |= set(re.findall(r'^PATCH_\w+ = "([^"]+)"', text, re.MULTILINE))
-        names |= set(re.findall(r'(?:patched|deprecate_patch)\(\s*"([^"]+)"', text))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        consts: dict[str, str] = {}
+        for node in tree.body:
+            target, value = None, None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif isinstance(node, ast.AnnAssign):
+                target, value = node.target, node.value
+            if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+                if isinstance(value.value, str):
+                    consts[target.id] = value.value
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            func = call.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called not in ("patched", "deprecate_patch"):
+                continue
+            arg = call.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.add(arg.value)
+            elif isinstance(arg, ast.Name) and arg.id in consts:
+                names.add(consts[arg.id])
+            else:
+                raise AssertionError(
+                    f"{path.relative_to(root)}:{call.lineno}: name the patch with a string or "
+                    "a module-level constant"
+                )
     return names
 
 
