@@ -38,8 +38,14 @@ CASES = [
     # A round from before the patch: forcing the new branch starts children where the history
     # scheduled activities.
     ("round_2031_03_pre-ranking-notices-detached.json", "ranking-notices-detached", True),
-    # A scheduled run: the data gate and a detached child, against the old awaited child.
+    # A scheduled run: the data gate and a detached child, against the old awaited child …
     ("round_scheduled_parent_v4.json", "ranking-scheduled-period-detached", False),
+    # … and a period-less run from before it: it awaited its child, the new branch gates first.
+    (
+        "round_delegating_parent_pre-ranking-notices-detached.json",
+        "ranking-scheduled-period-detached",
+        True,
+    ),
     # A round from before ladders and notices went together: gathering them emits the notices
     # activity in the same workflow task as the ladders.
     (
