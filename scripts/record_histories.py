@@ -78,7 +78,7 @@ from guatu.lifecycle.models import (
     Step,
     TimerPolicy,
 )
-from guatu.lifecycle.service import start_input, start_project
+from guatu.lifecycle.service import search_attributes, start_input, start_project
 from guatu.ranking import service as ranking
 from guatu.ranking.models import (
     BureauOutcome,
@@ -154,7 +154,7 @@ async def save(client: Client, workflow_id: str, name: str, run_id: str | None =
         history,
         workflow_type=desc.workflow_type,
         commit=head_commit(),
-        recorded_from="main",
+        recorded_from="main",  # this tree (scripts/record_prepatch.py --reindex sets predates)
         predates=[],
         scenario=name,
     )
@@ -276,7 +276,8 @@ async def record_lifecycles(env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
         await handle2.result()
         await save(client, handle2.id, "service_suspend_cancel")
 
-        # 3. Continue-as-new: a small event budget forces it; the first run is recorded.
+        # 3. Continue-as-new: a small event budget forces it; every run is recorded (the next
+        #    one starts from the state carried over).
         plan3 = make_plan(
             ProjectKind.SERVICE,
             start=today.replace(day=1),
@@ -284,8 +285,6 @@ async def record_lifecycles(env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
             milestone_days=[300, 320, 340],
             months=24,
         )
-        from guatu.lifecycle.service import search_attributes
-
         handle3 = await client.start_workflow(
             ProjectLifecycle.run,
             start_input(plan3, TimerPolicy(continue_as_new_events=40)),
@@ -293,9 +292,9 @@ async def record_lifecycles(env: WorkflowEnvironment, pool: asyncpg.Pool, url: s
             task_queue=tq,
             search_attributes=search_attributes(plan3),
         )
-        first = handle3.first_execution_run_id
         await env.sleep(timedelta(days=120))
-        await save(client, handle3.id, "service_continue_as_new", run_id=first)
+        await quiet(client, handle3.id)
+        await save_runs(client, handle3.id, handle3.first_execution_run_id, "service_can")
         await client.get_workflow_handle(handle3.id).terminate()
 
 
