@@ -39,7 +39,7 @@ test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 # The unit tier only (no server, no subprocess; tiers are applied in tests/conftest.py):
-# about 20 s on 2 cores. Other tiers: `.venv/bin/python -m pytest -m "integration"`, etc.
+# 20-40 s on a shared 2-core machine. Other tiers: `.venv/bin/python -m pytest -m "integration"`, etc.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m unit
 

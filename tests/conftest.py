@@ -56,6 +56,8 @@ SLOW_PATHS = (
     "tests/browser/",
     "tests/simulation/",
     "tests/integration/",
+    "tests/api/test_trends.py",
+    "tests/test_app_start.py",
 )
 
 
