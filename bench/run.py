@@ -32,8 +32,8 @@ from activities.read_model import upsert_reference
 from bench.raw import RawInput
 from guatu.core import constants as c
 from guatu.core import db
-from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.models import ProgressReportInput, ProjectPlan
+from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import gather_limited, send_update, start_programme
 from guatu.runtime.stack import EmbeddedPostgres, EmbeddedTemporal
 
@@ -664,7 +664,7 @@ class Bench:
         from guatu.ranking.periods import periods_between
         from guatu.ranking.rulesets import load_ruleset
         from guatu.ranking.sample import synthetic_snapshots
-        from guatu.ranking.whatif import what_if_snapshots
+        from guatu.whatif.replay import what_if_snapshots
 
         plans = load_sample_plans(self.year)
         periods = periods_between("month", f"{self.year}-01", f"{self.year + 4}-12")

@@ -36,14 +36,14 @@ try:  # the package layout since guatu/ladder, or the one before
     )
     from guatu.ranking.messages import BureauOutcome
 except ImportError:
-    from guatu.ranking.models import (  # type: ignore[attr-defined,no-redef]
-        BureauOutcome,
+    from guatu.ladder.models import (
         CorrectionPlanInput,
         ExemptionInput,
         LadderInput,
         RecordPeriodInput,
         RecordPeriodResult,
     )
+    from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import LadderRules, ListKind, RedProject
 from guatu.ranking.periods import parse_period
 

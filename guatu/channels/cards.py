@@ -16,8 +16,8 @@ import html
 from dataclasses import dataclass
 from datetime import date
 
-from guatu.ladder.models import ACTION_ZH, ActionKind
 from guatu.lifecycle.models import Notice
+from guatu.ranking.models import ACTION_ZH, ActionKind
 
 # The action of the notices a workflow (not the ladder) writes, by kind.
 _KIND_ZH = {

@@ -19,8 +19,6 @@ from guatu.core.clock import local_start
 from guatu.ladder import checks, decisions
 from guatu.ladder.ledger import CLOSED_ORDERS_KEPT, SEEN_KEPT, LadderLedger
 from guatu.ladder.models import (
-    ACTION_ZH,
-    ActionKind,
     CorrectionPlanInput,
     CorrectionPlanResult,
     DecisionRef,
@@ -28,7 +26,6 @@ from guatu.ladder.models import (
     ExemptionResult,
     LadderAction,
     LadderDecision,
-    OrderStatus,
     PeriodRecord,
     RecordPeriodInput,
     RecordPeriodResult,
@@ -36,7 +33,7 @@ from guatu.ladder.models import (
     TrackState,
 )
 from guatu.ladder.rules import ladder_step, track_key
-from guatu.ranking.models import Exemption
+from guatu.ranking.models import ACTION_ZH, ActionKind, Exemption, OrderStatus
 from guatu.ranking.periods import parse_period
 
 

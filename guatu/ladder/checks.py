@@ -5,15 +5,10 @@ stable code and a message a bureau clerk or a leader can act on, Chinese first.
 
 from __future__ import annotations
 
-from guatu.ladder.models import (
-    CorrectionPlanInput,
-    ExemptionInput,
-    LadderState,
-    OrderStatus,
-    RecordPeriodInput,
-)
+from guatu.ladder.models import CorrectionPlanInput, ExemptionInput, LadderState, RecordPeriodInput
 from guatu.ladder.rules import track_key
 from guatu.lifecycle.rules.validation import InputRejected
+from guatu.ranking.models import OrderStatus
 from guatu.ranking.periods import PeriodError, parse_period
 
 

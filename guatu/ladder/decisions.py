@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from guatu.ladder.models import (
-    ActionKind,
     DecisionRef,
     ExemptionInput,
     LadderAction,
@@ -16,7 +15,7 @@ from guatu.ladder.models import (
     RecordPeriodInput,
     SupervisionOrder,
 )
-from guatu.ranking.models import Exemption
+from guatu.ranking.models import ActionKind, Exemption
 from guatu.ranking.periods import parse_period
 
 

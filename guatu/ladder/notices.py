@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from guatu.ladder.models import ACTION_ZH, ActionKind, LadderDecision
+from guatu.ladder.models import LadderDecision
 from guatu.lifecycle.models import Notice
+from guatu.ranking.models import ACTION_ZH, ActionKind
 from guatu.ranking.notices import CORRECTION, OFFICE
 from guatu.ranking.periods import parse_period
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from guatu.ladder.models import (
-    ACTION_ZH,
-    ActionKind,
     LadderAction,
     LadderStanding,
     LadderState,
@@ -22,7 +20,7 @@ from guatu.ladder.models import (
     TrackView,
 )
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import LadderRules, ListKind
+from guatu.ranking.models import ACTION_ZH, ActionKind, LadderRules, ListKind
 from guatu.ranking.periods import parse_period, previous_period
 from guatu.ranking.scoring import pts
 

@@ -22,10 +22,18 @@ from typing import Any
 
 import asyncpg
 
-from guatu.ladder.models import ACTION_ZH, ActionKind
 from guatu.ranking import queries
 from guatu.ranking.canonical import paused_gc
-from guatu.ranking.models import Level, LevelResult, RankedRow, RoundResults, RuleSet, Snapshot
+from guatu.ranking.models import (
+    ACTION_ZH,
+    ActionKind,
+    Level,
+    LevelResult,
+    RankedRow,
+    RoundResults,
+    RuleSet,
+    Snapshot,
+)
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
 from guatu.ranking.scoring import BASIS_ZH, investment
 

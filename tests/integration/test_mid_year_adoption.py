@@ -86,7 +86,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
-from guatu.core.programme import load_policy
+from guatu.ladder import queries as ladder_queries
 from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
@@ -99,6 +99,7 @@ from guatu.lifecycle.models import (
     Step,
     UpdateResult,
 )
+from guatu.lifecycle.programme import load_policy
 from guatu.lifecycle.service import project_status, send_update, start_input, start_project
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
@@ -528,7 +529,7 @@ async def test_mid_year_adoption_end_to_end(
             assert [(r["bureau"], r["status"]) for r in orders] == (
                 [(h, "withdrawn")] if case.order else []
             )
-            standing = {b: await queries.bureau_standing(pool, b) for b in (d, h, s)}
+            standing = {b: await ladder_queries.bureau_standing(pool, b) for b in (d, h, s)}
             # Rung after R: diligent 0 (red list), half 0 (its 通报 withdrawn), silent 1 (通报).
             assert [
                 (b, [(t["level"], t["red_streak"]) for t in standing[b]["tracks"]])

@@ -17,11 +17,9 @@ from guatu.core.clock import add_months, month_key
 from guatu.ladder.book import LadderBook
 from guatu.ladder.ledger import CLOSED_ORDERS_KEPT, SEEN_KEPT, compact_result
 from guatu.ladder.models import (
-    ActionKind,
     LadderChanges,
     LadderInput,
     LadderState,
-    OrderStatus,
     PeriodRecord,
     PeriodStep,
     RecordPeriodInput,
@@ -30,7 +28,7 @@ from guatu.ladder.models import (
 )
 from guatu.ladder.rules import HISTORY_KEPT
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import LadderRules, ListKind, RedProject
+from guatu.ranking.models import ActionKind, LadderRules, ListKind, OrderStatus, RedProject
 
 B = "t_bounded_bureau"  # a long bureau code: sizes below are upper bounds
 RED = 8

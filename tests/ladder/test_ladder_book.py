@@ -13,18 +13,16 @@ import pytest
 
 from guatu.ladder.book import CLOSED_ORDERS_KEPT, LadderBook
 from guatu.ladder.models import (
-    ActionKind,
     CorrectionPlanInput,
     ExemptionInput,
     LadderChanges,
     LadderState,
-    OrderStatus,
     RecordPeriodInput,
     SupervisionOrder,
 )
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import LadderRules, ListKind, RedProject
+from guatu.ranking.models import ActionKind, LadderRules, ListKind, OrderStatus, RedProject
 
 B = "t_book"
 # 09:00 in Asia/Shanghai on 1 March 2031.

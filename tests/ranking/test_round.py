@@ -27,10 +27,11 @@ from activities.read_model import ReadModelActivities
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date
+from guatu.ladder import queries as ladder_queries
 from guatu.ladder import service as ladder_service
 from guatu.ladder.models import ExemptionInput, LadderBatch, LadderChanges
 from guatu.lifecycle.models import Notice
-from guatu.ranking import queries, service, whatif
+from guatu.ranking import queries, service
 from guatu.ranking.messages import (
     ComputeInput,
     ComputeResult,
@@ -45,6 +46,7 @@ from guatu.ranking.models import RoundContext, Snapshot
 from guatu.ranking.periods import last_closed
 from guatu.ranking.rules import compute_round
 from guatu.ranking.rulesets import canonical_json, load_ruleset, sha256
+from guatu.whatif import replay as whatif
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, eventually, fetch, prefix
@@ -209,7 +211,7 @@ async def test_round_end_to_end_reproducible(
                 or escalations[0]["due"]
                 == (local_date(datetime.now(UTC)) + timedelta(days=31)).isoformat()
             )
-            standing = await queries.bureau_standing(fresh_pool, a)
+            standing = await ladder_queries.bureau_standing(fresh_pool, a)
             assert [(t["track"], t["level"], t["level_zh"]) for t in standing["tracks"]] == [
                 ("default:month", 1, "黑榜通报")
             ]

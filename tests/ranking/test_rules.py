@@ -10,14 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from guatu.ladder.models import ActionKind, LadderState, OrderStatus, SupervisionOrder, TrackState
+from guatu.ladder.models import LadderState, SupervisionOrder, TrackState
 from guatu.ladder.rules import ladder_step, orders_to_forget, standing_of
 from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import (
+    ActionKind,
     Exemption,
     LadderRules,
     Level,
     ListKind,
+    OrderStatus,
     ProjectInput,
     RedProject,
     RoundContext,
