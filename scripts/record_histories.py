@@ -67,6 +67,7 @@ from guatu.appeals.models import AppealFiling, AppealInput, AppealItem, DecideIn
 from guatu.core import constants as c
 from guatu.core import db
 from guatu.core.clock import CST, local_date, month_key
+from guatu.ladder import service as ladder_service
 from guatu.ladder.models import (
     CorrectionPlanInput,
     ExemptionInput,
@@ -86,7 +87,6 @@ from guatu.lifecycle.models import (
     TimerPolicy,
 )
 from guatu.lifecycle.service import search_attributes, start_input, start_project
-from guatu.ranking import service as ranking
 from guatu.ranking.messages import BureauOutcome, RankingRoundInput
 from guatu.ranking.models import LadderRules, ListKind
 from guatu.ranking.periods import parse_period
@@ -99,7 +99,7 @@ from workflows.project_lifecycle import ProjectLifecycle
 from workflows.ranking_appeal import RankingAppeal
 
 # Bump when recording histories of a changed (patched) workflow; keep the older files.
-TAG = "v4"
+TAG = "v5"
 OUT = Path(__file__).resolve().parent.parent / "tests" / "replay" / "histories"
 MANIFEST = "manifest.json"  # file → workflow ID, type, the code that recorded it
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
@@ -360,7 +360,7 @@ async def record_ladder(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) 
             await record(period, ListKind.BLACK)
         third = await record("2031-03", ListKind.BLACK)  # 督办, plan due in 15 days
         await skip(17)  # overdue: escalated (督办升级)
-        await ranking.submit_correction_plan(
+        await ladder_service.submit_correction_plan(
             client,
             bureau,
             CorrectionPlanInput(
@@ -370,7 +370,7 @@ async def record_ladder(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) 
                 idempotency_key="plan-1",
             ),
         )
-        await ranking.grant_exemption(
+        await ladder_service.grant_exemption(
             client,
             bureau,
             ExemptionInput(
@@ -470,7 +470,7 @@ async def record_round(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -
     schedule_id = f"record-ranking-{px}"
     async with httpx.AsyncClient() as http, running_worker(client, pool, http, SETTINGS) as tq:
         # Force majeure in bureau d before the round: its ladder starts with an exemption.
-        await ranking.grant_exemption(
+        await ladder_service.grant_exemption(
             client,
             bureaus[3],
             ExemptionInput(
