@@ -33,7 +33,8 @@ from guatu.ladder.models import (
     TrackState,
 )
 from guatu.ladder.rules import ladder_step, track_key
-from guatu.ranking.models import ACTION_ZH, ActionKind, Exemption, OrderStatus
+from guatu.ranking.actions import ACTION_ZH, ActionKind, OrderStatus
+from guatu.ranking.models import Exemption
 from guatu.ranking.periods import parse_period
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from guatu.ladder.models import CorrectionPlanInput, ExemptionInput, LadderState, RecordPeriodInput
 from guatu.ladder.rules import track_key
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.ranking.models import OrderStatus
+from guatu.ranking.actions import OrderStatus
 from guatu.ranking.periods import PeriodError, parse_period
 
 

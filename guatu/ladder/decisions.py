@@ -15,7 +15,8 @@ from guatu.ladder.models import (
     RecordPeriodInput,
     SupervisionOrder,
 )
-from guatu.ranking.models import ActionKind, Exemption
+from guatu.ranking.actions import ActionKind
+from guatu.ranking.models import Exemption
 from guatu.ranking.periods import parse_period
 
 

@@ -26,7 +26,7 @@ from guatu.ladder.models import (
 from guatu.ladder.notices import decision_notices
 from guatu.ladder.rules import orders_to_forget, standing_of
 from guatu.lifecycle.models import AuditEntry
-from guatu.ranking.models import OrderStatus
+from guatu.ranking.actions import OrderStatus
 
 SEEN_KEPT = 150  # idempotency results remembered (they travel in the continue-as-new input)
 CLOSED_ORDERS_KEPT = 50  # finished orders carried across continue-as-new (PostgreSQL has all)

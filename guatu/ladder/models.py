@@ -12,14 +12,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.ranking.actions import ActionKind, OrderStatus
 from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import (
-    ActionKind,
     Exemption,
     ExemptionRules,
     LadderRules,
     ListKind,
-    OrderStatus,
     PeriodKey,
     Strict,
 )

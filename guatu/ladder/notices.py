@@ -11,7 +11,7 @@ from datetime import datetime
 
 from guatu.ladder.models import LadderDecision
 from guatu.lifecycle.models import Notice
-from guatu.ranking.models import ACTION_ZH, ActionKind
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.notices import CORRECTION, OFFICE
 from guatu.ranking.periods import parse_period
 

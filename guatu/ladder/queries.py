@@ -13,7 +13,7 @@ import asyncpg
 
 from guatu.ladder.models import LadderState
 from guatu.ladder.rules import standing_of
-from guatu.ranking.models import ACTION_ZH, ActionKind
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.queries import _iso, _json, unit_history
 
 

@@ -19,8 +19,9 @@ from guatu.ladder.models import (
     TrackState,
     TrackView,
 )
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import ACTION_ZH, ActionKind, LadderRules, ListKind
+from guatu.ranking.models import LadderRules, ListKind
 from guatu.ranking.periods import parse_period, previous_period
 from guatu.ranking.scoring import pts
 

@@ -5,6 +5,7 @@ sandbox only ever sees the pure ones):
 
 - `periods`: period keys ("2026-11", "2026-Q4", "2026") and their calendar arithmetic.
 - `models`: rule sets (with the ladder's rules), frozen snapshots and results (pydantic).
+- `actions`: the names of what a ranking leads to (the ladders' actions and order states).
 - `messages`: inputs and results of the RankingRound workflow and its activities.
 - `rulesets`: loading versioned rule sets from `config/rules/*.json`.
 - `scoring`, `ranks`, `rules`: the pure scoring of a project, the ranking of bureaus, programs

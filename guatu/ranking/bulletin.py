@@ -23,17 +23,9 @@ from typing import Any
 import asyncpg
 
 from guatu.ranking import queries
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.canonical import paused_gc
-from guatu.ranking.models import (
-    ACTION_ZH,
-    ActionKind,
-    Level,
-    LevelResult,
-    RankedRow,
-    RoundResults,
-    RuleSet,
-    Snapshot,
-)
+from guatu.ranking.models import Level, LevelResult, RankedRow, RoundResults, RuleSet, Snapshot
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
 from guatu.ranking.scoring import BASIS_ZH, investment
 

@@ -25,8 +25,9 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from guatu.core.clock import local_date
+from guatu.ranking.actions import ActionKind
 from guatu.ranking.bulletin import ISSUER_ZH, Bulletin, Decision
-from guatu.ranking.models import ActionKind, ListKind, RankedRow
+from guatu.ranking.models import ListKind, RankedRow
 from guatu.ranking.periods import parse_period
 from guatu.ranking.scoring import pct, pts
 

@@ -15,7 +15,8 @@ import asyncpg
 
 from guatu.core.clock import local_date
 from guatu.ranking import revisions
-from guatu.ranking.models import ACTION_ZH, ActionKind, Level, OrderStatus
+from guatu.ranking.actions import ACTION_ZH, ActionKind, OrderStatus
+from guatu.ranking.models import Level
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
 from guatu.ranking.rulesets import DEFAULT_RULESET
 

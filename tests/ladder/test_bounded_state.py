@@ -27,8 +27,9 @@ from guatu.ladder.models import (
     TrackState,
 )
 from guatu.ladder.rules import HISTORY_KEPT
+from guatu.ranking.actions import ActionKind, OrderStatus
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import ActionKind, LadderRules, ListKind, OrderStatus, RedProject
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 
 B = "t_bounded_bureau"  # a long bureau code: sizes below are upper bounds
 RED = 8

@@ -21,8 +21,9 @@ from guatu.ladder.models import (
     SupervisionOrder,
 )
 from guatu.lifecycle.rules.validation import InputRejected
+from guatu.ranking.actions import ActionKind, OrderStatus
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import ActionKind, LadderRules, ListKind, OrderStatus, RedProject
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 
 B = "t_book"
 # 09:00 in Asia/Shanghai on 1 March 2031.

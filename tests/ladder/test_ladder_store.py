@@ -13,8 +13,9 @@ from guatu.ladder.book import LadderBook
 from guatu.ladder.models import CorrectionPlanInput, LadderChanges, LadderState, RecordPeriodInput
 from guatu.ladder.rules import standing_of
 from guatu.ladder.store import stored_state
+from guatu.ranking.actions import OrderStatus
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import LadderRules, ListKind, OrderStatus, RedProject
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 
 START = datetime(2031, 1, 1, 1, 0, tzinfo=UTC)
 

@@ -38,8 +38,9 @@ from guatu.ladder.models import (
 )
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.ranking import queries
+from guatu.ranking.actions import OrderStatus
 from guatu.ranking.messages import BureauOutcome
-from guatu.ranking.models import LadderRules, ListKind, OrderStatus, RedProject
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 from guatu.ranking.periods import parse_period
 from tests.conftest import free_port
 from tests.helpers import WebhookReceiver, add_bureau, running_worker

@@ -12,14 +12,13 @@ import pytest
 
 from guatu.ladder.models import LadderState, SupervisionOrder, TrackState
 from guatu.ladder.rules import ladder_step, orders_to_forget, standing_of
+from guatu.ranking.actions import ActionKind, OrderStatus
 from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import (
-    ActionKind,
     Exemption,
     LadderRules,
     Level,
     ListKind,
-    OrderStatus,
     ProjectInput,
     RedProject,
     RoundContext,

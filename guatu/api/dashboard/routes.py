@@ -128,7 +128,7 @@ async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
     try:
         from guatu.ladder.models import LadderState
         from guatu.ladder.rules import standing_of
-        from guatu.ranking.models import ACTION_ZH, ActionKind
+        from guatu.ranking.actions import ACTION_ZH, ActionKind
     except ImportError as err:
         raise unavailable("ranking", str(err)) from None
     async with pool.acquire() as conn:
