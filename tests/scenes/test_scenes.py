@@ -204,3 +204,41 @@ async def test_scene_write_read_and_progress(world: World) -> None:
     gone = await world.call("admin", "DELETE", f"/scenes/{code}")
     assert gone.status_code == 204
     assert (await world.call("leader", "GET", f"/scenes/{code}")).status_code == 404
+
+
+async def test_scene_cli(world: World, pg_dsn: str) -> None:
+    import asyncio
+    import json
+
+    from typer.testing import CliRunner
+
+    from guatu.cli.main import app
+
+    runner = CliRunner()
+    env = {"DATABASE_URL": pg_dsn}
+    code = f"S-C{world.codes[0].split('-')[0][1:]}"
+    a, b, c = world.codes
+
+    def cli(*args: str) -> Any:
+        return runner.invoke(app, list(args), env=env)
+
+    made = await asyncio.to_thread(
+        cli, "scene", "set", code, "--name-zh", "公园城市示范场景", "--program", "P06",
+        "--lead-bureau", world.bureau, "--project", a, "--project", c,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert f"已创建示范场景 {code}（2 个项目）" in made.output
+    shown = await asyncio.to_thread(cli, "scene", "show", code, "--json")
+    assert shown.exit_code == 0, shown.output
+    view = json.loads(shown.stdout)
+    # a green 420/400, c red 20/100: 440/500 = 0.88; 1 red of 2 ≥ a third → red.
+    assert (view["light"], view["progress"]["investment_ratio"]) == ("red", 0.88)
+    text = await asyncio.to_thread(cli, "scene", "show", code)
+    assert "场景灯 light" in text.output and "2 个成员项目中 1 个红灯" in text.output
+    bad = await asyncio.to_thread(cli, "scene", "add", code, "NOPE-9")
+    assert bad.exit_code == 1 and "以下项目不存在" in bad.output
+    added = await asyncio.to_thread(cli, "scene", "add", code, b)
+    assert added.exit_code == 0 and "3 个项目" in added.output
+    listed = await asyncio.to_thread(cli, "scene", "list", "--program", "P06", "--json")
+    assert code in [s["code"] for s in json.loads(listed.stdout)]
+    assert (await asyncio.to_thread(cli, "scene", "delete", code)).exit_code == 0
