@@ -23,6 +23,7 @@ from config.settings import Settings
 from guatu.api import errors, openapi
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
+from guatu.api.public import router as public_router
 from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
 from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
     app.include_router(scene_routes.router)
+    app.include_router(public_router)  # 信息公开: /public/, no token
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,

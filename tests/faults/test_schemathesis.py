@@ -48,7 +48,7 @@ OPTIONS = ApiOptions(
 ROLE_TAGS = {
     "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals"],
     "manager": ["manager", "ladder"],
-    "leader": ["leader", "dashboard", "projects", "appeals", "scenes"],
+    "leader": ["leader", "dashboard", "projects", "appeals", "scenes", "public"],
     "admin": ["admin", "codec", "scenes"],
 }
 
