@@ -21,8 +21,10 @@ from typing import Any
 import asyncpg
 
 from guatu.core.tokens import create_token
+from guatu.lifecycle.models import ProjectKind
 from guatu.scenes import store
 from guatu.scenes.models import SceneBody
+from tests.helpers import make_plan
 
 INTERNAL_NOTE = "内部意见：请勿外传 INTERNAL-NOTE-7731"
 SECRET_WEBHOOK = "https://secret.example/hook-7731"
@@ -40,6 +42,9 @@ async def seed(pool: asyncpg.Pool) -> dict[str, Any]:
             "UPDATE bureaus SET webhook_url = $1 WHERE code = 'xzspj'", SECRET_WEBHOOK
         )
         for code, name, program, bureau, light, total, planned, actual in ROWS:
+            plan = make_plan(
+                ProjectKind.SERVICE, start=date(2026, 1, 5), bureau=bureau, total=total, code=code
+            ).model_copy(update={"program": program, "name_zh": name, "illustrative": True})
             await conn.execute(
                 "INSERT INTO projects (code, name_zh, program, bureau, kind, stage, status, light,"
                 " explanations, total_investment_wan, planned_investment_to_date_wan,"
@@ -56,7 +61,7 @@ async def seed(pool: asyncpg.Pool) -> dict[str, Any]:
                 planned,
                 actual,
                 [{"step": "implementing", "result": "met"}, {"step": "done", "result": "pending"}],
-                {"illustrative": True, "contact": SECRET_WEBHOOK},
+                plan.model_dump(mode="json"),
                 date(2026, 10, 15),
             )
         await conn.execute(
