@@ -242,3 +242,41 @@ async def test_scene_cli(world: World, pg_dsn: str) -> None:
     listed = await asyncio.to_thread(cli, "scene", "list", "--program", "P06", "--json")
     assert code in [s["code"] for s in json.loads(listed.stdout)]
     assert (await asyncio.to_thread(cli, "scene", "delete", code)).exit_code == 0
+
+
+def test_sample_scenes_follow_the_sample_programme() -> None:
+    from guatu.core.programme import load_sample_plans
+    from guatu.scenes.sample import sample_scenes
+
+    plans = load_sample_plans(2021)
+    names = {p.code: p.name_zh for p in plans}
+    scenes = dict(sample_scenes(names))
+    assert sorted(scenes) == ["S-CHILD", "S-ELDER", "S-JQJA", "S-PARK"]
+    jqja = scenes["S-JQJA"]
+    assert (jqja.name_zh, jqja.program, jqja.lead_bureau) == ("九曲江安·十里光华", "P07", "xzspj")
+    assert [names[c] for c in jqja.projects] == [
+        "江安河沿线24小时自助服务终端布设",
+        "九曲江安·十里光华“就近办”政务服务示范场景",
+        "红桥社区养老服务综合体",
+        "江浦路社区儿童友好场景",
+    ]
+    # Moved to another start year, the members follow.
+    moved = dict(sample_scenes(p.code for p in load_sample_plans(2026)))
+    assert len(moved["S-JQJA"].projects) == 4
+    assert all(c in {p.code for p in load_sample_plans(2026)} for c in moved["S-PARK"].projects)
+
+
+async def test_seed_sample_scenes_once(fresh_pool: asyncpg.Pool) -> None:
+    from guatu.core.programme import load_sample_plans
+    from guatu.scenes import store
+    from guatu.scenes.sample import seed_sample_scenes
+
+    codes = [p.code for p in load_sample_plans(2021)]
+    assert await seed_sample_scenes(fresh_pool, codes) == 4
+    assert await seed_sample_scenes(fresh_pool, codes) == 0  # a second start writes nothing
+    listed = await store.list_scenes(fresh_pool)
+    assert [s.code for s in listed] == ["S-CHILD", "S-ELDER", "S-JQJA", "S-PARK"]
+    assert all(s.illustrative for s in listed)
+    # The projects have not written their rows yet: members are listed, nothing is lit.
+    jqja = next(s for s in listed if s.code == "S-JQJA")
+    assert (jqja.progress.members, jqja.progress.known, jqja.light) == (4, 0, "none")
