@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SCENE_PATTERN = r"^[A-Z][A-Z0-9-]{1,39}$"
 SceneCode = Annotated[str, StringConstraints(pattern=SCENE_PATTERN)]
@@ -13,7 +13,22 @@ MAX_MEMBERS = 500
 
 
 class Strict(BaseModel):
+    """Unknown fields refused; every text storable in PostgreSQL (no NUL, no lone surrogate)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                if "\x00" in text:
+                    raise ValueError("text must not contain NUL (\\u0000) characters")
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+        return value
 
 
 class SceneBody(Strict):
@@ -23,8 +38,10 @@ class SceneBody(Strict):
         min_length=1, max_length=100, description="场景名称, e.g. 九曲江安·十里光华"
     )
     name_en: str = Field(default="", max_length=200)
-    program: str = Field(min_length=1, max_length=40, description="Program code, e.g. P07")
-    lead_bureau: str = Field(min_length=1, max_length=40, description="牵头单位 bureau code")
+    program: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="Program code, e.g. P07")
+    lead_bureau: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{1,39}$", description="牵头单位 bureau code, e.g. xzspj"
+    )
     description: str = Field(default="", max_length=2000, description="What the scene is (public)")
     projects: list[ProjectCode] = Field(
         default_factory=list, max_length=MAX_MEMBERS, description="Member project codes"
