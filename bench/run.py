@@ -307,6 +307,7 @@ class Bench:
                         physical_progress_pct=min(100.0, 1.0 + i / count),
                         correction=(i // targets) >= len(months),
                     ),
+                    pool=self.pool,
                 )
                 guatu_lat.append((time.perf_counter() - t) * 1000)
 
@@ -334,7 +335,7 @@ class Bench:
             raw.stop()
             guatu.stop()
         self.figures["report"] = {
-            "path": "Temporal client execute_update (validator + handler + projection)",
+            "path": "send_update: Update (validator + handler) + read-model write-through",
             "raw_updates_per_s": round(count / raw_s, 1),
             "raw_p50_ms": round(pct(raw_lat, 50), 1),
             "raw_p99_ms": round(pct(raw_lat, 99), 1),
@@ -703,6 +704,7 @@ class Bench:
                 load_policy(),
                 config,
                 task_queue=guatu.task_queue,
+                pool=self.pool,
             )
             report = await sim.run()
         finally:

@@ -1363,6 +1363,10 @@ def simulate(
     )
 
     async def run() -> Any:
+        async with _pool(settings) as pool:  # the inputs are written through to the read model
+            return await simulate(pool)
+
+    async def simulate(pool: asyncpg.Pool) -> Any:
         client = await _client(settings)
         if not await _has_worker(client, settings.task_queue):
             raise CliError(
@@ -1383,6 +1387,7 @@ def simulate(
                 config,
                 task_queue=settings.task_queue,
                 on_month_closed=month_closed,
+                pool=pool,
             )
             report = await sim.run()
             # Back to real time: an accelerated clock left running outpaces any worker.

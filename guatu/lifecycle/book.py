@@ -42,6 +42,7 @@ from guatu.lifecycle.models import (
     StageChange,
     StageTransitionInput,
     Step,
+    UpdateOutcome,
     UpdateResult,
 )
 from guatu.lifecycle.rules import deadlines, lights, validation
@@ -54,6 +55,10 @@ from guatu.lifecycle.rules.progress import (
 from guatu.lifecycle.rules.stages import STAGE_ZH, STEP_ZH, stage_after
 
 SEEN_KEYS_KEPT = 500  # bounded: the keys travel in the continue-as-new input
+# Write-through runs: an Update's rows are written by its door; the run projects them again (a
+# door may have died before writing) with its own next projection, or as soon as this many
+# rows wait, so that what it holds stays small.
+PENDING_ROWS_FLUSHED = 16
 LIGHT_HISTORY_KEPT = 24
 
 # Which run statuses each control action may start from, and whether it needs a reason.
@@ -72,6 +77,11 @@ class LifecycleBook:
     Every change goes into `batch` (what the read model and the bureaus must learn) and marks the
     book `dirty`; `take_batch` hands the batch over for projection. `wake` tells the run loop
     that something changed and the next deadline must be recomputed.
+
+    With `write_through` (runs under patch `report-write-through-2026-12`), an Update's rows do
+    not go into `batch`: `through` returns them with the Update's result, for the door to write
+    at once, and keeps a copy in `pending` until the run's own next projection writes them again
+    (idempotent), in case the door died between the Update and its write.
     """
 
     def __init__(self, state: ProjectState, now: Callable[[], datetime], log: Log) -> None:
@@ -81,6 +91,8 @@ class LifecycleBook:
         self.wake = False
         self.dirty = False
         self.batch = ProjectionBatch(snapshot={})
+        self.write_through = False
+        self.pending = ProjectionBatch(snapshot={})
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -272,14 +284,61 @@ class LifecycleBook:
 
     # -- read model ---------------------------------------------------------------------------
 
-    def take_batch(self) -> ProjectionBatch | None:
-        """The changes since the last call, with a fresh snapshot; None if nothing changed."""
+    def take_batch(self, force: bool = False) -> ProjectionBatch | None:
+        """The changes since the last call, with a fresh snapshot; None if nothing changed.
+
+        Write-through: the Updates' rows still `pending` ride along whenever the run projects
+        anyway, when `force`d (before continue-as-new, at the end) or once
+        `PENDING_ROWS_FLUSHED` of them wait."""
+        rows = _rows(self.pending)
+        if rows and (self.dirty or force or rows >= PENDING_ROWS_FLUSHED):
+            self.batch = _merged(self.pending, self.batch)
+            self.pending = ProjectionBatch(snapshot={})
+            self.dirty = True
         if not self.dirty:
             return None
         batch = self.batch
         batch.snapshot = self.snapshot()
         self.batch = ProjectionBatch(snapshot={})
         self.dirty = False
+        return batch
+
+    def has_pending(self) -> bool:
+        return self.dirty or bool(_rows(self.pending))
+
+    def through(self, handle: Callable[[], UpdateResult]) -> UpdateOutcome:
+        """Run one Update's handler; with `write_through`, its rows travel with the result.
+
+        A duplicate (a door retrying after a lost answer) gets every row still pending, so that
+        the retry writes what the lost answer would have."""
+        if not self.write_through:
+            return UpdateOutcome.model_validate(handle().model_dump())
+        saved, dirty = self.batch, self.dirty
+        self.batch, self.dirty = ProjectionBatch(snapshot={}), False
+        try:
+            result = handle()
+        finally:
+            own, self.batch = self.batch, saved
+            changed, self.dirty = self.dirty, dirty
+        if own.notices:  # the run delivers notices: they stay with it
+            self.batch.notices.extend(own.notices)
+            own.notices = []
+            self.dirty = True
+        if result.duplicate:
+            projection: ProjectionBatch | None = self.pending_projection()
+        elif changed:
+            self.pending = _merged(self.pending, own)
+            own.snapshot = self.snapshot()
+            projection = own
+        else:
+            projection = None
+        return UpdateOutcome.model_validate({**result.model_dump(), "projection": projection})
+
+    def pending_projection(self) -> ProjectionBatch:
+        """The current snapshot and every Update row the run has not projected itself yet:
+        what a sweeper writes when the read model's version is behind (read-only)."""
+        batch = _merged(self.pending, ProjectionBatch(snapshot={}))
+        batch.snapshot = self.snapshot()
         return batch
 
     def snapshot(self) -> dict[str, Any]:
@@ -605,3 +664,25 @@ class LifecycleBook:
             ),
             reason=data.reason,
         )
+
+
+def _rows(batch: ProjectionBatch) -> int:
+    return (
+        len(batch.stage_changes)
+        + len(batch.reports)
+        + len(batch.light_changes)
+        + len(batch.audit)
+        + len(batch.notices)
+    )
+
+
+def _merged(first: ProjectionBatch, then: ProjectionBatch) -> ProjectionBatch:
+    """One batch with the rows of `first` then those of `then` (the snapshot of `then`)."""
+    return ProjectionBatch(
+        snapshot=then.snapshot,
+        stage_changes=[*first.stage_changes, *then.stage_changes],
+        reports=[*first.reports, *then.reports],
+        light_changes=[*first.light_changes, *then.light_changes],
+        audit=[*first.audit, *then.audit],
+        notices=[*first.notices, *then.notices],
+    )

@@ -442,4 +442,16 @@ class ProjectionBatch(BaseModel):
     notices: list[Notice] = Field(default_factory=list)
 
 
+class UpdateOutcome(UpdateResult):
+    """What a lifecycle Update returns over Temporal: the bureau's answer and, for runs that
+    write through (patch `report-write-through-2026-12`), the rows the door writes to the read
+    model right after the Update (`guatu.lifecycle.projection`). A door hands the bureau only
+    the `UpdateResult` part."""
+
+    projection: ProjectionBatch | None = None
+
+    def answer(self) -> UpdateResult:
+        return UpdateResult.model_validate(self.model_dump(exclude={"projection"}))
+
+
 StartProjectInput.model_rebuild()

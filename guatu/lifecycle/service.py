@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
@@ -24,12 +25,20 @@ from temporalio.service import RPCError
 from guatu.core import constants as c
 from guatu.lifecycle.models import (
     ProgrammeClock,
+    ProjectionBatch,
     ProjectPlan,
     ProjectStatus,
     StartProjectInput,
     TimerPolicy,
+    UpdateOutcome,
     UpdateResult,
 )
+from guatu.lifecycle.projection import write_batch
+
+log = structlog.get_logger("guatu.lifecycle.service")
+# What a failed write-through may raise: the Update stands, the run's own projection (or the
+# sweeper) writes its rows later.
+READ_MODEL_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class Rejected(Exception):
@@ -221,6 +230,12 @@ async def send_update(
 ) -> UpdateResult:
     """Execute an update on a project. A refusal raises `Rejected` and, given a pool, is audited.
 
+    Given a pool, the rows the Update returned are written to the read model at once (the one
+    write-through of every door: API, CLI, simulation, bench): a report is on the dashboard when
+    this returns, at the cost of a bare Update on the server. Without a pool, or with PostgreSQL
+    down, the run's own next projection (or the sweeper) writes them; the Update stands either
+    way, so a failed write is logged and the bureau still gets its answer.
+
     Every call is its own update (a fresh update ID): the workflow's key check answers a repeated
     idempotency key with `duplicate: true` and the project's current stage and light. Reusing the
     key as the update ID would let the server hand back the first answer verbatim instead
@@ -230,8 +245,8 @@ async def send_update(
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
     try:
-        return await handle.execute_update(
-            update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateResult
+        outcome = await handle.execute_update(
+            update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateOutcome
         )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
@@ -250,6 +265,24 @@ async def send_update(
                 data.model_dump(mode="json"),
             )
         raise rejected from None
+    if pool is not None and outcome.projection is not None:
+        await write_through(pool, outcome.projection)
+    return outcome.answer()
+
+
+async def write_through(pool: asyncpg.Pool, batch: ProjectionBatch) -> bool:
+    """Write an Update's rows; False (logged) if PostgreSQL did not take them."""
+    try:
+        await write_batch(pool, batch)
+    except READ_MODEL_DOWN as err:
+        log.warning(
+            "read model write-through failed; the run's projection will write it",
+            project=batch.snapshot.get("code"),
+            version=batch.snapshot.get("version"),
+            error=repr(err),
+        )
+        return False
+    return True
 
 
 async def audit_rejection(
@@ -306,6 +339,7 @@ __all__ = [
     "gather_limited",
     "project_status",
     "send_update",
+    "write_through",
     "start_programme",
     "start_project",
 ]

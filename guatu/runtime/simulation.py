@@ -199,8 +199,15 @@ class Bureaus:
     a resumed back-fill sends the same figures.
     """
 
-    def __init__(self, client: Client, plans: list[ProjectPlan], config: SimulationConfig) -> None:
+    def __init__(
+        self,
+        client: Client,
+        plans: list[ProjectPlan],
+        config: SimulationConfig,
+        pool: asyncpg.Pool | None = None,
+    ) -> None:
         self.client = client
+        self.pool = pool  # the read model the inputs are written through to (send_update)
         self.seed = config.seed
         self.behaviours = assign_behaviours(sorted({p.bureau for p in plans}), config)
         self.mirrors = {p.code: _Mirror(p, self.behaviours[p.bureau]) for p in plans}
@@ -324,7 +331,7 @@ class Bureaus:
         then counted in `timed_out`: a bureau that could not get through is not a crash."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                result = await send_update(self.client, code, update, data)
+                result = await send_update(self.client, code, update, data, pool=self.pool)
             except Rejected as refused:
                 self.refused += 1
                 log.warning(
@@ -354,6 +361,7 @@ class ProgrammeSimulation:
         config: SimulationConfig,
         task_queue: str = c.TASK_QUEUE,
         on_month_closed: Callable[[str], Awaitable[Any]] | None = None,
+        pool: asyncpg.Pool | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -361,7 +369,7 @@ class ProgrammeSimulation:
         self.task_queue = task_queue
         self.on_month_closed = on_month_closed
         self.plans = [p.model_copy(update={"code": f"{config.code_prefix}{p.code}"}) for p in plans]
-        self.bureaus = Bureaus(client, self.plans, config)
+        self.bureaus = Bureaus(client, self.plans, config, pool)
         self.behaviours = self.bureaus.behaviours
         self.mirrors = self.bureaus.mirrors
         origin = local_start(date(config.start_year, 1, 1))

@@ -458,6 +458,7 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
             config,
             task_queue=st.settings.task_queue,
             on_month_closed=month_closed,
+            pool=st.pool,
         )
         report = await sim.run()
         if not report.reached_today:

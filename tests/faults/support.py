@@ -281,6 +281,9 @@ class Bureau:
 
     client: Client
     bureau: str
+    # Given, every accepted input is written through to the read model by this door, as the
+    # API does (send_update); the run's own projection covers a write that never happens.
+    pool: asyncpg.Pool | None = None
     call_timeout: float = 15.0
     retries: Counter[str] = field(default_factory=Counter)
     results: dict[str, UpdateResult] = field(default_factory=dict)
@@ -311,7 +314,7 @@ class Bureau:
     async def update(self, code: str, update: str, data: BaseModel) -> UpdateResult:
         key = str(getattr(data, "idempotency_key"))  # noqa: B009 - every input has one
         result = await self._retrying(
-            f"{update} {key}", lambda: send_update(self.client, code, update, data)
+            f"{update} {key}", lambda: send_update(self.client, code, update, data, pool=self.pool)
         )
         self.results[key] = result
         return result

@@ -177,7 +177,7 @@ async def test_postgres_stopped_30s_read_model_converges(
         prefix = run_prefix("P")
         plans = scripted_plans(prefix, PROJECTS, bureau_code)
         codes = [p.code for p in plans]
-        bureau = Bureau(client, bureau_code)
+        bureau = Bureau(client, bureau_code, pool)
         clock = ProgrammeClock(scale=SCALE)
         async with running_worker(client, pool, http, settings) as task_queue:
             await asyncio.gather(*(bureau.start(p, task_queue, clock) for p in plans))

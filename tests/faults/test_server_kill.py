@@ -90,7 +90,7 @@ async def test_kill_dev_server_and_resume(
         prefix = run_prefix("S")
         plans = scripted_plans(prefix, LIFECYCLES, bureau_code)
         task_queue = f"faults-{prefix.lower()}"
-        bureau = Bureau(client, bureau_code)
+        bureau = Bureau(client, bureau_code, pool)
         worker = WorkerProcess(server.target, pg_dsn, task_queue, tmp_path)
         worker.start()
         await worker.wait_ready()
