@@ -313,6 +313,10 @@ class LifecycleBook:
         the retry writes what the lost answer would have."""
         if not self.write_through:
             return UpdateOutcome.model_validate(handle().model_dump())
+        # Deadlines that passed before this Update are decided first, as they happened: the
+        # snapshot the door writes must not show a milestone missed that the run has not yet
+        # marked (its timer may not have fired yet). Their rows and notices stay with the run.
+        self.process_due()
         saved, dirty = self.batch, self.dirty
         self.batch, self.dirty = ProjectionBatch(snapshot={}), False
         try:

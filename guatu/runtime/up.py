@@ -40,6 +40,7 @@ from guatu.lifecycle.service import start_programme
 from guatu.ranking.models import RoundResult
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
+from guatu.runtime.sweeper import run_sweeper
 from worker import build_worker
 
 log = structlog.get_logger("guatu.runtime.up")
@@ -410,6 +411,10 @@ async def _serve(
                 await bootstrap_tokens(st)
             serving.set()
             background = [asyncio.create_task(start_up_work(st, first_round))]
+            if settings.sweep_seconds > 0:  # the read model's safety net (guatu.runtime.sweeper)
+                background.append(
+                    asyncio.create_task(run_sweeper(st.client, st.pool, settings.sweep_seconds))
+                )
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
             log.info(
