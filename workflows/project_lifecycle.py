@@ -70,6 +70,12 @@ PATCH_LATE_DATA = "late-data-revisions-2026-12"
 # Updates hand their rows to the door (write-through), the run projects only with its own work,
 # and the deadline timer is re-armed only when the next deadline moves (issue 10).
 PATCH_WRITE_THROUGH = "report-write-through-2026-12"
+# The state keeps what decisions need; narratives, notes, past explanations, issue titles and
+# resolved issues live in PostgreSQL (bench/lifecycle_payload: ≤ 256 KiB after five years).
+PATCH_BOUNDED_STATE = "lifecycle-bounded-state-2026-12"
+# A run continues as new at each programme-year boundary, so that no run lives longer than a
+# year: a patch whose pre-patch runs have all continued past it can be retired (tests/replay).
+PATCH_YEARLY_CONTINUE = "lifecycle-yearly-continue-2026-12"
 LOCAL_PROJECTION_RETRY = RetryPolicy(
     maximum_attempts=3, initial_interval=timedelta(milliseconds=200)
 )
@@ -101,6 +107,9 @@ class ProjectLifecycle:
         self._indexed: tuple[str, str] | None = None
         # Decided once per run (patched() is memoised): a run recorded before keeps its ways.
         self.book.write_through = workflow.patched(PATCH_WRITE_THROUGH)
+        self.book.bounded = workflow.patched(PATCH_BOUNDED_STATE)
+        self._yearly = workflow.patched(PATCH_YEARLY_CONTINUE)
+        self._run_year = self.book.today().year
         self._timer: asyncio.Task[None] | None = None
         self._timer_key: object = _UNARMED
 
@@ -113,6 +122,8 @@ class ProjectLifecycle:
             and workflow.patched(PATCH_LATE_DATA)
         ):
             book.upgrade()
+        if input.state is not None and book.bounded:
+            book.compact()  # a state carried over from a run that kept everything
         for notice in list(book.s.pending_notices):
             self._deliver(notice)
         while book.s.status not in (RunStatus.CANCELLED, RunStatus.CLOSED):
@@ -181,6 +192,7 @@ class ProjectLifecycle:
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self.book.s.policy.continue_as_new_events
+            or (self._yearly and self.book.today().year > self._run_year)
         )
 
     async def _continue_as_new(self) -> None:

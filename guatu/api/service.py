@@ -33,7 +33,7 @@ T = TypeVar("T")
 async def status(ctx: ApiContext, code: str) -> ProjectStatus:
     """The live status of a project from its workflow (404 if there is no such workflow)."""
     return await temporal_call(
-        project_status(ctx.client, code), ctx.options.temporal_timeout_seconds
+        project_status(ctx.client, code, ctx.pool), ctx.options.temporal_timeout_seconds
     )
 
 

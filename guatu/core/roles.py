@@ -35,6 +35,7 @@ _API_WRITES = (
     # inserted and (the project's snapshot, guarded by version) updated, never deleted.
     "GRANT INSERT, UPDATE ON projects TO guatu_api",
     "GRANT INSERT ON stage_history, progress_reports, light_history TO guatu_api",
+    "GRANT INSERT, UPDATE ON project_issues TO guatu_api",
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
     # Administrators set a bureau's notice channels (guatu/channels/store.py).
     "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",

@@ -305,6 +305,16 @@ class OpenIssue(BaseModel):
     raised_month: str
 
 
+class IssueChange(BaseModel):
+    """One issue raised or resolved, for the read model's 问题台账 (project_issues)."""
+
+    id: str
+    title: str = ""
+    raised_month: str
+    resolved_month: str | None = None
+    version: int
+
+
 class MilestoneWatch(BaseModel):
     """Which deadline events of one milestone have already fired (so a restart never repeats)."""
 
@@ -401,6 +411,9 @@ class ProjectState(BaseModel):
     backfill_until: date | None = None  # last day of the back-fill window (待补报)
     backfill_closed: bool = False
     month_checks: dict[str, MonthCheck] = Field(default_factory=dict)
+    # Bounded runs (patch lifecycle-bounded-state-2026-12) keep the first and the last
+    # baselines; this many in between live only in PostgreSQL's audit of plan changes.
+    baselines_dropped: int = 0
 
 
 class ProjectStatus(BaseModel):
@@ -440,6 +453,7 @@ class ProjectionBatch(BaseModel):
     light_changes: list[LightChange] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
+    issues: list[IssueChange] = Field(default_factory=list)
 
 
 class UpdateOutcome(UpdateResult):

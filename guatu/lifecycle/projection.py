@@ -43,6 +43,22 @@ ON CONFLICT (code) DO UPDATE SET
 WHERE projects.version < excluded.version
 """
 
+# The newest change of an issue wins whatever the order rows arrive in; a title, once known,
+# is kept unless a newer raise brings another.
+_UPSERT_ISSUE = """
+INSERT INTO project_issues (project, id, title, raised_month, resolved_month, version)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (project, id) DO UPDATE SET
+    title = CASE WHEN excluded.title <> ''
+                  AND (project_issues.title = '' OR excluded.version > project_issues.version)
+             THEN excluded.title ELSE project_issues.title END,
+    raised_month = CASE WHEN excluded.version > project_issues.version
+             THEN excluded.raised_month ELSE project_issues.raised_month END,
+    resolved_month = CASE WHEN excluded.version > project_issues.version
+             THEN excluded.resolved_month ELSE project_issues.resolved_month END,
+    version = GREATEST(project_issues.version, excluded.version)
+"""
+
 
 async def write_batch(pool: asyncpg.Pool, batch: ProjectionBatch) -> None:
     """Write `batch` in one transaction; writing it again (or an older one) changes nothing."""
@@ -159,6 +175,14 @@ async def write_batch_on(conn: asyncpg.Connection, batch: ProjectionBatch) -> No
                     a.reason,
                 )
                 for a in batch.audit
+            ],
+        )
+    if batch.issues:
+        await conn.executemany(
+            _UPSERT_ISSUE,
+            [
+                (code, i.id, i.title, i.raised_month, i.resolved_month, i.version)
+                for i in batch.issues
             ],
         )
     if batch.notices:

@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from guatu.core import constants as c
+from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     ProgrammeClock,
     ProjectionBatch,
@@ -313,9 +314,21 @@ async def audit_rejection(
         )
 
 
-async def project_status(client: Client, project_code: str) -> ProjectStatus:
+async def project_status(
+    client: Client, project_code: str, pool: asyncpg.Pool | None = None
+) -> ProjectStatus:
+    """The live status of a project; given a pool, open issues get their titles from the read
+    model (a bounded lifecycle keeps only their ids)."""
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
-    return await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    status = await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    untitled = [i.id for i in status.open_issues if not i.title]
+    if pool is not None and untitled:
+        titles = await queries.issue_titles(pool, project_code, untitled)
+        status.open_issues = [
+            i.model_copy(update={"title": titles.get(i.id, "")}) if not i.title else i
+            for i in status.open_issues
+        ]
+    return status
 
 
 async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
