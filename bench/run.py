@@ -36,6 +36,7 @@ from guatu.core.programme import load_bureaus, load_policy, load_programs, load_
 from guatu.lifecycle.models import ProgressReportInput, ProjectPlan
 from guatu.lifecycle.service import gather_limited, send_update, start_programme
 from guatu.runtime.stack import EmbeddedPostgres, EmbeddedTemporal
+from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -298,7 +299,7 @@ class Bench:
                 await send_update(
                     self.client,
                     plan.code,
-                    c.UPDATE_REPORT,
+                    ProjectLifecycle.submit_report,
                     ProgressReportInput(
                         bureau=plan.bureau,
                         idempotency_key=f"b-{i}",

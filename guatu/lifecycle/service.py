@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.core import constants as c
 from guatu.lifecycle import queries
@@ -28,6 +30,7 @@ from guatu.lifecycle.models import (
     ProgrammeClock,
     ProjectionBatch,
     ProjectPlan,
+    ProjectState,
     ProjectStatus,
     StartProjectInput,
     TimerPolicy,
@@ -169,6 +172,90 @@ async def start_project(
     )
 
 
+class StartOutcome(StrEnum):
+    """What starting a project came to: the one decision of the API and the CLI."""
+
+    STARTED = "started"
+    ALREADY_RUNNING = "already_running"  # running this very plan: nothing to do
+    PROJECT_EXISTS = "project_exists"  # running another plan: change it with a plan change
+    PROJECT_FINISHED = "project_finished"  # ended: never started a second time
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    code: str
+    outcome: StartOutcome
+    zh: str
+    en: str
+
+    @property
+    def conflict(self) -> bool:
+        return self.outcome in (StartOutcome.PROJECT_EXISTS, StartOutcome.PROJECT_FINISHED)
+
+
+def _decision(code: str, outcome: StartOutcome, state: str = "") -> StartDecision:
+    ended = f"（{state}）" if state else ""
+    ended_en = f" ({state})" if state else ""
+    zh, en = {
+        StartOutcome.STARTED: (f"项目 {code} 已启动", f"project {code} started"),
+        StartOutcome.ALREADY_RUNNING: (
+            f"项目 {code} 已按同一计划在运行，未重复启动",
+            f"project {code} already runs this plan; not started again",
+        ),
+        StartOutcome.PROJECT_EXISTS: (
+            f"项目 {code} 已按另一份计划启动；调整计划请用计划变更",
+            f"project {code} already runs another plan; use a plan change to change it",
+        ),
+        StartOutcome.PROJECT_FINISHED: (
+            f"项目 {code} 的流程已结束{ended}，不能再次启动",
+            f"project {code} has ended{ended_en} and cannot start again",
+        ),
+    }[outcome]
+    return StartDecision(code, outcome, zh, en)
+
+
+async def start_once(
+    client: Client,
+    plan: ProjectPlan,
+    policy: TimerPolicy,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    started_by: str = "system",
+    index: bool = True,
+) -> StartDecision:
+    """Start `plan`'s lifecycle, or say why not: the one start decision of the API and the CLI.
+
+    One call for a new project (the start itself, conflict policy USE_EXISTING); for a running
+    one, the server hands back the run and its first plan is compared (a query): the same plan is
+    `already_running`, another is `project_exists`. An ended project is `project_finished`
+    (REJECT_DUPLICATE): a plan is changed with a plan change, an ended project never restarts.
+    """
+    try:
+        handle = await client.start_workflow(
+            c.PROJECT_WORKFLOW,
+            start_input(plan, policy, clock, started_by, index),
+            id=c.project_workflow_id(plan.code),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search_attributes(plan) if index else None,
+        )
+    except WorkflowAlreadyStartedError:
+        return _decision(plan.code, StartOutcome.PROJECT_FINISHED)
+    # The start's answer says whether this call started the run (USE_EXISTING hands back a
+    # running one); the SDK keeps it on the handle.
+    response = getattr(handle, "_start_workflow_response", None)
+    if response is not None and response.started:
+        return _decision(plan.code, StartOutcome.STARTED)
+    state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    original = state.baselines[0] if state.baselines else state.plan
+    same = original.model_dump(mode="json") == plan.model_dump(mode="json")
+    return _decision(
+        plan.code, StartOutcome.ALREADY_RUNNING if same else StartOutcome.PROJECT_EXISTS
+    )
+
+
 async def start_programme(
     client: Client,
     plans: Iterable[ProjectPlan],
@@ -218,10 +305,15 @@ def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
     return None
 
 
+def update_name(update: str | UpdateMethodMultiParam[..., Any]) -> str:
+    """The name a lifecycle Update is registered under (its audit action)."""
+    return update if isinstance(update, str) else update._defn.name
+
+
 async def send_update(
     client: Client,
     project_code: str,
-    update: str,
+    update: UpdateMethodMultiParam[..., Any] | str,
     data: BaseModel,
     *,
     pool: asyncpg.Pool | None = None,
@@ -245,10 +337,17 @@ async def send_update(
     """
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
+    name = update_name(update)
+    update_id = f"{name}:{key}:{uuid.uuid4().hex}"
     try:
-        outcome = await handle.execute_update(
-            update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateOutcome
-        )
+        if isinstance(update, str):  # scripts replaying recorded calls by name
+            outcome = await handle.execute_update(
+                update, data, id=update_id, result_type=UpdateOutcome
+            )
+        else:  # typed: `ProjectLifecycle.submit_report` carries its name and result type
+            outcome = UpdateOutcome.model_validate(
+                await handle.execute_update(update, data, id=update_id)
+            )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -257,7 +356,7 @@ async def send_update(
             await audit_rejection(
                 pool,
                 project_code,
-                update,
+                name,
                 key,
                 actor,
                 bureau,
@@ -352,7 +451,11 @@ __all__ = [
     "gather_limited",
     "project_status",
     "send_update",
+    "update_name",
     "write_through",
+    "StartDecision",
+    "StartOutcome",
+    "start_once",
     "start_programme",
     "start_project",
 ]

@@ -60,7 +60,14 @@ from guatu.lifecycle.models import (
 )
 from guatu.lifecycle.rules.progress import planned_to_date_wan
 from guatu.lifecycle.rules.stages import DELIVERED, legal_next_steps, stage_after
-from guatu.lifecycle.service import Rejected, gather_limited, send_update, start_programme
+from guatu.lifecycle.service import (
+    Rejected,
+    gather_limited,
+    send_update,
+    start_programme,
+    update_name,
+)
+from workflows.project_lifecycle import ProjectLifecycle
 
 log = structlog.get_logger("guatu.runtime.simulation")
 
@@ -270,7 +277,7 @@ class Bureaus:
             on = max(reached, mirror.last_on or reached) if backdate else None
             result = await self._send(
                 plan.code,
-                c.UPDATE_TRANSITION,
+                ProjectLifecycle.transition_stage,
                 StageTransitionInput(
                     bureau=plan.bureau,
                     idempotency_key=f"sim-{plan.code}-{step.value}",
@@ -321,11 +328,11 @@ class Bureaus:
         )
 
     async def send_report(self, mirror: _Mirror, data: ProgressReportInput) -> None:
-        if await self._send(mirror.plan.code, c.UPDATE_REPORT, data) is not None:
+        if await self._send(mirror.plan.code, ProjectLifecycle.submit_report, data) is not None:
             mirror.reported[data.month] = data.investment_wan
             self.reports_sent += 1
 
-    async def _send(self, code: str, update: str, data: Any) -> Stage | None:
+    async def _send(self, code: str, update: Any, data: Any) -> Stage | None:
         """Send one input; a refusal is counted. An update the server gave up waiting for (a
         busy machine) is sent again under its idempotency key, at most `SEND_ATTEMPTS` times,
         then counted in `timed_out`: a bureau that could not get through is not a crash."""
@@ -344,7 +351,10 @@ class Bureaus:
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
                 log.warning(
-                    "simulated input timed out", project=code, update=update, attempt=attempt
+                    "simulated input timed out",
+                    project=code,
+                    update=update_name(update),
+                    attempt=attempt,
                 )
                 continue
             return result.stage

@@ -55,6 +55,7 @@ from guatu.lifecycle.models import (
 )
 from guatu.lifecycle.service import send_update, start_project
 from tests.helpers import make_plan
+from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -330,7 +331,7 @@ class Bureau:
     async def step(self, plan: ProjectPlan, step: Step) -> UpdateResult:
         return await self.update(
             plan.code,
-            c.UPDATE_TRANSITION,
+            ProjectLifecycle.transition_stage,
             StageTransitionInput(
                 bureau=self.bureau, idempotency_key=f"{plan.code}:step:{step.value}", step=step
             ),
@@ -357,7 +358,7 @@ class Bureau:
                 physical_progress_pct=5.0,
                 issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
             )
-        return await self.update(plan.code, c.UPDATE_REPORT, data)
+        return await self.update(plan.code, ProjectLifecycle.submit_report, data)
 
 
 # ---------------------------------------------------------------------------------------------

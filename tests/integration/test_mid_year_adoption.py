@@ -103,6 +103,7 @@ from guatu.lifecycle.service import project_status, send_update, start_input, st
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch
+from workflows.project_lifecycle import ProjectLifecycle
 
 MILESTONES = [
     (Step.PRELIMINARY, 1, 20),
@@ -231,7 +232,7 @@ async def back_fill(
         await send_update(
             client,
             p.code,
-            c.UPDATE_REPORT,
+            ProjectLifecycle.submit_report,
             ProgressReportInput(
                 bureau=p.bureau,
                 idempotency_key=f"{p.code}-r{m}",
@@ -246,7 +247,7 @@ async def back_fill(
             await send_update(
                 client,
                 p.code,
-                c.UPDATE_TRANSITION,
+                ProjectLifecycle.transition_stage,
                 StageTransitionInput(
                     bureau=p.bureau, idempotency_key=f"{p.code}-t{i}", step=ms.step, on=ms.planned
                 ),
@@ -424,7 +425,7 @@ async def test_mid_year_adoption_end_to_end(
             fixed: UpdateResult = await send_update(
                 client,
                 h1.code,
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=h,
                     idempotency_key=f"{h1.code}-fix",
@@ -568,7 +569,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
         handle = client.get_workflow_handle(c.project_workflow_id(p.code))
         try:
             result: UpdateResult = await client.execute_update_with_start_workflow(
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=bureau,
                     idempotency_key=f"{p.code}-r1",

@@ -27,6 +27,7 @@ from guatu.runtime.simulation import (
 )
 from guatu.runtime.up import supervise
 from tests.helpers import running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 
 def test_behaviours_are_seeded() -> None:
@@ -163,7 +164,7 @@ async def test_settle_passes_over_projects_that_ran_to_their_end(
             await send_update(
                 dev_env.client,
                 ended.code,
-                c.UPDATE_CANCEL,
+                ProjectLifecycle.cancel,
                 RunControlInput(idempotency_key=f"{ended.code}-cancel", reason="模拟撤销 test"),
             )
             await dev_env.client.get_workflow_handle(c.project_workflow_id(ended.code)).result()

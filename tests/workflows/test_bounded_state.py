@@ -31,6 +31,7 @@ from guatu.lifecycle.models import (
 from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from tests.workflows.test_lifecycle import NO_PROGRESS_RULE
+from workflows.project_lifecycle import ProjectLifecycle
 
 KIB = 1024
 
@@ -127,7 +128,7 @@ async def test_run_continues_as_new_at_the_year_end_and_titles_survive(
         result = await send_update(
             client,
             plan.code,
-            c.UPDATE_REPORT,
+            ProjectLifecycle.submit_report,
             ProgressReportInput(
                 bureau=bureau,
                 idempotency_key="dec",

@@ -26,6 +26,7 @@ from guatu.lifecycle.service import send_update, start_project
 from guatu.runtime.sweeper import sweep
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from tests.workflows.test_lifecycle import NO_PROGRESS_RULE
+from workflows.project_lifecycle import ProjectLifecycle
 
 AFTER_UPDATE = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
@@ -101,7 +102,11 @@ async def test_report_is_written_through_without_activity_or_timer_churn(
         await start_project(client, plan, NO_PROGRESS_RULE, task_queue=task_queue, index=False)
         await eventually(lambda: _settled(client, pool, plan.code), timeout=30)
         first = await send_update(
-            client, plan.code, c.UPDATE_REPORT, _report(bureau, "wt-1", month, 10.0), pool=pool
+            client,
+            plan.code,
+            ProjectLifecycle.submit_report,
+            _report(bureau, "wt-1", month, 10.0),
+            pool=pool,
         )
         assert first.accepted and not first.duplicate
         # On the read model when the call returns: no waiting for the run.
@@ -114,7 +119,7 @@ async def test_report_is_written_through_without_activity_or_timer_churn(
         await send_update(
             client,
             plan.code,
-            c.UPDATE_REPORT,
+            ProjectLifecycle.submit_report,
             _report(bureau, "wt-2", month, 12.0, correction=True),
             pool=pool,
         )
@@ -153,7 +158,9 @@ async def test_sweeper_and_retry_write_what_a_dead_door_did_not(
         before = {p.code: await _read_model(pool, p.code) for p in plans}
         # The door dies between the Update and its write: no pool, nothing written.
         for plan in plans:
-            await send_update(client, plan.code, c.UPDATE_REPORT, _report(bureau, "lost", month, 5))
+            await send_update(
+                client, plan.code, ProjectLifecycle.submit_report, _report(bureau, "lost", month, 5)
+            )
         for plan in plans:
             assert await _read_model(pool, plan.code) == before[plan.code]
 
@@ -166,7 +173,11 @@ async def test_sweeper_and_retry_write_what_a_dead_door_did_not(
         # The bureau retries the lost answer with the same key: a duplicate, and the rows
         # the first answer carried are written now.
         again = await send_update(
-            client, retried, c.UPDATE_REPORT, _report(bureau, "lost", month, 5), pool=pool
+            client,
+            retried,
+            ProjectLifecycle.submit_report,
+            _report(bureau, "lost", month, 5),
+            pool=pool,
         )
         assert again.duplicate
         state = await _state(client, retried)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, ManagerOnly, ProjectCodePath
@@ -26,6 +27,8 @@ from guatu.api.schemas import (
 from guatu.core import constants as c
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import PlanChangeInput, RunControlInput, UpdateResult
+from guatu.lifecycle.service import update_name
+from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["manager"])
 
@@ -238,7 +241,7 @@ async def plan_change(
         principal,
         code=code,
         bureau=bureau,
-        update=c.UPDATE_PLAN,
+        update=ProjectLifecycle.change_plan,
         action="plan_change",
         key=key,
         body=body,
@@ -247,7 +250,12 @@ async def plan_change(
 
 
 async def _control(
-    ctx: Context, principal: ManagerOnly, code: str, key: str, body: RunControlBody, update: str
+    ctx: Context,
+    principal: ManagerOnly,
+    code: str,
+    key: str,
+    body: RunControlBody,
+    update: UpdateMethodMultiParam[..., Any],
 ) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
     data = RunControlInput(idempotency_key=key, actor=principal.actor, reason=body.reason)
@@ -257,7 +265,7 @@ async def _control(
         code=code,
         bureau=bureau,
         update=update,
-        action=update,
+        action=update_name(update),
         key=key,
         body=body,
         data=data,
@@ -277,7 +285,7 @@ async def suspend(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_SUSPEND)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.suspend)
 
 
 @router.post(
@@ -293,7 +301,7 @@ async def resume(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_RESUME)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.resume)
 
 
 @router.post(
@@ -309,4 +317,4 @@ async def cancel(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_CANCEL)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.cancel)
