@@ -47,7 +47,6 @@ from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     TimerPolicy,
@@ -474,7 +473,7 @@ async def check_final_states(
         exp = expected_for(plan)
         month = month_key(plan.start)
         handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
-        state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        state = await handle.query(ProjectLifecycle.state)
         problems: list[str] = []
         if (state.stage.value, state.status.value, state.light.value) != (
             "closed",

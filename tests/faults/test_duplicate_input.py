@@ -78,7 +78,7 @@ async def test_same_input_five_times_and_after_continue_as_new(
         return list(await asyncio.gather(*through_service, *own_ids))
 
     async def state() -> ProjectState:
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        return await handle.query(ProjectLifecycle.state)
 
     async with running_worker(client, pool, http, settings) as task_queue:
         await start_project(client, plan, POLICY, task_queue=task_queue, index=False)

@@ -94,7 +94,6 @@ from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     UpdateResult,
@@ -588,7 +587,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
                 result_type=UpdateResult,
             )
             assert result.accepted and not result.duplicate
-            state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+            state = await handle.query(ProjectLifecycle.state)
         finally:
             with contextlib.suppress(Exception):
                 await handle.terminate()

@@ -78,7 +78,7 @@ class Lab:
 
     async def state(self, code: str) -> ProjectState:
         handle = self.client.get_workflow_handle(c.project_workflow_id(code))
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        return await handle.query(ProjectLifecycle.state)
 
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))

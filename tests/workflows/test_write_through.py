@@ -47,7 +47,7 @@ async def _read_model(pool: asyncpg.Pool, code: str) -> tuple[int | None, list[t
 
 async def _state(client: Client, code: str) -> ProjectState:
     handle = client.get_workflow_handle(c.project_workflow_id(code))
-    return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    return await handle.query(ProjectLifecycle.state)
 
 
 async def _events_after_update(client: Client, code: str, key: str) -> list[EventType]:
