@@ -15,6 +15,7 @@ batch twice, or two overlapping batches, changes nothing.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import asyncpg
 
@@ -60,19 +61,82 @@ ON CONFLICT (project, id) DO UPDATE SET
 """
 
 
+_WRITE = f"""
+WITH project AS ({_UPSERT_PROJECT.strip()} RETURNING 1),
+stages AS (
+    INSERT INTO stage_history (key, project, step, stage, on_date, planned, recorded_at, actor,
+        bureau, note)
+    SELECT r.key, $1, r.step, r.stage, r.on_date, r.planned, r.recorded_at, r.actor, r.bureau,
+        r.note
+    FROM jsonb_to_recordset($22::jsonb) AS r(key text, step text, stage text, on_date date,
+        planned date, recorded_at timestamptz, actor text, bureau text, note text)
+    ON CONFLICT (key) DO NOTHING RETURNING 1),
+reports AS (
+    INSERT INTO progress_reports (project, month, corrected, investment_wan,
+        cumulative_investment_wan, physical_progress_pct, narrative, received_at, on_time, actor)
+    SELECT $1, r.month, r.corrected, r.investment_wan, r.cumulative_investment_wan,
+        r.physical_progress_pct, r.narrative, r.received_at, r.on_time, r.actor
+    FROM jsonb_to_recordset($23::jsonb) AS r(month text, corrected int,
+        investment_wan double precision, cumulative_investment_wan double precision,
+        physical_progress_pct double precision, narrative text, received_at timestamptz,
+        on_time boolean, actor text)
+    ON CONFLICT DO NOTHING RETURNING 1),
+lights AS (
+    INSERT INTO light_history (key, project, at, light, previous, explanations)
+    SELECT r.key, $1, r.at, r.light, r.previous, r.explanations
+    FROM jsonb_to_recordset($24::jsonb) AS r(key text, at timestamptz, light text, previous text,
+        explanations jsonb)
+    ON CONFLICT (key) DO NOTHING RETURNING 1),
+audit AS (
+    INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key, accepted,
+        before, after, reason)
+    SELECT r.key, r.at, r.actor, r.bureau, $1, r.action, r.idempotency_key, r.accepted, r.before,
+        r.after, r.reason
+    FROM jsonb_to_recordset($25::jsonb) AS r(key text, at timestamptz, actor text, bureau text,
+        action text, idempotency_key text, accepted boolean, before jsonb, after jsonb,
+        reason text)
+    ON CONFLICT (key) DO NOTHING RETURNING 1),
+notices AS (
+    INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, body_en,
+        created_at, deadline)
+    SELECT r.key, r.bureau, r.project, r.kind, r.title_zh, r.body_zh, r.body_en, r.created_at,
+        r.deadline
+    FROM jsonb_to_recordset($26::jsonb) AS r(key text, bureau text, project text, kind text,
+        title_zh text, body_zh text, body_en text, created_at timestamptz, deadline date)
+    ON CONFLICT (key) DO NOTHING RETURNING 1),
+issues AS (
+    {
+    _UPSERT_ISSUE.strip().replace(
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        '''SELECT $1, r.id, r.title,
+        r.raised_month, r.resolved_month, r.version
+    FROM jsonb_to_recordset($27::jsonb) AS r(id text, title text, raised_month text,
+        resolved_month text, version int)''',
+    )
+} RETURNING 1)
+SELECT 1
+"""
+
+
 async def write_batch(pool: asyncpg.Pool, batch: ProjectionBatch) -> None:
-    """Write `batch` in one transaction; writing it again (or an older one) changes nothing."""
-    async with pool.acquire() as conn, conn.transaction():
-        await write_batch_on(conn, batch)
+    """Write `batch` atomically, in one statement (one round trip: the doors write on the
+    request's path); writing it again, or an older batch, changes nothing."""
+    await pool.execute(_WRITE, *_arguments(batch))
     metrics.projection_committed()
 
 
-async def write_batch_on(conn: asyncpg.Connection, batch: ProjectionBatch) -> None:
-    """`write_batch` on a connection whose transaction the caller holds."""
+def _arguments(batch: ProjectionBatch) -> list[Any]:
     snap = batch.snapshot
     code = snap["code"]
-    await conn.execute(
-        _UPSERT_PROJECT,
+    # One row per issue: a statement's upsert may touch a row once; the rows are in the order
+    # the lifecycle made them, so the last is the issue's newest state (its title kept).
+    issues: dict[str, dict[str, Any]] = {}
+    for i in batch.issues:
+        row = i.model_dump(mode="json")
+        if not row["title"] and i.id in issues:
+            row["title"] = issues[i.id]["title"]
+        issues[i.id] = row
+    return [
         code,
         snap["name_zh"],
         snap["program"],
@@ -94,114 +158,24 @@ async def write_batch_on(conn: asyncpg.Connection, batch: ProjectionBatch) -> No
         date.fromisoformat(snap["business_today"]),
         snap["version"],
         snap["runs"],
-    )
-    if batch.stage_changes:
-        await conn.executemany(
-            "INSERT INTO stage_history (key, project, step, stage, on_date, planned,"
-            " recorded_at, actor, bureau, note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
-            " ON CONFLICT (key) DO NOTHING",
-            [
-                (
-                    f"{code}:{c.stage.value}:{c.step.value if c.step else '-'}:"
-                    f"{c.recorded_at.isoformat()}",
-                    code,
-                    c.step.value if c.step else None,
-                    c.stage.value,
-                    c.on,
-                    c.planned,
-                    c.recorded_at,
-                    c.actor,
-                    c.bureau,
-                    c.note,
-                )
-                for c in batch.stage_changes
-            ],
-        )
-    if batch.reports:
-        await conn.executemany(
-            "INSERT INTO progress_reports (project, month, corrected, investment_wan,"
-            " cumulative_investment_wan, physical_progress_pct, narrative, received_at,"
-            " on_time, actor) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
-            " ON CONFLICT DO NOTHING",
-            [
-                (
-                    code,
-                    r.month,
-                    r.corrected,
-                    r.investment_wan,
-                    r.cumulative_investment_wan,
-                    r.physical_progress_pct,
-                    r.narrative,
-                    r.received_at,
-                    r.on_time,
-                    r.actor,
-                )
-                for r in batch.reports
-            ],
-        )
-    if batch.light_changes:
-        await conn.executemany(
-            "INSERT INTO light_history (key, project, at, light, previous, explanations)"
-            " VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (key) DO NOTHING",
-            [
-                (
-                    f"{code}:{lc.at.isoformat()}:{lc.light.value}",
-                    code,
-                    lc.at,
-                    lc.light.value,
-                    lc.previous.value,
-                    [e.model_dump(mode="json") for e in lc.explanations],
-                )
-                for lc in batch.light_changes
-            ],
-        )
-    if batch.audit:
-        await conn.executemany(
-            "INSERT INTO audit_log (key, at, actor, bureau, project, action,"
-            " idempotency_key, accepted, before, after, reason)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (key) DO NOTHING",
-            [
-                (
-                    a.key,
-                    a.at,
-                    a.actor,
-                    a.bureau,
-                    code,
-                    a.action,
-                    a.idempotency_key,
-                    a.accepted,
-                    a.before,
-                    a.after,
-                    a.reason,
-                )
-                for a in batch.audit
-            ],
-        )
-    if batch.issues:
-        await conn.executemany(
-            _UPSERT_ISSUE,
-            [
-                (code, i.id, i.title, i.raised_month, i.resolved_month, i.version)
-                for i in batch.issues
-            ],
-        )
-    if batch.notices:
-        await conn.executemany(
-            "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh,"
-            " body_en, created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-            " ON CONFLICT (key) DO NOTHING",
-            [
-                (
-                    n.key,
-                    n.bureau,
-                    n.project,
-                    n.kind,
-                    n.title_zh,
-                    n.body_zh,
-                    n.body_en,
-                    n.created_at,
-                    n.deadline,
-                )
-                for n in batch.notices
-            ],
-        )
+        [
+            {
+                **c.model_dump(mode="json"),
+                "key": f"{code}:{c.stage.value}:{c.step.value if c.step else '-'}:"
+                f"{c.recorded_at.isoformat()}",
+                "on_date": c.on.isoformat(),
+            }
+            for c in batch.stage_changes
+        ],
+        [r.model_dump(mode="json") for r in batch.reports],
+        [
+            {
+                **lc.model_dump(mode="json"),
+                "key": f"{code}:{lc.at.isoformat()}:{lc.light.value}",
+            }
+            for lc in batch.light_changes
+        ],
+        [a.model_dump(mode="json") for a in batch.audit],
+        [n.model_dump(mode="json") for n in batch.notices],
+        list(issues.values()),
+    ]
