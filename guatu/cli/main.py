@@ -1340,10 +1340,6 @@ def simulate(
         start_year=year, months=months, year_seconds=year_seconds, seed=seed, code_prefix=prefix
     )
 
-    async def run() -> Any:
-        async with _pool(settings) as pool:  # the inputs are written through to the read model
-            return await simulate(pool)
-
     async def simulate(pool: asyncpg.Pool) -> Any:
         client = await _client(settings)
         if not await _has_worker(client, settings.task_queue):
@@ -1371,6 +1367,10 @@ def simulate(
             # Back to real time: an accelerated clock left running outpaces any worker.
             await sim.settle()
             return report
+
+    async def run() -> Any:
+        async with _pool(settings) as pool:  # the inputs are written through to the read model
+            return await simulate(pool)
 
     report = jsonable(_run(run()))
     report["code_prefix"] = prefix

@@ -307,7 +307,12 @@ def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
 
 def update_name(update: str | UpdateMethodMultiParam[..., Any]) -> str:
     """The name a lifecycle Update is registered under (its audit action)."""
-    return update if isinstance(update, str) else update._defn.name
+    if isinstance(update, str):
+        return update
+    name = update._defn.name
+    if name is None:  # a dynamic update handler: lifecycles have none
+        raise TypeError(f"{update!r} is not a named workflow update")
+    return name
 
 
 async def send_update(
