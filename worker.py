@@ -30,6 +30,7 @@ from guatu.core.payload_codec import warn_if_plain
 from guatu.core.temporal_client import connect
 from guatu.core.versioning import worker_options as versioning_options
 from guatu.runtime.dsns import role_dsns
+from guatu.runtime.sweeper import run_sweeper
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -107,11 +108,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 deployment=settings.deployment_name,
                 build_id=settings.build_id,
             )
+            sweeper = (
+                asyncio.create_task(run_sweeper(client, pool, settings.sweep_seconds))
+                if settings.sweep_seconds > 0
+                else None
+            )
             if settings.metrics_enabled and settings.worker_metrics_port is not None:
                 await metrics.serve_worker_metrics(settings, stop)
             else:
                 await stop.wait()
             log.info("worker stopping")
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
     await pool.close()
 
 

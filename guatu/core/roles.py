@@ -31,6 +31,11 @@ ROLES = (OWNER, API, WORKER, READER)
 _API_WRITES = (
     "GRANT INSERT, UPDATE, DELETE ON api_tokens, api_idempotency TO guatu_api",
     "GRANT INSERT ON audit_log TO guatu_api",
+    # An Update's rows, written through by the door that sent it (guatu.lifecycle.projection):
+    # inserted and (the project's snapshot, guarded by version) updated, never deleted.
+    "GRANT INSERT, UPDATE ON projects TO guatu_api",
+    "GRANT INSERT ON stage_history, progress_reports, light_history TO guatu_api",
+    "GRANT INSERT, UPDATE ON project_issues TO guatu_api",
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
     # Administrators set a bureau's notice channels (guatu/channels/store.py).
     "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",

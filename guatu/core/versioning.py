@@ -108,6 +108,28 @@ PATCHES: tuple[Patch, ...] = (
         "late data revises past months (rules revision 1)",
     ),
     Patch(
+        "report-write-through-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "an Update's rows written through by its door; no projection activity per Update; the"
+        " deadline timer re-armed only when the next deadline moves",
+    ),
+    Patch(
+        "lifecycle-bounded-state-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "bounded lifecycle state: narratives, notes, issue titles and resolved issues in PostgreSQL",
+    ),
+    Patch(
+        "lifecycle-yearly-continue-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a lifecycle continues as new at each programme-year boundary",
+    ),
+    Patch(
         "delivery-bounded-2026-12",
         (c.PROJECT_WORKFLOW, c.LADDER_WORKFLOW, c.APPEAL_WORKFLOW, c.NOTICE_WORKFLOW),
         date(2026, 12, 1),

@@ -41,6 +41,7 @@ from guatu.ranking.models import RoundResult
 from guatu.runtime.dsns import role_dsns
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
+from guatu.runtime.sweeper import run_sweeper
 from worker import build_worker
 
 log = structlog.get_logger("guatu.runtime.up")
@@ -414,6 +415,10 @@ async def _serve(
                 await bootstrap_tokens(st)
             serving.set()
             background = [asyncio.create_task(start_up_work(st, first_round))]
+            if settings.sweep_seconds > 0:  # the read model's safety net (guatu.runtime.sweeper)
+                background.append(
+                    asyncio.create_task(run_sweeper(st.client, st.pool, settings.sweep_seconds))
+                )
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
             log.info(
@@ -462,6 +467,7 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
             config,
             task_queue=st.settings.task_queue,
             on_month_closed=month_closed,
+            pool=st.pool,
         )
         report = await sim.run()
         if not report.reached_today:

@@ -47,7 +47,6 @@ from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     TimerPolicy,
@@ -55,6 +54,7 @@ from guatu.lifecycle.models import (
 )
 from guatu.lifecycle.service import send_update, start_project
 from tests.helpers import make_plan
+from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -281,6 +281,9 @@ class Bureau:
 
     client: Client
     bureau: str
+    # Given, every accepted input is written through to the read model by this door, as the
+    # API does (send_update); the run's own projection covers a write that never happens.
+    pool: asyncpg.Pool | None = None
     call_timeout: float = 15.0
     retries: Counter[str] = field(default_factory=Counter)
     results: dict[str, UpdateResult] = field(default_factory=dict)
@@ -311,7 +314,7 @@ class Bureau:
     async def update(self, code: str, update: str, data: BaseModel) -> UpdateResult:
         key = str(getattr(data, "idempotency_key"))  # noqa: B009 - every input has one
         result = await self._retrying(
-            f"{update} {key}", lambda: send_update(self.client, code, update, data)
+            f"{update} {key}", lambda: send_update(self.client, code, update, data, pool=self.pool)
         )
         self.results[key] = result
         return result
@@ -327,7 +330,7 @@ class Bureau:
     async def step(self, plan: ProjectPlan, step: Step) -> UpdateResult:
         return await self.update(
             plan.code,
-            c.UPDATE_TRANSITION,
+            ProjectLifecycle.transition_stage,
             StageTransitionInput(
                 bureau=self.bureau, idempotency_key=f"{plan.code}:step:{step.value}", step=step
             ),
@@ -354,7 +357,7 @@ class Bureau:
                 physical_progress_pct=5.0,
                 issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
             )
-        return await self.update(plan.code, c.UPDATE_REPORT, data)
+        return await self.update(plan.code, ProjectLifecycle.submit_report, data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,7 +473,7 @@ async def check_final_states(
         exp = expected_for(plan)
         month = month_key(plan.start)
         handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
-        state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        state = await handle.query(ProjectLifecycle.state)
         problems: list[str] = []
         if (state.stage.value, state.status.value, state.light.value) != (
             "closed",
