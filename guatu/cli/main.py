@@ -1203,16 +1203,25 @@ class RoleOption(StrEnum):
     manager = "manager"
     leader = "leader"
     admin = "admin"
+    observer = "observer"
+    evaluator = "evaluator"
 
 
 @token_app.command("create")
 @command
 def token_create(
-    role: Annotated[RoleOption, typer.Option("--role", help="bureau, manager, leader or admin.")],
+    role: Annotated[
+        RoleOption,
+        typer.Option("--role", help="bureau, manager, leader, admin, observer or evaluator."),
+    ],
     bureau: Annotated[
         str | None, typer.Option("--bureau", help="The bureau a bureau token acts for.")
     ] = None,
     label: Annotated[str, typer.Option("--label", help="Who or what uses the token.")] = "",
+    program: Annotated[
+        list[str] | None,
+        typer.Option("--program", help="An evaluator's program (repeat for several)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
@@ -1223,7 +1232,11 @@ def token_create(
     async def create() -> str:
         async with _pool(settings) as pool:
             try:
-                return str(await tokens.create_token(pool, role.value, bureau=bureau, label=label))
+                return str(
+                    await tokens.create_token(
+                        pool, role.value, bureau=bureau, label=label, programs=program or []
+                    )
+                )
             except ValueError as err:  # tokens.TokenError
                 raise CliError("无法创建令牌", f"cannot create the token: {err}") from None
 

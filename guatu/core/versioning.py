@@ -42,6 +42,7 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OBSERVATION_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }

@@ -103,8 +103,7 @@ def check_text(text: str, rules: ObservationRules) -> None:
         raise InputRejected(
             "text_too_long",
             f"观察内容过长（最多 {rules.text_max_chars} 个字，现 {size} 个字）",
-            f"the observation text is too long ({size} characters; at most "
-            f"{rules.text_max_chars})",
+            f"the observation text is too long ({size} characters; at most {rules.text_max_chars})",
         )
 
 
@@ -381,7 +380,9 @@ class ObservationBook:
             OFFICE_BUREAU,
             "observation_office_overdue",
             f"【市民观察督办逾期】{v.bureau_name or v.bureau} · {self._subject}",
-            [f"市民观察（编号 {v.id}）的督办期限 {v.office_due.isoformat()} 已过，仍未办结，请立即办结。"],
+            [
+                f"市民观察（编号 {v.id}）的督办期限 {v.office_due.isoformat()} 已过，仍未办结，请立即办结。"
+            ],
             f"citizen observation {v.id}: the office's deadline {v.office_due.isoformat()} passed",
             v.office_due,
         )
@@ -479,7 +480,9 @@ class ObservationBook:
                 OFFICE_BUREAU,
                 "observation_late_reply",
                 f"【抄送】市民观察逾期答复 · {v.bureau_name or v.bureau}",
-                [f"市民观察（编号 {v.id}）已由 {v.bureau_name or v.bureau} 逾期答复：{v.reply[:500]}"],
+                [
+                    f"市民观察（编号 {v.id}）已由 {v.bureau_name or v.bureau} 逾期答复：{v.reply[:500]}"
+                ],
                 f"citizen observation {v.id} was answered late",
                 None,
             )
