@@ -112,7 +112,8 @@ def calendar_note(calendar: WorkCalendar, filed_on: date, rules: ObservationRule
     if rules.day_unit != "working":
         return ""
     notes = [f"答复期限：{calendar.explain(filed_on, rules.reply_days, 'working')}"]
-    for year in sorted({filed_on.year, filed_on.year + 1}):
+    due = calendar.add(filed_on, rules.reply_days, "working")
+    for year in sorted({filed_on.year, due.year}):
         note = calendar.coverage_note(year)
         if note:
             notes.append(note)
