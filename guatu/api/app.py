@@ -28,6 +28,7 @@ from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import metrics as metrics_route
+from guatu.api.routes import observations as observation_routes
 from guatu.api.routes import trends as trends_routes
 from guatu.core import metrics, tracing
 from guatu.core.programme import load_policy
@@ -163,10 +164,15 @@ def create_app(
     app.include_router(bulletin_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
+    app.include_router(observation_routes.router)
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,
-        per_path={IMPORT_PATH: options.import_body_limit_bytes, **codec_routes.BODY_LIMITS},
+        per_path={
+            IMPORT_PATH: options.import_body_limit_bytes,
+            **codec_routes.BODY_LIMITS,
+            **observation_routes.BODY_LIMITS,
+        },
     )
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)
