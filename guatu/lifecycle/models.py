@@ -201,6 +201,15 @@ class StageTransitionInput(Strict):
     actor: str = Field(default="", max_length=200)
 
 
+class EvaluationRecordInput(Strict):
+    """A third-party evaluation (第三方评估) of the project was submitted (guatu.society)."""
+
+    evaluation_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    score: float = Field(ge=0, le=100)
+    actor: str = Field(default="", max_length=200)
+    idempotency_key: IdempotencyKey
+
+
 class IssueRaised(Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -401,6 +410,10 @@ class ProjectState(BaseModel):
     backfill_until: date | None = None  # last day of the back-fill window (待补报)
     backfill_closed: bool = False
     month_checks: dict[str, MonthCheck] = Field(default_factory=dict)
+    # 第三方评估 (issue 9): evaluations recorded, and whether closing a service project needs
+    # one (runs started or continued after the patch `evaluation-before-close-2026-12`).
+    evaluations: list[str] = Field(default_factory=list)
+    evaluation_gate: bool = False
 
 
 class ProjectStatus(BaseModel):

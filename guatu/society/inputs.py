@@ -81,4 +81,4 @@ async def read_society_inputs(
             of(code).evaluation = EvaluationInput(
                 id=row["id"], subject=subject, year=row["year"], score=float(row["score"])
             )
-    return {k: v for k, v in sorted(out.items())}
+    return dict(sorted(out.items()))
