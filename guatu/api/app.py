@@ -27,6 +27,7 @@ from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, man
 from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
+from guatu.api.routes import evaluations as evaluation_routes
 from guatu.api.routes import metrics as metrics_route
 from guatu.api.routes import observations as observation_routes
 from guatu.api.routes import trends as trends_routes
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
     app.include_router(observation_routes.router)
+    app.include_router(evaluation_routes.router)
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,
@@ -172,6 +174,7 @@ def create_app(
             IMPORT_PATH: options.import_body_limit_bytes,
             **codec_routes.BODY_LIMITS,
             **observation_routes.BODY_LIMITS,
+            **evaluation_routes.BODY_LIMITS,
         },
     )
     if settings.metrics_enabled:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 
 from guatu.core.tokens import create_token
+from guatu.lifecycle.models import ProjectKind
 from guatu.society.models import load_rules
 from tests.api.conftest import World
 from tests.helpers import eventually
@@ -94,3 +95,93 @@ async def test_observation_reply_rating_and_scoping(world: World) -> None:
     assert (mine["timeliness"], mine["satisfaction"], mine["average_rating"]) == (1.0, 1.0, 2.0)
     observer_id = world.tokens["ob1"].split("_")[1]
     assert observer_id not in figures.text
+
+
+async def test_service_project_cannot_close_without_an_evaluation(world: World) -> None:
+    """评估 stage: closing waits for a third-party evaluation; evaluators are scoped to their
+    programs; evaluations are immutable (a correction is a new version with a reason); the
+    evaluated bureau sees and answers them, another bureau sees nothing."""
+    plan = await world.start(world.plan(world.bureau_a, ProjectKind.SERVICE))
+    await eventually(lambda: world.rows("SELECT 1 FROM projects WHERE code = $1", plan.code))
+    other = "P01" if plan.program != "P01" else "P02"
+    world.tokens["ev"] = await create_token(
+        world.pool, "evaluator", label="某评估公司", programs=[plan.program]
+    )
+    world.tokens["ev2"] = await create_token(
+        world.pool, "evaluator", label="另一评估公司", programs=[other]
+    )
+    steps = f"/api/v1/projects/{plan.code}/transitions"
+    for step in ("implementing", "done", "evaluated"):
+        r = await world.call("a", "POST", steps, headers=world.key(), json={"step": step})
+        assert r.status_code == 200, r.text
+    closed = await world.call("a", "POST", steps, headers=world.key(), json={"step": "closed"})
+    assert closed.status_code == 422 and closed.json()["code"] == "evaluation_required"
+    assert closed.json()["zh"].startswith("服务类项目须有第三方评估")
+
+    pdf = b"%PDF-1.4\n" + b"x" * 500
+    body = {
+        "subject": "project",
+        "project": plan.code,
+        "year": 2026,
+        "indicators": [
+            {"key": "coverage", "name_zh": "服务覆盖率", "score": 90, "weight": 2},
+            {"key": "satisfaction", "name_zh": "群众满意度", "score": 75, "weight": 1},
+        ],
+        "conclusion": "项目总体达到预期目标，群众满意度有待提升",
+        "report_name": "评估报告.pdf",
+        "report": base64.b64encode(pdf).decode(),
+    }
+    outside = await world.call("ev2", "POST", "/api/v1/evaluations", headers=world.key(), json=body)
+    assert outside.status_code == 422 and outside.json()["code"] == "outside_programs"
+    assert "未受委托" in outside.json()["zh"] and "not engaged" in outside.json()["en"]
+    assert (
+        await world.call("a", "POST", "/api/v1/evaluations", headers=world.key(), json=body)
+    ).status_code == 403
+    ev = await world.call("ev", "POST", "/api/v1/evaluations", headers=world.key(), json=body)
+    assert ev.status_code == 200, ev.text
+    eid = ev.json()["id"]
+    # (90 × 2 + 75 × 1) ÷ 3 = 85.00
+    assert (eid, ev.json()["score"], ev.json()["version"]) == (
+        f"project-{plan.code}-2026-v1",
+        85.0,
+        1,
+    )
+    closing = await world.call("a", "POST", steps, headers=world.key(), json={"step": "closed"})
+    assert closing.status_code == 200, closing.text
+    assert closing.json()["stage"] == "closed"
+
+    again = await world.call("ev", "POST", "/api/v1/evaluations", headers=world.key(), json=body)
+    assert again.status_code == 422 and again.json()["code"] == "already_evaluated"
+    no_reason = {**body, "supersedes": eid, "reason": "短"}
+    r = await world.call("ev", "POST", "/api/v1/evaluations", headers=world.key(), json=no_reason)
+    assert r.status_code == 422 and r.json()["code"] == "reason_required"
+    fixed = {**body, "supersedes": eid, "reason": "第二项指标抽样有误，重新计算后更正"}
+    fixed["indicators"] = [{**body["indicators"][1], "score": 81}]
+    v2 = await world.call("ev", "POST", "/api/v1/evaluations", headers=world.key(), json=fixed)
+    assert v2.status_code == 200 and v2.json()["version"] == 2 and v2.json()["score"] == 81.0
+    first = await world.call("leader", "GET", f"/api/v1/evaluations/{eid}")
+    assert first.json()["score"] == 85.0  # the first version stays as it was
+    assert first.json()["superseded_by"] == f"project-{plan.code}-2026-v2"
+    report = await world.call("a", "GET", f"/api/v1/evaluations/{eid}/report")
+    assert (report.status_code, report.content) == (200, pdf)
+    for who in ("b", "ev2"):
+        assert (await world.call(who, "GET", f"/api/v1/evaluations/{eid}")).status_code == 404
+    answer = {"text": "已收悉，将按评估意见提升群众满意度"}
+    r = await world.call(
+        "a", "POST", f"/api/v1/evaluations/{eid}/answer", headers=world.key(), json=answer
+    )
+    assert r.status_code == 200 and r.json()["answer"]["text"] == answer["text"]
+    r = await world.call(
+        "a", "POST", f"/api/v1/evaluations/{eid}/answer", headers=world.key(), json=answer
+    )
+    assert r.status_code == 422 and r.json()["code"] == "already_answered"
+    audit = await world.rows(
+        "SELECT action, accepted FROM audit_log WHERE action LIKE 'evaluation:%'"
+        " AND (project = $1 OR key LIKE $2) ORDER BY id",
+        plan.code,
+        f"evaluation:project-{plan.code}-%",
+    )
+    actions = [(a["action"], a["accepted"]) for a in audit]
+    assert ("evaluation:submit:project", False) in actions  # outside the programs, refused
+    assert ("evaluation:submit", True) in actions and ("evaluation:correct", True) in actions
+    assert ("evaluation:answer", True) in actions
