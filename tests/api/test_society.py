@@ -185,3 +185,60 @@ async def test_service_project_cannot_close_without_an_evaluation(world: World) 
     assert ("evaluation:submit:project", False) in actions  # outside the programs, refused
     assert ("evaluation:submit", True) in actions and ("evaluation:correct", True) in actions
     assert ("evaluation:answer", True) in actions
+
+
+async def test_the_two_new_roles_reach_only_their_own_doors(world: World) -> None:
+    """Observer and evaluator tokens: 403 on every other role's writing door, and on each
+    other's; an admin issues them (an evaluator only with its programs)."""
+    no_programs = await world.call(
+        "admin", "POST", "/api/v1/tokens", json={"role": "evaluator", "label": "x"}
+    )
+    assert no_programs.status_code == 422
+    made = await world.call(
+        "admin", "POST", "/api/v1/tokens", json={"role": "evaluator", "programs": ["P06"]}
+    )
+    assert made.status_code == 201 and made.json()["programs"] == ["P06"]
+    world.tokens["ev"] = made.json()["token"]
+    made = await world.call("admin", "POST", "/api/v1/tokens", json={"role": "observer"})
+    assert made.status_code == 201
+    world.tokens["ob"] = made.json()["token"]
+    plan = world.plan(world.bureau_a)
+    doors = [
+        ("POST", f"/api/v1/projects/{plan.code}/transitions", {"step": "preliminary"}),
+        ("POST", "/api/v1/projects", {}),
+        ("POST", "/api/v1/appeals", {}),
+        ("POST", "/api/v1/tokens", {"role": "admin"}),
+        ("GET", "/api/v1/tokens", None),
+        ("GET", "/api/v1/overview", None),
+        ("POST", "/api/v1/observations/x-1/reply", {"text": "答复内容答复内容答复"}),
+        ("POST", "/api/v1/observations/x-1/resolution", {"text": "办结情况办结情况办结"}),
+        ("POST", "/api/v1/evaluations/x-1/answer", {"text": "答复"}),
+    ]
+    for who in ("ob", "ev"):
+        for method, path, body in doors:
+            r = await world.call(who, method, path, headers=world.key(), json=body)
+            assert r.status_code == 403, (who, method, path, r.status_code, r.text)
+    ev_files = await world.call(
+        "ev",
+        "POST",
+        "/api/v1/observations",
+        headers=world.key(),
+        json={"target": plan.code, "category": "quality", "rating": 3, "text": "x"},
+    )
+    assert ev_files.status_code == 403
+    ob_evaluates = await world.call(
+        "ob",
+        "POST",
+        "/api/v1/evaluations",
+        headers=world.key(),
+        json={
+            "subject": "program",
+            "program": "P06",
+            "year": 2026,
+            "conclusion": "x",
+            "indicators": [{"key": "a", "name_zh": "a", "score": 1}],
+        },
+    )
+    assert ob_evaluates.status_code == 403
+    for who in ("ob", "ev"):
+        assert (await world.call(who, "GET", "/api/v1/society/figures")).status_code == 200
