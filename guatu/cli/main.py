@@ -38,6 +38,7 @@ from typer.core import TyperGroup
 
 from config.settings import Settings, get_settings
 from guatu.cli.appeal import appeal_app
+from guatu.cli.society import evaluation_app, observation_app
 from guatu.core import logs
 from guatu.lifecycle.models import Light, Stage, Step
 
@@ -121,6 +122,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(ranking_app, name="ranking")
 app.add_typer(token_app, name="token")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(observation_app, name="observation")
+app.add_typer(evaluation_app, name="evaluation")
 
 
 @app.callback()
