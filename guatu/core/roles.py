@@ -38,6 +38,8 @@ _API_WRITES = (
     # 第三方评估 evaluations and the bureaus' answers are written by the door, never updated.
     "GRANT INSERT, UPDATE, DELETE ON observation_photos TO guatu_api",
     "GRANT INSERT ON evaluations, evaluation_answers TO guatu_api",
+    # Leaders and administrators manage 示范场景 scenes; the plan import adds members.
+    "GRANT INSERT, UPDATE, DELETE ON scenes, scene_projects TO guatu_api",
 )
 _PRIVATE = "api_tokens, api_idempotency"  # token hashes and request hashes: the API's alone
 

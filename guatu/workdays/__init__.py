@@ -6,15 +6,12 @@ See `guatu.workdays.calendar` for the sources and the counting rule.
 """
 
 from guatu.workdays.calendar import (
-    UNIT_EN,
-    UNIT_ZH,
-    UNITS,
     CalendarFileError,
     CalendarYearFile,
-    Unit,
     WorkCalendar,
     default_calendar,
 )
+from guatu.workdays.units import UNIT_EN, UNIT_ZH, UNITS, Unit
 
 __all__ = [
     "UNITS",

@@ -26,19 +26,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import structlog
+from chinese_calendar import constants as _package
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.settings import CONFIG_DIR
+from guatu.workdays.units import Unit
 
 log = structlog.get_logger("guatu.workdays")
-
-Unit = Literal["working", "calendar"]
-UNITS: tuple[Unit, ...] = ("working", "calendar")
-UNIT_ZH = {"working": "工作日", "calendar": "自然日"}
-UNIT_EN = {"working": "working days", "calendar": "calendar days"}
 
 CALENDAR_DIR = CONFIG_DIR / "calendar"
 WEEKDAY_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
@@ -131,14 +127,12 @@ def load_year_file(path: Path) -> CalendarYearFile:
 
 
 def _package_days() -> tuple[dict[date, DayName], dict[date, DayName], set[int]]:
-    from chinese_calendar import constants
-
     def name(value: object) -> DayName:
         en = getattr(value, "value", str(value))
         return DayName(HOLIDAY_ZH.get(en, en), en)
 
-    holidays = {d: name(v) for d, v in constants.holidays.items()}
-    workdays = {d: name(v) for d, v in constants.workdays.items()}
+    holidays = {d: name(v) for d, v in _package.holidays.items()}
+    workdays = {d: name(v) for d, v in _package.workdays.items()}
     years = {d.year for d in holidays}
     return holidays, workdays, years
 
@@ -381,11 +375,7 @@ def _ordinal(n: int) -> str:
 def default_calendar() -> WorkCalendar:
     """The calendar every deadline uses: chinese-calendar plus `config/calendar/*.json`.
 
-    Without the package (it is a pinned dependency, so only a broken install) the override files
-    alone are used, and every other year falls back to weekends only.
+    Built once per process (it reads files): workflow modules call it at import, outside the
+    sandbox, so a workflow only ever reads the cached calendar.
     """
-    try:
-        return WorkCalendar.build()
-    except ImportError:  # pragma: no cover - the package is a pinned dependency
-        log.warning("workdays.package_missing", fallback="override files and weekends only")
-        return WorkCalendar.build(use_package=False)
+    return WorkCalendar.build()

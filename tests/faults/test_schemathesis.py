@@ -48,8 +48,17 @@ OPTIONS = ApiOptions(
 ROLE_TAGS = {
     "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals", "observations"],
     "manager": ["manager", "ladder", "evaluations"],
-    "leader": ["leader", "dashboard", "projects", "appeals", "observations", "evaluations"],
-    "admin": ["admin", "codec"],
+    "leader": [
+        "leader",
+        "dashboard",
+        "projects",
+        "appeals",
+        "scenes",
+        "public",
+        "observations",
+        "evaluations",
+    ],
+    "admin": ["admin", "codec", "scenes"],
     "observer": ["observations"],
     "evaluator": ["evaluations"],
 }
