@@ -9,6 +9,7 @@ Definitions (hand-checkable, `tests/society/test_figures.py`):
   timeliness = on time ÷ due, 4 decimals (None when nothing is due yet);
 - rated: replies the observer rated; satisfaction = 满意 ÷ rated, 4 decimals (None: none rated);
 - escalated: observations that went to 区幸福办 (unanswered or 不满意).
+A scene's figures count the observations on the scene itself and on its member projects.
 """
 
 from __future__ import annotations
@@ -72,8 +73,14 @@ def _add(f: Figures, row: Mapping[str, Any], as_of: date) -> None:
         f.escalated += 1
 
 
-def compute_figures(rows: Iterable[Mapping[str, Any]], as_of: date) -> dict[str, Any]:
-    """Pure: the published figures of observation rows (as the read model holds them)."""
+def compute_figures(
+    rows: Iterable[Mapping[str, Any]],
+    as_of: date,
+    scenes_of: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+) -> dict[str, Any]:
+    """Pure: the published figures of observation rows (as the read model holds them).
+    `scenes_of` maps a project to the (code, name) of the scenes it belongs to."""
+    scenes_of = scenes_of or {}
     projects: dict[str, Figures] = {}
     scenes: dict[str, Figures] = {}
     bureaus: dict[str, Figures] = {}
@@ -81,8 +88,14 @@ def compute_figures(rows: Iterable[Mapping[str, Any]], as_of: date) -> dict[str,
     for row in rows:
         per = projects if row["target_kind"] == "project" else scenes
         unit = per.setdefault(row["target"], Figures(row["target"], row["target_name"]))
+        if not unit.name_zh and row["target_name"]:
+            unit.name_zh = row["target_name"]
         bureau = bureaus.setdefault(row["bureau"], Figures(row["bureau"], row["bureau_name"]))
-        for f in (unit, bureau, total):
+        units = [unit, bureau, total]
+        if row["target_kind"] == "project":
+            for code, name in scenes_of.get(row["target"], ()):
+                units.append(scenes.setdefault(code, Figures(code, name)))
+        for f in units:
             _add(f, row, as_of)
     return {
         "as_of": as_of.isoformat(),
@@ -113,7 +126,14 @@ async def published_figures(
             since,
             until,
         )
-    return compute_figures(rows, as_of)
+        scenes_of: dict[str, list[tuple[str, str]]] = {}
+        if await conn.fetchval("SELECT to_regclass('scene_projects')") is not None:
+            for r in await conn.fetch(
+                "SELECT m.project, s.code, s.name_zh FROM scene_projects m"
+                " JOIN scenes s ON s.code = m.scene ORDER BY m.project, s.code"
+            ):
+                scenes_of.setdefault(r["project"], []).append((r["code"], r["name_zh"]))
+    return compute_figures(rows, as_of, scenes_of)
 
 
 __all__ = ["compute_figures", "published_figures"]
