@@ -18,7 +18,9 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from config.settings import Settings
 from guatu.core.clock import CST, local_date
@@ -34,6 +36,7 @@ from guatu.society.models import (
     Satisfaction,
 )
 from tests.helpers import WebhookReceiver, add_bureau, eventually, running_worker
+from workflows.registry import WORKFLOWS
 
 ANCHOR = datetime(2026, 9, 29, 10, tzinfo=CST)
 RULES = ObservationRules(
@@ -163,7 +166,11 @@ async def test_unanswered_observation_is_reminded_overdue_escalated_and_resolved
     )
     assert done.status.value == "closed"
     # The run ends once its last notices are out (nothing left to block the next test's clock).
-    await lab.env.client.get_workflow_handle(view.workflow_id).result()
+    handle = lab.env.client.get_workflow_handle(view.workflow_id)
+    await handle.result()
+    # Its whole history replays on this code (timers, updates, activities: deterministic).
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(await handle.fetch_history())
     # (Same moment: by key.)
     assert await lab.notices(oid) == [
         ("filed", lab.bureau),
