@@ -57,7 +57,7 @@ def test_up_command_honours_the_setting(
     seen: list[Settings] = []
     monkeypatch.setenv("GUATU_LOAD_SAMPLE", "false")
     monkeypatch.chdir(tmp_path)
-    from guatu.cli.main import main as cli
+    from guatu.cli import main as cli
 
     cli.get_settings.cache_clear()
     monkeypatch.setattr(

@@ -16,11 +16,18 @@ specified without deployment options being set with versioned mode"), and the SD
 decorator inside the sandbox, so a decorated workflow would fail on every unversioned worker.
 The behaviour is therefore set by `VersionedRunner` on each completion, only on a versioned
 worker.
+
+`PATCHES` lists every `workflow.patched` / `workflow.deprecate_patch` name the workflows use,
+with the day it was introduced and how far it is on the way to retirement (docs/operations.md,
+"Retiring a patch"). tests/replay checks the list against the code and the replay corpus.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
@@ -46,6 +53,140 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }
+
+
+class PatchStage(StrEnum):
+    """Where a patch is on its way out. A retired patch is removed from PATCHES."""
+
+    # `if workflow.patched(name)`: both branches in the code; histories from before the patch
+    # (kept in tests/replay/histories, `predates` in the manifest) replay on the old branch.
+    PATCHED = "patched"
+    # `workflow.deprecate_patch(name)` and only the new branch: no open run predates the patch
+    # any more, and the replay corpus holds no history from before it.
+    DEPRECATED = "deprecated"
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    workflows: tuple[str, ...]  # workflow types whose code calls it
+    introduced: date  # the day the commit adding it was made
+    stage: PatchStage
+    what: str  # what the new branch does, in a line
+
+    def open_runs_query(self, deployed_at: datetime) -> str:
+        """Visibility query for the open runs that may still need the old branch: those whose
+        current run started (or continued as new) before the patched code ran everywhere.
+        Retire the old branch only once it counts none."""
+        types = ", ".join(f"'{w}'" for w in self.workflows)
+        return (
+            f"WorkflowType IN ({types}) AND ExecutionStatus = 'Running' "
+            f"AND StartTime < '{deployed_at.isoformat()}'"
+        )
+
+
+_P = PatchStage.PATCHED
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        "projection-local-activity-2026-11",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 11, 25),
+        _P,
+        "the read-model projection as a local activity (superseded by the next one)",
+    ),
+    Patch(
+        "projection-regular-activity-2026-11b",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 11, 25),
+        _P,
+        "the projection back to a regular activity",
+    ),
+    Patch(
+        "late-data-revisions-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "late data revises past months (rules revision 1)",
+    ),
+    Patch(
+        "delivery-bounded-2026-12",
+        (c.PROJECT_WORKFLOW, c.LADDER_WORKFLOW, c.APPEAL_WORKFLOW, c.NOTICE_WORKFLOW),
+        date(2026, 12, 1),
+        _P,
+        "notice delivery bounded (12 attempts, 2 h); a failed notice stays in the outbox",
+    ),
+    Patch(
+        "ranking-ladders-with-notices",
+        (c.RANKING_WORKFLOW,),
+        date(2026, 11, 25),
+        _P,
+        "ladders fed and notices written at the same time",
+    ),
+    Patch(
+        "ranking-scheduled-period-detached",
+        (c.RANKING_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a scheduled round ranks its scheduled period, gated on data, child not awaited",
+    ),
+    Patch(
+        "ranking-notices-detached",
+        (c.RANKING_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a round's notices handed to NoticeDelivery children",
+    ),
+    Patch(
+        "ladder-escalate-while-draining",
+        (c.LADDER_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "overdue plans escalated while deliveries drain before continue-as-new",
+    ),
+    Patch(
+        "ladder-round-revisions",
+        (c.LADDER_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a revision of a round decides the ladder's last period again (marker only)",
+    ),
+    Patch(
+        "ladder-forget-withdrawn-orders",
+        (c.LADDER_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "withdrawn orders forgotten with the closed ones at continue-as-new",
+    ),
+)
+
+
+def patch(name: str) -> Patch:
+    for p in PATCHES:
+        if p.name == name:
+            return p
+    raise KeyError(f"no patch {name!r} in guatu/core/versioning.py PATCHES")
+
+
+def active_patches(workflow_type: str | None = None) -> list[Patch]:
+    """Patches whose old branch is still in the code (stage PATCHED), oldest first."""
+    return sorted(
+        (
+            p
+            for p in PATCHES
+            if p.stage is PatchStage.PATCHED
+            and (workflow_type is None or workflow_type in p.workflows)
+        ),
+        key=lambda p: (p.introduced, p.name),
+    )
+
+
+def patch_table() -> str:
+    """Every patch, one line each: introduced, stage, name, workflows."""
+    rows = sorted(PATCHES, key=lambda p: (p.introduced, p.name))
+    return "\n".join(
+        f"{p.introduced.isoformat()}  {p.stage.value:<10}  {p.name:<38}  {', '.join(p.workflows)}"
+        for p in rows
+    )
 
 
 def deployment_version(settings: Settings) -> WorkerDeploymentVersion | None:
@@ -128,4 +269,19 @@ def worker_options(settings: Settings, workflows: Sequence[type]) -> dict[str, o
     }
 
 
-__all__ = ["BEHAVIOURS", "VersionedRunner", "deployment_version", "worker_options"]
+__all__ = [
+    "BEHAVIOURS",
+    "PATCHES",
+    "Patch",
+    "PatchStage",
+    "VersionedRunner",
+    "active_patches",
+    "deployment_version",
+    "patch",
+    "patch_table",
+    "worker_options",
+]
+
+
+if __name__ == "__main__":  # python -m guatu.core.versioning: the patches and their stages
+    print(patch_table())

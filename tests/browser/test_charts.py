@@ -281,7 +281,7 @@ def test_vendored_echarts_ships_with_the_package() -> None:
     """The chart library is package data (in the wheel, so an installed Guatu serves it), with
     its licence, and its README names the version and the served file's hash."""
     root = Path(__file__).resolve().parents[2]
-    package = root / "guatu" / "dashboard"
+    package = root / "guatu" / "api" / "dashboard"
     vendor = package / "static" / "vendor" / "echarts"
     version = (vendor / "VERSION").read_text().strip()
     readme = (vendor / "README.md").read_text()
