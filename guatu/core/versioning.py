@@ -109,6 +109,13 @@ PATCHES: tuple[Patch, ...] = (
         "late data revises past months (rules revision 1)",
     ),
     Patch(
+        "evaluation-before-close-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a service project closes its 评估 stage only with a third-party evaluation recorded",
+    ),
+    Patch(
         "delivery-bounded-2026-12",
         (c.PROJECT_WORKFLOW, c.LADDER_WORKFLOW, c.APPEAL_WORKFLOW, c.NOTICE_WORKFLOW),
         date(2026, 12, 1),
