@@ -2,10 +2,10 @@
 
 A few observations and evaluations on sample projects, through the real doors, every text
 marked 【示例】: an open 扰民 observation awaiting its bureau's reply (working-day deadline), a
-服务 observation answered and rated 满意, a 质量 observation that asks for no answer, a program
-evaluation of 营商环境 (P07, the article's third-party evaluation of the business environment)
-and a project evaluation of a 全龄友好 service project. Idempotent (fixed keys): a second start
-adds nothing.
+服务 observation answered and rated 满意, a 质量 observation that asks for no answer, one on the
+first demonstration scene (when scenes are loaded), a program evaluation of 营商环境 (P07, the
+article's third-party evaluation of the business environment) and a project evaluation of a
+全龄友好 service project. Idempotent (fixed keys): a second start adds nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from guatu.society.models import (
     RateInput,
     ReplyInput,
     Satisfaction,
+    TargetKind,
 )
 
 log = structlog.get_logger(__name__)
@@ -126,6 +127,30 @@ async def seed_society_sample(client: Client, pool: asyncpg.Pool, task_queue: st
                 wants_reply=False,
                 observer=OBSERVER,
                 idempotency_key="sample-observation-3",
+            ),
+            task_queue=task_queue,
+            channel="sample",
+        )
+        new += not v.duplicate
+    async with pool.acquire() as conn:
+        scene = (
+            await conn.fetchval("SELECT code FROM scenes ORDER BY code LIMIT 1")
+            if await conn.fetchval("SELECT to_regclass('scenes')") is not None
+            else None
+        )
+    if scene is not None:
+        v = await service.submit_observation(
+            client,
+            pool,
+            ObservationFiling(
+                target_kind=TargetKind.SCENE,
+                target=scene,
+                category=Category.SERVICE,
+                rating=5,
+                text=f"{MARK}江安河沿线24小时自助服务终端夜间也能办事，很方便",
+                wants_reply=False,
+                observer=OBSERVER,
+                idempotency_key="sample-observation-4",
             ),
             task_queue=task_queue,
             channel="sample",

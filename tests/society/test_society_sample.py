@@ -40,22 +40,29 @@ async def test_sample_is_seeded_once_and_marked(
                 json.dumps({}),
                 date(2026, 12, 1),
             )
+        await conn.execute(
+            "INSERT INTO scenes (code, name_zh, program, lead_bureau) VALUES"
+            " ('S-JQJA', '九曲江安·十里光华', 'P07', $1)",
+            bureau,
+        )
     settings = Settings(graceful_shutdown_seconds=2)
     async with running_worker(dev_env.client, pool, http, settings) as task_queue:
-        assert await seed_society_sample(dev_env.client, pool, task_queue) == 5
+        assert await seed_society_sample(dev_env.client, pool, task_queue) == 6
         assert await seed_society_sample(dev_env.client, pool, task_queue) == 0
 
         async def rows() -> list[asyncpg.Record]:
             async with pool.acquire() as conn:
-                found = await conn.fetch("SELECT target, status, text FROM observations")
-            return found if len(found) == 3 else []
+                found = await conn.fetch("SELECT target, status, text, bureau FROM observations")
+            return found if len(found) == 4 else []
 
         observed = {r["target"]: r for r in await eventually(rows)}
         assert {k: v["status"] for k, v in observed.items()} == {
             "S-P06-1": "open",
             "S-P10-1": "closed",  # replied and rated 满意
             "S-P07-1": "recorded",  # no answer asked
+            "S-JQJA": "recorded",  # the scene's, routed to its lead bureau
         }
+        assert observed["S-JQJA"]["bureau"] == bureau
         assert all(r["text"].startswith("【示例】") for r in observed.values())
         async with pool.acquire() as conn:
             evaluated = await conn.fetch("SELECT id, conclusion FROM evaluations ORDER BY id")
