@@ -134,7 +134,17 @@ async def submit_evaluation(
     """Check and store an evaluation (a new version when it corrects one); the stored row with
     `duplicate` when the same evaluator retried the same key. Refusals raise `Rejected`."""
     try:
-        row = await _submit(pool, filing, clock, rules or load_rules().evaluation)
+        try:
+            row = await _submit(pool, filing, clock, rules or load_rules().evaluation)
+        except asyncpg.UniqueViolationError:
+            # Another submission of the same subject and version (or the same key) committed
+            # between our read and our insert: nothing of ours was written.
+            raise InputRejected(
+                "concurrent_submission",
+                "同一评估对象的另一版本刚刚提交，请查看最新版本后重试",
+                "another version of the same evaluation was submitted at the same moment; "
+                "look at the latest version and retry",
+            ) from None
     except InputRejected as err:
         rejected = Rejected(err.code, err.zh, err.en)
         await audit_rejection(
