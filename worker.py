@@ -30,6 +30,7 @@ from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
 from guatu.core.temporal_client import connect
 from guatu.core.versioning import worker_options as versioning_options
+from guatu.runtime.dsns import role_dsns
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -89,7 +90,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         raise SystemExit("DATABASE_URL (or GUATU_DATABASE_URL) must be set for a standalone worker")
     warn_if_plain(settings)
     client = await connect(settings)
-    dsns = db.role_dsns(settings)
+    dsns = role_dsns(settings)
     owner = await db.create_pool(dsns.owner, 1, 1)  # migrations as the owner, then its role
     try:
         await db.migrate(owner)

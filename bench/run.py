@@ -32,8 +32,8 @@ from activities.read_model import upsert_reference
 from bench.raw import RawInput
 from guatu.core import constants as c
 from guatu.core import db
-from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.models import ProgressReportInput, ProjectPlan
+from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import gather_limited, send_update, start_programme
 from guatu.runtime.stack import EmbeddedPostgres, EmbeddedTemporal
 

@@ -719,7 +719,7 @@ async def main(only: Iterable[str], out: Path) -> None:
     try:
         await db.migrate(pool)
         from activities.read_model import upsert_reference
-        from guatu.core.programme import load_bureaus, load_programs
+        from guatu.lifecycle.programme import load_bureaus, load_programs
 
         await upsert_reference(pool, load_bureaus(), load_programs())
         wanted = set(only)

@@ -34,8 +34,8 @@ from guatu.api.routes import observations as observation_routes
 from guatu.api.routes import scenes as scene_routes
 from guatu.api.routes import trends as trends_routes
 from guatu.core import metrics, tracing
-from guatu.core.programme import load_policy
 from guatu.lifecycle.models import TimerPolicy
+from guatu.lifecycle.programme import load_policy
 
 DESCRIPTION = """
 Guatu (挂图): the key-project programme's HTTP API.

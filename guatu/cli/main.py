@@ -260,7 +260,7 @@ def _error_message(err: BaseException) -> tuple[str, int] | None:
     try:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
-        asyncpg = None  # type: ignore[assignment]
+        asyncpg = None
     if asyncpg is not None and isinstance(err, asyncpg.PostgresError):
         return f"数据库错误 / database error: {_describe(err)}", 1
     if isinstance(err, OSError):
@@ -357,7 +357,7 @@ def _print_json(value: Any) -> None:
 def database_dsn(settings: Settings) -> str:
     """The CLI connects as the API's role (GUATU_DATABASE_URL_API, DATABASE_URL, or the
     embedded server's with the password in the data directory)."""
-    from guatu.core.db import role_dsns
+    from guatu.runtime.dsns import role_dsns
 
     return role_dsns(settings).api
 
@@ -479,8 +479,8 @@ async def _start_plans(
     settings: Settings, plans: Sequence[ProjectPlan], show_progress: bool
 ) -> dict[str, Any]:
     """Start the lifecycles not yet on the server; report what was started and what existed."""
-    from guatu.core.programme import load_policy
     from guatu.lifecycle.models import ProgrammeClock
+    from guatu.lifecycle.programme import load_policy
     from guatu.lifecycle.service import UnknownReferences, check_references, start_programme
 
     async with _pool(settings) as pool:
@@ -532,7 +532,7 @@ async def _start_plans(
 def _plan_summary_table(plans: Sequence[ProjectPlan]) -> Any:
     from rich.table import Table
 
-    from guatu.core.programme import load_programs, programme_summary
+    from guatu.lifecycle.programme import load_programs, programme_summary
 
     names = {p.code: p.name_zh for p in load_programs()}
     summary = programme_summary(list(plans))
@@ -832,8 +832,8 @@ def project_show(
 
 
 def _load_plan(source: str, settings: Settings) -> ProjectPlan:
-    from guatu.core.programme import load_sample_plans
     from guatu.lifecycle.models import ProjectPlan
+    from guatu.lifecycle.programme import load_sample_plans
 
     if source == "-":
         return ProjectPlan.model_validate_json(sys.stdin.read())
@@ -1363,7 +1363,7 @@ def simulate(
 
     Needs the running stack (`guatu up`): its worker runs the simulated projects.
     """
-    from guatu.core.programme import load_policy, load_sample_plans
+    from guatu.lifecycle.programme import load_policy, load_sample_plans
     from guatu.runtime import simulation
 
     settings = get_settings()

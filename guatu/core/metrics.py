@@ -37,7 +37,7 @@ from config.settings import Settings
 
 log = structlog.get_logger("guatu.core.metrics")
 # `*_created` samples double the series for nothing Prometheus uses.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Updates wait up to 20 s for the worker (GUATU_API_UPDATE_TIMEOUT_SECONDS): buckets reach 30 s.
@@ -361,10 +361,10 @@ async def serve_worker_metrics(settings: Settings, stop: asyncio.Event) -> None:
     """
     import uvicorn
 
-    from guatu.api.server import _Server  # uvicorn without its own signal handlers
+    from guatu.core.serving import QuietServer  # uvicorn: imported only when metrics are served
 
     assert settings.worker_metrics_port is not None
-    server = _Server(
+    server = QuietServer(
         uvicorn.Config(
             _metrics_app,
             host=settings.worker_metrics_host,

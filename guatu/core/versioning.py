@@ -210,7 +210,7 @@ class _BehaviourInstance(WorkflowInstance):
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         completion = self._inner.activate(act)
         if completion.HasField("successful"):
-            completion.successful.versioning_behavior = self._behaviour.value  # type: ignore[assignment]
+            completion.successful.versioning_behavior = self._behaviour.value
         return completion
 
     def get_serialization_context(self, command_info: Any) -> Any:

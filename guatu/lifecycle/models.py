@@ -13,6 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+# Defined in guatu.core (below every domain package), named here with the models they go with.
+from guatu.core.clock import ProgrammeClock as ProgrammeClock
+from guatu.core.notice import Notice as Notice
+
 ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 BureauCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -140,18 +144,6 @@ class ProjectPlan(BaseModel):
 
     def milestone(self, step: Step) -> MilestonePlan | None:
         return next((m for m in self.milestones if m.step == step), None)
-
-
-class ProgrammeClock(BaseModel):
-    """Maps real time to programme (business) time.
-
-    Production runs at scale 1. Simulations and fault tests run the programme faster: one real
-    second stands for `scale` business seconds, anchored at the moment the clock was set.
-    """
-
-    scale: float = Field(default=1.0, gt=0)
-    anchor_real: datetime | None = None
-    anchor_business: datetime | None = None
 
 
 class TimerPolicy(BaseModel):
@@ -333,20 +325,6 @@ class MonthCheck(BaseModel):
     light: Light
     rules: list[str] = Field(default_factory=list)
     awaiting_backfill: bool = False
-
-
-class Notice(BaseModel):
-    """A message to a bureau (通知). `key` is unique per decision: the receiver dedups by it."""
-
-    key: str
-    bureau: str
-    project: str
-    kind: str
-    title_zh: str
-    body_zh: str
-    body_en: str = ""
-    created_at: datetime
-    deadline: date | None = None
 
 
 class AuditEntry(BaseModel):

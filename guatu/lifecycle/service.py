@@ -230,9 +230,10 @@ async def send_update(
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
     try:
-        return await handle.execute_update(
+        result: UpdateResult = await handle.execute_update(
             update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateResult
         )
+        return result
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -282,7 +283,8 @@ async def audit_rejection(
 
 async def project_status(client: Client, project_code: str) -> ProjectStatus:
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
-    return await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    status: ProjectStatus = await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    return status
 
 
 async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:

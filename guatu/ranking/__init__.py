@@ -13,5 +13,10 @@ sandbox only ever sees the pure ones):
 - `queries`: leaders' ranking queries served from PostgreSQL (asyncpg).
 - `whatif`: re-evaluating frozen snapshots under another rule set.
 - `sample`: synthetic frozen snapshots of the sample programme (what-if benchmark only).
+- `revisions`: re-frozen rounds (更正): what changed between revisions.
+- `trends`: the year's series (investment against plan, rank movement, light counts).
+- `bulletin`, `bulletin_doc`, `bulletin_chart`: the monthly 通报 (its rows, the Word document,
+  the chart).
+- `canonical`: the canonical serialisation that makes re-runs byte-identical.
 - `service`: Temporal-facing helpers (schedules, on-demand rounds, exemptions, correction plans).
 """

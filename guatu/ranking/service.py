@@ -290,12 +290,13 @@ async def grant_exemption(
     and, given a pool, is written to the audit log; an acceptance is audited by the ladder."""
     handle = await _ladder(client, bureau, task_queue, pool)
     try:
-        return await handle.execute_update(
+        result: ExemptionResult = await handle.execute_update(
             c.UPDATE_EXEMPTION,
             data,
             id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
             result_type=ExemptionResult,
         )
+        return result
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -325,12 +326,13 @@ async def submit_correction_plan(
 ) -> CorrectionPlanResult:
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
     try:
-        return await handle.execute_update(
+        result: CorrectionPlanResult = await handle.execute_update(
             c.UPDATE_CORRECTION_PLAN,
             data,
             id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
             result_type=CorrectionPlanResult,
         )
+        return result
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -353,7 +355,8 @@ async def submit_correction_plan(
 async def ladder_standing(client: Client, bureau: str) -> LadderStanding:
     """The live standing from the workflow (the API reads `queries.bureau_standing` instead)."""
     handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-    return await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
+    standing: LadderStanding = await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
+    return standing
 
 
 __all__ = [

@@ -33,11 +33,12 @@ from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu.core import db
 from guatu.core.payload_codec import warn_if_plain
-from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.core.temporal_client import connect
 from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import start_programme
 from guatu.ranking.models import RoundResult
+from guatu.runtime.dsns import role_dsns
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
 from worker import build_worker
@@ -118,7 +119,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
                 ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                 seconds=round(time.monotonic() - started, 2),
             )
-        dsns = db.role_dsns(settings)
+        dsns = role_dsns(settings)
         warn_if_plain(settings)
         client = await connect(settings)
         owner = await db.create_pool(dsns.owner, 1, 1)

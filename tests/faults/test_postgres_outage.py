@@ -26,8 +26,8 @@ from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core import db
-from guatu.core.programme import load_bureaus, load_programs
 from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
+from guatu.lifecycle.programme import load_bureaus, load_programs
 from guatu.runtime.stack import EmbeddedPostgres
 from tests.faults.support import (
     ENGINEERING_ORDER,

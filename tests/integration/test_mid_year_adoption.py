@@ -86,7 +86,6 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
-from guatu.core.programme import load_policy
 from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
@@ -99,6 +98,7 @@ from guatu.lifecycle.models import (
     Step,
     UpdateResult,
 )
+from guatu.lifecycle.programme import load_policy
 from guatu.lifecycle.service import project_status, send_update, start_input, start_project
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker

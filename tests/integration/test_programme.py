@@ -20,7 +20,6 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import month_key
-from guatu.core.programme import load_policy, load_sample_plans
 from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
@@ -30,6 +29,7 @@ from guatu.lifecycle.models import (
     StageTransitionInput,
     Step,
 )
+from guatu.lifecycle.programme import load_policy, load_sample_plans
 from guatu.lifecycle.service import (
     Rejected,
     project_status,

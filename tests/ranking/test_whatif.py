@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from guatu.core.programme import load_bureaus, load_sample_plans
+from guatu.lifecycle.programme import load_bureaus, load_sample_plans
 from guatu.ranking.models import Level
 from guatu.ranking.periods import periods_between
 from guatu.ranking.rulesets import canonical_json, load_ruleset

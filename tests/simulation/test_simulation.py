@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST
-from guatu.core.programme import load_policy, load_sample_plans
 from guatu.lifecycle.models import ProjectState, RunControlInput
+from guatu.lifecycle.programme import load_policy, load_sample_plans
 from guatu.lifecycle.service import project_status, send_update
 from guatu.runtime.simulation import (
     Behaviour,

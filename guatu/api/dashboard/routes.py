@@ -198,7 +198,8 @@ async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
 )
 async def ladders(ctx: Context, _: LeaderOnly) -> dict[str, Any]:
     result = await db_call(_ladders(ctx.reads), ctx.options.db_timeout_seconds)
-    return jsonable_encoder(result)
+    encoded: dict[str, Any] = jsonable_encoder(result)
+    return encoded
 
 
 __all__ = ["router"]

@@ -56,7 +56,8 @@ async def overview(
     result = await db_call(
         queries.programme_overview(ctx.reads, year), ctx.options.db_timeout_seconds
     )
-    return jsonable_encoder(result)
+    encoded: dict[str, Any] = jsonable_encoder(result)
+    return encoded
 
 
 def _service() -> Any:
