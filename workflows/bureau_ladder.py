@@ -78,10 +78,6 @@ PATCH_REVISIONS = "ladder-round-revisions"
 # Withdrawn orders are forgotten at continue-as-new with the closed ones (histories before it
 # carried every withdrawn order over).
 PATCH_FORGET_WITHDRAWN = "ladder-forget-withdrawn-orders"
-# A correction plan due in working days (`LadderRules.correction_plan_unit` /
-# `project_correction_unit` = "working") is counted on the working-day calendar, with the
-# explanation in the decision; calendar days stay plain date arithmetic, as before.
-PATCH_WORKING_DAYS = "ladder-working-days-2026-12"
 
 
 def _record_key(ruleset_id: str, period: str, revision: int) -> str:
@@ -619,7 +615,10 @@ class BureauLadder:
                 if action.kind is ActionKind.PROJECT_SUPERVISION
                 else data.ladder.correction_plan_unit
             )
-            if unit == "working" and workflow.patched(PATCH_WORKING_DAYS):
+            # Working days (工作日) only when the rules say so. No patch: the branch is reachable
+            # only through a `LadderRules` unit that code before it refused (extra="forbid"),
+            # so no recorded history can take it; calendar units run exactly as before.
+            if unit == "working":
                 cal = default_calendar()
                 deadline = cal.add(self._today(), days, "working")
                 why_zh, _, why_en = cal.explain(self._today(), days, "working").partition(" / ")

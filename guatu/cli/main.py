@@ -618,7 +618,13 @@ def plan_import(
         )
         return
     settings = get_settings()
+    from guatu.cli.scene import check_plan_scenes, join_plan_scenes
+
+    if parsed.scenes:  # the 示范场景 column: every scene named must exist before anything starts
+        _run(check_plan_scenes(settings, parsed.scenes))
     result = _run(_start_plans(settings, parsed.plans, show_progress=True))
+    if parsed.scenes:
+        result["scenes"] = _run(join_plan_scenes(settings, parsed.scenes))
     report.update(result)
     if as_json:
         _print_json(report)

@@ -19,8 +19,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from typing_extensions import TypedDict
@@ -158,8 +160,9 @@ def _months_only() -> list[KindName]:
 
 class LadderRules(Strict):
     """A deadline's day unit sits next to its day count: "working" (工作日, on the working-day
-    calendar, `guatu.workdays`) or "calendar" (自然日, the default). `ruleset_canonical` leaves
-    a "calendar" unit out, so bodies written before units existed keep their SHA-256."""
+    calendar, `guatu.workdays`) or "calendar" (自然日, the default). A "calendar" unit is left
+    out of every dump, so rule bodies written before units existed keep their canonical JSON and
+    SHA-256 (and read back the same)."""
 
     levels: list[LadderRung] = Field(default_factory=_rungs, min_length=1)
     correction_plan_days: int = Field(default=15, ge=1)
@@ -170,6 +173,14 @@ class LadderRules(Strict):
     project_correction_days: int = Field(default=30, ge=1)
     project_correction_unit: Unit = "calendar"
     project_order_periods: list[KindName] = Field(default_factory=_months_only)
+
+    @model_serializer(mode="wrap")
+    def _omit_calendar_units(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("correction_plan_unit", "project_correction_unit"):
+            if data.get(key) == "calendar":
+                del data[key]
+        return data
 
 
 # The day units an appeal term may be counted in (`guatu.workdays`): 工作日 or 自然日.
