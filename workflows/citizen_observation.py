@@ -130,7 +130,7 @@ class CitizenObservation:
             await workflow.wait_condition(lambda: self._persisted >= target)
         return result
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_OBSERVATION_REPLY)
     async def reply(self, data: ReplyInput) -> ObservationView:
         return await self._persisted_now(self.book.reply(data))
 
@@ -138,7 +138,7 @@ class CitizenObservation:
     def _validate_reply(self, data: ReplyInput) -> None:
         refuse_on(self.book.check_reply, data)
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_OBSERVATION_RATE)
     async def rate(self, data: RateInput) -> ObservationView:
         return await self._persisted_now(self.book.rate(data))
 
@@ -146,7 +146,7 @@ class CitizenObservation:
     def _validate_rate(self, data: RateInput) -> None:
         refuse_on(self.book.check_rate, data)
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_OBSERVATION_RESOLVE)
     async def resolve(self, data: ResolveInput) -> ObservationView:
         return await self._persisted_now(self.book.resolve(data))
 

@@ -113,6 +113,9 @@ def appeal_workflow_id(appeal_id: str) -> str:
 
 OBSERVATION_WORKFLOW = "CitizenObservation"
 QUERY_OBSERVATION = "observation"
+UPDATE_OBSERVATION_REPLY = "reply"
+UPDATE_OBSERVATION_RATE = "rate"
+UPDATE_OBSERVATION_RESOLVE = "resolve"
 ACTIVITY_OBSERVATION_PERSIST = "observation_persist"
 # ProjectLifecycle: a third-party evaluation of the project was submitted (第三方评估).
 UPDATE_RECORD_EVALUATION = "record_evaluation"

@@ -86,7 +86,7 @@ class ComponentKey(StrEnum):
     MILESTONES_ON_TIME = "milestones_on_time"  # points × share of due milestones met on time
     REPORTS_ON_TIME = "reports_on_time"  # points × share of monthly reports on time
     RED_MONTHS = "red_months"  # − points per month spent red in the period
-    # 市民观察 and 第三方评估 (guatu.society.scoring; frozen in `ProjectInput.society`)
+    # 市民观察 and 第三方评估 (guatu.ranking.society_scoring; frozen in `ProjectInput.society`)
     CITIZEN_SATISFACTION = "citizen_satisfaction"  # points × 满意 ÷ rated replies
     RESPONSE_TIMELINESS = "response_timeliness"  # points × replies on time ÷ replies due
     THIRD_PARTY_SCORE = "third_party_score"  # points × the latest evaluation's score ÷ 100

@@ -52,7 +52,7 @@ from guatu.ranking.models import (
     trusted,
 )
 from guatu.ranking.periods import Period, parse_period, previous_period
-from guatu.society.scoring import SOCIETY_KEYS, society_line
+from guatu.ranking.society_scoring import SOCIETY_KEYS, society_line
 
 HISTORY_KEPT = 36
 LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}

@@ -11,7 +11,7 @@ At period close the inputs of every project in scope are read from the read mode
 - the year's plan (`year_plan_wan`) and its plan-to-date at close on 时间进度
   (`year_plan_to_date_wan`), for the `year_plan` basis;
 - 市民观察 ratings and reply timeliness and the 第三方评估 score (`society`,
-  `guatu.society.inputs`), for the rule sets that score them.
+  `guatu.ranking.society_inputs`), for the rule sets that score them.
 In scope: projects not cancelled whose plan starts before the period closes.
 
 The snapshot is stored once per period as canonical JSON with its SHA-256; a later round of
@@ -41,7 +41,7 @@ from guatu.ranking.models import (
 )
 from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
-from guatu.society.inputs import read_society_inputs
+from guatu.ranking.society_inputs import read_society_inputs
 
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 

@@ -7,7 +7,9 @@
 - `evaluations`: third-party evaluations (immutable versions, the bureau's answer);
 - `figures`: the published satisfaction and timeliness figures (`published_figures`, for the
   public page: no observer identities);
-- `scoring` / `inputs`: what the ranking reads of them (frozen with a period's snapshot).
+What the ranking reads of them lives in the ranking package (`guatu.ranking.society_inputs`,
+frozen with a period's snapshot; `guatu.ranking.society_scoring`, the components), so the
+ranking never imports this package.
 
 The durable shell is `workflows/citizen_observation.py`; its activity `activities/society.py`.
 """

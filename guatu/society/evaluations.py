@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now
-from guatu.lifecycle.models import EvaluationRecordInput, ProgrammeClock
+from guatu.lifecycle.models import EvaluationRecordInput, ProgrammeClock, UpdateResult
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
 from guatu.society.models import (
@@ -296,12 +296,10 @@ def _now(clock: ProgrammeClock | None) -> datetime:
 async def record_on_project(client: Client, row: dict[str, Any], actor: str) -> None:
     """Tell the project's workflow (idempotent by the evaluation id). A project whose run has
     ended (closed, cancelled) keeps the evaluation on file only."""
-    from workflows.project_lifecycle import ProjectLifecycle
-
     handle = client.get_workflow_handle(c.project_workflow_id(row["project"]))
     try:
         await handle.execute_update(
-            ProjectLifecycle.record_evaluation,
+            c.UPDATE_RECORD_EVALUATION,
             EvaluationRecordInput(
                 evaluation_id=row["id"],
                 score=row["score"],
@@ -309,6 +307,7 @@ async def record_on_project(client: Client, row: dict[str, Any], actor: str) -> 
                 idempotency_key=f"evaluation:{row['id']}",
             ),
             id=f"evaluation:{row['id']}",
+            result_type=UpdateResult,
         )
     except WorkflowUpdateFailedError as err:
         if rejection_of(err) is None:
@@ -409,7 +408,8 @@ async def list_evaluations(
 ) -> dict[str, Any]:
     """Evaluations, newest first; `bureau` scopes a bureau to its own, `programs` an evaluator
     to its engagement."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if bureau is not None:
         args.append(bureau)
         where.append(f"bureau = ${len(args)}")

@@ -47,7 +47,6 @@ from guatu.society.models import (
     load_rules,
 )
 from guatu.workdays import WorkCalendar, default_calendar
-from workflows.citizen_observation import CitizenObservation
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -213,7 +212,9 @@ async def _submit(
         )
     if earlier is not None:
         handle = client.get_workflow_handle(observation_workflow_id(earlier["id"]))
-        first = await handle.query(c.QUERY_OBSERVATION, result_type=ObservationView)
+        first: ObservationView = await handle.query(
+            c.QUERY_OBSERVATION, result_type=ObservationView
+        )
         return first.model_copy(update={"duplicate": True})
     cal = calendar or default_calendar()
     data = ObservationInput(
@@ -248,21 +249,28 @@ async def _submit(
             continue
         handle = client.get_workflow_handle(observation_workflow_id(oid))
         try:
+            # By name (guatu.core.constants): the domain never imports workflow code.
             handle = await client.start_workflow(
-                CitizenObservation.run,
+                c.OBSERVATION_WORKFLOW,
                 data.model_copy(update={"observation_id": oid}),
                 id=observation_workflow_id(oid),
                 task_queue=task_queue,
+                result_type=ObservationView,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except WorkflowAlreadyStartedError:
-            first = await handle.query(c.QUERY_OBSERVATION, result_type=ObservationView)
-            if first.filing_key == filing.idempotency_key and first.observer == filing.observer:
-                return first.model_copy(update={"duplicate": True})
-            await _release_photos(pool, oid, first, refs)
+            owner: ObservationView = await handle.query(
+                c.QUERY_OBSERVATION, result_type=ObservationView
+            )
+            if owner.filing_key == filing.idempotency_key and owner.observer == filing.observer:
+                return owner.model_copy(update={"duplicate": True})
+            await _release_photos(pool, oid, owner, refs)
             continue
-        return await handle.query(c.QUERY_OBSERVATION, result_type=ObservationView)
+        started: ObservationView = await handle.query(
+            c.QUERY_OBSERVATION, result_type=ObservationView
+        )
+        return started
     raise InputRejected(
         "daily_limit",
         f"同一观察员每天对同一{'项目' if filing.target_kind is TargetKind.PROJECT else '场景'}"
@@ -316,7 +324,7 @@ async def _update(
     client: Client,
     pool: asyncpg.Pool,
     observation: str,
-    method: Any,
+    update: str,
     data: ReplyInput | RateInput | ResolveInput,
     action: str,
     actor: str,
@@ -324,9 +332,10 @@ async def _update(
 ) -> ObservationView:
     handle = client.get_workflow_handle(observation_workflow_id(observation))
     try:
-        return await handle.execute_update(  # type: ignore[no-any-return]
-            method, data, id=f"{action}:{data.idempotency_key}"
+        view: ObservationView = await handle.execute_update(
+            update, data, id=f"{action}:{data.idempotency_key}", result_type=ObservationView
         )
+        return view
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -370,7 +379,7 @@ async def reply_observation(
 ) -> ObservationView:
     """The responsible bureau's reply; a refusal raises `Rejected` and is audited."""
     return await _update(
-        client, pool, observation, CitizenObservation.reply, data, "reply", data.actor, channel
+        client, pool, observation, c.UPDATE_OBSERVATION_REPLY, data, "reply", data.actor, channel
     )
 
 
@@ -382,7 +391,7 @@ async def rate_observation(
         client,
         pool,
         observation,
-        CitizenObservation.rate,
+        c.UPDATE_OBSERVATION_RATE,
         data,
         "rate",
         f"observer:{data.observer}",
@@ -400,7 +409,14 @@ async def resolve_observation(
 ) -> ObservationView:
     """区幸福办 closes an escalated observation."""
     return await _update(
-        client, pool, observation, CitizenObservation.resolve, data, "resolve", data.actor, channel
+        client,
+        pool,
+        observation,
+        c.UPDATE_OBSERVATION_RESOLVE,
+        data,
+        "resolve",
+        data.actor,
+        channel,
     )
 
 
@@ -428,7 +444,7 @@ async def find_observation(
         return row
     handle = client.get_workflow_handle(observation_workflow_id(observation))
     try:
-        view = await handle.query(c.QUERY_OBSERVATION, result_type=ObservationView)
+        view: ObservationView = await handle.query(c.QUERY_OBSERVATION, result_type=ObservationView)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

@@ -11,7 +11,7 @@ import asyncpg
 
 from guatu.core.clock import CST
 from guatu.ranking.periods import parse_period
-from guatu.society.inputs import read_society_inputs
+from guatu.ranking.society_inputs import read_society_inputs
 
 
 async def _observation(conn: asyncpg.Connection, target: str, **kw: object) -> None:
