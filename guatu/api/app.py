@@ -45,7 +45,9 @@ one role: `bureau` (a bureau system; sees and reports on its own bureau's projec
 another bureau's project answers **404**, exactly as a project that does not exist — reads
 its notification inbox and answers its supervision orders), `manager` (start, import, plan
 change, suspend / resume / cancel), `leader` (read everything: projects, overview, rankings,
-escalations, ladders; grants force-majeure exemptions), `admin` (tokens). The audit log's
+escalations, ladders; grants force-majeure exemptions), `admin` (tokens), `observer` (a 市民观察员:
+files observations and rates the replies to them), `evaluator` (a 第三方评估 agency, scoped to
+the programs it is engaged for). The audit log's
 actor is always the token, never the body: bodies carrying `actor` or `bureau` are refused.
 
 **Writes.** Every update needs an `Idempotency-Key` header. The answer is synchronous: 200
