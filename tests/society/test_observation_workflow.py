@@ -252,3 +252,16 @@ async def _status(lab: Lab, oid: str, status: str) -> bool:
 async def _office_overdue(lab: Lab, oid: str) -> bool:
     row = await lab.row(oid)
     return row is not None and row["office_overdue_at"] is not None
+
+
+async def test_the_daily_limit_holds_under_concurrent_filings(lab: Lab) -> None:
+    """Three filings at once with a limit of two: the workflow ID (n ≤ limit) decides, so two
+    start and one is refused, whatever the interleaving."""
+    results = await asyncio.gather(*(lab.submit(f"c{i}") for i in range(3)), return_exceptions=True)
+    started = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, service.Rejected)]
+    assert len(started) == 2 and len(refused) == 1, results
+    assert refused[0].code == "daily_limit"
+    assert sorted(v.id[-2:] for v in started) == ["-1", "-2"]
+    for v in started:
+        await lab.env.client.get_workflow_handle(v.workflow_id).terminate()
