@@ -24,6 +24,7 @@ from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
+from activities.society import SocietyActivities
 from config.settings import Settings, get_settings
 from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
@@ -79,6 +80,7 @@ def build_worker(
             RoundGateActivities(pool).period_has_data,
             appeals.persist,
             appeals.revise,
+            SocietyActivities(pool).persist_observation,
         ],
         **options,  # type: ignore[arg-type]
     )

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from guatu.lifecycle.book import LifecycleBook
     from guatu.lifecycle.models import (
         ClockChangeInput,
+        EvaluationRecordInput,
         Notice,
         PlanChangeInput,
         ProgressReportInput,
@@ -76,6 +77,9 @@ PATCH_BOUNDED_STATE = "lifecycle-bounded-state-2026-12"
 # A run continues as new at each programme-year boundary, so that no run lives longer than a
 # year: a patch whose pre-patch runs have all continued past it can be retired (tests/replay).
 PATCH_YEARLY_CONTINUE = "lifecycle-yearly-continue-2026-12"
+# A service project cannot close its 评估 stage without a third-party evaluation (issue 9): runs
+# started (or continued as new) after it are gated; runs recorded before keep closing freely.
+PATCH_EVALUATION_GATE = "evaluation-before-close-2026-12"
 LOCAL_PROJECTION_RETRY = RetryPolicy(
     maximum_attempts=3, initial_interval=timedelta(milliseconds=200)
 )
@@ -102,6 +106,8 @@ class ProjectLifecycle:
             # handled before `run` starts, and must find the clock anchored and the back-fill
             # window open.
             self.book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
+            if workflow.patched(PATCH_EVALUATION_GATE):
+                self.book.s.evaluation_gate = True
         self._search_attributes = input.search_attributes
         self._deliveries: dict[str, asyncio.Task[None]] = {}
         self._indexed: tuple[str, str] | None = None
@@ -124,6 +130,12 @@ class ProjectLifecycle:
             book.upgrade()
         if input.state is not None and book.bounded:
             book.compact()  # a state carried over from a run that kept everything
+        if (
+            input.state is not None
+            and not book.s.evaluation_gate
+            and workflow.patched(PATCH_EVALUATION_GATE)
+        ):
+            book.s.evaluation_gate = True
         for notice in list(book.s.pending_notices):
             self._deliver(notice)
         while book.s.status not in (RunStatus.CANCELLED, RunStatus.CLOSED):
@@ -355,6 +367,14 @@ class ProjectLifecycle:
     @cancel.validator
     def _validate_cancel(self, data: RunControlInput) -> None:
         refuse_on(lambda d: self.book.check_control("cancel", d), data)
+
+    @workflow.update(name=c.UPDATE_RECORD_EVALUATION)
+    def record_evaluation(self, data: EvaluationRecordInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.record_evaluation(data))
+
+    @record_evaluation.validator
+    def _validate_evaluation(self, data: EvaluationRecordInput) -> None:
+        refuse_on(self.book.check_evaluation, data)
 
     # -- clock (simulation) and queries -------------------------------------------------------
 

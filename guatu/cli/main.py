@@ -38,6 +38,7 @@ from typer.core import TyperGroup
 
 from config.settings import Settings, get_settings
 from guatu.cli.appeal import appeal_app
+from guatu.cli.society import evaluation_app, observation_app
 from guatu.core import logs
 from guatu.lifecycle.models import Light, Stage, Step
 
@@ -121,6 +122,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(ranking_app, name="ranking")
 app.add_typer(token_app, name="token")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(observation_app, name="observation")
+app.add_typer(evaluation_app, name="evaluation")
 
 
 @app.callback()
@@ -1187,16 +1190,25 @@ class RoleOption(StrEnum):
     manager = "manager"
     leader = "leader"
     admin = "admin"
+    observer = "observer"
+    evaluator = "evaluator"
 
 
 @token_app.command("create")
 @command
 def token_create(
-    role: Annotated[RoleOption, typer.Option("--role", help="bureau, manager, leader or admin.")],
+    role: Annotated[
+        RoleOption,
+        typer.Option("--role", help="bureau, manager, leader, admin, observer or evaluator."),
+    ],
     bureau: Annotated[
         str | None, typer.Option("--bureau", help="The bureau a bureau token acts for.")
     ] = None,
     label: Annotated[str, typer.Option("--label", help="Who or what uses the token.")] = "",
+    program: Annotated[
+        list[str] | None,
+        typer.Option("--program", help="An evaluator's program (repeat for several)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
@@ -1207,7 +1219,11 @@ def token_create(
     async def create() -> str:
         async with _pool(settings) as pool:
             try:
-                return str(await tokens.create_token(pool, role.value, bureau=bureau, label=label))
+                return str(
+                    await tokens.create_token(
+                        pool, role.value, bureau=bureau, label=label, programs=program or []
+                    )
+                )
             except ValueError as err:  # tokens.TokenError
                 raise CliError("无法创建令牌", f"cannot create the token: {err}") from None
 

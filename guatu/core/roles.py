@@ -39,6 +39,10 @@ _API_WRITES = (
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
     # Administrators set a bureau's notice channels (guatu/channels/store.py).
     "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",
+    # 市民观察 photos are stored by the door before the workflow starts (guatu/society/service.py);
+    # 第三方评估 evaluations and the bureaus' answers are written by the door, never updated.
+    "GRANT INSERT, UPDATE, DELETE ON observation_photos TO guatu_api",
+    "GRANT INSERT ON evaluations, evaluation_answers TO guatu_api",
     # Leaders and administrators manage 示范场景 scenes; the plan import adds members.
     "GRANT INSERT, UPDATE, DELETE ON scenes, scene_projects TO guatu_api",
 )

@@ -49,6 +49,7 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OBSERVATION_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }
@@ -128,6 +129,13 @@ PATCHES: tuple[Patch, ...] = (
         date(2026, 12, 1),
         _P,
         "a lifecycle continues as new at each programme-year boundary",
+    ),
+    Patch(
+        "evaluation-before-close-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a service project closes its 评估 stage only with a third-party evaluation recorded",
     ),
     Patch(
         "delivery-bounded-2026-12",

@@ -23,6 +23,7 @@ from guatu.lifecycle import notices
 from guatu.lifecycle.models import (
     AuditEntry,
     ClockChangeInput,
+    EvaluationRecordInput,
     IssueChange,
     Light,
     LightChange,
@@ -34,6 +35,7 @@ from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
     ProjectionBatch,
+    ProjectKind,
     ProjectState,
     ProjectStatus,
     ReportRecord,
@@ -543,6 +545,50 @@ class LifecycleBook:
     def check_transition(self, data: StageTransitionInput) -> None:
         if not self.known(data.idempotency_key):
             validation.check_transition(self.s, data, self.today())
+            s = self.s
+            if (
+                s.evaluation_gate
+                and data.step is Step.CLOSED
+                and s.plan.kind is ProjectKind.SERVICE
+                and not s.evaluations
+            ):
+                raise validation.InputRejected(
+                    "evaluation_required",
+                    "服务类项目须有第三方评估后才能结束「评估」阶段并关闭；请第三方评估机构先提交本项目的评估",
+                    "a service project cannot close its evaluation stage without a third-party "
+                    "evaluation; the evaluating agency must submit one first",
+                )
+
+    def check_evaluation(self, data: EvaluationRecordInput) -> None:
+        """Nothing to refuse but a closed project: the evaluation itself was checked by its door."""
+        if data.idempotency_key in self.s.seen_keys:
+            return
+        if self.s.status in (RunStatus.CANCELLED, RunStatus.CLOSED):
+            raise validation.InputRejected(
+                "project_finished",
+                "项目已关闭或取消，评估已存档，无需记入项目",
+                "the project is closed or cancelled; the evaluation is filed, not recorded on it",
+            )
+
+    def record_evaluation(self, data: EvaluationRecordInput) -> UpdateResult:
+        if seen := self.seen(data.idempotency_key):
+            return seen
+        s = self.s
+        before = self._before()
+        if data.evaluation_id not in s.evaluations:
+            s.evaluations.append(data.evaluation_id)
+        return self._accept(
+            data.idempotency_key,
+            data.actor,
+            s.plan.bureau,
+            "evaluation:record",
+            before,
+            self._result(
+                f"已记录第三方评估 {data.evaluation_id}（{data.score:.2f} 分）",
+                f"third-party evaluation {data.evaluation_id} recorded ({data.score:.2f})",
+            ),
+            data.evaluation_id,
+        )
 
     def transition(self, data: StageTransitionInput) -> UpdateResult:
         if seen := self.seen(data.idempotency_key):

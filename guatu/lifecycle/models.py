@@ -193,6 +193,15 @@ class StageTransitionInput(Strict):
     actor: str = Field(default="", max_length=200)
 
 
+class EvaluationRecordInput(Strict):
+    """A third-party evaluation (第三方评估) of the project was submitted (guatu.society)."""
+
+    evaluation_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    score: float = Field(ge=0, le=100)
+    actor: str = Field(default="", max_length=200)
+    idempotency_key: IdempotencyKey
+
+
 class IssueRaised(Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -392,6 +401,10 @@ class ProjectState(BaseModel):
     # Bounded runs (patch lifecycle-bounded-state-2026-12) keep the first and the last
     # baselines; this many in between live only in PostgreSQL's audit of plan changes.
     baselines_dropped: int = 0
+    # 第三方评估 (issue 9): evaluations recorded, and whether closing a service project needs
+    # one (runs started or continued after the patch `evaluation-before-close-2026-12`).
+    evaluations: list[str] = Field(default_factory=list)
+    evaluation_gate: bool = False
 
 
 class ProjectStatus(BaseModel):

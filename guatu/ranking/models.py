@@ -86,6 +86,10 @@ class ComponentKey(StrEnum):
     MILESTONES_ON_TIME = "milestones_on_time"  # points × share of due milestones met on time
     REPORTS_ON_TIME = "reports_on_time"  # points × share of monthly reports on time
     RED_MONTHS = "red_months"  # − points per month spent red in the period
+    # 市民观察 and 第三方评估 (guatu.ranking.society_scoring; frozen in `ProjectInput.society`)
+    CITIZEN_SATISFACTION = "citizen_satisfaction"  # points × 满意 ÷ rated replies
+    RESPONSE_TIMELINESS = "response_timeliness"  # points × replies on time ÷ replies due
+    THIRD_PARTY_SCORE = "third_party_score"  # points × the latest evaluation's score ÷ 100
 
 
 class Basis(StrEnum):
@@ -274,6 +278,27 @@ class ReportInput(BaseModel):
     on_time: bool
 
 
+class EvaluationInput(BaseModel):
+    """The third-party evaluation a project is scored on: its own latest version submitted
+    before close, or else its program's for the year (`subject` says which)."""
+
+    id: str
+    subject: str  # project | program
+    year: int
+    score: float
+
+
+class SocietyInput(BaseModel):
+    """What 市民观察 and 第三方评估 say about one project, frozen at period close, by month:
+    ratings by the month they were given, replies due by the month of their deadline."""
+
+    satisfied: dict[str, int] = Field(default_factory=dict)
+    unsatisfied: dict[str, int] = Field(default_factory=dict)
+    replies_due: dict[str, int] = Field(default_factory=dict)
+    replies_on_time: dict[str, int] = Field(default_factory=dict)
+    evaluation: EvaluationInput | None = None
+
+
 class ProjectInput(BaseModel):
     """Everything the rules read about one project, frozen at period close."""
 
@@ -298,6 +323,8 @@ class ProjectInput(BaseModel):
     # Year-plan basis (added for issue 8; snapshots frozen before read 0 and never use them).
     year_plan_wan: float = 0.0
     year_plan_to_date_wan: float = 0.0
+    # 市民观察 / 第三方评估 (issue 9); None in snapshots frozen before, read as "nothing yet".
+    society: SocietyInput | None = None
 
 
 class Snapshot(BaseModel):

@@ -52,6 +52,7 @@ from guatu.lifecycle.models import (
     ClockChangeInput,
     ProgrammeClock,
     ProgressReportInput,
+    ProjectKind,
     ProjectPlan,
     Stage,
     StageTransitionInput,
@@ -270,6 +271,10 @@ class Bureaus:
             if not due:
                 return
             reached, step = min(due)
+            if step is Step.CLOSED and plan.kind is ProjectKind.SERVICE:
+                # A service project closes its 评估 stage only once a third-party evaluation is
+                # in (guatu.society.evaluations); the simulated bureaus model no agencies.
+                return
             if before_delivery is not None and (
                 step is Step.CLOSED or stage_after(step) in DELIVERED
             ):

@@ -276,6 +276,7 @@ async def start_up_work(st: Stack, first_round: bool = True) -> None:
     try:
         if st.settings.load_sample:
             await seed_sample_history(st)
+            await seed_society_sample(st)
         handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
@@ -319,6 +320,19 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
 
     await seed_sample_scenes(st.pool, [p.code for p in plans])  # 示范场景 (illustrative)
     return len(plans)
+
+
+async def seed_society_sample(st: Stack) -> None:
+    """Illustrative 市民观察 and 第三方评估 on the sample (guatu/society/sample.py), idempotent;
+    a failure is logged and the rest of the start-up goes on."""
+    from guatu.society.sample import seed_society_sample as seed
+
+    try:
+        await seed(st.client, st.pool, st.settings.task_queue)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("illustrative observations and evaluations not seeded")
 
 
 async def seed_sample_history(st: Stack) -> None:

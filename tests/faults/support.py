@@ -42,6 +42,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from guatu.core import constants as c
 from guatu.core.clock import local_date, month_key
 from guatu.lifecycle.models import (
+    EvaluationRecordInput,
     IssueRaised,
     ProgrammeClock,
     ProgressReportInput,
@@ -327,6 +328,18 @@ class Bureau:
             ),
         )
 
+    async def evaluate(self, plan: ProjectPlan) -> UpdateResult:
+        """A third-party evaluation recorded: a service project's 评估 stage may then close."""
+        return await self.update(
+            plan.code,
+            c.UPDATE_RECORD_EVALUATION,
+            EvaluationRecordInput(
+                evaluation_id=f"project-{plan.code}-v1",
+                score=80,
+                idempotency_key=f"{plan.code}:evaluation",
+            ),
+        )
+
     async def step(self, plan: ProjectPlan, step: Step) -> UpdateResult:
         return await self.update(
             plan.code,
@@ -396,6 +409,8 @@ async def scripted_lifecycle(
     for step in order:
         if plan.milestone(step) is not None:
             await watch.wait_missed(plan.code, step)
+        if step is Step.CLOSED and plan.kind is ProjectKind.SERVICE:
+            await bureau.evaluate(plan)
         await bureau.step(plan, step)
         if plan.milestone(step) is not None:
             milestones_done += 1
@@ -409,7 +424,7 @@ class Expected:
 
     steps: frozenset[Step]
     missed: frozenset[Step]
-    audit_rows: int  # accepted inputs: 2 reports + every step
+    audit_rows: int  # accepted inputs: 2 reports + every step (+ a service's evaluation)
     stage_rows: int  # 立项 + every step
 
 
@@ -429,11 +444,12 @@ EXPECTED_ENGINEERING = Expected(
     audit_rows=2 + 9,
     stage_rows=1 + 9,
 )
-# Service: 4 steps (实施, 完成, 评估, 关闭), 3 with a milestone.
+# Service: 4 steps (实施, 完成, 评估, 关闭), 3 with a milestone; the third-party evaluation
+# recorded before closing is one more accepted input.
 EXPECTED_SERVICE = Expected(
     steps=frozenset(SERVICE_ORDER),
     missed=frozenset({Step.IMPLEMENTING, Step.DONE, Step.EVALUATED}),
-    audit_rows=2 + 4,
+    audit_rows=2 + 4 + 1,
     stage_rows=1 + 4,
 )
 

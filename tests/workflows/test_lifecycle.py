@@ -25,6 +25,7 @@ from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date, month_key
 from guatu.lifecycle.models import (
+    EvaluationRecordInput,
     IssueRaised,
     Light,
     MilestonePlan,
@@ -198,8 +199,19 @@ async def test_full_service_lifecycle(lab: Lab) -> None:
         milestone_days=[20, 120, 200],
     )
     handle = await lab.start(plan)
-    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED):
+    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED):
         await lab.step(plan.code, step)
+    # The 评估 stage closes only with a third-party evaluation recorded (guatu.society).
+    with pytest.raises(Rejected) as refused:
+        await lab.step(plan.code, Step.CLOSED)
+    assert refused.value.code == "evaluation_required"
+    await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_RECORD_EVALUATION,
+        EvaluationRecordInput(evaluation_id="project-X-2026-v1", score=85, idempotency_key="ev1"),
+    )
+    await lab.step(plan.code, Step.CLOSED)
     final = await handle.result()
     assert final.stage is Stage.CLOSED
     assert [m["actual"] is not None for m in final.milestones] == [True, True, True]
