@@ -25,12 +25,14 @@ from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
+from activities.society import SocietyActivities
 from config.settings import Settings, get_settings
 from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
 from guatu.core.temporal_client import connect
 from guatu.core.versioning import worker_options as versioning_options
 from guatu.runtime.dsns import role_dsns
+from guatu.runtime.sweeper import run_sweeper
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -81,6 +83,7 @@ def build_worker(
             RoundGateActivities(pool).period_has_data,
             appeals.persist,
             appeals.revise,
+            SocietyActivities(pool).persist_observation,
         ],
         **options,  # type: ignore[arg-type]
     )
@@ -110,11 +113,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 deployment=settings.deployment_name,
                 build_id=settings.build_id,
             )
+            sweeper = (
+                asyncio.create_task(run_sweeper(client, pool, settings.sweep_seconds))
+                if settings.sweep_seconds > 0
+                else None
+            )
             if settings.metrics_enabled and settings.worker_metrics_port is not None:
                 await metrics.serve_worker_metrics(settings, stop)
             else:
                 await stop.wait()
             log.info("worker stopping")
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
     await pool.close()
 
 

@@ -51,7 +51,10 @@ with workflow.unsafe.imports_passed_through():
         RecordPeriodInput,
         RecordPeriodResult,
     )
+    from guatu.workdays import default_calendar
     from workflows.durable import Deliveries, continue_as_new_due, settle, wait_until
+
+    default_calendar()  # built here, outside the sandbox: a run only reads the cached calendar
 
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).

@@ -49,6 +49,7 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OBSERVATION_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }
@@ -106,6 +107,35 @@ PATCHES: tuple[Patch, ...] = (
         date(2026, 12, 1),
         _P,
         "late data revises past months (rules revision 1)",
+    ),
+    Patch(
+        "report-write-through-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "an Update's rows written through by its door; no projection activity per Update; the"
+        " deadline timer re-armed only when the next deadline moves",
+    ),
+    Patch(
+        "lifecycle-bounded-state-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "bounded lifecycle state: narratives, notes, issue titles and resolved issues in PostgreSQL",
+    ),
+    Patch(
+        "lifecycle-yearly-continue-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a lifecycle continues as new at each programme-year boundary",
+    ),
+    Patch(
+        "evaluation-before-close-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a service project closes its 评估 stage only with a third-party evaluation recorded",
     ),
     Patch(
         "delivery-bounded-2026-12",

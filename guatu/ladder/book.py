@@ -36,6 +36,7 @@ from guatu.ladder.rules import ladder_step, track_key
 from guatu.ranking.actions import ACTION_ZH, ActionKind, OrderStatus
 from guatu.ranking.models import Exemption
 from guatu.ranking.periods import parse_period
+from guatu.workdays import default_calendar
 
 
 class LadderBook(LadderLedger):
@@ -233,7 +234,23 @@ class LadderBook(LadderLedger):
         deadline: date | None = None
         order_id: str | None = None
         if action.kind in (ActionKind.SUPERVISION, ActionKind.PROJECT_SUPERVISION):
-            deadline = self.today() + timedelta(days=action.due_days or 0)
+            days = action.due_days or 0
+            unit = (
+                data.ladder.project_correction_unit
+                if action.kind is ActionKind.PROJECT_SUPERVISION
+                else data.ladder.correction_plan_unit
+            )
+            # Working days (工作日) only when the rules say so. No patch: the branch is reachable
+            # only through a `LadderRules` unit that code before it refused (extra="forbid"),
+            # so no recorded history can take it; calendar units run exactly as before.
+            if unit == "working":
+                cal = default_calendar()
+                deadline = cal.add(self.today(), days, "working")
+                why_zh, _, why_en = cal.explain(self.today(), days, "working").partition(" / ")
+                lines_zh.append(f"期限计算：{why_zh}")
+                lines_en.append(f"deadline: {why_en}")
+            else:
+                deadline = self.today() + timedelta(days=days)
             suffix = f"project:{action.project}" if action.project else "supervision"
             order_id = f"{s.bureau}:{o.ruleset_id}:{head}:{suffix}"
             order = SupervisionOrder(

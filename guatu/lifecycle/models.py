@@ -193,6 +193,15 @@ class StageTransitionInput(Strict):
     actor: str = Field(default="", max_length=200)
 
 
+class EvaluationRecordInput(Strict):
+    """A third-party evaluation (第三方评估) of the project was submitted (guatu.society)."""
+
+    evaluation_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    score: float = Field(ge=0, le=100)
+    actor: str = Field(default="", max_length=200)
+    idempotency_key: IdempotencyKey
+
+
 class IssueRaised(Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -297,6 +306,16 @@ class OpenIssue(BaseModel):
     raised_month: str
 
 
+class IssueChange(BaseModel):
+    """One issue raised or resolved, for the read model's 问题台账 (project_issues)."""
+
+    id: str
+    title: str = ""
+    raised_month: str
+    resolved_month: str | None = None
+    version: int
+
+
 class MilestoneWatch(BaseModel):
     """Which deadline events of one milestone have already fired (so a restart never repeats)."""
 
@@ -379,6 +398,13 @@ class ProjectState(BaseModel):
     backfill_until: date | None = None  # last day of the back-fill window (待补报)
     backfill_closed: bool = False
     month_checks: dict[str, MonthCheck] = Field(default_factory=dict)
+    # Bounded runs (patch lifecycle-bounded-state-2026-12) keep the first and the last
+    # baselines; this many in between live only in PostgreSQL's audit of plan changes.
+    baselines_dropped: int = 0
+    # 第三方评估 (issue 9): evaluations recorded, and whether closing a service project needs
+    # one (runs started or continued after the patch `evaluation-before-close-2026-12`).
+    evaluations: list[str] = Field(default_factory=list)
+    evaluation_gate: bool = False
 
 
 class ProjectStatus(BaseModel):
@@ -418,6 +444,19 @@ class ProjectionBatch(BaseModel):
     light_changes: list[LightChange] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
+    issues: list[IssueChange] = Field(default_factory=list)
+
+
+class UpdateOutcome(UpdateResult):
+    """What a lifecycle Update returns over Temporal: the bureau's answer and, for runs that
+    write through (patch `report-write-through-2026-12`), the rows the door writes to the read
+    model right after the Update (`guatu.lifecycle.projection`). A door hands the bureau only
+    the `UpdateResult` part."""
+
+    projection: ProjectionBatch | None = None
+
+    def answer(self) -> UpdateResult:
+        return UpdateResult.model_validate(self.model_dump(exclude={"projection"}))
 
 
 StartProjectInput.model_rebuild()

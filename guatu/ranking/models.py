@@ -20,11 +20,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from typing_extensions import TypedDict
+
+from guatu.workdays.units import UNITS, Unit
 
 RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 PeriodKey = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
@@ -82,6 +86,10 @@ class ComponentKey(StrEnum):
     MILESTONES_ON_TIME = "milestones_on_time"  # points × share of due milestones met on time
     REPORTS_ON_TIME = "reports_on_time"  # points × share of monthly reports on time
     RED_MONTHS = "red_months"  # − points per month spent red in the period
+    # 市民观察 and 第三方评估 (guatu.ranking.society_scoring; frozen in `ProjectInput.society`)
+    CITIZEN_SATISFACTION = "citizen_satisfaction"  # points × 满意 ÷ rated replies
+    RESPONSE_TIMELINESS = "response_timeliness"  # points × replies on time ÷ replies due
+    THIRD_PARTY_SCORE = "third_party_score"  # points × the latest evaluation's score ÷ 100
 
 
 class Basis(StrEnum):
@@ -151,24 +159,39 @@ def _months_only() -> list[KindName]:
 
 
 class LadderRules(Strict):
+    """A deadline's day unit sits next to its day count: "working" (工作日, on the working-day
+    calendar, `guatu.workdays`) or "calendar" (自然日, the default). A "calendar" unit is left
+    out of every dump, so rule bodies written before units existed keep their canonical JSON and
+    SHA-256 (and read back the same)."""
+
     levels: list[LadderRung] = Field(default_factory=_rungs, min_length=1)
     correction_plan_days: int = Field(default=15, ge=1)
+    correction_plan_unit: Unit = "calendar"
     step_down: int = Field(default=1, ge=0)
     award_after: int = Field(default=2, ge=1)
     project_red_months: int = Field(default=2, ge=1)
     project_correction_days: int = Field(default=30, ge=1)
+    project_correction_unit: Unit = "calendar"
     project_order_periods: list[KindName] = Field(default_factory=_months_only)
 
+    @model_serializer(mode="wrap")
+    def _omit_calendar_units(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("correction_plan_unit", "project_correction_unit"):
+            if data.get(key) == "calendar":
+                del data[key]
+        return data
 
-# The only day unit until the working-day calendar (issue #7) exists: named in the data now so
-# that a rule file asking for working days is refused instead of silently read as calendar days.
-APPEAL_DAY_UNITS = ("calendar",)
+
+# The day units an appeal term may be counted in (`guatu.workdays`): 工作日 or 自然日.
+APPEAL_DAY_UNITS = UNITS
 
 
 class AppealRules(Strict):
     """申诉: how long a bureau may appeal a published round, and how fast leaders must answer.
 
-    All counts are days of `day_unit`, counted from the local (Asia/Shanghai) date of the event:
+    All counts are days of `day_unit` ("working": 工作日 on the working-day calendar; "calendar":
+    自然日), counted from the local (Asia/Shanghai) date of the event, that day not counted:
     a round published on D may be appealed up to and including D + `window_days`; an appeal
     filed on F must be decided by the end of F + `decision_days`; the leaders are reminded at
     the start of that day minus `reminder_days` (0: no reminder); an appeal still undecided when
@@ -190,9 +213,8 @@ class AppealRules(Strict):
     def _known_unit(cls, unit: str) -> str:
         if unit not in APPEAL_DAY_UNITS:
             raise ValueError(
-                f"申诉期限单位只能是 {'、'.join(APPEAL_DAY_UNITS)}（自然日），工作日待工作日历上线 / "
-                f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)} "
-                "(working days need the working-day calendar)"
+                f"申诉期限单位只能是 working（工作日）或 calendar（自然日），不能是 {unit!r} / "
+                f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)}"
             )
         return unit
 
@@ -256,6 +278,27 @@ class ReportInput(BaseModel):
     on_time: bool
 
 
+class EvaluationInput(BaseModel):
+    """The third-party evaluation a project is scored on: its own latest version submitted
+    before close, or else its program's for the year (`subject` says which)."""
+
+    id: str
+    subject: str  # project | program
+    year: int
+    score: float
+
+
+class SocietyInput(BaseModel):
+    """What 市民观察 and 第三方评估 say about one project, frozen at period close, by month:
+    ratings by the month they were given, replies due by the month of their deadline."""
+
+    satisfied: dict[str, int] = Field(default_factory=dict)
+    unsatisfied: dict[str, int] = Field(default_factory=dict)
+    replies_due: dict[str, int] = Field(default_factory=dict)
+    replies_on_time: dict[str, int] = Field(default_factory=dict)
+    evaluation: EvaluationInput | None = None
+
+
 class ProjectInput(BaseModel):
     """Everything the rules read about one project, frozen at period close."""
 
@@ -280,6 +323,8 @@ class ProjectInput(BaseModel):
     # Year-plan basis (added for issue 8; snapshots frozen before read 0 and never use them).
     year_plan_wan: float = 0.0
     year_plan_to_date_wan: float = 0.0
+    # 市民观察 / 第三方评估 (issue 9); None in snapshots frozen before, read as "nothing yet".
+    society: SocietyInput | None = None
 
 
 class Snapshot(BaseModel):

@@ -28,6 +28,7 @@ from guatu.ranking.models import (
     Window,
 )
 from guatu.ranking.periods import Period
+from guatu.ranking.society_scoring import SOCIETY_KEYS, society_line
 
 LIGHT_ZH = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 TIE_ZH = {
@@ -335,6 +336,8 @@ def score_project(p: ProjectInput, rules: RuleSet, period: Period) -> Scored:
             lines.append(_reports(p, c, period))
         elif c.key is ComponentKey.RED_MONTHS:
             lines.append(_red_months(p, c, period))
+        elif c.key in SOCIETY_KEYS:
+            lines.append(society_line(p, c, period))
     raw = round(sum(line["points"] or 0.0 for line in lines), 2)
     score = raw
     parts = " + ".join(pts(line["points"] or 0.0) for line in lines).replace("+ -", "− ")

@@ -41,6 +41,7 @@ from guatu.ranking.messages import RoundResult
 from guatu.runtime.dsns import role_dsns
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
+from guatu.runtime.sweeper import run_sweeper
 from worker import build_worker
 
 log = structlog.get_logger("guatu.runtime.up")
@@ -275,6 +276,7 @@ async def start_up_work(st: Stack, first_round: bool = True) -> None:
     try:
         if st.settings.load_sample:
             await seed_sample_history(st)
+            await seed_society_sample(st)
         handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
@@ -314,7 +316,23 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     log.info(
         "sample programme loaded", projects=len(plans), seconds=round(time.monotonic() - started, 2)
     )
+    from guatu.scenes.sample import seed_sample_scenes
+
+    await seed_sample_scenes(st.pool, [p.code for p in plans])  # 示范场景 (illustrative)
     return len(plans)
+
+
+async def seed_society_sample(st: Stack) -> None:
+    """Illustrative 市民观察 and 第三方评估 on the sample (guatu/society/sample.py), idempotent;
+    a failure is logged and the rest of the start-up goes on."""
+    from guatu.society.sample import seed_society_sample as seed
+
+    try:
+        await seed(st.client, st.pool, st.settings.task_queue)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("illustrative observations and evaluations not seeded")
 
 
 async def seed_sample_history(st: Stack) -> None:
@@ -411,6 +429,10 @@ async def _serve(
                 await bootstrap_tokens(st)
             serving.set()
             background = [asyncio.create_task(start_up_work(st, first_round))]
+            if settings.sweep_seconds > 0:  # the read model's safety net (guatu.runtime.sweeper)
+                background.append(
+                    asyncio.create_task(run_sweeper(st.client, st.pool, settings.sweep_seconds))
+                )
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
             log.info(
@@ -459,6 +481,7 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
             config,
             task_queue=st.settings.task_queue,
             on_month_closed=month_closed,
+            pool=st.pool,
         )
         report = await sim.run()
         if not report.reached_today:

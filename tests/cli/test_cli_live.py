@@ -459,9 +459,18 @@ def test_every_read_command_takes_json() -> None:
         "appeal submit",
         "appeal list",
         "appeal decide",
+        "observation list",
+        "observation show",
+        "observation reply",
+        "observation resolve",
+        "observation figures",
+        "evaluation list",
+        "evaluation show",
         "simulate",
         "channels set",
         "channels list",
+        "scene list",
+        "scene show",
     }
     writers = {
         "up",
@@ -470,6 +479,10 @@ def test_every_read_command_takes_json() -> None:
         "token revoke",
         "ranking bulletin",
         "channels remove",
+        "scene set",
+        "scene add",
+        "scene remove",
+        "scene delete",
     }
     assert set(commands) == with_json | writers
 

@@ -94,7 +94,6 @@ from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     UpdateResult,
@@ -104,6 +103,7 @@ from guatu.lifecycle.service import project_status, send_update, start_input, st
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch
+from workflows.project_lifecycle import ProjectLifecycle
 
 MILESTONES = [
     (Step.PRELIMINARY, 1, 20),
@@ -232,7 +232,7 @@ async def back_fill(
         await send_update(
             client,
             p.code,
-            c.UPDATE_REPORT,
+            ProjectLifecycle.submit_report,
             ProgressReportInput(
                 bureau=p.bureau,
                 idempotency_key=f"{p.code}-r{m}",
@@ -247,7 +247,7 @@ async def back_fill(
             await send_update(
                 client,
                 p.code,
-                c.UPDATE_TRANSITION,
+                ProjectLifecycle.transition_stage,
                 StageTransitionInput(
                     bureau=p.bureau, idempotency_key=f"{p.code}-t{i}", step=ms.step, on=ms.planned
                 ),
@@ -425,7 +425,7 @@ async def test_mid_year_adoption_end_to_end(
             fixed: UpdateResult = await send_update(
                 client,
                 h1.code,
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=h,
                     idempotency_key=f"{h1.code}-fix",
@@ -569,7 +569,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
         handle = client.get_workflow_handle(c.project_workflow_id(p.code))
         try:
             result: UpdateResult = await client.execute_update_with_start_workflow(
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=bureau,
                     idempotency_key=f"{p.code}-r1",
@@ -588,7 +588,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
                 result_type=UpdateResult,
             )
             assert result.accepted and not result.duplicate
-            state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+            state = await handle.query(ProjectLifecycle.state)
         finally:
             with contextlib.suppress(Exception):
                 await handle.terminate()

@@ -45,6 +45,7 @@ from guatu.lifecycle.models import ProgressReportInput, ProjectKind, TimerPolicy
 from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from tests.replay.corpus import Recorded, corpus
+from workflows.project_lifecycle import ProjectLifecycle
 from workflows.registry import WORKFLOWS
 
 # The replay corpus with its real workflow IDs (RankingRound decides on its own ID).
@@ -200,7 +201,9 @@ async def test_lifecycle_history_holds_no_clear_text(
                 physical_progress_pct=5,
                 narrative=marker,
             )
-            result = await send_update(codec_client, plan.code, c.UPDATE_REPORT, report)
+            result = await send_update(
+                codec_client, plan.code, ProjectLifecycle.submit_report, report
+            )
             assert result.accepted
             # Through the codec the project reads back in clear.
             assert (await project_status(codec_client, plan.code)).name_zh == marker

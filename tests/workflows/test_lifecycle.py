@@ -25,6 +25,7 @@ from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date, month_key
 from guatu.lifecycle.models import (
+    EvaluationRecordInput,
     IssueRaised,
     Light,
     MilestonePlan,
@@ -45,6 +46,7 @@ from guatu.lifecycle.models import (
 from guatu.lifecycle.rules.deadlines import report_due_day
 from guatu.lifecycle.service import Rejected, project_status, send_update, start_project
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 # Milestone tests switch the progress rule off so that only the milestone rule colours.
 NO_PROGRESS_RULE = TimerPolicy(progress_yellow_points=1000, progress_red_points=1000)
@@ -78,7 +80,7 @@ class Lab:
 
     async def state(self, code: str) -> ProjectState:
         handle = self.client.get_workflow_handle(c.project_workflow_id(code))
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        return await handle.query(ProjectLifecycle.state)
 
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))
@@ -98,7 +100,9 @@ class Lab:
             step=step,
             **kw,
         )
-        return await send_update(self.client, code, c.UPDATE_TRANSITION, data, pool=self.pool)
+        return await send_update(
+            self.client, code, ProjectLifecycle.transition_stage, data, pool=self.pool
+        )
 
     async def report(
         self,
@@ -117,7 +121,9 @@ class Lab:
             physical_progress_pct=progress,
             **kw,
         )
-        return await send_update(self.client, code, c.UPDATE_REPORT, data, pool=self.pool)
+        return await send_update(
+            self.client, code, ProjectLifecycle.submit_report, data, pool=self.pool
+        )
 
     async def notices(self, code: str, kind: str) -> int:
         return sum(1 for k in self.receiver.kinds(code) if k == kind)
@@ -193,8 +199,19 @@ async def test_full_service_lifecycle(lab: Lab) -> None:
         milestone_days=[20, 120, 200],
     )
     handle = await lab.start(plan)
-    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED):
+    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED):
         await lab.step(plan.code, step)
+    # The 评估 stage closes only with a third-party evaluation recorded (guatu.society).
+    with pytest.raises(Rejected) as refused:
+        await lab.step(plan.code, Step.CLOSED)
+    assert refused.value.code == "evaluation_required"
+    await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_RECORD_EVALUATION,
+        EvaluationRecordInput(evaluation_id="project-X-2026-v1", score=85, idempotency_key="ev1"),
+    )
+    await lab.step(plan.code, Step.CLOSED)
     final = await handle.result()
     assert final.stage is Stage.CLOSED
     assert [m["actual"] is not None for m in final.milestones] == [True, True, True]
@@ -383,7 +400,7 @@ async def test_plan_change_rearms_deadlines(lab: Lab) -> None:
     result = await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_PLAN,
+        ProjectLifecycle.change_plan,
         PlanChangeInput(
             idempotency_key="re-plan-1",
             reason="征地延期",
@@ -421,7 +438,7 @@ async def test_suspend_resume_cancel(lab: Lab) -> None:
     await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_SUSPEND,
+        ProjectLifecycle.suspend,
         RunControlInput(idempotency_key="s1", reason="资金未到位"),
     )
     await lab.skip(20)  # the milestone falls due while suspended: nothing fires
@@ -429,13 +446,15 @@ async def test_suspend_resume_cancel(lab: Lab) -> None:
     with pytest.raises(Rejected) as refused:
         await lab.report(plan.code, month_key(plan.start), 1, 1)
     assert refused.value.code == "project_suspended"
-    await send_update(lab.client, plan.code, c.UPDATE_RESUME, RunControlInput(idempotency_key="r1"))
+    await send_update(
+        lab.client, plan.code, ProjectLifecycle.resume, RunControlInput(idempotency_key="r1")
+    )
     status = await lab.status(plan.code)
     assert status.status is RunStatus.ACTIVE and status.light is Light.YELLOW
     await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_CANCEL,
+        ProjectLifecycle.cancel,
         RunControlInput(idempotency_key="c1", reason="规划调整，项目撤销"),
     )
     final = await handle.result()
