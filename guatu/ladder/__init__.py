@@ -6,7 +6,8 @@ months running, correction plans and their escalation, force-majeure exemptions,
 withdrawal of decisions a revised round no longer supports.
 
 Modules (import what you need; this package imports nothing on its own so that the workflow
-sandbox only ever sees the pure ones: `store` and `service` are not for workflow code):
+sandbox only ever sees the pure ones: `store`, `queries` and `service` are not for workflow
+code):
 
 - `models`: the ladder's state, decisions, orders and messages (pydantic).
 - `rules`: the pure ladder step, the standing a leader reads, what a ladder may forget.
@@ -15,6 +16,7 @@ sandbox only ever sees the pure ones: `store` and `service` are not for workflow
   on the bookkeeping of `LadderLedger` (clock, batches, idempotency, what is forgotten).
 - `checks`, `decisions`: what an update is refused for; the decision records the book writes.
 - `store`: the ladder's rows in PostgreSQL and the state it restarts from (asyncpg).
+- `queries`: a bureau's standing as leaders read it, from PostgreSQL (asyncpg).
 - `service`: Temporal-facing helpers — `ensure_ladder` (the one way a ladder is started or
   restarted), exemptions, correction plans, the live standing.
 """
