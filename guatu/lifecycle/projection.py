@@ -118,11 +118,14 @@ SELECT 1
 """
 
 
-async def write_batch(pool: asyncpg.Pool, batch: ProjectionBatch) -> None:
+async def write_batch(
+    pool: asyncpg.Pool, batch: ProjectionBatch, *, since: float | None = None
+) -> None:
     """Write `batch` atomically, in one statement (one round trip: the doors write on the
-    request's path); writing it again, or an older batch, changes nothing."""
+    request's path); writing it again, or an older batch, changes nothing. `since`: when the
+    door sent the Update (`time.monotonic()`), for the read model's lag."""
     await pool.execute(_WRITE, *_arguments(batch))
-    metrics.projection_committed()
+    metrics.projection_committed(since)
 
 
 def _arguments(batch: ProjectionBatch) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -344,6 +345,7 @@ async def send_update(
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
     name = update_name(update)
     update_id = f"{name}:{key}:{uuid.uuid4().hex}"
+    sent = time.monotonic()
     try:
         outcome: UpdateOutcome
         if isinstance(update, str):  # scripts replaying recorded calls by name
@@ -372,14 +374,16 @@ async def send_update(
             )
         raise rejected from None
     if pool is not None and outcome.projection is not None:
-        await write_through(pool, outcome.projection)
+        await write_through(pool, outcome.projection, sent)
     return outcome.answer()
 
 
-async def write_through(pool: asyncpg.Pool, batch: ProjectionBatch) -> bool:
+async def write_through(
+    pool: asyncpg.Pool, batch: ProjectionBatch, since: float | None = None
+) -> bool:
     """Write an Update's rows; False (logged) if PostgreSQL did not take them."""
     try:
-        await write_batch(pool, batch)
+        await write_batch(pool, batch, since=since)
     except READ_MODEL_DOWN as err:
         log.warning(
             "read model write-through failed; the run's projection will write it",
