@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import warnings
 from datetime import timedelta
 
 import asyncpg
@@ -24,6 +25,7 @@ from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
+from activities.round_work import RoundKeyActivities, RoundWork, pool_dsn, round_executor
 from config.settings import Settings, get_settings
 from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
@@ -43,7 +45,12 @@ def build_worker(
     **overrides: object,
 ) -> Worker:
     """The worker of every workflow and activity. `overrides` go to `Worker`, except
-    `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds)."""
+    `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds) and
+    `round_dsn` (the DSN a ranking round's process connects with; default: the pool's).
+
+    A round's CPU-bound step is a sync activity run in a process pool shared by the workers of
+    this process (`settings.round_processes`; activities/round_work.py), so that the event loop
+    running every workflow task of this worker never waits for it."""
     # The workflow sandbox re-imports workflow modules for every run it starts; without a
     # bytecode cache (PYTHONDONTWRITEBYTECODE) each of those imports recompiles the source.
     sys.dont_write_bytecode = False
@@ -53,11 +60,20 @@ def build_worker(
         pool, http, max_attempts=attempts if isinstance(attempts, int) else None, settings=settings
     )
     ranking = RankingActivities(pool, client)
+    round_dsn = overrides.pop("round_dsn", None)
+    round_work = RoundWork(round_dsn if isinstance(round_dsn, str) else pool_dsn(pool))
+    executor, shared_state = round_executor(settings.round_processes)
+    # Only the rounds' sync step runs in that executor; every other activity is async.
+    warnings.filterwarnings(
+        "ignore", "Worker max_concurrent_activities is .* activity_executor", UserWarning
+    )
     appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_seconds),
+        "activity_executor": executor,
+        "shared_state_manager": shared_state,
         # GUATU_DEPLOYMENT_NAME + GUATU_BUILD_ID: poll as that worker deployment version.
         **versioning_options(settings, WORKFLOWS),
     }
@@ -72,6 +88,8 @@ def build_worker(
             ranking.freeze,
             ranking.compute,
             ranking.feed_ladder,
+            round_work.compute_round,
+            RoundKeyActivities(pool, ranking).feed_ladder_key,
             ranking.round_notices,
             ranking.ladder_persist,
             RoundGateActivities(pool).period_has_data,

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 20000
     graceful_shutdown_seconds: int = 30
     webhook_timeout_seconds: float = 10.0
+    # Processes that run a ranking round's CPU-bound step (activities/round_work.py) beside the
+    # worker's event loop; 0: a thread of the worker instead (it then shares the worker's GIL).
+    round_processes: int = 1
 
     log_level: str = "INFO"
     # Kept for compatibility: GUATU_LOG_JSON=true/false means json/console when GUATU_LOG_FORMAT
