@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -166,6 +167,65 @@ async def wait_projected(pool: asyncpg.Pool, prefix: str, count: int, timeout: f
             return time.perf_counter() - started
         await asyncio.sleep(0.5)
     raise TimeoutError(f"{prefix}: projected fewer than {count} in {timeout} s")
+
+
+class TaskLatencyProbe:
+    """Workflow-task latency of a worker, end to end: the round trip of an Update its validator
+    refuses (`resume` of a project that is not suspended). Each is one workflow task on that
+    worker (the event loop, the workflow thread, the sandbox) and writes no history. The
+    probed lifecycle starts next year: out of scope of the round being measured."""
+
+    def __init__(self, handle: WorkflowHandle[Any, Any]) -> None:
+        self.handle = handle
+        self.samples: list[float] = []
+        self.n = 0
+
+    @classmethod
+    async def start(cls, client: Client, task_queue: str, year: int) -> TaskLatencyProbe:
+        plan = synthetic_plans(1, year, f"PROBE{uuid.uuid4().hex[:4].upper()}-")[0]
+        plan = plan.model_copy(
+            update={
+                "start": date(year + 1, 1, 1),
+                "finish": date(year + 2, 12, 1),
+                "milestones": [
+                    m.model_copy(update={"planned": date(year + 1, 6, 1)}) for m in plan.milestones
+                ],
+                "yearly_investment_wan": {},
+            }
+        )
+        await start_programme(client, [plan], load_policy(), task_queue=task_queue)
+        probe = cls(client.get_workflow_handle(c.project_workflow_id(plan.code)))
+        await probe.once()  # the first one waits for the lifecycle's first task
+        probe.take()
+        return probe
+
+    async def once(self) -> None:
+        from temporalio.client import WorkflowUpdateFailedError
+
+        from guatu.lifecycle.models import RunControlInput
+
+        self.n += 1
+        t = time.perf_counter()
+        try:
+            await self.handle.execute_update(
+                c.UPDATE_RESUME, RunControlInput(idempotency_key=f"probe-{self.n}")
+            )
+        except WorkflowUpdateFailedError:
+            pass  # refused, as meant
+        else:
+            raise RuntimeError("the probe's update was applied: it must be refused")
+        self.samples.append((time.perf_counter() - t) * 1000)
+
+    async def run(self, seconds: float, gap: float = 0.02) -> None:
+        """Probe one at a time, `gap` seconds apart, for `seconds` (or until cancelled)."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            await self.once()
+            await asyncio.sleep(gap)
+
+    def take(self) -> list[float]:
+        samples, self.samples = self.samples, []
+        return samples
 
 
 class Bench:
@@ -613,7 +673,9 @@ class Bench:
 
     async def measure_ranking(self, rounds: bool = True, queries: bool = True) -> None:
         """A full monthly round (freeze, score, rank, lists, ladders, notices) per size; the
-        leader queries run on the 10,000-project read model once its round is published."""
+        leader queries run on the 10,000-project read model once its round is published. At the
+        largest size, the workflow-task latency of the round's worker is probed while idle and
+        while the round computes."""
         from guatu.ranking.models import RankingRoundInput
 
         query_size = 2_000 if self.quick else 10_000
@@ -630,21 +692,62 @@ class Bench:
                 lambda dsn=dsn, size=size: self.seed_read_model(dsn, size, months),
             )
             worker = WorkerProcess(self.target, dsn, "guatu", namespace=name)
+            probe = rounds and size == sizes[-1]
             try:
                 client = await Client.connect(
                     self.target, namespace=name, data_converter=pydantic_data_converter
                 )
+                prober: TaskLatencyProbe | None = None
+                idle: list[float] = []
+                if probe:
+                    prober = await TaskLatencyProbe.start(client, worker.task_queue, self.year)
+                    await prober.run(seconds=4 if self.quick else 8)  # idle
+                    idle = prober.take()
 
-                async def run_round(client: Client = client, worker: WorkerProcess = worker) -> Any:
+                async def run_round(
+                    client: Client = client,
+                    worker: WorkerProcess = worker,
+                    prober: TaskLatencyProbe | None = prober,
+                ) -> Any:
                     handle = await client.start_workflow(
                         c.RANKING_WORKFLOW,
                         RankingRoundInput(period=months[-1]),
                         id=f"bench-round-{uuid.uuid4().hex[:6]}",
                         task_queue=worker.task_queue,
                     )
-                    return await handle.result()
+                    if prober is None:
+                        return await handle.result()
+                    # Probe the worker's workflow tasks for as long as the round runs.
+                    probing = asyncio.create_task(prober.run(seconds=3600))
+                    try:
+                        return await handle.result()
+                    finally:
+                        probing.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await probing
 
                 seconds, _ = await timed(f"ranking round × {size}", run_round)
+                if prober is not None:
+                    busy = prober.take()
+                    results["task_latency"] = {
+                        "projects": size,
+                        "idle_p50_ms": round(pct(idle, 50), 1),
+                        "idle_p99_ms": round(pct(idle, 99), 1),
+                        "idle_samples": len(idle),
+                        "round_p50_ms": round(pct(busy, 50), 1),
+                        "round_p99_ms": round(pct(busy, 99), 1),
+                        "round_max_ms": round(max(busy, default=float("nan")), 1),
+                        "round_samples": len(busy),
+                        "p99_ratio": round(pct(busy, 99) / pct(idle, 99), 2),
+                        "target": "p99 ≤ 3 × idle",
+                    }
+                    print(
+                        f"  workflow-task latency (rejected Update round trip) on the round's"
+                        f" worker, p50/p99 ms: idle {pct(idle, 50):.1f}/{pct(idle, 99):.1f}"
+                        f" ({len(idle)}), while the {size} round runs"
+                        f" {pct(busy, 50):.1f}/{pct(busy, 99):.1f} ({len(busy)})",
+                        flush=True,
+                    )
             finally:
                 worker.stop()
             # The reads are the API's alone: the round's worker, still retrying its notices to
@@ -654,11 +757,15 @@ class Bench:
             results[str(size)] = round(seconds, 2)
         if not rounds:
             return
-        big = "10000" if "10000" in results else str(sizes[-1])
+        latency = results.pop("task_latency", None)
         results["summary"] = " / ".join(f"{k}: {v}" for k, v in results.items())
-        results["target"] = "10,000 in ≤ 2 s"
-        results["meets_target"] = results[big] <= 2.0
+        results["target"] = "10,000 ≤ 2 s; 100,000 ≤ 20 s"
+        results["meets_target"] = all(
+            results[k] <= limit for k, limit in (("10000", 2.0), ("100000", 20.0)) if k in results
+        )
         self.figures["ranking"] = results
+        if latency is not None:
+            self.figures["task_latency"] = latency
 
     async def measure_whatif(self) -> None:
         from guatu.ranking.periods import periods_between
@@ -786,6 +893,16 @@ class Bench:
         ):
             if key in f:
                 rows.append((label, str(f[key].get("summary")), "—", f[key]["target"]))
+        if "task_latency" in f:
+            t = f["task_latency"]
+            rows.append(
+                (
+                    f"workflow-task p99 during a {t['projects']} round (ms)",
+                    f"{t['round_p99_ms']}",
+                    f"{t['idle_p99_ms']} idle → ×{t['p99_ratio']}",
+                    t["target"],
+                )
+            )
         if "memory" in f:
             m = f["memory"]
             rows.append(
