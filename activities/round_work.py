@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import ctypes
 import multiprocessing
@@ -56,6 +57,7 @@ from guatu.ranking.snapshot import read_snapshot, store_snapshot
 
 log = structlog.get_logger(__name__)
 HEARTBEAT_SECONDS = 5.0  # the workflow's heartbeat timeout is much longer (see ranking_round)
+ROUND_NICENESS = 10  # added to a round process's nice value (Unix): lower CPU priority
 
 
 @contextmanager
@@ -271,6 +273,15 @@ def _die_with_parent() -> None:
         pass  # not Linux: the pool's processes end when their queues close
 
 
+def _round_process() -> None:
+    """A round's process: dies with its worker, and yields the CPU to everything else (the
+    worker's workflow tasks, Temporal, PostgreSQL) when the cores are contended: a round is a
+    batch job that may take a little longer, a workflow task is someone waiting."""
+    _die_with_parent()
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(ROUND_NICENESS)
+
+
 def warm() -> int:
     """Import what a round needs, so that the first round does not pay for it."""
     import activities.ranking  # noqa: F401
@@ -298,7 +309,7 @@ def round_executor(
         manager = SyncManager(ctx=context)
         manager.start(_die_with_parent)
         pool = concurrent.futures.ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_die_with_parent
+            processes, mp_context=context, initializer=_round_process
         )
         for _ in range(processes):
             pool.submit(warm)
