@@ -8,6 +8,11 @@ Steps, each an idempotent activity (the workflow only orchestrates):
 4. write each bureau's rank notice and the leaders' office summary to the outbox and deliver
    them (exactly once per key).
 
+Since `ranking-off-loop-2026-12`, steps 1 and 2 are one sync activity run in the worker's process
+pool, off its event loop (activities/round_work.py), which also stores each bureau's outcome in
+PostgreSQL: the workflow passes keys (period, rule set, revision, bureau), never the outcomes,
+and every activity retries a bounded number of times.
+
 Started by a Temporal Schedule with `period=None`, such a run ranks the last period of `kind`
 closed at its *scheduled* time (Asia/Shanghai; a backfill over 1 October and 1 November ranks
 September and October), and hands the round to the business-key workflow
