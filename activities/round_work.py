@@ -265,21 +265,29 @@ _executors: dict[int, tuple[concurrent.futures.Executor, SharedStateManager | No
 _lock = threading.Lock()
 
 
-def _die_with_parent() -> None:
-    """In a pool process: end when the worker that started it ends, even by SIGKILL."""
+def _die_with_parent(parent: int) -> None:
+    """In a pool process: end when the worker that started it (`parent`) ends, even by SIGKILL
+    — also if it ended while this process was still starting."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass  # not Linux: the pool's processes end when their queues close
+    if os.getppid() != parent:
+        os._exit(0)  # orphaned before the signal was armed
 
 
-def _round_process() -> None:
+def _round_process(parent: int) -> None:
     """A round's process: dies with its worker, and yields the CPU to everything else (the
     worker's workflow tasks, Temporal, PostgreSQL) when the cores are contended: a round is a
     batch job that may take a little longer, a workflow task is someone waiting."""
-    _die_with_parent()
+    _die_with_parent(parent)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(ROUND_NICENESS)
+    # Its log lines in the worker's format (GUATU_LOG_* from the environment it inherited).
+    from config.settings import Settings
+    from guatu.core import logs
+
+    logs.configure_from(Settings())
 
 
 def warm() -> int:
@@ -307,9 +315,12 @@ def round_executor(
         # spawn, never fork: the worker runs threads (the Temporal core, asyncio's helpers).
         context = multiprocessing.get_context("spawn")
         manager = SyncManager(ctx=context)
-        manager.start(_die_with_parent)
+        manager.start(_die_with_parent, (os.getpid(),))
         pool = concurrent.futures.ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_round_process
+            processes,
+            mp_context=context,
+            initializer=_round_process,
+            initargs=(os.getpid(),),
         )
         for _ in range(processes):
             pool.submit(warm)
