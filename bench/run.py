@@ -104,6 +104,16 @@ class WorkerProcess:
     def cpu(self) -> float:
         return cpu_seconds(self.proc.pid)
 
+    def children_cpu(self) -> float:
+        """CPU so far of the worker's child processes (its round process among them)."""
+        pid = self.proc.pid
+        kids = [
+            int(k)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for k in (task / "children").read_text().split()
+        ]
+        return sum(cpu_seconds(k) for k in kids if Path(f"/proc/{k}").exists())
+
     async def wait_idle(self, timeout: float, window: float = 2.0) -> float:
         """Wait until the worker has drained its backlog: under 5 % of a core over `window`."""
         started = time.perf_counter()
@@ -772,8 +782,14 @@ class Bench:
                         stop.set()
                         await probing
 
+                cpu_before = (worker.cpu(), worker.children_cpu())
                 seconds, _ = await timed(f"ranking round × {size}", run_round)
+                cpu_used = (worker.cpu() - cpu_before[0], worker.children_cpu() - cpu_before[1])
                 phases, computing = await round_phases(client, months[-1])
+                phases += (
+                    f"; CPU: round process {cpu_used[1]:.2f} s, worker {cpu_used[0]:.2f} s"
+                    f" (load average {os.getloadavg()[0]:.1f})"
+                )
                 print(f"    {phases}", flush=True)
                 results.setdefault("phases", {})[str(size)] = phases
                 if prober is not None:
