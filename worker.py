@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import warnings
 from datetime import timedelta
 
 import asyncpg
@@ -25,6 +26,7 @@ from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
+from activities.round_work import RoundKeyActivities, RoundWork, pool_dsn, round_executor
 from activities.society import SocietyActivities
 from config.settings import Settings, get_settings
 from guatu.core import db, logs, metrics
@@ -47,7 +49,12 @@ def build_worker(
     **overrides: object,
 ) -> Worker:
     """The worker of every workflow and activity. `overrides` go to `Worker`, except
-    `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds)."""
+    `delivery_attempts` (tests: cap webhook attempts so that a delivery fails in seconds) and
+    `round_dsn` (the DSN a ranking round's process connects with; default: the pool's).
+
+    A round's CPU-bound step is a sync activity run in a process pool shared by the workers of
+    this process (`settings.round_processes`; activities/round_work.py), so that the event loop
+    running every workflow task of this worker never waits for it."""
     # The workflow sandbox re-imports workflow modules for every run it starts; without a
     # bytecode cache (PYTHONDONTWRITEBYTECODE) each of those imports recompiles the source.
     sys.dont_write_bytecode = False
@@ -58,11 +65,20 @@ def build_worker(
     )
     ranking = RankingActivities(pool, client)
     ladder = LadderActivities(pool)
+    round_dsn = overrides.pop("round_dsn", None)
+    round_work = RoundWork(round_dsn if isinstance(round_dsn, str) else pool_dsn(pool))
+    executor, shared_state = round_executor(settings.round_processes)
+    # Only the rounds' sync step runs in that executor; every other activity is async.
+    warnings.filterwarnings(
+        "ignore", "Worker max_concurrent_activities is .* activity_executor", UserWarning
+    )
     appeals = AppealActivities(pool, client)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
         "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown_seconds),
+        "activity_executor": executor,
+        "shared_state_manager": shared_state,
         # GUATU_DEPLOYMENT_NAME + GUATU_BUILD_ID: poll as that worker deployment version.
         **versioning_options(settings, WORKFLOWS),
     }
@@ -77,6 +93,8 @@ def build_worker(
             ranking.freeze,
             ranking.compute,
             ranking.feed_ladder,
+            round_work.compute_round,
+            RoundKeyActivities(pool, ranking).feed_ladder_key,
             ranking.round_notices,
             ladder.persist,
             ladder.persist_changes,

@@ -55,6 +55,11 @@ async def main() -> None:
     pool = await db.create_pool(args.dsn, 2, 20)
     async with httpx.AsyncClient(timeout=10) as http:
         async with build_worker(client, pool, http, settings, task_queue=args.task_queue):
+            # Ready once the rounds' process pool has started and imported what a round needs.
+            from activities.round_work import round_executor, warm
+
+            executor, _ = round_executor(settings.round_processes)
+            await asyncio.wrap_future(executor.submit(warm))
             print("ready", flush=True)
             await stop.wait()
     await pool.close()

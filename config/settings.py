@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # Read-model sweeper (guatu.runtime.sweeper): every N seconds, open projects whose read model
     # is behind their run (a door died between an Update and its write) are caught up. 0: off.
     sweep_seconds: float = 300.0
+    # Processes that run a ranking round's CPU-bound step (activities/round_work.py) beside the
+    # worker's event loop; 0: a thread of the worker instead (it then shares the worker's GIL).
+    round_processes: int = 1
 
     log_level: str = "INFO"
     # Kept for compatibility: GUATU_LOG_JSON=true/false means json/console when GUATU_LOG_FORMAT

@@ -100,7 +100,7 @@ from workflows.ranking_appeal import RankingAppeal
 
 # Bump when recording histories of a changed (patched) workflow; keep the older files.
 # v5: lifecycle write-through, bounded state, yearly continue-as-new; the bounded ladder
-TAG = "v6"  # v6: lifecycle with the evaluation gate, on the merged write-through and bounded state
+TAG = "v7"  # v7: RankingRound off the event loop (ranking-off-loop-2026-12)
 OUT = Path(__file__).resolve().parent.parent / "tests" / "replay" / "histories"
 MANIFEST = "manifest.json"  # file → workflow ID, type, the code that recorded it
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"

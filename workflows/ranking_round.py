@@ -8,6 +8,11 @@ Steps, each an idempotent activity (the workflow only orchestrates):
 4. write each bureau's rank notice and the leaders' office summary to the outbox and deliver
    them (exactly once per key).
 
+Since `ranking-off-loop-2026-12`, steps 1 and 2 are one sync activity run in the worker's process
+pool, off its event loop (activities/round_work.py), which also stores each bureau's outcome in
+PostgreSQL: the workflow passes keys (period, rule set, revision, bureau), never the outcomes,
+and every activity retries a bounded number of times.
+
 Started by a Temporal Schedule with `period=None`, such a run ranks the last period of `kind`
 closed at its *scheduled* time (Asia/Shanghai; a backfill over 1 October and 1 November ranks
 September and October), and hands the round to the business-key workflow
@@ -52,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         RoundResult,
     )
     from guatu.ranking.periods import PeriodError, last_closed, parse_period
+    from guatu.ranking.round_keys import FeedLadderKey, RoundComputeInput, RoundKeys
 
 STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -63,6 +69,15 @@ PATCH_LADDERS_WITH_NOTICES = "ranking-ladders-with-notices"
 PATCH_SCHEDULED_DETACHED = "ranking-scheduled-period-detached"
 # The round's notices go to NoticeDelivery workflows (before it: delivered here, awaited).
 PATCH_NOTICES_DETACHED = "ranking-notices-detached"
+# Freeze + compute + publish as one sync activity in the worker's process pool (heartbeating),
+# the ladders fed by key, bounded retries (histories before it: freeze and compute as two async
+# activities, every bureau's outcome through the history, retries without end).
+PATCH_OFF_LOOP = "ranking-off-loop-2026-12"
+ROUND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
 # Set by Temporal on every run a schedule starts (also by a backfill): its nominal time.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
@@ -90,6 +105,8 @@ class RankingRound:
             target_id = workflow.info().workflow_id
         elif workflow.info().workflow_id != target_id:
             return await self._delegate(input, period, target_id)
+        if workflow.patched(PATCH_OFF_LOOP):
+            return await self._run_by_keys(input, period, target_id)
 
         frozen: FreezeResult = await workflow.execute_activity(
             c.ACTIVITY_RANKING_FREEZE,
@@ -150,6 +167,85 @@ class RankingRound:
             revision=computed.revision,
         )
 
+    async def _run_by_keys(
+        self, input: RankingRoundInput, period: str, target_id: str
+    ) -> RoundResult:
+        """The round since `ranking-off-loop-2026-12`: one heavy step off the event loop, then
+        the ladders (by key) and the notices together."""
+        keys: RoundKeys = await workflow.execute_activity(
+            c.ACTIVITY_RANKING_ROUND,
+            RoundComputeInput(
+                period=period,
+                ruleset_id=input.ruleset_id,
+                workflow_id=target_id,
+                refreeze=input.refreeze,
+                reason=input.reason,
+                actor=input.actor,
+            ),
+            result_type=RoundKeys,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=ROUND_RETRY,
+        )
+        workflow.logger.info(
+            "round computed",
+            extra={
+                "period": period,
+                "ruleset": input.ruleset_id,
+                "snapshot": keys.snapshot_sha256[:12],
+                "results": keys.results_sha256[:12],
+                "reproduced": keys.reproduced,
+                "revision": keys.revision,
+            },
+        )
+        ladders, notices = await asyncio.gather(
+            self._ladders_by_key(input, keys),
+            self._notices(input, period, keys.revision, ROUND_RETRY),
+        )
+        return RoundResult(
+            period=period,
+            ruleset_id=input.ruleset_id,
+            ruleset_version=keys.ruleset_version,
+            snapshot_sha256=keys.snapshot_sha256,
+            results_sha256=keys.results_sha256,
+            reproduced=keys.reproduced,
+            bureaus=len(keys.bureaus),
+            red_list=keys.red_list,
+            black_list=keys.black_list,
+            exempted=keys.exempted,
+            ladders=ladders,
+            notices=len(notices),
+            revision=keys.revision,
+        )
+
+    async def _ladders_by_key(
+        self, input: RankingRoundInput, keys: RoundKeys
+    ) -> list[FeedLadderResult]:
+        if not input.feed_ladders:
+            return []
+        return list(
+            await asyncio.gather(
+                *(
+                    workflow.execute_activity(
+                        c.ACTIVITY_RANKING_FEED_LADDER_KEY,
+                        FeedLadderKey(
+                            period=keys.period,
+                            ruleset_id=keys.ruleset_id,
+                            revision=keys.revision,
+                            bureau=bureau,
+                            clock=input.clock,
+                            reason=keys.reason,
+                            actor=keys.actor,
+                        ),
+                        result_type=FeedLadderResult,
+                        start_to_close_timeout=timedelta(minutes=2),
+                        retry_policy=ROUND_RETRY,
+                    )
+                    for bureau in keys.bureaus
+                )
+            )
+        )
+
     async def _ladders(
         self, input: RankingRoundInput, computed: ComputeResult
     ) -> list[FeedLadderResult]:
@@ -178,7 +274,13 @@ class RankingRound:
             )
         )
 
-    async def _notices(self, input: RankingRoundInput, period: str, revision: int) -> list[Notice]:
+    async def _notices(
+        self,
+        input: RankingRoundInput,
+        period: str,
+        revision: int,
+        retry: RetryPolicy = STEP_RETRY,
+    ) -> list[Notice]:
         if not input.notify:
             return []
         notices: list[Notice] = await workflow.execute_activity(
@@ -186,7 +288,7 @@ class RankingRound:
             RoundNoticesInput(period=period, ruleset_id=input.ruleset_id, revision=revision),
             result_type=list[Notice],
             start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=STEP_RETRY,
+            retry_policy=retry,
         )
         if workflow.patched(PATCH_NOTICES_DETACHED):
             await asyncio.gather(*(self._hand_off(n) for n in notices))
@@ -244,7 +346,7 @@ class RankingRound:
                 PeriodDataInput(period=period),
                 result_type=PeriodDataResult,
                 start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=STEP_RETRY,
+                retry_policy=ROUND_RETRY if workflow.patched(PATCH_OFF_LOOP) else STEP_RETRY,
             )
             if not gate.has_data:
                 workflow.logger.info(

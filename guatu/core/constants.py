@@ -53,6 +53,10 @@ ACTIVITY_RANKING_FEED_LADDER = "ranking_feed_ladder"
 ACTIVITY_RANKING_NOTICES = "ranking_round_notices"
 ACTIVITY_LADDER_PERSIST = "ladder_persist"
 ACTIVITY_LADDER_PERSIST_CHANGES = "ladder_persist_changes"
+# Since `ranking-off-loop-2026-12`: freeze + compute + publish in the worker's process pool,
+# and the ladders fed by key.
+ACTIVITY_RANKING_ROUND = "ranking_round_compute"
+ACTIVITY_RANKING_FEED_LADDER_KEY = "ranking_feed_ladder_key"
 
 # The leaders' office (区幸福办) gets a copy of every ranking decision.
 OFFICE_BUREAU = "xfb"

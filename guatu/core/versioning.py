@@ -193,6 +193,14 @@ PATCHES: tuple[Patch, ...] = (
         _P,
         "bounded ladder state: keys and levels kept, inputs in PostgreSQL, writes of changes",
     ),
+    Patch(
+        "ranking-off-loop-2026-12",
+        (c.RANKING_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "freeze, compute and publish as one sync activity in the worker's process pool; the"
+        " ladders fed by key",
+    ),
 )
 
 

@@ -21,14 +21,15 @@ the same period (any rule set) reuses it, which is what makes a re-run byte-iden
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
 from guatu.core.clock import month_key, months_between, parse_month
-from guatu.lifecycle.models import ProjectPlan
+from guatu.lifecycle.models import CurveShape, ProjectPlan
 from guatu.lifecycle.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 from guatu.ranking.canonical import paused_gc
 from guatu.ranking.models import (
@@ -43,6 +44,7 @@ from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
 from guatu.ranking.society_inputs import read_society_inputs
 
+M = TypeVar("M", bound=BaseModel)
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 
 
@@ -140,8 +142,204 @@ def project_input(
     )
 
 
+_FREEZE_SQL = """
+WITH winning AS (
+    SELECT DISTINCT ON (project, month) project, month, investment_wan, on_time
+    FROM progress_reports WHERE month <= $1
+    ORDER BY project, month, corrected DESC
+), reports AS (
+    SELECT project, array_agg(month ORDER BY month COLLATE "C") AS months,
+        array_agg(investment_wan ORDER BY month COLLATE "C") AS amounts,
+        array_agg(on_time ORDER BY month COLLATE "C") AS on_time
+    FROM winning GROUP BY project
+), reached AS (
+    SELECT project, step, min(on_date) AS on_date FROM stage_history
+    WHERE step IS NOT NULL AND on_date < $2 GROUP BY project, step
+), steps AS (
+    SELECT project, array_agg(step ORDER BY step) AS steps,
+        array_agg(on_date ORDER BY step) AS dates
+    FROM reached GROUP BY project
+)
+SELECT p.code, p.name_zh, p.program, p.bureau, p.kind, p.stage, p.status,
+    (p.plan->>'start')::date AS start, (p.plan->>'finish')::date AS finish,
+    (p.plan->>'total_investment_wan')::float8 AS total,
+    coalesce(p.plan->>'curve', 'linear') AS curve,
+    ARRAY(SELECT y.key::int FROM jsonb_each_text(coalesce(p.plan->'yearly_investment_wan',
+        '{}'::jsonb)) AS y) AS years,
+    ARRAY(SELECT y.value::float8 FROM jsonb_each_text(coalesce(p.plan->'yearly_investment_wan',
+        '{}'::jsonb)) AS y) AS amounts_by_year,
+    ARRAY(SELECT m.e->>'step' FROM jsonb_array_elements(coalesce(p.plan->'milestones',
+        '[]'::jsonb)) WITH ORDINALITY AS m (e, i) ORDER BY m.i) AS milestone_steps,
+    ARRAY(SELECT (m.e->>'planned')::date FROM jsonb_array_elements(coalesce(p.plan->'milestones',
+        '[]'::jsonb)) WITH ORDINALITY AS m (e, i) ORDER BY m.i) AS milestone_dates,
+    ARRAY(SELECT m FROM jsonb_array_elements_text(coalesce(p.red_months, '[]'::jsonb)) AS m
+        WHERE m <= $1 ORDER BY m COLLATE "C") AS red_months,
+    r.months, r.amounts, r.on_time, s.steps, s.dates
+FROM projects p
+LEFT JOIN reports r ON r.project = p.code
+LEFT JOIN steps s ON s.project = p.code
+WHERE p.status <> 'cancelled' AND (p.plan->>'start')::date < $2
+ORDER BY p.code
+"""
+
+
+class _Curve:
+    """The fields of a plan its 序时 curve reads (`guatu.lifecycle.rules.progress`), taken
+    from the stored plan's JSON by `read_snapshot` instead of validating a whole `ProjectPlan`."""
+
+    __slots__ = ("curve", "finish", "start", "total_investment_wan", "yearly_investment_wan")
+
+    def __init__(
+        self, start: date, finish: date, total: float, curve: str, yearly: dict[int, float]
+    ) -> None:
+        self.start = start
+        self.finish = finish
+        self.total_investment_wan = total
+        self.curve = CurveShape(curve)
+        self.yearly_investment_wan = yearly
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_of(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _year_elapsed_share(plan: _Curve, month: date) -> float:
+    """`progress.year_elapsed_share` in month arithmetic: span months of the year through
+    `month` ÷ span months (the same integers, so the very same float)."""
+    year = month.year
+    last_day = max(plan.finish - timedelta(days=1), plan.start)
+    first = _month_index(max(plan.start, date(year, 1, 1)))
+    last = _month_index(min(last_day, date(year, 12, 31)))
+    if last < first:
+        return month.month / 12
+    return max(0, min(last, _month_index(month)) - first + 1) / (last - first + 1)
+
+
+def _builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
+    """`models.trusted(cls, values)` without its per-call check of the field names: for the
+    million inputs of a 100,000-project freeze, whose keys are written out in `_frozen_input`
+    (tests/ranking/test_freeze.py compares the result with the validated reading)."""
+    setattr_ = object.__setattr__
+
+    def build(values: dict[str, Any]) -> M:
+        m = cls.__new__(cls)
+        setattr_(m, "__dict__", values)
+        setattr_(m, "__pydantic_fields_set__", set(values))
+        setattr_(m, "__pydantic_extra__", None)
+        setattr_(m, "__pydantic_private__", None)
+        return m
+
+    return build
+
+
+_new_project = _builder(ProjectInput)
+_new_milestone = _builder(MilestoneInput)
+_new_report = _builder(ReportInput)
+
+
+def _frozen_input(row: Mapping[str, Any], period: Period) -> ProjectInput:
+    """One project's frozen inputs from a row of `_FREEZE_SQL` (in scope by its WHERE); the
+    same values `project_input` builds from a validated plan."""
+    yearly = dict(zip(row["years"], row["amounts_by_year"], strict=True))
+    plan = _Curve(row["start"], row["finish"], float(row["total"]), row["curve"], yearly)
+    last = period.last_month
+    last_day = parse_month(last)
+    year_start = date(last_day.year, 1, 1)
+    year_key = month_key(year_start)
+    to_date = planned_to_date_wan(plan, period.close)  # type: ignore[arg-type]
+    before_year = planned_to_date_wan(plan, year_start)  # type: ignore[arg-type]
+    months: list[str] = row["months"] or []
+    monthly = dict(zip(months, [float(v) for v in row["amounts"] or []], strict=True))
+    on_time = dict(zip(months, row["on_time"] or [], strict=True))
+    reached = dict(zip(row["steps"] or [], row["dates"] or [], strict=True))
+    delivered = min((d for s, d in reached.items() if s in DELIVERED_STEPS), default=None)
+    first = _month_index(plan.start)
+    end = _month_index(last_day)
+    if delivered is not None:
+        end = min(end, _month_index(delivered) - (1 if delivered.day == 1 else 0))
+    year_plan = float(year_plan_wan(plan, year_start.year))  # type: ignore[arg-type]
+    return _new_project(
+        {
+            "code": str(row["code"]),
+            "name_zh": str(row["name_zh"]),
+            "program": str(row["program"]),
+            "bureau": str(row["bureau"]),
+            "kind": str(row["kind"]),
+            "stage": str(row["stage"]),
+            "status": str(row["status"]),
+            "start": plan.start,
+            "finish": plan.finish,
+            "total_investment_wan": float(round(plan.total_investment_wan, 2)),
+            "planned_to_date_wan": float(round(to_date, 2)),
+            "planned_ytd_wan": float(round(to_date - before_year, 2)),
+            "actual_cumulative_wan": float(round(sum(monthly.values()), 2)),
+            "actual_ytd_wan": float(round(sum(v for m, v in monthly.items() if m >= year_key), 2)),
+            "monthly_investment_wan": monthly,
+            "milestones": [
+                _new_milestone({"step": step, "planned": planned, "actual": reached.get(step)})
+                for step, planned in zip(
+                    row["milestone_steps"], row["milestone_dates"], strict=True
+                )
+            ],
+            "reports": [
+                _new_report(
+                    {
+                        "month": m,
+                        "received": m in on_time,
+                        "on_time": bool(on_time[m]) if m in on_time else False,
+                    }
+                )
+                for m in map(_month_of, range(first, end + 1))
+            ],
+            "red_months": list(row["red_months"]),
+            "year_plan_wan": float(round(year_plan, 2)),
+            "year_plan_to_date_wan": float(
+                round(year_plan * _year_elapsed_share(plan, last_day), 2)
+            ),
+        },
+    )
+
+
 async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
-    """Read the inputs of every project in scope from the read model, as of now."""
+    """Read the inputs of every project in scope from the read model, as of now.
+
+    Set-wise: PostgreSQL selects the projects in scope, picks each month's winning report,
+    each step's first date before close and the red months through the period, and hands over
+    only the plan fields the 序时 curve needs; Python computes the curve values per project.
+    """
+    period = parse_period(period_key)
+    rows = await conn.fetch(_FREEZE_SQL, period.last_month, period.close)
+    with paused_gc():
+        projects = [_frozen_input(row, period) for row in rows]
+    bureaus = {
+        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")
+    }
+    programs = {
+        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")
+    }
+    used_b = {p.bureau for p in projects}
+    used_p = {p.program for p in projects}
+    return Snapshot(
+        period=period.key,
+        kind=period.kind.value,
+        close=period.close,
+        months=period.months,
+        frozen_at=frozen_at,
+        bureaus={k: v for k, v in sorted(bureaus.items()) if k in used_b},
+        programs={k: v for k, v in sorted(programs.items()) if k in used_p},
+        projects=projects,
+    )
+
+
+async def read_snapshot_by_plan(
+    conn: asyncpg.Connection, period_key: str, frozen_at: datetime
+) -> Snapshot:
+    """The reference reading: every plan validated and every input built one by one in
+    Python. `read_snapshot` must give the very same snapshot (tests/ranking compare them)."""
     period = parse_period(period_key)
     rows = await conn.fetch(
         "SELECT code, name_zh, program, bureau, kind, stage, status, plan::text AS plan,"

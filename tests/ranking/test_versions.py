@@ -53,7 +53,10 @@ async def test_v1_round_reverifies_under_v1_and_the_next_period_is_v2(
     a, b, cc, d = bureaus
     await fixture.insert(fresh_pool, px)
     client = dev_env.client
-    async with running_worker(client, fresh_pool, http, settings) as tq:
+    # The rule files are monkeypatched in this process: the round computes in a thread of it
+    # (round_processes=0), not in the worker's process pool, which would not see them.
+    in_thread = settings.model_copy(update={"round_processes": 0})
+    async with running_worker(client, fresh_pool, http, in_thread) as tq:
         try:
             # 1. Published while config/rules/default.json was still v1.
             monkeypatch.setattr(rulesets, "RULES_DIR", _v1_as_current(tmp_path))
