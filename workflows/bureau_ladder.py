@@ -64,6 +64,9 @@ with workflow.unsafe.imports_passed_through():
     from guatu.ranking.notices import decision_notices
     from guatu.ranking.periods import PeriodError, parse_period
     from guatu.ranking.rules import ladder_step, orders_to_forget, standing_of, track_key
+    from guatu.workdays import default_calendar
+
+    default_calendar()  # built here, outside the sandbox: a run only reads the cached calendar
 
 # Before continuing as new, overdue correction plans are escalated while deliveries drain
 # (histories before it: the run waited for its deliveries first).
@@ -75,6 +78,10 @@ PATCH_REVISIONS = "ladder-round-revisions"
 # Withdrawn orders are forgotten at continue-as-new with the closed ones (histories before it
 # carried every withdrawn order over).
 PATCH_FORGET_WITHDRAWN = "ladder-forget-withdrawn-orders"
+# A correction plan due in working days (`LadderRules.correction_plan_unit` /
+# `project_correction_unit` = "working") is counted on the working-day calendar, with the
+# explanation in the decision; calendar days stay plain date arithmetic, as before.
+PATCH_WORKING_DAYS = "ladder-working-days-2026-12"
 
 
 def _record_key(ruleset_id: str, period: str, revision: int) -> str:
@@ -606,7 +613,20 @@ class BureauLadder:
         deadline: date | None = None
         order_id: str | None = None
         if action.kind in (ActionKind.SUPERVISION, ActionKind.PROJECT_SUPERVISION):
-            deadline = self._today() + timedelta(days=action.due_days or 0)
+            days = action.due_days or 0
+            unit = (
+                data.ladder.project_correction_unit
+                if action.kind is ActionKind.PROJECT_SUPERVISION
+                else data.ladder.correction_plan_unit
+            )
+            if unit == "working" and workflow.patched(PATCH_WORKING_DAYS):
+                cal = default_calendar()
+                deadline = cal.add(self._today(), days, "working")
+                why_zh, _, why_en = cal.explain(self._today(), days, "working").partition(" / ")
+                lines_zh.append(f"期限计算：{why_zh}")
+                lines_en.append(f"deadline: {why_en}")
+            else:
+                deadline = self._today() + timedelta(days=days)
             suffix = f"project:{action.project}" if action.project else "supervision"
             order_id = f"{s.bureau}:{o.ruleset_id}:{head}:{suffix}"
             order = SupervisionOrder(

@@ -23,11 +23,13 @@ from config.settings import Settings
 from guatu.api import errors, openapi
 from guatu.api.auth import RateLimiter
 from guatu.api.deps import ApiContext, ApiOptions
+from guatu.api.public import router as public_router
 from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, manager, meta, projects
 from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import metrics as metrics_route
+from guatu.api.routes import scenes as scene_routes
 from guatu.api.routes import trends as trends_routes
 from guatu.core import metrics, tracing
 from guatu.core.programme import load_policy
@@ -163,6 +165,8 @@ def create_app(
     app.include_router(bulletin_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
+    app.include_router(scene_routes.router)
+    app.include_router(public_router)  # 信息公开: /public/, no token
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,

@@ -7,8 +7,11 @@ the reminder before the leaders' decision deadline, the escalation to 区幸福�
 read model, the audit log and the outbox. `check_filing_text` and `check_window` are the pure
 checks a door runs before it starts an appeal.
 
-Dates are local (Asia/Shanghai) calendar dates (`AppealRules.day_unit`); time is only read
-through the `now` the book is given (`workflow.now` in a run), so it stays deterministic.
+Dates are local (Asia/Shanghai) dates; counts are in the rule set's `AppealRules.day_unit`:
+working days (工作日, on `guatu.workdays.default_calendar()`, holidays and 调休 included) or
+calendar days. The door counts the deadlines once and hands them to the run in
+`AppealInput.deadlines`. Time is only read through the `now` the book is given (`workflow.now`
+in a run), so it stays deterministic.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from guatu.core.constants import OFFICE_BUREAU, appeal_workflow_id
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.models import AppealRules
+from guatu.workdays import UNIT_EN, UNIT_ZH, WorkCalendar, default_calendar
 
 # Token roles that may decide an appeal (the API's leader token; the CLI acts as a leader).
 DECIDER_ROLES = ("leader",)
@@ -62,19 +66,38 @@ def appeal_id(filing: AppealFiling, revision: int) -> str:
     return f"{filing.ruleset_id}-{filing.period}-{filing.bureau}-{item}-r{revision}"
 
 
-def deadlines(filed_at: datetime, rules: AppealRules) -> AppealDeadlines:
+def _calendar(rules: AppealRules, cal: WorkCalendar | None) -> WorkCalendar | None:
+    if rules.day_unit != "working":
+        return None
+    return cal or default_calendar()
+
+
+def deadlines(
+    filed_at: datetime, rules: AppealRules, cal: WorkCalendar | None = None
+) -> AppealDeadlines:
+    """Decision due `decision_days` after the filing day (not counted), in `rules.day_unit`;
+    the reminder `reminder_days` before that day, the office's deadline `escalation_days`
+    after it. Escalation and overdue start at the beginning of the next calendar day."""
     filed_on = local_date(filed_at)
-    due = filed_on + timedelta(days=rules.decision_days)
-    office_due = due + timedelta(days=rules.escalation_days)
+    work = _calendar(rules, cal)
+    if work is None:
+        due = filed_on + timedelta(days=rules.decision_days)
+        office_due = due + timedelta(days=rules.escalation_days)
+        remind_on = due - timedelta(days=rules.reminder_days)
+        explain = ""
+    else:
+        due = work.add(filed_on, rules.decision_days, "working")
+        office_due = work.add(due, rules.escalation_days, "working")
+        remind_on = work.add(due, -rules.reminder_days, "working")
+        explain = work.explain(filed_on, rules.decision_days, "working")
     return AppealDeadlines(
         filed_on=filed_on,
         decision_due=due,
-        remind_at=local_start(due - timedelta(days=rules.reminder_days))
-        if rules.reminder_days
-        else None,
+        remind_at=local_start(remind_on) if rules.reminder_days else None,
         escalate_at=local_start(due + timedelta(days=1)),
         office_due=office_due,
         office_overdue_at=local_start(office_due + timedelta(days=1)),
+        explain=explain,
     )
 
 
@@ -125,25 +148,37 @@ def check_filing_text(filing: AppealFiling, rules: AppealRules) -> None:
         )
 
 
-def check_window(published_at: datetime, now: datetime, rules: AppealRules, period: str) -> None:
-    """Refuse an appeal filed after the window: the publication day + `window_days`, inclusive."""
+def check_window(
+    published_at: datetime,
+    now: datetime,
+    rules: AppealRules,
+    period: str,
+    cal: WorkCalendar | None = None,
+) -> None:
+    """Refuse an appeal filed after the window: `window_days` of `day_unit` after the
+    publication day, the last one inclusive."""
     published_on = local_date(published_at)
-    last_day = published_on + timedelta(days=rules.window_days)
+    work = _calendar(rules, cal)
+    if work is None:
+        last_day = published_on + timedelta(days=rules.window_days)
+    else:
+        last_day = work.add(published_on, rules.window_days, "working")
     today = local_date(now)
     if today > last_day:
+        unit_zh, unit_en = UNIT_ZH[rules.day_unit], UNIT_EN[rules.day_unit]
         raise InputRejected(
             "window_closed",
             f"申诉期已过：{period} 排名于 {published_on.isoformat()} 发布，须在 {rules.window_days} "
-            f"日内（{last_day.isoformat()} 前）提出申诉，今天是 {today.isoformat()}",
+            f"个{unit_zh}内（{last_day.isoformat()} 前）提出申诉，今天是 {today.isoformat()}",
             f"the appeal window has closed: the {period} ranking was published on "
-            f"{published_on.isoformat()} and could be appealed within {rules.window_days} days, "
-            f"until {last_day.isoformat()}; today is {today.isoformat()}",
+            f"{published_on.isoformat()} and could be appealed within {rules.window_days} "
+            f"{unit_en}, until {last_day.isoformat()}; today is {today.isoformat()}",
         )
 
 
 def new_view(data: AppealInput, filed_at: datetime) -> AppealView:
     f = data.filing
-    d = deadlines(filed_at, data.rules)
+    d = data.deadlines or deadlines(filed_at, data.rules)
     return AppealView(
         id=data.appeal_id,
         workflow_id=appeal_workflow_id(data.appeal_id),
@@ -166,6 +201,7 @@ def new_view(data: AppealInput, filed_at: datetime) -> AppealView:
         remind_at=d.remind_at,
         escalate_at=d.escalate_at,
         office_due=d.office_due,
+        deadline_explain=d.explain,
         filing_key=f.idempotency_key,
     )
 
@@ -275,6 +311,7 @@ class AppealBook:
                 f"{self._name}：",
                 f"你单位对{v.subject_zh}的申诉已受理（申诉编号 {v.id}）。",
                 f"区领导须于 {due} 前作出决定，决定结果将另行通知。",
+                *self._why_due(),
                 f"申诉理由：{v.reason[:500]}",
             ],
             f"appeal {v.id} received; a leader must decide by {due}",
@@ -288,6 +325,7 @@ class AppealBook:
             [
                 f"【抄送区幸福办】{self._name}对{v.subject_zh}提出申诉（申诉编号 {v.id}），"
                 f"请分管区领导于 {due} 前作出决定（接受或驳回，并写明理由）。",
+                *self._why_due(),
                 f"申诉理由：{v.reason[:500]}",
                 *([f"证明材料：{v.evidence[:500]}"] if v.evidence else []),
             ],
@@ -304,6 +342,11 @@ class AppealBook:
             v.reason,
         )
         self._changed()
+
+    def _why_due(self) -> list[str]:
+        """The deadline's explanation (working days only), Chinese part: 期限说明."""
+        text = self.v.deadline_explain
+        return [f"期限说明：{text.partition(' / ')[0]}"] if text else []
 
     # -- deadlines ----------------------------------------------------------------------------
 
@@ -346,7 +389,8 @@ class AppealBook:
             f"【申诉待决提醒】{self._name} · {v.subject_zh}",
             [
                 f"{self._name}对{v.subject_zh}的申诉（申诉编号 {v.id}）尚未决定，"
-                f"须于 {due} 前作出决定（还剩 {self.rules.reminder_days} 天），逾期将提请区幸福办督办。"
+                f"须于 {due} 前作出决定（还剩 {self.rules.reminder_days} "
+                f"{'个工作日' if self.rules.day_unit == 'working' else '天'}），逾期将提请区幸福办督办。"
             ],
             f"appeal {v.id} is still undecided; the decision is due by {due}",
             v.decision_due,

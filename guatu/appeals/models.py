@@ -69,6 +69,18 @@ class AppealFiling(Strict):
     idempotency_key: IdempotencyKey
 
 
+class AppealDeadlines(BaseModel):
+    filed_on: date
+    decision_due: date  # decided by the end of this day
+    remind_at: datetime | None  # start of decision_due − reminder_days; None: no reminder
+    escalate_at: datetime  # start of decision_due + 1
+    office_due: date  # 区幸福办: by the end of this day
+    office_overdue_at: datetime  # start of office_due + 1
+    # Why the decision is due that day (working days: the holidays and 调休 crossed), Chinese
+    # first; empty for calendar days.
+    explain: str = ""
+
+
 class AppealInput(BaseModel):
     """Start input of RankingAppeal: a filing the door has checked, with what it was checked on."""
 
@@ -81,6 +93,9 @@ class AppealInput(BaseModel):
     subject_en: str = ""
     bureau_name: str = ""
     clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
+    # Counted by the door on the working-day calendar, so a run never recounts them (a calendar
+    # file added later changes new appeals only). None: counted by the run (calendar days).
+    deadlines: AppealDeadlines | None = None
 
 
 class DecideInput(Strict):
@@ -91,15 +106,6 @@ class DecideInput(Strict):
     actor: str
     role: str
     idempotency_key: IdempotencyKey
-
-
-class AppealDeadlines(BaseModel):
-    filed_on: date
-    decision_due: date  # decided by the end of this day
-    remind_at: datetime | None  # start of decision_due − reminder_days; None: no reminder
-    escalate_at: datetime  # start of decision_due + 1
-    office_due: date  # 区幸福办: by the end of this day
-    office_overdue_at: datetime  # start of office_due + 1
 
 
 class AppealView(BaseModel):
@@ -126,6 +132,7 @@ class AppealView(BaseModel):
     remind_at: datetime | None
     escalate_at: datetime
     office_due: date
+    deadline_explain: str = ""  # AppealDeadlines.explain
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
     office_overdue_at: datetime | None = None

@@ -18,7 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from guatu.appeals.book import appeal_id, check_filing_text, check_window
+from guatu.appeals.book import appeal_id, check_filing_text, check_window, deadlines
 from guatu.appeals.models import (
     DECIDED,
     AppealFiling,
@@ -194,7 +194,8 @@ async def _file(
         )
         aid = appeal_id(filing, revision)
         existing = await conn.fetchrow("SELECT status FROM appeals WHERE id = $1", aid)
-    check_window(published_at, _filing_now(clock), rules, filing.period)
+    now = _filing_now(clock)
+    check_window(published_at, now, rules, filing.period)
     handle = client.get_workflow_handle(c.appeal_workflow_id(aid), result_type=AppealView)
     if existing is None:
         data = AppealInput(
@@ -207,6 +208,8 @@ async def _file(
             subject_en=subject_en,
             bureau_name=bureau_name,
             clock=clock or ProgrammeClock(),
+            # Working days are counted here, once, on the working-day calendar.
+            deadlines=deadlines(now, rules) if rules.day_unit == "working" else None,
         )
         try:
             handle = await client.start_workflow(

@@ -34,6 +34,8 @@ _API_WRITES = (
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
     # Administrators set a bureau's notice channels (guatu/channels/store.py).
     "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",
+    # Leaders and administrators manage 示范场景 scenes; the plan import adds members.
+    "GRANT INSERT, UPDATE, DELETE ON scenes, scene_projects TO guatu_api",
 )
 _PRIVATE = "api_tokens, api_idempotency"  # token hashes and request hashes: the API's alone
 

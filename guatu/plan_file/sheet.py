@@ -63,6 +63,7 @@ SUM_TOLERANCE_WAN = 0.01
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 BUREAU_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+SCENE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,39}$")  # guatu.scenes.models.SCENE_PATTERN
 
 ENGINEERING_STEPS: tuple[Step, ...] = (
     Step.LAND_USE,
@@ -177,6 +178,13 @@ FIXED_COLUMNS: tuple[Column, ...] = (
     Column("finish", "完成日期", True, "不早于开始日期", "date, not before start"),
     Column("curve", "序时曲线", False, "线性（默认）或 S型", "linear (default) or s_curve"),
     Column("illustrative", "示例数据", False, "是 / 否（默认否）", "true / false (default false)"),
+    Column(
+        "scene",
+        "示范场景",
+        False,
+        "场景编号（可空），如 S-JQJA；须为已设立的示范场景",
+        "scene code (optional), e.g. S-JQJA; the scene must exist",
+    ),
 )
 MILESTONE_COLUMNS: tuple[Column, ...] = tuple(
     Column(
@@ -256,6 +264,7 @@ class PlanFile:
     plans: list[ProjectPlan] = field(default_factory=list)
     errors: list[PlanError] = field(default_factory=list)
     header_row: int = 1
+    scenes: dict[str, str] = field(default_factory=dict)  # project code → its 示范场景 column
 
     @property
     def ok(self) -> bool:
@@ -835,8 +844,10 @@ def parse_rows(
     *,
     programs: dict[str, str] | None = None,
     bureaus: dict[str, str] | None = None,
+    scenes: Iterable[str] | None = None,
 ) -> PlanFile:
-    """Validate every row; `programs` / `bureaus` map code → Chinese name (default: config)."""
+    """Validate every row; `programs` / `bureaus` map code → Chinese name (default: config);
+    `scenes` are the scene codes a `scene` cell may name (None: any well-formed code)."""
     header = _find_header(rows)
     result = PlanFile(path=path, header_row=header.row, errors=list(header.errors))
     if any(e.code == "missing_column" for e in header.errors):
@@ -871,10 +882,30 @@ def parse_rows(
                 )
             )
         plan = validator.row(reader)
+        scene = _scene(reader, None if scenes is None else set(scenes))
+        if scene and plan is not None and not reader.errors:
+            result.scenes[plan.code] = scene
         result.errors.extend(reader.errors)
         if plan is not None:
             result.plans.append(plan)
     return result
+
+
+def _scene(r: _RowReader, known: set[str] | None) -> str | None:
+    """The row's 示范场景 cell: empty, or a scene code that exists."""
+    text = r.text("scene")
+    if not text:
+        return None
+    if not SCENE_RE.match(text) or (known is not None and text not in known):
+        r.error(
+            "scene",
+            "unknown_scene",
+            f"没有示范场景「{text}」：请填写已设立的场景编号（guatu scene list），或留空",
+            f"no scene '{text}': give the code of an existing scene (guatu scene list), or "
+            "leave it empty",
+        )
+        return None
+    return text
 
 
 def read_plan_file(
@@ -882,10 +913,11 @@ def read_plan_file(
     *,
     programs: dict[str, str] | None = None,
     bureaus: dict[str, str] | None = None,
+    scenes: Iterable[str] | None = None,
 ) -> PlanFile:
     """Read and validate a CSV or XLSX plan file; every error is listed by row and column."""
     path = Path(path)
-    return parse_rows(path, read_rows(path), programs=programs, bureaus=bureaus)
+    return parse_rows(path, read_rows(path), programs=programs, bureaus=bureaus, scenes=scenes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.workdays.units import UNITS, Unit
 
 RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 PeriodKey = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
@@ -152,24 +153,30 @@ def _months_only() -> list[KindName]:
 
 
 class LadderRules(Strict):
+    """A deadline's day unit sits next to its day count: "working" (工作日, on the working-day
+    calendar, `guatu.workdays`) or "calendar" (自然日, the default). `ruleset_canonical` leaves
+    a "calendar" unit out, so bodies written before units existed keep their SHA-256."""
+
     levels: list[LadderRung] = Field(default_factory=_rungs, min_length=1)
     correction_plan_days: int = Field(default=15, ge=1)
+    correction_plan_unit: Unit = "calendar"
     step_down: int = Field(default=1, ge=0)
     award_after: int = Field(default=2, ge=1)
     project_red_months: int = Field(default=2, ge=1)
     project_correction_days: int = Field(default=30, ge=1)
+    project_correction_unit: Unit = "calendar"
     project_order_periods: list[KindName] = Field(default_factory=_months_only)
 
 
-# The only day unit until the working-day calendar (issue #7) exists: named in the data now so
-# that a rule file asking for working days is refused instead of silently read as calendar days.
-APPEAL_DAY_UNITS = ("calendar",)
+# The day units an appeal term may be counted in (`guatu.workdays`): 工作日 or 自然日.
+APPEAL_DAY_UNITS = UNITS
 
 
 class AppealRules(Strict):
     """申诉: how long a bureau may appeal a published round, and how fast leaders must answer.
 
-    All counts are days of `day_unit`, counted from the local (Asia/Shanghai) date of the event:
+    All counts are days of `day_unit` ("working": 工作日 on the working-day calendar; "calendar":
+    自然日), counted from the local (Asia/Shanghai) date of the event, that day not counted:
     a round published on D may be appealed up to and including D + `window_days`; an appeal
     filed on F must be decided by the end of F + `decision_days`; the leaders are reminded at
     the start of that day minus `reminder_days` (0: no reminder); an appeal still undecided when
@@ -191,9 +198,8 @@ class AppealRules(Strict):
     def _known_unit(cls, unit: str) -> str:
         if unit not in APPEAL_DAY_UNITS:
             raise ValueError(
-                f"申诉期限单位只能是 {'、'.join(APPEAL_DAY_UNITS)}（自然日），工作日待工作日历上线 / "
-                f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)} "
-                "(working days need the working-day calendar)"
+                f"申诉期限单位只能是 working（工作日）或 calendar（自然日），不能是 {unit!r} / "
+                f"appeal day_unit {unit!r} is unknown; allowed: {', '.join(APPEAL_DAY_UNITS)}"
             )
         return unit
 

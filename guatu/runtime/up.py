@@ -313,6 +313,9 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     log.info(
         "sample programme loaded", projects=len(plans), seconds=round(time.monotonic() - started, 2)
     )
+    from guatu.scenes.sample import seed_sample_scenes
+
+    await seed_sample_scenes(st.pool, [p.code for p in plans])  # 示范场景 (illustrative)
     return len(plans)
 
 

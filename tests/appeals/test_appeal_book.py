@@ -292,11 +292,45 @@ def test_rule_sets_carry_appeal_terms_outside_the_ranking_hash() -> None:
         default.appeal.escalation_days,
     ) == (7, 10, 3, 5)
     assert load_ruleset("sanya").appeal.day_unit == "calendar"
+    assert default.appeal.day_unit == "working"
     assert '"appeal"' not in ruleset_canonical(default)
     # An old rule set without the section still loads, with the default terms.
     body = default.model_dump(mode="json")
     assert RuleSet.model_validate(body).appeal == AppealRules()
-    with pytest.raises(ValidationError, match="working-day calendar"):
-        AppealRules(day_unit="working")
+    assert AppealRules(day_unit="working").day_unit == "working"
+    with pytest.raises(ValidationError, match="工作日"):
+        AppealRules(day_unit="weeks")
     with pytest.raises(ValidationError, match="reminder_days"):
         AppealRules(decision_days=3, reminder_days=3)
+
+
+WORKING = RULES.model_copy(update={"day_unit": "working"})
+
+
+def test_deadlines_in_working_days_across_spring_festival() -> None:
+    # Filed Thursday 2026-02-12 15:00. 2026: 春节 15–23 Feb off; Saturdays 14 and 28 Feb 调休.
+    # Decision, 10 working days: Fri 13 (1), Sat 14 (2), 24, 25, 26, 27 (3–6), Sat 28 (7),
+    # 2, 3, 4 Mar (8–10) → 2026-03-04. Reminder 3 working days before: 3 Mar, 2 Mar, Sat 28 Feb
+    # → start of 28 Feb. Office, 5 working days after 4 Mar: 5, 6, 9, 10, 11 Mar → 2026-03-11.
+    d = deadlines(datetime(2026, 2, 12, 15, tzinfo=CST), WORKING)
+    assert (d.filed_on, d.decision_due, d.office_due) == (
+        date(2026, 2, 12),
+        date(2026, 3, 4),
+        date(2026, 3, 11),
+    )
+    assert d.remind_at == datetime(2026, 2, 28, tzinfo=CST)
+    assert d.escalate_at == datetime(2026, 3, 5, tzinfo=CST)
+    assert "春节假期 2月15日至2月23日（9 天）" in d.explain
+    assert "2月14日（星期六）（春节调休）" in d.explain
+    # Calendar terms say nothing and count plainly.
+    assert deadlines(datetime(2026, 2, 12, 15, tzinfo=CST), RULES).explain == ""
+
+
+def test_window_in_working_days() -> None:
+    # Published Wednesday 2026-09-30: 7 working days are 8, 9, Sat 10, 12, 13, 14, 15 Oct.
+    published = datetime(2026, 9, 30, 9, tzinfo=CST)
+    check_window(published, datetime(2026, 10, 15, 23, tzinfo=CST), WORKING, "2026-09")
+    with pytest.raises(InputRejected) as err:
+        check_window(published, datetime(2026, 10, 16, 0, 30, tzinfo=CST), WORKING, "2026-09")
+    assert "7 个工作日内（2026-10-15 前）" in err.value.zh
+    assert "7 working days" in err.value.en

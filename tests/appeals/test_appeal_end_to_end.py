@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -26,6 +26,7 @@ from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
 from guatu.core.tokens import create_token
 from guatu.ranking import service as ranking
+from guatu.workdays import default_calendar
 from tests.api.conftest import TEST_OPTIONS
 from tests.helpers import WebhookReceiver, eventually, running_worker
 from tests.ranking import fixture
@@ -104,10 +105,13 @@ async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
     assert (view["id"], view["status"], view["revision"]) == (appeal, "open", 1)
     # a ranks 3rd of 4 with 51.25 (hand-computed, see the module docstring).
     assert "第 3/4 名，51.25 分" in view["subject_zh"]
-    # Due 10 calendar days after the local filing day; the office 5 days after that.
+    # Due 10 working days after the local filing day (the default rule set's unit, counted on
+    # the working-day calendar, tests/workdays); the office 5 working days after that.
     filed_on = local_date(datetime.fromisoformat(view["filed_at"]))
-    assert view["decision_due"] == (filed_on + timedelta(days=10)).isoformat()
-    assert view["office_due"] == (filed_on + timedelta(days=15)).isoformat()
+    cal = default_calendar()
+    due = cal.add(filed_on, 10, "working")
+    assert view["decision_due"] == due.isoformat()
+    assert view["office_due"] == cal.add(due, 5, "working").isoformat()
 
     # The same request again: the same appeal, marked duplicate. Another one on the same item
     # while it is open: refused.
@@ -207,7 +211,8 @@ async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
         "project_not_found",
     )
 
-    # The window: a round published on 2020-01-01 could be appealed until 2020-01-08.
+    # The window: a round published on Wednesday 2020-01-01 (元旦) could be appealed for 7
+    # working days: 2, 3, 6, 7, 8, 9, 10 January, until 2020-01-10.
     async with world.pool.acquire() as conn:
         await conn.execute(
             "UPDATE ranking_rounds SET computed_at = $1 WHERE period = $2",
@@ -216,7 +221,7 @@ async def test_rejected_appeal_refusals_and_authorisation(world: World) -> None:
         )
     late = await world.call("b", "POST", "/appeals", key="file-8", json=body(item="list"))
     assert (late.status_code, late.json()["code"]) == (422, "window_closed")
-    assert "2020-01-08" in late.json()["zh"]
+    assert "2020-01-10" in late.json()["zh"]
     refused = await world.fetch(
         "SELECT action, reason FROM audit_log WHERE accepted = false"
         " AND action LIKE 'appeal:%' ORDER BY id"

@@ -1,8 +1,10 @@
 """RankingAppeal on the time-skipping server: the leaders' deadline as a durable timer, raced
 by the decision. Business time is anchored at 2026-12-31 10:00 in Wenjiang (never today), so
-with the `default` terms (decision 10, reminder 3, escalation 5 days) the dates are, by hand:
+with the `default` terms counted in calendar days (decision 10, reminder 3, escalation 5 days)
+the dates are, by hand:
 due 12-31 + 10 = 2027-01-10; reminder at the start of 01-10 − 3 = 01-07; escalation at the start
 of 01-11; the office's deadline 01-10 + 5 = 01-15, overdue from the start of 01-16.
+The last test counts the same terms in working days (the `default` rule set's unit) across 国庆.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.appeals import service
-from guatu.appeals.book import appeal_id
+from guatu.appeals.book import appeal_id, deadlines
 from guatu.appeals.models import (
     AppealFiling,
     AppealInput,
@@ -34,6 +36,7 @@ from guatu.appeals.models import (
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
 from guatu.lifecycle.models import ProgrammeClock
+from guatu.ranking.models import AppealRules
 from guatu.ranking.rulesets import load_ruleset
 from tests.helpers import WebhookReceiver, add_bureau, eventually, running_worker
 
@@ -64,15 +67,20 @@ class Lab:
             idempotency_key="file-1",
         )
 
-    async def start(self) -> WorkflowHandle[Any, AppealView]:
+    async def start(
+        self, anchor: datetime = ANCHOR, rules: AppealRules | None = None
+    ) -> WorkflowHandle[Any, AppealView]:
+        rules = rules or load_ruleset("default").appeal.model_copy(update={"day_unit": "calendar"})
         data = AppealInput(
             appeal_id=self.id,
             filing=self.filing(),
-            rules=load_ruleset("default").appeal,
-            published_at=datetime(2026, 12, 29, 9, tzinfo=CST),
+            rules=rules,
+            published_at=anchor - timedelta(days=2),
             subject_zh="2026年11月竞进比拼得分（第 7/8 名，42.50 分）",
             bureau_name="测试局",
-            clock=ProgrammeClock(anchor_business=ANCHOR),
+            clock=ProgrammeClock(anchor_business=anchor),
+            # As the door does: working days are counted before the run starts.
+            deadlines=deadlines(anchor, rules) if rules.day_unit == "working" else None,
         )
         return await self.env.client.start_workflow(
             c.APPEAL_WORKFLOW,
@@ -237,3 +245,43 @@ async def test_undecided_appeal_escalates_to_the_office_with_its_own_deadline(la
 async def _office_overdue(lab: Lab) -> bool:
     row = await lab.row()
     return row is not None and row["office_overdue_at"] is not None
+
+
+async def test_working_day_deadlines_across_national_day(lab: Lab) -> None:
+    """The `default` terms in working days, filed on Tuesday 2026-09-29 10:00. By hand (2026:
+    国庆 1–7 Oct off, Saturday 10 Oct 调休 a working day):
+    decision due, 10 working days: 30 Sep (1); 8, 9 Oct (2, 3); Sat 10 Oct (4); 12–16 Oct (5–9);
+    Mon 19 Oct (10) → 2026-10-19. Reminder 3 working days before: 16, 15, 14 Oct → the start of
+    14 Oct. Office, 5 working days after 19 Oct: 20, 21, 22, 23, 26 Oct → 2026-10-26."""
+    rules = load_ruleset("default").appeal
+    assert rules.day_unit == "working"
+    handle = await lab.start(anchor=datetime(2026, 9, 29, 10, tzinfo=CST), rules=rules)
+    await eventually(lambda: _status(lab, AppealStatus.OPEN))
+    row = await lab.row()
+    assert (row["decision_due"], row["office_due"]) == (date(2026, 10, 19), date(2026, 10, 26))
+    assert row["remind_at"] == datetime(2026, 10, 14, tzinfo=CST)
+    view = await lab.view()
+    assert "国庆节假期 10月1日至10月7日（7 天）" in view.deadline_explain
+    assert "10月10日（星期六）（国庆节调休）" in view.deadline_explain
+    async with lab.pool.acquire() as conn:
+        filed = await conn.fetchval(
+            "SELECT body_zh FROM notifications WHERE key = $1", f"appeal:{lab.id}:filed"
+        )
+    assert "2026-10-19 前作出决定" in filed and "期限说明：" in filed and "国庆节" in filed
+
+    await lab.skip(days=14, hours=13)  # 2026-10-13 23:00: not reminded yet
+    assert (await lab.view()).reminded_at is None
+    await lab.skip(hours=2)  # 2026-10-14 01:00
+    await eventually(lambda: _status(lab, AppealStatus.REMINDED))
+    async with lab.pool.acquire() as conn:
+        reminder = await conn.fetchval(
+            "SELECT body_zh FROM notifications WHERE key = $1", f"appeal:{lab.id}:reminder"
+        )
+    assert "还剩 3 个工作日" in reminder
+    await lab.skip(days=6)  # 2026-10-20 01:00: the decision day has passed
+    await eventually(lambda: _status(lab, AppealStatus.ESCALATED))
+    view = await lab.view()
+    assert local_date(view.escalated_at) == date(2026, 10, 20)  # type: ignore[arg-type]
+    decided = await lab.decide()
+    assert decided.status is AppealStatus.REJECTED
+    await handle.result()

@@ -462,6 +462,8 @@ def test_every_read_command_takes_json() -> None:
         "simulate",
         "channels set",
         "channels list",
+        "scene list",
+        "scene show",
     }
     writers = {
         "up",
@@ -470,6 +472,10 @@ def test_every_read_command_takes_json() -> None:
         "token revoke",
         "ranking bulletin",
         "channels remove",
+        "scene set",
+        "scene add",
+        "scene remove",
+        "scene delete",
     }
     assert set(commands) == with_json | writers
 

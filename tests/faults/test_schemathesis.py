@@ -48,8 +48,8 @@ OPTIONS = ApiOptions(
 ROLE_TAGS = {
     "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals"],
     "manager": ["manager", "ladder"],
-    "leader": ["leader", "dashboard", "projects", "appeals"],
-    "admin": ["admin", "codec"],
+    "leader": ["leader", "dashboard", "projects", "appeals", "scenes", "public"],
+    "admin": ["admin", "codec", "scenes"],
 }
 
 

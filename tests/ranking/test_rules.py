@@ -562,7 +562,8 @@ def test_default_v2_is_v1_on_the_year_plan_basis() -> None:
         }
     )
     assert ruleset_canonical(back) == ruleset_canonical(v1)
-    assert DEFAULT.appeal == v1.appeal  # procedure (not hashed) kept as it was
+    # Procedure (not hashed): the same terms, now counted in working days (工作日).
+    assert DEFAULT.appeal == v1.appeal.model_copy(update={"day_unit": "working"})
     assert "年度计划" in DEFAULT.description and "default.v1.json" in DEFAULT.description
     # The current version is also reachable by its number; an unknown version is refused.
     assert load_ruleset("default", version=2) == DEFAULT

@@ -24,8 +24,10 @@ from guatu.api.schemas import (
     StartResult,
 )
 from guatu.core import constants as c
+from guatu.core.tokens import Principal
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import PlanChangeInput, RunControlInput, UpdateResult
+from guatu.scenes import store as scene_store
 
 router = APIRouter(prefix="/api/v1", tags=["manager"])
 
@@ -86,8 +88,11 @@ async def _plans_from_json(raw: bytes) -> list[PlanBody]:
         ) from None
 
 
-async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBody]:
-    """A CSV or XLSX plan file (layout of `guatu.plan_file.sheet`); every bad cell is listed."""
+async def _plans_from_file(
+    ctx: Context, raw: bytes, suffix: str, scene_of: dict[str, str]
+) -> list[PlanBody]:
+    """A CSV or XLSX plan file (layout of `guatu.plan_file.sheet`); every bad cell is listed.
+    Each row's 示范场景 (`scene` column) goes into `scene_of` (project code → scene code)."""
     try:
         from guatu.plan_file import sheet as plan_import
     except ImportError:
@@ -104,12 +109,15 @@ async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBo
     programs = {
         p["code"]: p["name_zh"] for p in await db_call(queries.list_programs(ctx.pool), timeout)
     }
+    scenes = [s.code for s in await db_call(scene_store.list_scenes(ctx.pool), timeout)]
 
     def parse() -> Any:
         with tempfile.TemporaryDirectory(prefix="guatu-import-") as folder:
             path = Path(folder) / f"plan{suffix}"
             path.write_bytes(raw)
-            return plan_import.read_plan_file(path, programs=programs, bureaus=bureaus)
+            return plan_import.read_plan_file(
+                path, programs=programs, bureaus=bureaus, scenes=scenes
+            )
 
     try:
         result = await asyncio.to_thread(parse)
@@ -124,6 +132,7 @@ async def _plans_from_file(ctx: Context, raw: bytes, suffix: str) -> list[PlanBo
             "rows; nothing was imported",
             details=[e.to_json() for e in result.errors],
         )
+    scene_of.update(result.scenes)
     return [PlanBody.model_validate(p.model_dump(mode="json")) for p in result.plans]
 
 
@@ -148,12 +157,13 @@ async def import_plans(
 ) -> ImportResult:
     media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     raw = await request.body()
+    scene_of: dict[str, str] = {}
     if media in JSON_TYPES:
         plans = await _plans_from_json(raw)
     elif media in CSV_TYPES:
-        plans = await _plans_from_file(ctx, raw, ".csv")
+        plans = await _plans_from_file(ctx, raw, ".csv", scene_of)
     elif media in XLSX_TYPES:
-        plans = await _plans_from_file(ctx, raw, ".xlsx")
+        plans = await _plans_from_file(ctx, raw, ".xlsx", scene_of)
     else:
         raise ApiError(
             415,
@@ -205,6 +215,7 @@ async def import_plans(
         )
 
     items = list(await asyncio.gather(*(one(i, p) for i, p in enumerate(plans))))
+    await _join_scenes(ctx, principal, items, scene_of)
     outcomes = Counter(item.outcome for item in items)
     return ImportResult(
         total=len(items),
@@ -213,6 +224,24 @@ async def import_plans(
         conflicts=outcomes["conflict"],
         items=items,
     )
+
+
+async def _join_scenes(
+    ctx: Context, principal: Principal, items: list[ImportItem], scene_of: dict[str, str]
+) -> None:
+    """The plan file's 示范场景 column: started (or already running) projects join their scene."""
+    members: dict[str, list[str]] = {}
+    for item in items:
+        if item.outcome != "conflict" and item.project in scene_of:
+            members.setdefault(scene_of[item.project], []).append(item.project)
+    for scene, projects in sorted(members.items()):
+        await db_call(
+            scene_store.add_members(
+                ctx.pool, scene, projects, actor=principal.actor, door="import",
+                check_projects=False,
+            ),
+            ctx.options.db_timeout_seconds,
+        )  # fmt: skip
 
 
 _UPDATE_ERRORS = responses(403, 404, 409, 413, 422)

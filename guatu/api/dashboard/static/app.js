@@ -75,6 +75,10 @@
       rankAxis: "名次", countAxis: "项目数", noRankTrend: "本年尚无月度排名",
       chartsUnavailable: "图表组件未能加载", monthUnit: "月", ofPlan: "完成序时",
       sampleData: "示例数据：虚构的示例项目和模拟的报送历史，不是真实数据",
+      scenes: "示范场景",
+      scenesHelp: "场景灯：三分之一以上成员红灯或完成投资低于序时 70% 为红；有成员红黄灯或低于 90% 为黄",
+      colScene: "场景", colLead: "牵头单位", colMilestones: "节点按期", colSceneLight: "场景灯",
+      noScenes: "尚未设立示范场景。", illustrative: "示例", lightNone: "未亮灯",
     },
     en: {
       title: "Wenjiang Ten Programmes · Battle Map",
@@ -142,6 +146,11 @@
       rankAxis: "Rank", countAxis: "Projects", noRankTrend: "No monthly ranking this year yet",
       chartsUnavailable: "The chart library did not load", monthUnit: "", ofPlan: "of plan",
       sampleData: "Sample data: invented projects and a simulated reporting history, not real figures",
+      scenes: "Demonstration scenes",
+      scenesHelp: "Scene light: red when a third of its projects are red or investment is below 70% of plan to date; yellow when any is red or yellow or below 90%",
+      colScene: "Scene", colLead: "Lead bureau", colMilestones: "Milestones on time",
+      colSceneLight: "Scene light", noScenes: "No demonstration scenes yet.",
+      illustrative: "sample", lightNone: "no light yet",
     },
   };
 
@@ -163,7 +172,7 @@
     lang: localStorage.getItem(LANG_KEY) === "en" ? "en" : "zh",
     token: sessionStorage.getItem(TOKEN_KEY) || "",
     me: null, overview: null, rankings: { bureau: null, program: null }, rankingError: null,
-    periods: [], period: "", escalations: null, ladders: null, projects: [],
+    periods: [], period: "", escalations: null, ladders: null, projects: [], scenes: null,
     bureaus: {}, programs: {}, errors: [],
     filters: { program: "", bureau: "", stage: "", light: "" },
     open: { bureau: null, program: null }, timer: null, loading: false, drawer: null,
@@ -407,7 +416,7 @@
     state.errors = [];
     $("#refresh").disabled = true;
     try {
-      const [overview, bureaus, programs, periods, escalations, ladders, projects] =
+      const [overview, bureaus, programs, periods, escalations, ladders, projects, scenes] =
         await Promise.all([
           settle(api("/overview"), "overview"), settle(api("/bureaus"), "bureaus"),
           settle(api("/programs"), "programs"),
@@ -415,6 +424,7 @@
           settle(api("/escalations"), "escalations"),
           settle(api("/dashboard/ladders"), "ladders"),
           settle(allProjects(), "projects"),
+          settle(api("/scenes"), "scenes"),
           loadRankings(), loadTrends(),
         ]);
       if (!state.me) return; // expired while loading
@@ -425,6 +435,7 @@
       state.escalations = escalations.ok ? escalations.value : null;
       state.ladders = ladders.ok ? ladders.value : null;
       if (projects.ok) state.projects = projects.value;
+      if (scenes.ok) state.scenes = scenes.value;
       state.updatedAt = new Date();
       renderAll();
       if (state.drawer) openDrawer(state.drawer, true);
@@ -458,6 +469,7 @@
   function renderAll() {
     applyText();
     renderOverview();
+    renderScenes();
     renderTrends();
     renderPeriods();
     renderRankings();
@@ -559,6 +571,44 @@
       <td class="n">${esc(pct(p.start_rate_pct))}</td><td class="n">${esc(pct(p.completion_rate_pct))}</td></tr>`;
     const body = ov.programs.map((p) => row(p, `${p.code} ${zh() ? p.name_zh : p.name_en || p.name_zh}`, "", p.code)).join("");
     $("#program-table").innerHTML = `${head}<tbody>${body}</tbody><tfoot>${row(s, t("sum"), "sum", "")}</tfoot>`;
+  }
+
+  function renderScenes() {
+    const table = $("#scene-table");
+    if (!state.scenes) {
+      table.innerHTML = "";
+      return;
+    }
+    if (!state.scenes.length) {
+      table.innerHTML = `<tbody><tr><td class="muted">${esc(t("noScenes"))}</td></tr></tbody>`;
+      return;
+    }
+    const head = `<thead><tr><th>${esc(t("colScene"))}</th><th>${esc(t("colProgram"))}</th>
+      <th>${esc(t("colLead"))}</th><th class="n">${esc(t("colProjects"))}</th>
+      <th class="n">${esc(t("colTotal"))}</th><th class="n">${esc(t("colActual"))}</th>
+      <th class="n">${esc(t("colVs"))}</th><th class="n">${esc(t("colMilestones"))}</th>
+      <th>${esc(t("colLights"))}</th><th>${esc(t("colSceneLight"))}</th></tr></thead>`;
+    const rows = state.scenes.map((sc) => {
+      const p = sc.progress;
+      const name = zh() ? sc.name_zh : sc.name_en || sc.name_zh;
+      const tag = sc.illustrative ? ` <span class="muted small">（${esc(t("illustrative"))}）</span>` : "";
+      const light = sc.light === "none" ? esc(t("lightNone"))
+        : `<span class="dot ${esc(sc.light)}"></span>${esc(pick(LIGHTS[sc.light]))}`;
+      const reasons = (zh() ? sc.light_reasons_zh : sc.light_reasons_en).join(zh() ? "；" : "; ");
+      return `<tr data-scene="${esc(sc.code)}"><td class="name">${esc(name)}${tag}</td>
+        <td>${esc(programName(sc.program))}</td><td>${esc(bureauName(sc.lead_bureau))}</td>
+        <td class="n">${sc.projects.length}</td>
+        <td class="n">${esc(yi(p.total_investment_wan))}</td>
+        <td class="n">${esc(yi(p.actual_investment_wan))}</td>
+        <td class="n ${p.investment_ratio < 0.9 ? "bad" : ""}">${esc(pct(100 * p.investment_ratio))}</td>
+        <td class="n">${p.milestones_met} / ${p.milestones_due}</td>
+        <td class="lights-cell"><span class="dot green"></span>${p.lights.green || 0}
+          <span class="dot yellow"></span>${p.lights.yellow || 0}
+          <span class="dot red"></span>${p.lights.red || 0}</td>
+        <td class="scene-light" data-light="${esc(sc.light)}" title="${esc(reasons)}">${light}
+          <div class="muted small">${esc(reasons)}</div></td></tr>`;
+    }).join("");
+    table.innerHTML = `${head}<tbody>${rows}</tbody>`;
   }
 
   function investBar(p) {
