@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.appeals import AppealActivities
 from activities.notify import NotifyActivities
+from activities.opportunities import OpportunityActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
@@ -54,6 +55,7 @@ def build_worker(
     )
     ranking = RankingActivities(pool, client)
     appeals = AppealActivities(pool, client)
+    opportunities = OpportunityActivities(pool)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
@@ -77,6 +79,8 @@ def build_worker(
             RoundGateActivities(pool).period_has_data,
             appeals.persist,
             appeals.revise,
+            opportunities.persist_listing,
+            opportunities.persist_interest,
         ],
         **options,  # type: ignore[arg-type]
     )

@@ -7,6 +7,7 @@ would make each lifecycle run pay for the ranking and ladder modules too.
 
 from workflows.bureau_ladder import BureauLadder
 from workflows.notice_delivery import NoticeDelivery
+from workflows.opportunity import OpportunityInterest, OpportunityListing
 from workflows.project_lifecycle import ProjectLifecycle
 from workflows.ranking_appeal import RankingAppeal
 from workflows.ranking_round import RankingRound
@@ -17,4 +18,6 @@ WORKFLOWS: list[type] = [
     BureauLadder,
     NoticeDelivery,
     RankingAppeal,
+    OpportunityListing,
+    OpportunityInterest,
 ]

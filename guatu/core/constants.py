@@ -105,3 +105,14 @@ ACTIVITY_APPEAL_REVISE = "appeal_revise"
 def appeal_workflow_id(appeal_id: str) -> str:
     """The business-key workflow ID of one appeal (its id names the round, bureau and item)."""
     return f"appeal-{appeal_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 机会清单 opportunity lists (guatu.opportunities): one OpportunityListing per opportunity, one
+# OpportunityInterest per expression of interest (started by its listing).
+# ---------------------------------------------------------------------------------------------
+
+OPPORTUNITY_WORKFLOW = "OpportunityListing"
+INTEREST_WORKFLOW = "OpportunityInterest"
+ACTIVITY_OPPORTUNITY_PERSIST = "opportunity_persist"
+ACTIVITY_INTEREST_PERSIST = "opportunity_interest_persist"

@@ -49,6 +49,8 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OPPORTUNITY_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.INTEREST_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }
