@@ -251,46 +251,52 @@ async def express_interest(
 ) -> InterestReceipt:
     """An enterprise's expression of interest (no account). Its answer deadline is counted here,
     once, on the working-day calendar. The same enterprise again gets its first receipt back."""
-    row = await get_opportunity(pool, opportunity)
-    audit = ("interest:submit", f"{opportunity}:{submission.uscc}", "public", "", channel)
-    if row is None:
-        raise await _refused(
-            pool,
-            InputRejected(
-                "opportunity_not_found",
-                f"没有机会 {opportunity}，请从信息公开页的机会清单选择",
-                f"no opportunity {opportunity}",
-            ),
-            *audit,
-            submission.model_dump(mode="json"),
-        )
-    audit = (*audit[:3], row["bureau"], channel)
-    rules = load_rules()
+    body = submission.model_dump(mode="json")
+    action, key = "interest:submit", f"{opportunity}:{submission.uscc}"
     try:
         req = check_submission(
             InterestRequest(
                 submission=submission,
-                deadlines=interest_deadlines(door_now(clock), rules, calendar),
+                deadlines=interest_deadlines(door_now(clock), load_rules(), calendar),
             )
         )
     except InputRejected as err:
-        raise await _refused(pool, err, *audit, submission.model_dump(mode="json")) from None
-    closed = Rejected(
-        "opportunity_closed",
-        f"机会「{row['title_zh']}」已于 {row['closes_on'].isoformat()} 截止，不再接受合作意向",
-        f"opportunity {opportunity} has closed; it takes no more expressions of interest",
-    )
-    result: InterestReceipt = await _update(
-        client,
-        pool,
-        listing_workflow_id(opportunity),
-        OpportunityListing.express_interest,
-        req,
-        f"interest:{req.submission.uscc}",
-        closed,
-        audit,
-    )
-    return result
+        raise await _refused(pool, err, action, key, "public", "", channel, body) from None
+    handle = client.get_workflow_handle(listing_workflow_id(opportunity))
+    try:
+        receipt: InterestReceipt = await handle.execute_update(
+            # No update id: a resubmission reaches the book, which answers the first receipt
+            # marked `duplicate`.
+            OpportunityListing.express_interest,
+            req,
+        )
+        return receipt
+    except WorkflowUpdateFailedError as err:
+        rejected = rejection_of(err)
+        if rejected is None:
+            raise
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        rejected = None
+    # Refused: by the listing's validator, or the listing has ended (closed) or never existed.
+    row = await get_opportunity(pool, opportunity)
+    if rejected is None:
+        rejected = (
+            Rejected(
+                "opportunity_not_found",
+                f"没有机会 {opportunity}，请从信息公开页的机会清单选择",
+                f"no opportunity {opportunity}",
+            )
+            if row is None
+            else Rejected(
+                "opportunity_closed",
+                f"机会「{row['title_zh']}」已于 {row['closes_on'].isoformat()} 截止，不再接受合作意向",
+                f"opportunity {opportunity} has closed; it takes no more expressions of interest",
+            )
+        )
+    bureau = row["bureau"] if row else ""
+    raise await _refused(pool, rejected, action, key, "public", bureau, channel, body) from None
 
 
 async def _interest_row(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:
