@@ -46,9 +46,9 @@ OPTIONS = ApiOptions(
 
 # Each role is fuzzed on the operations it may call (the others answer 401/403 before any logic).
 ROLE_TAGS = {
-    "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals"],
-    "manager": ["manager", "ladder"],
-    "leader": ["leader", "dashboard", "projects", "appeals", "scenes", "public"],
+    "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals", "opportunities"],
+    "manager": ["manager", "ladder", "opportunities"],
+    "leader": ["leader", "dashboard", "projects", "appeals", "scenes", "public", "opportunities"],
     "admin": ["admin", "codec", "scenes"],
 }
 
