@@ -78,8 +78,17 @@ def closes_at(closes_on: date) -> datetime:
     return local_start(closes_on + timedelta(days=1))
 
 
-def check_publish(data: PublishInput, today: date) -> None:
+def check_publish(data: PublishInput, today: date, rules: OpportunityRules) -> None:
     """The pure checks of a publication (the subject's existence is the door's)."""
+    last = today + timedelta(days=rules.max_open_days)
+    if data.closes_on > last:
+        raise InputRejected(
+            "closing_too_far",
+            f"截止日期 {data.closes_on.isoformat()} 过远：最晚可设为 {last.isoformat()}"
+            f"（发布后 {rules.max_open_days} 天内）",
+            f"the closing date {data.closes_on.isoformat()} is too far ahead; the latest is "
+            f"{last.isoformat()} ({rules.max_open_days} days after publication)",
+        )
     if data.closes_on < today:
         raise InputRejected(
             "closing_in_past",

@@ -41,7 +41,8 @@ class OpportunityRules(Strict):
     the start of the day `reminder_days` before that day (0: no reminder); an unanswered one is
     overdue from the start of the next calendar day (催办, copied to 区幸福办), and escalated to
     区幸福办 for a written criticism (书面通报) when still unanswered `escalation_days` after the
-    due day. At most `max_interests` interests per opportunity."""
+    due day. At most `max_interests` interests per opportunity; a closing date at most
+    `max_open_days` calendar days after the publication day."""
 
     day_unit: Unit = "working"
     response_days: int = Field(default=5, ge=1, le=60)
@@ -51,6 +52,7 @@ class OpportunityRules(Strict):
     reply_max_chars: int = Field(default=2000, ge=10, le=20_000)
     note_max_chars: int = Field(default=2000, ge=10, le=20_000)
     max_interests: int = Field(default=500, ge=1, le=5000)
+    max_open_days: int = Field(default=730, ge=1, le=3650)  # closing date at most this far ahead
 
 
 def load_rules(path: Path | None = None) -> OpportunityRules:

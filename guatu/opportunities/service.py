@@ -126,7 +126,8 @@ async def publish(
     """Check and publish an opportunity. A retried publication (same idempotency key) answers
     the opportunity it started, marked `duplicate`."""
     try:
-        check_publish(data, local_date(door_now(clock)))
+        rules = rules or load_rules()
+        check_publish(data, local_date(door_now(clock)), rules)
         async with pool.acquire() as conn:
             bureau, bureau_name, subject_name = await _subject(conn, data)
         oid = opportunity_id(data)
@@ -136,7 +137,7 @@ async def publish(
             bureau=bureau,
             bureau_name=bureau_name,
             subject_name_zh=subject_name,
-            rules=rules or load_rules(),
+            rules=rules,
             clock=clock or ProgrammeClock(),
         )
         try:

@@ -1,8 +1,8 @@
 """机会清单 end to end on the dev server, through the API and the public routes (no token).
 
-Real time, default clock: the closing date is far ahead (2099-12-31) so no test depends on
-today's date; answer deadlines are checked against the working-day calendar from the day the
-interest was submitted, as the appeals' end-to-end test does.
+Real time, default clock: the closing date is 400 days after today (the rule data allows 730),
+so no test meets its closing day; answer deadlines are checked against the working-day calendar
+from the day the interest was submitted, as the appeals' end-to-end test does.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,7 @@ from guatu.workdays import default_calendar
 from tests.api.conftest import TEST_OPTIONS
 from tests.helpers import WebhookReceiver, add_bureau, eventually, running_worker
 
+CLOSES = local_date(datetime.now(UTC)) + timedelta(days=400)
 HUAWEI = "914403001922038216"
 TENCENT = "9144030071526726XG"
 
@@ -96,7 +97,7 @@ def publish_body(scene: str, **kw: Any) -> dict[str, Any]:
         "description": "沿江安河设置 24 小时自助服务终端的场地资源",
         "amount_wan": 300,
         "conditions": "具备政务自助终端运营经验",
-        "closes_on": "2099-12-31",
+        "closes_on": CLOSES.isoformat(),
         **kw,
     }
 
@@ -129,12 +130,15 @@ async def test_publish_answer_and_outcome_through_every_door(world: World) -> No
     )
     assert (missing.status_code, missing.json()["code"]) == (422, "subject_not_found")
     assert missing.json()["zh"] == "没有示范场景 NOPE-1，请核对编号"
+    far = publish_body(world.scene, closes_on=(CLOSES + timedelta(days=400)).isoformat())
+    too_far = await world.call("manager", "POST", "/opportunities", "p1b", json=far)
+    assert (too_far.status_code, too_far.json()["code"]) == (422, "closing_too_far")
     published = await world.call(
         "manager", "POST", "/opportunities", "p2", json=publish_body(world.scene)
     )
     assert published.status_code == 200, published.text
     oid = published.json()["id"]
-    assert oid == f"{world.scene}.venue.20991231"
+    assert oid == f"{world.scene}.venue.{CLOSES:%Y%m%d}"
     assert published.json()["bureau"] == a and published.json()["status"] == "open"
     again = await world.call(
         "manager", "POST", "/opportunities", "p2", json=publish_body(world.scene)
@@ -156,7 +160,7 @@ async def test_publish_answer_and_outcome_through_every_door(world: World) -> No
     short = await world.public("POST", f"/opportunities/{oid}/interest", json=company("9144"))
     assert short.json()["code"] == "uscc_length" and "应为 18 位" in short.json()["zh"]
     nobody = await world.public(
-        "POST", "/opportunities/NOPE.venue.20991231/interest", json=company()
+        "POST", "/opportunities/NOPE.venue.20300101/interest", json=company()
     )
     assert (nobody.status_code, nobody.json()["code"]) == (404, "opportunity_not_found")
 

@@ -135,11 +135,16 @@ def test_calendar_days_when_the_rule_says_so() -> None:
     assert d.remind_at == datetime(2026, 10, 3, tzinfo=CST)
 
 
-def test_publishing_with_a_closing_date_in_the_past_is_refused() -> None:
+def test_publishing_with_a_closing_date_in_the_past_or_too_far_is_refused() -> None:
     with pytest.raises(InputRejected) as err:
-        check_publish(publish(date(2026, 9, 28)), date(2026, 9, 29))
+        check_publish(publish(date(2026, 9, 28)), date(2026, 9, 29), OpportunityRules())
     assert err.value.code == "closing_in_past" and "早于今天" in err.value.zh
-    check_publish(publish(date(2026, 9, 29)), date(2026, 9, 29))  # today itself is fine
+    check_publish(publish(date(2026, 9, 29)), date(2026, 9, 29), OpportunityRules())  # today
+    # At most 730 days ahead: 2026-09-29 + 730 = 2028-09-28 (2027 has 365 days, 2028 is leap).
+    check_publish(publish(date(2028, 9, 28)), date(2026, 9, 29), OpportunityRules())
+    with pytest.raises(InputRejected) as err:
+        check_publish(publish(date(2028, 9, 29)), date(2026, 9, 29), OpportunityRules())
+    assert err.value.code == "closing_too_far" and "最晚可设为 2028-09-28" in err.value.zh
 
 
 def test_listing_takes_interest_until_the_end_of_its_closing_day() -> None:
