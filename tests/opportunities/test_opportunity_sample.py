@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.opportunities.book import listing_workflow_id
 from guatu.opportunities.sample import seed_sample_opportunities
-from guatu.opportunities.service import public_opportunities
+from guatu.opportunities.service import PublicOpportunity, public_opportunities
 from guatu.scenes.sample import seed_sample_scenes
-from tests.helpers import running_worker
+from tests.helpers import eventually, running_worker
 
 
 async def test_sample_opportunities_are_published_once_and_marked(
@@ -27,14 +27,21 @@ async def test_sample_opportunities_are_published_once_and_marked(
     async with running_worker(dev_env.client, fresh_pool, http, settings) as tq:
         assert await seed_sample_opportunities(dev_env.client, fresh_pool, task_queue=tq) == 3
         assert await seed_sample_opportunities(dev_env.client, fresh_pool, task_queue=tq) == 0
-        published = await public_opportunities(fresh_pool)
         try:
-            assert len(published) == 3
+            # Each listing writes its row from its first workflow task.
+            published = await eventually(lambda: _three(fresh_pool), timeout=30)
             assert all(o.title_zh.startswith("【示例】") for o in published)
             # Open ones first, nearest closing date first: 30, 45, 60 days.
             assert [o.kind_zh for o in published] == ["采购需求", "场地资源", "运营合作"]
             assert {o.bureau_name_zh for o in published} == {"区行政审批局", "区民政局"}
         finally:
-            for o in published:
+            async with fresh_pool.acquire() as conn:
+                ids = [r["id"] for r in await conn.fetch("SELECT id FROM opportunities")]
+            for oid in ids:
                 with contextlib.suppress(RPCError):
-                    await dev_env.client.get_workflow_handle(listing_workflow_id(o.id)).terminate()
+                    await dev_env.client.get_workflow_handle(listing_workflow_id(oid)).terminate()
+
+
+async def _three(pool: asyncpg.Pool) -> list[PublicOpportunity] | None:
+    published = await public_opportunities(pool)
+    return published if len(published) == 3 else None
