@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-quick clean chromium fonts
+.PHONY: run test test-fast lint bench bench-quick clean chromium fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,23 @@ chromium: fonts
 	@command -v chromium >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Everything: the static checks, then every tier of the suite (unit, integration, faults, browser).
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy guatu workflows activities config worker.py
 	$(BIN)/python -m pytest -q
+
+# The unit tier only (no server, no subprocess; tiers are applied in tests/conftest.py):
+# 20-40 s on a shared 2-core machine. Other tiers: `.venv/bin/python -m pytest -m "integration"`, etc.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy guatu workflows activities config worker.py
 
 bench: $(STAMP)

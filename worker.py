@@ -20,16 +20,20 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.appeals import AppealActivities
+from activities.ladder import LadderActivities
 from activities.notify import NotifyActivities
 from activities.opportunities import OpportunityActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
+from activities.society import SocietyActivities
 from config.settings import Settings, get_settings
 from guatu.core import db, logs, metrics
 from guatu.core.payload_codec import warn_if_plain
 from guatu.core.temporal_client import connect
 from guatu.core.versioning import worker_options as versioning_options
+from guatu.runtime.dsns import role_dsns
+from guatu.runtime.sweeper import run_sweeper
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("guatu.worker")
@@ -54,6 +58,7 @@ def build_worker(
         pool, http, max_attempts=attempts if isinstance(attempts, int) else None, settings=settings
     )
     ranking = RankingActivities(pool, client)
+    ladder = LadderActivities(pool)
     appeals = AppealActivities(pool, client)
     opportunities = OpportunityActivities(pool)
     options: dict[str, object] = {
@@ -75,10 +80,12 @@ def build_worker(
             ranking.compute,
             ranking.feed_ladder,
             ranking.round_notices,
-            ranking.ladder_persist,
+            ladder.persist,
+            ladder.persist_changes,
             RoundGateActivities(pool).period_has_data,
             appeals.persist,
             appeals.revise,
+            SocietyActivities(pool).persist_observation,
             opportunities.persist_listing,
             opportunities.persist_interest,
         ],
@@ -91,7 +98,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         raise SystemExit("DATABASE_URL (or GUATU_DATABASE_URL) must be set for a standalone worker")
     warn_if_plain(settings)
     client = await connect(settings)
-    dsns = db.role_dsns(settings)
+    dsns = role_dsns(settings)
     owner = await db.create_pool(dsns.owner, 1, 1)  # migrations as the owner, then its role
     try:
         await db.migrate(owner)
@@ -110,11 +117,19 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 deployment=settings.deployment_name,
                 build_id=settings.build_id,
             )
+            sweeper = (
+                asyncio.create_task(run_sweeper(client, pool, settings.sweep_seconds))
+                if settings.sweep_seconds > 0
+                else None
+            )
             if settings.metrics_enabled and settings.worker_metrics_port is not None:
                 await metrics.serve_worker_metrics(settings, stop)
             else:
                 await stop.wait()
             log.info("worker stopping")
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
     await pool.close()
 
 

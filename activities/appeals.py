@@ -15,7 +15,7 @@ from temporalio.client import Client
 from activities.ranking import insert_audit, insert_notices
 from guatu.appeals.models import AppealBatch, ReviseInput, ReviseResult
 from guatu.core import constants as c
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
 
 log = structlog.get_logger(__name__)
 

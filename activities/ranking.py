@@ -5,7 +5,8 @@ Every one is idempotent, so a retry (or a whole re-run of a round) changes nothi
 - `ranking_compute` stores a round's results once; a re-run recomputes them from the frozen
   snapshot and context and must reproduce the stored bytes (else it fails, non-retryably);
 - `ranking_feed_ladder` sends `record_period` with an update ID per rule set and period;
-- `ranking_round_notices` and `ladder_persist` write outbox rows keyed by decision.
+- `ranking_round_notices` writes outbox rows keyed by notice (the ladders' writes:
+  activities/ladder.py).
 """
 
 from __future__ import annotations
@@ -23,32 +24,30 @@ import structlog
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from guatu.core import constants as c
+from guatu.ladder.models import RecordPeriodInput, RecordPeriodResult
+from guatu.ladder.service import ensure_ladder
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.ranking import revisions
 from guatu.ranking.canonical import ResultsWriter, paused_gc, results_text
-from guatu.ranking.models import (
+from guatu.ranking.messages import (
     ComputeInput,
     ComputeResult,
-    Exemption,
     FeedLadderInput,
     FeedLadderResult,
     FreezeInput,
     FreezeResult,
-    LadderBatch,
-    LadderInput,
-    LadderState,
+    RoundNoticesInput,
+)
+from guatu.ranking.models import (
+    Exemption,
     Level,
     LevelResult,
     ListKind,
     RankedRow,
-    RecordPeriodInput,
-    RecordPeriodResult,
     RoundContext,
-    RoundNoticesInput,
     RoundResults,
     RuleSet,
     Snapshot,
@@ -563,11 +562,6 @@ async def _revision_head(
     }
 
 
-async def stored_ladder_state(conn: asyncpg.Connection, bureau: str) -> LadderState | None:
-    state = await conn.fetchval("SELECT state FROM ladder_standing WHERE bureau = $1", bureau)
-    return LadderState.model_validate(state) if state else None
-
-
 class RankingActivities:
     def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
         self.pool = pool
@@ -695,21 +689,14 @@ class RankingActivities:
     @activity.defn(name=c.ACTIVITY_RANKING_FEED_LADDER)
     async def feed_ladder(self, data: FeedLadderInput) -> FeedLadderResult:
         o = data.outcome
-        async with self.pool.acquire() as conn:
-            restored = await stored_ladder_state(conn, o.bureau)
-        handle = await self.client.start_workflow(
-            c.LADDER_WORKFLOW,
-            LadderInput(
-                bureau=o.bureau,
-                name_zh=o.name_zh,
-                exemption_rules=data.exemption,
-                clock=data.clock,
-                state=restored,
-            ),
-            id=c.bureau_ladder_workflow_id(o.bureau),
+        handle = await ensure_ladder(
+            self.client,
+            self.pool,
+            o.bureau,
             task_queue=activity.info().task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            clock=data.clock,
+            name_zh=o.name_zh,
+            exemption_rules=data.exemption,
         )
         update_id = f"{c.UPDATE_RECORD_PERIOD}:{o.ruleset_id}:{o.period}"
         if data.revision > 1:
@@ -745,7 +732,7 @@ class RankingActivities:
             duplicate=result.duplicate,
             level_before=result.level_before,
             level_after=result.level_after,
-            decisions=[d.key for d in result.decisions],
+            decisions=result.decision_keys or [d.key for d in result.decisions],
             withdrawn=result.withdrawn,
         )
 
@@ -764,96 +751,6 @@ class RankingActivities:
                 notices = round_notices(*published)
             await insert_notices(conn, notices)
         return notices
-
-    @activity.defn(name=c.ACTIVITY_LADDER_PERSIST)
-    async def ladder_persist(self, batch: LadderBatch) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO ladder_standing (bureau, state, version, updated_at)"
-                " VALUES ($1, $2, $3, now()) ON CONFLICT (bureau) DO UPDATE SET"
-                " state = excluded.state, version = excluded.version, updated_at = now()"
-                " WHERE ladder_standing.version < excluded.version",
-                batch.bureau,
-                batch.state,
-                batch.version,
-            )
-            if batch.decisions:
-                await conn.executemany(
-                    "INSERT INTO ladder_decisions (key, bureau, period, ruleset_id, ruleset_version,"
-                    " track, kind, level_before, level_after, project, order_id, deadline, lines_zh,"
-                    " lines_en, inputs, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
-                    "$13,$14,$15,$16) ON CONFLICT (key) DO NOTHING",
-                    [
-                        (
-                            d.key,
-                            d.bureau,
-                            d.period,
-                            d.ruleset_id,
-                            d.ruleset_version,
-                            d.track,
-                            d.kind.value,
-                            d.level_before,
-                            d.level_after,
-                            d.project,
-                            d.order_id,
-                            d.deadline,
-                            d.lines_zh,
-                            d.lines_en,
-                            d.inputs,
-                            d.decided_at,
-                        )
-                        for d in batch.decisions
-                    ],
-                )
-            if batch.orders:
-                await conn.executemany(
-                    "INSERT INTO ladder_orders (id, bureau, kind, project, project_name, period,"
-                    " ruleset_id, ruleset_version, track, issued_at, due, status, plan, plan_actor,"
-                    " submitted_at, plan_on_time, escalated_at, closed_at, decision_key, version)"
-                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"
-                    " ON CONFLICT (id) DO UPDATE SET status = excluded.status, plan = excluded.plan,"
-                    " plan_actor = excluded.plan_actor, submitted_at = excluded.submitted_at,"
-                    " plan_on_time = excluded.plan_on_time, escalated_at = excluded.escalated_at,"
-                    " closed_at = excluded.closed_at, version = excluded.version"
-                    " WHERE ladder_orders.version <= excluded.version",
-                    [
-                        (
-                            o.id,
-                            o.bureau,
-                            o.kind.value,
-                            o.project,
-                            o.project_name,
-                            o.period,
-                            o.ruleset_id,
-                            o.ruleset_version,
-                            o.track,
-                            o.issued_at,
-                            o.due,
-                            o.status.value,
-                            o.plan,
-                            o.plan_actor,
-                            o.submitted_at,
-                            o.plan_on_time,
-                            o.escalated_at,
-                            o.closed_at,
-                            o.decision_key,
-                            batch.version,
-                        )
-                        for o in batch.orders
-                    ],
-                )
-            if batch.exemptions:
-                await conn.executemany(
-                    "INSERT INTO ranking_exemptions (bureau, period, reason, actor, role,"
-                    " granted_at, key) VALUES ($1,$2,$3,$4,$5,$6,$7)"
-                    " ON CONFLICT (bureau, period) DO NOTHING",
-                    [
-                        (e.bureau, e.period, e.reason, e.actor, e.role, e.granted_at, e.key)
-                        for e in batch.exemptions
-                    ],
-                )
-            await insert_audit(conn, batch.audit)
-            await insert_notices(conn, batch.notices)
 
 
 async def insert_notices(conn: asyncpg.Connection, notices: list[Notice]) -> None:

@@ -17,7 +17,7 @@ from temporalio import activity
 
 from guatu.core import constants as c
 from guatu.core.clock import local_start
-from guatu.ranking.models import PeriodDataInput, PeriodDataResult
+from guatu.ranking.messages import PeriodDataInput, PeriodDataResult
 from guatu.ranking.periods import parse_period
 
 

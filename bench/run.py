@@ -32,10 +32,11 @@ from activities.read_model import upsert_reference
 from bench.raw import RawInput
 from guatu.core import constants as c
 from guatu.core import db
-from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.models import ProgressReportInput, ProjectPlan
+from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import gather_limited, send_update, start_programme
 from guatu.runtime.stack import EmbeddedPostgres, EmbeddedTemporal
+from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -298,7 +299,7 @@ class Bench:
                 await send_update(
                     self.client,
                     plan.code,
-                    c.UPDATE_REPORT,
+                    ProjectLifecycle.submit_report,
                     ProgressReportInput(
                         bureau=plan.bureau,
                         idempotency_key=f"b-{i}",
@@ -307,6 +308,7 @@ class Bench:
                         physical_progress_pct=min(100.0, 1.0 + i / count),
                         correction=(i // targets) >= len(months),
                     ),
+                    pool=self.pool,
                 )
                 guatu_lat.append((time.perf_counter() - t) * 1000)
 
@@ -334,7 +336,7 @@ class Bench:
             raw.stop()
             guatu.stop()
         self.figures["report"] = {
-            "path": "Temporal client execute_update (validator + handler + projection)",
+            "path": "send_update: Update (validator + handler) + read-model write-through",
             "raw_updates_per_s": round(count / raw_s, 1),
             "raw_p50_ms": round(pct(raw_lat, 50), 1),
             "raw_p99_ms": round(pct(raw_lat, 99), 1),
@@ -347,7 +349,7 @@ class Bench:
             "raw_worker_cpu_share": round(raw_cpu / raw_s, 2),
             "guatu_worker_cpu_share": round(guatu_cpu / guatu_s, 2),
             "guatu_worker_cpu_ms_per_report": round(1000 * guatu_cpu / n, 1),
-            "target": "rate ≥ 0.50; p99 ≤ 3×",
+            "target": "rate ≥ 0.70; p99 ≤ 2×",
         }
 
     async def measure_http_reports(self) -> None:
@@ -614,7 +616,7 @@ class Bench:
     async def measure_ranking(self, rounds: bool = True, queries: bool = True) -> None:
         """A full monthly round (freeze, score, rank, lists, ladders, notices) per size; the
         leader queries run on the 10,000-project read model once its round is published."""
-        from guatu.ranking.models import RankingRoundInput
+        from guatu.ranking.messages import RankingRoundInput
 
         query_size = 2_000 if self.quick else 10_000
         sizes = [243, 2_000] if self.quick else [243, 10_000, 100_000]
@@ -664,7 +666,7 @@ class Bench:
         from guatu.ranking.periods import periods_between
         from guatu.ranking.rulesets import load_ruleset
         from guatu.ranking.sample import synthetic_snapshots
-        from guatu.ranking.whatif import what_if_snapshots
+        from guatu.whatif.replay import what_if_snapshots
 
         plans = load_sample_plans(self.year)
         periods = periods_between("month", f"{self.year}-01", f"{self.year + 4}-12")
@@ -688,6 +690,22 @@ class Bench:
             "target": "≤ 5 s",
         }
 
+    async def measure_payload(self) -> None:
+        """The largest lifecycle payload after five simulated years of maximum-length inputs
+        (bench/lifecycle_payload: the decisions alone, no server), bounded and as before."""
+        from bench.lifecycle_payload import measure
+
+        bounded = await asyncio.to_thread(measure, 5, True)
+        before = await asyncio.to_thread(measure, 5, False)
+        self.figures["payload"] = {
+            **bounded,
+            "unbounded_state_kib": before["largest_state_kib"],
+            "summary": f"{bounded['largest_state_kib']} KiB "
+            f"(update {bounded['largest_update_kib']} KiB; "
+            f"before the patch {before['largest_state_kib']} KiB)",
+        }
+        print(f"  lifecycle after 5 years: {self.figures['payload']['summary']}", flush=True)
+
     async def measure_simulation(self) -> None:
         from guatu.runtime.simulation import ProgrammeSimulation, SimulationConfig
 
@@ -703,6 +721,7 @@ class Bench:
                 load_policy(),
                 config,
                 task_queue=guatu.task_queue,
+                pool=self.pool,
             )
             report = await sim.run()
         finally:
@@ -717,6 +736,18 @@ class Bench:
             "max_driver_lag_business_days": report.max_lag_business_days,
             "target": "one simulated year ≤ 120 s",
         }
+
+    async def measure_ladder_payload(self) -> None:
+        from bench.ladder_payload import measure
+
+        lp = self.figures["ladder_payload"] = await measure(
+            self.pool, years=2 if self.quick else 10
+        )
+        print(
+            f"  ladder after {lp['years']} years: {lp['largest_payload_kib']} KiB "
+            f"in {lp['largest_payload_in']}",
+            flush=True,
+        )
 
     def table(self) -> str:
         f = self.figures
@@ -750,7 +781,7 @@ class Bench:
                     "HTTP report rate (/s)",
                     f"{h['reports_per_s']} ({h['failures']} non-200)",
                     f"raw update → ×{h.get('rate_ratio_vs_raw_update', '?')}",
-                    "≥ 0.50",
+                    "≥ 0.60",
                 )
             )
             rows.append(
@@ -758,7 +789,7 @@ class Bench:
                     "HTTP report p50/p99 (ms)",
                     f"{h['p50_ms']}/{h['p99_ms']}",
                     f"raw update p99 → ×{h.get('p99_ratio_vs_raw_update', '?')}",
-                    "p99 ≤ 3×",
+                    "p99 ≤ 2.5×",
                 )
             )
         if "report" in f:
@@ -768,7 +799,7 @@ class Bench:
                     "report rate (/s)",
                     f"{r['guatu_reports_per_s']}",
                     f"{r['raw_updates_per_s']} raw → ×{r['rate_ratio']}",
-                    "≥ 0.50",
+                    "≥ 0.70",
                 )
             )
             rows.append(
@@ -776,13 +807,14 @@ class Bench:
                     "report p50/p99 (ms)",
                     f"{r['guatu_p50_ms']}/{r['guatu_p99_ms']}",
                     f"{r['raw_p50_ms']}/{r['raw_p99_ms']} raw → p99 ×{r['p99_ratio']}",
-                    "p99 ≤ 3×",
+                    "p99 ≤ 2×",
                 )
             )
         for key, label in (
             ("ranking", "ranking round (s)"),
             ("queries", "leader queries"),
             ("whatif", "what-if 5 years (s)"),
+            ("payload", "lifecycle payload, 5 years max inputs"),
         ):
             if key in f:
                 rows.append((label, str(f[key].get("summary")), "—", f[key]["target"]))
@@ -804,6 +836,16 @@ class Bench:
                     f"{s['real_seconds']}",
                     "—",
                     s["target"],
+                )
+            )
+        if "ladder_payload" in f:
+            lp = f["ladder_payload"]
+            rows.append(
+                (
+                    f"largest payload: ladder after {lp['years']} years (KiB)",
+                    f"{lp['largest_payload_kib']}",
+                    f"in {lp['largest_payload_in']}, {lp['runs']} runs",
+                    lp["target"],
                 )
             )
         widths = [
@@ -856,7 +898,7 @@ async def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="subset: updates http import queries simulation ranking whatif",
+        help="subset: updates http import queries simulation ranking whatif payload ladder",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -878,6 +920,8 @@ async def main() -> None:
             ("queries", lambda: bench.measure_ranking(rounds=False)),
             ("whatif", bench.measure_whatif),
             ("simulation", bench.measure_simulation),
+            ("payload", bench.measure_payload),
+            ("ladder", bench.measure_ladder_payload),
         ]
         if wanted is None or "ranking" in wanted:
             steps = [step for step in steps if step[0] != "queries"]

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_cached_workflows: int = 20000
     graceful_shutdown_seconds: int = 30
     webhook_timeout_seconds: float = 10.0
+    # Read-model sweeper (guatu.runtime.sweeper): every N seconds, open projects whose read model
+    # is behind their run (a door died between an Update and its write) are caught up. 0: off.
+    sweep_seconds: float = 300.0
 
     log_level: str = "INFO"
     # Kept for compatibility: GUATU_LOG_JSON=true/false means json/console when GUATU_LOG_FORMAT

@@ -38,19 +38,17 @@ async def main(root: Path, out: Path, scenarios: list[str]) -> None:
     from guatu import constants as c
     from guatu import db
     from guatu.clock import CST
-    from guatu.models import ProgrammeClock
-    from guatu.ranking import service as ranking
-    from guatu.ranking.models import (
-        BureauOutcome,
+    from guatu.ladder.models import (
         CorrectionPlanInput,
         ExemptionInput,
         LadderInput,
-        LadderRules,
-        ListKind,
-        RankingRoundInput,
         RecordPeriodInput,
         RecordPeriodResult,
     )
+    from guatu.models import ProgrammeClock
+    from guatu.ranking import service as ranking
+    from guatu.ranking.messages import BureauOutcome, RankingRoundInput
+    from guatu.ranking.models import LadderRules, ListKind
     from guatu.ranking.periods import parse_period
     from guatu.stack import EmbeddedPostgres, temporal_binary, test_server_binary
     from tests.helpers import WebhookReceiver, add_bureau, running_worker

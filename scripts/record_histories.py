@@ -24,7 +24,7 @@ at the time of issue 11). Re-record after an intentional workflow change that is
 like). Histories of the code *before* a patch come from `scripts/record_prepatch.py`.
 
     .venv/bin/python scripts/record_histories.py                  # everything
-    .venv/bin/python scripts/record_histories.py --only ladder    # lifecycle|ladder|appeal|round|opportunity
+    .venv/bin/python scripts/record_histories.py --only ladder    # lifecycle|ladder|appeal|round|society|opportunity
 """
 
 from __future__ import annotations
@@ -68,6 +68,14 @@ from guatu.appeals.models import AppealFiling, AppealInput, AppealItem, DecideIn
 from guatu.core import constants as c
 from guatu.core import db
 from guatu.core.clock import CST, local_date, month_key
+from guatu.ladder import service as ladder_service
+from guatu.ladder.models import (
+    CorrectionPlanInput,
+    ExemptionInput,
+    LadderInput,
+    RecordPeriodInput,
+    RecordPeriodResult,
+)
 from guatu.lifecycle.models import (
     MilestonePlan,
     PlanChangeInput,
@@ -80,18 +88,8 @@ from guatu.lifecycle.models import (
     TimerPolicy,
 )
 from guatu.lifecycle.service import search_attributes, start_input, start_project
-from guatu.ranking import service as ranking
-from guatu.ranking.models import (
-    BureauOutcome,
-    CorrectionPlanInput,
-    ExemptionInput,
-    LadderInput,
-    LadderRules,
-    ListKind,
-    RankingRoundInput,
-    RecordPeriodInput,
-    RecordPeriodResult,
-)
+from guatu.ranking.messages import BureauOutcome, RankingRoundInput
+from guatu.ranking.models import LadderRules, ListKind
 from guatu.ranking.periods import parse_period
 from guatu.ranking.rulesets import load_ruleset
 from guatu.runtime.stack import EmbeddedPostgres, temporal_binary, test_server_binary
@@ -102,7 +100,8 @@ from workflows.project_lifecycle import ProjectLifecycle
 from workflows.ranking_appeal import RankingAppeal
 
 # Bump when recording histories of a changed (patched) workflow; keep the older files.
-TAG = "v4"
+# v5: lifecycle write-through, bounded state, yearly continue-as-new; the bounded ladder
+TAG = "v6"  # v6: lifecycle with the evaluation gate, on the merged write-through and bounded state
 OUT = Path(__file__).resolve().parent.parent / "tests" / "replay" / "histories"
 MANIFEST = "manifest.json"  # file → workflow ID, type, the code that recorded it
 REASON = "特大暴雨引发洪灾，全部工地依令停工（不可抗力）"
@@ -144,14 +143,16 @@ def write_history(
     print(f"recorded {file}: {len(history.events)} events")
 
 
-async def save(client: Client, workflow_id: str, name: str, run_id: str | None = None) -> None:
+async def save(
+    client: Client, workflow_id: str, name: str, run_id: str | None = None, tag: str = ""
+) -> None:
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     history = await handle.fetch_history()
     desc = await handle.describe()
     write_history(
         OUT,
         OUT / MANIFEST,
-        f"{name}_{TAG}.json",
+        f"{name}_{tag or TAG}.json",
         history,
         workflow_type=desc.workflow_type,
         commit=head_commit(),
@@ -363,7 +364,7 @@ async def record_ladder(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) 
             await record(period, ListKind.BLACK)
         third = await record("2031-03", ListKind.BLACK)  # 督办, plan due in 15 days
         await skip(17)  # overdue: escalated (督办升级)
-        await ranking.submit_correction_plan(
+        await ladder_service.submit_correction_plan(
             client,
             bureau,
             CorrectionPlanInput(
@@ -373,7 +374,7 @@ async def record_ladder(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) 
                 idempotency_key="plan-1",
             ),
         )
-        await ranking.grant_exemption(
+        await ladder_service.grant_exemption(
             client,
             bureau,
             ExemptionInput(
@@ -583,7 +584,7 @@ async def record_round(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -
     schedule_id = f"record-ranking-{px}"
     async with httpx.AsyncClient() as http, running_worker(client, pool, http, SETTINGS) as tq:
         # Force majeure in bureau d before the round: its ladder starts with an exemption.
-        await ranking.grant_exemption(
+        await ladder_service.grant_exemption(
             client,
             bureaus[3],
             ExemptionInput(
@@ -689,7 +690,131 @@ async def scheduled_run(client: Client, task_queue: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-SCENARIOS = ("lifecycle", "ladder", "appeal", "round", "opportunity")
+# ---------------------------------------------------------------------------------------------
+# 市民观察 and the 评估 gate (time-skipping server; issue 9, tag "society")
+# ---------------------------------------------------------------------------------------------
+
+SOCIETY_TAG = "society"
+
+
+async def record_society(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -> None:
+    """An observation reminded, overdue and escalated, answered late, rated 不满意 and resolved
+    by 区幸福办; a service project whose closing waits for a third-party evaluation."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from guatu.lifecycle.models import EvaluationRecordInput
+    from guatu.society import service as society
+    from guatu.society.models import (
+        Category,
+        ObservationFiling,
+        RateInput,
+        ReplyInput,
+        ResolveInput,
+        Satisfaction,
+    )
+
+    client = env.client
+    bureau = await add_bureau(pool, url)
+    code = f"OBS-{uuid.uuid4().hex[:6].upper()}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO projects (code, name_zh, program, bureau, kind, stage, status, light,"
+            " total_investment_wan, planned_investment_to_date_wan, actual_investment_wan,"
+            " physical_progress_pct, plan, business_today, version)"
+            " VALUES ($1,'红桥社区养老综合体','P10',$2,'service','implementing','active','green',"
+            " 100,0,0,0,'{}',$3,1)",
+            code,
+            bureau,
+            datetime(2026, 9, 29).date(),
+        )
+    async with httpx.AsyncClient() as http, running_worker(client, pool, http, SETTINGS) as tq:
+        view = await society.submit_observation(
+            client,
+            pool,
+            ObservationFiling(
+                target=code,
+                category=Category.NUISANCE,
+                rating=2,
+                text="夜间施工噪声大，22点后仍在作业",
+                observer="recorder",
+                idempotency_key="o1",
+            ),
+            task_queue=tq,
+            clock=ProgrammeClock(anchor_business=datetime(2026, 9, 29, 10, tzinfo=CST)),
+        )
+        await env.sleep(timedelta(days=17))  # reminder 10-09, overdue 10-13, office due 10-15
+        await society.reply_observation(
+            client,
+            pool,
+            view.id,
+            ReplyInput(
+                text="已责令施工单位22点后停止高噪声作业",
+                bureau=bureau,
+                actor="bureau:recorder",
+                role="bureau",
+                idempotency_key="r1",
+            ),
+        )
+        await society.rate_observation(
+            client,
+            pool,
+            view.id,
+            RateInput(
+                satisfaction=Satisfaction.UNSATISFIED,
+                observer="recorder",
+                role="observer",
+                idempotency_key="t1",
+            ),
+        )
+        await society.resolve_observation(
+            client,
+            pool,
+            view.id,
+            ResolveInput(
+                text="经督办，施工单位已调整作业时间",
+                actor="leader:recorder",
+                role="leader",
+                idempotency_key="s1",
+            ),
+        )
+        await client.get_workflow_handle(view.workflow_id).result()
+        await save(client, view.workflow_id, "observation_escalated_resolved", tag=SOCIETY_TAG)
+
+        today = local_date(await env.get_current_time())
+        plan = make_plan(
+            ProjectKind.SERVICE, start=today, bureau=bureau, milestone_days=[20, 120, 200]
+        )
+        await start_project(client, plan, TimerPolicy(), task_queue=tq)
+        handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
+        for s in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED):
+            await handle.execute_update(
+                ProjectLifecycle.transition_stage,
+                StageTransitionInput(bureau=bureau, idempotency_key=f"g-{s.value}", step=s),
+            )
+        refused = False
+        try:  # refused by the validator: nothing in history
+            await handle.execute_update(
+                ProjectLifecycle.transition_stage,
+                StageTransitionInput(bureau=bureau, idempotency_key="g-closed", step=Step.CLOSED),
+            )
+        except WorkflowUpdateFailedError:
+            refused = True
+        assert refused, "a service project closed without an evaluation"
+        await handle.execute_update(
+            ProjectLifecycle.record_evaluation,
+            EvaluationRecordInput(
+                evaluation_id=f"project-{plan.code}-2026-v1", score=85, idempotency_key="ev1"
+            ),
+        )
+        await handle.execute_update(
+            ProjectLifecycle.transition_stage,
+            StageTransitionInput(bureau=bureau, idempotency_key="g-closed", step=Step.CLOSED),
+        )
+        await handle.result()
+        await save(client, handle.id, "service_evaluation_gate", tag=SOCIETY_TAG)
+
+
+SCENARIOS = ("lifecycle", "ladder", "appeal", "round", "society", "opportunity")
 
 
 async def main(only: Iterable[str], out: Path) -> None:
@@ -704,11 +829,11 @@ async def main(only: Iterable[str], out: Path) -> None:
     try:
         await db.migrate(pool)
         from activities.read_model import upsert_reference
-        from guatu.core.programme import load_bureaus, load_programs
+        from guatu.lifecycle.programme import load_bureaus, load_programs
 
         await upsert_reference(pool, load_bureaus(), load_programs())
         wanted = set(only)
-        if wanted & {"lifecycle", "ladder", "appeal", "opportunity"}:
+        if wanted & {"lifecycle", "ladder", "appeal", "society", "opportunity"}:
             ts = await WorkflowEnvironment.start_time_skipping(
                 data_converter=pydantic_data_converter,
                 test_server_existing_path=test_server_binary(),
@@ -721,6 +846,8 @@ async def main(only: Iterable[str], out: Path) -> None:
                     await record_ladder(ts, pool, receiver.url)
                 if "appeal" in wanted:
                     await record_appeal(ts, pool, receiver.url)
+                if "society" in wanted:
+                    await record_society(ts, pool, receiver.url)
                 if "opportunity" in wanted:
                     await record_opportunity(ts, pool, receiver.url)
             finally:

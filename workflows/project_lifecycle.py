@@ -9,10 +9,19 @@ Messages
 - Queries: `status` (the full project status a leader reads), `state` (everything, for tools).
 
 Deadlines are durable timers: the run keeps one timer armed for the earliest pending deadline
-event (see `guatu.lifecycle.rules.deadlines`) raced against incoming updates. Every change is written to
-the PostgreSQL read model by an activity, and every decision a bureau must hear about becomes a
-notice delivered by an activity with bounded retries (`guatu.core.delivery`), so a bureau that is
-down never blocks the run.
+event (see `guatu.lifecycle.rules.deadlines`) raced against incoming updates; under
+`report-write-through-2026-12` the timer is re-armed only when that deadline (or the clock)
+moves, not on every Update. Every decision a bureau must hear about becomes a notice delivered by
+an activity with bounded retries (`guatu.core.delivery`), so a bureau that is down never blocks
+the run.
+
+Read model: under `report-write-through-2026-12` an Update returns its rows with its result
+(`UpdateOutcome.projection`) and the door that sent it writes them at once
+(`guatu.lifecycle.service.send_update`), so a report costs the server what a bare Update costs.
+The run projects what it owns — its start, deadline-driven changes, notices — by an activity
+with the work its timers trigger anyway, and writes the Updates' rows again with it (idempotent),
+in case a door died in between; the `projection` query hands a sweeper the same rows at any time
+(`guatu.runtime.sweeper`). Runs recorded before the patch project every change by an activity.
 
 The decisions themselves (what a due event, a report or a transition changes) live in
 `guatu.lifecycle.book.LifecycleBook`; this module only makes them durable.
@@ -21,7 +30,6 @@ The decisions themselves (what a due event, a report or a transition changes) li
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -32,11 +40,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from guatu.core import constants as c
     from guatu.core.clock import real_delay
-    from guatu.core.delivery import deliver
     from guatu.core.validator_guard import refuse_on
     from guatu.lifecycle.book import LifecycleBook
     from guatu.lifecycle.models import (
         ClockChangeInput,
+        EvaluationRecordInput,
         Notice,
         PlanChangeInput,
         ProgressReportInput,
@@ -47,8 +55,10 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
         StageTransitionInput,
         StartProjectInput,
-        UpdateResult,
+        UpdateOutcome,
     )
+    from guatu.lifecycle.rules.deadlines import DueEvent
+    from workflows.durable import Deliveries, continue_as_new_due, settle, wait_until
 
 # Workflow changes guarded for running projects (see tests/replay): remove a patch only once no
 # run recorded before it can still be open.
@@ -57,6 +67,18 @@ PATCH_REGULAR_PROJECTION = "projection-regular-activity-2026-11b"
 # Late data revises past months, the 序时 basis and the back-fill window (issue 8): runs started
 # (or continued as new) after it decide on these rules; runs recorded before keep theirs.
 PATCH_LATE_DATA = "late-data-revisions-2026-12"
+# Updates hand their rows to the door (write-through), the run projects only with its own work,
+# and the deadline timer is re-armed only when the next deadline moves (issue 10).
+PATCH_WRITE_THROUGH = "report-write-through-2026-12"
+# The state keeps what decisions need; narratives, notes, past explanations, issue titles and
+# resolved issues live in PostgreSQL (bench/lifecycle_payload: ≤ 256 KiB after five years).
+PATCH_BOUNDED_STATE = "lifecycle-bounded-state-2026-12"
+# A run continues as new at each programme-year boundary, so that no run lives longer than a
+# year: a patch whose pre-patch runs have all continued past it can be retired (tests/replay).
+PATCH_YEARLY_CONTINUE = "lifecycle-yearly-continue-2026-12"
+# A service project cannot close its 评估 stage without a third-party evaluation (issue 9): runs
+# started (or continued as new) after it are gated; runs recorded before keep closing freely.
+PATCH_EVALUATION_GATE = "evaluation-before-close-2026-12"
 LOCAL_PROJECTION_RETRY = RetryPolicy(
     maximum_attempts=3, initial_interval=timedelta(milliseconds=200)
 )
@@ -64,6 +86,7 @@ PROJECTION_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 DELIVERY_DRAIN_BEFORE_CAN = timedelta(minutes=1)
+_UNARMED = object()  # no timer decided yet (distinct from None: no deadline ahead)
 
 
 def _log(message: str, extra: dict[str, Any]) -> None:
@@ -82,9 +105,18 @@ class ProjectLifecycle:
             # handled before `run` starts, and must find the clock anchored and the back-fill
             # window open.
             self.book.start(input.started_by, 1 if workflow.patched(PATCH_LATE_DATA) else 0)
+            if workflow.patched(PATCH_EVALUATION_GATE):
+                self.book.s.evaluation_gate = True
         self._search_attributes = input.search_attributes
-        self._deliveries: dict[str, asyncio.Task[None]] = {}
+        self._deliveries = Deliveries(lambda: self.book.s)
         self._indexed: tuple[str, str] | None = None
+        # Decided once per run (patched() is memoised): a run recorded before keeps its ways.
+        self.book.write_through = workflow.patched(PATCH_WRITE_THROUGH)
+        self.book.bounded = workflow.patched(PATCH_BOUNDED_STATE)
+        self._yearly = workflow.patched(PATCH_YEARLY_CONTINUE)
+        self._run_year = self.book.today().year
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_key: object = _UNARMED
 
     @workflow.run
     async def run(self, input: StartProjectInput) -> ProjectStatus:
@@ -95,55 +127,83 @@ class ProjectLifecycle:
             and workflow.patched(PATCH_LATE_DATA)
         ):
             book.upgrade()
+        if input.state is not None and book.bounded:
+            book.compact()  # a state carried over from a run that kept everything
+        if (
+            input.state is not None
+            and not book.s.evaluation_gate
+            and workflow.patched(PATCH_EVALUATION_GATE)
+        ):
+            book.s.evaluation_gate = True
         for notice in list(book.s.pending_notices):
             self._deliver(notice)
         while book.s.status not in (RunStatus.CANCELLED, RunStatus.CLOSED):
             book.wake = False
             book.process_due()
             await self._flush()
+            if book.write_through:
+                self._index()  # an Update's new stage or light, without a projection
             if self._continue_as_new_due():
                 await self._continue_as_new()
             event = book.next_due()
-            timeout = real_delay(book.s.clock, workflow.now(), event.at) if event else None
-            if timeout is not None and timeout <= timedelta(0):
+            if book.write_through:
+                if self._arm(event):
+                    await workflow.wait_condition(lambda: book.wake or self._timer_fired())
                 continue
-            try:
-                await workflow.wait_condition(
-                    lambda: book.wake,
-                    timeout=timeout,
-                    timeout_summary=f"{event.kind.value} {event.step or event.month}"
-                    if event
-                    else None,
-                )
-            except TimeoutError:
-                pass
+            await wait_until(
+                book.s.clock,
+                event.at if event else None,
+                lambda: book.wake,
+                f"{event.kind.value} {event.step or event.month}" if event else None,
+            )
+        if self._timer is not None:
+            self._timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush()
+        await self._flush(force=True)
         # Notices of the last decisions still reach their bureau before the run ends.
         await workflow.wait_condition(lambda: not self._deliveries)
         return book.status()
 
+    def _arm(self, event: DueEvent | None) -> bool:
+        """Keep one timer for `event`, re-armed only when the deadline or the clock moved.
+        False: the event is already due (loop again without waiting)."""
+        clock = self.book.s.clock
+        key = (event.at, clock.scale, clock.anchor_real, clock.anchor_business) if event else None
+        if self._timer is not None and self._timer.done():
+            self._timer, self._timer_key = None, _UNARMED
+        if key == self._timer_key:
+            return True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_key = key
+        if event is None:
+            return True
+        timeout = real_delay(clock, workflow.now(), event.at)
+        if timeout <= timedelta(0):
+            self._timer_key = _UNARMED
+            return False
+        self._timer = asyncio.create_task(
+            workflow.sleep(timeout, summary=f"{event.kind.value} {event.step or event.month}")
+        )
+        return True
+
+    def _timer_fired(self) -> bool:
+        return self._timer is not None and self._timer.done()
+
     def _continue_as_new_due(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self.book.s.policy.continue_as_new_events
+        return continue_as_new_due(self.book.s.policy.continue_as_new_events) or (
+            self._yearly and self.book.today().year > self._run_year
         )
 
     async def _continue_as_new(self) -> None:
-        # Input can arrive during any of the awaits below: loop until a pass finds nothing new
-        # to write, so no accepted update's projection is left behind in this run.
-        while True:
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            await self._flush()
-            # Let deliveries in flight finish so their results land in this run; a bureau that
-            # is down does not hold the run back for long: its notices are carried over.
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: not self._deliveries, timeout=DELIVERY_DRAIN_BEFORE_CAN
-                )
-            if not self.book.dirty and workflow.all_handlers_finished():
-                break
+        # Deliveries in flight finish in this run; a bureau that is down does not hold the run
+        # back for long: its notices are carried over.
+        await settle(
+            lambda: self._flush(force=True),
+            lambda: self._deliveries.drain(DELIVERY_DRAIN_BEFORE_CAN),
+            self.book.has_pending,
+        )
         s = self.book.s
         s.runs += 1
         workflow.logger.info("continuing as new", extra={"project": s.plan.code, "runs": s.runs})
@@ -159,15 +219,15 @@ class ProjectLifecycle:
 
     # -- read model, notices and search attributes -------------------------------------------
 
-    async def _flush(self) -> None:
-        batch = self.book.take_batch()
+    async def _flush(self, force: bool = False) -> None:
+        batch = self.book.take_batch(force)
         if batch is None:
             return
         # Regular activity for new runs: a local activity runs inside a workflow task, so when
         # that task never completes (worker killed, server restarted) its writes stay in
         # PostgreSQL while the retried task decides again at another time: doubled stage rows,
         # states and outbox notices history never had (tests/faults).
-        if workflow.patched(PATCH_REGULAR_PROJECTION):
+        if self.book.write_through or workflow.patched(PATCH_REGULAR_PROJECTION):
             await workflow.execute_activity(
                 c.ACTIVITY_PROJECT,
                 batch,
@@ -211,18 +271,7 @@ class ProjectLifecycle:
             )
 
     def _deliver(self, notice: Notice) -> None:
-        if notice.key in self._deliveries:
-            return
-
-        async def send() -> None:
-            # Bounded (guatu.core.delivery): a notice that finally fails stays in the outbox as
-            # failed, to be redelivered, and is not carried into the next run.
-            await deliver(notice)
-            s = self.book.s
-            s.pending_notices = [n for n in s.pending_notices if n.key != notice.key]
-            del self._deliveries[notice.key]
-
-        self._deliveries[notice.key] = asyncio.create_task(send())
+        self._deliveries.send(notice)
 
     def _index(self) -> None:
         if not self._search_attributes:
@@ -244,52 +293,60 @@ class ProjectLifecycle:
     # -- updates: validators refuse before history, handlers apply ----------------------------
 
     @workflow.update(name=c.UPDATE_TRANSITION)
-    def transition_stage(self, data: StageTransitionInput) -> UpdateResult:
-        return self.book.transition(data)
+    def transition_stage(self, data: StageTransitionInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.transition(data))
 
     @transition_stage.validator
     def _validate_transition(self, data: StageTransitionInput) -> None:
         refuse_on(self.book.check_transition, data)
 
     @workflow.update(name=c.UPDATE_REPORT)
-    def submit_report(self, data: ProgressReportInput) -> UpdateResult:
-        return self.book.report(data)
+    def submit_report(self, data: ProgressReportInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.report(data))
 
     @submit_report.validator
     def _validate_report(self, data: ProgressReportInput) -> None:
         refuse_on(self.book.check_report, data)
 
     @workflow.update(name=c.UPDATE_PLAN)
-    def change_plan(self, data: PlanChangeInput) -> UpdateResult:
-        return self.book.plan_change(data)
+    def change_plan(self, data: PlanChangeInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.plan_change(data))
 
     @change_plan.validator
     def _validate_plan(self, data: PlanChangeInput) -> None:
         refuse_on(self.book.check_plan_change, data)
 
     @workflow.update(name=c.UPDATE_SUSPEND)
-    def suspend(self, data: RunControlInput) -> UpdateResult:
-        return self.book.control("suspend", data)
+    def suspend(self, data: RunControlInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.control("suspend", data))
 
     @suspend.validator
     def _validate_suspend(self, data: RunControlInput) -> None:
         refuse_on(lambda d: self.book.check_control("suspend", d), data)
 
     @workflow.update(name=c.UPDATE_RESUME)
-    def resume(self, data: RunControlInput) -> UpdateResult:
-        return self.book.control("resume", data)
+    def resume(self, data: RunControlInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.control("resume", data))
 
     @resume.validator
     def _validate_resume(self, data: RunControlInput) -> None:
         refuse_on(lambda d: self.book.check_control("resume", d), data)
 
     @workflow.update(name=c.UPDATE_CANCEL)
-    def cancel(self, data: RunControlInput) -> UpdateResult:
-        return self.book.control("cancel", data)
+    def cancel(self, data: RunControlInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.control("cancel", data))
 
     @cancel.validator
     def _validate_cancel(self, data: RunControlInput) -> None:
         refuse_on(lambda d: self.book.check_control("cancel", d), data)
+
+    @workflow.update(name=c.UPDATE_RECORD_EVALUATION)
+    def record_evaluation(self, data: EvaluationRecordInput) -> UpdateOutcome:
+        return self.book.through(lambda: self.book.record_evaluation(data))
+
+    @record_evaluation.validator
+    def _validate_evaluation(self, data: EvaluationRecordInput) -> None:
+        refuse_on(self.book.check_evaluation, data)
 
     # -- clock (simulation) and queries -------------------------------------------------------
 
@@ -304,3 +361,9 @@ class ProjectLifecycle:
     @workflow.query(name=c.QUERY_STATE)
     def state(self) -> ProjectState:
         return self.book.s
+
+    @workflow.query
+    def projection(self) -> ProjectionBatch:
+        """The current snapshot and the Updates' rows this run has not projected itself yet:
+        a sweeper writes them when the read model's version is behind (no history event)."""
+        return self.book.pending_projection()

@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from guatu.core.clock import business_now, local_date
     from guatu.core.delivery import LEGACY_DELIVERY_RETRY, NoticeDeliveryInput
     from guatu.lifecycle.models import Notice
-    from guatu.ranking.models import (
+    from guatu.ranking.messages import (
         ComputeInput,
         ComputeResult,
         FeedLadderInput,

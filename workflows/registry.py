@@ -6,6 +6,7 @@ would make each lifecycle run pay for the ranking and ladder modules too.
 """
 
 from workflows.bureau_ladder import BureauLadder
+from workflows.citizen_observation import CitizenObservation
 from workflows.notice_delivery import NoticeDelivery
 from workflows.opportunity import OpportunityInterest, OpportunityListing
 from workflows.project_lifecycle import ProjectLifecycle
@@ -18,6 +19,7 @@ WORKFLOWS: list[type] = [
     BureauLadder,
     NoticeDelivery,
     RankingAppeal,
+    CitizenObservation,
     OpportunityListing,
     OpportunityInterest,
 ]

@@ -28,14 +28,16 @@ from guatu.api.routes import admin, appeals, bureau, health, ladder, leader, man
 from guatu.api.routes import bulletin as bulletin_routes
 from guatu.api.routes import channels as channel_routes
 from guatu.api.routes import codec as codec_routes
+from guatu.api.routes import evaluations as evaluation_routes
 from guatu.api.routes import metrics as metrics_route
+from guatu.api.routes import observations as observation_routes
 from guatu.api.routes import opportunities as opportunity_routes
 from guatu.api.routes import public_opportunities as public_opportunity_routes
 from guatu.api.routes import scenes as scene_routes
 from guatu.api.routes import trends as trends_routes
 from guatu.core import metrics, tracing
-from guatu.core.programme import load_policy
 from guatu.lifecycle.models import TimerPolicy
+from guatu.lifecycle.programme import load_policy
 
 DESCRIPTION = """
 Guatu (挂图): the key-project programme's HTTP API.
@@ -45,7 +47,9 @@ one role: `bureau` (a bureau system; sees and reports on its own bureau's projec
 another bureau's project answers **404**, exactly as a project that does not exist — reads
 its notification inbox and answers its supervision orders), `manager` (start, import, plan
 change, suspend / resume / cancel), `leader` (read everything: projects, overview, rankings,
-escalations, ladders; grants force-majeure exemptions), `admin` (tokens). The audit log's
+escalations, ladders; grants force-majeure exemptions), `admin` (tokens), `observer` (a 市民观察员:
+files observations and rates the replies to them), `evaluator` (a 第三方评估 agency, scoped to
+the programs it is engaged for). The audit log's
 actor is always the token, never the body: bodies carrying `actor` or `bureau` are refused.
 
 **Writes.** Every update needs an `Idempotency-Key` header. The answer is synchronous: 200
@@ -167,6 +171,8 @@ def create_app(
     app.include_router(bulletin_routes.router)
     app.include_router(channel_routes.router)
     app.include_router(trends_routes.router)
+    app.include_router(observation_routes.router)
+    app.include_router(evaluation_routes.router)
     app.include_router(scene_routes.router)
     app.include_router(public_router)  # 信息公开: /public/, no token
     app.include_router(opportunity_routes.router)
@@ -174,7 +180,12 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,
-        per_path={IMPORT_PATH: options.import_body_limit_bytes, **codec_routes.BODY_LIMITS},
+        per_path={
+            IMPORT_PATH: options.import_body_limit_bytes,
+            **codec_routes.BODY_LIMITS,
+            **observation_routes.BODY_LIMITS,
+            **evaluation_routes.BODY_LIMITS,
+        },
     )
     if settings.metrics_enabled:
         app.include_router(metrics_route.router)

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from guatu.api.errors import ApiError, unauthorized
 from guatu.core.tokens import Principal, Role
 
-ROLE_ZH = {Role.BUREAU: "部门", Role.MANAGER: "项目管理", Role.LEADER: "领导", Role.ADMIN: "管理员"}
+ROLE_ZH = {
+    Role.BUREAU: "部门",
+    Role.MANAGER: "项目管理",
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+    Role.OBSERVER: "市民观察员",
+    Role.EVALUATOR: "第三方评估机构",
+}
 
 
 @dataclass

@@ -311,6 +311,11 @@ class TokenCreateBody(Body):
         default=None, description="Required for (and only for) role bureau"
     )
     label: str = Field(default="", max_length=100)
+    programs: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Required for (and only for) role evaluator: the programs it evaluates",
+    )
 
 
 class TokenCreated(BaseModel):
@@ -319,6 +324,7 @@ class TokenCreated(BaseModel):
     role: Role
     bureau: str | None
     label: str
+    programs: list[str] = Field(default_factory=list)
 
 
 class TokenInfo(BaseModel):
@@ -326,6 +332,7 @@ class TokenInfo(BaseModel):
     role: Role
     bureau: str | None
     label: str
+    programs: list[str] = Field(default_factory=list)
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None

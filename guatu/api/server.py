@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+import asyncpg
 import structlog
 import uvicorn
+from temporalio.client import Client
 
+from config.settings import Settings
 from guatu.api.app import create_app
-
-if TYPE_CHECKING:
-    from guatu.runtime.up import Stack
+from guatu.core.serving import QuietServer
 
 log = structlog.get_logger("guatu.api")
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handlers: `guatu up` owns SIGINT / SIGTERM."""
+class ApiStack(Protocol):
+    """What the API is served from (`guatu up`'s Stack): the settings, the Temporal client, the
+    pool of the API's role and the pool of the read-only role."""
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def client(self) -> Client: ...
+    @property
+    def api(self) -> asyncpg.Pool: ...
+    @property
+    def reads(self) -> asyncpg.Pool: ...
 
 
-async def run_api(st: Stack, stop: asyncio.Event) -> None:
+async def run_api(st: ApiStack, stop: asyncio.Event) -> None:
     """Serve until `stop` is set, then finish the requests in flight and return.
 
     If the port cannot be bound the error is logged and `stop` is set: a stack without its API
@@ -51,7 +57,7 @@ async def run_api(st: Stack, stop: asyncio.Event) -> None:
         timeout_graceful_shutdown=10,
         proxy_headers=False,
     )
-    server = _Server(config)
+    server = QuietServer(config)
 
     async def serve() -> None:
         try:

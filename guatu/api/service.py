@@ -9,22 +9,22 @@ from typing import Any, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api.deps import ApiContext
 from guatu.api.errors import ApiError, db_call, not_found, temporal_call
-from guatu.core import constants as c
 from guatu.core import metrics
 from guatu.core.tokens import Principal, Role
 from guatu.lifecycle import queries
-from guatu.lifecycle.models import ProjectPlan, ProjectState, ProjectStatus, UpdateResult
+from guatu.lifecycle.models import ProjectPlan, ProjectStatus, UpdateResult
 from guatu.lifecycle.service import (
     Rejected,
+    StartOutcome,
     UnknownReferences,
     check_references,
     project_status,
     send_update,
-    start_project,
+    start_once,
 )
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ T = TypeVar("T")
 async def status(ctx: ApiContext, code: str) -> ProjectStatus:
     """The live status of a project from its workflow (404 if there is no such workflow)."""
     return await temporal_call(
-        project_status(ctx.client, code), ctx.options.temporal_timeout_seconds
+        project_status(ctx.client, code, ctx.pool), ctx.options.temporal_timeout_seconds
     )
 
 
@@ -133,7 +133,7 @@ async def run_update(
     *,
     code: str,
     bureau: str,
-    update: str,
+    update: UpdateMethodMultiParam[..., Any],
     action: str,
     key: str,
     body: BaseModel,
@@ -199,64 +199,22 @@ async def known_references(ctx: ApiContext, plans: list[ProjectPlan], *, listed:
         raise ApiError(422, err.code, err.zh, err.en, details=details) from None
 
 
-def _comparable(plan: ProjectPlan) -> dict[str, Any]:
-    return plan.model_dump(mode="json")
-
-
 async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> bool:
-    """Start a project's lifecycle; True if started now, False if it already ran this plan.
+    """Start a project's lifecycle; True if started now, False if it already runs this plan.
 
-    A project running with another plan, or one that has ended, answers 409: a plan is changed
-    with the plan-change endpoint, and an ended project is never started a second time.
+    The decision is `guatu.lifecycle.service.start_once`, the CLI's too: a project running with
+    another plan (`project_exists`) or one that has ended (`project_finished`) answers 409 with
+    its message; a plan is changed with the plan-change endpoint.
     """
-    timeout = ctx.options.temporal_timeout_seconds
-    handle = ctx.client.get_workflow_handle(c.project_workflow_id(plan.code))
-    try:
-        description = await temporal_call(handle.describe(), timeout)
-    except ApiError as err:
-        if err.status != 404:
-            raise
-        description = None
-    if description is not None:
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            state = description.status.name.lower() if description.status else "closed"
-            raise StartConflict(
-                409,
-                "project_finished",
-                f"项目 {plan.code} 的流程已结束（{state}），不能再次启动",
-                f"project {plan.code} has ended ({state}) and cannot start again",
-            )
-        current = await temporal_call(
-            handle.query(c.QUERY_STATE, result_type=ProjectState), timeout
-        )
-        original = current.baselines[0] if current.baselines else current.plan
-        if _comparable(original) != _comparable(plan):
-            raise StartConflict(
-                409,
-                "project_exists",
-                f"项目 {plan.code} 已按另一份计划启动；调整计划请用计划变更接口",
-                f"project {plan.code} already runs another plan; "
-                "use the plan-change endpoint to change it",
-            )
-        return False
-    try:
-        await temporal_call(
-            start_project(
-                ctx.client, plan, ctx.policy, task_queue=ctx.task_queue, started_by=principal.actor
-            ),
-            timeout,
-        )
-    except ApiError as err:
-        if err.code != "already_exists":
-            raise
-        # Ended between our look and the start (REJECT_DUPLICATE): never started twice.
-        raise StartConflict(
-            409,
-            "project_finished",
-            f"项目 {plan.code} 的流程已结束，不能再次启动",
-            f"project {plan.code} has ended and cannot start again",
-        ) from None
-    return True
+    decision = await temporal_call(
+        start_once(
+            ctx.client, plan, ctx.policy, task_queue=ctx.task_queue, started_by=principal.actor
+        ),
+        ctx.options.temporal_timeout_seconds,
+    )
+    if decision.conflict:
+        raise StartConflict(409, decision.outcome.value, decision.zh, decision.en)
+    return decision.outcome is StartOutcome.STARTED
 
 
 __all__ = [

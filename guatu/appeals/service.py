@@ -221,11 +221,12 @@ async def _file(
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
-            return await handle.query(c.QUERY_APPEAL, result_type=AppealView)
+            view: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
+            return view
         except WorkflowAlreadyStartedError:
             pass
     # Started before (by this filing, retried, or by another one on the same item).
-    first = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
+    first: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
     if first.filing_key == filing.idempotency_key:
         return first.model_copy(update={"duplicate": True})
     if first.status in DECIDED:
@@ -252,12 +253,13 @@ async def decide_appeal(
     by the workflow."""
     handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
     try:
-        return await handle.execute_update(
+        view: AppealView = await handle.execute_update(
             c.UPDATE_APPEAL_DECIDE,
             data,
             id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
             result_type=AppealView,
         )
+        return view
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -318,7 +320,7 @@ async def find_appeal(client: Client, pool: asyncpg.Pool, appeal: str) -> dict[s
         return row
     handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
     try:
-        view = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
+        view: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

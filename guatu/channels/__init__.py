@@ -1,6 +1,6 @@
 """Where a bureau's notices go: its webhook, a 企业微信 group robot, a 钉钉 custom robot, e-mail.
 
-- `settings`: the channel kinds, what an administrator sets for each, validation.
+- `models`: the channel kinds, what an administrator sets for each, validation.
 - `secrets`: robot keys, the DingTalk signing secret and SMTP passwords, encrypted at rest
   (AES-GCM) or referenced from the environment (`env:NAME`).
 - `store`: the `bureau_channels` table (admin API and CLI) and the per-channel delivery status

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from guatu.lifecycle.models import Notice
-from guatu.ranking.models import ACTION_ZH, ActionKind
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 
 # The action of the notices a workflow (not the ladder) writes, by kind.
 _KIND_ZH = {

@@ -38,6 +38,7 @@ from typer.core import TyperGroup
 
 from config.settings import Settings, get_settings
 from guatu.cli.appeal import appeal_app
+from guatu.cli.society import evaluation_app, observation_app
 from guatu.core import logs
 from guatu.lifecycle.models import Light, Stage, Step
 
@@ -121,6 +122,8 @@ app.add_typer(report_app, name="report")
 app.add_typer(ranking_app, name="ranking")
 app.add_typer(token_app, name="token")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(observation_app, name="observation")
+app.add_typer(evaluation_app, name="evaluation")
 
 
 @app.callback()
@@ -257,7 +260,7 @@ def _error_message(err: BaseException) -> tuple[str, int] | None:
     try:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
-        asyncpg = None  # type: ignore[assignment]
+        asyncpg = None
     if asyncpg is not None and isinstance(err, asyncpg.PostgresError):
         return f"数据库错误 / database error: {_describe(err)}", 1
     if isinstance(err, OSError):
@@ -354,7 +357,7 @@ def _print_json(value: Any) -> None:
 def database_dsn(settings: Settings) -> str:
     """The CLI connects as the API's role (GUATU_DATABASE_URL_API, DATABASE_URL, or the
     embedded server's with the password in the data directory)."""
-    from guatu.core.db import role_dsns
+    from guatu.runtime.dsns import role_dsns
 
     return role_dsns(settings).api
 
@@ -434,51 +437,23 @@ def _wan(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-class Existing(StrEnum):
-    MISSING = "missing"
-    RUNNING = "running"
-    FINISHED = "finished"
-
-
-async def _existing(
-    client: Client, plans: Sequence[ProjectPlan], tick: Callable[[], None] | None = None
-) -> dict[str, Existing]:
-    """Whether each project's lifecycle is missing, running or finished on the server."""
-    from temporalio.client import WorkflowExecutionStatus
-    from temporalio.service import RPCError, RPCStatusCode
-
-    from guatu.core import constants as c
-    from guatu.lifecycle.service import gather_limited
-
-    async def one(plan: ProjectPlan) -> tuple[str, Existing]:
-        handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
-        try:
-            description = await handle.describe()
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            state = Existing.MISSING
-        else:
-            state = (
-                Existing.RUNNING
-                if description.status == WorkflowExecutionStatus.RUNNING
-                else Existing.FINISHED
-            )
-        if tick:
-            tick()
-        return plan.code, state
-
-    pairs = await gather_limited([functools.partial(one, p) for p in plans], 32)
-    return dict(pairs)
-
-
 async def _start_plans(
     settings: Settings, plans: Sequence[ProjectPlan], show_progress: bool
 ) -> dict[str, Any]:
-    """Start the lifecycles not yet on the server; report what was started and what existed."""
-    from guatu.core.programme import load_policy
+    """Start the lifecycles not yet on the server; report what was started and what existed.
+
+    Each plan goes through `guatu.lifecycle.service.start_once`, the API's decision too: a
+    project running this plan is `already_running`, one running another plan is a conflict
+    (`project_exists`, as the API's 409), an ended one `already_finished`."""
     from guatu.lifecycle.models import ProgrammeClock
-    from guatu.lifecycle.service import UnknownReferences, check_references, start_programme
+    from guatu.lifecycle.programme import load_policy
+    from guatu.lifecycle.service import (
+        StartOutcome,
+        UnknownReferences,
+        check_references,
+        gather_limited,
+        start_once,
+    )
 
     async with _pool(settings) as pool:
         try:
@@ -486,41 +461,39 @@ async def _start_plans(
         except UnknownReferences as err:
             raise CliError(err.zh, err.en) from None
     client = await _client(settings)
+    policy = load_policy()
+    clock = ProgrammeClock(scale=settings.clock_scale)
     progress = _progress() if show_progress else None
     if progress:
         progress.start()
     try:
-        check = progress.add_task("检查 / checking", total=len(plans)) if progress else None
+        begin = progress.add_task("启动 / starting", total=len(plans)) if progress else None
 
-        def checked() -> None:
-            if progress is not None and check is not None:
-                progress.advance(check)
-
-        existing = await _existing(client, plans, checked)
-        todo = [p for p in plans if existing[p.code] is Existing.MISSING]
-        begin = progress.add_task("启动 / starting", total=len(todo)) if progress else None
-
-        def started(_: ProjectPlan) -> None:
+        async def one(plan: ProjectPlan) -> Any:
+            decision = await start_once(
+                client, plan, policy, task_queue=settings.task_queue, clock=clock
+            )
             if progress is not None and begin is not None:
                 progress.advance(begin)
+            return decision
 
-        await start_programme(
-            client,
-            todo,
-            load_policy(),
-            task_queue=settings.task_queue,
-            clock=ProgrammeClock(scale=settings.clock_scale),
-            progress=started,
-        )
+        decisions = await gather_limited([functools.partial(one, p) for p in plans], 32)
     finally:
         if progress:
             progress.stop()
+    outcomes = [d.outcome for d in decisions]
     return {
         "projects": len(plans),
-        "started": len(todo),
-        "already_running": sum(1 for s in existing.values() if s is Existing.RUNNING),
-        "already_finished": sum(1 for s in existing.values() if s is Existing.FINISHED),
-        "started_codes": [p.code for p in todo],
+        "started": outcomes.count(StartOutcome.STARTED),
+        "already_running": outcomes.count(StartOutcome.ALREADY_RUNNING),
+        "already_finished": outcomes.count(StartOutcome.PROJECT_FINISHED),
+        "other_plan": outcomes.count(StartOutcome.PROJECT_EXISTS),
+        "started_codes": [d.code for d in decisions if d.outcome is StartOutcome.STARTED],
+        "conflicts": [
+            {"code": d.code, "error": d.outcome.value, "message_zh": d.zh, "message_en": d.en}
+            for d in decisions
+            if d.conflict
+        ],
         "task_queue": settings.task_queue,
         "temporal": settings.temporal_target,
     }
@@ -529,7 +502,7 @@ async def _start_plans(
 def _plan_summary_table(plans: Sequence[ProjectPlan]) -> Any:
     from rich.table import Table
 
-    from guatu.core.programme import load_programs, programme_summary
+    from guatu.lifecycle.programme import load_programs, programme_summary
 
     names = {p.code: p.name_zh for p in load_programs()}
     summary = programme_summary(list(plans))
@@ -615,7 +588,13 @@ def plan_import(
         )
         return
     settings = get_settings()
+    from guatu.cli.scene import check_plan_scenes, join_plan_scenes
+
+    if parsed.scenes:  # the 示范场景 column: every scene named must exist before anything starts
+        _run(check_plan_scenes(settings, parsed.scenes))
     result = _run(_start_plans(settings, parsed.plans, show_progress=True))
+    if parsed.scenes:
+        result["scenes"] = _run(join_plan_scenes(settings, parsed.scenes))
     report.update(result)
     if as_json:
         _print_json(report)
@@ -627,6 +606,9 @@ def plan_import(
         f"already finished {result['already_finished']} (of {result['projects']})",
         markup=False,
     )
+    for conflict in result["conflicts"]:
+        if conflict["error"] == "project_exists":
+            out.print(f"  {conflict['message_zh']} / {conflict['message_en']}", markup=False)
 
 
 @plan_app.command("template")
@@ -829,8 +811,8 @@ def project_show(
 
 
 def _load_plan(source: str, settings: Settings) -> ProjectPlan:
-    from guatu.core.programme import load_sample_plans
     from guatu.lifecycle.models import ProjectPlan
+    from guatu.lifecycle.programme import load_sample_plans
 
     if source == "-":
         return ProjectPlan.model_validate_json(sys.stdin.read())
@@ -879,6 +861,9 @@ def project_start(
     if as_json:
         _print_json({"code": plan.code, **result})
         return
+    if result["other_plan"]:  # as the API's 409 project_exists: an error, the same message
+        (conflict,) = result["conflicts"]
+        raise CliError(conflict["message_zh"], conflict["message_en"])
     if result["started"]:
         message = f"项目 {plan.code} 已启动 / project {plan.code} started"
     elif result["already_running"]:
@@ -899,7 +884,7 @@ def _default_key(kind: str, code: str, body: dict[str, Any]) -> str:
     return f"cli-{kind}-{code}-{digest[:16]}"
 
 
-async def _send(settings: Settings, code: str, update: str, data: BaseModel, bureau: str) -> Any:
+async def _send(settings: Settings, code: str, update: Any, data: BaseModel, bureau: str) -> Any:
     from temporalio.service import RPCError, RPCStatusCode
 
     from guatu.lifecycle.service import send_update
@@ -971,7 +956,6 @@ def report_submit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Submit a monthly progress report (月报) as a bureau."""
-    from guatu.core import constants as c
     from guatu.lifecycle.models import ProgressReportInput
 
     body: dict[str, Any] = {
@@ -985,7 +969,9 @@ def report_submit(
     data = ProgressReportInput.model_validate(
         {**body, "idempotency_key": key or _default_key("report", code, body), "actor": _actor()}
     )
-    result = _run(_send(get_settings(), code, c.UPDATE_REPORT, data, bureau))
+    from workflows.project_lifecycle import ProjectLifecycle
+
+    result = _run(_send(get_settings(), code, ProjectLifecycle.submit_report, data, bureau))
     _print_update(result, as_json)
 
 
@@ -1011,7 +997,6 @@ def report_step(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Report that a project reached a lifecycle step (e.g. 开工 construction_started)."""
-    from guatu.core import constants as c
     from guatu.lifecycle.models import StageTransitionInput
 
     body: dict[str, Any] = {
@@ -1023,7 +1008,9 @@ def report_step(
     data = StageTransitionInput.model_validate(
         {**body, "idempotency_key": key or _default_key("step", code, body), "actor": _actor()}
     )
-    result = _run(_send(get_settings(), code, c.UPDATE_TRANSITION, data, bureau))
+    from workflows.project_lifecycle import ProjectLifecycle
+
+    result = _run(_send(get_settings(), code, ProjectLifecycle.transition_stage, data, bureau))
     _print_update(result, as_json)
 
 
@@ -1203,16 +1190,25 @@ class RoleOption(StrEnum):
     manager = "manager"
     leader = "leader"
     admin = "admin"
+    observer = "observer"
+    evaluator = "evaluator"
 
 
 @token_app.command("create")
 @command
 def token_create(
-    role: Annotated[RoleOption, typer.Option("--role", help="bureau, manager, leader or admin.")],
+    role: Annotated[
+        RoleOption,
+        typer.Option("--role", help="bureau, manager, leader, admin, observer or evaluator."),
+    ],
     bureau: Annotated[
         str | None, typer.Option("--bureau", help="The bureau a bureau token acts for.")
     ] = None,
     label: Annotated[str, typer.Option("--label", help="Who or what uses the token.")] = "",
+    program: Annotated[
+        list[str] | None,
+        typer.Option("--program", help="An evaluator's program (repeat for several)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
@@ -1223,7 +1219,11 @@ def token_create(
     async def create() -> str:
         async with _pool(settings) as pool:
             try:
-                return str(await tokens.create_token(pool, role.value, bureau=bureau, label=label))
+                return str(
+                    await tokens.create_token(
+                        pool, role.value, bureau=bureau, label=label, programs=program or []
+                    )
+                )
             except ValueError as err:  # tokens.TokenError
                 raise CliError("无法创建令牌", f"cannot create the token: {err}") from None
 
@@ -1347,7 +1347,7 @@ def simulate(
 
     Needs the running stack (`guatu up`): its worker runs the simulated projects.
     """
-    from guatu.core.programme import load_policy, load_sample_plans
+    from guatu.lifecycle.programme import load_policy, load_sample_plans
     from guatu.runtime import simulation
 
     settings = get_settings()
@@ -1362,7 +1362,7 @@ def simulate(
         start_year=year, months=months, year_seconds=year_seconds, seed=seed, code_prefix=prefix
     )
 
-    async def run() -> Any:
+    async def simulate(pool: asyncpg.Pool) -> Any:
         client = await _client(settings)
         if not await _has_worker(client, settings.task_queue):
             raise CliError(
@@ -1383,11 +1383,16 @@ def simulate(
                 config,
                 task_queue=settings.task_queue,
                 on_month_closed=month_closed,
+                pool=pool,
             )
             report = await sim.run()
             # Back to real time: an accelerated clock left running outpaces any worker.
             await sim.settle()
             return report
+
+    async def run() -> Any:
+        async with _pool(settings) as pool:  # the inputs are written through to the read model
+            return await simulate(pool)
 
     report = jsonable(_run(run()))
     report["code_prefix"] = prefix

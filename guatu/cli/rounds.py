@@ -177,9 +177,9 @@ def ranking_whatif(
 ) -> None:
     """What-if: re-rank the frozen months under another rule set, side by side (nothing is
     written)."""
-    from guatu.ranking import whatif
     from guatu.ranking.periods import PeriodError, periods_between
     from guatu.ranking.rulesets import available_rulesets, known_ruleset
+    from guatu.whatif import replay as whatif
 
     if not known_ruleset(ruleset):
         raise CliError(

@@ -216,3 +216,37 @@ def delete_scene(code: Annotated[str, typer.Argument(help="Scene code.")]) -> No
     except store.SceneError as err:
         raise _scene_error(err) from None
     typer.echo(f"已删除示范场景 {code} / scene {code} deleted")
+
+
+# `guatu plan import`: the plan file's 示范场景 (scene) column.
+
+
+async def check_plan_scenes(settings: Any, scene_of: dict[str, str]) -> None:
+    """Before anything starts: every scene the file names exists (else nothing starts)."""
+    from guatu.scenes import store
+
+    async with _pool(settings) as pool:
+        known = {s.code for s in await store.list_scenes(pool)}
+    missing = sorted(set(scene_of.values()) - known)
+    if missing:
+        raise CliError(
+            f"计划表中的示范场景不存在：{'、'.join(missing)}（先用 guatu scene set 设立）；"
+            "未启动任何项目",
+            f"the plan names scenes that do not exist: {', '.join(missing)} (create them with "
+            "guatu scene set); nothing was started",
+        )
+
+
+async def join_plan_scenes(settings: Any, scene_of: dict[str, str]) -> dict[str, int]:
+    """After the start: each project joins the scene its row names. Returns members per scene."""
+    from guatu.scenes import store
+
+    members: dict[str, list[str]] = {}
+    for project, scene in scene_of.items():
+        members.setdefault(scene, []).append(project)
+    async with _pool(settings) as pool:
+        for scene, projects in sorted(members.items()):
+            await store.add_members(
+                pool, scene, projects, actor=_actor(), door="import", check_projects=False
+            )
+    return {scene: len(projects) for scene, projects in sorted(members.items())}

@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from guatu.lifecycle.models import ProgrammeClock
+from pydantic import BaseModel, Field
 
 # China Standard Time has no daylight saving: a fixed offset is exact and needs no tz database,
 # which keeps workflow code free of file reads.
 CST = timezone(timedelta(hours=8), name="Asia/Shanghai")
+
+
+class ProgrammeClock(BaseModel):
+    """Maps real time to programme (business) time.
+
+    Production runs at scale 1. Simulations and fault tests run the programme faster: one real
+    second stands for `scale` business seconds, anchored at the moment the clock was set.
+    """
+
+    scale: float = Field(default=1.0, gt=0)
+    anchor_real: datetime | None = None
+    anchor_business: datetime | None = None
 
 
 def business_now(clock: ProgrammeClock, real_now: datetime) -> datetime:

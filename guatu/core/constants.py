@@ -52,6 +52,7 @@ ACTIVITY_RANKING_COMPUTE = "ranking_compute"
 ACTIVITY_RANKING_FEED_LADDER = "ranking_feed_ladder"
 ACTIVITY_RANKING_NOTICES = "ranking_round_notices"
 ACTIVITY_LADDER_PERSIST = "ladder_persist"
+ACTIVITY_LADDER_PERSIST_CHANGES = "ladder_persist_changes"
 
 # The leaders' office (区幸福办) gets a copy of every ranking decision.
 OFFICE_BUREAU = "xfb"
@@ -105,6 +106,20 @@ ACTIVITY_APPEAL_REVISE = "appeal_revise"
 def appeal_workflow_id(appeal_id: str) -> str:
     """The business-key workflow ID of one appeal (its id names the round, bureau and item)."""
     return f"appeal-{appeal_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 市民观察 citizen observations (guatu.society): one CitizenObservation workflow per observation.
+# ---------------------------------------------------------------------------------------------
+
+OBSERVATION_WORKFLOW = "CitizenObservation"
+QUERY_OBSERVATION = "observation"
+UPDATE_OBSERVATION_REPLY = "reply"
+UPDATE_OBSERVATION_RATE = "rate"
+UPDATE_OBSERVATION_RESOLVE = "resolve"
+ACTIVITY_OBSERVATION_PERSIST = "observation_persist"
+# ProjectLifecycle: a third-party evaluation of the project was submitted (第三方评估).
+UPDATE_RECORD_EVALUATION = "record_evaluation"
 
 
 # ---------------------------------------------------------------------------------------------

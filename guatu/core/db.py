@@ -1,19 +1,16 @@
 """PostgreSQL access: the pool, versioned migrations (guatu/core/migrations/NNN_name.sql), the
-grants of Guatu's roles after them (guatu/core/roles.py) and which role connects for what."""
+grants of Guatu's roles after them (guatu/core/roles.py) and which role connects for what
+(`RoleDsns`; the DSNs come from the settings or the embedded server: guatu/runtime/stack.py)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from guatu.core import roles
-
-if TYPE_CHECKING:
-    from config.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: serialises concurrent migrators (two workers starting at once).
@@ -91,30 +88,3 @@ class RoleDsns:
     api: str
     worker: str
     reader: str
-
-
-def role_dsns(settings: Settings, port: int | None = None) -> RoleDsns:
-    """From the settings (`DATABASE_URL`, `GUATU_DATABASE_URL_API|_WORKER|_READER`, each
-    falling back to `DATABASE_URL`), or, for the embedded server, its roles with the passwords
-    in the data directory."""
-    if settings.database_url:
-        url = settings.database_url
-        return RoleDsns(
-            owner=url,
-            api=settings.database_url_api or url,
-            worker=settings.database_url_worker or url,
-            reader=settings.database_url_reader or url,
-        )
-    from guatu.runtime.stack import EmbeddedPostgres, load_credentials
-
-    pg = EmbeddedPostgres(settings.data_dir, port=port or settings.postgres_port)
-    if not load_credentials(settings.data_dir):
-        # Never started with passwords: the DSN fails to connect, and says to whom.
-        plain = f"postgresql://postgres@{pg.host}:{pg.port}/postgres"
-        return RoleDsns(plain, plain, plain, plain)
-    return RoleDsns(
-        owner=pg.role_dsn(roles.OWNER),
-        api=pg.role_dsn(roles.API),
-        worker=pg.role_dsn(roles.WORKER),
-        reader=pg.role_dsn(roles.READER),
-    )

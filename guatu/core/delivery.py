@@ -23,7 +23,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from guatu.core import constants as c
-from guatu.lifecycle.models import Notice
+from guatu.core.notice import Notice
 
 # Workflow runs recorded before deliveries were bounded keep retrying as they did.
 PATCH_BOUNDED_DELIVERY = "delivery-bounded-2026-12"

@@ -37,7 +37,7 @@ from config.settings import Settings
 
 log = structlog.get_logger("guatu.core.metrics")
 # `*_created` samples double the series for nothing Prometheus uses.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Updates wait up to 20 s for the worker (GUATU_API_UPDATE_TIMEOUT_SECONDS): buckets reach 30 s.
@@ -65,7 +65,8 @@ HTTP_LATENCY = Histogram(
 )
 READ_MODEL_LAG = Histogram(
     "guatu_read_model_lag_seconds",
-    "From the workflow scheduling a projection to its commit in PostgreSQL (retries included)",
+    "From the change (a door sending its Update, or the workflow scheduling a projection) to "
+    "its commit in PostgreSQL (retries included)",
     buckets=LAG_BUCKETS,
 )
 
@@ -80,11 +81,14 @@ def input_refused(action: str, status: int, code: str) -> None:
         REPORTS_REFUSED.labels(action, code).inc()
 
 
-def projection_committed() -> None:
-    """In the projection activity, once committed: the read model's lag for this change, from
-    the workflow scheduling it (first attempt) to now. Clamped at 0: the time-skipping test
-    server's clock runs ahead. Outside an activity (a direct call) there is nothing to time."""
-    if activity.in_activity():
+def projection_committed(since: float | None = None) -> None:
+    """Once a projection is committed: the read model's lag for this change. A door's
+    write-through gives `since` (its `time.monotonic()` before sending the Update); in the
+    projection activity the lag runs from the workflow scheduling it (first attempt), clamped
+    at 0 (the time-skipping test server's clock runs ahead). Otherwise nothing to time."""
+    if since is not None:
+        READ_MODEL_LAG.observe(max(0.0, time.monotonic() - since))
+    elif activity.in_activity():
         lag = (datetime.now(UTC) - activity.info().scheduled_time).total_seconds()
         READ_MODEL_LAG.observe(max(0.0, lag))
 
@@ -361,10 +365,10 @@ async def serve_worker_metrics(settings: Settings, stop: asyncio.Event) -> None:
     """
     import uvicorn
 
-    from guatu.api.server import _Server  # uvicorn without its own signal handlers
+    from guatu.core.serving import QuietServer  # uvicorn: imported only when metrics are served
 
     assert settings.worker_metrics_port is not None
-    server = _Server(
+    server = QuietServer(
         uvicorn.Config(
             _metrics_app,
             host=settings.worker_metrics_host,

@@ -31,9 +31,18 @@ ROLES = (OWNER, API, WORKER, READER)
 _API_WRITES = (
     "GRANT INSERT, UPDATE, DELETE ON api_tokens, api_idempotency TO guatu_api",
     "GRANT INSERT ON audit_log TO guatu_api",
+    # An Update's rows, written through by the door that sent it (guatu.lifecycle.projection):
+    # inserted and (the project's snapshot, guarded by version) updated, never deleted.
+    "GRANT INSERT, UPDATE ON projects TO guatu_api",
+    "GRANT INSERT ON stage_history, progress_reports, light_history TO guatu_api",
+    "GRANT INSERT, UPDATE ON project_issues TO guatu_api",
     "GRANT UPDATE (acknowledged_at) ON notifications TO guatu_api",
     # Administrators set a bureau's notice channels (guatu/channels/store.py).
     "GRANT INSERT, UPDATE, DELETE ON bureau_channels TO guatu_api",
+    # 市民观察 photos are stored by the door before the workflow starts (guatu/society/service.py);
+    # 第三方评估 evaluations and the bureaus' answers are written by the door, never updated.
+    "GRANT INSERT, UPDATE, DELETE ON observation_photos TO guatu_api",
+    "GRANT INSERT ON evaluations, evaluation_answers TO guatu_api",
     # Leaders and administrators manage 示范场景 scenes; the plan import adds members.
     "GRANT INSERT, UPDATE, DELETE ON scenes, scene_projects TO guatu_api",
 )

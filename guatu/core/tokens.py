@@ -7,7 +7,10 @@ is stored, so a copy of the database gives no usable token. A token has one role
 - `bureau`  — a bureau system, scoped to the projects of one bureau (`bureau` is required);
 - `manager` — project managers: start, import, plan change, suspend / resume / cancel;
 - `leader`  — district leaders: read everything, rankings, escalations;
-- `admin`   — token administration.
+- `admin`   — token administration;
+- `observer` — a recruited 市民观察员: files observations and rates the replies to them;
+- `evaluator` — an accredited third-party agency (第三方评估), scoped to the programs it is
+  engaged for (`programs` is required).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class Role(StrEnum):
     MANAGER = "manager"
     LEADER = "leader"
     ADMIN = "admin"
+    OBSERVER = "observer"
+    EVALUATOR = "evaluator"
 
 
 class TokenError(ValueError):
@@ -47,6 +52,7 @@ class Principal:
     role: Role
     bureau: str | None = None
     label: str = ""
+    programs: tuple[str, ...] = ()  # an evaluator's engagement
 
     @property
     def actor(self) -> str:
@@ -66,7 +72,11 @@ def token_id_of(raw: str) -> str | None:
 
 
 async def create_token(
-    pool: asyncpg.Pool, role: str, bureau: str | None = None, label: str = ""
+    pool: asyncpg.Pool,
+    role: str,
+    bureau: str | None = None,
+    label: str = "",
+    programs: list[str] | tuple[str, ...] = (),
 ) -> str:
     """Create a token and return the raw value: it is shown once and never stored."""
     try:
@@ -79,6 +89,10 @@ async def create_token(
         raise TokenError("a bureau token needs the bureau code it acts for")
     if parsed is not Role.BUREAU and bureau:
         raise TokenError(f"a {parsed.value} token is not scoped to a bureau")
+    if parsed is Role.EVALUATOR and not programs:
+        raise TokenError("an evaluator token needs the programs it is engaged for")
+    if parsed is not Role.EVALUATOR and programs:
+        raise TokenError(f"a {parsed.value} token is not scoped to programs")
     if len(label) > 100:
         raise TokenError("the label is longer than 100 characters")
     token_id = secrets.token_hex(6)
@@ -88,13 +102,20 @@ async def create_token(
             "SELECT 1 FROM bureaus WHERE code = $1", bureau
         ):
             raise TokenError(f"unknown bureau {bureau!r}")
+        if programs:
+            known = {r["code"] for r in await conn.fetch("SELECT code FROM programs")}
+            unknown = sorted(set(programs) - known)
+            if unknown:
+                raise TokenError(f"unknown program(s) {', '.join(unknown)}")
         await conn.execute(
-            "INSERT INTO api_tokens (id, token_hash, role, bureau, label) VALUES ($1,$2,$3,$4,$5)",
+            "INSERT INTO api_tokens (id, token_hash, role, bureau, label, programs)"
+            " VALUES ($1,$2,$3,$4,$5,$6)",
             token_id,
             hash_token(raw),
             parsed.value,
             bureau,
             label,
+            sorted(set(programs)),
         )
     return raw
 
@@ -151,7 +172,7 @@ async def verify_token(pool: asyncpg.Pool, raw: str) -> Principal | None:
         return None
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT id, role, bureau, label, last_used_at FROM api_tokens"
+            "SELECT id, role, bureau, label, programs, last_used_at FROM api_tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL",
             hash_token(raw),
         )
@@ -163,7 +184,11 @@ async def verify_token(pool: asyncpg.Pool, raw: str) -> Principal | None:
                 "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1", row["id"], now
             )
     return Principal(
-        token_id=row["id"], role=Role(row["role"]), bureau=row["bureau"], label=row["label"]
+        token_id=row["id"],
+        role=Role(row["role"]),
+        bureau=row["bureau"],
+        label=row["label"],
+        programs=tuple(row["programs"] or ()),
     )
 
 
@@ -171,7 +196,7 @@ async def list_tokens(pool: asyncpg.Pool, include_revoked: bool = False) -> list
     """Every token without its hash, newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT id, role, bureau, label, created_at, revoked_at, last_used_at"
+            "SELECT id, role, bureau, label, programs, created_at, revoked_at, last_used_at"
             " FROM api_tokens WHERE $1 OR revoked_at IS NULL ORDER BY created_at DESC, id",
             include_revoked,
         )

@@ -15,6 +15,8 @@ workflow's trace and carry a link to that client span.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import structlog
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,6 +28,9 @@ from opentelemetry.sdk.trace.export import (
 from temporalio.client import Interceptor
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.get_logger("guatu.core.tracing")
 
@@ -41,7 +46,7 @@ def _instrument(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
     # asyncpg is patched at class level: every pool of the process, also those already open.
-    AsyncPGInstrumentor().instrument(tracer_provider=provider)
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
 
 
 def _resource() -> Resource:
@@ -72,7 +77,7 @@ def disable() -> None:
     if _provider is not None:
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        AsyncPGInstrumentor().uninstrument()
+        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
         _provider.shutdown()
     _provider, _decided = None, True
 
@@ -102,7 +107,7 @@ def temporal_interceptors(settings: Settings) -> list[Interceptor]:
     return [TracingInterceptor(tracer=traced.get_tracer("guatu.temporal"))]
 
 
-def instrument_app(app: object, settings: Settings) -> None:
+def instrument_app(app: FastAPI, settings: Settings) -> None:
     """Trace the FastAPI app's requests (nothing when tracing is off)."""
     traced = provider(settings)
     if traced is None:
@@ -111,7 +116,7 @@ def instrument_app(app: object, settings: Settings) -> None:
 
     FastAPIInstrumentor.instrument_app(
         app,
-        tracer_provider=traced,  # type: ignore[arg-type]
+        tracer_provider=traced,
         excluded_urls=EXCLUDED_URLS,
     )
 

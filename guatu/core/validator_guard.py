@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from guatu.lifecycle.rules.validation import InputRejected
+from guatu.core.refusal import InputRejected
 
 VALIDATOR_FAILED = "ValidatorFailed"
 REFUSAL = "InputRejected"

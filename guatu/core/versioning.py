@@ -49,6 +49,7 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.PROJECT_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OBSERVATION_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.OPPORTUNITY_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.INTEREST_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
@@ -110,6 +111,35 @@ PATCHES: tuple[Patch, ...] = (
         "late data revises past months (rules revision 1)",
     ),
     Patch(
+        "report-write-through-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "an Update's rows written through by its door; no projection activity per Update; the"
+        " deadline timer re-armed only when the next deadline moves",
+    ),
+    Patch(
+        "lifecycle-bounded-state-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "bounded lifecycle state: narratives, notes, issue titles and resolved issues in PostgreSQL",
+    ),
+    Patch(
+        "lifecycle-yearly-continue-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a lifecycle continues as new at each programme-year boundary",
+    ),
+    Patch(
+        "evaluation-before-close-2026-12",
+        (c.PROJECT_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "a service project closes its 评估 stage only with a third-party evaluation recorded",
+    ),
+    Patch(
         "delivery-bounded-2026-12",
         (c.PROJECT_WORKFLOW, c.LADDER_WORKFLOW, c.APPEAL_WORKFLOW, c.NOTICE_WORKFLOW),
         date(2026, 12, 1),
@@ -158,6 +188,13 @@ PATCHES: tuple[Patch, ...] = (
         _P,
         "withdrawn orders forgotten with the closed ones at continue-as-new",
     ),
+    Patch(
+        "ladder-bounded-state-2026-12",
+        (c.LADDER_WORKFLOW,),
+        date(2026, 12, 1),
+        _P,
+        "bounded ladder state: keys and levels kept, inputs in PostgreSQL, writes of changes",
+    ),
 )
 
 
@@ -204,7 +241,7 @@ class _BehaviourInstance(WorkflowInstance):
     def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
         completion = self._inner.activate(act)
         if completion.HasField("successful"):
-            completion.successful.versioning_behavior = self._behaviour.value  # type: ignore[assignment]
+            completion.successful.versioning_behavior = self._behaviour.value
         return completion
 
     def get_serialization_context(self, command_info: Any) -> Any:

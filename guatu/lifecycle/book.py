@@ -13,6 +13,7 @@ reads time through the `now` it is given (`workflow.now` in a run), so it stays 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,8 @@ from guatu.lifecycle import notices
 from guatu.lifecycle.models import (
     AuditEntry,
     ClockChangeInput,
+    EvaluationRecordInput,
+    IssueChange,
     Light,
     LightChange,
     MilestonePlan,
@@ -32,6 +35,7 @@ from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
     ProjectionBatch,
+    ProjectKind,
     ProjectState,
     ProjectStatus,
     ReportRecord,
@@ -42,6 +46,7 @@ from guatu.lifecycle.models import (
     StageChange,
     StageTransitionInput,
     Step,
+    UpdateOutcome,
     UpdateResult,
 )
 from guatu.lifecycle.rules import deadlines, lights, validation
@@ -54,6 +59,15 @@ from guatu.lifecycle.rules.progress import (
 from guatu.lifecycle.rules.stages import STAGE_ZH, STEP_ZH, stage_after
 
 SEEN_KEYS_KEPT = 500  # bounded: the keys travel in the continue-as-new input
+# Write-through runs: an Update's rows are written by its door; the run projects them again (a
+# door may have died before writing) with its own next projection, or as soon as this many
+# rows wait, so that what it holds stays small.
+PENDING_ROWS_FLUSHED = 16
+# Bounded runs (patch lifecycle-bounded-state-2026-12): what the state keeps at most, so that the
+# continue-as-new input stays far below Temporal's 2 MiB payload limit (bench/lifecycle_payload).
+OPEN_ISSUES_KEPT = 200  # open issue ids (titles and resolved issues: PostgreSQL project_issues)
+BASELINES_KEPT = 3  # the first plan and the last two replaced ones
+RAW_KEY_LENGTH = 40  # longer idempotency keys are kept as a digest
 LIGHT_HISTORY_KEPT = 24
 
 # Which run statuses each control action may start from, and whether it needs a reason.
@@ -72,6 +86,11 @@ class LifecycleBook:
     Every change goes into `batch` (what the read model and the bureaus must learn) and marks the
     book `dirty`; `take_batch` hands the batch over for projection. `wake` tells the run loop
     that something changed and the next deadline must be recomputed.
+
+    With `write_through` (runs under patch `report-write-through-2026-12`), an Update's rows do
+    not go into `batch`: `through` returns them with the Update's result, for the door to write
+    at once, and keeps a copy in `pending` until the run's own next projection writes them again
+    (idempotent), in case the door died between the Update and its write.
     """
 
     def __init__(self, state: ProjectState, now: Callable[[], datetime], log: Log) -> None:
@@ -81,6 +100,12 @@ class LifecycleBook:
         self.wake = False
         self.dirty = False
         self.batch = ProjectionBatch(snapshot={})
+        self.write_through = False
+        self.pending = ProjectionBatch(snapshot={})
+        # Bounded (patch lifecycle-bounded-state-2026-12): the state keeps what decisions need;
+        # narratives, notes, explanations of past lights, issue titles and resolved issues go to
+        # PostgreSQL with the projection and are dropped from the state.
+        self.bounded = False
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -132,6 +157,45 @@ class LifecycleBook:
         self.revise(self.today())
         self.relight(self.today())
         self.changed()
+
+    def compact(self) -> bool:
+        """Bounded runs: drop from a state carried over from an older run what decisions do not
+        need, after handing the open issues' titles to the read model. True if anything went."""
+        s = self.s
+        dropped = False
+        version = s.version + 1
+        for issue in list(s.open_issues.values()):
+            if issue.title:
+                self.batch.issues.append(
+                    IssueChange(
+                        id=issue.id,
+                        title=issue.title,
+                        raised_month=issue.raised_month,
+                        version=version,
+                    )
+                )
+                s.open_issues[issue.id] = issue.model_copy(update={"title": ""})
+                dropped = True
+        latest = max(s.reports) if s.reports else None
+        for month, record in list(s.reports.items()):
+            if month != latest and record.narrative:
+                s.reports[month] = record.model_copy(update={"narrative": ""})
+                dropped = True
+        if any(c.note for c in s.stage_history[1:]):
+            s.stage_history = s.stage_history[:1] + [
+                c.model_copy(update={"note": ""}) for c in s.stage_history[1:]
+            ]
+            dropped = True
+        if any(c.explanations for c in s.light_history):
+            s.light_history = [c.model_copy(update={"explanations": []}) for c in s.light_history]
+            dropped = True
+        while len(s.baselines) > BASELINES_KEPT:
+            del s.baselines[1]
+            s.baselines_dropped += 1
+            dropped = True
+        if dropped:
+            self.changed()
+        return dropped
 
     def set_clock(self, data: ClockChangeInput) -> None:
         now = self._now()
@@ -260,7 +324,8 @@ class LifecycleBook:
             return
         change = LightChange(at=self.bnow(), light=light, previous=s.light, explanations=reasons)
         s.light = light
-        s.light_history = [*s.light_history, change][-LIGHT_HISTORY_KEPT:]
+        kept = change.model_copy(update={"explanations": []}) if self.bounded else change
+        s.light_history = [*s.light_history, kept][-LIGHT_HISTORY_KEPT:]
         self.batch.light_changes.append(change)
         self._log(
             "light changed",
@@ -272,14 +337,65 @@ class LifecycleBook:
 
     # -- read model ---------------------------------------------------------------------------
 
-    def take_batch(self) -> ProjectionBatch | None:
-        """The changes since the last call, with a fresh snapshot; None if nothing changed."""
+    def take_batch(self, force: bool = False) -> ProjectionBatch | None:
+        """The changes since the last call, with a fresh snapshot; None if nothing changed.
+
+        Write-through: the Updates' rows still `pending` ride along whenever the run projects
+        anyway, when `force`d (before continue-as-new, at the end) or once
+        `PENDING_ROWS_FLUSHED` of them wait."""
+        rows = _rows(self.pending)
+        if rows and (self.dirty or force or rows >= PENDING_ROWS_FLUSHED):
+            self.batch = _merged(self.pending, self.batch)
+            self.pending = ProjectionBatch(snapshot={})
+            self.dirty = True
         if not self.dirty:
             return None
         batch = self.batch
         batch.snapshot = self.snapshot()
         self.batch = ProjectionBatch(snapshot={})
         self.dirty = False
+        return batch
+
+    def has_pending(self) -> bool:
+        return self.dirty or bool(_rows(self.pending))
+
+    def through(self, handle: Callable[[], UpdateResult]) -> UpdateOutcome:
+        """Run one Update's handler; with `write_through`, its rows travel with the result.
+
+        A duplicate (a door retrying after a lost answer) gets every row still pending, so that
+        the retry writes what the lost answer would have."""
+        if not self.write_through:
+            return UpdateOutcome.model_validate(handle().model_dump())
+        # Deadlines that passed before this Update are decided first, as they happened: the
+        # snapshot the door writes must not show a milestone missed that the run has not yet
+        # marked (its timer may not have fired yet). Their rows and notices stay with the run.
+        self.process_due()
+        saved, dirty = self.batch, self.dirty
+        self.batch, self.dirty = ProjectionBatch(snapshot={}), False
+        try:
+            result = handle()
+        finally:
+            own, self.batch = self.batch, saved
+            changed, self.dirty = self.dirty, dirty
+        if own.notices:  # the run delivers notices: they stay with it
+            self.batch.notices.extend(own.notices)
+            own.notices = []
+            self.dirty = True
+        if result.duplicate:
+            projection: ProjectionBatch | None = self.pending_projection()
+        elif changed:
+            self.pending = _merged(self.pending, own)
+            own.snapshot = self.snapshot()
+            projection = own
+        else:
+            projection = None
+        return UpdateOutcome.model_validate({**result.model_dump(), "projection": projection})
+
+    def pending_projection(self) -> ProjectionBatch:
+        """The current snapshot and every Update row the run has not projected itself yet:
+        what a sweeper writes when the read model's version is behind (read-only)."""
+        batch = _merged(self.pending, ProjectionBatch(snapshot={}))
+        batch.snapshot = self.snapshot()
         return batch
 
     def snapshot(self) -> dict[str, Any]:
@@ -350,7 +466,7 @@ class LifecycleBook:
             business_today=today,
             version=s.version,
             runs=s.runs,
-            baselines=len(s.baselines),
+            baselines=len(s.baselines) + s.baselines_dropped,
         )
 
     # -- idempotency and audit ----------------------------------------------------------------
@@ -365,10 +481,15 @@ class LifecycleBook:
             message_en=message_en,
         )
 
+    def known(self, key: str) -> bool:
+        """Whether an input with idempotency key `key` was accepted (kept raw or as a digest)."""
+        seen = self.s.seen_keys
+        return key in seen or (len(key) > RAW_KEY_LENGTH and _digest(key) in seen)
+
     def seen(self, key: str) -> UpdateResult | None:
         """For an idempotency key already accepted: a duplicate answer carrying the project's
         stage, light and status NOW (not the first answer verbatim); nothing changes."""
-        if key not in self.s.seen_keys:
+        if not self.known(key):
             return None
         current = self._result(
             "该请求已处理过（幂等键重复），未做任何更改",
@@ -387,7 +508,11 @@ class LifecycleBook:
         reason: str = "",
     ) -> UpdateResult:
         s = self.s
-        s.seen_keys[key] = result
+        if self.bounded:  # only the key counts (`seen` answers with the state now)
+            kept = key if len(key) <= RAW_KEY_LENGTH else _digest(key)
+            s.seen_keys[kept] = result.model_copy(update={"message_zh": "", "message_en": ""})
+        else:
+            s.seen_keys[key] = result
         if len(s.seen_keys) > SEEN_KEYS_KEPT:
             for old in list(s.seen_keys)[: len(s.seen_keys) - SEEN_KEYS_KEPT]:
                 del s.seen_keys[old]
@@ -418,8 +543,52 @@ class LifecycleBook:
     # -- bureau input (checks raise validation.InputRejected) ----------------------------------
 
     def check_transition(self, data: StageTransitionInput) -> None:
-        if data.idempotency_key not in self.s.seen_keys:
+        if not self.known(data.idempotency_key):
             validation.check_transition(self.s, data, self.today())
+            s = self.s
+            if (
+                s.evaluation_gate
+                and data.step is Step.CLOSED
+                and s.plan.kind is ProjectKind.SERVICE
+                and not s.evaluations
+            ):
+                raise validation.InputRejected(
+                    "evaluation_required",
+                    "服务类项目须有第三方评估后才能结束「评估」阶段并关闭；请第三方评估机构先提交本项目的评估",
+                    "a service project cannot close its evaluation stage without a third-party "
+                    "evaluation; the evaluating agency must submit one first",
+                )
+
+    def check_evaluation(self, data: EvaluationRecordInput) -> None:
+        """Nothing to refuse but a closed project: the evaluation itself was checked by its door."""
+        if data.idempotency_key in self.s.seen_keys:
+            return
+        if self.s.status in (RunStatus.CANCELLED, RunStatus.CLOSED):
+            raise validation.InputRejected(
+                "project_finished",
+                "项目已关闭或取消，评估已存档，无需记入项目",
+                "the project is closed or cancelled; the evaluation is filed, not recorded on it",
+            )
+
+    def record_evaluation(self, data: EvaluationRecordInput) -> UpdateResult:
+        if seen := self.seen(data.idempotency_key):
+            return seen
+        s = self.s
+        before = self._before()
+        if data.evaluation_id not in s.evaluations:
+            s.evaluations.append(data.evaluation_id)
+        return self._accept(
+            data.idempotency_key,
+            data.actor,
+            s.plan.bureau,
+            "evaluation:record",
+            before,
+            self._result(
+                f"已记录第三方评估 {data.evaluation_id}（{data.score:.2f} 分）",
+                f"third-party evaluation {data.evaluation_id} recorded ({data.score:.2f})",
+            ),
+            data.evaluation_id,
+        )
 
     def transition(self, data: StageTransitionInput) -> UpdateResult:
         if seen := self.seen(data.idempotency_key):
@@ -440,7 +609,7 @@ class LifecycleBook:
             note=data.note,
             planned=milestone.planned if milestone else None,
         )
-        s.stage_history.append(change)
+        s.stage_history.append(change.model_copy(update={"note": ""}) if self.bounded else change)
         self.batch.stage_changes.append(change)
         if data.step is Step.CLOSED:
             s.status = RunStatus.CLOSED
@@ -461,8 +630,21 @@ class LifecycleBook:
         )
 
     def check_report(self, data: ProgressReportInput) -> None:
-        if data.idempotency_key not in self.s.seen_keys:
-            validation.check_report(self.s, data, self.today())
+        if self.known(data.idempotency_key):
+            return
+        validation.check_report(self.s, data, self.today())
+        if self.bounded:
+            after = (set(self.s.open_issues) | {i.id for i in data.issues_raised}) - set(
+                data.issues_resolved
+            )
+            if len(after) > OPEN_ISSUES_KEPT:
+                raise validation.InputRejected(
+                    "too_many_open_issues",
+                    f"未销号问题将达 {len(after)} 个，超过上限 {OPEN_ISSUES_KEPT} 个；"
+                    "请先销号已解决的问题，再报新问题",
+                    f"{len(after)} open issues would exceed the limit of {OPEN_ISSUES_KEPT}; "
+                    "resolve the ones that are solved before raising new ones",
+                )
 
     def report(self, data: ProgressReportInput) -> UpdateResult:
         if seen := self.seen(data.idempotency_key):
@@ -492,13 +674,34 @@ class LifecycleBook:
         )
         s.reports[data.month] = record
         record.cumulative_investment_wan = round(actual_investment_wan(s.reports, data.month), 2)
+        version = s.version + 1  # the version this report makes (`_accept`)
         for issue in data.issues_raised:
             s.open_issues[issue.id] = OpenIssue(
-                id=issue.id, title=issue.title, raised_month=data.month
+                id=issue.id, title="" if self.bounded else issue.title, raised_month=data.month
             )
+            if self.bounded:
+                self.batch.issues.append(
+                    IssueChange(
+                        id=issue.id, title=issue.title, raised_month=data.month, version=version
+                    )
+                )
         for issue_id in data.issues_resolved:
-            s.open_issues.pop(issue_id, None)
+            resolved = s.open_issues.pop(issue_id, None)
+            if self.bounded and resolved is not None:
+                self.batch.issues.append(
+                    IssueChange(
+                        id=issue_id,
+                        raised_month=resolved.raised_month,
+                        resolved_month=data.month,
+                        version=version,
+                    )
+                )
         self.batch.reports.append(record)
+        if self.bounded:  # the latest narrative stays for the live status; the rest: PostgreSQL
+            latest = max(s.reports)
+            for month, kept in list(s.reports.items()):
+                if month != latest and kept.narrative:
+                    s.reports[month] = kept.model_copy(update={"narrative": ""})
         if s.rules_revision:
             self.revise(self.today(), since=data.month)
         elif s.progress_checked:
@@ -523,7 +726,7 @@ class LifecycleBook:
     # -- manager input ------------------------------------------------------------------------
 
     def check_plan_change(self, data: PlanChangeInput) -> None:
-        if data.idempotency_key not in self.s.seen_keys:
+        if not self.known(data.idempotency_key):
             validation.check_plan_change(self.s, data)
 
     def plan_change(self, data: PlanChangeInput) -> UpdateResult:
@@ -550,6 +753,9 @@ class LifecycleBook:
         for m in s.plan.milestones:
             if old.get(m.step) != m.planned:
                 s.milestone_watch.pop(m.step, None)
+        if self.bounded and len(s.baselines) > BASELINES_KEPT:
+            del s.baselines[1]  # the first (the approved plan) and the latest ones stay
+            s.baselines_dropped += 1
         if s.rules_revision:
             self.revise(self.today())
         elif s.progress_checked:
@@ -571,7 +777,7 @@ class LifecycleBook:
 
     def check_control(self, action: str, data: RunControlInput) -> None:
         """suspend / resume / cancel: allowed only from some run statuses, some need a reason."""
-        if data.idempotency_key in self.s.seen_keys:
+        if self.known(data.idempotency_key):
             return
         _, allowed_from, need_reason = CONTROL_RULES[action]
         if self.s.status not in allowed_from:
@@ -605,3 +811,29 @@ class LifecycleBook:
             ),
             reason=data.reason,
         )
+
+
+def _rows(batch: ProjectionBatch) -> int:
+    return (
+        len(batch.stage_changes)
+        + len(batch.reports)
+        + len(batch.light_changes)
+        + len(batch.audit)
+        + len(batch.notices)
+    )
+
+
+def _merged(first: ProjectionBatch, then: ProjectionBatch) -> ProjectionBatch:
+    """One batch with the rows of `first` then those of `then` (the snapshot of `then`)."""
+    return ProjectionBatch(
+        snapshot=then.snapshot,
+        stage_changes=[*first.stage_changes, *then.stage_changes],
+        reports=[*first.reports, *then.reports],
+        light_changes=[*first.light_changes, *then.light_changes],
+        audit=[*first.audit, *then.audit],
+        notices=[*first.notices, *then.notices],
+    )
+
+
+def _digest(key: str) -> str:
+    return "#" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -13,6 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+# Defined in guatu.core (below every domain package), named here with the models they go with.
+from guatu.core.clock import ProgrammeClock as ProgrammeClock
+from guatu.core.notice import Notice as Notice
+
 ProjectCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 BureauCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -142,18 +146,6 @@ class ProjectPlan(BaseModel):
         return next((m for m in self.milestones if m.step == step), None)
 
 
-class ProgrammeClock(BaseModel):
-    """Maps real time to programme (business) time.
-
-    Production runs at scale 1. Simulations and fault tests run the programme faster: one real
-    second stands for `scale` business seconds, anchored at the moment the clock was set.
-    """
-
-    scale: float = Field(default=1.0, gt=0)
-    anchor_real: datetime | None = None
-    anchor_business: datetime | None = None
-
-
 class TimerPolicy(BaseModel):
     """Every deadline threshold of the lifecycle; none is written in code (config/lifecycle.json)."""
 
@@ -199,6 +191,15 @@ class StageTransitionInput(Strict):
     on: date | None = Field(default=None, description="Date the step was reached; today if empty")
     note: str = Field(default="", max_length=2000)
     actor: str = Field(default="", max_length=200)
+
+
+class EvaluationRecordInput(Strict):
+    """A third-party evaluation (第三方评估) of the project was submitted (guatu.society)."""
+
+    evaluation_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    score: float = Field(ge=0, le=100)
+    actor: str = Field(default="", max_length=200)
+    idempotency_key: IdempotencyKey
 
 
 class IssueRaised(Strict):
@@ -305,6 +306,16 @@ class OpenIssue(BaseModel):
     raised_month: str
 
 
+class IssueChange(BaseModel):
+    """One issue raised or resolved, for the read model's 问题台账 (project_issues)."""
+
+    id: str
+    title: str = ""
+    raised_month: str
+    resolved_month: str | None = None
+    version: int
+
+
 class MilestoneWatch(BaseModel):
     """Which deadline events of one milestone have already fired (so a restart never repeats)."""
 
@@ -324,20 +335,6 @@ class MonthCheck(BaseModel):
     light: Light
     rules: list[str] = Field(default_factory=list)
     awaiting_backfill: bool = False
-
-
-class Notice(BaseModel):
-    """A message to a bureau (通知). `key` is unique per decision: the receiver dedups by it."""
-
-    key: str
-    bureau: str
-    project: str
-    kind: str
-    title_zh: str
-    body_zh: str
-    body_en: str = ""
-    created_at: datetime
-    deadline: date | None = None
 
 
 class AuditEntry(BaseModel):
@@ -401,6 +398,13 @@ class ProjectState(BaseModel):
     backfill_until: date | None = None  # last day of the back-fill window (待补报)
     backfill_closed: bool = False
     month_checks: dict[str, MonthCheck] = Field(default_factory=dict)
+    # Bounded runs (patch lifecycle-bounded-state-2026-12) keep the first and the last
+    # baselines; this many in between live only in PostgreSQL's audit of plan changes.
+    baselines_dropped: int = 0
+    # 第三方评估 (issue 9): evaluations recorded, and whether closing a service project needs
+    # one (runs started or continued after the patch `evaluation-before-close-2026-12`).
+    evaluations: list[str] = Field(default_factory=list)
+    evaluation_gate: bool = False
 
 
 class ProjectStatus(BaseModel):
@@ -440,6 +444,19 @@ class ProjectionBatch(BaseModel):
     light_changes: list[LightChange] = Field(default_factory=list)
     audit: list[AuditEntry] = Field(default_factory=list)
     notices: list[Notice] = Field(default_factory=list)
+    issues: list[IssueChange] = Field(default_factory=list)
+
+
+class UpdateOutcome(UpdateResult):
+    """What a lifecycle Update returns over Temporal: the bureau's answer and, for runs that
+    write through (patch `report-write-through-2026-12`), the rows the door writes to the read
+    model right after the Update (`guatu.lifecycle.projection`). A door hands the bureau only
+    the `UpdateResult` part."""
+
+    projection: ProjectionBatch | None = None
+
+    def answer(self) -> UpdateResult:
+        return UpdateResult.model_validate(self.model_dump(exclude={"projection"}))
 
 
 StartProjectInput.model_rebuild()

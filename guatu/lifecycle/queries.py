@@ -108,6 +108,18 @@ async def project_bureau(pool: asyncpg.Pool, code: str) -> str | None:
     return str(value) if value is not None else None
 
 
+async def issue_titles(pool: asyncpg.Pool, code: str, ids: list[str]) -> dict[str, str]:
+    """Titles of a project's issues from the 问题台账 (project_issues): bounded lifecycles keep
+    only the ids of open issues in their state."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, title FROM project_issues WHERE project = $1 AND id = ANY($2::text[])",
+            code,
+            ids,
+        )
+    return {r["id"]: r["title"] for r in rows}
+
+
 _NOTICE_COLUMNS = """
     key, bureau, project, kind, title_zh, body_zh, body_en, created_at, deadline, status,
     delivered_at, acknowledged_at

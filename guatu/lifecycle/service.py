@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
+import structlog
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
@@ -20,16 +23,27 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.core import constants as c
+from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     ProgrammeClock,
+    ProjectionBatch,
     ProjectPlan,
+    ProjectState,
     ProjectStatus,
     StartProjectInput,
     TimerPolicy,
+    UpdateOutcome,
     UpdateResult,
 )
+from guatu.lifecycle.projection import write_batch
+
+log = structlog.get_logger("guatu.lifecycle.service")
+# What a failed write-through may raise: the Update stands, the run's own projection (or the
+# sweeper) writes its rows later.
+READ_MODEL_DOWN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class Rejected(Exception):
@@ -159,6 +173,90 @@ async def start_project(
     )
 
 
+class StartOutcome(StrEnum):
+    """What starting a project came to: the one decision of the API and the CLI."""
+
+    STARTED = "started"
+    ALREADY_RUNNING = "already_running"  # running this very plan: nothing to do
+    PROJECT_EXISTS = "project_exists"  # running another plan: change it with a plan change
+    PROJECT_FINISHED = "project_finished"  # ended: never started a second time
+
+
+@dataclass(frozen=True)
+class StartDecision:
+    code: str
+    outcome: StartOutcome
+    zh: str
+    en: str
+
+    @property
+    def conflict(self) -> bool:
+        return self.outcome in (StartOutcome.PROJECT_EXISTS, StartOutcome.PROJECT_FINISHED)
+
+
+def _decision(code: str, outcome: StartOutcome, state: str = "") -> StartDecision:
+    ended = f"（{state}）" if state else ""
+    ended_en = f" ({state})" if state else ""
+    zh, en = {
+        StartOutcome.STARTED: (f"项目 {code} 已启动", f"project {code} started"),
+        StartOutcome.ALREADY_RUNNING: (
+            f"项目 {code} 已按同一计划在运行，未重复启动",
+            f"project {code} already runs this plan; not started again",
+        ),
+        StartOutcome.PROJECT_EXISTS: (
+            f"项目 {code} 已按另一份计划启动；调整计划请用计划变更",
+            f"project {code} already runs another plan; use a plan change to change it",
+        ),
+        StartOutcome.PROJECT_FINISHED: (
+            f"项目 {code} 的流程已结束{ended}，不能再次启动",
+            f"project {code} has ended{ended_en} and cannot start again",
+        ),
+    }[outcome]
+    return StartDecision(code, outcome, zh, en)
+
+
+async def start_once(
+    client: Client,
+    plan: ProjectPlan,
+    policy: TimerPolicy,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    started_by: str = "system",
+    index: bool = True,
+) -> StartDecision:
+    """Start `plan`'s lifecycle, or say why not: the one start decision of the API and the CLI.
+
+    One call for a new project (the start itself, conflict policy USE_EXISTING); for a running
+    one, the server hands back the run and its first plan is compared (a query): the same plan is
+    `already_running`, another is `project_exists`. An ended project is `project_finished`
+    (REJECT_DUPLICATE): a plan is changed with a plan change, an ended project never restarts.
+    """
+    try:
+        handle = await client.start_workflow(
+            c.PROJECT_WORKFLOW,
+            start_input(plan, policy, clock, started_by, index),
+            id=c.project_workflow_id(plan.code),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search_attributes(plan) if index else None,
+        )
+    except WorkflowAlreadyStartedError:
+        return _decision(plan.code, StartOutcome.PROJECT_FINISHED)
+    # The start's answer says whether this call started the run (USE_EXISTING hands back a
+    # running one); the SDK keeps it on the handle.
+    response = getattr(handle, "_start_workflow_response", None)
+    if response is not None and response.started:
+        return _decision(plan.code, StartOutcome.STARTED)
+    state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    original = state.baselines[0] if state.baselines else state.plan
+    same = original.model_dump(mode="json") == plan.model_dump(mode="json")
+    return _decision(
+        plan.code, StartOutcome.ALREADY_RUNNING if same else StartOutcome.PROJECT_EXISTS
+    )
+
+
 async def start_programme(
     client: Client,
     plans: Iterable[ProjectPlan],
@@ -208,10 +306,20 @@ def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
     return None
 
 
+def update_name(update: str | UpdateMethodMultiParam[..., Any]) -> str:
+    """The name a lifecycle Update is registered under (its audit action)."""
+    if isinstance(update, str):
+        return update
+    name = update._defn.name
+    if name is None:  # a dynamic update handler: lifecycles have none
+        raise TypeError(f"{update!r} is not a named workflow update")
+    return name
+
+
 async def send_update(
     client: Client,
     project_code: str,
-    update: str,
+    update: UpdateMethodMultiParam[..., Any] | str,
     data: BaseModel,
     *,
     pool: asyncpg.Pool | None = None,
@@ -221,6 +329,12 @@ async def send_update(
 ) -> UpdateResult:
     """Execute an update on a project. A refusal raises `Rejected` and, given a pool, is audited.
 
+    Given a pool, the rows the Update returned are written to the read model at once (the one
+    write-through of every door: API, CLI, simulation, bench): a report is on the dashboard when
+    this returns, at the cost of a bare Update on the server. Without a pool, or with PostgreSQL
+    down, the run's own next projection (or the sweeper) writes them; the Update stands either
+    way, so a failed write is logged and the bureau still gets its answer.
+
     Every call is its own update (a fresh update ID): the workflow's key check answers a repeated
     idempotency key with `duplicate: true` and the project's current stage and light. Reusing the
     key as the update ID would let the server hand back the first answer verbatim instead
@@ -229,10 +343,19 @@ async def send_update(
     """
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
     key = getattr(data, "idempotency_key", None) or str(uuid.uuid4())
+    name = update_name(update)
+    update_id = f"{name}:{key}:{uuid.uuid4().hex}"
+    sent = time.monotonic()
     try:
-        return await handle.execute_update(
-            update, data, id=f"{update}:{key}:{uuid.uuid4().hex}", result_type=UpdateResult
-        )
+        outcome: UpdateOutcome
+        if isinstance(update, str):  # scripts replaying recorded calls by name
+            outcome = await handle.execute_update(
+                update, data, id=update_id, result_type=UpdateOutcome
+            )
+        else:  # typed: `ProjectLifecycle.submit_report` carries its name and result type
+            outcome = UpdateOutcome.model_validate(
+                await handle.execute_update(update, data, id=update_id)
+            )
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -241,7 +364,7 @@ async def send_update(
             await audit_rejection(
                 pool,
                 project_code,
-                update,
+                name,
                 key,
                 actor,
                 bureau,
@@ -250,6 +373,26 @@ async def send_update(
                 data.model_dump(mode="json"),
             )
         raise rejected from None
+    if pool is not None and outcome.projection is not None:
+        await write_through(pool, outcome.projection, sent)
+    return outcome.answer()
+
+
+async def write_through(
+    pool: asyncpg.Pool, batch: ProjectionBatch, since: float | None = None
+) -> bool:
+    """Write an Update's rows; False (logged) if PostgreSQL did not take them."""
+    try:
+        await write_batch(pool, batch, since=since)
+    except READ_MODEL_DOWN as err:
+        log.warning(
+            "read model write-through failed; the run's projection will write it",
+            project=batch.snapshot.get("code"),
+            version=batch.snapshot.get("version"),
+            error=repr(err),
+        )
+        return False
+    return True
 
 
 async def audit_rejection(
@@ -280,9 +423,21 @@ async def audit_rejection(
         )
 
 
-async def project_status(client: Client, project_code: str) -> ProjectStatus:
+async def project_status(
+    client: Client, project_code: str, pool: asyncpg.Pool | None = None
+) -> ProjectStatus:
+    """The live status of a project; given a pool, open issues get their titles from the read
+    model (a bounded lifecycle keeps only their ids)."""
     handle = client.get_workflow_handle(c.project_workflow_id(project_code))
-    return await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    status: ProjectStatus = await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    untitled = [i.id for i in status.open_issues if not i.title]
+    if pool is not None and untitled:
+        titles = await queries.issue_titles(pool, project_code, untitled)
+        status.open_issues = [
+            i.model_copy(update={"title": titles.get(i.id, "")}) if not i.title else i
+            for i in status.open_issues
+        ]
+    return status
 
 
 async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
@@ -306,6 +461,11 @@ __all__ = [
     "gather_limited",
     "project_status",
     "send_update",
+    "update_name",
+    "write_through",
+    "StartDecision",
+    "StartOutcome",
+    "start_once",
     "start_programme",
     "start_project",
 ]

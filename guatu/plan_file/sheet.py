@@ -45,7 +45,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from guatu.core.programme import load_bureaus, load_programs, load_sample_plans
 from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
@@ -53,6 +52,7 @@ from guatu.lifecycle.models import (
     ProjectPlan,
     Step,
 )
+from guatu.lifecycle.programme import load_bureaus, load_programs, load_sample_plans
 from guatu.lifecycle.rules.stages import STEP_ZH
 
 MAX_ROWS = 5000

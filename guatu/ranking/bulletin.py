@@ -23,19 +23,11 @@ from typing import Any
 import asyncpg
 
 from guatu.ranking import queries
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.canonical import paused_gc
-from guatu.ranking.models import (
-    ACTION_ZH,
-    ActionKind,
-    Level,
-    LevelResult,
-    RankedRow,
-    RoundResults,
-    RuleSet,
-    Snapshot,
-)
+from guatu.ranking.models import Level, LevelResult, RankedRow, RoundResults, RuleSet, Snapshot
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
-from guatu.ranking.rules import BASIS_ZH, investment
+from guatu.ranking.scoring import BASIS_ZH, investment
 
 # The coordinating office that circulates the 通报 (config/bureaus.json `xfb`).
 ISSUER_ZH = "区幸福办"

@@ -25,10 +25,11 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from guatu.core.clock import local_date
+from guatu.ranking.actions import ActionKind
 from guatu.ranking.bulletin import ISSUER_ZH, Bulletin, Decision
-from guatu.ranking.models import ActionKind, ListKind, RankedRow
+from guatu.ranking.models import ListKind, RankedRow
 from guatu.ranking.periods import parse_period
-from guatu.ranking.rules import pct, pts
+from guatu.ranking.scoring import pct, pts
 
 SONG, HEI, FANG, KAI = "宋体", "黑体", "仿宋", "楷体"
 LATIN = "Times New Roman"
@@ -152,7 +153,7 @@ def _table(
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         _cell(cell, text, bold=True, font=HEI)
     for row in rows:
-        cells = table.add_row().cells
+        cells = table.add_row().cells  # type: ignore[no-untyped-call]
         for cell, text in zip(cells, row, strict=True):
             _cell(cell, text)
     # Word reads the cells' widths, LibreOffice the grid's: both are set.
@@ -322,10 +323,10 @@ def render(b: Bulletin) -> bytes:
     section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
     section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
     normal = doc.styles["Normal"]
-    normal.font.size = Pt(BODY_PT)  # type: ignore[attr-defined]
+    normal.font.size = Pt(BODY_PT)
     _fonts(normal.element, FANG)
-    normal.paragraph_format.line_spacing = Pt(28)  # type: ignore[attr-defined]
-    normal.paragraph_format.space_after = Pt(0)  # type: ignore[attr-defined]
+    normal.paragraph_format.line_spacing = Pt(28)
+    normal.paragraph_format.space_after = Pt(0)
 
     masthead = _para(
         doc, ISSUER_ZH, font=SONG, size=36, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, colour=RED

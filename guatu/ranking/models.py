@@ -1,12 +1,13 @@
-"""Models of 竞进比拼 (ranking) and 激励奖惩 (reward/penalty ladders).
+"""Models of 竞进比拼 (ranking): rule sets, frozen inputs and published results.
 
-Three families:
 - rule sets (`RuleSet`): versioned data read from `config/rules/*.json`; unknown keys are
-  rejected so that a typo in a rule file never passes silently;
+  rejected so that a typo in a rule file never passes silently. The ladder's rules
+  (`LadderRules`, `ExemptionRules`) are part of a rule set and live here too;
 - frozen inputs and results (`Snapshot`, `RoundContext`, `RoundResults`): what a round freezes
-  and what it publishes, stored in PostgreSQL as canonical JSON;
-- ladder state and messages (`LadderState`, `RecordPeriodInput`, …): one input model per
-  workflow, update and query. Fields are only ever added with defaults.
+  and what it publishes, stored in PostgreSQL as canonical JSON.
+
+The RankingRound's messages are in `guatu.ranking.messages`, the ladder's state and messages in
+`guatu.ladder.models`. Fields are only ever added with defaults.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from typing_extensions import TypedDict
 
-from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
 from guatu.workdays.units import UNITS, Unit
 
 RuleSetId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
@@ -84,6 +86,10 @@ class ComponentKey(StrEnum):
     MILESTONES_ON_TIME = "milestones_on_time"  # points × share of due milestones met on time
     REPORTS_ON_TIME = "reports_on_time"  # points × share of monthly reports on time
     RED_MONTHS = "red_months"  # − points per month spent red in the period
+    # 市民观察 and 第三方评估 (guatu.ranking.society_scoring; frozen in `ProjectInput.society`)
+    CITIZEN_SATISFACTION = "citizen_satisfaction"  # points × 满意 ÷ rated replies
+    RESPONSE_TIMELINESS = "response_timeliness"  # points × replies on time ÷ replies due
+    THIRD_PARTY_SCORE = "third_party_score"  # points × the latest evaluation's score ÷ 100
 
 
 class Basis(StrEnum):
@@ -154,8 +160,9 @@ def _months_only() -> list[KindName]:
 
 class LadderRules(Strict):
     """A deadline's day unit sits next to its day count: "working" (工作日, on the working-day
-    calendar, `guatu.workdays`) or "calendar" (自然日, the default). `ruleset_canonical` leaves
-    a "calendar" unit out, so bodies written before units existed keep their SHA-256."""
+    calendar, `guatu.workdays`) or "calendar" (自然日, the default). A "calendar" unit is left
+    out of every dump, so rule bodies written before units existed keep their canonical JSON and
+    SHA-256 (and read back the same)."""
 
     levels: list[LadderRung] = Field(default_factory=_rungs, min_length=1)
     correction_plan_days: int = Field(default=15, ge=1)
@@ -166,6 +173,14 @@ class LadderRules(Strict):
     project_correction_days: int = Field(default=30, ge=1)
     project_correction_unit: Unit = "calendar"
     project_order_periods: list[KindName] = Field(default_factory=_months_only)
+
+    @model_serializer(mode="wrap")
+    def _omit_calendar_units(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("correction_plan_unit", "project_correction_unit"):
+            if data.get(key) == "calendar":
+                del data[key]
+        return data
 
 
 # The day units an appeal term may be counted in (`guatu.workdays`): 工作日 or 自然日.
@@ -263,6 +278,27 @@ class ReportInput(BaseModel):
     on_time: bool
 
 
+class EvaluationInput(BaseModel):
+    """The third-party evaluation a project is scored on: its own latest version submitted
+    before close, or else its program's for the year (`subject` says which)."""
+
+    id: str
+    subject: str  # project | program
+    year: int
+    score: float
+
+
+class SocietyInput(BaseModel):
+    """What 市民观察 and 第三方评估 say about one project, frozen at period close, by month:
+    ratings by the month they were given, replies due by the month of their deadline."""
+
+    satisfied: dict[str, int] = Field(default_factory=dict)
+    unsatisfied: dict[str, int] = Field(default_factory=dict)
+    replies_due: dict[str, int] = Field(default_factory=dict)
+    replies_on_time: dict[str, int] = Field(default_factory=dict)
+    evaluation: EvaluationInput | None = None
+
+
 class ProjectInput(BaseModel):
     """Everything the rules read about one project, frozen at period close."""
 
@@ -287,6 +323,8 @@ class ProjectInput(BaseModel):
     # Year-plan basis (added for issue 8; snapshots frozen before read 0 and never use them).
     year_plan_wan: float = 0.0
     year_plan_to_date_wan: float = 0.0
+    # 市民观察 / 第三方评估 (issue 9); None in snapshots frozen before, read as "nothing yet".
+    society: SocietyInput | None = None
 
 
 class Snapshot(BaseModel):
@@ -383,425 +421,3 @@ class RoundResults(BaseModel):
     snapshot_sha256: str
     context: RoundContext
     levels: dict[Level, LevelResult]
-
-
-# ---------------------------------------------------------------------------------------------
-# RankingRound workflow
-# ---------------------------------------------------------------------------------------------
-
-
-class RankingRoundInput(BaseModel):
-    """Input of RankingRound. `period` None → the last closed period of `kind` (Asia/Shanghai)."""
-
-    period: str | None = None
-    kind: Literal["month", "quarter", "year"] = "month"
-    ruleset_id: str = "default"
-    feed_ladders: bool = True
-    notify: bool = True
-    clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
-    # Freeze the period's inputs again and publish its next revision (`service.revise_round`).
-    refreeze: bool = False
-    reason: str = ""
-    actor: str = ""
-
-
-class FreezeInput(BaseModel):
-    period: str
-    refreeze: bool = False
-    reason: str = ""
-    actor: str = ""
-
-
-class FreezeResult(BaseModel):
-    period: str
-    sha256: str
-    projects: int
-    reused: bool
-    revision: int = 1  # of the period's snapshot
-
-
-class ComputeInput(BaseModel):
-    period: str
-    ruleset_id: str
-    workflow_id: str = ""
-    refreeze: bool = False
-    reason: str = ""
-    actor: str = ""
-    snapshot_sha256: str = ""  # a refreeze computes from the snapshot its freeze step stored
-
-
-class BureauOutcome(BaseModel):
-    """What a bureau's ladder needs to know about one period of one rule set."""
-
-    bureau: str
-    name_zh: str
-    period: str
-    kind: str
-    ruleset_id: str
-    ruleset_version: int
-    rank: int
-    of: int
-    score: float
-    movement: int | None = None
-    listed: ListKind | None = None  # red | black list
-    target_met: bool
-    exempted: bool = False
-    exemption_reason: str = ""
-    investment_ratio: float
-    reasons_zh: list[str] = Field(default_factory=list)
-    reasons_en: list[str] = Field(default_factory=list)
-    red_projects: list[RedProject] = Field(default_factory=list)
-
-
-class ComputeResult(BaseModel):
-    period: str
-    ruleset_id: str
-    ruleset_version: int
-    snapshot_sha256: str
-    results_sha256: str
-    reproduced: bool  # a stored result existed and the recomputation matched it byte for byte
-    outcomes: list[BureauOutcome]
-    ladder: LadderRules
-    exemption: ExemptionRules
-    red_list: list[str]
-    black_list: list[str]
-    exempted: list[str]
-    revision: int = 1
-    reason: str = ""
-    actor: str = ""
-
-
-class FeedLadderInput(BaseModel):
-    outcome: BureauOutcome
-    ladder: LadderRules
-    exemption: ExemptionRules
-    clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
-    revision: int = 1
-    reason: str = ""
-    actor: str = ""
-
-
-class FeedLadderResult(BaseModel):
-    bureau: str
-    accepted: bool
-    duplicate: bool = False
-    level_before: int = 0
-    level_after: int = 0
-    decisions: list[str] = Field(default_factory=list)  # decision keys
-    rejected: str = ""
-    withdrawn: list[str] = Field(default_factory=list)  # keys of decisions a revision withdrew
-
-
-class RoundNoticesInput(BaseModel):
-    period: str
-    ruleset_id: str
-    revision: int = 1
-
-
-class RoundResult(BaseModel):
-    period: str
-    ruleset_id: str
-    ruleset_version: int = 0
-    snapshot_sha256: str = ""
-    results_sha256: str = ""
-    reproduced: bool = False
-    bureaus: int = 0
-    red_list: list[str] = Field(default_factory=list)
-    black_list: list[str] = Field(default_factory=list)
-    exempted: list[str] = Field(default_factory=list)
-    ladders: list[FeedLadderResult] = Field(default_factory=list)
-    notices: int = 0
-    delegated_to: str = ""  # schedule runs hand the round to the business-key workflow
-    skipped: str = ""  # a scheduled period before any project has data for it: why it was skipped
-    revision: int = 1  # the period's round revision this run published or re-verified
-
-
-class PeriodDataInput(BaseModel):
-    period: str
-
-
-class PeriodDataResult(BaseModel):
-    """Whether a period has data to rank (the gate of automatic rounds), and why (or why not)."""
-
-    has_data: bool
-    reason: str
-
-
-# ---------------------------------------------------------------------------------------------
-# BureauLadder workflow
-# ---------------------------------------------------------------------------------------------
-
-
-class ActionKind(StrEnum):
-    NOTICE = "notice"  # 黑榜通报
-    SUMMONS = "summons"  # 约谈
-    SUPERVISION = "supervision"  # 督办 (correction plan due)
-    STEP_DOWN = "step_down"  # 降级
-    COMMENDATION = "commendation"  # 通报表扬
-    AWARD = "award_recommendation"  # 推荐评优
-    PROJECT_SUPERVISION = "project_supervision"  # 督办单
-    ORDER_CLOSED = "order_closed"  # 整改销号
-    EXEMPTED = "exempted"  # 不可抗力免于黑榜
-    EXEMPTION_GRANTED = "exemption_granted"
-    ESCALATION = "escalation"  # 逾期升级
-    PLAN_SUBMITTED = "plan_submitted"
-    WITHDRAWN = "withdrawn"  # 撤销: a revision of the round no longer supports a decision
-
-
-ACTION_ZH = {
-    ActionKind.NOTICE: "黑榜通报",
-    ActionKind.SUMMONS: "约谈",
-    ActionKind.SUPERVISION: "督办",
-    ActionKind.STEP_DOWN: "降级",
-    ActionKind.COMMENDATION: "通报表扬",
-    ActionKind.AWARD: "推荐评优",
-    ActionKind.PROJECT_SUPERVISION: "督办单",
-    ActionKind.ORDER_CLOSED: "整改销号",
-    ActionKind.EXEMPTED: "免于黑榜",
-    ActionKind.EXEMPTION_GRANTED: "不可抗力豁免",
-    ActionKind.ESCALATION: "督办升级",
-    ActionKind.PLAN_SUBMITTED: "整改方案已报送",
-    ActionKind.WITHDRAWN: "撤销决定",
-}
-
-
-class PeriodStep(BaseModel):
-    period: str
-    rank: int
-    of: int
-    score: float
-    listed: ListKind | None = None  # red | black list
-    exempted: bool = False
-    level_before: int
-    level_after: int
-    actions: list[ActionKind] = Field(default_factory=list)
-
-
-class TrackState(BaseModel):
-    """One ladder track: one rule set and one period kind (monthly, quarterly, annual)."""
-
-    ruleset_id: str
-    kind: str
-    levels: list[str] = Field(default_factory=list)  # the rule set's rungs, for display
-    last_period: str | None = None
-    level: int = 0
-    black_streak: int = 0
-    red_streak: int = 0
-    awarded: bool = False  # award already recommended in the current red streak
-    history: list[PeriodStep] = Field(default_factory=list)
-
-
-class LadderAction(BaseModel):
-    kind: ActionKind
-    level_before: int
-    level_after: int
-    project: str | None = None
-    project_name: str = ""
-    due_days: int | None = None
-    lines_zh: list[str] = Field(default_factory=list)
-    lines_en: list[str] = Field(default_factory=list)
-
-
-class LadderStep(BaseModel):
-    track: TrackState
-    actions: list[LadderAction]
-
-
-class OrderStatus(StrEnum):
-    OPEN = "open"  # correction plan awaited
-    ESCALATED = "escalated"  # plan overdue, escalated
-    PLAN_SUBMITTED = "plan_submitted"  # project order: plan in, project still to come off red
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"  # its decision was withdrawn by a revision of the round
-
-    @property
-    def finished(self) -> bool:
-        """Nothing more is awaited: not open, not escalated, not counted; kept as history."""
-        return self in (OrderStatus.CLOSED, OrderStatus.WITHDRAWN)
-
-
-class SupervisionOrder(BaseModel):
-    id: str
-    bureau: str
-    kind: ActionKind  # SUPERVISION or PROJECT_SUPERVISION
-    project: str | None = None
-    project_name: str = ""
-    period: str
-    ruleset_id: str
-    ruleset_version: int = 0
-    track: str
-    issued_at: datetime
-    due: date  # the plan is due by the end of this day (Asia/Shanghai)
-    status: OrderStatus = OrderStatus.OPEN
-    plan: str = ""
-    plan_actor: str = ""
-    submitted_at: datetime | None = None
-    plan_on_time: bool | None = None
-    escalated_at: datetime | None = None
-    closed_at: datetime | None = None
-    decision_key: str = ""
-
-
-class LadderDecision(BaseModel):
-    key: str
-    bureau: str
-    period: str
-    ruleset_id: str
-    ruleset_version: int
-    track: str
-    kind: ActionKind
-    level_before: int
-    level_after: int
-    project: str | None = None
-    order_id: str | None = None
-    deadline: date | None = None
-    lines_zh: list[str] = Field(default_factory=list)
-    lines_en: list[str] = Field(default_factory=list)
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    decided_at: datetime
-
-
-class RecordPeriodInput(Strict):
-    outcome: BureauOutcome
-    ladder: LadderRules = Field(default_factory=LadderRules)
-    exemption: ExemptionRules | None = None
-    notify_office: bool = True
-    # Revision N > 1 of the period's round supersedes what revision N − 1 decided.
-    revision: int = Field(default=1, ge=1)
-    reason: str = ""
-    actor: str = ""
-
-
-class RecordPeriodResult(BaseModel):
-    bureau: str
-    period: str
-    ruleset_id: str
-    track: str
-    level_before: int
-    level_after: int
-    exempted: bool = False
-    decisions: list[LadderDecision] = Field(default_factory=list)
-    duplicate: bool = False
-    revision: int = 1
-    withdrawn: list[str] = Field(default_factory=list)  # decision keys withdrawn
-
-
-class DecisionRef(BaseModel):
-    """A decision of a recorded period still in force, as a revision needs to know it."""
-
-    key: str
-    kind: ActionKind
-    project: str | None = None
-    order_id: str | None = None
-    order_status_before: OrderStatus | None = None  # ORDER_CLOSED: the status it closed
-
-
-class PeriodRecord(BaseModel):
-    """The last period recorded on a track, kept so a revision of it can be decided again
-    from the same starting point: the track before it and the decisions in force."""
-
-    period: str
-    revision: int = 1
-    before: TrackState
-    open_projects: list[str] = Field(default_factory=list)
-    decisions: list[DecisionRef] = Field(default_factory=list)
-
-
-class ExemptionInput(Strict):
-    """A leader exempts a bureau from one period's black list (不可抗力, force majeure)."""
-
-    period: PeriodKey
-    reason: Annotated[str, StringConstraints(max_length=2000)]
-    actor: Annotated[str, StringConstraints(max_length=200)]
-    role: Annotated[str, StringConstraints(max_length=100)]
-    idempotency_key: IdempotencyKey
-
-
-class ExemptionResult(BaseModel):
-    bureau: str
-    period: str
-    decision_key: str
-    duplicate: bool = False
-
-
-class CorrectionPlanInput(Strict):
-    order_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    plan: Annotated[str, StringConstraints(max_length=10000)]
-    actor: Annotated[str, StringConstraints(max_length=200)] = ""
-    idempotency_key: IdempotencyKey
-
-
-class CorrectionPlanResult(BaseModel):
-    order_id: str
-    status: OrderStatus
-    on_time: bool
-    duplicate: bool = False
-
-
-class LadderState(BaseModel):
-    """All state of one BureauLadder, carried whole across continue-as-new."""
-
-    bureau: str
-    name_zh: str = ""
-    tracks: dict[str, TrackState] = Field(default_factory=dict)
-    orders: dict[str, SupervisionOrder] = Field(default_factory=dict)
-    exemptions: dict[str, Exemption] = Field(default_factory=dict)  # by period
-    exemption_rules: ExemptionRules = Field(default_factory=ExemptionRules)
-    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    pending_notices: list[Notice] = Field(default_factory=list)
-    clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
-    continue_as_new_events: int = 2000
-    decisions: int = 0
-    version: int = 0
-    runs: int = 1
-    started_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_records: dict[str, PeriodRecord] = Field(default_factory=dict)  # by track key
-
-
-class LadderInput(BaseModel):
-    bureau: str
-    name_zh: str = ""
-    exemption_rules: ExemptionRules = Field(default_factory=ExemptionRules)
-    clock: ProgrammeClock = Field(default_factory=ProgrammeClock)
-    continue_as_new_events: int = 2000
-    state: LadderState | None = None
-
-
-class LadderBatch(BaseModel):
-    """What a ladder writes to PostgreSQL in one transaction."""
-
-    bureau: str
-    version: int
-    state: dict[str, Any]
-    decisions: list[LadderDecision] = Field(default_factory=list)
-    orders: list[SupervisionOrder] = Field(default_factory=list)
-    exemptions: list[Exemption] = Field(default_factory=list)
-    audit: list[AuditEntry] = Field(default_factory=list)
-    notices: list[Notice] = Field(default_factory=list)
-
-
-class TrackView(BaseModel):
-    track: str
-    ruleset_id: str
-    kind: str
-    level: int
-    level_zh: str
-    black_streak: int
-    red_streak: int
-    last_period: str | None
-    history: list[PeriodStep]
-
-
-class LadderStanding(BaseModel):
-    bureau: str
-    name_zh: str
-    tracks: list[TrackView]
-    open_orders: list[SupervisionOrder]
-    exemptions: list[Exemption]
-    decisions: int
-    version: int
-    runs: int
-
-
-RankingRoundInput.model_rebuild()

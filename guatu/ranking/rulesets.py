@@ -122,15 +122,5 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# Day units next to the ladder's day counts (`LadderRules`): a "calendar" unit, the meaning every
-# body had before units existed, is left out so those bodies keep their SHA-256.
-_LADDER_UNITS = ("correction_plan_unit", "project_correction_unit")
-
-
 def ruleset_canonical(rules: RuleSet) -> str:
-    body = rules.model_dump(mode="json")
-    ladder = body.get("ladder") or {}
-    for key in _LADDER_UNITS:
-        if ladder.get(key) == "calendar":
-            del ladder[key]
-    return canonical_json(body)
+    return canonical_json(rules.model_dump(mode="json"))

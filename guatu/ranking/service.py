@@ -1,7 +1,7 @@
-"""Temporal-facing helpers of 竞进比拼: schedules, on-demand rounds, exemptions, correction plans.
+"""Temporal-facing helpers of 竞进比拼: schedules, on-demand rounds and their revisions.
 
 The API and the CLI call these; tests too. Nothing here computes a ranking: rounds run in the
-RankingRound workflow, ladders in BureauLadder.
+RankingRound workflow. The ladders' (exemptions, correction plans): `guatu.ladder.service`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from temporalio.client import (
     ScheduleUpdateInput,
     WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -33,17 +32,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.lifecycle.models import ProgrammeClock
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
-from guatu.ranking.models import (
-    CorrectionPlanInput,
-    CorrectionPlanResult,
-    ExemptionInput,
-    ExemptionResult,
-    LadderInput,
-    LadderStanding,
-    RankingRoundInput,
-    RoundResult,
-)
+from guatu.lifecycle.service import Rejected
+from guatu.ranking.messages import RankingRoundInput, RoundResult
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import (
     DEFAULT_RULESET,
@@ -249,120 +239,10 @@ async def revise_round(
             revision += 1
 
 
-async def _ladder(
-    client: Client, bureau: str, task_queue: str, pool: asyncpg.Pool | None
-) -> WorkflowHandle[Any, Any]:
-    """The bureau's ladder, started (from its stored state, if any) when it is not running."""
-    rules = load_ruleset(DEFAULT_RULESET)
-    state = None
-    name_zh = ""
-    if pool is not None:
-        from guatu.ranking.models import LadderState
-
-        async with pool.acquire() as conn:
-            stored = await conn.fetchval(
-                "SELECT state FROM ladder_standing WHERE bureau = $1", bureau
-            )
-            name_zh = (
-                await conn.fetchval("SELECT name_zh FROM bureaus WHERE code = $1", bureau) or ""
-            )
-        state = LadderState.model_validate(stored) if stored else None
-    return await client.start_workflow(
-        c.LADDER_WORKFLOW,
-        LadderInput(bureau=bureau, name_zh=name_zh, exemption_rules=rules.exemption, state=state),
-        id=c.bureau_ladder_workflow_id(bureau),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-    )
-
-
-async def grant_exemption(
-    client: Client,
-    bureau: str,
-    data: ExemptionInput,
-    *,
-    pool: asyncpg.Pool | None = None,
-    task_queue: str = c.TASK_QUEUE,
-    channel: str = "api",
-) -> ExemptionResult:
-    """Exempt a bureau from one period's black list (force majeure). A refusal raises `Rejected`
-    and, given a pool, is written to the audit log; an acceptance is audited by the ladder."""
-    handle = await _ladder(client, bureau, task_queue, pool)
-    try:
-        return await handle.execute_update(
-            c.UPDATE_EXEMPTION,
-            data,
-            id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
-            result_type=ExemptionResult,
-        )
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-        if pool is not None:
-            await audit_rejection(
-                pool,
-                None,
-                f"exemption:{data.period}",
-                data.idempotency_key,
-                data.actor,
-                bureau,
-                rejected,
-                channel,
-                data.model_dump(mode="json"),
-            )
-        raise rejected from None
-
-
-async def submit_correction_plan(
-    client: Client,
-    bureau: str,
-    data: CorrectionPlanInput,
-    *,
-    pool: asyncpg.Pool | None = None,
-    channel: str = "api",
-) -> CorrectionPlanResult:
-    handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-    try:
-        return await handle.execute_update(
-            c.UPDATE_CORRECTION_PLAN,
-            data,
-            id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
-            result_type=CorrectionPlanResult,
-        )
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-        if pool is not None:
-            await audit_rejection(
-                pool,
-                None,
-                f"correction_plan:{data.order_id}",
-                data.idempotency_key,
-                data.actor,
-                bureau,
-                rejected,
-                channel,
-                data.model_dump(mode="json"),
-            )
-        raise rejected from None
-
-
-async def ladder_standing(client: Client, bureau: str) -> LadderStanding:
-    """The live standing from the workflow (the API reads `queries.bureau_standing` instead)."""
-    handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-    return await handle.query(c.QUERY_STANDING, result_type=LadderStanding)
-
-
 __all__ = [
     "SCHEDULES",
     "Rejected",
     "ensure_schedules",
-    "grant_exemption",
-    "ladder_standing",
     "revise_round",
-    "submit_correction_plan",
     "trigger_round",
 ]

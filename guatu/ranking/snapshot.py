@@ -9,7 +9,9 @@ At period close the inputs of every project in scope are read from the read mode
 - `projects.red_months`: the months the project's light was red, up to the period's end (as the
   lifecycle last revised them: late reports and transitions re-check past months);
 - the year's plan (`year_plan_wan`) and its plan-to-date at close on 时间进度
-  (`year_plan_to_date_wan`), for the `year_plan` basis.
+  (`year_plan_to_date_wan`), for the `year_plan` basis;
+- 市民观察 ratings and reply timeliness and the 第三方评估 score (`society`,
+  `guatu.ranking.society_inputs`), for the rule sets that score them.
 In scope: projects not cancelled whose plan starts before the period closes.
 
 The snapshot is stored once per period as canonical JSON with its SHA-256; a later round of
@@ -29,9 +31,17 @@ from guatu.core.clock import month_key, months_between, parse_month
 from guatu.lifecycle.models import ProjectPlan
 from guatu.lifecycle.rules.progress import planned_to_date_wan, year_plan_to_date_wan, year_plan_wan
 from guatu.ranking.canonical import paused_gc
-from guatu.ranking.models import MilestoneInput, ProjectInput, ReportInput, Snapshot, trusted
+from guatu.ranking.models import (
+    MilestoneInput,
+    ProjectInput,
+    ReportInput,
+    Snapshot,
+    SocietyInput,
+    trusted,
+)
 from guatu.ranking.periods import Period, parse_period
 from guatu.ranking.rulesets import canonical_json, sha256
+from guatu.ranking.society_inputs import read_society_inputs
 
 DELIVERED_STEPS = ("completed", "done", "accepted", "evaluated", "closed")
 
@@ -53,6 +63,7 @@ def project_input(
     reports: Mapping[str, tuple[float, bool]],
     steps: Mapping[str, date],
     period: Period,
+    society: SocietyInput | None = None,
 ) -> ProjectInput | None:
     """Pure: one project's frozen inputs, or None when it is out of scope for the period.
 
@@ -124,6 +135,7 @@ def project_input(
             "red_months": sorted(str(m) for m in _json_list(row["red_months"]) if m <= last),
             "year_plan_wan": float(round(year_plan_wan(plan, year_start.year), 2)),
             "year_plan_to_date_wan": float(round(year_plan_to_date_wan(plan, last), 2)),
+            "society": society,
         },
     )
 
@@ -150,13 +162,18 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
         " WHERE step IS NOT NULL GROUP BY project, step"
     ):
         steps.setdefault(r["project"], {})[r["step"]] = r["on_date"]
+    society = await read_society_inputs(conn, period, ((r["code"], r["program"]) for r in rows))
     with paused_gc():
         projects = [
             p
             for row in rows
             if (
                 p := project_input(
-                    row, reports.get(row["code"], {}), steps.get(row["code"], {}), period
+                    row,
+                    reports.get(row["code"], {}),
+                    steps.get(row["code"], {}),
+                    period,
+                    society.get(row["code"]),
                 )
             )
             is not None

@@ -127,7 +127,7 @@ async def seed_history(
     report = HistoryReport(today=today, months=months)
     live = [p for p in plans if p.start <= today]
     report.projects = len(live)
-    bureaus = Bureaus(client, live, config)
+    bureaus = Bureaus(client, live, config, pool)
     log.info(
         "seeding the sample history",
         projects=len(live),

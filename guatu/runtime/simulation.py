@@ -52,6 +52,7 @@ from guatu.lifecycle.models import (
     ClockChangeInput,
     ProgrammeClock,
     ProgressReportInput,
+    ProjectKind,
     ProjectPlan,
     Stage,
     StageTransitionInput,
@@ -60,7 +61,14 @@ from guatu.lifecycle.models import (
 )
 from guatu.lifecycle.rules.progress import planned_to_date_wan
 from guatu.lifecycle.rules.stages import DELIVERED, legal_next_steps, stage_after
-from guatu.lifecycle.service import Rejected, gather_limited, send_update, start_programme
+from guatu.lifecycle.service import (
+    Rejected,
+    gather_limited,
+    send_update,
+    start_programme,
+    update_name,
+)
+from workflows.project_lifecycle import ProjectLifecycle
 
 log = structlog.get_logger("guatu.runtime.simulation")
 
@@ -199,8 +207,15 @@ class Bureaus:
     a resumed back-fill sends the same figures.
     """
 
-    def __init__(self, client: Client, plans: list[ProjectPlan], config: SimulationConfig) -> None:
+    def __init__(
+        self,
+        client: Client,
+        plans: list[ProjectPlan],
+        config: SimulationConfig,
+        pool: asyncpg.Pool | None = None,
+    ) -> None:
         self.client = client
+        self.pool = pool  # the read model the inputs are written through to (send_update)
         self.seed = config.seed
         self.behaviours = assign_behaviours(sorted({p.bureau for p in plans}), config)
         self.mirrors = {p.code: _Mirror(p, self.behaviours[p.bureau]) for p in plans}
@@ -256,6 +271,10 @@ class Bureaus:
             if not due:
                 return
             reached, step = min(due)
+            if step is Step.CLOSED and plan.kind is ProjectKind.SERVICE:
+                # A service project closes its 评估 stage only once a third-party evaluation is
+                # in (guatu.society.evaluations); the simulated bureaus model no agencies.
+                return
             if before_delivery is not None and (
                 step is Step.CLOSED or stage_after(step) in DELIVERED
             ):
@@ -263,7 +282,7 @@ class Bureaus:
             on = max(reached, mirror.last_on or reached) if backdate else None
             result = await self._send(
                 plan.code,
-                c.UPDATE_TRANSITION,
+                ProjectLifecycle.transition_stage,
                 StageTransitionInput(
                     bureau=plan.bureau,
                     idempotency_key=f"sim-{plan.code}-{step.value}",
@@ -314,17 +333,17 @@ class Bureaus:
         )
 
     async def send_report(self, mirror: _Mirror, data: ProgressReportInput) -> None:
-        if await self._send(mirror.plan.code, c.UPDATE_REPORT, data) is not None:
+        if await self._send(mirror.plan.code, ProjectLifecycle.submit_report, data) is not None:
             mirror.reported[data.month] = data.investment_wan
             self.reports_sent += 1
 
-    async def _send(self, code: str, update: str, data: Any) -> Stage | None:
+    async def _send(self, code: str, update: Any, data: Any) -> Stage | None:
         """Send one input; a refusal is counted. An update the server gave up waiting for (a
         busy machine) is sent again under its idempotency key, at most `SEND_ATTEMPTS` times,
         then counted in `timed_out`: a bureau that could not get through is not a crash."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                result = await send_update(self.client, code, update, data)
+                result = await send_update(self.client, code, update, data, pool=self.pool)
             except Rejected as refused:
                 self.refused += 1
                 log.warning(
@@ -337,7 +356,10 @@ class Bureaus:
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
                 log.warning(
-                    "simulated input timed out", project=code, update=update, attempt=attempt
+                    "simulated input timed out",
+                    project=code,
+                    update=update_name(update),
+                    attempt=attempt,
                 )
                 continue
             return result.stage
@@ -354,6 +376,7 @@ class ProgrammeSimulation:
         config: SimulationConfig,
         task_queue: str = c.TASK_QUEUE,
         on_month_closed: Callable[[str], Awaitable[Any]] | None = None,
+        pool: asyncpg.Pool | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -361,7 +384,7 @@ class ProgrammeSimulation:
         self.task_queue = task_queue
         self.on_month_closed = on_month_closed
         self.plans = [p.model_copy(update={"code": f"{config.code_prefix}{p.code}"}) for p in plans]
-        self.bureaus = Bureaus(client, self.plans, config)
+        self.bureaus = Bureaus(client, self.plans, config, pool)
         self.behaviours = self.bureaus.behaviours
         self.mirrors = self.bureaus.mirrors
         origin = local_start(date(config.start_year, 1, 1))

@@ -33,13 +33,15 @@ from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu.core import db
 from guatu.core.payload_codec import warn_if_plain
-from guatu.core.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.core.temporal_client import connect
 from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.programme import load_bureaus, load_policy, load_programs, load_sample_plans
 from guatu.lifecycle.service import start_programme
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
+from guatu.runtime.dsns import role_dsns
 from guatu.runtime.guard import Guard
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres, EmbeddedTemporal, StackError
+from guatu.runtime.sweeper import run_sweeper
 from worker import build_worker
 
 log = structlog.get_logger("guatu.runtime.up")
@@ -118,7 +120,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
                 ui=f"http://{settings.temporal_ip}:{settings.temporal_ui_port}",
                 seconds=round(time.monotonic() - started, 2),
             )
-        dsns = db.role_dsns(settings)
+        dsns = role_dsns(settings)
         warn_if_plain(settings)
         client = await connect(settings)
         owner = await db.create_pool(dsns.owner, 1, 1)
@@ -274,6 +276,7 @@ async def start_up_work(st: Stack, first_round: bool = True) -> None:
     try:
         if st.settings.load_sample:
             await seed_sample_history(st)
+            await seed_society_sample(st)
         handle = await start_rankings(st, first_round)
         if handle is not None:
             result = await handle.result()
@@ -322,6 +325,19 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
         st.client, st.pool, task_queue=st.settings.task_queue, clock=clock
     )
     return len(plans)
+
+
+async def seed_society_sample(st: Stack) -> None:
+    """Illustrative 市民观察 and 第三方评估 on the sample (guatu/society/sample.py), idempotent;
+    a failure is logged and the rest of the start-up goes on."""
+    from guatu.society.sample import seed_society_sample as seed
+
+    try:
+        await seed(st.client, st.pool, st.settings.task_queue)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("illustrative observations and evaluations not seeded")
 
 
 async def seed_sample_history(st: Stack) -> None:
@@ -418,6 +434,10 @@ async def _serve(
                 await bootstrap_tokens(st)
             serving.set()
             background = [asyncio.create_task(start_up_work(st, first_round))]
+            if settings.sweep_seconds > 0:  # the read model's safety net (guatu.runtime.sweeper)
+                background.append(
+                    asyncio.create_task(run_sweeper(st.client, st.pool, settings.sweep_seconds))
+                )
             if extra is not None and (task := await extra(st)) is not None:
                 background.append(task)
             log.info(
@@ -466,6 +486,7 @@ async def simulate_in_background(st: Stack, year_seconds: float) -> asyncio.Task
             config,
             task_queue=st.settings.task_queue,
             on_month_closed=month_closed,
+            pool=st.pool,
         )
         report = await sim.run()
         if not report.reached_today:

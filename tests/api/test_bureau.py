@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from guatu.core import constants as c
 from guatu.core.clock import month_key
 from guatu.lifecycle.models import ProjectKind, StageTransitionInput, Step
 from guatu.lifecycle.service import send_update
 from tests.api.conftest import World, today
+from workflows.project_lifecycle import ProjectLifecycle
 
 
 async def test_transition_accepted_with_actor_from_token(world: World) -> None:
@@ -462,7 +462,7 @@ async def test_a_replayed_key_answers_duplicate_with_the_current_stage_and_light
     direct = await send_update(
         world.env.client,
         plan.code,
-        c.UPDATE_TRANSITION,
+        ProjectLifecycle.transition_stage,
         StageTransitionInput(
             bureau=world.bureau_a, idempotency_key=first_key, step=Step.IMPLEMENTING
         ),

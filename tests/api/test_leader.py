@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from guatu.core.clock import month_key
+from guatu.ladder import queries as ladder_queries
 from guatu.lifecycle.models import ProjectKind, ProjectPlan
 from tests.api.conftest import World, today
 
@@ -265,7 +266,7 @@ async def test_rankings_are_the_ranking_services_answers(world: World) -> None:
     r = await world.call("leader", "GET", "/api/v1/rankings", params={"period": "2000-01"})
     assert r.status_code == 404 and r.json()["details"] == {"level": "bureau", "period": "2000-01"}
     own = await world.call("a", "GET", f"/api/v1/bureaus/{world.bureau_a}/standing")
-    assert own.status_code == 200 and own.json() == await rq.bureau_standing(
+    assert own.status_code == 200 and own.json() == await ladder_queries.bureau_standing(
         world.pool, world.bureau_a
     )
     r = await world.call("leader", "GET", f"/api/v1/bureaus/{world.bureau_a}/standing")

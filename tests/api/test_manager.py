@@ -8,8 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from guatu.core import constants as c
-from guatu.lifecycle.models import ProjectKind, ProjectState
+from guatu.lifecycle.models import ProjectKind
 from tests.api.conftest import World, today
+from workflows.project_lifecycle import ProjectLifecycle
 
 
 def plan_json(world: World, bureau: str, **kw: Any) -> dict[str, Any]:
@@ -32,7 +33,7 @@ async def test_start_project_is_idempotent_and_conflicts_are_409(world: World) -
     handle = world.env.client.get_workflow_handle(c.project_workflow_id(body["code"]))
     description = await handle.describe()
     assert description.task_queue == world.task_queue
-    state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    state = await handle.query(ProjectLifecycle.state)
     me = (await world.call("manager", "GET", "/api/v1/me")).json()
     assert state.stage_history[0].actor == me["actor"]
     # The same plan again: 200, nothing new.

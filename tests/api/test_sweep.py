@@ -23,8 +23,8 @@ from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import add_months, month_key
 from guatu.core.tokens import Role, verify_token
-from guatu.lifecycle.models import ProjectState
 from tests.api.conftest import World, today
+from workflows.project_lifecycle import ProjectLifecycle
 
 
 def plan_json(world: World, bureau: str, **kw: Any) -> dict[str, Any]:
@@ -195,7 +195,7 @@ async def test_a_crowd_of_updates_to_one_project_gets_429_at_once_not_503(world:
         assert "该项目正在处理的请求已达上限（最多 8 个）" in r.json()["zh"]
         assert took < 5, (month, took)  # at once, not after the SDK's 10–19 s of retries
     state = await world.env.client.get_workflow_handle(c.project_workflow_id(plan.code)).query(
-        c.QUERY_STATE, result_type=ProjectState
+        ProjectLifecycle.state
     )
     assert set(state.reports) == accepted
     # Nothing of a 429 was kept: the same request with the same key now goes through.
@@ -203,7 +203,7 @@ async def test_a_crowd_of_updates_to_one_project_gets_429_at_once_not_503(world:
         again = (await report(month))[1]
         assert again.status_code == 200 and again.json()["duplicate"] is False, again.text
     state = await world.env.client.get_workflow_handle(c.project_workflow_id(plan.code)).query(
-        c.QUERY_STATE, result_type=ProjectState
+        ProjectLifecycle.state
     )
     assert set(state.reports) == set(months)
 

@@ -69,11 +69,12 @@ from guatu.lifecycle.models import (
     TimerPolicy,
 )
 from guatu.lifecycle.service import send_update, start_project
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
 from guatu.ranking.service import trigger_round
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
 from tests.helpers import make_plan, running_worker
 from tests.ranking.conftest import end_ladders
+from workflows.project_lifecycle import ProjectLifecycle
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -188,7 +189,9 @@ async def test_dashboard_shows_what_the_api_answers(
                     step=s,
                     on=start + timedelta(days=on_day),
                 )
-                await send_update(client, p.code, c.UPDATE_TRANSITION, data, pool=pool)
+                await send_update(
+                    client, p.code, ProjectLifecycle.transition_stage, data, pool=pool
+                )
 
             await step("A1", Step.PRELIMINARY, 5)
             await step("A1", Step.LAND_USE, 30)
@@ -198,7 +201,7 @@ async def test_dashboard_shows_what_the_api_answers(
             await send_update(
                 client,
                 codes["A1"],
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=bureaus["a"],
                     idempotency_key=f"{codes['A1']}-{last_month}",

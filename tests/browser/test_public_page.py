@@ -18,7 +18,7 @@ from config.settings import Settings
 from guatu.api.app import create_app
 from guatu.api.dashboard import mount_dashboard
 from tests.api.conftest import TEST_OPTIONS
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, serving
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
 from tests.scenes.fixture import INTERNAL_NOTE, seed
 
 pytestmark = pytest.mark.timeout(150)
@@ -67,6 +67,8 @@ async def test_public_page_and_dashboard_scenes(
             assert await page.get_attribute("article[data-scene='S-ELDER']", "data-light") == (
                 "green"
             )
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "public_page.png"), full_page=True)
             body = await page.inner_text("body")
             assert INTERNAL_NOTE not in body and seeded["token"] not in body
             # English on a button.
@@ -89,6 +91,7 @@ async def test_public_page_and_dashboard_scenes(
             row_text = await row.inner_text()
             assert "九曲江安·十里光华" in row_text and "84.3%" in row_text
             assert "3 个成员项目中 1 个红灯" in row_text
+            await page.locator("#scenes").screenshot(path=str(ARTIFACTS / "dashboard_scenes.png"))
             green = page.locator("#scene-table tr[data-scene='S-ELDER'] td.scene-light")
             assert await green.get_attribute("data-light") == "green"
             assert errors == []

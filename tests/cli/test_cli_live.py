@@ -30,8 +30,8 @@ from config.settings import Settings, get_settings
 from guatu.cli.main import app
 from guatu.core import constants as c
 from guatu.core.clock import month_key
-from guatu.core.programme import load_sample_plans
 from guatu.lifecycle.models import ProjectKind, ProjectPlan
+from guatu.lifecycle.programme import load_sample_plans
 from guatu.plan_file.sheet import read_plan_file, write_plans
 from tests.conftest import free_port
 from tests.helpers import make_plan, running_worker
@@ -459,6 +459,13 @@ def test_every_read_command_takes_json() -> None:
         "appeal submit",
         "appeal list",
         "appeal decide",
+        "observation list",
+        "observation show",
+        "observation reply",
+        "observation resolve",
+        "observation figures",
+        "evaluation list",
+        "evaluation show",
         "simulate",
         "channels set",
         "channels list",

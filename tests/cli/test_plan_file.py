@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from config.settings import CONFIG_DIR, get_settings
 from guatu.cli.main import app
-from guatu.core.programme import load_sample_plans
 from guatu.lifecycle.models import CurveShape, ProjectKind, Step
+from guatu.lifecycle.programme import load_sample_plans
 from guatu.plan_file.sheet import COLUMNS, PlanFileError, read_plan_file, write_plans
 from tests.conftest import free_port
 

@@ -42,12 +42,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from guatu.core import constants as c
 from guatu.core.clock import local_date, month_key
 from guatu.lifecycle.models import (
+    EvaluationRecordInput,
     IssueRaised,
     ProgrammeClock,
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     TimerPolicy,
@@ -55,6 +55,7 @@ from guatu.lifecycle.models import (
 )
 from guatu.lifecycle.service import send_update, start_project
 from tests.helpers import make_plan
+from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -281,6 +282,9 @@ class Bureau:
 
     client: Client
     bureau: str
+    # Given, every accepted input is written through to the read model by this door, as the
+    # API does (send_update); the run's own projection covers a write that never happens.
+    pool: asyncpg.Pool | None = None
     call_timeout: float = 15.0
     retries: Counter[str] = field(default_factory=Counter)
     results: dict[str, UpdateResult] = field(default_factory=dict)
@@ -311,7 +315,7 @@ class Bureau:
     async def update(self, code: str, update: str, data: BaseModel) -> UpdateResult:
         key = str(getattr(data, "idempotency_key"))  # noqa: B009 - every input has one
         result = await self._retrying(
-            f"{update} {key}", lambda: send_update(self.client, code, update, data)
+            f"{update} {key}", lambda: send_update(self.client, code, update, data, pool=self.pool)
         )
         self.results[key] = result
         return result
@@ -324,10 +328,22 @@ class Bureau:
             ),
         )
 
+    async def evaluate(self, plan: ProjectPlan) -> UpdateResult:
+        """A third-party evaluation recorded: a service project's 评估 stage may then close."""
+        return await self.update(
+            plan.code,
+            c.UPDATE_RECORD_EVALUATION,
+            EvaluationRecordInput(
+                evaluation_id=f"project-{plan.code}-v1",
+                score=80,
+                idempotency_key=f"{plan.code}:evaluation",
+            ),
+        )
+
     async def step(self, plan: ProjectPlan, step: Step) -> UpdateResult:
         return await self.update(
             plan.code,
-            c.UPDATE_TRANSITION,
+            ProjectLifecycle.transition_stage,
             StageTransitionInput(
                 bureau=self.bureau, idempotency_key=f"{plan.code}:step:{step.value}", step=step
             ),
@@ -354,7 +370,7 @@ class Bureau:
                 physical_progress_pct=5.0,
                 issues_raised=[IssueRaised(id="I-1", title="征地拆迁滞后")],
             )
-        return await self.update(plan.code, c.UPDATE_REPORT, data)
+        return await self.update(plan.code, ProjectLifecycle.submit_report, data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,6 +409,8 @@ async def scripted_lifecycle(
     for step in order:
         if plan.milestone(step) is not None:
             await watch.wait_missed(plan.code, step)
+        if step is Step.CLOSED and plan.kind is ProjectKind.SERVICE:
+            await bureau.evaluate(plan)
         await bureau.step(plan, step)
         if plan.milestone(step) is not None:
             milestones_done += 1
@@ -406,7 +424,7 @@ class Expected:
 
     steps: frozenset[Step]
     missed: frozenset[Step]
-    audit_rows: int  # accepted inputs: 2 reports + every step
+    audit_rows: int  # accepted inputs: 2 reports + every step (+ a service's evaluation)
     stage_rows: int  # 立项 + every step
 
 
@@ -426,11 +444,12 @@ EXPECTED_ENGINEERING = Expected(
     audit_rows=2 + 9,
     stage_rows=1 + 9,
 )
-# Service: 4 steps (实施, 完成, 评估, 关闭), 3 with a milestone.
+# Service: 4 steps (实施, 完成, 评估, 关闭), 3 with a milestone; the third-party evaluation
+# recorded before closing is one more accepted input.
 EXPECTED_SERVICE = Expected(
     steps=frozenset(SERVICE_ORDER),
     missed=frozenset({Step.IMPLEMENTING, Step.DONE, Step.EVALUATED}),
-    audit_rows=2 + 4,
+    audit_rows=2 + 4 + 1,
     stage_rows=1 + 4,
 )
 
@@ -470,7 +489,7 @@ async def check_final_states(
         exp = expected_for(plan)
         month = month_key(plan.start)
         handle = client.get_workflow_handle(c.project_workflow_id(plan.code))
-        state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        state = await handle.query(ProjectLifecycle.state)
         problems: list[str] = []
         if (state.stage.value, state.status.value, state.light.value) != (
             "closed",

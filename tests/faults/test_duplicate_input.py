@@ -35,6 +35,7 @@ from guatu.lifecycle.models import (
 from guatu.lifecycle.service import send_update, start_project
 from tests.faults.support import business_today, run_prefix
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 # Continue as new whenever a run that has more than 5 events wakes up.
 POLICY = TimerPolicy(continue_as_new_events=5)
@@ -77,13 +78,14 @@ async def test_same_input_five_times_and_after_continue_as_new(
         return list(await asyncio.gather(*through_service, *own_ids))
 
     async def state() -> ProjectState:
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        return await handle.query(ProjectLifecycle.state)
 
     async with running_worker(client, pool, http, settings) as task_queue:
         await start_project(client, plan, POLICY, task_queue=task_queue, index=False)
         try:
             first_steps, first_reports = await asyncio.gather(
-                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report)
+                five(ProjectLifecycle.transition_stage, step),
+                five(ProjectLifecycle.submit_report, report),
             )
             # The run checks its length whenever it wakes; a clock signal at the same scale
             # wakes it without changing anything, so it continues as new now.
@@ -91,7 +93,8 @@ async def test_same_input_five_times_and_after_continue_as_new(
             await eventually(lambda: _runs_at_least(state(), 2), timeout=30)
             runs_before_second = (await state()).runs
             again_steps, again_reports = await asyncio.gather(
-                five(c.UPDATE_TRANSITION, step), five(c.UPDATE_REPORT, report)
+                five(ProjectLifecycle.transition_stage, step),
+                five(ProjectLifecycle.submit_report, report),
             )
             final = await state()
             async with pool.acquire() as conn:

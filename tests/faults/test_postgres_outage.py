@@ -26,8 +26,8 @@ from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core import db
-from guatu.core.programme import load_bureaus, load_programs
 from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
+from guatu.lifecycle.programme import load_bureaus, load_programs
 from guatu.runtime.stack import EmbeddedPostgres
 from tests.faults.support import (
     ENGINEERING_ORDER,
@@ -39,6 +39,7 @@ from tests.faults.support import (
     scripted_plans,
 )
 from tests.helpers import WebhookReceiver, add_bureau, eventually, running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 PROJECTS = 16
 # Down for 28 s, up again ~1.5 s later: a projection that first failed as the outage began is
@@ -49,7 +50,7 @@ OUTAGE_SECONDS = 28.0
 
 async def _state(client: Client, code: str) -> ProjectState:
     handle = client.get_workflow_handle(c.project_workflow_id(code))
-    return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+    return await handle.query(ProjectLifecycle.state)
 
 
 async def _converged(client: Client, pool: asyncpg.Pool, codes: list[str]) -> bool:
@@ -72,7 +73,7 @@ async def _compare(client: Client, pool: asyncpg.Pool, code: str) -> dict[str, A
     """Differences between one project's workflow state and its read-model rows."""
     s = await _state(client, code)
     handle = client.get_workflow_handle(c.project_workflow_id(code))
-    status = await handle.query(c.QUERY_STATUS, result_type=ProjectStatus)
+    status = await handle.query(ProjectLifecycle.status)
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM projects WHERE code = $1", code)
         stages = await conn.fetch(
@@ -177,7 +178,7 @@ async def test_postgres_stopped_30s_read_model_converges(
         prefix = run_prefix("P")
         plans = scripted_plans(prefix, PROJECTS, bureau_code)
         codes = [p.code for p in plans]
-        bureau = Bureau(client, bureau_code)
+        bureau = Bureau(client, bureau_code, pool)
         clock = ProgrammeClock(scale=SCALE)
         async with running_worker(client, pool, http, settings) as task_queue:
             await asyncio.gather(*(bureau.start(p, task_queue, clock) for p in plans))

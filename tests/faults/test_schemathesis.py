@@ -46,10 +46,31 @@ OPTIONS = ApiOptions(
 
 # Each role is fuzzed on the operations it may call (the others answer 401/403 before any logic).
 ROLE_TAGS = {
-    "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals", "opportunities"],
-    "manager": ["manager", "ladder", "opportunities"],
-    "leader": ["leader", "dashboard", "projects", "appeals", "scenes", "public", "opportunities"],
+    "bureau": [
+        "bureau",
+        "projects",
+        "reference",
+        "ladder",
+        "health",
+        "appeals",
+        "observations",
+        "opportunities",
+    ],
+    "manager": ["manager", "ladder", "evaluations", "opportunities"],
+    "leader": [
+        "leader",
+        "dashboard",
+        "projects",
+        "appeals",
+        "scenes",
+        "public",
+        "observations",
+        "evaluations",
+        "opportunities",
+    ],
     "admin": ["admin", "codec", "scenes"],
+    "observer": ["observations"],
+    "evaluator": ["evaluations"],
 }
 
 
@@ -113,6 +134,8 @@ async def test_schemathesis_finds_no_server_error(
         "manager": await create_token(pool, "manager", label="schemathesis"),
         "leader": await create_token(pool, "leader", label="schemathesis"),
         "admin": await create_token(pool, "admin", label="schemathesis"),
+        "observer": await create_token(pool, "observer", label="schemathesis"),
+        "evaluator": await create_token(pool, "evaluator", label="schemathesis", programs=["P01"]),
     }
     async with running_worker(client, pool, http, settings) as task_queue:
         app = create_app(client, pool, settings, task_queue=task_queue, options=OPTIONS)

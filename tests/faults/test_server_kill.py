@@ -31,7 +31,7 @@ from guatu.api.deps import ApiOptions
 from guatu.core import constants as c
 from guatu.core.temporal_client import connect
 from guatu.core.tokens import create_token
-from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectState, ProjectStatus, Step
+from guatu.lifecycle.models import ProgrammeClock, ProjectKind, ProjectStatus, Step
 from guatu.runtime.stack import EmbeddedTemporal
 from tests.faults.support import (
     SCALE,
@@ -49,6 +49,7 @@ from tests.faults.support import (
     scripted_plans,
 )
 from tests.helpers import WebhookReceiver, add_bureau, make_plan
+from workflows.project_lifecycle import ProjectLifecycle
 
 SEED = int(os.environ.get("GUATU_FAULT_SEED", "20260805"))
 LIFECYCLES = 20
@@ -90,7 +91,7 @@ async def test_kill_dev_server_and_resume(
         prefix = run_prefix("S")
         plans = scripted_plans(prefix, LIFECYCLES, bureau_code)
         task_queue = f"faults-{prefix.lower()}"
-        bureau = Bureau(client, bureau_code)
+        bureau = Bureau(client, bureau_code, pool)
         worker = WorkerProcess(server.target, pg_dsn, task_queue, tmp_path)
         worker.start()
         await worker.wait_ready()
@@ -160,7 +161,7 @@ async def test_kill_dev_server_and_resume(
             all_done_after = time.monotonic() - restarted_at
             api_state = await client.get_workflow_handle(
                 c.project_workflow_id(api_plan.code)
-            ).query(c.QUERY_STATE, result_type=ProjectState)
+            ).query(ProjectLifecycle.state)
             async with pool.acquire() as conn:
                 api_audit = await conn.fetchval(
                     "SELECT count(*) FROM audit_log WHERE project = $1 AND accepted"

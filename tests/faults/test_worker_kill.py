@@ -62,7 +62,7 @@ async def test_kill_worker_at_random_points(
     plans = scripted_plans(prefix, LIFECYCLES, bureau_code)
     task_queue = f"faults-{prefix.lower()}"
     clock = ProgrammeClock(scale=SCALE)
-    bureau = Bureau(client, bureau_code)
+    bureau = Bureau(client, bureau_code, pool)
     worker = WorkerProcess(client.service_client.config.target_host, pg_dsn, task_queue, tmp_path)
     kills: list[str] = []
     began = time.monotonic()

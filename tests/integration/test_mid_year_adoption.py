@@ -86,7 +86,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
-from guatu.core.programme import load_policy
+from guatu.ladder import queries as ladder_queries
 from guatu.lifecycle.models import (
     CurveShape,
     MilestonePlan,
@@ -94,15 +94,16 @@ from guatu.lifecycle.models import (
     ProgressReportInput,
     ProjectKind,
     ProjectPlan,
-    ProjectState,
     StageTransitionInput,
     Step,
     UpdateResult,
 )
+from guatu.lifecycle.programme import load_policy
 from guatu.lifecycle.service import project_status, send_update, start_input, start_project
 from guatu.ranking import queries, service
 from tests.helpers import eventually, running_worker
 from tests.ranking.conftest import end_ladders, fetch
+from workflows.project_lifecycle import ProjectLifecycle
 
 MILESTONES = [
     (Step.PRELIMINARY, 1, 20),
@@ -231,7 +232,7 @@ async def back_fill(
         await send_update(
             client,
             p.code,
-            c.UPDATE_REPORT,
+            ProjectLifecycle.submit_report,
             ProgressReportInput(
                 bureau=p.bureau,
                 idempotency_key=f"{p.code}-r{m}",
@@ -246,7 +247,7 @@ async def back_fill(
             await send_update(
                 client,
                 p.code,
-                c.UPDATE_TRANSITION,
+                ProjectLifecycle.transition_stage,
                 StageTransitionInput(
                     bureau=p.bureau, idempotency_key=f"{p.code}-t{i}", step=ms.step, on=ms.planned
                 ),
@@ -424,7 +425,7 @@ async def test_mid_year_adoption_end_to_end(
             fixed: UpdateResult = await send_update(
                 client,
                 h1.code,
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=h,
                     idempotency_key=f"{h1.code}-fix",
@@ -528,7 +529,7 @@ async def test_mid_year_adoption_end_to_end(
             assert [(r["bureau"], r["status"]) for r in orders] == (
                 [(h, "withdrawn")] if case.order else []
             )
-            standing = {b: await queries.bureau_standing(pool, b) for b in (d, h, s)}
+            standing = {b: await ladder_queries.bureau_standing(pool, b) for b in (d, h, s)}
             # Rung after R: diligent 0 (red list), half 0 (its 通报 withdrawn), silent 1 (通报).
             assert [
                 (b, [(t["level"], t["red_streak"]) for t in standing[b]["tracks"]])
@@ -568,7 +569,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
         handle = client.get_workflow_handle(c.project_workflow_id(p.code))
         try:
             result: UpdateResult = await client.execute_update_with_start_workflow(
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=bureau,
                     idempotency_key=f"{p.code}-r1",
@@ -587,7 +588,7 @@ async def test_a_back_fill_in_the_first_workflow_task(
                 result_type=UpdateResult,
             )
             assert result.accepted and not result.duplicate
-            state = await handle.query(c.QUERY_STATE, result_type=ProjectState)
+            state = await handle.query(ProjectLifecycle.state)
         finally:
             with contextlib.suppress(Exception):
                 await handle.terminate()

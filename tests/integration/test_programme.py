@@ -20,7 +20,6 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import month_key
-from guatu.core.programme import load_policy, load_sample_plans
 from guatu.lifecycle.models import (
     ProgrammeClock,
     ProgressReportInput,
@@ -30,6 +29,7 @@ from guatu.lifecycle.models import (
     StageTransitionInput,
     Step,
 )
+from guatu.lifecycle.programme import load_policy, load_sample_plans
 from guatu.lifecycle.service import (
     Rejected,
     project_status,
@@ -38,6 +38,7 @@ from guatu.lifecycle.service import (
     start_project,
 )
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 YEAR = date.today().year
 
@@ -101,7 +102,7 @@ async def test_sample_programme_load_report_and_reload(
             await send_update(
                 client,
                 plan.code,
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau=plan.bureau,
                     idempotency_key=f"it-{plan.code}",
@@ -116,7 +117,7 @@ async def test_sample_programme_load_report_and_reload(
             await send_update(
                 client,
                 sample[0].code,
-                c.UPDATE_REPORT,
+                ProjectLifecycle.submit_report,
                 ProgressReportInput(
                     bureau="not_the_owner",
                     idempotency_key="it-bad",
@@ -191,7 +192,7 @@ async def test_bureau_down_then_delivered_exactly_once(
         result = await send_update(
             client,
             plan.code,
-            c.UPDATE_TRANSITION,
+            ProjectLifecycle.transition_stage,
             StageTransitionInput(
                 bureau=bureau, idempotency_key="during-outage", step=Step.IMPLEMENTING
             ),

@@ -32,8 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST
-from guatu.core.programme import load_policy, load_sample_plans
 from guatu.lifecycle.models import ProgrammeClock, ProjectKind
+from guatu.lifecycle.programme import load_policy, load_sample_plans
 from guatu.lifecycle.service import start_programme
 from guatu.ranking import queries
 from guatu.runtime.sample_history import MARKER_FILE, seed_history

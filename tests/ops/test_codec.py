@@ -20,7 +20,7 @@ import pytest_asyncio
 from google.protobuf import json_format
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -44,9 +44,12 @@ from guatu.core.tokens import create_token
 from guatu.lifecycle.models import ProgressReportInput, ProjectKind, TimerPolicy
 from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
+from tests.replay.corpus import Recorded, corpus
+from workflows.project_lifecycle import ProjectLifecycle
 from workflows.registry import WORKFLOWS
 
-HISTORIES = sorted((Path(__file__).parent.parent / "replay" / "histories").glob("*.json"))
+# The replay corpus with its real workflow IDs (RankingRound decides on its own ID).
+HISTORIES = corpus()
 OLD, NEW = PayloadKey("2026-01", b"o" * 32), PayloadKey("2026-10", b"n" * 32)
 
 
@@ -137,12 +140,11 @@ def test_embedded_stack_keeps_a_generated_key_in_its_data_directory(tmp_path: Pa
     assert data_converter(settings, embedded=False).payload_codec is None
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_committed_unencrypted_histories_replay_with_the_codec(path: Path) -> None:
+@pytest.mark.parametrize("recorded", HISTORIES, ids=[r.file for r in HISTORIES])
+async def test_committed_unencrypted_histories_replay_with_the_codec(recorded: Recorded) -> None:
     converter = with_codec(pydantic_data_converter, [NEW, OLD])
     replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
-    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer.replay_workflow(recorded.history(), raise_on_replay_failure=False)
     assert result.replay_failure is None
 
 
@@ -199,7 +201,9 @@ async def test_lifecycle_history_holds_no_clear_text(
                 physical_progress_pct=5,
                 narrative=marker,
             )
-            result = await send_update(codec_client, plan.code, c.UPDATE_REPORT, report)
+            result = await send_update(
+                codec_client, plan.code, ProjectLifecycle.submit_report, report
+            )
             assert result.accepted
             # Through the codec the project reads back in clear.
             assert (await project_status(codec_client, plan.code)).name_zh == marker

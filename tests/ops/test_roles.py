@@ -22,9 +22,10 @@ import pytest_asyncio
 from activities.read_model import upsert_reference
 from config.settings import Settings
 from guatu.core import db, roles
-from guatu.core.programme import load_bureaus, load_programs
 from guatu.core.tokens import create_token, verify_token
 from guatu.lifecycle import queries
+from guatu.lifecycle.programme import load_bureaus, load_programs
+from guatu.runtime.dsns import role_dsns
 from guatu.runtime.stack import CREDENTIALS_FILE, EmbeddedPostgres
 from tests.conftest import free_port
 
@@ -44,7 +45,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostg
 @pytest_asyncio.fixture(scope="module")
 async def dsns(embedded: EmbeddedPostgres) -> db.RoleDsns:
     """What `guatu up` does: migrate as the owner with the generated credentials."""
-    found = db.role_dsns(Settings(data_dir=embedded.data_dir, postgres_port=embedded.port))
+    found = role_dsns(Settings(data_dir=embedded.data_dir, postgres_port=embedded.port))
     owner = await db.create_pool(found.owner, 1, 1)
     try:
         await db.migrate(owner)

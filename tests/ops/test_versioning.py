@@ -30,6 +30,7 @@ from guatu.lifecycle.models import Notice, ProgressReportInput, ProjectKind, Tim
 from guatu.lifecycle.service import project_status, send_update, start_project
 from tests.helpers import add_bureau, eventually, make_plan, running_worker
 from worker import build_worker
+from workflows.project_lifecycle import ProjectLifecycle
 from workflows.registry import WORKFLOWS
 
 
@@ -40,6 +41,7 @@ def test_every_workflow_has_the_behaviour_of_its_lifetime() -> None:
         "ProjectLifecycle": VersioningBehavior.AUTO_UPGRADE,
         "BureauLadder": VersioningBehavior.AUTO_UPGRADE,
         "RankingAppeal": VersioningBehavior.AUTO_UPGRADE,
+        "CitizenObservation": VersioningBehavior.AUTO_UPGRADE,
         "OpportunityListing": VersioningBehavior.AUTO_UPGRADE,
         "OpportunityInterest": VersioningBehavior.AUTO_UPGRADE,
         "RankingRound": VersioningBehavior.PINNED,
@@ -200,7 +202,7 @@ async def test_first_versioned_rollout_takes_over_running_lifecycles(
                 investment_wan=10,
                 physical_progress_pct=5,
             )
-            result = await send_update(client, plan.code, c.UPDATE_REPORT, report)
+            result = await send_update(client, plan.code, ProjectLifecycle.submit_report, report)
             assert result.accepted
             auto = (ApiBehaviour.VERSIONING_BEHAVIOR_AUTO_UPGRADE, build)
             assert await eventually(lambda: _is(handle, auto), timeout=30)

@@ -32,8 +32,9 @@ from guatu.api.routes.bulletin import DOCX_TYPE
 from guatu.core.clock import local_date
 from guatu.core.tokens import create_token
 from guatu.ranking import bulletin_chart, bulletin_doc, queries, service
+from guatu.ranking.actions import ACTION_ZH, ActionKind
 from guatu.ranking.bulletin import Bulletin, Decision, Investment
-from guatu.ranking.models import ACTION_ZH, ActionKind, Level, ListKind, RankedRow
+from guatu.ranking.models import Level, ListKind, RankedRow
 from tests.api.conftest import TEST_OPTIONS
 from tests.cli.test_cli_live import cli
 from tests.helpers import WebhookReceiver, running_worker

@@ -25,22 +25,22 @@ from temporalio.worker import Replayer
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date, local_start
-from guatu.lifecycle.models import ProgrammeClock
-from guatu.ranking import queries, service
-from guatu.ranking.models import (
-    BureauOutcome,
+from guatu.ladder import queries as ladder_queries
+from guatu.ladder import service
+from guatu.ladder.models import (
     CorrectionPlanInput,
     ExemptionInput,
     ExemptionResult,
     LadderInput,
-    LadderRules,
     LadderStanding,
-    ListKind,
-    OrderStatus,
     RecordPeriodInput,
     RecordPeriodResult,
-    RedProject,
 )
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.ranking import queries
+from guatu.ranking.actions import OrderStatus
+from guatu.ranking.messages import BureauOutcome
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 from guatu.ranking.periods import parse_period
 from tests.conftest import free_port
 from tests.helpers import WebhookReceiver, add_bureau, running_worker
@@ -278,7 +278,7 @@ async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
         [f"{k}:xfb" for k in keys],
     )
     assert office[0]["n"] == len(keys)
-    stored = await queries.bureau_standing(lab.pool, lab.bureau)
+    stored = await ladder_queries.bureau_standing(lab.pool, lab.bureau)
     assert stored["tracks"][0]["last_period"] == "2031-09"
     assert [d["kind"] for d in stored["recent_decisions"]][:1] == ["commendation"] or stored[
         "recent_decisions"
@@ -395,7 +395,7 @@ async def test_withdrawn_order_is_neither_open_nor_escalated(lab: LadderLab) -> 
     assert revised.withdrawn == [f"{issued.decisions[0].key}:withdrawn"]
     standing = await lab.standing()
     assert standing.open_orders == []
-    stored = await queries.bureau_standing(lab.pool, lab.bureau)
+    stored = await ladder_queries.bureau_standing(lab.pool, lab.bureau)
     assert stored["open_orders"] == []
     rows = await fetch(lab.pool, "SELECT status FROM ladder_orders WHERE id = $1", order_id)
     assert [r["status"] for r in rows] == ["withdrawn"]

@@ -20,17 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST, local_date
+from guatu.ladder.models import LadderInput, RecordPeriodInput, RecordPeriodResult
 from guatu.lifecycle.models import ProgrammeClock
-from guatu.ranking.models import (
-    ActionKind,
-    BureauOutcome,
-    LadderInput,
-    LadderRules,
-    ListKind,
-    RecordPeriodInput,
-    RecordPeriodResult,
-    RedProject,
-)
+from guatu.ranking.actions import ActionKind
+from guatu.ranking.messages import BureauOutcome
+from guatu.ranking.models import LadderRules, ListKind, RedProject
 from tests.helpers import add_bureau, running_worker
 from tests.ranking.conftest import end_ladders
 

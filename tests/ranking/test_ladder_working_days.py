@@ -68,7 +68,7 @@ async def test_correction_plan_in_working_days_across_national_day(lab: LadderLa
 
 
 def test_calendar_units_keep_old_rule_hashes() -> None:
-    # A "calendar" unit is left out of the canonical body; "working" is part of it.
+    # A "calendar" unit is left out of every dump (so of the canonical body); "working" is in.
     default = load_ruleset("default")
     assert default.ladder.correction_plan_unit == "calendar"
     assert "correction_plan_unit" not in ruleset_canonical(default)
@@ -76,3 +76,7 @@ def test_calendar_units_keep_old_rule_hashes() -> None:
         update={"ladder": default.ladder.model_copy(update={"correction_plan_unit": "working"})}
     )
     assert '"correction_plan_unit":"working"' in ruleset_canonical(working)
+    assert "correction_plan_unit" not in default.ladder.model_dump()
+    assert type(working).model_validate(working.model_dump()).ladder.correction_plan_unit == (
+        "working"
+    )

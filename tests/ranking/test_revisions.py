@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from guatu.core import constants as c
+from guatu.ladder import queries as ladder_queries
 from guatu.ranking import queries, service
 from guatu.ranking.rulesets import sha256
 from tests.helpers import WebhookReceiver, running_worker
@@ -157,7 +158,7 @@ async def test_refreeze_publishes_revision_two(
                 "SELECT actor, reason FROM audit_log WHERE action = 'ladder_withdraw:2031-03'",
             )
             assert [(r["actor"], r["reason"]) for r in audit] == [("李科长", REASON)]
-            standing = await queries.bureau_standing(fresh_pool, d)
+            standing = await ladder_queries.bureau_standing(fresh_pool, d)
             assert [(t["level"], t["red_streak"]) for t in standing["tracks"]] == [(0, 1)]
 
             # Notices: only the changed decisions were told (更正通报, Chinese first), to d and

@@ -20,31 +20,33 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from activities.ladder import LadderActivities
 from activities.notify import NotifyActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date
+from guatu.ladder import queries as ladder_queries
+from guatu.ladder import service as ladder_service
+from guatu.ladder.models import ExemptionInput, LadderBatch, LadderChanges
 from guatu.lifecycle.models import Notice
-from guatu.ranking import queries, service, whatif
-from guatu.ranking.models import (
+from guatu.ranking import queries, service
+from guatu.ranking.messages import (
     ComputeInput,
     ComputeResult,
-    ExemptionInput,
     FeedLadderInput,
     FeedLadderResult,
     FreezeInput,
     FreezeResult,
-    LadderBatch,
-    RoundContext,
     RoundNoticesInput,
     RoundResult,
-    Snapshot,
 )
+from guatu.ranking.models import RoundContext, Snapshot
 from guatu.ranking.periods import last_closed
 from guatu.ranking.rules import compute_round
 from guatu.ranking.rulesets import canonical_json, load_ruleset, sha256
+from guatu.whatif import replay as whatif
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, eventually, fetch, prefix
@@ -91,7 +93,7 @@ async def test_round_end_to_end_reproducible(
     async with running_worker(client, fresh_pool, http, settings) as tq:
         try:
             # Force majeure in bureau d before the round: exempt from 2031-03's black list.
-            await service.grant_exemption(
+            await ladder_service.grant_exemption(
                 client,
                 d,
                 ExemptionInput(
@@ -209,7 +211,7 @@ async def test_round_end_to_end_reproducible(
                 or escalations[0]["due"]
                 == (local_date(datetime.now(UTC)) + timedelta(days=31)).isoformat()
             )
-            standing = await queries.bureau_standing(fresh_pool, a)
+            standing = await ladder_queries.bureau_standing(fresh_pool, a)
             assert [(t["track"], t["level"], t["level_zh"]) for t in standing["tracks"]] == [
                 ("default:month", 1, "黑榜通报")
             ]
@@ -414,6 +416,7 @@ async def _insert_one(pool: asyncpg.Pool, px: str, period: str) -> None:
 class Flaky:
     def __init__(self, pool: asyncpg.Pool, client: Client, http: httpx.AsyncClient) -> None:
         self.ranking = RankingActivities(pool, client)
+        self.ladder = LadderActivities(pool)
         self.notify = NotifyActivities(pool, http)
         self.read_model = ReadModelActivities(pool)
         self.retried: Counter[str] = Counter()
@@ -450,7 +453,12 @@ class Flaky:
 
     @activity.defn(name=c.ACTIVITY_LADDER_PERSIST)
     async def ladder_persist(self, batch: LadderBatch) -> None:
-        await self.ranking.ladder_persist(batch)
+        await self.ladder.persist(batch)
+        self._lost("ladder_persist")
+
+    @activity.defn(name=c.ACTIVITY_LADDER_PERSIST_CHANGES)
+    async def ladder_persist_changes(self, changes: LadderChanges) -> None:
+        await self.ladder.persist_changes(changes)
         self._lost("ladder_persist")
 
     @activity.defn(name=c.ACTIVITY_DELIVER)
@@ -486,6 +494,7 @@ async def test_one_notice_per_decision_when_activities_retry(
             flaky.feed_ladder,
             flaky.round_notices,
             flaky.ladder_persist,
+            flaky.ladder_persist_changes,
             flaky.deliver,
             flaky.read_model.apply_projection,
         ],

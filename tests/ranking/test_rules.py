@@ -10,30 +10,22 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from guatu.ladder.models import LadderState, SupervisionOrder, TrackState
+from guatu.ladder.rules import ladder_step, orders_to_forget, standing_of
+from guatu.ranking.actions import ActionKind, OrderStatus
+from guatu.ranking.messages import BureauOutcome
 from guatu.ranking.models import (
-    ActionKind,
-    BureauOutcome,
     Exemption,
     LadderRules,
-    LadderState,
     Level,
     ListKind,
-    OrderStatus,
     ProjectInput,
     RedProject,
     RoundContext,
     Snapshot,
-    SupervisionOrder,
-    TrackState,
 )
 from guatu.ranking.periods import last_closed, parse_period, periods_between, previous_period
-from guatu.ranking.rules import (
-    compute_round,
-    ladder_step,
-    orders_to_forget,
-    red_streak,
-    standing_of,
-)
+from guatu.ranking.rules import compute_round
 from guatu.ranking.rulesets import (
     UnknownRuleSet,
     known_ruleset,
@@ -43,6 +35,7 @@ from guatu.ranking.rulesets import (
     ruleset_versions,
     sha256,
 )
+from guatu.ranking.scoring import red_streak
 from tests.ranking import fixture
 
 DEFAULT = load_ruleset("default")

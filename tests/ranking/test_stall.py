@@ -35,7 +35,7 @@ from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST
 from guatu.ranking import service
-from guatu.ranking.models import RoundResult
+from guatu.ranking.messages import RoundResult
 from tests.conftest import free_port
 from tests.helpers import WebhookReceiver, running_worker
 from tests.ranking import fixture

@@ -19,8 +19,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
-from guatu.ranking import queries, rulesets, service, whatif
+from guatu.ranking import queries, rulesets, service
 from guatu.ranking.rulesets import RULES_DIR, load_ruleset, ruleset_canonical, sha256
+from guatu.whatif import replay as whatif
 from tests.helpers import running_worker
 from tests.ranking import fixture
 from tests.ranking.conftest import end_ladders, fetch, prefix

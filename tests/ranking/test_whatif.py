@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 
-from guatu.core.programme import load_bureaus, load_sample_plans
+from guatu.lifecycle.programme import load_bureaus, load_sample_plans
 from guatu.ranking.models import Level
 from guatu.ranking.periods import periods_between
 from guatu.ranking.rulesets import canonical_json, load_ruleset
 from guatu.ranking.sample import synthetic_snapshots
-from guatu.ranking.whatif import replay, what_if_snapshots
+from guatu.whatif.replay import replay, what_if_snapshots
 
 PERIODS = (
     periods_between("month", "2021-01", "2025-12")

@@ -64,6 +64,12 @@ CASES = [
         "ladder-escalate-while-draining",
         True,
     ),
+    # A bounded ladder writes its changes (ladder_persist_changes); the old branch writes its
+    # whole state (ladder_persist) …
+    ("ladder_steps_run1_v5.json", "ladder-bounded-state-2026-12", False),
+    # … and a ladder from before the patch, forced onto the new branch, writes changes where its
+    # history wrote the whole state.
+    ("ladder_steps_run1_v4.json", "ladder-bounded-state-2026-12", True),
 ]
 
 

@@ -30,7 +30,7 @@ from guatu.lifecycle.rules.progress import (
 )
 from guatu.ranking.models import Basis, Component, ComponentKey
 from guatu.ranking.periods import parse_period
-from guatu.ranking.rules import _investment_ratio, investment
+from guatu.ranking.scoring import _investment_ratio, investment
 from guatu.ranking.snapshot import project_input
 
 POLICY = TimerPolicy()

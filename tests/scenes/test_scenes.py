@@ -245,7 +245,7 @@ async def test_scene_cli(world: World, pg_dsn: str) -> None:
 
 
 def test_sample_scenes_follow_the_sample_programme() -> None:
-    from guatu.core.programme import load_sample_plans
+    from guatu.lifecycle.programme import load_sample_plans
     from guatu.scenes.sample import sample_scenes
 
     plans = load_sample_plans(2021)
@@ -267,7 +267,7 @@ def test_sample_scenes_follow_the_sample_programme() -> None:
 
 
 async def test_seed_sample_scenes_once(fresh_pool: asyncpg.Pool) -> None:
-    from guatu.core.programme import load_sample_plans
+    from guatu.lifecycle.programme import load_sample_plans
     from guatu.scenes import store
     from guatu.scenes.sample import seed_sample_scenes
 

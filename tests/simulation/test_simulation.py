@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import CST
-from guatu.core.programme import load_policy, load_sample_plans
-from guatu.lifecycle.models import ProjectState, RunControlInput
+from guatu.lifecycle.models import RunControlInput
+from guatu.lifecycle.programme import load_policy, load_sample_plans
 from guatu.lifecycle.service import project_status, send_update
 from guatu.runtime.simulation import (
     Behaviour,
@@ -27,6 +27,7 @@ from guatu.runtime.simulation import (
 )
 from guatu.runtime.up import supervise
 from tests.helpers import running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 
 def test_behaviours_are_seeded() -> None:
@@ -89,7 +90,7 @@ async def test_three_simulated_months_through_real_workflows(
         # Settling hands the programme back to real time.
         await sim.settle()
         state = await dev_env.client.get_workflow_handle(f"project-{sim.plans[0].code}").query(
-            c.QUERY_STATE, result_type=ProjectState
+            ProjectLifecycle.state
         )
         assert state.clock.scale == 1.0
         for plan in sim.plans:
@@ -130,7 +131,7 @@ async def test_a_year_that_reaches_today_settles_in_real_time(
             for plan in sim.plans:
                 state = await dev_env.client.get_workflow_handle(
                     c.project_workflow_id(plan.code)
-                ).query(c.QUERY_STATE, result_type=ProjectState)
+                ).query(ProjectLifecycle.state)
                 if state.status.value in ("closed", "cancelled"):
                     continue
                 assert (state.clock.scale, state.clock.anchor_business) == (1.0, None)
@@ -163,7 +164,7 @@ async def test_settle_passes_over_projects_that_ran_to_their_end(
             await send_update(
                 dev_env.client,
                 ended.code,
-                c.UPDATE_CANCEL,
+                ProjectLifecycle.cancel,
                 RunControlInput(idempotency_key=f"{ended.code}-cancel", reason="模拟撤销 test"),
             )
             await dev_env.client.get_workflow_handle(c.project_workflow_id(ended.code)).result()
@@ -172,7 +173,7 @@ async def test_settle_passes_over_projects_that_ran_to_their_end(
             for plan in sim.plans[1:]:
                 state = await dev_env.client.get_workflow_handle(
                     c.project_workflow_id(plan.code)
-                ).query(c.QUERY_STATE, result_type=ProjectState)
+                ).query(ProjectLifecycle.state)
                 assert (state.clock.scale, state.clock.anchor_real) == (1.0, None)
                 status = await project_status(dev_env.client, plan.code)
                 assert status.business_today == datetime.now(CST).date()

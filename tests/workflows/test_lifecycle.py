@@ -25,6 +25,7 @@ from config.settings import Settings
 from guatu.core import constants as c
 from guatu.core.clock import local_date, month_key
 from guatu.lifecycle.models import (
+    EvaluationRecordInput,
     IssueRaised,
     Light,
     MilestonePlan,
@@ -42,8 +43,10 @@ from guatu.lifecycle.models import (
     TimerPolicy,
     UpdateResult,
 )
+from guatu.lifecycle.rules.deadlines import report_due_day
 from guatu.lifecycle.service import Rejected, project_status, send_update, start_project
 from tests.helpers import WebhookReceiver, add_bureau, eventually, make_plan, running_worker
+from workflows.project_lifecycle import ProjectLifecycle
 
 # Milestone tests switch the progress rule off so that only the milestone rule colours.
 NO_PROGRESS_RULE = TimerPolicy(progress_yellow_points=1000, progress_red_points=1000)
@@ -77,7 +80,7 @@ class Lab:
 
     async def state(self, code: str) -> ProjectState:
         handle = self.client.get_workflow_handle(c.project_workflow_id(code))
-        return await handle.query(c.QUERY_STATE, result_type=ProjectState)
+        return await handle.query(ProjectLifecycle.state)
 
     async def skip(self, days: float) -> None:
         await self.env.sleep(timedelta(days=days))
@@ -97,7 +100,9 @@ class Lab:
             step=step,
             **kw,
         )
-        return await send_update(self.client, code, c.UPDATE_TRANSITION, data, pool=self.pool)
+        return await send_update(
+            self.client, code, ProjectLifecycle.transition_stage, data, pool=self.pool
+        )
 
     async def report(
         self,
@@ -116,7 +121,9 @@ class Lab:
             physical_progress_pct=progress,
             **kw,
         )
-        return await send_update(self.client, code, c.UPDATE_REPORT, data, pool=self.pool)
+        return await send_update(
+            self.client, code, ProjectLifecycle.submit_report, data, pool=self.pool
+        )
 
     async def notices(self, code: str, kind: str) -> int:
         return sum(1 for k in self.receiver.kinds(code) if k == kind)
@@ -192,8 +199,19 @@ async def test_full_service_lifecycle(lab: Lab) -> None:
         milestone_days=[20, 120, 200],
     )
     handle = await lab.start(plan)
-    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED, Step.CLOSED):
+    for step in (Step.IMPLEMENTING, Step.DONE, Step.EVALUATED):
         await lab.step(plan.code, step)
+    # The 评估 stage closes only with a third-party evaluation recorded (guatu.society).
+    with pytest.raises(Rejected) as refused:
+        await lab.step(plan.code, Step.CLOSED)
+    assert refused.value.code == "evaluation_required"
+    await send_update(
+        lab.client,
+        plan.code,
+        c.UPDATE_RECORD_EVALUATION,
+        EvaluationRecordInput(evaluation_id="project-X-2026-v1", score=85, idempotency_key="ev1"),
+    )
+    await lab.step(plan.code, Step.CLOSED)
     final = await handle.result()
     assert final.stage is Stage.CLOSED
     assert [m["actual"] is not None for m in final.milestones] == [True, True, True]
@@ -261,7 +279,17 @@ async def test_monthly_report_reminder_and_late_marking(lab: Lab) -> None:
     state = await lab.state(plan.code)
     late = [m for m, w in state.report_watch.items() if w.late]
     assert first_month in late
-    assert await eventually(lambda: lab.notices(plan.code, "report_late")) >= 1
+    # One late notice per month marked late, except a month whose due day passed before the
+    # start (marked silently): exactly those keys. 70 days hold at least two due days.
+    told = [m for m in late if report_due_day(m, state.policy) >= plan.start]
+    assert len(told) >= 2
+    expected = {f"{plan.code}:report_late:{m}" for m in told}
+
+    async def late_notices_are_the_late_months() -> bool:
+        keys = {k for k in lab.receiver.deliveries(plan.code) if ":report_late:" in k}
+        return keys == expected
+
+    await eventually(late_notices_are_the_late_months)
     # A report sent late is accepted and recorded as not on time.
     await lab.report(plan.code, first_month, 10, 5)
     rows = await eventually(
@@ -323,7 +351,15 @@ async def test_progress_curve_colours_and_back_to_green(lab: Lab) -> None:
     why = status.explanations[0]
     assert why.rule == "progress.yinchuan" and 10 <= why.inputs["gap_points"] <= 30
     assert "落后序时进度" in why.text_zh
-    assert await eventually(lambda: lab.notices(plan.code, "progress_light")) >= 1
+    assert why.inputs["month"] == m2
+    # Green, green, then yellow: one notice, for the change to yellow.
+
+    async def one_progress_notice() -> bool:
+        keys = {k for k in lab.receiver.deliveries(plan.code) if ":progress:" in k}
+        return keys == {f"{plan.code}:progress:{m2}:yellow"}
+
+    await eventually(one_progress_notice)
+    assert await lab.notices(plan.code, "progress_light") == 1
     # Catching up: a correction of month three with the missing investment → back to green.
     await lab.report(plan.code, m2, 200, 25, correction=True)
     assert (await lab.status(plan.code)).light is Light.GREEN
@@ -364,7 +400,7 @@ async def test_plan_change_rearms_deadlines(lab: Lab) -> None:
     result = await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_PLAN,
+        ProjectLifecycle.change_plan,
         PlanChangeInput(
             idempotency_key="re-plan-1",
             reason="征地延期",
@@ -402,7 +438,7 @@ async def test_suspend_resume_cancel(lab: Lab) -> None:
     await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_SUSPEND,
+        ProjectLifecycle.suspend,
         RunControlInput(idempotency_key="s1", reason="资金未到位"),
     )
     await lab.skip(20)  # the milestone falls due while suspended: nothing fires
@@ -410,13 +446,15 @@ async def test_suspend_resume_cancel(lab: Lab) -> None:
     with pytest.raises(Rejected) as refused:
         await lab.report(plan.code, month_key(plan.start), 1, 1)
     assert refused.value.code == "project_suspended"
-    await send_update(lab.client, plan.code, c.UPDATE_RESUME, RunControlInput(idempotency_key="r1"))
+    await send_update(
+        lab.client, plan.code, ProjectLifecycle.resume, RunControlInput(idempotency_key="r1")
+    )
     status = await lab.status(plan.code)
     assert status.status is RunStatus.ACTIVE and status.light is Light.YELLOW
     await send_update(
         lab.client,
         plan.code,
-        c.UPDATE_CANCEL,
+        ProjectLifecycle.cancel,
         RunControlInput(idempotency_key="c1", reason="规划调整，项目撤销"),
     )
     final = await handle.result()
@@ -433,6 +471,7 @@ async def test_continue_as_new_keeps_state_and_keys(lab: Lab) -> None:
     )
     policy = NO_PROGRESS_RULE.model_copy(update={"continue_as_new_events": 40})
     handle = await lab.start(plan, policy)
+    first_run = (await handle.describe()).run_id
     first = await lab.report(
         plan.code,
         month_key(plan.start),
@@ -457,11 +496,10 @@ async def test_continue_as_new_keeps_state_and_keys(lab: Lab) -> None:
     status = await lab.status(plan.code)
     assert again.duplicate and not first.duplicate
     assert (again.stage, again.light, again.status) == (status.stage, status.light, status.status)
+    # The run now is a later one, and its history stays short.
     desc = await handle.describe()
-    assert (
-        desc.run_id != handle.run_id
-        or desc.raw_description.workflow_execution_info.history_length < 400
-    )
+    assert desc.run_id != first_run
+    assert desc.raw_description.workflow_execution_info.history_length < 400
 
 
 async def test_idempotent_update_applies_once_and_answers_duplicates(lab: Lab) -> None:

@@ -126,8 +126,9 @@ async def export_xlsx(
 
 async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
     try:
-        from guatu.ranking.models import ACTION_ZH, ActionKind, LadderState
-        from guatu.ranking.rules import standing_of
+        from guatu.ladder.models import LadderState
+        from guatu.ladder.rules import standing_of
+        from guatu.ranking.actions import ACTION_ZH, ActionKind
     except ImportError as err:
         raise unavailable("ranking", str(err)) from None
     async with pool.acquire() as conn:
@@ -198,7 +199,8 @@ async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
 )
 async def ladders(ctx: Context, _: LeaderOnly) -> dict[str, Any]:
     result = await db_call(_ladders(ctx.reads), ctx.options.db_timeout_seconds)
-    return jsonable_encoder(result)
+    encoded: dict[str, Any] = jsonable_encoder(result)
+    return encoded
 
 
 __all__ = ["router"]

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["admin"])
 async def create_token(ctx: Context, _: AdminOnly, body: TokenCreateBody) -> TokenCreated:
     try:
         raw = await db_call(
-            tokens.create_token(ctx.pool, body.role.value, body.bureau, body.label),
+            tokens.create_token(ctx.pool, body.role.value, body.bureau, body.label, body.programs),
             ctx.options.db_timeout_seconds,
         )
     except tokens.TokenError as err:
@@ -36,7 +36,12 @@ async def create_token(ctx: Context, _: AdminOnly, body: TokenCreateBody) -> Tok
     token_id = tokens.token_id_of(raw)
     assert token_id is not None
     return TokenCreated(
-        id=token_id, token=raw, role=body.role, bureau=body.bureau, label=body.label
+        id=token_id,
+        token=raw,
+        role=body.role,
+        bureau=body.bureau,
+        label=body.label,
+        programs=sorted(set(body.programs)),
     )
 
 

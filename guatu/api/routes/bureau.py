@@ -20,7 +20,6 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import ApiError, db_call, responses
 from guatu.api.schemas import NotificationPage, NotificationRow, ReportBody, TransitionBody
-from guatu.core import constants as c
 from guatu.core.tokens import Role
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
@@ -29,6 +28,7 @@ from guatu.lifecycle.models import (
     StageTransitionInput,
     UpdateResult,
 )
+from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["bureau"])
 
@@ -59,7 +59,7 @@ async def transition(
         principal,
         code=code,
         bureau=bureau,
-        update=c.UPDATE_TRANSITION,
+        update=ProjectLifecycle.transition_stage,
         action="transition",
         key=key,
         body=body,
@@ -92,7 +92,7 @@ async def report(
         principal,
         code=code,
         bureau=bureau,
-        update=c.UPDATE_REPORT,
+        update=ProjectLifecycle.submit_report,
         action="report",
         key=key,
         body=body,

@@ -1,13 +1,10 @@
 """激励奖惩 ladders: leaders grant force-majeure exemptions; bureaus answer supervision orders.
 
-Served by `guatu.ranking.service` (BureauLadder workflows), loaded on first use: without it
-these routes answer 503 `ranking_unavailable`.
+Served by `guatu.ladder.service` (BureauLadder workflows).
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -17,8 +14,10 @@ from pydantic import Field, StringConstraints, ValidationError
 
 from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, BureauOnly, Context, IdempotencyKeyHeader, LeaderOnly
-from guatu.api.errors import ApiError, db_call, responses, unavailable
+from guatu.api.errors import ApiError, db_call, responses
 from guatu.api.schemas import Body, Period
+from guatu.ladder import service as ladder_service
+from guatu.ladder.models import CorrectionPlanInput, ExemptionInput
 from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["ladder"])
@@ -39,13 +38,6 @@ class CorrectionPlanBody(Body):
     """The bureau's correction plan (整改方案) answering a 督办 / 督办单 before its deadline."""
 
     plan: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
-
-
-def _ranking(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(f"guatu.ranking.{name}")
-    except ImportError as err:
-        raise unavailable("ranking", str(err)) from None
 
 
 def _build(model: Any, **values: Any) -> Any:
@@ -69,7 +61,6 @@ async def grant_exemption(
     key: IdempotencyKeyHeader,
     body: ExemptionBody,
 ) -> Any:
-    ranking_service, models = _ranking("service"), _ranking("models")
     known = {
         b["code"]
         for b in await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
@@ -77,7 +68,7 @@ async def grant_exemption(
     if bureau not in known:
         raise ApiError(404, "bureau_not_found", "部门不存在", "no such bureau")
     data = _build(
-        models.ExemptionInput,
+        ExemptionInput,
         period=body.period,
         reason=body.reason,
         actor=principal.actor,
@@ -91,10 +82,10 @@ async def grant_exemption(
         key=key,
         action="exemption",
         body=body,
-        call=lambda: ranking_service.grant_exemption(
+        call=lambda: ladder_service.grant_exemption(
             ctx.client, bureau, data, pool=ctx.pool, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=ranking_service.Rejected,
+        rejected=ladder_service.Rejected,
     )
     return jsonable_encoder(result)
 
@@ -111,11 +102,10 @@ async def submit_correction_plan(
     key: IdempotencyKeyHeader,
     body: CorrectionPlanBody,
 ) -> Any:
-    ranking_service, models = _ranking("service"), _ranking("models")
     bureau = principal.bureau
     assert bureau is not None
     data = _build(
-        models.CorrectionPlanInput,
+        CorrectionPlanInput,
         order_id=order_id,
         plan=body.plan,
         actor=principal.actor,
@@ -129,10 +119,10 @@ async def submit_correction_plan(
             key=key,
             action=f"plan:{order_id}",
             body=body,
-            call=lambda: ranking_service.submit_correction_plan(
+            call=lambda: ladder_service.submit_correction_plan(
                 ctx.client, bureau, data, pool=ctx.pool, channel="api"
             ),
-            rejected=ranking_service.Rejected,
+            rejected=ladder_service.Rejected,
         )
     except ApiError as err:
         # No ladder yet, or another bureau's order: the bureau has no such order.

@@ -32,6 +32,7 @@ from guatu.api.deps import (
 from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
 from guatu.api.schemas import Period, ProgrammeMonth
 from guatu.core.tokens import Principal, Role
+from guatu.ladder import queries as ladder_queries
 from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["leader"])
@@ -56,7 +57,8 @@ async def overview(
     result = await db_call(
         queries.programme_overview(ctx.reads, year), ctx.options.db_timeout_seconds
     )
-    return jsonable_encoder(result)
+    encoded: dict[str, Any] = jsonable_encoder(result)
+    return encoded
 
 
 def _service() -> Any:
@@ -223,7 +225,7 @@ async def standing(
         raise ApiError(
             404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)"
         )
-    return await _call(ctx, _service().bureau_standing, bureau)
+    return await _call(ctx, ladder_queries.bureau_standing, bureau)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,9 +394,9 @@ async def ranking_whatif(
     first: Annotated[ProgrammeMonth, Query(alias="from")],
     last: Annotated[ProgrammeMonth, Query(alias="to")],
 ) -> Any:
-    from guatu.ranking import whatif
     from guatu.ranking.periods import periods_between
     from guatu.ranking.rulesets import available_rulesets, known_ruleset
+    from guatu.whatif import replay as whatif
 
     if not known_ruleset(ruleset):
         raise ApiError(

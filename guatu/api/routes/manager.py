@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, ManagerOnly, ProjectCodePath
@@ -27,7 +28,9 @@ from guatu.core import constants as c
 from guatu.core.tokens import Principal
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import PlanChangeInput, RunControlInput, UpdateResult
+from guatu.lifecycle.service import update_name
 from guatu.scenes import store as scene_store
+from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["manager"])
 
@@ -267,7 +270,7 @@ async def plan_change(
         principal,
         code=code,
         bureau=bureau,
-        update=c.UPDATE_PLAN,
+        update=ProjectLifecycle.change_plan,
         action="plan_change",
         key=key,
         body=body,
@@ -276,7 +279,12 @@ async def plan_change(
 
 
 async def _control(
-    ctx: Context, principal: ManagerOnly, code: str, key: str, body: RunControlBody, update: str
+    ctx: Context,
+    principal: ManagerOnly,
+    code: str,
+    key: str,
+    body: RunControlBody,
+    update: UpdateMethodMultiParam[..., Any],
 ) -> UpdateResult:
     bureau = await service.project_bureau(ctx, principal, code)
     data = RunControlInput(idempotency_key=key, actor=principal.actor, reason=body.reason)
@@ -286,7 +294,7 @@ async def _control(
         code=code,
         bureau=bureau,
         update=update,
-        action=update,
+        action=update_name(update),
         key=key,
         body=body,
         data=data,
@@ -306,7 +314,7 @@ async def suspend(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_SUSPEND)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.suspend)
 
 
 @router.post(
@@ -322,7 +330,7 @@ async def resume(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_RESUME)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.resume)
 
 
 @router.post(
@@ -338,4 +346,4 @@ async def cancel(
     key: IdempotencyKeyHeader,
     body: RunControlBody,
 ) -> UpdateResult:
-    return await _control(ctx, principal, code, key, body, c.UPDATE_CANCEL)
+    return await _control(ctx, principal, code, key, body, ProjectLifecycle.cancel)

@@ -84,4 +84,5 @@ async def lights(
         trends.lights(ctx.reads, year, program=program, bureau=bureau),
         ctx.options.db_timeout_seconds * 3,
     )
-    return jsonable_encoder(result)
+    encoded: dict[str, Any] = jsonable_encoder(result)
+    return encoded

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from temporalio.exceptions import ApplicationError
-
 from guatu.core.clock import month_key
+from guatu.core.refusal import InputRejected as InputRejected
 from guatu.lifecycle.models import (
     PlanChangeInput,
     ProgressReportInput,
@@ -27,29 +26,6 @@ STATUS_ZH = {
     RunStatus.CANCELLED: "已撤销",
     RunStatus.CLOSED: "已关闭",
 }
-
-
-class InputRejected(Exception):
-    """A refusal with a stable code and a bilingual message."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.code = code
-        self.zh = zh
-        self.en = en
-
-    @property
-    def message(self) -> str:
-        return f"{self.zh} / {self.en}"
-
-    def as_application_error(self) -> ApplicationError:
-        """The refusal as an Update validator raises it: non-retryable, details for the API."""
-        return ApplicationError(
-            self.message,
-            {"code": self.code, "zh": self.zh, "en": self.en},
-            type="InputRejected",
-            non_retryable=True,
-        )
 
 
 def check_owner(state: ProjectState, bureau: str) -> None:

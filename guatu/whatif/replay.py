@@ -23,23 +23,12 @@ from typing import Any
 
 import asyncpg
 
-from guatu.ranking.models import (
-    ActionKind,
-    Exemption,
-    Level,
-    RoundContext,
-    RoundResults,
-    RuleSet,
-    Snapshot,
-    TrackState,
-)
+from guatu.ladder.models import TrackState
+from guatu.ladder.rules import ladder_step
+from guatu.ranking.actions import ActionKind
+from guatu.ranking.models import Exemption, Level, RoundContext, RoundResults, RuleSet, Snapshot
 from guatu.ranking.periods import parse_period, previous_period
-from guatu.ranking.rules import (
-    compute_round,
-    ladder_step,
-    outcomes,
-    previous_ranks,
-)
+from guatu.ranking.rules import compute_round, outcomes, previous_ranks
 from guatu.ranking.rulesets import (
     DEFAULT_RULESET,
     canonical_json,
