@@ -163,7 +163,7 @@ class OpportunityListing(_Durable):
         await self._finish()
         return book.v
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_OPPORTUNITY_INTEREST)
     async def express_interest(self, req: InterestRequest) -> InterestReceipt:
         child, receipt = self.book.register(req)
         if child is not None:
@@ -183,7 +183,7 @@ class OpportunityListing(_Durable):
         except InputRejected as err:
             raise err.as_application_error() from None
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_OPPORTUNITY_CLOSE)
     async def close(self, data: CloseInput) -> OpportunityView:
         result = self.book.close(data)
         if not result.duplicate:
@@ -197,7 +197,7 @@ class OpportunityListing(_Durable):
         except InputRejected as err:
             raise err.as_application_error() from None
 
-    @workflow.query
+    @workflow.query(name=c.QUERY_OPPORTUNITY)
     def opportunity(self) -> OpportunityView:
         return self.book.v
 
@@ -226,7 +226,7 @@ class OpportunityInterest(_Durable):
         await self._finish()
         return book.v
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_INTEREST_RESPOND)
     async def respond(self, data: RespondInput) -> InterestView:
         result = self.book.respond(data)
         if not result.duplicate:
@@ -240,7 +240,7 @@ class OpportunityInterest(_Durable):
         except InputRejected as err:
             raise err.as_application_error() from None
 
-    @workflow.update
+    @workflow.update(name=c.UPDATE_INTEREST_OUTCOME)
     async def record_outcome(self, data: OutcomeInput) -> InterestView:
         result = self.book.record_outcome(data)
         if not result.duplicate:
@@ -254,6 +254,6 @@ class OpportunityInterest(_Durable):
         except InputRejected as err:
             raise err.as_application_error() from None
 
-    @workflow.query
+    @workflow.query(name=c.QUERY_INTEREST)
     def interest(self) -> InterestView:
         return self.book.v

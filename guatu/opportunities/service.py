@@ -3,8 +3,9 @@
 - `publish` (managers): the subject exists (a project in the read model, or a scene), its
   bureau answers the interests; starts the opportunity's OpportunityListing;
 - `close` (managers), `express_interest` (the public, no account), `respond` and
-  `record_outcome` (the responsible bureau): typed Updates, refused by the workflows' validators
-  before anything is written;
+  `record_outcome` (the responsible bureau): Updates (called by their registered names, with
+  their result types: the domain sits below workflows/ in the import layers), refused by the
+  workflows' validators before anything is written;
 - `list_opportunities`, `get_opportunity`, `list_interests`, `get_interest`: the read model;
 - `public_opportunities`: what the public page publishes, and nothing else.
 
@@ -60,7 +61,6 @@ from guatu.opportunities.models import (
     load_rules,
 )
 from guatu.workdays import WorkCalendar
-from workflows.opportunity import OpportunityInterest, OpportunityListing
 
 
 def door_now(clock: ProgrammeClock | None) -> datetime:
@@ -142,14 +142,18 @@ async def publish(
         )
         try:
             handle = await client.start_workflow(
-                OpportunityListing.run,
+                c.OPPORTUNITY_WORKFLOW,
                 listing,
+                result_type=OpportunityView,
                 id=listing_workflow_id(oid),
                 task_queue=task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
-            return await handle.query(OpportunityListing.opportunity)
+            view: OpportunityView = await handle.query(
+                c.QUERY_OPPORTUNITY, result_type=OpportunityView
+            )
+            return view
         except WorkflowAlreadyStartedError:
             pass
         first = await find_opportunity(client, pool, oid)
@@ -178,8 +182,9 @@ async def _update(
     client: Client,
     pool: asyncpg.Pool,
     workflow_id: str,
-    method: Any,
+    update: str,
     data: BaseModel,
+    result_type: type[Any],
     update_id: str,
     gone: Rejected,
     audit: tuple[str, str, str, str, str],
@@ -188,7 +193,7 @@ async def _update(
     and raised as `Rejected`."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.execute_update(method, data, id=update_id)
+        return await handle.execute_update(update, data, id=update_id, result_type=result_type)
     except WorkflowUpdateFailedError as err:
         rejected = rejection_of(err)
         if rejected is None:
@@ -222,8 +227,9 @@ async def close(
         client,
         pool,
         listing_workflow_id(opportunity),
-        OpportunityListing.close,
+        c.UPDATE_OPPORTUNITY_CLOSE,
         data,
+        OpportunityView,
         f"close:{data.idempotency_key}",
         gone,
         (
@@ -268,8 +274,9 @@ async def express_interest(
         receipt: InterestReceipt = await handle.execute_update(
             # No update id: a resubmission reaches the book, which answers the first receipt
             # marked `duplicate`.
-            OpportunityListing.express_interest,
+            c.UPDATE_OPPORTUNITY_INTEREST,
             req,
+            result_type=InterestReceipt,
         )
         return receipt
     except WorkflowUpdateFailedError as err:
@@ -324,8 +331,9 @@ async def respond(
         client,
         pool,
         interest_workflow_id(interest),
-        OpportunityInterest.respond,
+        c.UPDATE_INTEREST_RESPOND,
         data,
+        InterestView,
         f"respond:{data.idempotency_key}",
         _interest_gone(interest, row),
         ("interest:respond", data.idempotency_key, data.actor, data.bureau, channel),
@@ -341,8 +349,9 @@ async def record_outcome(
         client,
         pool,
         interest_workflow_id(interest),
-        OpportunityInterest.record_outcome,
+        c.UPDATE_INTEREST_OUTCOME,
         data,
+        InterestView,
         f"outcome:{data.idempotency_key}",
         _interest_gone(interest, row),
         (f"interest:{data.outcome.value}", data.idempotency_key, data.actor, data.bureau, channel),
@@ -377,9 +386,10 @@ async def find_opportunity(
 ) -> OpportunityView | None:
     """The live opportunity from its workflow, or its last row once the workflow has ended."""
     try:
-        return await client.get_workflow_handle(listing_workflow_id(opportunity)).query(
-            OpportunityListing.opportunity
-        )
+        live: OpportunityView = await client.get_workflow_handle(
+            listing_workflow_id(opportunity)
+        ).query(c.QUERY_OPPORTUNITY, result_type=OpportunityView)
+        return live
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
