@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 from activities.appeals import AppealActivities
 from activities.ladder import LadderActivities
 from activities.notify import NotifyActivities
+from activities.opportunities import OpportunityActivities
 from activities.ranking import RankingActivities
 from activities.read_model import ReadModelActivities
 from activities.round_gate import RoundGateActivities
@@ -73,6 +74,7 @@ def build_worker(
         "ignore", "Worker max_concurrent_activities is .* activity_executor", UserWarning
     )
     appeals = AppealActivities(pool, client)
+    opportunities = OpportunityActivities(pool)
     options: dict[str, object] = {
         "max_concurrent_activities": settings.max_concurrent_activities,
         "max_cached_workflows": settings.max_cached_workflows,
@@ -102,6 +104,8 @@ def build_worker(
             appeals.persist,
             appeals.revise,
             SocietyActivities(pool).persist_observation,
+            opportunities.persist_listing,
+            opportunities.persist_interest,
         ],
         **options,  # type: ignore[arg-type]
     )

@@ -24,7 +24,7 @@ at the time of issue 11). Re-record after an intentional workflow change that is
 like). Histories of the code *before* a patch come from `scripts/record_prepatch.py`.
 
     .venv/bin/python scripts/record_histories.py                  # everything
-    .venv/bin/python scripts/record_histories.py --only ladder    # lifecycle|ladder|appeal|round|society
+    .venv/bin/python scripts/record_histories.py --only ladder    # lifecycle|ladder|appeal|round|society|opportunity
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     ScheduleSpec,
     ScheduleState,
+    WorkflowExecutionStatus,
     WorkflowHistory,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -460,6 +461,116 @@ async def record_appeal(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) 
 
 
 # ---------------------------------------------------------------------------------------------
+# OpportunityListing and OpportunityInterest (time-skipping server): an interest through its
+# reminder, 催办 and escalation to its late answer and outcome; then the list's closing timer
+# ---------------------------------------------------------------------------------------------
+
+
+async def record_opportunity(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str) -> None:
+    from guatu.opportunities import service as opportunities
+    from guatu.opportunities.book import interest_workflow_id
+    from guatu.opportunities.models import (
+        InterestSubmission,
+        OpportunityKind,
+        Outcome,
+        OutcomeInput,
+        PublishInput,
+        RespondInput,
+        SubjectKind,
+    )
+    from workflows.opportunity import OpportunityInterest, OpportunityListing
+
+    client = env.client
+    bureau = await add_bureau(pool, url)
+    scene = f"R{uuid.uuid4().hex[:6].upper()}"
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO scenes (code, name_zh, program, lead_bureau) VALUES ($1, $2, $3, $4)",
+            scene,
+            "九曲江安·十里光华（录制）",
+            "P10",
+            bureau,
+        )
+    anchor = datetime(2031, 4, 1, 10, tzinfo=CST)
+    async with httpx.AsyncClient() as http, running_worker(client, pool, http, SETTINGS) as tq:
+        started = await env.get_current_time()
+        listing = await opportunities.publish(
+            client,
+            pool,
+            PublishInput(
+                subject_kind=SubjectKind.SCENE,
+                subject=scene,
+                kind=OpportunityKind.OPERATION,
+                title_zh="社区养老综合体运营合作",
+                amount_wan=1200,
+                closes_on=date(2031, 5, 30),
+                actor="manager:test",
+                idempotency_key="publish-1",
+            ),
+            task_queue=tq,
+            clock=ProgrammeClock(anchor_business=anchor),
+        )
+
+        async def now() -> datetime:
+            return anchor + (await env.get_current_time() - started)
+
+        async def submit(uscc: str) -> str:
+            receipt = await opportunities.express_interest(
+                client,
+                pool,
+                listing.id,
+                InterestSubmission(
+                    company_name="示例科技有限公司",
+                    uscc=uscc,
+                    contact_name="张经理",
+                    contact_phone="028-82710000",
+                ),
+                clock=ProgrammeClock(anchor_business=await now()),
+            )
+            return receipt.interest_id
+
+        late = await submit("914403001922038216")
+        await submit("914403001922038216")  # the same enterprise again: its first receipt
+        for _ in range(6):  # reminder, overdue (催办), escalation to 区幸福办
+            await env.sleep(timedelta(days=4))
+            await asyncio.sleep(0.3)
+        answered = client.get_workflow_handle(interest_workflow_id(late))
+        await answered.execute_update(
+            OpportunityInterest.respond,
+            RespondInput(
+                reply="已联系企业，约定面谈",
+                actor="bureau:test",
+                role="bureau",
+                bureau=bureau,
+                idempotency_key="respond-1",
+            ),
+        )
+        await answered.execute_update(
+            OpportunityInterest.record_outcome,
+            OutcomeInput(
+                outcome=Outcome.SIGNED,
+                note="签订运营合作协议",
+                amount_wan=800,
+                actor="bureau:test",
+                role="bureau",
+                bureau=bureau,
+                idempotency_key="outcome-1",
+            ),
+        )
+        await answered.result()
+        await save(client, answered.id, "interest_escalated_signed")
+        handle = client.get_workflow_handle(listing.workflow_id)
+        await env.sleep(timedelta(days=40))  # past the end of 2031-05-30: the list closes
+        for _ in range(120):
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                break
+            await asyncio.sleep(0.5)
+        await handle.result()
+        await save(client, handle.id, "opportunity_closed_by_date")
+        assert (await handle.query(OpportunityListing.opportunity)).interests == 1
+
+
+# ---------------------------------------------------------------------------------------------
 # RankingRound on the dev server: a scheduled run (backfill), the round, ladders, notices, and
 # an accepted appeal's revision
 # ---------------------------------------------------------------------------------------------
@@ -703,7 +814,7 @@ async def record_society(env: WorkflowEnvironment, pool: asyncpg.Pool, url: str)
         await save(client, handle.id, "service_evaluation_gate", tag=SOCIETY_TAG)
 
 
-SCENARIOS = ("lifecycle", "ladder", "appeal", "round", "society")
+SCENARIOS = ("lifecycle", "ladder", "appeal", "round", "society", "opportunity")
 
 
 async def main(only: Iterable[str], out: Path) -> None:
@@ -722,7 +833,7 @@ async def main(only: Iterable[str], out: Path) -> None:
 
         await upsert_reference(pool, load_bureaus(), load_programs())
         wanted = set(only)
-        if wanted & {"lifecycle", "ladder", "appeal", "society"}:
+        if wanted & {"lifecycle", "ladder", "appeal", "society", "opportunity"}:
             ts = await WorkflowEnvironment.start_time_skipping(
                 data_converter=pydantic_data_converter,
                 test_server_existing_path=test_server_binary(),
@@ -737,6 +848,8 @@ async def main(only: Iterable[str], out: Path) -> None:
                     await record_appeal(ts, pool, receiver.url)
                 if "society" in wanted:
                     await record_society(ts, pool, receiver.url)
+                if "opportunity" in wanted:
+                    await record_opportunity(ts, pool, receiver.url)
             finally:
                 await ts.shutdown()
         if "round" in wanted:

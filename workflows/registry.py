@@ -8,6 +8,7 @@ would make each lifecycle run pay for the ranking and ladder modules too.
 from workflows.bureau_ladder import BureauLadder
 from workflows.citizen_observation import CitizenObservation
 from workflows.notice_delivery import NoticeDelivery
+from workflows.opportunity import OpportunityInterest, OpportunityListing
 from workflows.project_lifecycle import ProjectLifecycle
 from workflows.ranking_appeal import RankingAppeal
 from workflows.ranking_round import RankingRound
@@ -19,4 +20,6 @@ WORKFLOWS: list[type] = [
     NoticeDelivery,
     RankingAppeal,
     CitizenObservation,
+    OpportunityListing,
+    OpportunityInterest,
 ]

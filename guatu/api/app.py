@@ -31,6 +31,8 @@ from guatu.api.routes import codec as codec_routes
 from guatu.api.routes import evaluations as evaluation_routes
 from guatu.api.routes import metrics as metrics_route
 from guatu.api.routes import observations as observation_routes
+from guatu.api.routes import opportunities as opportunity_routes
+from guatu.api.routes import public_opportunities as public_opportunity_routes
 from guatu.api.routes import scenes as scene_routes
 from guatu.api.routes import trends as trends_routes
 from guatu.core import metrics, tracing
@@ -173,6 +175,8 @@ def create_app(
     app.include_router(evaluation_routes.router)
     app.include_router(scene_routes.router)
     app.include_router(public_router)  # 信息公开: /public/, no token
+    app.include_router(opportunity_routes.router)
+    app.include_router(public_opportunity_routes.router)  # 机会清单: /public/api/opportunities
     app.add_middleware(
         BodyLimit,
         limit=options.body_limit_bytes,

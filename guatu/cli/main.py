@@ -1416,6 +1416,7 @@ app.add_typer(notices_app, name="notices")
 
 import guatu.cli.bulletin  # noqa: E402 - registers `guatu ranking bulletin`
 import guatu.cli.channels  # noqa: E402 - registers `guatu channels set|list|remove`
+import guatu.cli.opportunity  # noqa: E402 - registers `guatu opportunity …`
 import guatu.cli.rounds  # noqa: E402, F401 - registers `guatu ranking run` and `whatif`
 from guatu.cli.scene import scene_app  # noqa: E402 - it uses the helpers above
 

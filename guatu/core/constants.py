@@ -124,3 +124,20 @@ UPDATE_OBSERVATION_RESOLVE = "resolve"
 ACTIVITY_OBSERVATION_PERSIST = "observation_persist"
 # ProjectLifecycle: a third-party evaluation of the project was submitted (第三方评估).
 UPDATE_RECORD_EVALUATION = "record_evaluation"
+
+
+# ---------------------------------------------------------------------------------------------
+# 机会清单 opportunity lists (guatu.opportunities): one OpportunityListing per opportunity, one
+# OpportunityInterest per expression of interest (started by its listing).
+# ---------------------------------------------------------------------------------------------
+
+OPPORTUNITY_WORKFLOW = "OpportunityListing"
+INTEREST_WORKFLOW = "OpportunityInterest"
+ACTIVITY_OPPORTUNITY_PERSIST = "opportunity_persist"
+ACTIVITY_INTEREST_PERSIST = "opportunity_interest_persist"
+UPDATE_OPPORTUNITY_INTEREST = "express_interest"
+UPDATE_OPPORTUNITY_CLOSE = "close"
+QUERY_OPPORTUNITY = "opportunity"
+UPDATE_INTEREST_RESPOND = "respond"
+UPDATE_INTEREST_OUTCOME = "record_outcome"
+QUERY_INTEREST = "interest"

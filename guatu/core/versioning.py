@@ -50,6 +50,8 @@ BEHAVIOURS: dict[str, VersioningBehavior] = {
     c.LADDER_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.APPEAL_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.OBSERVATION_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.OPPORTUNITY_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
+    c.INTEREST_WORKFLOW: VersioningBehavior.AUTO_UPGRADE,
     c.RANKING_WORKFLOW: VersioningBehavior.PINNED,
     c.NOTICE_WORKFLOW: VersioningBehavior.PINNED,
 }

@@ -319,6 +319,11 @@ async def load_sample(st: Stack, progress: Callable[[int, int], None] | None = N
     from guatu.scenes.sample import seed_sample_scenes
 
     await seed_sample_scenes(st.pool, [p.code for p in plans])  # 示范场景 (illustrative)
+    from guatu.opportunities.sample import seed_sample_opportunities  # 机会清单 (illustrative)
+
+    await seed_sample_opportunities(
+        st.client, st.pool, task_queue=st.settings.task_queue, clock=clock
+    )
     return len(plans)
 
 

@@ -471,6 +471,13 @@ def test_every_read_command_takes_json() -> None:
         "channels list",
         "scene list",
         "scene show",
+        "opportunity publish",
+        "opportunity list",
+        "opportunity close",
+        "opportunity interests",
+        "opportunity respond",
+        "opportunity outcome",
+        "opportunity public",
     }
     writers = {
         "up",

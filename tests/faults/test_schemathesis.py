@@ -46,8 +46,17 @@ OPTIONS = ApiOptions(
 
 # Each role is fuzzed on the operations it may call (the others answer 401/403 before any logic).
 ROLE_TAGS = {
-    "bureau": ["bureau", "projects", "reference", "ladder", "health", "appeals", "observations"],
-    "manager": ["manager", "ladder", "evaluations"],
+    "bureau": [
+        "bureau",
+        "projects",
+        "reference",
+        "ladder",
+        "health",
+        "appeals",
+        "observations",
+        "opportunities",
+    ],
+    "manager": ["manager", "ladder", "evaluations", "opportunities"],
     "leader": [
         "leader",
         "dashboard",
@@ -57,6 +66,7 @@ ROLE_TAGS = {
         "public",
         "observations",
         "evaluations",
+        "opportunities",
     ],
     "admin": ["admin", "codec", "scenes"],
     "observer": ["observations"],

@@ -42,6 +42,8 @@ def test_every_workflow_has_the_behaviour_of_its_lifetime() -> None:
         "BureauLadder": VersioningBehavior.AUTO_UPGRADE,
         "RankingAppeal": VersioningBehavior.AUTO_UPGRADE,
         "CitizenObservation": VersioningBehavior.AUTO_UPGRADE,
+        "OpportunityListing": VersioningBehavior.AUTO_UPGRADE,
+        "OpportunityInterest": VersioningBehavior.AUTO_UPGRADE,
         "RankingRound": VersioningBehavior.PINNED,
         "NoticeDelivery": VersioningBehavior.PINNED,
     }

@@ -1,0 +1,536 @@
+"""The doors' entry points for 机会清单 (API, public page, CLI, tests).
+
+- `publish` (managers): the subject exists (a project in the read model, or a scene), its
+  bureau answers the interests; starts the opportunity's OpportunityListing;
+- `close` (managers), `express_interest` (the public, no account), `respond` and
+  `record_outcome` (the responsible bureau): Updates (called by their registered names, with
+  their result types: the domain sits below workflows/ in the import layers), refused by the
+  workflows' validators before anything is written;
+- `list_opportunities`, `get_opportunity`, `list_interests`, `get_interest`: the read model;
+- `public_opportunities`: what the public page publishes, and nothing else.
+
+A refusal raises `Rejected` (code, 中文, English) and is written to the audit log; nothing is
+started or changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from guatu.core import constants as c
+from guatu.core.clock import business_now, local_date
+from guatu.lifecycle.models import ProgrammeClock
+from guatu.lifecycle.rules.validation import InputRejected
+from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.opportunities.book import (
+    check_publish,
+    check_submission,
+    interest_deadlines,
+    interest_workflow_id,
+    listing_workflow_id,
+    opportunity_id,
+)
+from guatu.opportunities.models import (
+    INTEREST_STATUS_ZH,
+    KIND_ZH,
+    LISTING_STATUS_ZH,
+    SUBJECT_ZH,
+    CloseInput,
+    InterestReceipt,
+    InterestRequest,
+    InterestStatus,
+    InterestSubmission,
+    InterestView,
+    ListingInput,
+    ListingStatus,
+    OpportunityKind,
+    OpportunityRules,
+    OpportunityView,
+    OutcomeInput,
+    PublishInput,
+    RespondInput,
+    SubjectKind,
+    load_rules,
+)
+from guatu.workdays import WorkCalendar
+
+
+def door_now(clock: ProgrammeClock | None) -> datetime:
+    """Business time now; a clock anchored but not started yet starts at its anchor."""
+    clock = clock or ProgrammeClock()
+    if clock.anchor_real is None and clock.anchor_business is not None:
+        return clock.anchor_business
+    return business_now(clock, datetime.now(UTC))
+
+
+async def _refused(
+    pool: asyncpg.Pool,
+    err: InputRejected | Rejected,
+    action: str,
+    key: str,
+    actor: str,
+    bureau: str,
+    channel: str,
+    body: dict[str, Any],
+) -> Rejected:
+    rejected = err if isinstance(err, Rejected) else Rejected(err.code, err.zh, err.en)
+    await audit_rejection(pool, None, action, key, actor, bureau, rejected, channel, body)
+    return rejected
+
+
+# -- publish and close -----------------------------------------------------------------------
+
+
+async def _subject(conn: asyncpg.Connection, data: PublishInput) -> tuple[str, str, str]:
+    """(bureau, its name, the subject's name) or the refusal."""
+    if data.subject_kind is SubjectKind.PROJECT:
+        row = await conn.fetchrow(
+            "SELECT p.bureau, p.name_zh, coalesce(b.name_zh, '') AS bureau_name FROM projects p"
+            " LEFT JOIN bureaus b ON b.code = p.bureau WHERE p.code = $1",
+            data.subject,
+        )
+    else:
+        row = await conn.fetchrow(
+            "SELECT s.lead_bureau AS bureau, s.name_zh, coalesce(b.name_zh, '') AS bureau_name"
+            " FROM scenes s LEFT JOIN bureaus b ON b.code = s.lead_bureau WHERE s.code = $1",
+            data.subject,
+        )
+    if row is None:
+        zh = SUBJECT_ZH[data.subject_kind]
+        raise InputRejected(
+            "subject_not_found",
+            f"没有{zh} {data.subject}，请核对编号",
+            f"no {data.subject_kind.value} {data.subject}",
+        )
+    return row["bureau"], row["bureau_name"], row["name_zh"]
+
+
+async def publish(
+    client: Client,
+    pool: asyncpg.Pool,
+    data: PublishInput,
+    *,
+    task_queue: str = c.TASK_QUEUE,
+    clock: ProgrammeClock | None = None,
+    rules: OpportunityRules | None = None,
+    channel: str = "api",
+) -> OpportunityView:
+    """Check and publish an opportunity. A retried publication (same idempotency key) answers
+    the opportunity it started, marked `duplicate`."""
+    try:
+        rules = rules or load_rules()
+        check_publish(data, local_date(door_now(clock)), rules)
+        async with pool.acquire() as conn:
+            bureau, bureau_name, subject_name = await _subject(conn, data)
+        oid = opportunity_id(data)
+        listing = ListingInput(
+            opportunity_id=oid,
+            publish=data,
+            bureau=bureau,
+            bureau_name=bureau_name,
+            subject_name_zh=subject_name,
+            rules=rules,
+            clock=clock or ProgrammeClock(),
+        )
+        try:
+            handle = await client.start_workflow(
+                c.OPPORTUNITY_WORKFLOW,
+                listing,
+                result_type=OpportunityView,
+                id=listing_workflow_id(oid),
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            view: OpportunityView = await handle.query(
+                c.QUERY_OPPORTUNITY, result_type=OpportunityView
+            )
+            return view
+        except WorkflowAlreadyStartedError:
+            pass
+        first = await find_opportunity(client, pool, oid)
+        if first is not None and first.publish_key == data.idempotency_key:
+            return first.model_copy(update={"duplicate": True})
+        raise InputRejected(
+            "duplicate_opportunity",
+            f"{data.subject} 已有同类（{KIND_ZH[data.kind]}）、同一截止日期的机会（编号 {oid}）",
+            f"{data.subject} already has a {data.kind.value} opportunity closing on "
+            f"{data.closes_on.isoformat()} ({oid})",
+        )
+    except InputRejected as err:
+        raise await _refused(
+            pool,
+            err,
+            "opportunity:publish",
+            data.idempotency_key,
+            data.actor,
+            "",
+            channel,
+            data.model_dump(mode="json"),
+        ) from None
+
+
+async def _update(
+    client: Client,
+    pool: asyncpg.Pool,
+    workflow_id: str,
+    update: str,
+    data: BaseModel,
+    result_type: type[Any],
+    update_id: str,
+    gone: Rejected,
+    audit: tuple[str, str, str, str, str],
+) -> Any:
+    """Run a typed Update; the validator's refusal (or a finished workflow: `gone`) is audited
+    and raised as `Rejected`."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        return await handle.execute_update(update, data, id=update_id, result_type=result_type)
+    except WorkflowUpdateFailedError as err:
+        rejected = rejection_of(err)
+        if rejected is None:
+            raise
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        rejected = gone
+    action, key, actor, bureau, channel = audit
+    raise await _refused(
+        pool, rejected, action, key, actor, bureau, channel, data.model_dump(mode="json")
+    ) from None
+
+
+async def close(
+    client: Client, pool: asyncpg.Pool, opportunity: str, data: CloseInput, *, channel: str = "api"
+) -> OpportunityView:
+    row = await get_opportunity(pool, opportunity)
+    gone = (
+        Rejected(
+            "opportunity_not_found", f"没有机会 {opportunity}", f"no opportunity {opportunity}"
+        )
+        if row is None
+        else Rejected(
+            "already_closed",
+            f"机会「{row['title_zh']}」已截止",
+            f"opportunity {opportunity} is already closed",
+        )
+    )
+    result: OpportunityView = await _update(
+        client,
+        pool,
+        listing_workflow_id(opportunity),
+        c.UPDATE_OPPORTUNITY_CLOSE,
+        data,
+        OpportunityView,
+        f"close:{data.idempotency_key}",
+        gone,
+        (
+            "opportunity:close",
+            data.idempotency_key,
+            data.actor,
+            row["bureau"] if row else "",
+            channel,
+        ),
+    )
+    return result
+
+
+# -- expressions of interest -----------------------------------------------------------------
+
+
+async def express_interest(
+    client: Client,
+    pool: asyncpg.Pool,
+    opportunity: str,
+    submission: InterestSubmission,
+    *,
+    clock: ProgrammeClock | None = None,
+    calendar: WorkCalendar | None = None,
+    channel: str = "public",
+) -> InterestReceipt:
+    """An enterprise's expression of interest (no account). Its answer deadline is counted here,
+    once, on the working-day calendar. The same enterprise again gets its first receipt back."""
+    body = submission.model_dump(mode="json")
+    action, key = "interest:submit", f"{opportunity}:{submission.uscc}"
+    try:
+        req = check_submission(
+            InterestRequest(
+                submission=submission,
+                deadlines=interest_deadlines(door_now(clock), load_rules(), calendar),
+            )
+        )
+    except InputRejected as err:
+        raise await _refused(pool, err, action, key, "public", "", channel, body) from None
+    handle = client.get_workflow_handle(listing_workflow_id(opportunity))
+    try:
+        receipt: InterestReceipt = await handle.execute_update(
+            # No update id: a resubmission reaches the book, which answers the first receipt
+            # marked `duplicate`.
+            c.UPDATE_OPPORTUNITY_INTEREST,
+            req,
+            result_type=InterestReceipt,
+        )
+        return receipt
+    except WorkflowUpdateFailedError as err:
+        rejected = rejection_of(err)
+        if rejected is None:
+            raise
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        rejected = None
+    # Refused: by the listing's validator, or the listing has ended (closed) or never existed.
+    row = await get_opportunity(pool, opportunity)
+    if rejected is None:
+        rejected = (
+            Rejected(
+                "opportunity_not_found",
+                f"没有机会 {opportunity}，请从信息公开页的机会清单选择",
+                f"no opportunity {opportunity}",
+            )
+            if row is None
+            else Rejected(
+                "opportunity_closed",
+                f"机会「{row['title_zh']}」已于 {row['closes_on'].isoformat()} 截止，不再接受合作意向",
+                f"opportunity {opportunity} has closed; it takes no more expressions of interest",
+            )
+        )
+    bureau = row["bureau"] if row else ""
+    raise await _refused(pool, rejected, action, key, "public", bureau, channel, body) from None
+
+
+async def _interest_row(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(f"{_INTEREST_VIEW} WHERE id = $1", interest)
+    return dict(row) if row else None
+
+
+def _interest_gone(interest: str, row: dict[str, Any] | None) -> Rejected:
+    if row is None:
+        return Rejected("interest_not_found", f"没有合作意向 {interest}", f"no interest {interest}")
+    return Rejected(
+        "already_concluded",
+        f"该合作意向已登记结果（{INTEREST_STATUS_ZH.get(InterestStatus(row['status']), '')}）",
+        f"expression of interest {interest} already has its outcome",
+    )
+
+
+async def respond(
+    client: Client, pool: asyncpg.Pool, interest: str, data: RespondInput, *, channel: str = "api"
+) -> InterestView:
+    row = await _interest_row(pool, interest)
+    result: InterestView = await _update(
+        client,
+        pool,
+        interest_workflow_id(interest),
+        c.UPDATE_INTEREST_RESPOND,
+        data,
+        InterestView,
+        f"respond:{data.idempotency_key}",
+        _interest_gone(interest, row),
+        ("interest:respond", data.idempotency_key, data.actor, data.bureau, channel),
+    )
+    return result
+
+
+async def record_outcome(
+    client: Client, pool: asyncpg.Pool, interest: str, data: OutcomeInput, *, channel: str = "api"
+) -> InterestView:
+    row = await _interest_row(pool, interest)
+    result: InterestView = await _update(
+        client,
+        pool,
+        interest_workflow_id(interest),
+        c.UPDATE_INTEREST_OUTCOME,
+        data,
+        InterestView,
+        f"outcome:{data.idempotency_key}",
+        _interest_gone(interest, row),
+        (f"interest:{data.outcome.value}", data.idempotency_key, data.actor, data.bureau, channel),
+    )
+    return result
+
+
+# -- reads -----------------------------------------------------------------------------------
+
+_VIEW = (
+    "SELECT id, subject_kind, subject, subject_name_zh, bureau, bureau_name, kind, title_zh,"
+    " description, amount_wan, conditions, closes_on, status, published_by, published_at,"
+    " closed_at, closed_by, close_reason, interests FROM opportunities"
+)
+_INTEREST_VIEW = (
+    "SELECT id, opportunity_id, opportunity_title, bureau, bureau_name, company_name, uscc,"
+    " contact_name, contact_phone, contact_email, message, status, submitted_at, respond_due,"
+    " remind_at, overdue_at, office_due, escalate_at, deadline_explain, reminded_at,"
+    " overdue_notified_at, escalated_at, reply, replied_by, replied_at, replied_late, outcome,"
+    " outcome_note, outcome_amount_wan, outcome_by, outcome_at FROM opportunity_interests"
+)
+
+
+async def get_opportunity(pool: asyncpg.Pool, opportunity: str) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", opportunity)
+    return dict(row) if row else None
+
+
+async def find_opportunity(
+    client: Client, pool: asyncpg.Pool, opportunity: str
+) -> OpportunityView | None:
+    """The live opportunity from its workflow, or its last row once the workflow has ended."""
+    try:
+        live: OpportunityView = await client.get_workflow_handle(
+            listing_workflow_id(opportunity)
+        ).query(c.QUERY_OPPORTUNITY, result_type=OpportunityView)
+        return live
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    row = await get_opportunity(pool, opportunity)
+    if row is None:
+        return None
+    return OpportunityView.model_validate({**row, "workflow_id": listing_workflow_id(opportunity)})
+
+
+async def list_opportunities(
+    pool: asyncpg.Pool,
+    *,
+    bureau: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Opportunities, newest first; `bureau` scopes a bureau to its own."""
+    where, args = [], []
+    for column, value in (("bureau", bureau), ("status", status)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    async with pool.acquire() as conn:
+        total = await conn.fetchval(f"SELECT count(*) FROM opportunities{clause}", *args)
+        rows = await conn.fetch(
+            f"{_VIEW}{clause} ORDER BY published_at DESC, id LIMIT {int(limit)}"
+            f" OFFSET {int(offset)}",
+            *args,
+        )
+    return {"total": total, "items": [dict(r) for r in rows]}
+
+
+async def list_interests(
+    pool: asyncpg.Pool,
+    *,
+    bureau: str | None = None,
+    opportunity: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Expressions of interest, the nearest answer deadline first; `bureau` scopes a bureau."""
+    where, args = [], []
+    for column, value in (("bureau", bureau), ("opportunity_id", opportunity), ("status", status)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    async with pool.acquire() as conn:
+        total = await conn.fetchval(f"SELECT count(*) FROM opportunity_interests{clause}", *args)
+        rows = await conn.fetch(
+            f"{_INTEREST_VIEW}{clause} ORDER BY respond_due, id LIMIT {int(limit)}"
+            f" OFFSET {int(offset)}",
+            *args,
+        )
+    return {"total": total, "items": [dict(r) for r in rows]}
+
+
+async def get_interest(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:
+    return await _interest_row(pool, interest)
+
+
+# -- the public page -------------------------------------------------------------------------
+
+
+class PublicOpportunity(BaseModel):
+    """One opportunity as the public page shows it: what an enterprise needs, nothing internal
+    (no actor, no interest count, no company that answered)."""
+
+    id: str
+    subject_kind: SubjectKind
+    subject_zh: str  # 项目 / 示范场景
+    subject: str
+    subject_name_zh: str
+    kind: OpportunityKind
+    kind_zh: str
+    title_zh: str
+    description: str
+    amount_wan: float | None  # None: 面议
+    conditions: str
+    closes_on: date
+    status: ListingStatus
+    status_zh: str
+    bureau_name_zh: str  # who answers
+
+
+async def public_opportunities(
+    pool: asyncpg.Pool, *, include_closed: bool = True, limit: int = 200
+) -> list[PublicOpportunity]:
+    """The published lists for the public page: open ones first (nearest closing date first),
+    then closed ones, newest first."""
+    where = "" if include_closed else " WHERE status = 'open'"
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"{_VIEW}{where} ORDER BY status = 'open' DESC,"
+            " CASE WHEN status = 'open' THEN closes_on END,"
+            f" closes_on DESC, id LIMIT {int(limit)}"
+        )
+    out = []
+    for r in rows:
+        kind, subject_kind, status = (
+            OpportunityKind(r["kind"]),
+            SubjectKind(r["subject_kind"]),
+            ListingStatus(r["status"]),
+        )
+        out.append(
+            PublicOpportunity(
+                id=r["id"],
+                subject_kind=subject_kind,
+                subject_zh=SUBJECT_ZH[subject_kind],
+                subject=r["subject"],
+                subject_name_zh=r["subject_name_zh"],
+                kind=kind,
+                kind_zh=KIND_ZH[kind],
+                title_zh=r["title_zh"],
+                description=r["description"],
+                amount_wan=r["amount_wan"],
+                conditions=r["conditions"],
+                closes_on=r["closes_on"],
+                status=status,
+                status_zh=LISTING_STATUS_ZH[status],
+                bureau_name_zh=r["bureau_name"] or r["bureau"],
+            )
+        )
+    return out
+
+
+__all__ = [
+    "PublicOpportunity",
+    "Rejected",
+    "close",
+    "express_interest",
+    "find_opportunity",
+    "get_interest",
+    "get_opportunity",
+    "list_interests",
+    "list_opportunities",
+    "public_opportunities",
+    "publish",
+    "record_outcome",
+    "respond",
+]
