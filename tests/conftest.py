@@ -152,8 +152,14 @@ async def fresh_pool(pg_server: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own (it starts in ~0.1 s).
+
+    Not shared across tests: a workflow a test leaves running (its worker gone) jams a shared
+    server's clock as soon as time skips to that workflow's next timer — the server waits for a
+    workflow task no worker will take — and every later test's timers stop firing. The same
+    holds for a workflow that is terminated while its first task is still unclaimed."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=test_server_binary(),
