@@ -241,9 +241,12 @@ _new_milestone = _builder(MilestoneInput)
 _new_report = _builder(ReportInput)
 
 
-def _frozen_input(row: Mapping[str, Any], period: Period) -> ProjectInput:
-    """One project's frozen inputs from a row of `_FREEZE_SQL` (in scope by its WHERE); the
-    same values `project_input` builds from a validated plan."""
+def _frozen_input(
+    row: Mapping[str, Any], period: Period, society: SocietyInput | None
+) -> ProjectInput:
+    """One project's frozen inputs from a row of `_FREEZE_SQL` (in scope by its WHERE) and its
+    society inputs (`read_society_inputs`); the same values `project_input` builds from a
+    validated plan."""
     yearly = dict(zip(row["years"], row["amounts_by_year"], strict=True))
     plan = _Curve(row["start"], row["finish"], float(row["total"]), row["curve"], yearly)
     last = period.last_month
@@ -300,6 +303,7 @@ def _frozen_input(row: Mapping[str, Any], period: Period) -> ProjectInput:
             "year_plan_to_date_wan": float(
                 round(year_plan * _year_elapsed_share(plan, last_day), 2)
             ),
+            "society": society,
         },
     )
 
@@ -313,8 +317,9 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
     """
     period = parse_period(period_key)
     rows = await conn.fetch(_FREEZE_SQL, period.last_month, period.close)
+    society = await read_society_inputs(conn, period, ((r["code"], r["program"]) for r in rows))
     with paused_gc():
-        projects = [_frozen_input(row, period) for row in rows]
+        projects = [_frozen_input(row, period, society.get(row["code"])) for row in rows]
     bureaus = {
         r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")
     }

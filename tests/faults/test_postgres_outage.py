@@ -224,6 +224,8 @@ async def test_postgres_stopped_30s_read_model_converges(
                 order = ENGINEERING_ORDER if plan.kind is ProjectKind.ENGINEERING else SERVICE_ORDER
                 done = 2 if plan.kind is ProjectKind.ENGINEERING else 1
                 for step in order[done:]:
+                    if step is Step.CLOSED and plan.kind is ProjectKind.SERVICE:
+                        await bureau.evaluate(plan)  # 评估 closes only with an evaluation
                     await bureau.step(plan, step)
 
             await asyncio.gather(*(finish(p) for p in closing))

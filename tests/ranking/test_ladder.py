@@ -242,7 +242,11 @@ async def test_every_ladder_step_up_and_down(lab: LadderLab) -> None:
     # ladder's own memory of keys after a continue-as-new); an older period is refused.
     before = await lab.decisions()
     again = await lab.record("2031-08", ListKind.RED)
-    assert again.decisions == results["2031-08"].decisions
+    # Whether the server answers it (the update's result, in full) or the ladder's book does
+    # (keys only: the decisions themselves are in PostgreSQL) depends on where the run is; the
+    # keys are the same either way.
+    keys = [d.key for d in results["2031-08"].decisions]
+    assert again.decision_keys == keys and again.decisions in ([], results["2031-08"].decisions)
     assert await lab.decisions() == before
     with pytest.raises(Exception) as refused:
         await lab.record("2030-12", ListKind.BLACK)
