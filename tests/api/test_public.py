@@ -201,6 +201,8 @@ async def test_satisfaction_figures_by_hand_and_nothing_else(
         "/public/api/satisfaction", headers={"Authorization": f"Bearer {seeded['token']}"}
     )
     assert with_token.json() == body and OBSERVER not in with_token.text
+    about = (await api.get("/public/api/about")).json()
+    assert about["sections"] == ["overview", "scenes", "opportunities", "satisfaction"]
 
 
 async def test_satisfaction_is_cached_and_rate_limited_like_the_others(
