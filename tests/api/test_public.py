@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -15,8 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.api.app import create_app
 from guatu.api.public import routes
+from guatu.core.clock import local_date
 from guatu.core.tokens import token_id_of
 from tests.api.conftest import TEST_OPTIONS
+from tests.api.public_fixture import OBSERVER, SECRETS, seed_observations
 from tests.scenes.fixture import INTERNAL_NOTE, SECRET_WEBHOOK, seed
 
 # Keys that belong to internal data: none may appear anywhere in a public answer.
@@ -24,6 +27,14 @@ INTERNAL_KEYS = {
     "token", "token_id", "token_hash", "explanations", "webhook_url", "actor", "updated_by",
     "added_by", "audit", "reason", "notes", "note", "observer", "observer_id", "contact",
     "email", "phone", "plan", "secrets", "rounds", "ranking", "published", "channels",
+    "text", "photos", "reply", "replied_by", "rating_comment", "escalation_reason", "resolution",
+    "uscc", "company_name", "contact_name", "contact_phone", "interests", "categories",
+}  # fmt: skip
+# Every key the public 市民观察 figures may carry: aggregates and names, nothing else.
+SATISFACTION_KEYS = {
+    "as_of", "total", "bureaus", "scenes", "projects", "code", "name_zh", "observations",
+    "average_rating", "replies_due", "replied_on_time", "timeliness", "rated", "satisfied",
+    "satisfaction", "escalated",
 }  # fmt: skip
 
 
@@ -40,6 +51,7 @@ async def public(
     dev_env: WorkflowEnvironment, fresh_pool: asyncpg.Pool
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     seeded = await seed(fresh_pool)
+    await seed_observations(fresh_pool, local_date(datetime.now(UTC)))
     app = create_app(dev_env.client, fresh_pool, Settings(), options=TEST_OPTIONS)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://guatu.test", timeout=30
@@ -87,7 +99,9 @@ async def test_no_internal_field_leaks(public: tuple[httpx.AsyncClient, dict[str
     token = seeded["token"]
     secrets = [token, token_id_of(token) or "", INTERNAL_NOTE, SECRET_WEBHOOK, "secret-actor",
                "secret-label", "INTERNAL-NOTE"]  # fmt: skip
-    for path in ("/public/api/overview", "/public/api/scenes", "/public/api/about", "/public/"):
+    secrets += SECRETS
+    paths = ("/public/api/overview", "/public/api/scenes", "/public/api/satisfaction")
+    for path in (*paths, "/public/api/about", "/public/"):
         # With or without a token, the same public answer.
         for headers in ({}, {"Authorization": f"Bearer {token}"}):
             r = await api.get(path, headers=headers)
@@ -102,8 +116,9 @@ async def test_no_internal_field_leaks(public: tuple[httpx.AsyncClient, dict[str
     public_schemas = json.dumps(
         {p: v for p, v in schema["paths"].items() if p.startswith("/public/")}
     )
-    for name in ("Overview", "Scene", "Notice"):
-        assert f"#/components/schemas/{name}" in public_schemas
+    for name in ("Overview", "Scene", "Notice", "PublicSatisfaction", "ObservationFigures"):
+        if name != "ObservationFigures":  # inside PublicSatisfaction
+            assert f"#/components/schemas/{name}" in public_schemas
         assert not keys(schema["components"]["schemas"][name]["properties"]) & INTERNAL_KEYS
 
 
@@ -133,3 +148,92 @@ async def test_cached_and_rate_limited_per_client(
     )
     async with other:
         assert (await other.get("/public/api/about")).status_code == 200
+
+
+def _by_code(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {x["code"]: x for x in items}
+
+
+def _figures(f: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        f["observations"],
+        f["average_rating"],
+        f["replies_due"],
+        f["replied_on_time"],
+        f["timeliness"],
+        f["rated"],
+        f["satisfied"],
+        f["satisfaction"],
+        f["escalated"],
+    )
+
+
+async def test_satisfaction_figures_by_hand_and_nothing_else(
+    public: tuple[httpx.AsyncClient, dict[str, Any]],
+) -> None:
+    """tests/api/public_fixture.py has the figures by hand."""
+    api, seeded = public
+    r = await api.get("/public/api/satisfaction")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["as_of"] == local_date(datetime.now(UTC)).isoformat()
+    assert _figures(body["total"]) == (6, 3.5, 4, 2, 0.5, 3, 2, 0.6667, 2)
+    bureaus = _by_code(body["bureaus"])
+    assert set(bureaus) == {"xzspj", "mzj"}
+    assert bureaus["xzspj"]["name_zh"] == "区行政审批局"
+    assert _figures(bureaus["xzspj"]) == (3, 3.67, 3, 2, 0.6667, 3, 2, 0.6667, 1)
+    assert _figures(bureaus["mzj"]) == (3, 3.33, 1, 0, 0.0, 0, 0, None, 1)
+    scenes = _by_code(body["scenes"])
+    assert scenes["S-JQJA"]["name_zh"] == "九曲江安·十里光华"
+    assert _figures(scenes["S-JQJA"]) == (4, 3.0, 4, 2, 0.5, 3, 2, 0.6667, 2)
+    assert _figures(scenes["S-ELDER"]) == (2, 4.5, 0, 0, None, 0, 0, None, 0)
+    projects = _by_code(body["projects"])
+    assert set(projects) == {"PUB-1", "PUB-2", "PUB-3", "PUB-4"}
+    assert _figures(projects["PUB-1"]) == (2, 4.5, 2, 2, 1.0, 2, 2, 1.0, 0)
+    assert _figures(projects["PUB-4"]) == (1, 4.0, 0, 0, None, 0, 0, None, 0)
+    # Aggregates and names only: every key is one the public model lists, with or without a
+    # token; no observer, text, photo, reply or comment anywhere in the answer.
+    assert keys(body) == SATISFACTION_KEYS
+    assert keys(body) & INTERNAL_KEYS == set()
+    for secret in SECRETS:
+        assert secret not in r.text
+    with_token = await api.get(
+        "/public/api/satisfaction", headers={"Authorization": f"Bearer {seeded['token']}"}
+    )
+    assert with_token.json() == body and OBSERVER not in with_token.text
+    about = (await api.get("/public/api/about")).json()
+    assert about["sections"] == ["overview", "scenes", "opportunities", "satisfaction"]
+
+
+async def test_satisfaction_is_cached_and_rate_limited_like_the_others(
+    public: tuple[httpx.AsyncClient, dict[str, Any]], fresh_pool: asyncpg.Pool
+) -> None:
+    api, _ = public
+    first = await api.get("/public/api/satisfaction")
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == f"public, max-age={routes.MAX_AGE}"
+    # Server-side cache: a new observation shows only after CACHE_SECONDS.
+    async with fresh_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE observations SET satisfaction = 'satisfied' WHERE satisfaction = 'unsatisfied'"
+        )
+    again = await api.get("/public/api/satisfaction")
+    assert again.json() == first.json()
+    # The cache expires: the next read after the interval sees the change.
+    cache = api._transport.app.state.public_cache  # type: ignore[attr-defined]
+    for key in list(cache.entries):
+        at, value = cache.entries[key]
+        cache.entries[key] = (at - routes.CACHE_SECONDS - 1, value)
+    fresh = await api.get("/public/api/satisfaction")
+    assert fresh.json()["total"]["satisfied"] == 3 and fresh.json()["total"]["rated"] == 3
+    # The same per-client budget as the other public answers: 429, Retry-After, Chinese first.
+    statuses = [
+        (await api.get("/public/api/satisfaction")).status_code
+        for _ in range(routes.RATE_BURST + 5)
+    ]
+    assert 429 in statuses
+    limited = await api.get("/public/api/satisfaction")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["zh"].startswith("访问过于频繁")
+    # Shared with the other public answers: the overview is limited for this client too.
+    assert (await api.get("/public/api/overview")).status_code == 429

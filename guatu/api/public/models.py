@@ -86,6 +86,32 @@ class Scene(Public):
     members: list[SceneMember]
 
 
+class ObservationFigures(Public):
+    """市民观察 of one project, scene or bureau (or the whole district): counts and rates only."""
+
+    code: str
+    name_zh: str
+    observations: int
+    average_rating: float | None = Field(description="mean 1–5 rating; None: no observation")
+    replies_due: int = Field(description="replies asked for whose deadline has passed, or given")
+    replied_on_time: int
+    timeliness: float | None = Field(description="on time ÷ due (0–1); None: nothing due yet")
+    rated: int = Field(description="replies the observer rated")
+    satisfied: int
+    satisfaction: float | None = Field(description="满意 ÷ rated (0–1); None: none rated")
+    escalated: int = Field(description="observations that went to 区幸福办")
+
+
+class PublicSatisfaction(Public):
+    """The published figures of 市民观察 (`guatu.society.figures`), per bureau, scene, project."""
+
+    as_of: date
+    total: ObservationFigures
+    bureaus: list[ObservationFigures]
+    scenes: list[ObservationFigures]
+    projects: list[ObservationFigures]
+
+
 class Notice(Public):
     """What the page says about itself (the sections not published yet are listed)."""
 

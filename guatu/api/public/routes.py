@@ -18,6 +18,7 @@ from guatu.api.errors import ApiError, db_call
 from guatu.api.public import models as m
 from guatu.lifecycle import queries
 from guatu.scenes import store as scenes
+from guatu.society import figures as society_figures
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -25,7 +26,7 @@ CACHE_SECONDS = 30  # server side: PostgreSQL is read at most once per interval 
 MAX_AGE = 60  # browsers and proxies
 RATE_PER_SECOND = 5.0  # per client address
 RATE_BURST = 30
-SECTIONS = ["overview", "scenes"]
+SECTIONS = ["overview", "scenes", "opportunities", "satisfaction"]
 
 # Everything from this origin; no inline script or style, no frames.
 CSP = (
@@ -138,6 +139,14 @@ async def _scenes(ctx: Any) -> list[m.Scene]:
     return out
 
 
+async def _satisfaction(ctx: Any) -> m.PublicSatisfaction:
+    raw = await db_call(
+        society_figures.published_figures(ctx.reads), ctx.options.db_timeout_seconds
+    )
+    # Field by field through the public model: whatever else the figures carry stays here.
+    return m.PublicSatisfaction.model_validate(raw)
+
+
 @router.get("/api/overview", response_model=m.Overview, summary="Programme progress (public)")
 async def overview(request: Request, response: Response, ctx: Context) -> m.Overview:
     cache = _limit(request, ctx)
@@ -151,6 +160,18 @@ async def public_scenes(request: Request, response: Response, ctx: Context) -> l
     cache = _limit(request, ctx)
     _cached(response)
     result: list[m.Scene] = await cache.get("scenes", lambda: _scenes(ctx))
+    return result
+
+
+@router.get(
+    "/api/satisfaction",
+    response_model=m.PublicSatisfaction,
+    summary="市民观察: satisfaction and response timeliness per bureau, scene, project (public)",
+)
+async def satisfaction(request: Request, response: Response, ctx: Context) -> m.PublicSatisfaction:
+    cache = _limit(request, ctx)
+    _cached(response)
+    result: m.PublicSatisfaction = await cache.get("satisfaction", lambda: _satisfaction(ctx))
     return result
 
 
