@@ -543,7 +543,7 @@ def test_usage_mistakes_exit_2() -> None:
 
 
 def test_project_start_reads_a_plan_file_stdin_or_a_sample_code(tmp_path: Path) -> None:
-    from guatu.cli.main import _load_plan
+    from guatu.cli.project import _load_plan
 
     settings = Settings(programme_start_year=2027)
     sample = _load_plan("WJ2021-P06-001", settings)
