@@ -82,7 +82,7 @@ def _error_message(err: BaseException) -> tuple[str, int] | None:
     from temporalio.service import RPCError, RPCStatusCode
 
     from guatu.lifecycle.service import Rejected
-    from guatu.plan_file.sheet import PlanFileError
+    from guatu.plan_file.results import PlanFileError
 
     if isinstance(err, CliError):
         return f"{err.zh} / {err.en}", err.code

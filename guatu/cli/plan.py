@@ -146,7 +146,7 @@ def plan_import(
     Every row is checked first; if any row has an error, all errors are listed by row and column
     and nothing is started. Projects already running (or finished) are left as they are.
     """
-    from guatu.plan_file.sheet import read_plan_file
+    from guatu.plan_file.read import read_plan_file
 
     parsed = read_plan_file(file)
     report: dict[str, Any] = {
@@ -225,7 +225,7 @@ def plan_template(
     ] = 5,
 ) -> None:
     """Write an empty plan file with every column, to fill in and import."""
-    from guatu.plan_file.sheet import write_template
+    from guatu.plan_file.write import write_template
 
     first = year or get_settings().programme_start_year
     path = write_template(file, range(first, first + years))
@@ -244,7 +244,7 @@ def plan_export_sample(
     ] = None,
 ) -> None:
     """Write the illustrative 243-project sample programme as a plan file."""
-    from guatu.plan_file.sheet import export_sample
+    from guatu.plan_file.write import export_sample
 
     first = year or get_settings().programme_start_year
     path = export_sample(file, first)

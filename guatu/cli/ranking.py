@@ -12,15 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import (
-    CliError,
-    _console,
-    _pool,
-    _print_json,
-    _run,
-    command,
-    jsonable,
-)
+from guatu.cli.common import CliError, _console, _pool, _print_json, _run, command, jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console

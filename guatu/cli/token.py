@@ -8,15 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import (
-    CliError,
-    _console,
-    _pool,
-    _print_json,
-    _run,
-    command,
-    jsonable,
-)
+from guatu.cli.common import CliError, _console, _pool, _print_json, _run, command, jsonable
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 

@@ -32,7 +32,8 @@ from guatu.core import constants as c
 from guatu.core.clock import month_key
 from guatu.lifecycle.models import ProjectKind, ProjectPlan
 from guatu.lifecycle.programme import load_sample_plans
-from guatu.plan_file.sheet import read_plan_file, write_plans
+from guatu.plan_file.read import read_plan_file
+from guatu.plan_file.write import write_plans
 from tests.conftest import free_port
 from tests.helpers import make_plan, running_worker
 
