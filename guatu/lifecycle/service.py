@@ -1,4 +1,8 @@
-"""Starting projects and sending them input: the one service layer the CLI, API and tests use."""
+"""Starting projects and sending them input: the one service layer the CLI, API and tests use.
+
+One file: starting, Updates and status share the refusal, audit and write-through paths of every
+door; split, the doors' paths could drift apart.
+"""
 
 from __future__ import annotations
 
