@@ -45,11 +45,6 @@ CALL_TIMEOUT_S = 30.0
 MAX_LIST_LIMIT = 1000
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors, output and connections
-# ---------------------------------------------------------------------------------------------
-
-
 class CliError(Exception):
     """A failure to report as one line: Chinese first, then English."""
 
