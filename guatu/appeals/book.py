@@ -1,5 +1,8 @@
 """The decisions of one appeal, without Temporal: 申诉的业务判断.
 
+One file: the pure decision class of one workflow (`RankingAppeal`) with the checks its doors run
+before starting it; splitting it would scatter one state machine.
+
 `RankingAppeal` (workflows/ranking_appeal.py) owns the durable parts — the timer, the
 activities, the update handler — and hands every decision to an `AppealBook`: the deadlines,
 the reminder before the leaders' decision deadline, the escalation to 区幸福办 once it has passed

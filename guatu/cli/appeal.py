@@ -1,21 +1,27 @@
 """`guatu appeal submit|list|decide`: 申诉 from the command line (clerks and leaders' office).
 
-Registered by `guatu.cli.main`; this module uses the CLI's helpers (one-line errors, `--json`,
-connections), imported when a command runs, since `guatu.cli.main` imports this module.
+Owns `appeal_app`, wired as `guatu appeal` by `guatu.cli.main`, on the shared helpers of
+`guatu.cli.common` (one-line errors, `--json`, connections).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from guatu.appeals.models import AppealItem, AppealStatus, Decision
-
-T = TypeVar("T")
+from guatu.cli.common import (
+    _actor,
+    _client,
+    _console,
+    _default_key,
+    _pool,
+    _print_json,
+    _run,
+    command,
+)
 
 appeal_app = typer.Typer(
     help="Appeals (申诉) against a published ranking: submit, list, decide.", no_args_is_help=True
@@ -30,21 +36,7 @@ STATUS_ZH = {
 }
 
 
-def _command(func: Callable[..., T]) -> Callable[..., T]:
-    """The CLI's `command` wrapper (one line on stderr for any failure), looked up at run time."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        from guatu.cli.main import command
-
-        return command(func)(*args, **kwargs)
-
-    return wrapper
-
-
 def _print_view(view: Any, as_json: bool) -> None:
-    from guatu.cli.main import _print_json
-
     if as_json:
         _print_json(view)
         return
@@ -67,7 +59,7 @@ def _print_view(view: Any, as_json: bool) -> None:
 
 
 @appeal_app.command("submit")
-@_command
+@command
 def submit(
     bureau: Annotated[str, typer.Option("--bureau", help="Your bureau code.")],
     period: Annotated[
@@ -101,7 +93,6 @@ def submit(
     from config.settings import get_settings
     from guatu.appeals.models import AppealFiling
     from guatu.appeals.service import file_appeal
-    from guatu.cli.main import _actor, _client, _default_key, _pool, _run
 
     if evidence_file is not None:
         evidence = evidence_file.read_text(encoding="utf-8")
@@ -131,7 +122,7 @@ def submit(
 
 
 @appeal_app.command("list")
-@_command
+@command
 def list_(
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's appeals.")] = None,
     status: Annotated[
@@ -144,7 +135,6 @@ def list_(
     """List appeals, newest first, with their deadlines and decisions."""
     from config.settings import get_settings
     from guatu.appeals.service import list_appeals
-    from guatu.cli.main import _console, _pool, _print_json, _run
 
     settings = get_settings()
 
@@ -190,7 +180,7 @@ def list_(
 
 
 @appeal_app.command("decide")
-@_command
+@command
 def decide(
     appeal: Annotated[str, typer.Argument(help="The appeal's id (guatu appeal list).")],
     decision: Annotated[Decision, typer.Option("--decision", help="accept or reject.")],
@@ -205,7 +195,6 @@ def decide(
     from config.settings import get_settings
     from guatu.appeals.models import DecideInput
     from guatu.appeals.service import decide_appeal
-    from guatu.cli.main import _actor, _client, _default_key, _pool, _run
 
     body = {"decision": decision.value, "reason": reason}
     data = DecideInput(

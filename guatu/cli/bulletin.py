@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import CliError, _pool, _run, command, ranking_app
+from guatu.cli.common import CliError, _pool, _run, command
+from guatu.cli.ranking import ranking_app
 from guatu.cli.rounds import _period
 
 

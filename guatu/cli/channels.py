@@ -1,4 +1,4 @@
-"""`guatu channels set|list|remove`: where a bureau's notices go (registered by guatu/cli/main.py).
+"""`guatu channels set|list|remove`: where a bureau's notices go (wired by guatu/cli/main.py).
 
 An operator's tool on the server (direct PostgreSQL as the API's role, audited as
 `cli:<user>`), the same as `PUT/GET/DELETE /api/v1/bureaus/{bureau}/channels`. A secret given
@@ -15,14 +15,13 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import CliError, _actor, _pool, _print_json, _run, app, command
+from guatu.cli.common import CliError, _actor, _pool, _print_json, _run, command
 
 channels_app: typer.Typer = typer.Typer(
     help="Notice channels of a bureau (通知渠道): webhook, 企业微信 / 钉钉 robots, e-mail.",
     no_args_is_help=True,
 )
 
-app.add_typer(channels_app, name="channels")
 
 SECRET_HELP = "Secret: the value, env:NAME (read by the worker), or - to type it unseen."
 

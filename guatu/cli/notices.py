@@ -1,4 +1,4 @@
-"""`guatu notices …`: the outbox as an operator sees it (registered by guatu/cli/main.py)."""
+"""`guatu notices …`: the outbox as an operator sees it (wired by guatu/cli/main.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import _client, _pool, _print_json, _run, command
+from guatu.cli.common import _client, _pool, _print_json, _run, command
 
 notices_app: typer.Typer = typer.Typer(
     help="Notices to bureaus (通知): resend those whose delivery failed.", no_args_is_help=True

@@ -1,5 +1,5 @@
 """`guatu opportunity publish|list|close|interests|respond|outcome|public`: 机会清单 from the
-command line (registered by guatu/cli/main.py with one import line).
+command line (wired by guatu/cli/main.py).
 
 The same service as the API (`guatu.opportunities.service`): a manager publishes and closes; the
 responsible bureau's clerk answers an enterprise and records the outcome (签约 / 未成); `public`
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import _actor, _client, _default_key, _pool, _print_json, _run, app, command
+from guatu.cli.common import _actor, _client, _default_key, _pool, _print_json, _run, command
 from guatu.opportunities.models import (
     INTEREST_STATUS_ZH,
     KIND_ZH,
@@ -34,7 +34,6 @@ opportunity_app: typer.Typer = typer.Typer(
     help="Opportunity lists (机会清单): publish, list, close; answer interests, record outcomes.",
     no_args_is_help=True,
 )
-app.add_typer(opportunity_app, name="opportunity")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 KeyOption = Annotated[

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import (
+from guatu.cli.common import (
     CliError,
     _actor,
     _client,
@@ -28,8 +28,8 @@ from guatu.cli.main import (
     _run,
     command,
     jsonable,
-    ranking_app,
 )
+from guatu.cli.ranking import ranking_app
 
 KINDS = ("month", "quarter", "year")
 

@@ -1,7 +1,7 @@
 """`guatu scene list|show|set|add|remove|delete`: 示范场景 demonstration scenes.
 
 An operator's tool on the server (direct PostgreSQL as the API's role, audited as `cli:<user>`),
-the same as `/api/v1/scenes`. Registered by guatu/cli/main.py.
+the same as `/api/v1/scenes`. Wired by guatu/cli/main.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.main import CliError, _actor, _console, _light, _pool, _print_json, _run, command
+from guatu.cli.common import CliError, _actor, _console, _light, _pool, _print_json, _run, command
 
 scene_app: typer.Typer = typer.Typer(
     help="Demonstration scenes (示范场景): member projects, progress and the scene's light.",

@@ -2,22 +2,29 @@
 
 For the leaders' office and bureau clerks: list and read observations, reply (a bureau),
 resolve an escalated one (区幸福办), print the published figures; list and read evaluations.
-Observers and evaluators use the API with their own tokens. Registered by `guatu.cli.main`; this
-module imports the CLI's helpers when a command runs, since `guatu.cli.main` imports it.
+Observers and evaluators use the API with their own tokens. Owns `observation_app` and
+`evaluation_app`, wired by `guatu.cli.main`, on the shared helpers of `guatu.cli.common`.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
+from guatu.cli.common import (
+    CliError,
+    _actor,
+    _client,
+    _console,
+    _default_key,
+    _pool,
+    _print_json,
+    _run,
+    command,
+)
 from guatu.society.models import STATUS_ZH, ObservationStatus
-
-T = TypeVar("T")
 
 observation_app = typer.Typer(
     help="Citizen observations (市民观察): list, show, reply, resolve, figures.",
@@ -28,19 +35,7 @@ evaluation_app = typer.Typer(
 )
 
 
-def _command(func: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        from guatu.cli.main import command
-
-        return command(func)(*args, **kwargs)
-
-    return wrapper
-
-
 def _print_observation(view: Any, as_json: bool) -> None:
-    from guatu.cli.main import _print_json
-
     if as_json:
         _print_json(view)
         return
@@ -64,7 +59,7 @@ def _print_observation(view: Any, as_json: bool) -> None:
 
 
 @observation_app.command("list")
-@_command
+@command
 def list_observations(
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's to answer.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="One project or scene.")] = None,
@@ -76,7 +71,6 @@ def list_observations(
 ) -> None:
     """List observations, newest first, with their deadlines and status."""
     from config.settings import get_settings
-    from guatu.cli.main import _console, _pool, _print_json, _run
     from guatu.society.service import list_observations as list_
 
     settings = get_settings()
@@ -116,14 +110,13 @@ def list_observations(
 
 
 @observation_app.command("show")
-@_command
+@command
 def show_observation(
     observation: Annotated[str, typer.Argument(help="The observation's id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """One observation with its reply, rating and escalation."""
     from config.settings import get_settings
-    from guatu.cli.main import CliError, _client, _pool, _run
     from guatu.society.service import find_observation
 
     settings = get_settings()
@@ -140,7 +133,7 @@ def show_observation(
 
 
 @observation_app.command("reply")
-@_command
+@command
 def reply(
     observation: Annotated[str, typer.Argument(help="The observation's id.")],
     bureau: Annotated[str, typer.Option("--bureau", help="Your bureau (the responsible one).")],
@@ -150,7 +143,6 @@ def reply(
 ) -> None:
     """Reply to an observation as its responsible bureau."""
     from config.settings import get_settings
-    from guatu.cli.main import _actor, _client, _default_key, _pool, _run
     from guatu.society.models import ReplyInput
     from guatu.society.service import reply_observation
 
@@ -172,7 +164,7 @@ def reply(
 
 
 @observation_app.command("resolve")
-@_command
+@command
 def resolve(
     observation: Annotated[str, typer.Argument(help="The observation's id.")],
     text: Annotated[str, typer.Option("--text", help="What was done (办结情况).")],
@@ -181,7 +173,6 @@ def resolve(
 ) -> None:
     """Close an escalated observation as 区幸福办."""
     from config.settings import get_settings
-    from guatu.cli.main import _actor, _client, _default_key, _pool, _run
     from guatu.society.models import ResolveInput
     from guatu.society.service import resolve_observation
 
@@ -202,7 +193,7 @@ def resolve(
 
 
 @observation_app.command("figures")
-@_command
+@command
 def figures(
     since: Annotated[
         str | None, typer.Option("--since", help="Filed on or after (YYYY-MM-DD).")
@@ -212,7 +203,6 @@ def figures(
 ) -> None:
     """Published figures: satisfaction and response timeliness per bureau, project and scene."""
     from config.settings import get_settings
-    from guatu.cli.main import _console, _pool, _print_json, _run
     from guatu.society.figures import published_figures
 
     settings = get_settings()
@@ -254,7 +244,7 @@ def figures(
 
 
 @evaluation_app.command("list")
-@_command
+@command
 def list_evaluations(
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's.")] = None,
     project: Annotated[str | None, typer.Option("--project", help="One project's.")] = None,
@@ -263,7 +253,6 @@ def list_evaluations(
 ) -> None:
     """List third-party evaluations (every version), newest first."""
     from config.settings import get_settings
-    from guatu.cli.main import _console, _pool, _print_json, _run
     from guatu.society.evaluations import list_evaluations as list_
 
     settings = get_settings()
@@ -297,14 +286,13 @@ def list_evaluations(
 
 
 @evaluation_app.command("show")
-@_command
+@command
 def show_evaluation(
     evaluation: Annotated[str, typer.Argument(help="The evaluation's id (one version).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """One evaluation version: indicators, conclusion, the bureau's answer, any correction."""
     from config.settings import get_settings
-    from guatu.cli.main import CliError, _pool, _print_json, _run
     from guatu.society.evaluations import get_evaluation
 
     settings = get_settings()

@@ -1,5 +1,8 @@
 """Prometheus metrics: Guatu's own series and the Temporal SDK's, on one `/metrics`.
 
+One file: every series Guatu exports, with its fixed label set, and the one exporter that serves
+them, so what `/metrics` can carry is reviewed in one place.
+
 Guatu's series live in prometheus_client's default registry, counted where the behaviour
 happens (the API's update service, the projection activity, the HTTP middleware here). The
 Temporal SDK's series come from its own Prometheus exporter (a Rust server inside the SDK's

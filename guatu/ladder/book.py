@@ -1,5 +1,8 @@
 """The decisions of one bureau's ladder, without Temporal: 激励奖惩的业务判断.
 
+One file: the pure decision class of one workflow (`BureauLadder`) on its ledger (`ledger.py`);
+splitting it further would scatter one state machine.
+
 `BureauLadder` (workflows/bureau_ladder.py) owns the durable parts — the deadline timer, the
 persist and delivery activities, the handlers, continue-as-new — and hands every decision to a
 `LadderBook`: what a period's outcome (or a revision of it) does to the tracks and orders, which

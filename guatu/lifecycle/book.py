@@ -1,5 +1,8 @@
 """The decisions of one project's lifecycle, without Temporal: 项目全周期的业务判断.
 
+One file: the pure decision class of one workflow (`ProjectLifecycle`); its pure rules already live
+in `rules/`, and splitting the book would scatter one state machine.
+
 `ProjectLifecycle` (workflows/project_lifecycle.py) owns the durable parts — the timer, the
 activities, the handlers, continue-as-new — and hands every decision to a `LifecycleBook`:
 which deadline events are due and what they change, what an accepted report or transition does to

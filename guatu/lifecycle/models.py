@@ -1,5 +1,8 @@
 """Domain models shared by workflows, activities, the API and tests.
 
+One file: every lifecycle message that crosses a Temporal boundary, so the rule below is kept in one
+place and recorded histories decode against one module.
+
 Every message that crosses a Temporal boundary is one of these pydantic models: one input
 model per workflow, update and signal. Fields are only ever added with defaults, never
 reordered or removed, so that histories recorded by older workers keep decoding.

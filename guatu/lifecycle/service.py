@@ -1,4 +1,8 @@
-"""Starting projects and sending them input: the one service layer the CLI, API and tests use."""
+"""Starting projects and sending them input: the one service layer the CLI, API and tests use.
+
+One file: starting, Updates and status share the refusal, audit and write-through paths of every
+door; split, the doors' paths could drift apart.
+"""
 
 from __future__ import annotations
 
@@ -102,7 +106,7 @@ async def unknown_references(
 
     The one check of every door that starts projects from JSON (API start and import, CLI):
     a project of an unknown bureau would run with no one able to report on it. (Spreadsheets
-    are checked cell by cell against the same codes by `guatu.plan_file.sheet`.)
+    are checked cell by cell against the same codes by `guatu.plan_file.rows`.)
     """
     async with pool.acquire() as conn:
         bureaus = {r["code"] for r in await conn.fetch("SELECT code FROM bureaus")}

@@ -1,6 +1,10 @@
 """The decisions of 机会清单, without Temporal: one opportunity (`ListingBook`) and one
 expression of interest (`InterestBook`).
 
+One file: the pure decision classes of the two workflows of `workflows/opportunity.py` on one shared
+base (`_Book`); splitting them would scatter one state machine and move names that workflow module
+imports.
+
 `workflows/opportunity.py` owns the durable parts — timers, activities, update handlers — and
 hands every decision to a book: when a listing closes, whether an interest may still be taken,
 the bureau's answer deadline (counted by the door in working days, `interest_deadlines`), the

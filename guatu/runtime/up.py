@@ -1,5 +1,8 @@
 """`guatu up`: the embedded stack, the worker, the sample programme and the HTTP API in one process.
 
+One file: the order of start and the reverse order of stop are read together; split, a step would
+sit apart from its undo.
+
 Order of start: PostgreSQL → Temporal → migrations and reference data → worker → API ("guatu is
 up"), then in the background: the sample programme (if `GUATU_LOAD_SAMPLE`), the ranking
 schedules and, when last month has data, its first round. Nothing a round or a bureau's webhook

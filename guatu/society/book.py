@@ -1,5 +1,8 @@
 """The decisions of one 市民观察 observation, without Temporal.
 
+One file: the pure decision class of one workflow (`CitizenObservation`); splitting it would scatter
+one state machine.
+
 `CitizenObservation` (workflows/citizen_observation.py) owns the durable parts — the timer, the
 activities, the update handlers — and hands every decision to an `ObservationBook`: the
 deadlines (in working or calendar days, rule data), the reminder before the reply deadline, the

@@ -1,5 +1,8 @@
 """第三方评估: evaluations by accredited agencies, per project or per program and year.
 
+One file: the whole of 第三方评估 (checks, versions, answers, reads), which has no book or workflow of
+its own to split along.
+
 - An evaluator's token is scoped to the programs it is engaged for: an evaluation outside them is
   refused (`outside_programs`).
 - An evaluation has indicator scores (0–100, weighted), a conclusion and optionally a report

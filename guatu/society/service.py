@@ -1,5 +1,8 @@
 """The doors' entry points for 市民观察 (API, CLI, tests): submit, reply, rate, resolve, read.
 
+One file: the doors' entry points of one workflow (`CitizenObservation`), with its filing checks,
+Updates and read model, used as one module (`service.…`) by the API, the CLI, scripts and tests.
+
 A filing is checked here before its workflow starts: the target exists (a project of the read
 model, or a scene code), the text fits, each photo is a JPEG or PNG by its magic bytes and within
 the size limit, and the observer has not reached the daily limit for that target. The

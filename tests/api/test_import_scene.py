@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from guatu.plan_file import sheet as plan_import
+from guatu.plan_file.write import write_plans
 from tests.api.conftest import World
 
 
@@ -20,7 +20,7 @@ async def test_plan_import_scene_column(world: World, tmp_path: Path) -> None:
     )
     assert made.status_code == 201, made.text
     plans = [world.plan(world.bureau_a), world.plan(world.bureau_a), world.plan(world.bureau_b)]
-    lines = plan_import.write_plans(plans, tmp_path / "p.csv").read_text("utf-8-sig").splitlines()
+    lines = write_plans(plans, tmp_path / "p.csv").read_text("utf-8-sig").splitlines()
     header = lines[0].split(",")
     col = [h.split(" / ")[-1] for h in header].index("scene")
     assert header[col] == "示范场景 / scene"

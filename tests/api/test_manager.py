@@ -225,12 +225,12 @@ async def test_manager_routes_need_the_manager_role(world: World) -> None:
 
 
 async def test_import_csv_and_xlsx_plan_files(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from guatu.plan_file import sheet as plan_import
+    from guatu.plan_file.write import write_plans
 
     plans = [world.plan(world.bureau_a), world.plan(world.bureau_b, kind=ProjectKind.SERVICE)]
     world.started.extend(p.code for p in plans)
-    csv_file = plan_import.write_plans(plans, tmp_path / "plan.csv")
-    xlsx_file = plan_import.write_plans(plans, tmp_path / "plan.xlsx")
+    csv_file = write_plans(plans, tmp_path / "plan.csv")
+    xlsx_file = write_plans(plans, tmp_path / "plan.xlsx")
     xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     r = await world.call(
         "manager",
@@ -267,11 +267,7 @@ async def test_import_csv_and_xlsx_plan_files(world: World, tmp_path) -> None:  
     header = lines[0].split(",")
     col = {h.split(" / ")[-1]: i for i, h in enumerate(header)}
     fresh = [world.plan(world.bureau_a), world.plan(world.bureau_a)]
-    rows = (
-        plan_import.write_plans(fresh, tmp_path / "fresh.csv")
-        .read_text(encoding="utf-8-sig")
-        .splitlines()
-    )
+    rows = write_plans(fresh, tmp_path / "fresh.csv").read_text(encoding="utf-8-sig").splitlines()
     first, second = rows[1].split(","), rows[2].split(",")
     first[col["kind"]] = "桥梁类"
     first[col["total_investment_wan"]] = "很多"

@@ -32,7 +32,8 @@ from guatu.core import constants as c
 from guatu.core.clock import month_key
 from guatu.lifecycle.models import ProjectKind, ProjectPlan
 from guatu.lifecycle.programme import load_sample_plans
-from guatu.plan_file.sheet import read_plan_file, write_plans
+from guatu.plan_file.read import read_plan_file
+from guatu.plan_file.write import write_plans
 from tests.conftest import free_port
 from tests.helpers import make_plan, running_worker
 
@@ -543,7 +544,7 @@ def test_usage_mistakes_exit_2() -> None:
 
 
 def test_project_start_reads_a_plan_file_stdin_or_a_sample_code(tmp_path: Path) -> None:
-    from guatu.cli.main import _load_plan
+    from guatu.cli.project import _load_plan
 
     settings = Settings(programme_start_year=2027)
     sample = _load_plan("WJ2021-P06-001", settings)

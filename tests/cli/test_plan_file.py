@@ -19,7 +19,10 @@ from config.settings import CONFIG_DIR, get_settings
 from guatu.cli.main import app
 from guatu.lifecycle.models import CurveShape, ProjectKind, Step
 from guatu.lifecycle.programme import load_sample_plans
-from guatu.plan_file.sheet import COLUMNS, PlanFileError, read_plan_file, write_plans
+from guatu.plan_file.columns import COLUMNS
+from guatu.plan_file.read import read_plan_file
+from guatu.plan_file.results import PlanFileError
+from guatu.plan_file.write import write_plans
 from tests.conftest import free_port
 
 SAMPLES = CONFIG_DIR / "samples"

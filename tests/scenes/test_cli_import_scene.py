@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from config.settings import Settings
 from guatu.core import constants as c
 from guatu.lifecycle.models import ProjectKind
-from guatu.plan_file.sheet import write_plans
+from guatu.plan_file.write import write_plans
 from guatu.scenes import store
 from guatu.scenes.models import SceneBody
 from tests.cli.test_cli_live import BUREAU, as_json, cli

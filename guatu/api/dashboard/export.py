@@ -1,5 +1,7 @@
 """The dashboard's current view as an Excel workbook (openpyxl), Chinese headers first.
 
+One file: one workbook, its sheets written in order on shared cell and table helpers.
+
 Sheets: 总览 (the programme and each program), 项目 (the projects of the current filter, with
 their lights, reasons and milestones), 排名 (bureaus and programs of the shown period),
 督办 (open supervision orders with deadlines), and the year's trends (`guatu.ranking.trends`, the

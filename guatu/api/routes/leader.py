@@ -1,5 +1,8 @@
 """Leaders: programme overview, rankings (竞进比拼) and open escalations (通报 / 约谈 / 督办).
 
+One file: the routes of one role, like every module of `guatu.api.routes`; each is a thin call into
+the domain packages.
+
 Rankings and escalations are served by `guatu.ranking.queries` (from PostgreSQL), loaded on
 first use: without it these routes answer 503 `ranking_unavailable` and the rest of the API runs.
 """

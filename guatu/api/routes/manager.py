@@ -94,10 +94,11 @@ async def _plans_from_json(raw: bytes) -> list[PlanBody]:
 async def _plans_from_file(
     ctx: Context, raw: bytes, suffix: str, scene_of: dict[str, str]
 ) -> list[PlanBody]:
-    """A CSV or XLSX plan file (layout of `guatu.plan_file.sheet`); every bad cell is listed.
+    """A CSV or XLSX plan file (layout of `guatu.plan_file.columns`); every bad cell is listed.
     Each row's 示范场景 (`scene` column) goes into `scene_of` (project code → scene code)."""
     try:
-        from guatu.plan_file import sheet as plan_import
+        from guatu.plan_file.read import read_plan_file
+        from guatu.plan_file.results import PlanFileError
     except ImportError:
         raise ApiError(
             415,
@@ -118,13 +119,11 @@ async def _plans_from_file(
         with tempfile.TemporaryDirectory(prefix="guatu-import-") as folder:
             path = Path(folder) / f"plan{suffix}"
             path.write_bytes(raw)
-            return plan_import.read_plan_file(
-                path, programs=programs, bureaus=bureaus, scenes=scenes
-            )
+            return read_plan_file(path, programs=programs, bureaus=bureaus, scenes=scenes)
 
     try:
         result = await asyncio.to_thread(parse)
-    except plan_import.PlanFileError as err:
+    except PlanFileError as err:
         raise ApiError(422, "invalid_plan_file", err.zh, err.en) from None
     if result.errors:
         raise ApiError(
