@@ -44,7 +44,9 @@ BUREAU = "sthjj"  # 区生态环境局, a bureau of the reference data
 def invoke(args: list[str], env: dict[str, str]) -> Result:
     get_settings.cache_clear()
     try:
-        return runner.invoke(app, args, env=env)
+        # Tables as a wide terminal prints them, whatever COLUMNS the test run inherits
+        # (an xdist worker or a CI runner may set 80, and rich would fold the codes away).
+        return runner.invoke(app, args, env={"COLUMNS": "220", **env})
     finally:
         get_settings.cache_clear()
 
