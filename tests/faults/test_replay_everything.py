@@ -51,7 +51,12 @@ def test_workflow_suite_green_with_every_task_replayed() -> None:
     elapsed = time.monotonic() - began
     output = result.stdout + result.stderr
     passed = re.findall(r"^PASSED (\S+)", output, re.MULTILINE)
-    summary = output.strip().splitlines()[-1] if output.strip() else ""
+    # pytest's own summary line ("N passed, … in Ts"), wherever the servers' log lines that
+    # follow it on stderr put it.
+    summaries = re.findall(
+        r"^.*\b\d+ (?:passed|failed)\b.* in [\d.]+s.*$", result.stdout, re.MULTILINE
+    )
+    summary = summaries[-1] if summaries else ""
     workflow_tests = [t for t in passed if t.startswith("tests/workflows/")]
     other = {s: [t for t in passed if t.startswith(s)] for s in SUITES[1:]}
     print(

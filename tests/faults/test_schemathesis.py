@@ -32,7 +32,7 @@ from tests.faults.support import free_port
 from tests.helpers import add_bureau, running_worker
 
 SEED = int(os.environ.get("GUATU_FAULT_SEED", "20260805"))
-EXAMPLES = 8  # per operation and role, after the schema's boundary (coverage) cases
+EXAMPLES = 4  # per operation and role, after the schema's boundary (coverage) cases
 OPTIONS = ApiOptions(
     rate_per_second=100_000,
     rate_burst=1_000_000,
