@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from guatu.core import constants as c
+from guatu.core.records import AuditRow, NotificationRow, write_audit, write_notifications
 from guatu.ladder.models import RecordPeriodInput, RecordPeriodResult
 from guatu.ladder.service import ensure_ladder
 from guatu.lifecycle.models import AuditEntry, Notice
@@ -755,25 +756,10 @@ class RankingActivities:
 
 async def insert_notices(conn: asyncpg.Connection, notices: list[Notice]) -> None:
     """Outbox rows, one per key: a retried write adds nothing."""
-    if not notices:
-        return
-    await conn.executemany(
-        "INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, body_en,"
-        " created_at, deadline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (key) DO NOTHING",
-        [
-            (
-                n.key,
-                n.bureau,
-                n.project or None,
-                n.kind,
-                n.title_zh,
-                n.body_zh,
-                n.body_en,
-                n.created_at,
-                n.deadline,
-            )
-            for n in notices
-        ],
+    await write_notifications(
+        conn,
+        [NotificationRow.of(n, blank_project_null=True) for n in notices],
+        duplicates="skip",
     )
 
 
@@ -781,26 +767,6 @@ async def insert_audit(
     conn: asyncpg.Connection, entries: list[AuditEntry], project: str | None = None
 ) -> None:
     """Accepted inputs, one audit row per key: a retried write adds nothing."""
-    if not entries:
-        return
-    await conn.executemany(
-        "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
-        " accepted, before, after, reason) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-        " ON CONFLICT (key) DO NOTHING",
-        [
-            (
-                a.key,
-                a.at,
-                a.actor,
-                a.bureau,
-                project,
-                a.action,
-                a.idempotency_key,
-                a.accepted,
-                a.before,
-                a.after,
-                a.reason,
-            )
-            for a in entries
-        ],
+    await write_audit(
+        conn, [AuditRow(**a.model_dump(), project=project) for a in entries], duplicates="skip"
     )

@@ -21,6 +21,7 @@ import asyncpg
 
 from guatu.channels.models import ChannelError, ChannelKind, parse_settings
 from guatu.channels.secrets import ChannelKeys, context_of, masked
+from guatu.core.records import AuditRow, write_audit
 
 SOURCE_ADMIN = "admin"
 SOURCE_CONFIG = "config"  # the webhook of config/bureaus.json
@@ -114,18 +115,18 @@ async def _audit(
     after: dict[str, Any],
     door: str,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (key, at, actor, bureau, action, idempotency_key, accepted,"
-        " before, after, channel) VALUES ($1, $2, $3, $4, $5, NULL, true, $6, $7, $8)",
-        f"channel:{uuid.uuid4().hex}",
-        datetime.now(UTC),
-        actor,
-        bureau,
-        action,
-        before,
-        after,
-        door,
+    row = AuditRow(
+        key=f"channel:{uuid.uuid4().hex}",
+        at=datetime.now(UTC),
+        actor=actor,
+        bureau=bureau,
+        action=action,
+        accepted=True,
+        before=before,
+        after=after,
+        channel=door,
     )
+    await write_audit(conn, [row], duplicates="raise")
 
 
 def _audited(channel: Channel | None) -> dict[str, Any]:

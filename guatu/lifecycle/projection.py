@@ -20,6 +20,13 @@ from typing import Any
 import asyncpg
 
 from guatu.core import metrics
+from guatu.core.records import (
+    AuditRow,
+    NotificationRow,
+    audit_from_recordset,
+    notifications_from_recordset,
+    recordset,
+)
 from guatu.lifecycle.models import ProjectionBatch
 
 _UPSERT_PROJECT = """
@@ -87,23 +94,8 @@ lights AS (
     FROM jsonb_to_recordset($24::jsonb) AS r(key text, at timestamptz, light text, previous text,
         explanations jsonb)
     ON CONFLICT (key) DO NOTHING RETURNING 1),
-audit AS (
-    INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key, accepted,
-        before, after, reason)
-    SELECT r.key, r.at, r.actor, r.bureau, $1, r.action, r.idempotency_key, r.accepted, r.before,
-        r.after, r.reason
-    FROM jsonb_to_recordset($25::jsonb) AS r(key text, at timestamptz, actor text, bureau text,
-        action text, idempotency_key text, accepted boolean, before jsonb, after jsonb,
-        reason text)
-    ON CONFLICT (key) DO NOTHING RETURNING 1),
-notices AS (
-    INSERT INTO notifications (key, bureau, project, kind, title_zh, body_zh, body_en,
-        created_at, deadline)
-    SELECT r.key, r.bureau, r.project, r.kind, r.title_zh, r.body_zh, r.body_en, r.created_at,
-        r.deadline
-    FROM jsonb_to_recordset($26::jsonb) AS r(key text, bureau text, project text, kind text,
-        title_zh text, body_zh text, body_en text, created_at timestamptz, deadline date)
-    ON CONFLICT (key) DO NOTHING RETURNING 1),
+audit AS ({audit_from_recordset("$25::jsonb", duplicates="skip")} RETURNING 1),
+notices AS ({notifications_from_recordset("$26::jsonb", duplicates="skip")} RETURNING 1),
 issues AS (
     {
     _UPSERT_ISSUE.strip().replace(
@@ -178,7 +170,7 @@ def _arguments(batch: ProjectionBatch) -> list[Any]:
             }
             for lc in batch.light_changes
         ],
-        [a.model_dump(mode="json") for a in batch.audit],
-        [n.model_dump(mode="json") for n in batch.notices],
+        recordset([AuditRow(**a.model_dump(), project=code) for a in batch.audit]),
+        recordset([NotificationRow.of(n, blank_project_null=False) for n in batch.notices]),
         list(issues.values()),
     ]

@@ -30,6 +30,7 @@ from temporalio.service import RPCError
 from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.core import constants as c
+from guatu.core.records import AuditRow, write_audit
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     ProgrammeClock,
@@ -411,20 +412,20 @@ async def audit_rejection(
     body: dict[str, Any],
 ) -> None:
     async with pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
-            " accepted, before, after, reason, channel)"
-            " VALUES (NULL, $1, $2, $3, $4, $5, $6, false, $7, '{}', $8, $9)",
-            datetime.now(UTC),
-            actor or bureau or "unknown",
-            bureau,
-            project,
-            action,
-            key,
-            body,
-            f"{rejected.code}: {rejected.zh} / {rejected.en}",
-            channel,
+        refused = AuditRow(
+            key=None,
+            at=datetime.now(UTC),
+            actor=actor or bureau or "unknown",
+            bureau=bureau,
+            project=project,
+            action=action,
+            idempotency_key=key,
+            accepted=False,
+            before=body,
+            reason=f"{rejected.code}: {rejected.zh} / {rejected.en}",
+            channel=channel,
         )
+        await write_audit(conn, [refused], duplicates="raise")
 
 
 async def project_status(

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from guatu.core.records import AuditRow, write_audit
 from guatu.scenes.models import MemberView, SceneBody, SceneDetail, SceneProgress, SceneView
 from guatu.scenes.rules import ratio, scene_light
 
@@ -41,18 +42,18 @@ async def _audit(
     after: dict[str, Any],
     door: str,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (key, at, actor, bureau, action, idempotency_key, accepted,"
-        " before, after, channel) VALUES ($1, $2, $3, $4, $5, NULL, true, $6, $7, $8)",
-        f"scene:{uuid.uuid4().hex}",
-        datetime.now(UTC),
-        actor,
-        bureau,
-        action,
-        before,
-        after,
-        door,
+    row = AuditRow(
+        key=f"scene:{uuid.uuid4().hex}",
+        at=datetime.now(UTC),
+        actor=actor,
+        bureau=bureau,
+        action=action,
+        accepted=True,
+        before=before,
+        after=after,
+        channel=door,
     )
+    await write_audit(conn, [row], duplicates="raise")
 
 
 async def _check_references(conn: asyncpg.Connection, body: SceneBody) -> None:

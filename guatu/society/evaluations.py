@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now
+from guatu.core.records import AuditRow, write_audit
 from guatu.lifecycle.models import EvaluationRecordInput, ProgrammeClock, UpdateResult
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
@@ -270,21 +271,22 @@ async def _submit(
             filing.idempotency_key,
             now,
         )
-        await conn.execute(
-            "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
-            " accepted, before, after, reason, channel) VALUES ($1,$2,$3,$4,$5,$6,$7,true,$8,$9,"
-            "$10,'api')",
-            f"evaluation:{eid}:submitted",
-            now,
-            f"evaluator:{filing.evaluator}",
-            bureau,
-            filing.project or None,
-            "evaluation:correct" if filing.supersedes else "evaluation:submit",
-            filing.idempotency_key,
-            {"supersedes": filing.supersedes} if filing.supersedes else {},
-            {"id": eid, "version": version, "score": score},
-            filing.reason.strip(),
+        submitted = AuditRow(
+            key=f"evaluation:{eid}:submitted",
+            at=now,
+            actor=f"evaluator:{filing.evaluator}",
+            bureau=bureau,
+            project=filing.project or None,
+            action="evaluation:correct" if filing.supersedes else "evaluation:submit",
+            idempotency_key=filing.idempotency_key,
+            accepted=True,
+            before={"supersedes": filing.supersedes} if filing.supersedes else {},
+            after={"id": eid, "version": version, "score": score},
+            reason=filing.reason.strip(),
+            channel="api",
         )
+        # A repeated key raises: another submission of this version committed (caller).
+        await write_audit(conn, [submitted], duplicates="raise")
         row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM evaluations WHERE id = $1", eid)
     return {**dict(row), "duplicate": False}
 
@@ -366,18 +368,19 @@ async def answer_evaluation(
                     f"本单位已答复评估 {evaluation}，每个版本只能答复一次",
                     f"your bureau already answered evaluation {evaluation} (once per version)",
                 )
-            await conn.execute(
-                "INSERT INTO audit_log (key, at, actor, bureau, project, action, idempotency_key,"
-                " accepted, before, after, reason, channel) VALUES ($1,$2,$3,$4,NULL,"
-                "'evaluation:answer',$5,true,'{}','{}',$6,$7)",
-                f"evaluation:{evaluation}:answer",
-                now,
-                actor,
-                bureau,
-                evaluation,
-                text.strip(),
-                channel,
+            answered = AuditRow(
+                key=f"evaluation:{evaluation}:answer",
+                at=now,
+                actor=actor,
+                bureau=bureau,
+                project=None,
+                action="evaluation:answer",
+                idempotency_key=evaluation,
+                accepted=True,
+                reason=text.strip(),
+                channel=channel,
             )
+            await write_audit(conn, [answered], duplicates="raise")
     except InputRejected as err:
         rejected = Rejected(err.code, err.zh, err.en)
         await audit_rejection(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,13 +22,7 @@ from guatu.ranking import trends
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 
-# Ladder decisions a leader follows: 通报, 约谈, 督办 and 督办单.
-LADDER_KINDS = ["notice", "summons", "supervision", "project_supervision"]
 EXPORT_PAGE = 500
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 async def _all_projects(pool: asyncpg.Pool, **filters: str | None) -> list[dict[str, Any]]:
@@ -126,70 +119,10 @@ async def export_xlsx(
 
 async def _ladders(pool: asyncpg.Pool) -> dict[str, Any]:
     try:
-        from guatu.ladder.models import LadderState
-        from guatu.ladder.rules import standing_of
-        from guatu.ranking.actions import ACTION_ZH, ActionKind
+        from guatu.ladder.queries import ladders_overview
     except ImportError as err:
         raise unavailable("ranking", str(err)) from None
-    async with pool.acquire() as conn:
-        standings = await conn.fetch(
-            "SELECT s.bureau, b.name_zh, b.name_en, s.state FROM ladder_standing s"
-            " LEFT JOIN bureaus b ON b.code = s.bureau ORDER BY s.bureau"
-        )
-        decisions = await conn.fetch(
-            "SELECT d.key, d.bureau, b.name_zh AS bureau_name, d.period, d.ruleset_id, d.kind,"
-            " d.level_before, d.level_after, d.project, d.order_id, d.deadline, d.lines_zh,"
-            " d.lines_en, d.decided_at FROM ladder_decisions d"
-            " LEFT JOIN bureaus b ON b.code = d.bureau WHERE d.kind = ANY($1::text[])"
-            " ORDER BY d.decided_at DESC, d.key LIMIT 50",
-            LADDER_KINDS,
-        )
-    levels: list[dict[str, Any]] = []
-    for row in standings:
-        standing = standing_of(LadderState.model_validate(_json(row["state"])))
-        for track in standing.tracks:
-            if track.level <= 0:
-                continue
-            levels.append(
-                {
-                    "bureau": row["bureau"],
-                    "name_zh": row["name_zh"] or row["bureau"],
-                    "name_en": row["name_en"] or row["bureau"],
-                    "track": track.track,
-                    "ruleset_id": track.ruleset_id,
-                    "kind": track.kind,
-                    "level": track.level,
-                    "level_zh": track.level_zh,
-                    "black_streak": track.black_streak,
-                    "red_streak": track.red_streak,
-                    "last_period": track.last_period,
-                    "open_orders": len(standing.open_orders),
-                }
-            )
-    levels.sort(key=lambda x: (-x["level"], -x["black_streak"], x["bureau"], x["track"]))
-    return {
-        "levels": levels,
-        "decisions": [
-            {
-                "key": d["key"],
-                "bureau": d["bureau"],
-                "bureau_name": d["bureau_name"] or d["bureau"],
-                "period": d["period"],
-                "ruleset_id": d["ruleset_id"],
-                "kind": d["kind"],
-                "kind_zh": ACTION_ZH[ActionKind(d["kind"])],
-                "level_before": d["level_before"],
-                "level_after": d["level_after"],
-                "project": d["project"],
-                "order_id": d["order_id"],
-                "deadline": d["deadline"].isoformat() if isinstance(d["deadline"], date) else None,
-                "lines_zh": _json(d["lines_zh"]),
-                "lines_en": _json(d["lines_en"]),
-                "decided_at": d["decided_at"].isoformat(),
-            }
-            for d in decisions
-        ],
-    }
+    return await ladders_overview(pool)
 
 
 @router.get(
