@@ -177,8 +177,9 @@ def notifications_from_recordset(source: str, *, duplicates: Duplicates) -> str:
     return recordset_insert_sql(NOTIFICATIONS, source, duplicates=duplicates)
 
 
-def _values(row: AuditRow | NotificationRow) -> tuple[Any, ...]:
-    return tuple(getattr(row, f.name) for f in fields(row))
+def _values(table: _Table, row: AuditRow | NotificationRow) -> tuple[Any, ...]:
+    """The row's values in the table's column order (the `$n` of `insert_sql`)."""
+    return tuple(getattr(row, name) for name in table.names)
 
 
 def recordset(rows: Sequence[AuditRow] | Sequence[NotificationRow]) -> list[dict[str, Any]]:
@@ -197,9 +198,9 @@ async def _write(
         return
     sql = insert_sql(table, duplicates=duplicates)
     if len(rows) == 1:
-        await conn.execute(sql, *_values(rows[0]))
+        await conn.execute(sql, *_values(table, rows[0]))
     else:
-        await conn.executemany(sql, [_values(row) for row in rows])
+        await conn.executemany(sql, [_values(table, row) for row in rows])
 
 
 async def write_audit(
