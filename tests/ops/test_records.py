@@ -186,6 +186,6 @@ async def test_the_recordset_insert_stores_what_the_row_insert_does(pool: asyncp
         assert tuple(await conn.fetchrow(statement, *sets)) == (1, 1)
         assert tuple(await conn.fetchrow(statement, *sets)) == (0, 0)  # skipped, not raised
         assert {**(await _audit(conn, by_row))[0], "key": by_set} == (await _audit(conn, by_set))[0]
-        assert {**(await _notice(conn, by_row))[0], "key": by_set} == (
-            await _notice(conn, by_set)
-        )[0]
+        assert {**(await _notice(conn, by_row))[0], "key": by_set} == (await _notice(conn, by_set))[
+            0
+        ]
