@@ -185,7 +185,9 @@ async def test_the_recordset_insert_stores_what_the_row_insert_does(pool: asyncp
         sets = (recordset([audit(by_set)]), recordset([notice(by_set)]))
         assert tuple(await conn.fetchrow(statement, *sets)) == (1, 1)
         assert tuple(await conn.fetchrow(statement, *sets)) == (0, 0)  # skipped, not raised
-        assert {**(await _audit(conn, by_row))[0], "key": by_set} == (await _audit(conn, by_set))[0]
-        assert {**(await _notice(conn, by_row))[0], "key": by_set} == (await _notice(conn, by_set))[
-            0
-        ]
+        (audit_row,), (audit_set,) = await _audit(conn, by_row), await _audit(conn, by_set)
+        (notice_row,), (notice_set,) = await _notice(conn, by_row), await _notice(conn, by_set)
+    assert {**audit_row, "key": by_set} == audit_set
+    assert {**notice_row, "key": by_set} == notice_set
+    assert audit_set["before"] == {"n": 1, "list": [1, "二"]}
+    assert audit_set["at"] == AT
