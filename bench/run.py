@@ -40,6 +40,10 @@ from workflows.project_lifecycle import ProjectLifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
+# The simulated programme clock: one business year in this many real seconds. The figure is
+# the real time a simulated year takes with every report and step applied and nothing refused,
+# so the clock must run at least as fast as the target (issue 10: one year ≤ 60 s).
+SIM_YEAR_SECONDS = 100.0
 
 
 def free_port() -> int:
@@ -338,6 +342,7 @@ class Bench:
             await wait_projected(self.pool, "BA-", 243, timeout=60)
             raw_big = await self.raw_starts(raw, big - 243, "RawTimer")
             raw_drain = await raw.wait_idle(300)
+            raw_all_done = (big - 243) / raw_big + raw_drain
             started = time.perf_counter()
             guatu_big = await self.guatu_starts(guatu, big - 243, "BB-")
             guatu_drain = await wait_projected(self.pool, "B", big, timeout=600)
@@ -360,6 +365,11 @@ class Bench:
             f"guatu_starts_per_s_{big}": round(guatu_big, 1),
             f"ratio_{big}": round(guatu_big / raw_big, 2),
             f"guatu_on_chart_per_s_{big}": round((big - 243) / guatu_on_chart, 1),
+            # Issue 10: every imported project on the chart (projected and indexed) within
+            # 1.2 × the time the raw platform takes to start and drain the same starts.
+            "raw_all_done_s": round(raw_all_done, 1),
+            "guatu_on_chart_s": round(guatu_on_chart, 1),
+            "on_chart_ratio": round(guatu_on_chart / raw_all_done, 2),
             "target": "≥ 0.70",
         }
         self.figures["memory"] = {
@@ -371,7 +381,7 @@ class Bench:
             "raw_kib_per_workflow": round((raw_rss - raw_idle) / big, 1),
             "guatu_kib_per_workflow": round((guatu_rss - guatu_idle) / big, 1),
             "ratio": round(guatu_rss / raw_rss, 2),
-            "target": "≤ 2.0",
+            "target": "≤ 1.5",
         }
 
     async def measure_updates(self) -> None:
@@ -555,7 +565,7 @@ class Bench:
             )
 
     async def measure_queries(self, client: Client, dsn: str) -> None:
-        """Leader queries through the HTTP API on a read model of 10,000 projects (seeded) with
+        """Leader queries through the HTTP API on a seeded read model (100,000 projects) with
         a published round: the rankings and filtered project lists."""
         pool = await db.create_pool(dsn, 2, 10)
         try:
@@ -729,12 +739,13 @@ class Bench:
 
     async def measure_ranking(self, rounds: bool = True, queries: bool = True) -> None:
         """A full monthly round (freeze, score, rank, lists, ladders, notices) per size; the
-        leader queries run on the 10,000-project read model once its round is published. At the
+        leader queries run on the 100,000-project read model (issue 10; 2,000 in quick mode)
+        once its round is published. At the
         largest size, the workflow-task latency of the round's worker is probed while idle and
         while the round computes."""
         from guatu.ranking.messages import RankingRoundInput
 
-        query_size = 2_000 if self.quick else 10_000
+        query_size = 2_000 if self.quick else 100_000
         sizes = [243, 2_000] if self.quick else [243, 10_000, 100_000]
         if not rounds:
             sizes = [query_size]
@@ -895,7 +906,10 @@ class Bench:
         guatu = WorkerProcess(self.target, self.dsn, "guatu")
         try:
             config = SimulationConfig(
-                start_year=self.year, months=months, year_seconds=100, code_prefix="SIM-"
+                start_year=self.year,
+                months=months,
+                year_seconds=SIM_YEAR_SECONDS,
+                code_prefix="SIM-",
             )
             sim = ProgrammeSimulation(
                 self.client,
@@ -916,7 +930,7 @@ class Bench:
             "steps": report.steps_sent,
             "refused": report.refused,
             "max_driver_lag_business_days": report.max_lag_business_days,
-            "target": "one simulated year ≤ 120 s",
+            "target": "one simulated year ≤ 60 s",
         }
 
     async def measure_ladder_payload(self) -> None:
@@ -956,6 +970,15 @@ class Bench:
                     i["target"],
                 )
             )
+            if "on_chart_ratio" in i:
+                rows.append(
+                    (
+                        f"import {n}: all on the chart (s)",
+                        f"{i['guatu_on_chart_s']}",
+                        f"{i['raw_all_done_s']} raw started and drained → ×{i['on_chart_ratio']}",
+                        "≤ 1.2 × raw",
+                    )
+                )
         if "http_report" in f:
             h = f["http_report"]
             rows.append(
