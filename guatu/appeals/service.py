@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,7 +32,7 @@ from guatu.core import constants as c
 from guatu.core.clock import business_now
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import UnknownRuleSet, load_ruleset
 
@@ -144,19 +144,14 @@ async def file_appeal(
     try:
         return await _file(client, pool, filing, task_queue, clock)
     except InputRejected as err:
-        rejected = Rejected(err.code, err.zh, err.en)
-        await audit_rejection(
-            pool,
-            None,
+        where = RefusalAudit(
             f"appeal:file:{filing.item.value}",
             filing.idempotency_key,
             filing.actor,
             filing.bureau,
-            rejected,
             channel,
-            filing.model_dump(mode="json"),
         )
-        raise rejected from None
+        raise await refuse(pool, err, where, filing.model_dump(mode="json")) from None
 
 
 async def _file(
@@ -251,45 +246,34 @@ async def decide_appeal(
 ) -> AppealView:
     """A leader's decision. A refusal raises `Rejected` and is audited; acceptance is audited
     by the workflow."""
-    handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
-    try:
-        view: AppealView = await handle.execute_update(
-            c.UPDATE_APPEAL_DECIDE,
-            data,
-            id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
-            result_type=AppealView,
-        )
-        return view
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+
+    async def gone() -> Rejected:
         # No such appeal, or its workflow has ended: it was decided and its revision published.
         row = await get_appeal(pool, appeal)
         if row is None:
-            rejected = Rejected("appeal_not_found", f"没有申诉 {appeal}", f"no appeal {appeal}")
-        else:
-            rejected = Rejected(
-                "already_decided",
-                f"申诉 {appeal} 已决定（{row['status']}）",
-                f"appeal {appeal} was already decided ({row['status']})",
-            )
-    bureau = await _bureau_of(pool, appeal)
-    await audit_rejection(
-        pool,
-        None,
-        f"appeal:{data.decision.value}",
-        data.idempotency_key,
-        data.actor,
-        bureau,
-        rejected,
-        channel,
-        data.model_dump(mode="json"),
+            return Rejected("appeal_not_found", f"没有申诉 {appeal}", f"no appeal {appeal}")
+        return Rejected(
+            "already_decided",
+            f"申诉 {appeal} 已决定（{row['status']}）",
+            f"appeal {appeal} was already decided ({row['status']})",
+        )
+
+    async def audit() -> RefusalAudit:
+        bureau = await _bureau_of(pool, appeal)
+        return RefusalAudit(
+            f"appeal:{data.decision.value}", data.idempotency_key, data.actor, bureau, channel
+        )
+
+    return await execute_refusable_update(
+        client.get_workflow_handle(c.appeal_workflow_id(appeal)),
+        c.UPDATE_APPEAL_DECIDE,
+        data,
+        AppealView,
+        update_id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
+        pool=pool,
+        audit=audit,
+        gone=gone,
     )
-    raise rejected from None
 
 
 async def _bureau_of(pool: asyncpg.Pool, appeal: str) -> str:

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,7 +31,7 @@ from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
 from guatu.society.book import (
     HORIZON_DAYS,
     check_text,
@@ -166,19 +166,15 @@ async def submit_observation(
     try:
         return await _submit(client, pool, filing, task_queue, clock, calendar, rules)
     except InputRejected as err:
-        rejected = Rejected(err.code, err.zh, err.en)
-        await audit_rejection(
-            pool,
-            filing.target if filing.target_kind is TargetKind.PROJECT else None,
+        where = RefusalAudit(
             "observation:file",
             filing.idempotency_key,
             f"observer:{filing.observer}",
             "",
-            rejected,
             channel,
-            _audit_body(filing),
+            filing.target if filing.target_kind is TargetKind.PROJECT else None,
         )
-        raise rejected from None
+        raise await refuse(pool, err, where, _audit_body(filing)) from None
 
 
 async def _submit(
@@ -333,48 +329,44 @@ async def _update(
     actor: str,
     channel: str,
 ) -> ObservationView:
-    handle = client.get_workflow_handle(observation_workflow_id(observation))
-    try:
-        view: ObservationView = await handle.execute_update(
-            update, data, id=f"{action}:{data.idempotency_key}", result_type=ObservationView
-        )
-        return view
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+    async def gone() -> Rejected:
         row = await get_observation(pool, observation)
         if row is None:
-            rejected = Rejected(
+            return Rejected(
                 "observation_not_found",
                 f"没有市民观察 {observation}",
                 f"no citizen observation {observation}",
             )
-        else:
-            rejected = Rejected(
-                "observation_closed",
-                f"市民观察 {observation} 已办结",
-                f"citizen observation {observation} is closed",
-            )
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT bureau, target_kind, target FROM observations WHERE id = $1", observation
+        return Rejected(
+            "observation_closed",
+            f"市民观察 {observation} 已办结",
+            f"citizen observation {observation} is closed",
         )
-    await audit_rejection(
-        pool,
-        row["target"] if row and row["target_kind"] == "project" else None,
-        f"observation:{action}",
-        data.idempotency_key,
-        actor,
-        row["bureau"] if row else "",
-        rejected,
-        channel,
-        data.model_dump(mode="json"),
+
+    async def audit() -> RefusalAudit:
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT bureau, target_kind, target FROM observations WHERE id = $1", observation
+            )
+        return RefusalAudit(
+            f"observation:{action}",
+            data.idempotency_key,
+            actor,
+            row["bureau"] if row else "",
+            channel,
+            row["target"] if row and row["target_kind"] == "project" else None,
+        )
+
+    return await execute_refusable_update(
+        client.get_workflow_handle(observation_workflow_id(observation)),
+        update,
+        data,
+        ObservationView,
+        update_id=f"{action}:{data.idempotency_key}",
+        pool=pool,
+        audit=audit,
+        gone=gone,
     )
-    raise rejected from None
 
 
 async def reply_observation(
