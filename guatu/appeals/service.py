@@ -30,6 +30,7 @@ from guatu.appeals.models import (
 )
 from guatu.core import constants as c
 from guatu.core.clock import business_now
+from guatu.core.pages import read_page
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
@@ -322,19 +323,10 @@ async def list_appeals(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Appeals, newest first; `bureau` scopes a bureau to its own."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("status", status), ("period", period)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM appeals{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY filed_at DESC, id LIMIT {int(limit)} OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    filters = (("bureau", bureau), ("status", status), ("period", period))
+    return await read_page(
+        pool, _VIEW, "appeals", filters, order_by="filed_at DESC, id", limit=limit, offset=offset
+    )
 
 
 __all__ = [

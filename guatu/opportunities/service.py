@@ -31,6 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
+from guatu.core.pages import read_page
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import (
@@ -370,20 +371,15 @@ async def list_opportunities(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Opportunities, newest first; `bureau` scopes a bureau to its own."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("status", status)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM opportunities{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY published_at DESC, id LIMIT {int(limit)}"
-            f" OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    return await read_page(
+        pool,
+        _VIEW,
+        "opportunities",
+        (("bureau", bureau), ("status", status)),
+        order_by="published_at DESC, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def list_interests(
@@ -396,20 +392,15 @@ async def list_interests(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Expressions of interest, the nearest answer deadline first; `bureau` scopes a bureau."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("opportunity_id", opportunity), ("status", status)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM opportunity_interests{clause}", *args)
-        rows = await conn.fetch(
-            f"{_INTEREST_VIEW}{clause} ORDER BY respond_due, id LIMIT {int(limit)}"
-            f" OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    return await read_page(
+        pool,
+        _INTEREST_VIEW,
+        "opportunity_interests",
+        (("bureau", bureau), ("opportunity_id", opportunity), ("status", status)),
+        order_by="respond_due, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def get_interest(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:

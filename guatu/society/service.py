@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
+from guatu.core.pages import read_page
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
@@ -460,24 +461,16 @@ async def list_observations(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Observations, newest first; `bureau` / `observer` scope a caller to its own."""
-    where, args = [], []
-    for column, value in (
-        ("bureau", bureau),
-        ("observer", observer),
-        ("target", target),
-        ("status", status),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM observations{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY filed_at DESC, id LIMIT {int(limit)} OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    filters = (("bureau", bureau), ("observer", observer), ("target", target), ("status", status))
+    return await read_page(
+        pool,
+        _VIEW,
+        "observations",
+        filters,
+        order_by="filed_at DESC, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def get_photo(pool: asyncpg.Pool, observation: str, seq: int) -> tuple[str, bytes] | None:
