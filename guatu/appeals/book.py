@@ -38,7 +38,7 @@ from guatu.appeals.models import (
     Decision,
     ReviseResult,
 )
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import business_now, local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU, appeal_workflow_id
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.lifecycle.rules.validation import InputRejected
@@ -97,9 +97,9 @@ def deadlines(
         filed_on=filed_on,
         decision_due=due,
         remind_at=local_start(remind_on) if rules.reminder_days else None,
-        escalate_at=local_start(due + timedelta(days=1)),
+        escalate_at=past_due_at(due),
         office_due=office_due,
-        office_overdue_at=local_start(office_due + timedelta(days=1)),
+        office_overdue_at=past_due_at(office_due),
         explain=explain,
     )
 
@@ -366,7 +366,7 @@ class AppealBook:
         return None
 
     def _office_overdue_at(self) -> datetime:
-        return local_start(self.v.office_due + timedelta(days=1))
+        return past_due_at(self.v.office_due)
 
     def process_due(self) -> None:
         """Fire every deadline event that has come, each once, in order."""

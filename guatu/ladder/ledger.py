@@ -8,10 +8,10 @@ Only reads time through the `now` it is given (`workflow.now` in a run): determi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import business_now, local_date, past_due_at
 from guatu.ladder.checks import record_key
 from guatu.ladder.models import (
     HEAD_FIELDS,
@@ -221,11 +221,7 @@ class LadderLedger:
 
     def next_due(self) -> datetime | None:
         """When the earliest open order falls overdue (the start of the day after its due)."""
-        dues = [
-            local_start(o.due + timedelta(days=1))
-            for o in self.s.orders.values()
-            if o.status is OrderStatus.OPEN
-        ]
+        dues = [past_due_at(o.due) for o in self.s.orders.values() if o.status is OrderStatus.OPEN]
         return min(dues, default=None)
 
 

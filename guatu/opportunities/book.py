@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import business_now, local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.lifecycle.rules.validation import InputRejected
@@ -79,7 +79,7 @@ def interest_id(opportunity: str, uscc: str) -> str:
 
 def closes_at(closes_on: date) -> datetime:
     """Interest is taken up to the end of the closing day (Wenjiang time)."""
-    return local_start(closes_on + timedelta(days=1))
+    return past_due_at(closes_on)
 
 
 def check_publish(data: PublishInput, today: date, rules: OpportunityRules) -> None:
@@ -119,9 +119,9 @@ def interest_deadlines(
         submitted_on=start,
         respond_due=due,
         remind_at=local_start(remind_on) if remind_on and remind_on > start else None,
-        overdue_at=local_start(due + timedelta(days=1)),
+        overdue_at=past_due_at(due),
         office_due=office_due,
-        escalate_at=local_start(office_due + timedelta(days=1)),
+        escalate_at=past_due_at(office_due),
         explain=cal.explain(start, rules.response_days, unit),
     )
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import business_now, local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU
 from guatu.lifecycle.models import AuditEntry, Notice
 from guatu.lifecycle.rules.validation import InputRejected
@@ -271,15 +271,15 @@ class ObservationBook:
             return None
         if v.status is ObservationStatus.ESCALATED:
             if v.office_overdue_at is None and v.office_due is not None:
-                return local_start(v.office_due + timedelta(days=1))
+                return past_due_at(v.office_due)
             return None
         if v.replied_at is None:
             assert v.reply_due is not None
             if v.remind_on is not None and v.reminded_at is None:
                 return local_start(v.remind_on)
-            return local_start(v.reply_due + timedelta(days=1))
+            return past_due_at(v.reply_due)
         if v.rated_at is None and v.rating_due is not None:
-            return local_start(v.rating_due + timedelta(days=1))
+            return past_due_at(v.rating_due)
         return None
 
     def process_due(self) -> None:
