@@ -30,7 +30,7 @@ from guatu.appeals.models import (
 )
 from guatu.core import constants as c
 from guatu.core.clock import business_now
-from guatu.core.pages import read_page
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
@@ -292,9 +292,7 @@ _VIEW = (
 
 
 async def get_appeal(pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", appeal)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, appeal)
 
 
 async def find_appeal(client: Client, pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
-"""One page of a read-model table: the filtered count and the rows, for the doors' list calls.
+"""Reading a request's read-model table for the doors: one row by id, or one page of a list.
 
-Owns the one way a list of appeals, observations, opportunities, interests or evaluations is
-read: the filters that are given (None: not filtered) joined with AND as numbered parameters,
-`count(*)` over the same filters, then one page in a stable order.
+Owns the one way an appeal, observation, opportunity or interest row is read by its id
+(`read_row`), and the one way a list of them (or of evaluations) is read (`read_page`): the
+filters that are given (None: not filtered) joined with AND as numbered parameters, `count(*)`
+over the same filters, then one page in a stable order.
 """
 
 from __future__ import annotations
@@ -45,3 +46,10 @@ async def read_page(
             *args,
         )
     return {"total": total, "items": [dict(r) for r in rows]}
+
+
+async def read_row(pool: asyncpg.Pool, select: str, key: str) -> dict[str, Any] | None:
+    """The row of `select` (a `SELECT … FROM table` with an `id` column) whose id is `key`."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(f"{select} WHERE id = $1", key)
+    return dict(row) if row else None

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
-from guatu.core.pages import read_page
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import (
@@ -271,9 +271,7 @@ async def express_interest(
 
 
 async def _interest_row(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_INTEREST_VIEW} WHERE id = $1", interest)
-    return dict(row) if row else None
+    return await read_row(pool, _INTEREST_VIEW, interest)
 
 
 def _interest_gone(interest: str, row: dict[str, Any] | None) -> Rejected:
@@ -289,34 +287,48 @@ def _interest_gone(interest: str, row: dict[str, Any] | None) -> Rejected:
 async def respond(
     client: Client, pool: asyncpg.Pool, interest: str, data: RespondInput, *, channel: str = "api"
 ) -> InterestView:
-    row = await _interest_row(pool, interest)
-    return await execute_refusable_update(
-        client.get_workflow_handle(interest_workflow_id(interest)),
-        c.UPDATE_INTEREST_RESPOND,
-        data,
-        InterestView,
-        update_id=f"respond:{data.idempotency_key}",
-        pool=pool,
-        audit=RefusalAudit(
-            "interest:respond", data.idempotency_key, data.actor, data.bureau, channel
-        ),
-        gone=_rejected(_interest_gone(interest, row)),
+    return await _interest_update(
+        client, pool, interest, c.UPDATE_INTEREST_RESPOND, data, "respond", "respond", channel
     )
 
 
 async def record_outcome(
     client: Client, pool: asyncpg.Pool, interest: str, data: OutcomeInput, *, channel: str = "api"
 ) -> InterestView:
+    return await _interest_update(
+        client,
+        pool,
+        interest,
+        c.UPDATE_INTEREST_OUTCOME,
+        data,
+        "outcome",
+        data.outcome.value,
+        channel,
+    )
+
+
+async def _interest_update(
+    client: Client,
+    pool: asyncpg.Pool,
+    interest: str,
+    update: str,
+    data: RespondInput | OutcomeInput,
+    what: str,
+    action: str,
+    channel: str,
+) -> InterestView:
+    """The responsible bureau's Update on an interest (update id `<what>:<key>`, audit action
+    `interest:<action>`); an ended workflow: not found, or its outcome already recorded."""
     row = await _interest_row(pool, interest)
     return await execute_refusable_update(
         client.get_workflow_handle(interest_workflow_id(interest)),
-        c.UPDATE_INTEREST_OUTCOME,
+        update,
         data,
         InterestView,
-        update_id=f"outcome:{data.idempotency_key}",
+        update_id=f"{what}:{data.idempotency_key}",
         pool=pool,
         audit=RefusalAudit(
-            f"interest:{data.outcome.value}", data.idempotency_key, data.actor, data.bureau, channel
+            f"interest:{action}", data.idempotency_key, data.actor, data.bureau, channel
         ),
         gone=_rejected(_interest_gone(interest, row)),
     )
@@ -339,9 +351,7 @@ _INTEREST_VIEW = (
 
 
 async def get_opportunity(pool: asyncpg.Pool, opportunity: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", opportunity)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, opportunity)
 
 
 async def find_opportunity(

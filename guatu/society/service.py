@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
-from guatu.core.pages import read_page
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
@@ -426,9 +426,7 @@ _VIEW = (
 
 
 async def get_observation(pool: asyncpg.Pool, observation: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", observation)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, observation)
 
 
 async def find_observation(
