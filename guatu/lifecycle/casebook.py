@@ -10,7 +10,9 @@ deadline; their books decide, and this base owns the bookkeeping those decisions
 - the notices and audit entries of the pending batch, keyed `<prefix>:<id>:<suffix>`
   (`_notify`, `_audit_entry`) and handed over by `take_batch`;
 - the idempotency memory of the request's Updates: the first answer to a key, kept for
-  `SEEN_KEPT` keys (`_first`, `_remember`, `remember`).
+  `SEEN_KEPT` keys (`_first`, `_remember`, `remember`);
+- the shapes of a request's durable state and of the batch one persist writes (`CaseState`,
+  `CaseBatch`: each request's own models are these with its input and view).
 
 What differs stays in each book: the deadline steps and their texts, the checks, the decisions.
 Nothing here reads a clock or a database: deterministic, so a book runs inside a workflow.
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from guatu.core.clock import business_now
 from guatu.lifecycle.models import AuditEntry, Notice, ProgrammeClock
@@ -32,6 +34,25 @@ SEEN_KEPT = 50  # Update answers a request remembers (the state carries them)
 Log = Callable[[str, dict[str, Any]], None]
 V = TypeVar("V", bound=BaseModel)
 B = TypeVar("B", bound=BaseModel)
+I = TypeVar("I", bound=BaseModel)  # noqa: E741
+
+
+class CaseState(BaseModel, Generic[I, V]):
+    """A request's durable state: its input, its view (the read model's row), the answers it
+    remembers by idempotency key, and notices not yet handed to the outbox."""
+
+    input: I
+    view: V
+    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pending_notices: list[Notice] = Field(default_factory=list)
+
+
+class CaseBatch(BaseModel, Generic[V]):
+    """What one persist of a request writes: its row, its audit entries and its notices."""
+
+    view: V
+    audit: list[AuditEntry] = Field(default_factory=list)
+    notices: list[Notice] = Field(default_factory=list)
 
 
 def remember(
