@@ -289,32 +289,19 @@ class AppealBook(CaseBook[AppealView, AppealBatch]):
 
     # -- deadlines ----------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Reminder (unless escalated), escalation, then the office's overdue; none once
+        decided."""
         v = self.v
         if self.decided:
             return None
         if v.remind_at is not None and v.reminded_at is None and v.escalated_at is None:
-            return v.remind_at
+            return v.remind_at, self._remind
         if v.escalated_at is None:
-            return v.escalate_at
+            return v.escalate_at, self._escalate
         if v.office_overdue_at is None:
-            return self._office_overdue_at()
+            return past_due_at(v.office_due), self._office_overdue
         return None
-
-    def _office_overdue_at(self) -> datetime:
-        return past_due_at(self.v.office_due)
-
-    def process_due(self) -> None:
-        """Fire every deadline event that has come, each once, in order."""
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.remind_at is not None and v.reminded_at is None and v.escalated_at is None:
-                self._remind()
-            elif v.escalated_at is None:
-                self._escalate()
-            else:
-                self._office_overdue()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v

@@ -7,6 +7,9 @@ deadline; their books decide, and this base owns the bookkeeping those decisions
 
 - the business time (`bnow`, on the request's programme clock, from the `now` it is given);
 - the version bump that marks the book dirty and wakes the run loop (`_changed`);
+- the deadline loop: `next_due` and `process_due` over the book's own `_next_step` (when the
+  next deadline step falls due and what it does: a reminder, an overdue notice, an
+  escalation), each step fired once, in order;
 - the notices and audit entries of the pending batch, keyed `<prefix>:<id>:<suffix>`
   (`_notify`, `_audit_entry`) and handed over by `take_batch`;
 - the idempotency memory of the request's Updates: the first answer to a key, kept for
@@ -103,6 +106,22 @@ class CaseBook(Generic[V, B]):
         self.s.view.version += 1
         self.dirty = True
         self.wake = True
+
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """The next deadline step still to fire: when it falls due and what it does (None: no
+        more). A step records that it fired, so the next call answers the step after it."""
+        return None
+
+    def next_due(self) -> datetime | None:
+        """When the run's timer should next wake this book (None: no deadline left)."""
+        step = self._next_step()
+        return step[0] if step else None
+
+    def process_due(self) -> None:
+        """Fire every deadline step that has come, each once, in order."""
+        while (step := self._next_step()) is not None and step[0] <= self.bnow():
+            step[1]()
+            self._changed()
 
     def _key(self, suffix: str) -> str:
         return f"{self.key_prefix}:{self.s.view.id}:{suffix}"

@@ -440,28 +440,18 @@ class InterestBook(CaseBook[InterestView, InterestBatch]):
 
     # -- deadlines --------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Reminder (unless overdue), overdue (催办), then the escalation; none once answered."""
         v = self.v
         if self.answered:
             return None
         if v.remind_at is not None and v.reminded_at is None and v.overdue_notified_at is None:
-            return v.remind_at
+            return v.remind_at, self._remind
         if v.overdue_notified_at is None:
-            return v.overdue_at
+            return v.overdue_at, self._overdue
         if v.escalated_at is None:
-            return v.escalate_at
+            return v.escalate_at, self._escalate
         return None
-
-    def process_due(self) -> None:
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.remind_at is not None and v.reminded_at is None and v.overdue_notified_at is None:
-                self._remind()
-            elif v.overdue_notified_at is None:
-                self._overdue()
-            else:
-                self._escalate()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v

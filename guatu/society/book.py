@@ -208,36 +208,24 @@ class ObservationBook(CaseBook[ObservationView, ObservationBatch]):
 
     # -- deadlines ----------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Escalated: the office's overdue. Unanswered: the reminder, then overdue (which
+        escalates). Answered: closing unrated once the rating is due. None once finished."""
         v = self.v
         if self.finished:
             return None
         if v.status is ObservationStatus.ESCALATED:
             if v.office_overdue_at is None and v.office_due is not None:
-                return past_due_at(v.office_due)
+                return past_due_at(v.office_due), self._office_overdue
             return None
         if v.replied_at is None:
             assert v.reply_due is not None
             if v.remind_on is not None and v.reminded_at is None:
-                return local_start(v.remind_on)
-            return past_due_at(v.reply_due)
+                return local_start(v.remind_on), self._remind
+            return past_due_at(v.reply_due), self._overdue
         if v.rated_at is None and v.rating_due is not None:
-            return past_due_at(v.rating_due)
+            return past_due_at(v.rating_due), self._close_unrated
         return None
-
-    def process_due(self) -> None:
-        """Fire every deadline event that has come, each once, in order."""
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.status is ObservationStatus.ESCALATED:
-                self._office_overdue()
-            elif v.replied_at is None and v.remind_on is not None and v.reminded_at is None:
-                self._remind()
-            elif v.replied_at is None:
-                self._overdue()
-            else:
-                self._close_unrated()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v
