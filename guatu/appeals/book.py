@@ -43,6 +43,7 @@ from guatu.lifecycle.casebook import CaseBook, Log
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.models import AppealRules
 from guatu.workdays import UNIT_EN, UNIT_ZH, WorkCalendar, default_calendar
+from guatu.workdays.ladder import deadline_days
 
 # Token roles that may decide an appeal (the API's leader token; the CLI acts as a leader).
 DECIDER_ROLES = ("leader",)
@@ -79,20 +80,20 @@ def deadlines(
     after it. Escalation and overdue start at the beginning of the next calendar day."""
     filed_on = local_date(filed_at)
     work = _calendar(rules, cal)
-    if work is None:
-        due = filed_on + timedelta(days=rules.decision_days)
-        office_due = due + timedelta(days=rules.escalation_days)
-        remind_on = due - timedelta(days=rules.reminder_days)
-        explain = ""
-    else:
-        due = work.add(filed_on, rules.decision_days, "working")
-        office_due = work.add(due, rules.escalation_days, "working")
-        remind_on = work.add(due, -rules.reminder_days, "working")
-        explain = work.explain(filed_on, rules.decision_days, "working")
+    ladder = deadline_days(
+        filed_on,
+        rules.decision_days,
+        rules.reminder_days,
+        rules.escalation_days,
+        "calendar" if work is None else "working",
+        work,
+    )
+    due, office_due = ladder.due, ladder.office_due
+    explain = "" if work is None else work.explain(filed_on, rules.decision_days, "working")
     return AppealDeadlines(
         filed_on=filed_on,
         decision_due=due,
-        remind_at=local_start(remind_on) if rules.reminder_days else None,
+        remind_at=local_start(ladder.remind_on) if ladder.remind_on else None,
         escalate_at=past_due_at(due),
         office_due=office_due,
         office_overdue_at=past_due_at(office_due),

@@ -50,6 +50,7 @@ from guatu.opportunities.models import (
 )
 from guatu.opportunities.uscc import check_uscc
 from guatu.workdays import UNIT_ZH, WorkCalendar, default_calendar
+from guatu.workdays.ladder import deadline_days
 
 CLOSER_ROLES = ("manager",)
 ANSWER_ROLES = ("bureau",)
@@ -108,9 +109,10 @@ def interest_deadlines(
     start = local_date(submitted_at)
     unit = rules.day_unit
     cal = cal or default_calendar()
-    due = cal.add(start, rules.response_days, unit)
-    office_due = cal.add(due, rules.escalation_days, unit)
-    remind_on = cal.add(due, -rules.reminder_days, unit) if rules.reminder_days else None
+    ladder = deadline_days(
+        start, rules.response_days, rules.reminder_days, rules.escalation_days, unit, cal
+    )
+    due, office_due, remind_on = ladder.due, ladder.office_due, ladder.remind_on
     return InterestDeadlines(
         submitted_on=start,
         respond_due=due,
