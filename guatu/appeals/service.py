@@ -14,8 +14,6 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.appeals.book import appeal_id, check_filing_text, check_window, deadlines
@@ -33,7 +31,13 @@ from guatu.core.clock import business_now
 from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
+from guatu.lifecycle.service import (
+    RefusalAudit,
+    Rejected,
+    execute_refusable_update,
+    refuse,
+    start_request,
+)
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import UnknownRuleSet, load_ruleset
 
@@ -207,20 +211,17 @@ async def _file(
             # Working days are counted here, once, on the working-day calendar.
             deadlines=deadlines(now, rules) if rules.day_unit == "working" else None,
         )
-        try:
-            handle = await client.start_workflow(
-                c.APPEAL_WORKFLOW,
-                data,
-                id=c.appeal_workflow_id(aid),
-                task_queue=task_queue,
-                result_type=AppealView,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            view: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
-            return view
-        except WorkflowAlreadyStartedError:
-            pass
+        started = await start_request(
+            client,
+            c.APPEAL_WORKFLOW,
+            data,
+            workflow_id=c.appeal_workflow_id(aid),
+            task_queue=task_queue,
+            view_type=AppealView,
+            query=c.QUERY_APPEAL,
+        )
+        if started is not None:
+            return started
     # Started before (by this filing, retried, or by another one on the same item).
     first: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
     if first.filing_key == filing.idempotency_key:

@@ -386,6 +386,35 @@ async def execute_refusable_update(
     raise await refuse(pool, rejected, where, body) from None
 
 
+async def start_request(
+    client: Client,
+    workflow: str,
+    data: BaseModel,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    view_type: type[T],
+    query: str,
+) -> T | None:
+    """Start a durable request's workflow under its business key (`workflow_id`: one run per
+    key, ever) and answer its first view (`query`); None if that key was started before (the
+    door then finds out by whom: a retry of the same filing, or another)."""
+    try:
+        handle = await client.start_workflow(
+            workflow,
+            data,
+            id=workflow_id,
+            task_queue=task_queue,
+            result_type=view_type,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return None
+    view: T = await handle.query(query, result_type=view_type)
+    return view
+
+
 def update_name(update: str | UpdateMethodMultiParam[..., Any]) -> str:
     """The name a lifecycle Update is registered under (its audit action)."""
     if isinstance(update, str):
@@ -535,6 +564,7 @@ __all__ = [
     "gather_limited",
     "project_status",
     "send_update",
+    "start_request",
     "update_name",
     "write_through",
     "StartDecision",

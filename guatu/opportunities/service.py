@@ -25,8 +25,6 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
@@ -39,6 +37,7 @@ from guatu.lifecycle.service import (
     Rejected,
     execute_refusable_update,
     refuse,
+    start_request,
 )
 from guatu.opportunities.book import (
     check_publish,
@@ -144,22 +143,17 @@ async def publish(
             rules=rules,
             clock=clock or ProgrammeClock(),
         )
-        try:
-            handle = await client.start_workflow(
-                c.OPPORTUNITY_WORKFLOW,
-                listing,
-                result_type=OpportunityView,
-                id=listing_workflow_id(oid),
-                task_queue=task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            view: OpportunityView = await handle.query(
-                c.QUERY_OPPORTUNITY, result_type=OpportunityView
-            )
-            return view
-        except WorkflowAlreadyStartedError:
-            pass
+        started = await start_request(
+            client,
+            c.OPPORTUNITY_WORKFLOW,
+            listing,
+            workflow_id=listing_workflow_id(oid),
+            task_queue=task_queue,
+            view_type=OpportunityView,
+            query=c.QUERY_OPPORTUNITY,
+        )
+        if started is not None:
+            return started
         first = await find_opportunity(client, pool, oid)
         if first is not None and first.publish_key == data.idempotency_key:
             return first.model_copy(update={"duplicate": True})

@@ -23,8 +23,6 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
@@ -32,7 +30,13 @@ from guatu.core.clock import business_now, local_date
 from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update, refuse
+from guatu.lifecycle.service import (
+    RefusalAudit,
+    Rejected,
+    execute_refusable_update,
+    refuse,
+    start_request,
+)
 from guatu.society.book import (
     HORIZON_DAYS,
     check_text,
@@ -247,30 +251,24 @@ async def _submit(
         oid = f"{stem}-{n}"
         if oid in used or not await _reserve_photos(pool, oid, filing, refs):
             continue
-        handle = client.get_workflow_handle(observation_workflow_id(oid))
-        try:
-            # By name (guatu.core.constants): the domain never imports workflow code.
-            handle = await client.start_workflow(
-                c.OBSERVATION_WORKFLOW,
-                data.model_copy(update={"observation_id": oid}),
-                id=observation_workflow_id(oid),
-                task_queue=task_queue,
-                result_type=ObservationView,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            owner: ObservationView = await handle.query(
-                c.QUERY_OBSERVATION, result_type=ObservationView
-            )
-            if owner.filing_key == filing.idempotency_key and owner.observer == filing.observer:
-                return owner.model_copy(update={"duplicate": True})
-            await _release_photos(pool, oid, owner, refs)
-            continue
-        started: ObservationView = await handle.query(
-            c.QUERY_OBSERVATION, result_type=ObservationView
+        # By name (guatu.core.constants): the domain never imports workflow code.
+        started = await start_request(
+            client,
+            c.OBSERVATION_WORKFLOW,
+            data.model_copy(update={"observation_id": oid}),
+            workflow_id=observation_workflow_id(oid),
+            task_queue=task_queue,
+            view_type=ObservationView,
+            query=c.QUERY_OBSERVATION,
         )
-        return started
+        if started is not None:
+            return started
+        owner: ObservationView = await client.get_workflow_handle(
+            observation_workflow_id(oid)
+        ).query(c.QUERY_OBSERVATION, result_type=ObservationView)
+        if owner.filing_key == filing.idempotency_key and owner.observer == filing.observer:
+            return owner.model_copy(update={"duplicate": True})
+        await _release_photos(pool, oid, owner, refs)
     raise InputRejected(
         "daily_limit",
         f"同一观察员每天对同一{'项目' if filing.target_kind is TargetKind.PROJECT else '场景'}"
