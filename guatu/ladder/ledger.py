@@ -25,6 +25,7 @@ from guatu.ladder.models import (
 )
 from guatu.ladder.notices import decision_notices
 from guatu.ladder.rules import orders_to_forget, standing_of
+from guatu.lifecycle.casebook import remember
 from guatu.lifecycle.models import AuditEntry
 from guatu.ranking.actions import OrderStatus
 
@@ -140,10 +141,7 @@ class LadderLedger:
         if self.s.bounded:
             result = compact_result(key, result)
             self._seen.append(key)
-        seen[key] = result
-        if len(seen) > SEEN_KEPT:
-            for old in list(seen)[: len(seen) - SEEN_KEPT]:
-                del seen[old]
+        remember(seen, key, result, SEEN_KEPT)
 
     def _input_key(self, data: RecordPeriodInput) -> str:
         o = data.outcome

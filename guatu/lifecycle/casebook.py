@@ -38,6 +38,7 @@ Log = Callable[[str, dict[str, Any]], None]
 V = TypeVar("V", bound=BaseModel)
 B = TypeVar("B", bound=BaseModel)
 I = TypeVar("I", bound=BaseModel)  # noqa: E741
+A = TypeVar("A")
 
 
 class CaseState(BaseModel, Generic[I, V]):
@@ -58,10 +59,9 @@ class CaseBatch(BaseModel, Generic[V]):
     notices: list[Notice] = Field(default_factory=list)
 
 
-def remember(
-    seen: dict[str, dict[str, Any]], key: str, value: dict[str, Any], kept: int = SEEN_KEPT
-) -> None:
-    """Keep `value` as the answer to `key`, forgetting the oldest answers beyond `kept`."""
+def remember(seen: dict[str, A], key: str, value: A, kept: int = SEEN_KEPT) -> None:
+    """Keep `value` as the answer to `key`, forgetting the oldest answers beyond `kept` (every
+    book's idempotency memory: the requests', the ladder's, a project's)."""
     seen[key] = value
     if len(seen) > kept:
         for old in list(seen)[: len(seen) - kept]:
