@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from guatu.appeals.models import (
     DECIDED,
@@ -38,18 +37,16 @@ from guatu.appeals.models import (
     Decision,
     ReviseResult,
 )
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU, appeal_workflow_id
-from guatu.lifecycle.models import AuditEntry, Notice
+from guatu.lifecycle.casebook import CaseBook, Log
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.ranking.models import AppealRules
 from guatu.workdays import UNIT_EN, UNIT_ZH, WorkCalendar, default_calendar
+from guatu.workdays.ladder import deadline_days
 
 # Token roles that may decide an appeal (the API's leader token; the CLI acts as a leader).
 DECIDER_ROLES = ("leader",)
-SEEN_KEPT = 50
-
-Log = Callable[[str, dict[str, Any]], None]
 
 
 def appeal_id(filing: AppealFiling, revision: int) -> str:
@@ -83,23 +80,23 @@ def deadlines(
     after it. Escalation and overdue start at the beginning of the next calendar day."""
     filed_on = local_date(filed_at)
     work = _calendar(rules, cal)
-    if work is None:
-        due = filed_on + timedelta(days=rules.decision_days)
-        office_due = due + timedelta(days=rules.escalation_days)
-        remind_on = due - timedelta(days=rules.reminder_days)
-        explain = ""
-    else:
-        due = work.add(filed_on, rules.decision_days, "working")
-        office_due = work.add(due, rules.escalation_days, "working")
-        remind_on = work.add(due, -rules.reminder_days, "working")
-        explain = work.explain(filed_on, rules.decision_days, "working")
+    ladder = deadline_days(
+        filed_on,
+        rules.decision_days,
+        rules.reminder_days,
+        rules.escalation_days,
+        "calendar" if work is None else "working",
+        work,
+    )
+    due, office_due = ladder.due, ladder.office_due
+    explain = "" if work is None else work.explain(filed_on, rules.decision_days, "working")
     return AppealDeadlines(
         filed_on=filed_on,
         decision_due=due,
-        remind_at=local_start(remind_on) if rules.reminder_days else None,
-        escalate_at=local_start(due + timedelta(days=1)),
+        remind_at=local_start(ladder.remind_on) if ladder.remind_on else None,
+        escalate_at=past_due_at(due),
         office_due=office_due,
-        office_overdue_at=local_start(office_due + timedelta(days=1)),
+        office_overdue_at=past_due_at(office_due),
         explain=explain,
     )
 
@@ -209,37 +206,23 @@ def new_view(data: AppealInput, filed_at: datetime) -> AppealView:
     )
 
 
-class AppealBook:
+class AppealBook(CaseBook[AppealView, AppealBatch]):
     """One appeal's state and the rules that change it.
 
     Every change goes into the pending batch and marks the book `dirty`; `take_batch` hands it
     over for persistence. `wake` tells the run loop to recompute its timer.
     """
 
-    def __init__(self, state: AppealState, now: Callable[[], datetime], log: Log) -> None:
-        self.s = state
-        self._now = now
-        self._log = log
-        self.wake = False
-        self.dirty = False
-        self._audit: list[AuditEntry] = []
-        self._notices: list[Notice] = []
+    key_prefix = "appeal"
+    batch_type = AppealBatch
+    s: AppealState
 
-    @property
-    def v(self) -> AppealView:
-        return self.s.view
+    def __init__(self, state: AppealState, now: Callable[[], datetime], log: Log) -> None:
+        super().__init__(state, now, log)
 
     @property
     def rules(self) -> AppealRules:
         return self.s.input.rules
-
-    def bnow(self) -> datetime:
-        return business_now(self.s.input.clock, self._now())
-
-    def _changed(self) -> None:
-        self.v.version += 1
-        self.dirty = True
-        self.wake = True
 
     @property
     def decided(self) -> bool:
@@ -249,54 +232,8 @@ class AppealBook:
     def _name(self) -> str:
         return self.v.bureau_name or self.v.bureau
 
-    def _notify(
-        self,
-        suffix: str,
-        bureau: str,
-        kind: str,
-        title: str,
-        body: list[str],
-        body_en: str,
-        deadline: Any = None,
-    ) -> None:
-        self._notices.append(
-            Notice(
-                key=f"appeal:{self.v.id}:{suffix}",
-                bureau=bureau,
-                project=self.v.project,
-                kind=kind,
-                title_zh=title,
-                body_zh="\n".join(body),
-                body_en=body_en,
-                created_at=self.bnow(),
-                deadline=deadline,
-            )
-        )
-
-    def _audit_entry(
-        self,
-        suffix: str,
-        actor: str,
-        action: str,
-        key: str,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        reason: str,
-    ) -> None:
-        self._audit.append(
-            AuditEntry(
-                key=f"appeal:{self.v.id}:{suffix}",
-                at=self.bnow(),
-                actor=actor,
-                bureau=self.v.bureau,
-                action=action,
-                idempotency_key=key,
-                accepted=True,
-                before=before,
-                after=after,
-                reason=reason,
-            )
-        )
+    def _notice_project(self) -> str:
+        return self.v.project
 
     # -- filing -------------------------------------------------------------------------------
 
@@ -353,32 +290,19 @@ class AppealBook:
 
     # -- deadlines ----------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Reminder (unless escalated), escalation, then the office's overdue; none once
+        decided."""
         v = self.v
         if self.decided:
             return None
         if v.remind_at is not None and v.reminded_at is None and v.escalated_at is None:
-            return v.remind_at
+            return v.remind_at, self._remind
         if v.escalated_at is None:
-            return v.escalate_at
+            return v.escalate_at, self._escalate
         if v.office_overdue_at is None:
-            return self._office_overdue_at()
+            return past_due_at(v.office_due), self._office_overdue
         return None
-
-    def _office_overdue_at(self) -> datetime:
-        return local_start(self.v.office_due + timedelta(days=1))
-
-    def process_due(self) -> None:
-        """Fire every deadline event that has come, each once, in order."""
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.remind_at is not None and v.reminded_at is None and v.escalated_at is None:
-                self._remind()
-            elif v.escalated_at is None:
-                self._escalate()
-            else:
-                self._office_overdue()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v
@@ -450,14 +374,6 @@ class AppealBook:
 
     # -- decision -----------------------------------------------------------------------------
 
-    def seen(self, key: str) -> AppealView | None:
-        first = self.s.seen.get(f"decide:{key}")
-        return (
-            AppealView.model_validate(first).model_copy(update={"duplicate": True})
-            if first
-            else None
-        )
-
     def check_decide(self, data: DecideInput) -> None:
         if f"decide:{data.idempotency_key}" in self.s.seen:
             return
@@ -481,7 +397,7 @@ class AppealBook:
         _check_reason(data.reason, self.rules, "决定理由", "reason of the decision")
 
     def decide(self, data: DecideInput) -> AppealView:
-        if first := self.seen(data.idempotency_key):
+        if first := self._first(f"decide:{data.idempotency_key}"):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -539,12 +455,7 @@ class AppealBook:
             v.decision_reason,
         )
         self._changed()
-        result = v.model_copy()
-        self.s.seen[f"decide:{data.idempotency_key}"] = result.model_dump(mode="json")
-        if len(self.s.seen) > SEEN_KEPT:
-            for old in list(self.s.seen)[: len(self.s.seen) - SEEN_KEPT]:
-                del self.s.seen[old]
-        return result
+        return self._remember(f"decide:{data.idempotency_key}")
 
     @property
     def needs_revision(self) -> bool:
@@ -584,13 +495,3 @@ class AppealBook:
             self.revision_reason(),
         )
         self._changed()
-
-    # -- persistence --------------------------------------------------------------------------
-
-    def take_batch(self) -> AppealBatch | None:
-        if not self.dirty:
-            return None
-        batch = AppealBatch(view=self.v.model_copy(), audit=self._audit, notices=self._notices)
-        self._audit, self._notices = [], []
-        self.dirty = False
-        return batch

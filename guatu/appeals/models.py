@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.lifecycle.casebook import CaseBatch, CaseState
+from guatu.lifecycle.models import IdempotencyKey, ProgrammeClock
 from guatu.ranking.models import AppealRules, BureauCode, PeriodKey, RuleSetId
 
 
@@ -147,19 +148,12 @@ class AppealView(BaseModel):
     filing_key: str = ""  # the filing's idempotency key: a retried filing gets this appeal back
 
 
-class AppealState(BaseModel):
-    input: AppealInput
-    view: AppealView
-    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    pending_notices: list[Notice] = Field(default_factory=list)
+class AppealState(CaseState[AppealInput, AppealView]):
+    pass
 
 
-class AppealBatch(BaseModel):
+class AppealBatch(CaseBatch[AppealView]):
     """What one persist writes: the appeal's row, its audit entries and its notices."""
-
-    view: AppealView
-    audit: list[AuditEntry] = Field(default_factory=list)
-    notices: list[Notice] = Field(default_factory=list)
 
 
 class ReviseInput(BaseModel):

@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.appeals.book import appeal_id, check_filing_text, check_window, deadlines
@@ -30,9 +28,16 @@ from guatu.appeals.models import (
 )
 from guatu.core import constants as c
 from guatu.core.clock import business_now
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import (
+    RefusalAudit,
+    Rejected,
+    execute_refusable_update,
+    refuse,
+    start_request,
+)
 from guatu.ranking.periods import PeriodError, parse_period
 from guatu.ranking.rulesets import UnknownRuleSet, load_ruleset
 
@@ -144,19 +149,14 @@ async def file_appeal(
     try:
         return await _file(client, pool, filing, task_queue, clock)
     except InputRejected as err:
-        rejected = Rejected(err.code, err.zh, err.en)
-        await audit_rejection(
-            pool,
-            None,
+        where = RefusalAudit(
             f"appeal:file:{filing.item.value}",
             filing.idempotency_key,
             filing.actor,
             filing.bureau,
-            rejected,
             channel,
-            filing.model_dump(mode="json"),
         )
-        raise rejected from None
+        raise await refuse(pool, err, where, filing.model_dump(mode="json")) from None
 
 
 async def _file(
@@ -211,20 +211,17 @@ async def _file(
             # Working days are counted here, once, on the working-day calendar.
             deadlines=deadlines(now, rules) if rules.day_unit == "working" else None,
         )
-        try:
-            handle = await client.start_workflow(
-                c.APPEAL_WORKFLOW,
-                data,
-                id=c.appeal_workflow_id(aid),
-                task_queue=task_queue,
-                result_type=AppealView,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            view: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
-            return view
-        except WorkflowAlreadyStartedError:
-            pass
+        started = await start_request(
+            client,
+            c.APPEAL_WORKFLOW,
+            data,
+            workflow_id=c.appeal_workflow_id(aid),
+            task_queue=task_queue,
+            view_type=AppealView,
+            query=c.QUERY_APPEAL,
+        )
+        if started is not None:
+            return started
     # Started before (by this filing, retried, or by another one on the same item).
     first: AppealView = await handle.query(c.QUERY_APPEAL, result_type=AppealView)
     if first.filing_key == filing.idempotency_key:
@@ -251,45 +248,34 @@ async def decide_appeal(
 ) -> AppealView:
     """A leader's decision. A refusal raises `Rejected` and is audited; acceptance is audited
     by the workflow."""
-    handle = client.get_workflow_handle(c.appeal_workflow_id(appeal))
-    try:
-        view: AppealView = await handle.execute_update(
-            c.UPDATE_APPEAL_DECIDE,
-            data,
-            id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
-            result_type=AppealView,
-        )
-        return view
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+
+    async def gone() -> Rejected:
         # No such appeal, or its workflow has ended: it was decided and its revision published.
         row = await get_appeal(pool, appeal)
         if row is None:
-            rejected = Rejected("appeal_not_found", f"没有申诉 {appeal}", f"no appeal {appeal}")
-        else:
-            rejected = Rejected(
-                "already_decided",
-                f"申诉 {appeal} 已决定（{row['status']}）",
-                f"appeal {appeal} was already decided ({row['status']})",
-            )
-    bureau = await _bureau_of(pool, appeal)
-    await audit_rejection(
-        pool,
-        None,
-        f"appeal:{data.decision.value}",
-        data.idempotency_key,
-        data.actor,
-        bureau,
-        rejected,
-        channel,
-        data.model_dump(mode="json"),
+            return Rejected("appeal_not_found", f"没有申诉 {appeal}", f"no appeal {appeal}")
+        return Rejected(
+            "already_decided",
+            f"申诉 {appeal} 已决定（{row['status']}）",
+            f"appeal {appeal} was already decided ({row['status']})",
+        )
+
+    async def audit() -> RefusalAudit:
+        bureau = await _bureau_of(pool, appeal)
+        return RefusalAudit(
+            f"appeal:{data.decision.value}", data.idempotency_key, data.actor, bureau, channel
+        )
+
+    return await execute_refusable_update(
+        client.get_workflow_handle(c.appeal_workflow_id(appeal)),
+        c.UPDATE_APPEAL_DECIDE,
+        data,
+        AppealView,
+        update_id=f"{c.UPDATE_APPEAL_DECIDE}:{data.idempotency_key}",
+        pool=pool,
+        audit=audit,
+        gone=gone,
     )
-    raise rejected from None
 
 
 async def _bureau_of(pool: asyncpg.Pool, appeal: str) -> str:
@@ -307,9 +293,7 @@ _VIEW = (
 
 
 async def get_appeal(pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", appeal)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, appeal)
 
 
 async def find_appeal(client: Client, pool: asyncpg.Pool, appeal: str) -> dict[str, Any] | None:
@@ -338,19 +322,10 @@ async def list_appeals(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Appeals, newest first; `bureau` scopes a bureau to its own."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("status", status), ("period", period)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM appeals{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY filed_at DESC, id LIMIT {int(limit)} OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    filters = (("bureau", bureau), ("status", status), ("period", period))
+    return await read_page(
+        pool, _VIEW, "appeals", filters, order_by="filed_at DESC, id", limit=limit, offset=offset
+    )
 
 
 __all__ = [

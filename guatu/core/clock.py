@@ -51,6 +51,12 @@ def local_start(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=CST)
 
 
+def past_due_at(day: date) -> datetime:
+    """The moment a deadline day has passed: midnight at the start of the next day in Wenjiang
+    (a deadline day counts whole; overdue, escalation and closing begin after it)."""
+    return local_start(day + timedelta(days=1))
+
+
 def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from guatu.core.clock import local_start
+from guatu.core.clock import past_due_at
 from guatu.ladder import checks, decisions
 from guatu.ladder.ledger import CLOSED_ORDERS_KEPT, SEEN_KEPT, LadderLedger
 from guatu.ladder.models import (
@@ -50,10 +50,7 @@ class LadderBook(LadderLedger):
         """Escalate (督办升级), once, every open order whose correction plan is overdue."""
         bnow = self.bnow()
         for order in sorted(self.s.orders.values(), key=lambda o: o.id):
-            if (
-                order.status is not OrderStatus.OPEN
-                or local_start(order.due + timedelta(days=1)) > bnow
-            ):
+            if order.status is not OrderStatus.OPEN or past_due_at(order.due) > bnow:
                 continue
             order.status = OrderStatus.ESCALATED
             order.escalated_at = bnow

@@ -8,10 +8,10 @@ Only reads time through the `now` it is given (`workflow.now` in a run): determi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import business_now, local_date, past_due_at
 from guatu.ladder.checks import record_key
 from guatu.ladder.models import (
     HEAD_FIELDS,
@@ -25,6 +25,7 @@ from guatu.ladder.models import (
 )
 from guatu.ladder.notices import decision_notices
 from guatu.ladder.rules import orders_to_forget, standing_of
+from guatu.lifecycle.casebook import remember
 from guatu.lifecycle.models import AuditEntry
 from guatu.ranking.actions import OrderStatus
 
@@ -140,10 +141,7 @@ class LadderLedger:
         if self.s.bounded:
             result = compact_result(key, result)
             self._seen.append(key)
-        seen[key] = result
-        if len(seen) > SEEN_KEPT:
-            for old in list(seen)[: len(seen) - SEEN_KEPT]:
-                del seen[old]
+        remember(seen, key, result, SEEN_KEPT)
 
     def _input_key(self, data: RecordPeriodInput) -> str:
         o = data.outcome
@@ -221,11 +219,7 @@ class LadderLedger:
 
     def next_due(self) -> datetime | None:
         """When the earliest open order falls overdue (the start of the day after its due)."""
-        dues = [
-            local_start(o.due + timedelta(days=1))
-            for o in self.s.orders.values()
-            if o.status is OrderStatus.OPEN
-        ]
+        dues = [past_due_at(o.due) for o in self.s.orders.values() if o.status is OrderStatus.OPEN]
         return min(dues, default=None)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from guatu.core import constants as c
@@ -24,7 +24,7 @@ from guatu.ladder.models import (
 )
 from guatu.ladder.store import stored_state
 from guatu.lifecycle.models import ProgrammeClock
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import RefusalAudit, Rejected, execute_refusable_update
 from guatu.ranking.models import ExemptionRules
 from guatu.ranking.rulesets import DEFAULT_RULESET, load_ruleset
 
@@ -85,31 +85,17 @@ async def grant_exemption(
     and, given a pool, is written to the audit log; an acceptance is audited by the ladder.
     `clock`: the programme clock of a ladder this starts (as for `ensure_ladder`)."""
     handle = await ensure_ladder(client, pool, bureau, task_queue=task_queue, clock=clock)
-    try:
-        granted: ExemptionResult = await handle.execute_update(
-            c.UPDATE_EXEMPTION,
-            data,
-            id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
-            result_type=ExemptionResult,
-        )
-        return granted
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-        if pool is not None:
-            await audit_rejection(
-                pool,
-                None,
-                f"exemption:{data.period}",
-                data.idempotency_key,
-                data.actor,
-                bureau,
-                rejected,
-                channel,
-                data.model_dump(mode="json"),
-            )
-        raise rejected from None
+    return await execute_refusable_update(
+        handle,
+        c.UPDATE_EXEMPTION,
+        data,
+        ExemptionResult,
+        update_id=f"{c.UPDATE_EXEMPTION}:{data.idempotency_key}",
+        pool=pool,
+        audit=RefusalAudit(
+            f"exemption:{data.period}", data.idempotency_key, data.actor, bureau, channel
+        ),
+    )
 
 
 async def submit_correction_plan(
@@ -120,32 +106,17 @@ async def submit_correction_plan(
     pool: asyncpg.Pool | None = None,
     channel: str = "api",
 ) -> CorrectionPlanResult:
-    handle = client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau))
-    try:
-        received: CorrectionPlanResult = await handle.execute_update(
-            c.UPDATE_CORRECTION_PLAN,
-            data,
-            id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
-            result_type=CorrectionPlanResult,
-        )
-        return received
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-        if pool is not None:
-            await audit_rejection(
-                pool,
-                None,
-                f"correction_plan:{data.order_id}",
-                data.idempotency_key,
-                data.actor,
-                bureau,
-                rejected,
-                channel,
-                data.model_dump(mode="json"),
-            )
-        raise rejected from None
+    return await execute_refusable_update(
+        client.get_workflow_handle(c.bureau_ladder_workflow_id(bureau)),
+        c.UPDATE_CORRECTION_PLAN,
+        data,
+        CorrectionPlanResult,
+        update_id=f"{c.UPDATE_CORRECTION_PLAN}:{data.idempotency_key}",
+        pool=pool,
+        audit=RefusalAudit(
+            f"correction_plan:{data.order_id}", data.idempotency_key, data.actor, bureau, channel
+        ),
+    )
 
 
 async def ladder_standing(client: Client, bureau: str) -> LadderStanding:

@@ -23,6 +23,7 @@ from typing import Any
 
 from guatu.core.clock import add_months, business_now, day_in_month, local_date, month_key
 from guatu.lifecycle import notices
+from guatu.lifecycle.casebook import remember
 from guatu.lifecycle.models import (
     AuditEntry,
     ClockChangeInput,
@@ -513,12 +514,10 @@ class LifecycleBook:
         s = self.s
         if self.bounded:  # only the key counts (`seen` answers with the state now)
             kept = key if len(key) <= RAW_KEY_LENGTH else _digest(key)
-            s.seen_keys[kept] = result.model_copy(update={"message_zh": "", "message_en": ""})
+            blank = result.model_copy(update={"message_zh": "", "message_en": ""})
+            remember(s.seen_keys, kept, blank, SEEN_KEYS_KEPT)
         else:
-            s.seen_keys[key] = result
-        if len(s.seen_keys) > SEEN_KEYS_KEPT:
-            for old in list(s.seen_keys)[: len(s.seen_keys) - SEEN_KEYS_KEPT]:
-                del s.seen_keys[old]
+            remember(s.seen_keys, key, result, SEEN_KEYS_KEPT)
         self.batch.audit.append(
             AuditEntry(
                 key=f"{s.plan.code}:{key}",

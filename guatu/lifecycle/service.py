@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -26,11 +26,12 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.core import constants as c
 from guatu.core.records import AuditRow, write_audit
+from guatu.core.refusal import InputRejected
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     ProgrammeClock,
@@ -311,6 +312,109 @@ def rejection_of(err: WorkflowUpdateFailedError) -> Rejected | None:
     return None
 
 
+@dataclass(frozen=True)
+class RefusalAudit:
+    """Where a refused input goes in the audit log (`audit_rejection`'s fields but the refusal
+    and the body): the action, the idempotency key, who, for which bureau and project, by which
+    door."""
+
+    action: str
+    key: str
+    actor: str
+    bureau: str = ""
+    channel: str = "api"
+    project: str | None = None
+
+
+async def refuse(
+    pool: asyncpg.Pool, refusal: Rejected | InputRejected, audit: RefusalAudit, body: dict[str, Any]
+) -> Rejected:
+    """Audit a refusal and hand it back as `Rejected` for the door to raise."""
+    rejected = (
+        refusal if isinstance(refusal, Rejected) else Rejected(refusal.code, refusal.zh, refusal.en)
+    )
+    await audit_rejection(
+        pool,
+        audit.project,
+        audit.action,
+        audit.key,
+        audit.actor,
+        audit.bureau,
+        rejected,
+        audit.channel,
+        body,
+    )
+    return rejected
+
+
+T = TypeVar("T")
+
+
+async def execute_refusable_update(
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    data: BaseModel,
+    result_type: type[T],
+    *,
+    update_id: str | None,
+    pool: asyncpg.Pool | None,
+    audit: RefusalAudit | Callable[[], Awaitable[RefusalAudit]],
+    gone: Callable[[], Awaitable[Rejected]] | None = None,
+    body: dict[str, Any] | None = None,
+) -> T:
+    """The one path of a door's Update on a durable request (appeal, observation, interest,
+    ladder): execute it; a validator's refusal (`rejection_of`), or, given `gone`, a workflow
+    that no longer runs (NOT_FOUND: `gone()` says why), is written to the audit log (given a
+    pool; `audit` may be looked up only then; the body is `body`, else the Update's input) and
+    raised as `Rejected`. Any other failure propagates as it is. `update_id` None: a fresh
+    update each call (the book answers a repeat itself)."""
+    try:
+        result: T = await handle.execute_update(update, data, id=update_id, result_type=result_type)
+        return result
+    except WorkflowUpdateFailedError as err:
+        rejected = rejection_of(err)
+        if rejected is None:
+            raise
+    except RPCError as err:
+        if gone is None or err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        rejected = await gone()
+    if pool is None:
+        raise rejected from None
+    where = audit if isinstance(audit, RefusalAudit) else await audit()
+    body = data.model_dump(mode="json") if body is None else body
+    raise await refuse(pool, rejected, where, body) from None
+
+
+async def start_request(
+    client: Client,
+    workflow: str,
+    data: BaseModel,
+    *,
+    workflow_id: str,
+    task_queue: str,
+    view_type: type[T],
+    query: str,
+) -> T | None:
+    """Start a durable request's workflow under its business key (`workflow_id`: one run per
+    key, ever) and answer its first view (`query`); None if that key was started before (the
+    door then finds out by whom: a retry of the same filing, or another)."""
+    try:
+        handle = await client.start_workflow(
+            workflow,
+            data,
+            id=workflow_id,
+            task_queue=task_queue,
+            result_type=view_type,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return None
+    view: T = await handle.query(query, result_type=view_type)
+    return view
+
+
 def update_name(update: str | UpdateMethodMultiParam[..., Any]) -> str:
     """The name a lifecycle Update is registered under (its audit action)."""
     if isinstance(update, str):
@@ -366,17 +470,8 @@ async def send_update(
         if rejected is None:
             raise
         if pool is not None:
-            await audit_rejection(
-                pool,
-                project_code,
-                name,
-                key,
-                actor,
-                bureau,
-                rejected,
-                channel,
-                data.model_dump(mode="json"),
-            )
+            where = RefusalAudit(name, key, actor, bureau, channel, project_code)
+            await refuse(pool, rejected, where, data.model_dump(mode="json"))
         raise rejected from None
     if pool is not None and outcome.projection is not None:
         await write_through(pool, outcome.projection, sent)
@@ -456,16 +551,20 @@ async def gather_limited(jobs: Iterable[Callable[[], Awaitable[Any]]], limit: in
 
 
 __all__ = [
+    "RefusalAudit",
     "Rejected",
     "UnknownReference",
     "UnknownReferences",
     "check_references",
     "unknown_references",
     "audit_rejection",
+    "execute_refusable_update",
+    "refuse",
     "rejection_of",
     "gather_limited",
     "project_status",
     "send_update",
+    "start_request",
     "update_name",
     "write_through",
     "StartDecision",

@@ -1,8 +1,8 @@
 """The decisions of 机会清单, without Temporal: one opportunity (`ListingBook`) and one
 expression of interest (`InterestBook`).
 
-One file: the pure decision classes of the two workflows of `workflows/opportunity.py` on one shared
-base (`_Book`); splitting them would scatter one state machine and move names that workflow module
+One file: the pure decision classes of the two workflows of `workflows/opportunity.py` (on the
+requests' shared base, `guatu.lifecycle.casebook.CaseBook`); splitting them would scatter one state machine and move names that workflow module
 imports.
 
 `workflows/opportunity.py` owns the durable parts — timers, activities, update handlers — and
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU
-from guatu.lifecycle.models import AuditEntry, Notice
+from guatu.lifecycle.casebook import CaseBook, Log
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.opportunities.models import (
     CONCLUDED,
@@ -51,12 +50,10 @@ from guatu.opportunities.models import (
 )
 from guatu.opportunities.uscc import check_uscc
 from guatu.workdays import UNIT_ZH, WorkCalendar, default_calendar
+from guatu.workdays.ladder import deadline_days
 
 CLOSER_ROLES = ("manager",)
 ANSWER_ROLES = ("bureau",)
-SEEN_KEPT = 50
-
-Log = Callable[[str, dict[str, Any]], None]
 
 
 def listing_workflow_id(opportunity_id: str) -> str:
@@ -79,7 +76,7 @@ def interest_id(opportunity: str, uscc: str) -> str:
 
 def closes_at(closes_on: date) -> datetime:
     """Interest is taken up to the end of the closing day (Wenjiang time)."""
-    return local_start(closes_on + timedelta(days=1))
+    return past_due_at(closes_on)
 
 
 def check_publish(data: PublishInput, today: date, rules: OpportunityRules) -> None:
@@ -112,16 +109,17 @@ def interest_deadlines(
     start = local_date(submitted_at)
     unit = rules.day_unit
     cal = cal or default_calendar()
-    due = cal.add(start, rules.response_days, unit)
-    office_due = cal.add(due, rules.escalation_days, unit)
-    remind_on = cal.add(due, -rules.reminder_days, unit) if rules.reminder_days else None
+    ladder = deadline_days(
+        start, rules.response_days, rules.reminder_days, rules.escalation_days, unit, cal
+    )
+    due, office_due, remind_on = ladder.due, ladder.office_due, ladder.remind_on
     return InterestDeadlines(
         submitted_on=start,
         respond_due=due,
         remind_at=local_start(remind_on) if remind_on and remind_on > start else None,
-        overdue_at=local_start(due + timedelta(days=1)),
+        overdue_at=past_due_at(due),
         office_due=office_due,
-        escalate_at=local_start(office_due + timedelta(days=1)),
+        escalate_at=past_due_at(office_due),
         explain=cal.explain(start, rules.response_days, unit),
     )
 
@@ -145,89 +143,6 @@ def check_submission(req: InterestRequest) -> InterestRequest:
         }
     )
     return req.model_copy(update={"submission": clean})
-
-
-def _seen_put(seen: dict[str, dict[str, Any]], key: str, value: dict[str, Any]) -> None:
-    seen[key] = value
-    if len(seen) > SEEN_KEPT:
-        for old in list(seen)[: len(seen) - SEEN_KEPT]:
-            del seen[old]
-
-
-class _Book:
-    """What both books share: the pending batch, notices, audit entries."""
-
-    key_prefix = ""
-
-    def __init__(self, now: Callable[[], datetime], log: Log) -> None:
-        self._now = now
-        self._log = log
-        self.wake = False
-        self.dirty = False
-        self._audit: list[AuditEntry] = []
-        self._notices: list[Notice] = []
-
-    @property
-    def clock(self) -> Any:
-        raise NotImplementedError
-
-    @property
-    def _id(self) -> str:
-        raise NotImplementedError
-
-    def bnow(self) -> datetime:
-        return business_now(self.clock, self._now())
-
-    def _notify(
-        self,
-        suffix: str,
-        bureau: str,
-        kind: str,
-        title: str,
-        body: list[str],
-        body_en: str,
-        deadline: date | None = None,
-        project: str = "",
-    ) -> None:
-        self._notices.append(
-            Notice(
-                key=f"{self.key_prefix}:{self._id}:{suffix}",
-                bureau=bureau,
-                project=project,
-                kind=kind,
-                title_zh=title,
-                body_zh="\n".join(body),
-                body_en=body_en,
-                created_at=self.bnow(),
-                deadline=deadline,
-            )
-        )
-
-    def _audit_entry(
-        self,
-        suffix: str,
-        actor: str,
-        bureau: str,
-        action: str,
-        key: str,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        reason: str = "",
-    ) -> None:
-        self._audit.append(
-            AuditEntry(
-                key=f"{self.key_prefix}:{self._id}:{suffix}",
-                at=self.bnow(),
-                actor=actor,
-                bureau=bureau,
-                action=action,
-                idempotency_key=key,
-                accepted=True,
-                before=before,
-                after=after,
-                reason=reason,
-            )
-        )
 
 
 # -- one opportunity -------------------------------------------------------------------------
@@ -255,35 +170,19 @@ def new_listing_view(data: ListingInput, published_at: datetime) -> OpportunityV
     )
 
 
-class ListingBook(_Book):
+class ListingBook(CaseBook[OpportunityView, ListingBatch]):
     """One opportunity: open until the end of its closing day or a manager's close."""
 
     key_prefix = "opportunity"
+    batch_type = ListingBatch
+    s: ListingState
 
     def __init__(self, state: ListingState, now: Callable[[], datetime], log: Log) -> None:
-        super().__init__(now, log)
-        self.s = state
-
-    @property
-    def v(self) -> OpportunityView:
-        return self.s.view
-
-    @property
-    def clock(self) -> Any:
-        return self.s.input.clock
-
-    @property
-    def _id(self) -> str:
-        return self.v.id
+        super().__init__(state, now, log)
 
     @property
     def closed(self) -> bool:
         return self.v.status is ListingStatus.CLOSED
-
-    def _changed(self) -> None:
-        self.v.version += 1
-        self.dirty = True
-        self.wake = True
 
     def _subject_zh(self) -> str:
         v = self.v
@@ -309,7 +208,6 @@ class ListingBook(_Book):
         self._audit_entry(
             "published",
             v.published_by,
-            v.bureau,
             "opportunity:publish",
             v.publish_key,
             {},
@@ -348,7 +246,6 @@ class ListingBook(_Book):
         self._audit_entry(
             "closed",
             actor,
-            v.bureau,
             "opportunity:close",
             f"close:{why}",
             before,
@@ -448,20 +345,10 @@ class ListingBook(_Book):
 
     def close(self, data: CloseInput) -> OpportunityView:
         key = f"close:{data.idempotency_key}"
-        if first := self.s.seen.get(key):
-            return OpportunityView.model_validate(first).model_copy(update={"duplicate": True})
+        if first := self._first(key):
+            return first
         self._close(data.actor, "manager", data.reason.strip())
-        result = self.v.model_copy()
-        _seen_put(self.s.seen, key, result.model_dump(mode="json"))
-        return result
-
-    def take_batch(self) -> ListingBatch | None:
-        if not self.dirty:
-            return None
-        batch = ListingBatch(view=self.v.model_copy(), audit=self._audit, notices=self._notices)
-        self._audit, self._notices = [], []
-        self.dirty = False
-        return batch
+        return self._remember(key)
 
 
 # -- one expression of interest --------------------------------------------------------------
@@ -492,30 +379,19 @@ def new_interest_view(data: InterestInput, submitted_at: datetime) -> InterestVi
     )
 
 
-class InterestBook(_Book):
+class InterestBook(CaseBook[InterestView, InterestBatch]):
     """One expression of interest: the bureau's answer within its deadline, then the outcome."""
 
     key_prefix = "interest"
+    batch_type = InterestBatch
+    s: InterestState
 
     def __init__(self, state: InterestState, now: Callable[[], datetime], log: Log) -> None:
-        super().__init__(now, log)
-        self.s = state
-
-    @property
-    def v(self) -> InterestView:
-        return self.s.view
+        super().__init__(state, now, log)
 
     @property
     def rules(self) -> OpportunityRules:
         return self.s.input.rules
-
-    @property
-    def clock(self) -> Any:
-        return self.s.input.clock
-
-    @property
-    def _id(self) -> str:
-        return self.v.id
 
     @property
     def concluded(self) -> bool:
@@ -524,11 +400,6 @@ class InterestBook(_Book):
     @property
     def answered(self) -> bool:
         return self.v.replied_at is not None or self.concluded
-
-    def _changed(self) -> None:
-        self.v.version += 1
-        self.dirty = True
-        self.wake = True
 
     def _unit(self) -> str:
         return UNIT_ZH[self.rules.day_unit]
@@ -562,7 +433,6 @@ class InterestBook(_Book):
         self._audit_entry(
             "submitted",
             f"public:{v.uscc}",
-            v.bureau,
             "interest:submit",
             v.id,
             {},
@@ -572,28 +442,18 @@ class InterestBook(_Book):
 
     # -- deadlines --------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Reminder (unless overdue), overdue (催办), then the escalation; none once answered."""
         v = self.v
         if self.answered:
             return None
         if v.remind_at is not None and v.reminded_at is None and v.overdue_notified_at is None:
-            return v.remind_at
+            return v.remind_at, self._remind
         if v.overdue_notified_at is None:
-            return v.overdue_at
+            return v.overdue_at, self._overdue
         if v.escalated_at is None:
-            return v.escalate_at
+            return v.escalate_at, self._escalate
         return None
-
-    def process_due(self) -> None:
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.remind_at is not None and v.reminded_at is None and v.overdue_notified_at is None:
-                self._remind()
-            elif v.overdue_notified_at is None:
-                self._overdue()
-            else:
-                self._escalate()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v
@@ -696,14 +556,6 @@ class InterestBook(_Book):
                 f"this expression of interest is {self.v.bureau}'s, not {bureau}'s",
             )
 
-    def _seen(self, key: str) -> InterestView | None:
-        first = self.s.seen.get(key)
-        return (
-            InterestView.model_validate(first).model_copy(update={"duplicate": True})
-            if first
-            else None
-        )
-
     def check_respond(self, data: RespondInput) -> None:
         if f"respond:{data.idempotency_key}" in self.s.seen:
             return
@@ -740,7 +592,7 @@ class InterestBook(_Book):
 
     def respond(self, data: RespondInput) -> InterestView:
         key = f"respond:{data.idempotency_key}"
-        if first := self._seen(key):
+        if first := self._first(key):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -748,7 +600,6 @@ class InterestBook(_Book):
         self._audit_entry(
             "replied",
             data.actor,
-            v.bureau,
             "interest:respond",
             data.idempotency_key,
             before,
@@ -756,9 +607,7 @@ class InterestBook(_Book):
             v.reply,
         )
         self._changed()
-        result = v.model_copy()
-        _seen_put(self.s.seen, key, result.model_dump(mode="json"))
-        return result
+        return self._remember(key)
 
     def _reply(self, text: str, actor: str) -> None:
         v = self.v
@@ -813,7 +662,7 @@ class InterestBook(_Book):
 
     def record_outcome(self, data: OutcomeInput) -> InterestView:
         key = f"outcome:{data.idempotency_key}"
-        if first := self._seen(key):
+        if first := self._first(key):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -847,7 +696,6 @@ class InterestBook(_Book):
         self._audit_entry(
             "outcome",
             data.actor,
-            v.bureau,
             f"interest:{data.outcome.value}",
             data.idempotency_key,
             before,
@@ -855,14 +703,4 @@ class InterestBook(_Book):
             v.outcome_note,
         )
         self._changed()
-        result = v.model_copy()
-        _seen_put(self.s.seen, key, result.model_dump(mode="json"))
-        return result
-
-    def take_batch(self) -> InterestBatch | None:
-        if not self.dirty:
-            return None
-        batch = InterestBatch(view=self.v.model_copy(), audit=self._audit, notices=self._notices)
-        self._audit, self._notices = [], []
-        self.dirty = False
-        return batch
+        return self._remember(key)

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.lifecycle.casebook import CaseBatch, CaseState
+from guatu.lifecycle.models import IdempotencyKey, Notice, ProgrammeClock
 from guatu.workdays.units import Unit
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "config" / "opportunities.json"
@@ -306,6 +307,8 @@ class OutcomeInput(Strict):
     idempotency_key: IdempotencyKey
 
 
+# A `CaseState` but for the receipts by USCC between the view and the answers: kept apart so
+# the fields keep their order in stored states.
 class ListingState(BaseModel):
     input: ListingInput
     view: OpportunityView
@@ -314,20 +317,13 @@ class ListingState(BaseModel):
     pending_notices: list[Notice] = Field(default_factory=list)
 
 
-class InterestState(BaseModel):
-    input: InterestInput
-    view: InterestView
-    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    pending_notices: list[Notice] = Field(default_factory=list)
+class InterestState(CaseState[InterestInput, InterestView]):
+    pass
 
 
-class ListingBatch(BaseModel):
-    view: OpportunityView
-    audit: list[AuditEntry] = Field(default_factory=list)
-    notices: list[Notice] = Field(default_factory=list)
+class ListingBatch(CaseBatch[OpportunityView]):
+    pass
 
 
-class InterestBatch(BaseModel):
-    view: InterestView
-    audit: list[AuditEntry] = Field(default_factory=list)
-    notices: list[Notice] = Field(default_factory=list)
+class InterestBatch(CaseBatch[InterestView]):
+    pass

@@ -18,21 +18,27 @@ started or changed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import (
+    RefusalAudit,
+    Rejected,
+    execute_refusable_update,
+    refuse,
+    start_request,
+)
 from guatu.opportunities.book import (
     check_publish,
     check_submission,
@@ -74,19 +80,13 @@ def door_now(clock: ProgrammeClock | None) -> datetime:
     return business_now(clock, datetime.now(UTC))
 
 
-async def _refused(
-    pool: asyncpg.Pool,
-    err: InputRejected | Rejected,
-    action: str,
-    key: str,
-    actor: str,
-    bureau: str,
-    channel: str,
-    body: dict[str, Any],
-) -> Rejected:
-    rejected = err if isinstance(err, Rejected) else Rejected(err.code, err.zh, err.en)
-    await audit_rejection(pool, None, action, key, actor, bureau, rejected, channel, body)
-    return rejected
+def _rejected(refusal: Rejected) -> Callable[[], Awaitable[Rejected]]:
+    """`execute_refusable_update`'s `gone` for a refusal known before the call."""
+
+    async def gone() -> Rejected:
+        return refusal
+
+    return gone
 
 
 # -- publish and close -----------------------------------------------------------------------
@@ -143,22 +143,17 @@ async def publish(
             rules=rules,
             clock=clock or ProgrammeClock(),
         )
-        try:
-            handle = await client.start_workflow(
-                c.OPPORTUNITY_WORKFLOW,
-                listing,
-                result_type=OpportunityView,
-                id=listing_workflow_id(oid),
-                task_queue=task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            view: OpportunityView = await handle.query(
-                c.QUERY_OPPORTUNITY, result_type=OpportunityView
-            )
-            return view
-        except WorkflowAlreadyStartedError:
-            pass
+        started = await start_request(
+            client,
+            c.OPPORTUNITY_WORKFLOW,
+            listing,
+            workflow_id=listing_workflow_id(oid),
+            task_queue=task_queue,
+            view_type=OpportunityView,
+            query=c.QUERY_OPPORTUNITY,
+        )
+        if started is not None:
+            return started
         first = await find_opportunity(client, pool, oid)
         if first is not None and first.publish_key == data.idempotency_key:
             return first.model_copy(update={"duplicate": True})
@@ -169,46 +164,8 @@ async def publish(
             f"{data.closes_on.isoformat()} ({oid})",
         )
     except InputRejected as err:
-        raise await _refused(
-            pool,
-            err,
-            "opportunity:publish",
-            data.idempotency_key,
-            data.actor,
-            "",
-            channel,
-            data.model_dump(mode="json"),
-        ) from None
-
-
-async def _update(
-    client: Client,
-    pool: asyncpg.Pool,
-    workflow_id: str,
-    update: str,
-    data: BaseModel,
-    result_type: type[Any],
-    update_id: str,
-    gone: Rejected,
-    audit: tuple[str, str, str, str, str],
-) -> Any:
-    """Run a typed Update; the validator's refusal (or a finished workflow: `gone`) is audited
-    and raised as `Rejected`."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        return await handle.execute_update(update, data, id=update_id, result_type=result_type)
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        rejected = gone
-    action, key, actor, bureau, channel = audit
-    raise await _refused(
-        pool, rejected, action, key, actor, bureau, channel, data.model_dump(mode="json")
-    ) from None
+        where = RefusalAudit("opportunity:publish", data.idempotency_key, data.actor, "", channel)
+        raise await refuse(pool, err, where, data.model_dump(mode="json")) from None
 
 
 async def close(
@@ -226,24 +183,17 @@ async def close(
             f"opportunity {opportunity} is already closed",
         )
     )
-    result: OpportunityView = await _update(
-        client,
-        pool,
-        listing_workflow_id(opportunity),
+    bureau = row["bureau"] if row else ""
+    return await execute_refusable_update(
+        client.get_workflow_handle(listing_workflow_id(opportunity)),
         c.UPDATE_OPPORTUNITY_CLOSE,
         data,
         OpportunityView,
-        f"close:{data.idempotency_key}",
-        gone,
-        (
-            "opportunity:close",
-            data.idempotency_key,
-            data.actor,
-            row["bureau"] if row else "",
-            channel,
-        ),
+        update_id=f"close:{data.idempotency_key}",
+        pool=pool,
+        audit=RefusalAudit("opportunity:close", data.idempotency_key, data.actor, bureau, channel),
+        gone=_rejected(gone),
     )
-    return result
 
 
 # -- expressions of interest -----------------------------------------------------------------
@@ -271,49 +221,51 @@ async def express_interest(
             )
         )
     except InputRejected as err:
-        raise await _refused(pool, err, action, key, "public", "", channel, body) from None
-    handle = client.get_workflow_handle(listing_workflow_id(opportunity))
-    try:
-        receipt: InterestReceipt = await handle.execute_update(
-            # No update id: a resubmission reaches the book, which answers the first receipt
-            # marked `duplicate`.
-            c.UPDATE_OPPORTUNITY_INTEREST,
-            req,
-            result_type=InterestReceipt,
-        )
-        return receipt
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        rejected = None
+        where = RefusalAudit(action, key, "public", "", channel)
+        raise await refuse(pool, err, where, body) from None
     # Refused: by the listing's validator, or the listing has ended (closed) or never existed.
-    row = await get_opportunity(pool, opportunity)
-    if rejected is None:
-        rejected = (
-            Rejected(
+    rows: list[dict[str, Any] | None] = []
+
+    async def listing() -> dict[str, Any] | None:
+        if not rows:
+            rows.append(await get_opportunity(pool, opportunity))
+        return rows[0]
+
+    async def gone() -> Rejected:
+        row = await listing()
+        if row is None:
+            return Rejected(
                 "opportunity_not_found",
                 f"没有机会 {opportunity}，请从信息公开页的机会清单选择",
                 f"no opportunity {opportunity}",
             )
-            if row is None
-            else Rejected(
-                "opportunity_closed",
-                f"机会「{row['title_zh']}」已于 {row['closes_on'].isoformat()} 截止，不再接受合作意向",
-                f"opportunity {opportunity} has closed; it takes no more expressions of interest",
-            )
+        return Rejected(
+            "opportunity_closed",
+            f"机会「{row['title_zh']}」已于 {row['closes_on'].isoformat()} 截止，不再接受合作意向",
+            f"opportunity {opportunity} has closed; it takes no more expressions of interest",
         )
-    bureau = row["bureau"] if row else ""
-    raise await _refused(pool, rejected, action, key, "public", bureau, channel, body) from None
+
+    async def audit() -> RefusalAudit:
+        row = await listing()
+        return RefusalAudit(action, key, "public", row["bureau"] if row else "", channel)
+
+    return await execute_refusable_update(
+        client.get_workflow_handle(listing_workflow_id(opportunity)),
+        c.UPDATE_OPPORTUNITY_INTEREST,
+        req,
+        InterestReceipt,
+        # No update id: a resubmission reaches the book, which answers the first receipt
+        # marked `duplicate`.
+        update_id=None,
+        pool=pool,
+        audit=audit,
+        gone=gone,
+        body=body,
+    )
 
 
 async def _interest_row(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_INTEREST_VIEW} WHERE id = $1", interest)
-    return dict(row) if row else None
+    return await read_row(pool, _INTEREST_VIEW, interest)
 
 
 def _interest_gone(interest: str, row: dict[str, Any] | None) -> Rejected:
@@ -329,37 +281,51 @@ def _interest_gone(interest: str, row: dict[str, Any] | None) -> Rejected:
 async def respond(
     client: Client, pool: asyncpg.Pool, interest: str, data: RespondInput, *, channel: str = "api"
 ) -> InterestView:
-    row = await _interest_row(pool, interest)
-    result: InterestView = await _update(
-        client,
-        pool,
-        interest_workflow_id(interest),
-        c.UPDATE_INTEREST_RESPOND,
-        data,
-        InterestView,
-        f"respond:{data.idempotency_key}",
-        _interest_gone(interest, row),
-        ("interest:respond", data.idempotency_key, data.actor, data.bureau, channel),
+    return await _interest_update(
+        client, pool, interest, c.UPDATE_INTEREST_RESPOND, data, "respond", "respond", channel
     )
-    return result
 
 
 async def record_outcome(
     client: Client, pool: asyncpg.Pool, interest: str, data: OutcomeInput, *, channel: str = "api"
 ) -> InterestView:
-    row = await _interest_row(pool, interest)
-    result: InterestView = await _update(
+    return await _interest_update(
         client,
         pool,
-        interest_workflow_id(interest),
+        interest,
         c.UPDATE_INTEREST_OUTCOME,
         data,
-        InterestView,
-        f"outcome:{data.idempotency_key}",
-        _interest_gone(interest, row),
-        (f"interest:{data.outcome.value}", data.idempotency_key, data.actor, data.bureau, channel),
+        "outcome",
+        data.outcome.value,
+        channel,
     )
-    return result
+
+
+async def _interest_update(
+    client: Client,
+    pool: asyncpg.Pool,
+    interest: str,
+    update: str,
+    data: RespondInput | OutcomeInput,
+    what: str,
+    action: str,
+    channel: str,
+) -> InterestView:
+    """The responsible bureau's Update on an interest (update id `<what>:<key>`, audit action
+    `interest:<action>`); an ended workflow: not found, or its outcome already recorded."""
+    row = await _interest_row(pool, interest)
+    return await execute_refusable_update(
+        client.get_workflow_handle(interest_workflow_id(interest)),
+        update,
+        data,
+        InterestView,
+        update_id=f"{what}:{data.idempotency_key}",
+        pool=pool,
+        audit=RefusalAudit(
+            f"interest:{action}", data.idempotency_key, data.actor, data.bureau, channel
+        ),
+        gone=_rejected(_interest_gone(interest, row)),
+    )
 
 
 # -- reads -----------------------------------------------------------------------------------
@@ -379,9 +345,7 @@ _INTEREST_VIEW = (
 
 
 async def get_opportunity(pool: asyncpg.Pool, opportunity: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", opportunity)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, opportunity)
 
 
 async def find_opportunity(
@@ -411,20 +375,15 @@ async def list_opportunities(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Opportunities, newest first; `bureau` scopes a bureau to its own."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("status", status)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM opportunities{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY published_at DESC, id LIMIT {int(limit)}"
-            f" OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    return await read_page(
+        pool,
+        _VIEW,
+        "opportunities",
+        (("bureau", bureau), ("status", status)),
+        order_by="published_at DESC, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def list_interests(
@@ -437,20 +396,15 @@ async def list_interests(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Expressions of interest, the nearest answer deadline first; `bureau` scopes a bureau."""
-    where, args = [], []
-    for column, value in (("bureau", bureau), ("opportunity_id", opportunity), ("status", status)):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM opportunity_interests{clause}", *args)
-        rows = await conn.fetch(
-            f"{_INTEREST_VIEW}{clause} ORDER BY respond_due, id LIMIT {int(limit)}"
-            f" OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    return await read_page(
+        pool,
+        _INTEREST_VIEW,
+        "opportunity_interests",
+        (("bureau", bureau), ("opportunity_id", opportunity), ("status", status)),
+        order_by="respond_due, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def get_interest(pool: asyncpg.Pool, interest: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from guatu.core.constants import OFFICE_BUREAU
 from guatu.lifecycle.models import Notice
 from guatu.ranking.models import (
     Level,
@@ -20,7 +21,7 @@ from guatu.ranking.models import (
 from guatu.ranking.periods import KIND_ZH, PeriodKind, parse_period
 from guatu.ranking.scoring import pts
 
-OFFICE = "xfb"
+OFFICE = OFFICE_BUREAU  # 区幸福办: the one code, guatu.core.constants
 CORRECTION = "【更正通报】"
 
 

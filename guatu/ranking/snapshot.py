@@ -311,18 +311,11 @@ def _frozen_input(
     )
 
 
-async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
-    """Read the inputs of every project in scope from the read model, as of now.
-
-    Set-wise: PostgreSQL selects the projects in scope, picks each month's winning report,
-    each step's first date before close and the red months through the period, and hands over
-    only the plan fields the 序时 curve needs; Python computes the curve values per project.
-    """
-    period = parse_period(period_key)
-    rows = await conn.fetch(_FREEZE_SQL, period.last_month, period.close)
-    society = await read_society_inputs(conn, period, ((r["code"], r["program"]) for r in rows))
-    with paused_gc():
-        projects = [_frozen_input(row, period, society.get(row["code"])) for row in rows]
+async def _snapshot(
+    conn: asyncpg.Connection, period: Period, frozen_at: datetime, projects: list[ProjectInput]
+) -> Snapshot:
+    """The snapshot both readers end with: the projects read, with the names of the bureaus and
+    programs they use (sorted by code; the others left out)."""
     bureaus = {
         r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")
     }
@@ -341,6 +334,21 @@ async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: da
         programs={k: v for k, v in sorted(programs.items()) if k in used_p},
         projects=projects,
     )
+
+
+async def read_snapshot(conn: asyncpg.Connection, period_key: str, frozen_at: datetime) -> Snapshot:
+    """Read the inputs of every project in scope from the read model, as of now.
+
+    Set-wise: PostgreSQL selects the projects in scope, picks each month's winning report,
+    each step's first date before close and the red months through the period, and hands over
+    only the plan fields the 序时 curve needs; Python computes the curve values per project.
+    """
+    period = parse_period(period_key)
+    rows = await conn.fetch(_FREEZE_SQL, period.last_month, period.close)
+    society = await read_society_inputs(conn, period, ((r["code"], r["program"]) for r in rows))
+    with paused_gc():
+        projects = [_frozen_input(row, period, society.get(row["code"])) for row in rows]
+    return await _snapshot(conn, period, frozen_at, projects)
 
 
 async def read_snapshot_by_plan(
@@ -384,24 +392,7 @@ async def read_snapshot_by_plan(
             )
             is not None
         ]
-    bureaus = {
-        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM bureaus")
-    }
-    programs = {
-        r["code"]: r["name_zh"] for r in await conn.fetch("SELECT code, name_zh FROM programs")
-    }
-    used_b = {p.bureau for p in projects}
-    used_p = {p.program for p in projects}
-    return Snapshot(
-        period=period.key,
-        kind=period.kind.value,
-        close=period.close,
-        months=period.months,
-        frozen_at=frozen_at,
-        bureaus={k: v for k, v in sorted(bureaus.items()) if k in used_b},
-        programs={k: v for k, v in sorted(programs.items()) if k in used_p},
-        projects=projects,
-    )
+    return await _snapshot(conn, period, frozen_at, projects)
 
 
 def snapshot_text(snapshot: Snapshot) -> str:

@@ -21,11 +21,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from guatu.core.clock import business_now, local_date, local_start
+from guatu.core.clock import local_date, local_start, past_due_at
 from guatu.core.constants import OFFICE_BUREAU
-from guatu.lifecycle.models import AuditEntry, Notice
+from guatu.lifecycle.casebook import CaseBook, Log
 from guatu.lifecycle.rules.validation import InputRejected
 from guatu.society.models import (
     CATEGORY_ZH,
@@ -46,12 +45,10 @@ from guatu.society.models import (
 )
 
 AddDays = Callable[[date, int, DayUnit], date]
-Log = Callable[[str, dict[str, Any]], None]
 
 REPLY_ROLES = ("bureau",)
 RATE_ROLES = ("observer",)
 RESOLVE_ROLES = ("leader",)  # 区幸福办 acts through the leaders' tokens, as for appeals
-SEEN_KEPT = 50
 UNIT_ZH = {"working": "个工作日", "calendar": "日"}
 HORIZON_DAYS = 366
 
@@ -136,36 +133,22 @@ def new_view(data: ObservationInput, filed_at: datetime, add: AddDays) -> Observ
     )
 
 
-class ObservationBook:
+class ObservationBook(CaseBook[ObservationView, ObservationBatch]):
     """One observation's state and the rules that change it (see the module docstring)."""
+
+    key_prefix = "observation"
+    batch_type = ObservationBatch
+    s: ObservationState
 
     def __init__(
         self, state: ObservationState, now: Callable[[], datetime], add: AddDays, log: Log
     ) -> None:
-        self.s = state
-        self._now = now
+        super().__init__(state, now, log)
         self._add = add
-        self._log = log
-        self.wake = False
-        self.dirty = False
-        self._audit: list[AuditEntry] = []
-        self._notices: list[Notice] = []
-
-    @property
-    def v(self) -> ObservationView:
-        return self.s.view
 
     @property
     def rules(self) -> ObservationRules:
         return self.s.input.rules
-
-    def bnow(self) -> datetime:
-        return business_now(self.s.input.clock, self._now())
-
-    def _changed(self) -> None:
-        self.v.version += 1
-        self.dirty = True
-        self.wake = True
 
     @property
     def finished(self) -> bool:
@@ -181,48 +164,8 @@ class ObservationBook:
         name = f"「{v.target_name}」" if v.target_name else ""
         return f"{what}{name}（{v.target}）"
 
-    def _notify(
-        self, suffix: str, bureau: str, kind: str, title: str, body: list[str], en: str, due: Any
-    ) -> None:
-        v = self.v
-        self._notices.append(
-            Notice(
-                key=f"observation:{v.id}:{suffix}",
-                bureau=bureau,
-                project=v.target if v.target_kind is TargetKind.PROJECT else "",
-                kind=kind,
-                title_zh=title,
-                body_zh="\n".join(body),
-                body_en=en,
-                created_at=self.bnow(),
-                deadline=due,
-            )
-        )
-
-    def _audit_entry(
-        self,
-        suffix: str,
-        actor: str,
-        action: str,
-        key: str,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        reason: str = "",
-    ) -> None:
-        self._audit.append(
-            AuditEntry(
-                key=f"observation:{self.v.id}:{suffix}",
-                at=self.bnow(),
-                actor=actor,
-                bureau=self.v.bureau,
-                action=action,
-                idempotency_key=key,
-                accepted=True,
-                before=before,
-                after=after,
-                reason=reason,
-            )
-        )
+    def _notice_project(self) -> str:
+        return self.v.target if self.v.target_kind is TargetKind.PROJECT else ""
 
     # -- filing -------------------------------------------------------------------------------
 
@@ -265,36 +208,24 @@ class ObservationBook:
 
     # -- deadlines ----------------------------------------------------------------------------
 
-    def next_due(self) -> datetime | None:
+    def _next_step(self) -> tuple[datetime, Callable[[], None]] | None:
+        """Escalated: the office's overdue. Unanswered: the reminder, then overdue (which
+        escalates). Answered: closing unrated once the rating is due. None once finished."""
         v = self.v
         if self.finished:
             return None
         if v.status is ObservationStatus.ESCALATED:
             if v.office_overdue_at is None and v.office_due is not None:
-                return local_start(v.office_due + timedelta(days=1))
+                return past_due_at(v.office_due), self._office_overdue
             return None
         if v.replied_at is None:
             assert v.reply_due is not None
             if v.remind_on is not None and v.reminded_at is None:
-                return local_start(v.remind_on)
-            return local_start(v.reply_due + timedelta(days=1))
+                return local_start(v.remind_on), self._remind
+            return past_due_at(v.reply_due), self._overdue
         if v.rated_at is None and v.rating_due is not None:
-            return local_start(v.rating_due + timedelta(days=1))
+            return past_due_at(v.rating_due), self._close_unrated
         return None
-
-    def process_due(self) -> None:
-        """Fire every deadline event that has come, each once, in order."""
-        while (due := self.next_due()) is not None and due <= self.bnow():
-            v = self.v
-            if v.status is ObservationStatus.ESCALATED:
-                self._office_overdue()
-            elif v.replied_at is None and v.remind_on is not None and v.reminded_at is None:
-                self._remind()
-            elif v.replied_at is None:
-                self._overdue()
-            else:
-                self._close_unrated()
-            self._changed()
 
     def _remind(self) -> None:
         v = self.v
@@ -392,20 +323,6 @@ class ObservationBook:
 
     # -- updates ------------------------------------------------------------------------------
 
-    def _seen(self, what: str, key: str) -> ObservationView | None:
-        first = self.s.seen.get(f"{what}:{key}")
-        if first is None:
-            return None
-        return ObservationView.model_validate(first).model_copy(update={"duplicate": True})
-
-    def _remember(self, what: str, key: str) -> ObservationView:
-        result = self.v.model_copy()
-        self.s.seen[f"{what}:{key}"] = result.model_dump(mode="json")
-        if len(self.s.seen) > SEEN_KEPT:
-            for old in list(self.s.seen)[: len(self.s.seen) - SEEN_KEPT]:
-                del self.s.seen[old]
-        return result
-
     def _refuse_if_closed(self) -> None:
         v = self.v
         if not v.wants_reply:
@@ -455,7 +372,7 @@ class ObservationBook:
             )
 
     def reply(self, data: ReplyInput) -> ObservationView:
-        if first := self._seen("reply", data.idempotency_key):
+        if first := self._first(f"reply:{data.idempotency_key}"):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -490,7 +407,7 @@ class ObservationBook:
                 None,
             )
         self._changed()
-        return self._remember("reply", data.idempotency_key)
+        return self._remember(f"reply:{data.idempotency_key}")
 
     def check_rate(self, data: RateInput) -> None:
         if f"rate:{data.idempotency_key}" in self.s.seen:
@@ -523,7 +440,7 @@ class ObservationBook:
             )
 
     def rate(self, data: RateInput) -> ObservationView:
-        if first := self._seen("rate", data.idempotency_key):
+        if first := self._first(f"rate:{data.idempotency_key}"):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -564,7 +481,7 @@ class ObservationBook:
             v.rating_comment,
         )
         self._changed()
-        return self._remember("rate", data.idempotency_key)
+        return self._remember(f"rate:{data.idempotency_key}")
 
     def check_resolve(self, data: ResolveInput) -> None:
         if f"resolve:{data.idempotency_key}" in self.s.seen:
@@ -590,7 +507,7 @@ class ObservationBook:
             )
 
     def resolve(self, data: ResolveInput) -> ObservationView:
-        if first := self._seen("resolve", data.idempotency_key):
+        if first := self._first(f"resolve:{data.idempotency_key}"):
             return first
         v = self.v
         before = {"status": v.status.value}
@@ -617,14 +534,4 @@ class ObservationBook:
             v.resolution,
         )
         self._changed()
-        return self._remember("resolve", data.idempotency_key)
-
-    # -- persistence --------------------------------------------------------------------------
-
-    def take_batch(self) -> ObservationBatch | None:
-        if not self.dirty:
-            return None
-        batch = ObservationBatch(view=self.v.model_copy(), audit=self._audit, notices=self._notices)
-        self._audit, self._notices = [], []
-        self.dirty = False
-        return batch
+        return self._remember(f"resolve:{data.idempotency_key}")

@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now
+from guatu.core.pages import read_page
 from guatu.core.records import AuditRow, write_audit
 from guatu.lifecycle.models import EvaluationRecordInput, ProgrammeClock, UpdateResult
 from guatu.lifecycle.rules.validation import InputRejected
@@ -414,26 +415,15 @@ async def list_evaluations(
 ) -> dict[str, Any]:
     """Evaluations, newest first; `bureau` scopes a bureau to its own, `programs` an evaluator
     to its engagement."""
-    where: list[str] = []
-    args: list[Any] = []
-    if bureau is not None:
-        args.append(bureau)
-        where.append(f"bureau = ${len(args)}")
-    if programs is not None:
-        args.append(programs)
-        where.append(f"program = ANY(${len(args)})")
-    if project is not None:
-        args.append(project)
-        where.append(f"project = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM evaluations{clause}", *args)
-        rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM evaluations{clause} ORDER BY submitted_at DESC, id"
-            f" LIMIT {int(limit)} OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    return await read_page(
+        pool,
+        f"SELECT {_COLUMNS} FROM evaluations",
+        "evaluations",
+        (("bureau", bureau), ("program = ANY({})", programs), ("project", project)),
+        order_by="submitted_at DESC, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def get_report(pool: asyncpg.Pool, evaluation: str) -> tuple[str, str, bytes] | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from config.settings import CONFIG_DIR
-from guatu.lifecycle.models import AuditEntry, IdempotencyKey, Notice, ProgrammeClock
+from guatu.lifecycle.casebook import CaseBatch, CaseState
+from guatu.lifecycle.models import IdempotencyKey, ProgrammeClock
 
 DayUnit = Literal["working", "calendar"]
 SOCIETY_RULES = CONFIG_DIR / "society.json"
@@ -245,17 +246,12 @@ class ObservationView(BaseModel):
     filing_key: str = ""
 
 
-class ObservationState(BaseModel):
-    input: ObservationInput
-    view: ObservationView
-    seen: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    pending_notices: list[Notice] = Field(default_factory=list)
+class ObservationState(CaseState[ObservationInput, ObservationView]):
+    pass
 
 
-class ObservationBatch(BaseModel):
-    view: ObservationView
-    audit: list[AuditEntry] = Field(default_factory=list)
-    notices: list[Notice] = Field(default_factory=list)
+class ObservationBatch(CaseBatch[ObservationView]):
+    pass
 
 
 class ObservationFiling(Strict):

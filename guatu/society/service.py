@@ -22,16 +22,21 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from guatu.core import constants as c
 from guatu.core.clock import business_now, local_date
+from guatu.core.pages import read_page, read_row
 from guatu.lifecycle.models import ProgrammeClock
 from guatu.lifecycle.rules.validation import InputRejected
-from guatu.lifecycle.service import Rejected, audit_rejection, rejection_of
+from guatu.lifecycle.service import (
+    RefusalAudit,
+    Rejected,
+    execute_refusable_update,
+    refuse,
+    start_request,
+)
 from guatu.society.book import (
     HORIZON_DAYS,
     check_text,
@@ -166,19 +171,15 @@ async def submit_observation(
     try:
         return await _submit(client, pool, filing, task_queue, clock, calendar, rules)
     except InputRejected as err:
-        rejected = Rejected(err.code, err.zh, err.en)
-        await audit_rejection(
-            pool,
-            filing.target if filing.target_kind is TargetKind.PROJECT else None,
+        where = RefusalAudit(
             "observation:file",
             filing.idempotency_key,
             f"observer:{filing.observer}",
             "",
-            rejected,
             channel,
-            _audit_body(filing),
+            filing.target if filing.target_kind is TargetKind.PROJECT else None,
         )
-        raise rejected from None
+        raise await refuse(pool, err, where, _audit_body(filing)) from None
 
 
 async def _submit(
@@ -250,30 +251,24 @@ async def _submit(
         oid = f"{stem}-{n}"
         if oid in used or not await _reserve_photos(pool, oid, filing, refs):
             continue
-        handle = client.get_workflow_handle(observation_workflow_id(oid))
-        try:
-            # By name (guatu.core.constants): the domain never imports workflow code.
-            handle = await client.start_workflow(
-                c.OBSERVATION_WORKFLOW,
-                data.model_copy(update={"observation_id": oid}),
-                id=observation_workflow_id(oid),
-                task_queue=task_queue,
-                result_type=ObservationView,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            owner: ObservationView = await handle.query(
-                c.QUERY_OBSERVATION, result_type=ObservationView
-            )
-            if owner.filing_key == filing.idempotency_key and owner.observer == filing.observer:
-                return owner.model_copy(update={"duplicate": True})
-            await _release_photos(pool, oid, owner, refs)
-            continue
-        started: ObservationView = await handle.query(
-            c.QUERY_OBSERVATION, result_type=ObservationView
+        # By name (guatu.core.constants): the domain never imports workflow code.
+        started = await start_request(
+            client,
+            c.OBSERVATION_WORKFLOW,
+            data.model_copy(update={"observation_id": oid}),
+            workflow_id=observation_workflow_id(oid),
+            task_queue=task_queue,
+            view_type=ObservationView,
+            query=c.QUERY_OBSERVATION,
         )
-        return started
+        if started is not None:
+            return started
+        owner: ObservationView = await client.get_workflow_handle(
+            observation_workflow_id(oid)
+        ).query(c.QUERY_OBSERVATION, result_type=ObservationView)
+        if owner.filing_key == filing.idempotency_key and owner.observer == filing.observer:
+            return owner.model_copy(update={"duplicate": True})
+        await _release_photos(pool, oid, owner, refs)
     raise InputRejected(
         "daily_limit",
         f"同一观察员每天对同一{'项目' if filing.target_kind is TargetKind.PROJECT else '场景'}"
@@ -333,48 +328,44 @@ async def _update(
     actor: str,
     channel: str,
 ) -> ObservationView:
-    handle = client.get_workflow_handle(observation_workflow_id(observation))
-    try:
-        view: ObservationView = await handle.execute_update(
-            update, data, id=f"{action}:{data.idempotency_key}", result_type=ObservationView
-        )
-        return view
-    except WorkflowUpdateFailedError as err:
-        rejected = rejection_of(err)
-        if rejected is None:
-            raise
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+    async def gone() -> Rejected:
         row = await get_observation(pool, observation)
         if row is None:
-            rejected = Rejected(
+            return Rejected(
                 "observation_not_found",
                 f"没有市民观察 {observation}",
                 f"no citizen observation {observation}",
             )
-        else:
-            rejected = Rejected(
-                "observation_closed",
-                f"市民观察 {observation} 已办结",
-                f"citizen observation {observation} is closed",
-            )
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT bureau, target_kind, target FROM observations WHERE id = $1", observation
+        return Rejected(
+            "observation_closed",
+            f"市民观察 {observation} 已办结",
+            f"citizen observation {observation} is closed",
         )
-    await audit_rejection(
-        pool,
-        row["target"] if row and row["target_kind"] == "project" else None,
-        f"observation:{action}",
-        data.idempotency_key,
-        actor,
-        row["bureau"] if row else "",
-        rejected,
-        channel,
-        data.model_dump(mode="json"),
+
+    async def audit() -> RefusalAudit:
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT bureau, target_kind, target FROM observations WHERE id = $1", observation
+            )
+        return RefusalAudit(
+            f"observation:{action}",
+            data.idempotency_key,
+            actor,
+            row["bureau"] if row else "",
+            channel,
+            row["target"] if row and row["target_kind"] == "project" else None,
+        )
+
+    return await execute_refusable_update(
+        client.get_workflow_handle(observation_workflow_id(observation)),
+        update,
+        data,
+        ObservationView,
+        update_id=f"{action}:{data.idempotency_key}",
+        pool=pool,
+        audit=audit,
+        gone=gone,
     )
-    raise rejected from None
 
 
 async def reply_observation(
@@ -433,9 +424,7 @@ _VIEW = (
 
 
 async def get_observation(pool: asyncpg.Pool, observation: str) -> dict[str, Any] | None:
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(f"{_VIEW} WHERE id = $1", observation)
-    return dict(row) if row else None
+    return await read_row(pool, _VIEW, observation)
 
 
 async def find_observation(
@@ -468,24 +457,16 @@ async def list_observations(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Observations, newest first; `bureau` / `observer` scope a caller to its own."""
-    where, args = [], []
-    for column, value in (
-        ("bureau", bureau),
-        ("observer", observer),
-        ("target", target),
-        ("status", status),
-    ):
-        if value is not None:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    async with pool.acquire() as conn:
-        total = await conn.fetchval(f"SELECT count(*) FROM observations{clause}", *args)
-        rows = await conn.fetch(
-            f"{_VIEW}{clause} ORDER BY filed_at DESC, id LIMIT {int(limit)} OFFSET {int(offset)}",
-            *args,
-        )
-    return {"total": total, "items": [dict(r) for r in rows]}
+    filters = (("bureau", bureau), ("observer", observer), ("target", target), ("status", status))
+    return await read_page(
+        pool,
+        _VIEW,
+        "observations",
+        filters,
+        order_by="filed_at DESC, id",
+        limit=limit,
+        offset=offset,
+    )
 
 
 async def get_photo(pool: asyncpg.Pool, observation: str, seq: int) -> tuple[str, bytes] | None:

@@ -14,7 +14,14 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
-from guatu.core.clock import add_months, day_in_month, local_start, month_key, parse_month
+from guatu.core.clock import (
+    add_months,
+    day_in_month,
+    local_start,
+    month_key,
+    parse_month,
+    past_due_at,
+)
 from guatu.lifecycle.models import ProjectState, RunStatus, Step, TimerPolicy
 from guatu.lifecycle.rules.stages import DELIVERED
 
@@ -52,7 +59,7 @@ def _milestone_events(state: ProjectState) -> Iterator[DueEvent]:
             yield DueEvent(at, DueKind.MILESTONE_REMINDER, step=m.step, deadline=m.planned)
         if not missed:
             yield DueEvent(
-                local_start(m.planned + timedelta(days=1)),
+                past_due_at(m.planned),
                 DueKind.MILESTONE_DUE,
                 step=m.step,
                 deadline=m.planned,
@@ -103,7 +110,7 @@ def _first_report_events(state: ProjectState) -> Iterator[DueEvent]:
             want_due = False
             due_day = day_in_month(key, policy.report_due_day)
             yield DueEvent(
-                local_start(due_day + timedelta(days=1)),
+                past_due_at(due_day),
                 DueKind.REPORT_DUE,
                 month=key,
                 deadline=due_day,
@@ -155,7 +162,7 @@ def pending_events(state: ProjectState) -> list[DueEvent]:
     if state.rules_revision and state.backfill_until and not state.backfill_closed:
         events.append(
             DueEvent(
-                local_start(state.backfill_until + timedelta(days=1)),
+                past_due_at(state.backfill_until),
                 DueKind.BACKFILL_CLOSE,
                 deadline=state.backfill_until,
             )
