@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import asyncpg
 import structlog
 from fastapi import Depends, Header, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -241,8 +242,24 @@ IdempotencyKeyHeader = Annotated[
 
 
 class Paging(BaseModel):
+    """The `page` and `page_size` query parameters of a list (`PageQuery`)."""
+
     page: int
     page_size: int
+
+    @property
+    def limit(self) -> int:
+        """The rows of one page (a query's LIMIT)."""
+        return self.page_size
+
+    @property
+    def offset(self) -> int:
+        """The rows before this page (a query's OFFSET)."""
+        return (self.page - 1) * self.page_size
+
+    def answer(self, found: dict[str, Any]) -> Any:
+        """A list's JSON answer: what the query `found` (items, total) with this page's numbers."""
+        return jsonable_encoder({**found, "page": self.page, "page_size": self.page_size})
 
 
 def paging(

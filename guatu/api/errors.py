@@ -67,10 +67,13 @@ def unauthorized(code: str, zh: str, en: str) -> ApiError:
     return ApiError(401, code, zh, en, headers={"WWW-Authenticate": 'Bearer realm="guatu"'})
 
 
-def not_found(code: str = "project_not_found") -> ApiError:
-    # The same answer for a project that does not exist and one of another bureau: a bureau
-    # token learns nothing about projects that are not its own.
-    return ApiError(404, code, "项目不存在或无权访问", "no such project (or not yours)")
+def not_found(code: str = "project_not_found", zh: str = "项目", en: str = "project") -> ApiError:
+    """404 `code`: "no such <en> (or not yours)", `zh` the thing's Chinese name.
+
+    The same answer for a thing that does not exist and one of another bureau (or observer): a
+    token learns nothing about what is not its own.
+    """
+    return ApiError(404, code, f"{zh}不存在或无权访问", f"no such {en} (or not yours)")
 
 
 def unavailable(service: str, reason: str = "") -> ApiError:
@@ -315,6 +318,7 @@ def install(app: FastAPI) -> None:
 
 
 __all__ = [
+    "WRITE_ERRORS",
     "ApiError",
     "ErrorBody",
     "db_call",
@@ -349,3 +353,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
         for code in (401, 429, 503, *codes)
     }
+
+
+# What a write of one thing (a project's update, a reply to an observation) may answer besides
+# 200: the token may not, no such thing, key reused or thing ended, body too large, refused.
+WRITE_ERRORS = responses(403, 404, 409, 413, 422)

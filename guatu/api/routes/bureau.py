@@ -18,7 +18,7 @@ from guatu.api.deps import (
     ProjectCodePath,
     ProjectReader,
 )
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses
 from guatu.api.schemas import NotificationPage, NotificationRow, ReportBody, TransitionBody
 from guatu.core.tokens import Role
 from guatu.lifecycle import queries
@@ -32,13 +32,11 @@ from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["bureau"])
 
-_UPDATE_ERRORS = responses(403, 404, 409, 413, 422)
-
 
 @router.post(
     "/projects/{code}/transitions",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Report that the project reached a step (节点报送)",
     description="Answers synchronously: 200 with the project's new stage and light, or 422 with "
     "the rule that refused it (`code`, `zh`, `en`). Needs an `Idempotency-Key`.",
@@ -50,27 +48,24 @@ async def transition(
     key: IdempotencyKeyHeader,
     body: TransitionBody,
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = StageTransitionInput(
-        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-    )
-    return await service.run_update(
+    return await service.update_project(
         ctx,
         principal,
         code=code,
-        bureau=bureau,
         update=ProjectLifecycle.transition_stage,
         action="transition",
         key=key,
         body=body,
-        data=data,
+        data=lambda bureau: StageTransitionInput(
+            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+        ),
     )
 
 
 @router.post(
     "/projects/{code}/reports",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Submit a monthly progress report (月报), raising and resolving issues",
     description="Issues (问题) are raised with `issues_raised` and resolved (销号) with "
     "`issues_resolved` (their ids) in the report of a month, or in its correction "
@@ -83,20 +78,17 @@ async def report(
     key: IdempotencyKeyHeader,
     body: ReportBody,
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = ProgressReportInput(
-        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-    )
-    return await service.run_update(
+    return await service.update_project(
         ctx,
         principal,
         code=code,
-        bureau=bureau,
         update=ProjectLifecycle.submit_report,
         action="report",
         key=key,
         body=body,
-        data=data,
+        data=lambda bureau: ProgressReportInput(
+            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+        ),
     )
 
 
@@ -161,10 +153,5 @@ async def acknowledge(
         ctx.options.db_timeout_seconds,
     )
     if row is None:
-        raise ApiError(
-            404,
-            "notification_not_found",
-            "通知不存在或无权访问",
-            "no such notification (or not yours)",
-        )
+        raise not_found("notification_not_found", "通知", "notification")
     return NotificationRow.model_validate(row)

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from temporalio.client import WorkflowFailureError
 
+from guatu.api import service
 from guatu.api.deps import (
     BUREAU_PATTERN,
     PROGRAM_PATTERN,
@@ -32,7 +33,7 @@ from guatu.api.deps import (
     PageQuery,
     require,
 )
-from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
+from guatu.api.errors import ApiError, db_call, not_found, responses, temporal_call, unavailable
 from guatu.api.schemas import Period, ProgrammeMonth
 from guatu.core.tokens import Principal, Role
 from guatu.ladder import queries as ladder_queries
@@ -150,8 +151,8 @@ async def rankings(
         period,
         ruleset_id=ruleset,
         kind=kind.value if kind else None,
-        limit=paging.page_size,
-        offset=(paging.page - 1) * paging.page_size,
+        limit=paging.limit,
+        offset=paging.offset,
         bureau=bureau,
         program=program,
         member_lines=member_lines,
@@ -216,18 +217,10 @@ async def escalations(
 async def standing(
     ctx: Context, principal: BureauOrLeader, bureau: Annotated[str, Path(pattern=BUREAU_PATTERN)]
 ) -> Any:
+    missing = not_found("bureau_not_found", "部门", "bureau")
     if principal.role is Role.BUREAU and principal.bureau != bureau:
-        raise ApiError(
-            404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)"
-        )
-    known = {
-        b["code"]
-        for b in await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
-    }
-    if bureau not in known:
-        raise ApiError(
-            404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)"
-        )
+        raise missing
+    await service.known_bureau(ctx, bureau, missing)
     return await _call(ctx, ladder_queries.bureau_standing, bureau)
 
 
