@@ -22,9 +22,9 @@ from guatu.api.auth import (
     IPNetwork,
     RateLimiter,
     check_role,
-    client_address,
     parse_bearer,
     parse_networks,
+    request_client,
     too_many_failures,
 )
 from guatu.api.errors import ApiError, db_call, too_many_updates, unauthorized
@@ -164,11 +164,7 @@ async def get_principal(
     out a token that verifies. (Guessing a token's 256-bit secret is hopeless either way; the
     allowance keeps a broken client from hammering the database.)
     """
-    client = client_address(
-        request.client.host if request.client else None,
-        ",".join(request.headers.getlist("x-forwarded-for")),
-        ctx.options.trusted_networks,
-    )
+    client = request_client(request, ctx.options.trusted_networks)
     header = request.headers.get("authorization")
     token_id = token_id_of(header.partition(" ")[2].strip()) if header else None
     key = f"token:{token_id}@{client}" if token_id else f"client:{client}"

@@ -7,6 +7,7 @@ code, a Chinese message first and its English twin. 503 always carries `Retry-Af
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -112,6 +113,19 @@ _TEMPORAL_UNAVAILABLE = {
     RPCStatusCode.UNKNOWN,
     RPCStatusCode.INTERNAL,
 }
+
+
+def retry_later(wait: float, code: str, zh: str, en: str) -> ApiError:
+    """429 `code` for a caller over an allowance, to retry in `wait` seconds (rounded up, at least
+    1): `Retry-After` carries them, and `zh` / `en` may name them as `{seconds}`."""
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        429,
+        code,
+        zh.format(seconds=seconds),
+        en.format(seconds=seconds),
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def too_many_updates(limit: int | None = None) -> ApiError:
@@ -324,6 +338,7 @@ __all__ = [
     "db_call",
     "install",
     "not_found",
+    "retry_later",
     "rpc_error",
     "temporal_call",
     "too_many_updates",

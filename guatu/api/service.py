@@ -60,6 +60,20 @@ async def project_bureau(ctx: ApiContext, principal: Principal, code: str) -> st
     return bureau
 
 
+async def visible_status(ctx: ApiContext, principal: Principal, code: str) -> ProjectStatus:
+    """The live status of project `code` for `principal`: a bureau token reads only its own
+    projects (`project_bureau`, 404 otherwise); other readers read every project."""
+    if principal.role is Role.BUREAU:
+        await project_bureau(ctx, principal, code)
+    return await status(ctx, code)
+
+
+def own_bureau(principal: Principal, asked: str | None = None) -> str | None:
+    """The bureau a list is scoped to: a bureau token's own, whatever it asks for; for the other
+    roles the bureau `asked` for (None: every bureau's)."""
+    return principal.bureau if principal.role is Role.BUREAU else asked
+
+
 def visible(row: dict[str, Any] | None, principal: Principal, missing: ApiError) -> dict[str, Any]:
     """`row`, if there is one and `principal` may read it; else `missing` (a 404).
 
@@ -307,6 +321,7 @@ __all__ = [
     "Door",
     "known_references",
     "once",
+    "own_bureau",
     "project_bureau",
     "request_hash",
     "run_update",
@@ -314,4 +329,5 @@ __all__ = [
     "status",
     "update_project",
     "visible",
+    "visible_status",
 ]

@@ -26,7 +26,7 @@ from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses, tempor
 from guatu.api.schemas import Body, Period
 from guatu.appeals import service as appeals
 from guatu.appeals.models import AppealFiling, AppealItem, AppealStatus, DecideInput, Decision
-from guatu.core.tokens import Principal, Role
+from guatu.core.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["appeals"])
 
@@ -122,7 +122,7 @@ async def list_appeals(
     page = await db_call(
         appeals.list_appeals(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             status=status.value if status else None,
             period=period,
             limit=paging.limit,

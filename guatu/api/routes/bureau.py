@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api import service
 from guatu.api.deps import (
@@ -20,7 +21,7 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses
 from guatu.api.schemas import NotificationPage, NotificationRow, ReportBody, TransitionBody
-from guatu.core.tokens import Role
+from guatu.core.tokens import Principal
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     OpenIssue,
@@ -31,6 +32,32 @@ from guatu.lifecycle.models import (
 from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["bureau"])
+
+
+async def _bureau_update(
+    ctx: Context,
+    principal: Principal,
+    code: str,
+    key: str,
+    body: TransitionBody | ReportBody,
+    update: UpdateMethodMultiParam[..., Any],
+    action: str,
+    model: type[StageTransitionInput] | type[ProgressReportInput],
+) -> UpdateResult:
+    """A bureau's update of its project (audited as `action`): `model` of the body, for the
+    project's bureau, by the token's actor."""
+    return await service.update_project(
+        ctx,
+        principal,
+        code=code,
+        update=update,
+        action=action,
+        key=key,
+        body=body,
+        data=lambda bureau: model(
+            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+        ),
+    )
 
 
 @router.post(
@@ -48,17 +75,9 @@ async def transition(
     key: IdempotencyKeyHeader,
     body: TransitionBody,
 ) -> UpdateResult:
-    return await service.update_project(
-        ctx,
-        principal,
-        code=code,
-        update=ProjectLifecycle.transition_stage,
-        action="transition",
-        key=key,
-        body=body,
-        data=lambda bureau: StageTransitionInput(
-            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-        ),
+    update = ProjectLifecycle.transition_stage
+    return await _bureau_update(
+        ctx, principal, code, key, body, update, "transition", StageTransitionInput
     )
 
 
@@ -78,17 +97,9 @@ async def report(
     key: IdempotencyKeyHeader,
     body: ReportBody,
 ) -> UpdateResult:
-    return await service.update_project(
-        ctx,
-        principal,
-        code=code,
-        update=ProjectLifecycle.submit_report,
-        action="report",
-        key=key,
-        body=body,
-        data=lambda bureau: ProgressReportInput(
-            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-        ),
+    update = ProjectLifecycle.submit_report
+    return await _bureau_update(
+        ctx, principal, code, key, body, update, "report", ProgressReportInput
     )
 
 
@@ -99,9 +110,7 @@ async def report(
     summary="Open issues of a project (live)",
 )
 async def issues(ctx: Context, principal: ProjectReader, code: ProjectCodePath) -> list[OpenIssue]:
-    if principal.role is Role.BUREAU:
-        await service.project_bureau(ctx, principal, code)
-    return (await service.status(ctx, code)).open_issues
+    return (await service.visible_status(ctx, principal, code)).open_issues
 
 
 @router.get(
@@ -120,12 +129,10 @@ async def notifications(
         str | None, Query(pattern=BUREAU_PATTERN, description="Leaders only: one bureau's notices")
     ] = None,
 ) -> NotificationPage:
-    if principal.role is Role.BUREAU:
-        bureau = principal.bureau  # a bureau reads its own inbox, whatever it asks for
     page = await db_call(
         queries.list_notifications(
             ctx.pool,
-            bureau=bureau,
+            bureau=service.own_bureau(principal, bureau),  # a bureau reads its own inbox
             project=project,
             unacknowledged=unacknowledged,
             page=paging.page,

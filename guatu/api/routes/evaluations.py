@@ -137,7 +137,7 @@ async def list_evaluations(
     page = await db_call(
         evaluations.list_evaluations(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             programs=list(principal.programs) if principal.role is Role.EVALUATOR else None,
             project=project,
             limit=paging.limit,

@@ -164,7 +164,7 @@ async def list_observations(
     page = await db_call(
         society.list_observations(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             observer=principal.token_id if principal.role is Role.OBSERVER else None,
             target=target,
             status=status.value if status else None,

@@ -27,7 +27,7 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses
 from guatu.api.schemas import Body
-from guatu.core.tokens import Principal, Role
+from guatu.core.tokens import Principal
 from guatu.opportunities import service as opportunities
 from guatu.opportunities.models import (
     CloseInput,
@@ -98,10 +98,6 @@ class OutcomeBody(Body):
 _door = service.Door(opportunities.Rejected)
 
 
-def _scope(principal: Principal) -> str | None:
-    return principal.bureau if principal.role is Role.BUREAU else None
-
-
 async def _opportunity(ctx: Context, principal: Principal, oid: str) -> dict[str, Any]:
     row = await db_call(
         opportunities.get_opportunity(ctx.pool, oid), ctx.options.db_timeout_seconds
@@ -152,7 +148,7 @@ async def list_opportunities(
     page = await db_call(
         opportunities.list_opportunities(
             ctx.pool,
-            bureau=_scope(principal),
+            bureau=service.own_bureau(principal),
             status=status.value if status else None,
             limit=paging.limit,
             offset=paging.offset,
@@ -215,7 +211,7 @@ async def list_interests(
     page = await db_call(
         opportunities.list_interests(
             ctx.pool,
-            bureau=_scope(principal),
+            bureau=service.own_bureau(principal),
             opportunity=opportunity,
             status=status.value if status else None,
             limit=paging.limit,
