@@ -17,10 +17,10 @@ from guatu.cli.common import (
     KeyOption,
     LimitOption,
     _actor,
-    _console,
     _default_key,
     _page_done,
     _print_json,
+    _print_table,
     _with_pool,
     _with_services,
     command,
@@ -141,28 +141,21 @@ def list_(
     )
     if _page_done(page, as_json, "暂无申诉 / no appeals"):
         return
-    from rich.table import Table
-
-    table = Table(title=f"申诉 / appeals（{page['total']}）")
-    for header in (
-        "编号 id",
-        "单位 bureau",
-        "事项 subject",
-        "状态 status",
-        "决定期限 due",
-        "决定 decision",
-    ):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["bureau_name"] or r["bureau"],
-            r["subject_zh"],
-            STATUS_ZH.get(r["status"], r["status"]),
-            r["decision_due"].isoformat(),
-            f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip(),
-        )
-    _console().print(table)
+    _print_table(
+        f"申诉 / appeals（{page['total']}）",
+        ("编号 id", "单位 bureau", "事项 subject", "状态 status", "决定期限 due", "决定 decision"),
+        (
+            (
+                r["id"],
+                r["bureau_name"] or r["bureau"],
+                r["subject_zh"],
+                STATUS_ZH.get(r["status"], r["status"]),
+                r["decision_due"].isoformat(),
+                f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip(),
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @appeal_app.command("decide")

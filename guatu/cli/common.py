@@ -1,7 +1,7 @@
 """The CLI's shared helpers: what every `guatu …` sub-command module uses.
 
 Owns the one-line error contract (`CliError`, the `command` decorator and the messages of known
-failures), output (`_console`, `_progress`, `jsonable`, `_print_json`), connections to Temporal
+failures), output (`_console`, `_progress`, `jsonable`, `_print_json`, `_print_table`), connections to Temporal
 and PostgreSQL (`_client`, `_pool`, `database_dsn`; a command's whole call on them:
 `_with_pool`, `_with_services`), the options many commands share (`JsonOption`, `KeyOption`,
 `LimitOption`) and how a list answers (`_page_done`), the audit actor and idempotency keys
@@ -18,7 +18,7 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -200,6 +200,18 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def _print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on stdout: `title`, a column per header, the `rows` as given (text cells)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*row)
+    _console().print(table)
 
 
 def _print_json(value: Any) -> None:

@@ -18,10 +18,10 @@ from guatu.cli.common import (
     JsonOption,
     LimitOption,
     _actor,
-    _console,
     _default_key,
     _page_done,
     _print_json,
+    _print_table,
     _with_pool,
     _with_services,
     command,
@@ -85,21 +85,21 @@ def list_observations(
     )
     if _page_done(page, as_json, "暂无市民观察 / no observations"):
         return
-    from rich.table import Table
-
-    table = Table(title=f"市民观察 / observations（{page['total']}）")
-    for header in ("编号 id", "对象 target", "单位 bureau", "类别", "状态 status", "答复期限 due"):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["target"],
-            r["bureau_name"] or r["bureau"],
-            r["category"],
-            STATUS_ZH[ObservationStatus(r["status"])],
-            r["reply_due"].isoformat() if r["reply_due"] else "",
-        )
-    _console().print(table)
+    _print_table(
+        f"市民观察 / observations（{page['total']}）",
+        ("编号 id", "对象 target", "单位 bureau", "类别", "状态 status", "答复期限 due"),
+        (
+            (
+                r["id"],
+                r["target"],
+                r["bureau_name"] or r["bureau"],
+                r["category"],
+                STATUS_ZH[ObservationStatus(r["status"])],
+                r["reply_due"].isoformat() if r["reply_due"] else "",
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @observation_app.command("show")
@@ -189,7 +189,6 @@ def figures(
     if as_json:
         _print_json(out)
         return
-    from rich.table import Table
 
     def pct(x: float | None) -> str:
         return "—" if x is None else f"{x * 100:.1f}%"
@@ -197,20 +196,22 @@ def figures(
     for level, title in (("bureaus", "责任单位"), ("projects", "项目"), ("scenes", "示范场景")):
         if not out[level]:
             continue
-        table = Table(title=f"市民观察{title} / {level}（截至 {out['as_of']}）")
-        for header in ("编码", "名称", "观察", "平均评分", "按期答复率", "满意率", "督办"):
-            table.add_column(header)
-        for f in out[level]:
-            table.add_row(
-                f["code"],
-                f["name_zh"],
-                str(f["observations"]),
-                "—" if f["average_rating"] is None else f"{f['average_rating']:.2f}",
-                f"{pct(f['timeliness'])}（{f['replied_on_time']}/{f['replies_due']}）",
-                f"{pct(f['satisfaction'])}（{f['satisfied']}/{f['rated']}）",
-                str(f["escalated"]),
-            )
-        _console().print(table)
+        _print_table(
+            f"市民观察{title} / {level}（截至 {out['as_of']}）",
+            ("编码", "名称", "观察", "平均评分", "按期答复率", "满意率", "督办"),
+            (
+                (
+                    f["code"],
+                    f["name_zh"],
+                    str(f["observations"]),
+                    "—" if f["average_rating"] is None else f"{f['average_rating']:.2f}",
+                    f"{pct(f['timeliness'])}（{f['replied_on_time']}/{f['replies_due']}）",
+                    f"{pct(f['satisfaction'])}（{f['satisfied']}/{f['rated']}）",
+                    str(f["escalated"]),
+                )
+                for f in out[level]
+            ),
+        )
 
 
 @evaluation_app.command("list")
@@ -227,21 +228,21 @@ def list_evaluations(
     page = _with_pool(lambda pool: list_(pool, bureau=bureau, project=project, limit=limit))
     if _page_done(page, as_json, "暂无第三方评估 / no evaluations"):
         return
-    from rich.table import Table
-
-    table = Table(title=f"第三方评估 / evaluations（{page['total']}）")
-    for header in ("编号 id", "单位 bureau", "年度", "得分", "更正 supersedes", "机构"):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["bureau"],
-            str(r["year"]),
-            f"{r['score']:.2f}",
-            r["supersedes"] or "",
-            r["evaluator_label"],
-        )
-    _console().print(table)
+    _print_table(
+        f"第三方评估 / evaluations（{page['total']}）",
+        ("编号 id", "单位 bureau", "年度", "得分", "更正 supersedes", "机构"),
+        (
+            (
+                r["id"],
+                r["bureau"],
+                str(r["year"]),
+                f"{r['score']:.2f}",
+                r["supersedes"] or "",
+                r["evaluator_label"],
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @evaluation_app.command("show")
