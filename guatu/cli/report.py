@@ -17,6 +17,7 @@ from config.settings import Settings, get_settings
 from guatu.cli.common import (
     CALL_TIMEOUT_S,
     CliError,
+    JsonOption,
     _actor,
     _client,
     _default_key,
@@ -102,7 +103,7 @@ def report_submit(
         str | None,
         typer.Option("--key", help="Idempotency key (default: derived from the content)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a monthly progress report (月报) as a bureau."""
     from guatu.lifecycle.models import ProgressReportInput
@@ -143,7 +144,7 @@ def report_step(
         str | None,
         typer.Option("--key", help="Idempotency key (default: derived from the content)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Report that a project reached a lifecycle step (e.g. 开工 construction_started)."""
     from guatu.lifecycle.models import StageTransitionInput
