@@ -36,6 +36,7 @@ from guatu.lifecycle.service import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 
 async def status(ctx: ApiContext, code: str) -> ProjectStatus:
@@ -91,6 +92,17 @@ async def known_bureau(ctx: ApiContext, bureau: str, missing: ApiError) -> None:
     rows = await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
     if bureau not in {b["code"] for b in rows}:
         raise missing
+
+
+async def stored(
+    ctx: ApiContext, call: Awaitable[T], refused: type[E], answer: Callable[[E], ApiError]
+) -> T:
+    """`call` on a feature's store (scenes, channels) within the database deadline; its refusal
+    (`refused`) answers as `answer` maps it, 4xx in Chinese and English."""
+    try:
+        return await db_call(call, ctx.options.db_timeout_seconds)
+    except refused as err:
+        raise answer(err) from None
 
 
 def request_hash(action: str, body: BaseModel) -> str:
@@ -327,6 +339,7 @@ __all__ = [
     "run_update",
     "start",
     "status",
+    "stored",
     "update_project",
     "visible",
     "visible_status",
