@@ -6,7 +6,8 @@ the same as `/api/v1/scenes`. Wired by guatu/cli/main.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -22,6 +23,11 @@ from guatu.cli.common import (
     command,
 )
 
+if TYPE_CHECKING:
+    import asyncpg
+
+T = TypeVar("T")
+
 scene_app: typer.Typer = typer.Typer(
     help="Demonstration scenes (示范场景): member projects, progress and the scene's light.",
     no_args_is_help=True,
@@ -32,6 +38,16 @@ LIGHT_NONE = "[dim]○ 未亮灯[/]"
 
 def _scene_error(err: Exception) -> CliError:
     return CliError(getattr(err, "zh", str(err)), getattr(err, "en", str(err)))
+
+
+def _on_store(call: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """`call` on the scene store (`_with_pool`); a refusal is the command's one-line error."""
+    from guatu.scenes import store
+
+    try:
+        return _with_pool(call)
+    except store.SceneError as err:
+        raise _scene_error(err) from None
 
 
 def _light_of(value: str) -> str:
@@ -84,10 +100,7 @@ def show_scene(
     """One scene: progress, its light and why, each member project."""
     from guatu.scenes import store
 
-    try:
-        s = _with_pool(lambda pool: store.get_scene(pool, code))
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(lambda pool: store.get_scene(pool, code))
     if as_json:
         _print_json(s.model_dump(mode="json"))
         return
@@ -136,12 +149,9 @@ def set_scene(
         raise CliError(
             f"输入有误（{where}）", f"invalid input at {where}: {first['msg']}"
         ) from None
-    try:
-        s, created = _with_pool(
-            lambda pool: store.put_scene(pool, code, body, actor=_actor(), door="cli")
-        )
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s, created = _on_store(
+        lambda pool: store.put_scene(pool, code, body, actor=_actor(), door="cli")
+    )
     typer.echo(
         f"{'已创建' if created else '已更新'}示范场景 {s.code}（{len(s.projects)} 个项目）/ "
         f"scene {s.code} {'created' if created else 'updated'} ({len(s.projects)} projects)"
@@ -157,12 +167,7 @@ def add_projects(
     """Add member projects to a scene."""
     from guatu.scenes import store
 
-    try:
-        s = _with_pool(
-            lambda pool: store.add_members(pool, code, projects, actor=_actor(), door="cli")
-        )
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(lambda pool: store.add_members(pool, code, projects, actor=_actor(), door="cli"))
     typer.echo(f"场景 {s.code} 现有 {len(s.projects)} 个项目 / scene {s.code}: {len(s.projects)}")
 
 
@@ -175,12 +180,9 @@ def remove_projects(
     """Remove member projects from a scene."""
     from guatu.scenes import store
 
-    try:
-        s = _with_pool(
-            lambda pool: store.remove_members(pool, code, projects, actor=_actor(), door="cli")
-        )
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(
+        lambda pool: store.remove_members(pool, code, projects, actor=_actor(), door="cli")
+    )
     typer.echo(f"场景 {s.code} 现有 {len(s.projects)} 个项目 / scene {s.code}: {len(s.projects)}")
 
 
@@ -190,10 +192,7 @@ def delete_scene(code: Annotated[str, typer.Argument(help="Scene code.")]) -> No
     """Delete a scene (its projects stay)."""
     from guatu.scenes import store
 
-    try:
-        _with_pool(lambda pool: store.delete_scene(pool, code, actor=_actor(), door="cli"))
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    _on_store(lambda pool: store.delete_scene(pool, code, actor=_actor(), door="cli"))
     typer.echo(f"已删除示范场景 {code} / scene {code} deleted")
 
 
