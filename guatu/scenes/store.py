@@ -163,6 +163,34 @@ async def _insert_members(
     return len(result)
 
 
+async def _members_changed(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    actor: str,
+    action: str,
+    before: list[str],
+    after: list[str],
+    door: str,
+) -> None:
+    """Scene `row`'s members went from `before` to `after`: a new version, audited."""
+    await conn.execute(
+        "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
+        " WHERE code = $1",
+        row["code"],
+        actor,
+    )
+    await audit_accepted(
+        conn,
+        "scene",
+        actor,
+        row["lead_bureau"],
+        action,
+        {"projects": before},
+        {"projects": after},
+        door,
+    )
+
+
 async def add_members(
     pool: asyncpg.Pool,
     code: str,
@@ -182,22 +210,7 @@ async def add_members(
         await _insert_members(conn, code, projects, actor)
         after = await _members(conn, code)
         if after != before:
-            await conn.execute(
-                "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
-                " WHERE code = $1",
-                code,
-                actor,
-            )
-            await audit_accepted(
-                conn,
-                "scene",
-                actor,
-                row["lead_bureau"],
-                "scene:add",
-                {"projects": before},
-                {"projects": after},
-                door,
-            )
+            await _members_changed(conn, row, actor, "scene:add", before, after, door)
         detail = await _detail(conn, code)
     assert detail is not None
     return detail
@@ -224,22 +237,8 @@ async def remove_members(
             code,
             list(projects),
         )
-        await conn.execute(
-            "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
-            " WHERE code = $1",
-            code,
-            actor,
-        )
-        await audit_accepted(
-            conn,
-            "scene",
-            actor,
-            row["lead_bureau"],
-            "scene:remove",
-            {"projects": before},
-            {"projects": await _members(conn, code)},
-            door,
-        )
+        after = await _members(conn, code)
+        await _members_changed(conn, row, actor, "scene:remove", before, after, door)
         detail = await _detail(conn, code)
     assert detail is not None
     return detail

@@ -232,18 +232,25 @@ LeaderOrAdmin = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
 WHATIF_MAX_PERIODS = 60
 
 
-def _known_ruleset(ruleset: str | None) -> None:
+def _unknown_ruleset(ruleset: str) -> ApiError:
     """An unknown rule set is the caller's mistake (422), not a missing page (404)."""
     from guatu.ranking.rulesets import available_rulesets
 
+    return ApiError(
+        422,
+        "unknown_ruleset",
+        f"没有规则集「{ruleset}」",
+        f"no rule set {ruleset!r}",
+        details={"known": available_rulesets()},
+    )
+
+
+def _known_ruleset(ruleset: str | None) -> None:
+    """422 unless `ruleset` (if given) is a current rule set (no `@version`)."""
+    from guatu.ranking.rulesets import available_rulesets
+
     if ruleset is not None and ruleset not in available_rulesets():
-        raise ApiError(
-            422,
-            "unknown_ruleset",
-            f"没有规则集「{ruleset}」",
-            f"no rule set {ruleset!r}",
-            details={"known": available_rulesets()},
-        )
+        raise _unknown_ruleset(ruleset)
 
 
 class RunRequest(BaseModel):
@@ -391,17 +398,11 @@ async def ranking_whatif(
     last: Annotated[ProgrammeMonth, Query(alias="to")],
 ) -> Any:
     from guatu.ranking.periods import periods_between
-    from guatu.ranking.rulesets import available_rulesets, known_ruleset
+    from guatu.ranking.rulesets import known_ruleset
     from guatu.whatif import replay as whatif
 
-    if not known_ruleset(ruleset):
-        raise ApiError(
-            422,
-            "unknown_ruleset",
-            f"没有规则集「{ruleset}」",
-            f"no rule set {ruleset!r}",
-            details={"known": available_rulesets()},
-        )
+    if not known_ruleset(ruleset):  # an earlier version (default@1) is known here
+        raise _unknown_ruleset(ruleset)
     periods = periods_between("month", first, last)
     if not periods:
         raise ApiError(422, "bad_range", "起始月份晚于截止月份", "`from` is after `to`")
