@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from guatu.api.errors import ApiError, unauthorized
+from guatu.api.errors import ApiError, retry_later, unauthorized
 from guatu.core.tokens import Principal, Role
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 ROLE_ZH = {
     Role.BUREAU: "部门",
@@ -78,24 +81,20 @@ class RateLimiter:
     def check(self, principal: Principal) -> None:
         wait = self.take(principal.token_id)
         if wait is not None:
-            seconds = max(1, math.ceil(wait))
-            raise ApiError(
-                429,
+            raise retry_later(
+                wait,
                 "rate_limited",
-                f"请求过于频繁，请 {seconds} 秒后重试",
-                f"too many requests; retry in {seconds} s",
-                headers={"Retry-After": str(seconds)},
+                "请求过于频繁，请 {seconds} 秒后重试",
+                "too many requests; retry in {seconds} s",
             )
 
 
 def too_many_failures(wait: float) -> ApiError:
-    seconds = max(1, math.ceil(wait))
-    return ApiError(
-        429,
+    return retry_later(
+        wait,
         "too_many_failed_logins",
-        f"无效令牌尝试过多，请 {seconds} 秒后重试",
-        f"too many requests with invalid tokens; retry in {seconds} s",
-        headers={"Retry-After": str(seconds)},
+        "无效令牌尝试过多，请 {seconds} 秒后重试",
+        "too many requests with invalid tokens; retry in {seconds} s",
     )
 
 
@@ -143,6 +142,15 @@ def client_address(
         if not _trusted(hop, trusted):
             return hop[:100]
     return hops[0][:100] if hops else peer
+
+
+def request_client(request: Request, trusted: Sequence[IPNetwork]) -> str:
+    """The client of `request`: `client_address` of its peer and its X-Forwarded-For headers."""
+    return client_address(
+        request.client.host if request.client else None,
+        ",".join(request.headers.getlist("x-forwarded-for")),
+        trusted,
+    )
 
 
 def parse_bearer(header: str | None) -> str:

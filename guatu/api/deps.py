@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import asyncpg
 import structlog
 from fastapi import Depends, Header, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,9 +22,9 @@ from guatu.api.auth import (
     IPNetwork,
     RateLimiter,
     check_role,
-    client_address,
     parse_bearer,
     parse_networks,
+    request_client,
     too_many_failures,
 )
 from guatu.api.errors import ApiError, db_call, too_many_updates, unauthorized
@@ -163,11 +164,7 @@ async def get_principal(
     out a token that verifies. (Guessing a token's 256-bit secret is hopeless either way; the
     allowance keeps a broken client from hammering the database.)
     """
-    client = client_address(
-        request.client.host if request.client else None,
-        ",".join(request.headers.getlist("x-forwarded-for")),
-        ctx.options.trusted_networks,
-    )
+    client = request_client(request, ctx.options.trusted_networks)
     header = request.headers.get("authorization")
     token_id = token_id_of(header.partition(" ")[2].strip()) if header else None
     key = f"token:{token_id}@{client}" if token_id else f"client:{client}"
@@ -241,8 +238,24 @@ IdempotencyKeyHeader = Annotated[
 
 
 class Paging(BaseModel):
+    """The `page` and `page_size` query parameters of a list (`PageQuery`)."""
+
     page: int
     page_size: int
+
+    @property
+    def limit(self) -> int:
+        """The rows of one page (a query's LIMIT)."""
+        return self.page_size
+
+    @property
+    def offset(self) -> int:
+        """The rows before this page (a query's OFFSET)."""
+        return (self.page - 1) * self.page_size
+
+    def answer(self, found: dict[str, Any]) -> Any:
+        """A list's JSON answer: what the query `found` (items, total) with this page's numbers."""
+        return jsonable_encoder({**found, "page": self.page, "page_size": self.page_size})
 
 
 def paging(

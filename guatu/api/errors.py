@@ -7,6 +7,7 @@ code, a Chinese message first and its English twin. 503 always carries `Retry-Af
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -67,10 +68,13 @@ def unauthorized(code: str, zh: str, en: str) -> ApiError:
     return ApiError(401, code, zh, en, headers={"WWW-Authenticate": 'Bearer realm="guatu"'})
 
 
-def not_found(code: str = "project_not_found") -> ApiError:
-    # The same answer for a project that does not exist and one of another bureau: a bureau
-    # token learns nothing about projects that are not its own.
-    return ApiError(404, code, "项目不存在或无权访问", "no such project (or not yours)")
+def not_found(code: str = "project_not_found", zh: str = "项目", en: str = "project") -> ApiError:
+    """404 `code`: "no such <en> (or not yours)", `zh` the thing's Chinese name.
+
+    The same answer for a thing that does not exist and one of another bureau (or observer): a
+    token learns nothing about what is not its own.
+    """
+    return ApiError(404, code, f"{zh}不存在或无权访问", f"no such {en} (or not yours)")
 
 
 def unavailable(service: str, reason: str = "") -> ApiError:
@@ -109,6 +113,19 @@ _TEMPORAL_UNAVAILABLE = {
     RPCStatusCode.UNKNOWN,
     RPCStatusCode.INTERNAL,
 }
+
+
+def retry_later(wait: float, code: str, zh: str, en: str) -> ApiError:
+    """429 `code` for a caller over an allowance, to retry in `wait` seconds (rounded up, at least
+    1): `Retry-After` carries them, and `zh` / `en` may name them as `{seconds}`."""
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        429,
+        code,
+        zh.format(seconds=seconds),
+        en.format(seconds=seconds),
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def too_many_updates(limit: int | None = None) -> ApiError:
@@ -315,11 +332,13 @@ def install(app: FastAPI) -> None:
 
 
 __all__ = [
+    "WRITE_ERRORS",
     "ApiError",
     "ErrorBody",
     "db_call",
     "install",
     "not_found",
+    "retry_later",
     "rpc_error",
     "temporal_call",
     "too_many_updates",
@@ -349,3 +368,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]}
         for code in (401, 429, 503, *codes)
     }
+
+
+# What a write of one thing (a project's update, a reply to an observation) may answer besides
+# 200: the token may not, no such thing, key reused or thing ended, body too large, refused.
+WRITE_ERRORS = responses(403, 404, 409, 413, 422)

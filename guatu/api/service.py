@@ -1,13 +1,21 @@
-"""What the routes do, kept out of them: scoping, idempotent updates, starting projects."""
+"""What the routes do, kept out of them: scoping, idempotent updates, starting projects.
+
+One home per door behaviour: `project_bureau` and `visible` (a bureau token sees its own, the
+rest answers 404), `once` (an Idempotency-Key claimed, a refusal answered 422 in Chinese and
+English), `Door.write` (`once` for a feature's service, answered as JSON), `run_update` and
+`update_project` (a project workflow's update), `start` (a project's lifecycle).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from temporalio.workflow import UpdateMethodMultiParam
 
@@ -28,6 +36,7 @@ from guatu.lifecycle.service import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Exception)
 
 
 async def status(ctx: ApiContext, code: str) -> ProjectStatus:
@@ -50,6 +59,50 @@ async def project_bureau(ctx: ApiContext, principal: Principal, code: str) -> st
     if principal.role is Role.BUREAU and bureau != principal.bureau:
         raise not_found()
     return bureau
+
+
+async def visible_status(ctx: ApiContext, principal: Principal, code: str) -> ProjectStatus:
+    """The live status of project `code` for `principal`: a bureau token reads only its own
+    projects (`project_bureau`, 404 otherwise); other readers read every project."""
+    if principal.role is Role.BUREAU:
+        await project_bureau(ctx, principal, code)
+    return await status(ctx, code)
+
+
+def own_bureau(principal: Principal, asked: str | None = None) -> str | None:
+    """The bureau a list is scoped to: a bureau token's own, whatever it asks for; for the other
+    roles the bureau `asked` for (None: every bureau's)."""
+    return principal.bureau if principal.role is Role.BUREAU else asked
+
+
+def visible(row: dict[str, Any] | None, principal: Principal, missing: ApiError) -> dict[str, Any]:
+    """`row`, if there is one and `principal` may read it; else `missing` (a 404).
+
+    A bureau token reads only rows of its own bureau (`row["bureau"]`): another bureau's answers
+    exactly like one that does not exist. Routes with more owners (an observer's own, an
+    evaluator's programs) check them after this.
+    """
+    if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
+        raise missing
+    return row
+
+
+async def known_bureau(ctx: ApiContext, bureau: str, missing: ApiError) -> None:
+    """Raise `missing` (a 404, worded by the route) unless `bureau` is a known bureau's code."""
+    rows = await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
+    if bureau not in {b["code"] for b in rows}:
+        raise missing
+
+
+async def stored(
+    ctx: ApiContext, call: Awaitable[T], refused: type[E], answer: Callable[[E], ApiError]
+) -> T:
+    """`call` on a feature's store (scenes, channels) within the database deadline; its refusal
+    (`refused`) answers as `answer` maps it, 4xx in Chinese and English."""
+    try:
+        return await db_call(call, ctx.options.db_timeout_seconds)
+    except refused as err:
+        raise answer(err) from None
 
 
 def request_hash(action: str, body: BaseModel) -> str:
@@ -127,6 +180,38 @@ async def once(
         raise ApiError(422, code, zh, en) from None
 
 
+@dataclass(frozen=True)
+class Door:
+    """A feature's HTTP writes: each runs once per Idempotency-Key (`once`), and the feature's
+    refusal (`rejected`, carrying `code`, `zh`, `en`) answers 422."""
+
+    rejected: type[Exception]
+
+    async def write(
+        self,
+        ctx: ApiContext,
+        principal: Principal,
+        *,
+        scope: str,
+        key: str,
+        action: str,
+        body: BaseModel,
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """The body of a write route: `call` run by `once`, its result as JSON data."""
+        result = await once(
+            ctx,
+            principal,
+            scope=scope,
+            key=key,
+            action=action,
+            body=body,
+            call=call,
+            rejected=self.rejected,
+        )
+        return jsonable_encoder(result)
+
+
 async def run_update(
     ctx: ApiContext,
     principal: Principal,
@@ -171,6 +256,33 @@ async def run_update(
         raise
     metrics.input_accepted(action, result.duplicate)
     return result
+
+
+async def update_project(
+    ctx: ApiContext,
+    principal: Principal,
+    *,
+    code: str,
+    update: UpdateMethodMultiParam[..., Any],
+    action: str,
+    key: str,
+    body: BaseModel,
+    data: Callable[[str], BaseModel],
+) -> UpdateResult:
+    """The body of a project-update route: 404 unless `principal` may touch project `code`
+    (`project_bureau`), then `run_update` with `data(bureau)`, the update's input."""
+    bureau = await project_bureau(ctx, principal, code)
+    return await run_update(
+        ctx,
+        principal,
+        code=code,
+        bureau=bureau,
+        update=update,
+        action=action,
+        key=key,
+        body=body,
+        data=data(bureau),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,11 +330,17 @@ async def start(ctx: ApiContext, principal: Principal, plan: ProjectPlan) -> boo
 
 
 __all__ = [
+    "Door",
     "known_references",
     "once",
+    "own_bureau",
     "project_bureau",
     "request_hash",
     "run_update",
     "start",
     "status",
+    "stored",
+    "update_project",
+    "visible",
+    "visible_status",
 ]

@@ -12,16 +12,15 @@ channels existed); a webhook channel set by an administrator takes its place.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from guatu.channels.models import ChannelError, ChannelKind, parse_settings
 from guatu.channels.secrets import ChannelKeys, context_of, masked
-from guatu.core.records import AuditRow, write_audit
+from guatu.core.records import audit_accepted
 
 SOURCE_ADMIN = "admin"
 SOURCE_CONFIG = "config"  # the webhook of config/bureaus.json
@@ -106,29 +105,6 @@ async def list_channels(pool: asyncpg.Pool, bureau: str) -> list[Channel]:
         return await channels_of(conn, bureau)
 
 
-async def _audit(
-    conn: asyncpg.Connection,
-    actor: str,
-    bureau: str,
-    action: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    door: str,
-) -> None:
-    row = AuditRow(
-        key=f"channel:{uuid.uuid4().hex}",
-        at=datetime.now(UTC),
-        actor=actor,
-        bureau=bureau,
-        action=action,
-        accepted=True,
-        before=before,
-        after=after,
-        channel=door,
-    )
-    await write_audit(conn, [row], duplicates="raise")
-
-
 def _audited(channel: Channel | None) -> dict[str, Any]:
     if channel is None:
         return {}
@@ -172,8 +148,9 @@ async def set_channel(
             actor,
         )
         channel = _channel(row)
-        await _audit(
+        await audit_accepted(
             conn,
+            "channel",
             actor,
             bureau,
             "channel_set",
@@ -199,7 +176,9 @@ async def remove_channel(
         if row is None:
             return None
         channel = _channel(row)
-        await _audit(conn, actor, bureau, "channel_removed", _audited(channel), {}, door)
+        await audit_accepted(
+            conn, "channel", actor, bureau, "channel_removed", _audited(channel), {}, door
+        )
     return channel
 
 

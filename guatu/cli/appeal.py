@@ -13,13 +13,16 @@ import typer
 
 from guatu.appeals.models import AppealItem, AppealStatus, Decision
 from guatu.cli.common import (
+    JsonOption,
+    KeyOption,
+    LimitOption,
     _actor,
-    _client,
-    _console,
     _default_key,
-    _pool,
+    _page_done,
     _print_json,
-    _run,
+    _print_table,
+    _with_pool,
+    _with_services,
     command,
 )
 
@@ -83,11 +86,8 @@ def submit(
         Path | None,
         typer.Option("--evidence-file", help="Read the evidence text from a UTF-8 file."),
     ] = None,
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Appeal (申诉) a published score, list place or supervision order, within the window."""
     from config.settings import get_settings
@@ -109,16 +109,11 @@ def submit(
     filing = AppealFiling.model_validate(
         {**body, "actor": _actor(), "idempotency_key": key or _default_key("appeal", bureau, body)}
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await file_appeal(
-                client, pool, filing, task_queue=settings.task_queue, channel="cli"
-            )
-
-    _print_view(_run(go()), as_json)
+    task_queue = get_settings().task_queue
+    view = _with_services(
+        lambda client, pool: file_appeal(client, pool, filing, task_queue=task_queue, channel="cli")
+    )
+    _print_view(view, as_json)
 
 
 @appeal_app.command("list")
@@ -129,54 +124,38 @@ def list_(
         AppealStatus | None, typer.Option("--status", help="Only this status.")
     ] = None,
     period: Annotated[str | None, typer.Option("--period", help="Only this round.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List appeals, newest first, with their deadlines and decisions."""
-    from config.settings import get_settings
     from guatu.appeals.service import list_appeals
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await list_appeals(
-                pool,
-                bureau=bureau,
-                status=status.value if status else None,
-                period=period,
-                limit=limit,
-            )
-
-    page = _run(go())
-    if as_json:
-        _print_json(page)
-        return
-    if not page["items"]:
-        typer.echo("暂无申诉 / no appeals")
-        return
-    from rich.table import Table
-
-    table = Table(title=f"申诉 / appeals（{page['total']}）")
-    for header in (
-        "编号 id",
-        "单位 bureau",
-        "事项 subject",
-        "状态 status",
-        "决定期限 due",
-        "决定 decision",
-    ):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["bureau_name"] or r["bureau"],
-            r["subject_zh"],
-            STATUS_ZH.get(r["status"], r["status"]),
-            r["decision_due"].isoformat(),
-            f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip(),
+    page = _with_pool(
+        lambda pool: list_appeals(
+            pool,
+            bureau=bureau,
+            status=status.value if status else None,
+            period=period,
+            limit=limit,
         )
-    _console().print(table)
+    )
+    if _page_done(page, as_json, "暂无申诉 / no appeals"):
+        return
+    _print_table(
+        f"申诉 / appeals（{page['total']}）",
+        ("编号 id", "单位 bureau", "事项 subject", "状态 status", "决定期限 due", "决定 decision"),
+        (
+            (
+                r["id"],
+                r["bureau_name"] or r["bureau"],
+                r["subject_zh"],
+                STATUS_ZH.get(r["status"], r["status"]),
+                r["decision_due"].isoformat(),
+                f"{r['decision'] or ''} {r['decision_reason'][:40]}".strip(),
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @appeal_app.command("decide")
@@ -185,14 +164,10 @@ def decide(
     appeal: Annotated[str, typer.Argument(help="The appeal's id (guatu appeal list).")],
     decision: Annotated[Decision, typer.Option("--decision", help="accept or reject.")],
     reason: Annotated[str, typer.Option("--reason", help="The reason of the decision (理由).")],
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Decide an appeal as a leader: accept (a corrected revision follows) or reject."""
-    from config.settings import get_settings
     from guatu.appeals.models import DecideInput
     from guatu.appeals.service import decide_appeal
 
@@ -204,11 +179,7 @@ def decide(
         role="leader",
         idempotency_key=key or _default_key("decide", appeal, body),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await decide_appeal(client, pool, appeal, data, channel="cli")
-
-    _print_view(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: decide_appeal(client, pool, appeal, data, channel="cli")
+    )
+    _print_view(view, as_json)

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from config.settings import get_settings
-from guatu.cli.common import CliError, _pool, _run, command
+from guatu.cli.common import CliError, _with_pool, command
 from guatu.cli.ranking import ranking_app
 from guatu.cli.rounds import _period
 
@@ -57,13 +56,9 @@ def ranking_bulletin(
         raise CliError(
             f"目录不存在：{output.parent}", f"no such directory: {output.parent}", code=2
         )
-    settings = get_settings()
-
-    async def go() -> tuple[bulletin.Bulletin, bytes] | None:
-        async with _pool(settings) as pool:
-            return await bulletin.build(pool, key, revision=revision, ruleset_id=ruleset)
-
-    built = _run(go())
+    built = _with_pool(
+        lambda pool: bulletin.build(pool, key, revision=revision, ruleset_id=ruleset)
+    )
     if built is None:
         which = f"第 {revision} 版" if revision else ""
         raise CliError(

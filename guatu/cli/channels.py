@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import CliError, _actor, _pool, _print_json, _run, command
+from guatu.cli.common import CliError, JsonOption, _actor, _pool, _print_json, _run, command
 
 channels_app: typer.Typer = typer.Typer(
     help="Notice channels of a bureau (通知渠道): webhook, 企业微信 / 钉钉 robots, e-mail.",
@@ -67,7 +67,7 @@ def set_channel(
     username: Annotated[str | None, typer.Option(help="SMTP login.")] = None,
     password: Annotated[str | None, typer.Option(help=f"SMTP password. {SECRET_HELP}")] = None,
     sender: Annotated[str | None, typer.Option(help="From address (else GUATU_SMTP_FROM).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Set (replace) one channel of a bureau. Secrets are stored encrypted, never shown."""
     from guatu.channels import store
@@ -120,7 +120,7 @@ def set_channel(
 @command
 def list_channels(
     bureau: Annotated[str, typer.Argument(help="Bureau code, e.g. sthjj.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """A bureau's channels (secrets only as set / env:NAME)."""
     from guatu.channels import store

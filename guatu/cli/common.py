@@ -1,8 +1,10 @@
 """The CLI's shared helpers: what every `guatu …` sub-command module uses.
 
 Owns the one-line error contract (`CliError`, the `command` decorator and the messages of known
-failures), output (`_console`, `_progress`, `jsonable`, `_print_json`), connections to Temporal
-and PostgreSQL (`_client`, `_pool`, `database_dsn`), the audit actor and idempotency keys
+failures), output (`_console`, `_progress`, `jsonable`, `_print_json`, `_print_table`), connections to Temporal
+and PostgreSQL (`_client`, `_pool`, `database_dsn`; a command's whole call on them:
+`_with_pool`, `_with_services`), the options many commands share (`JsonOption`, `KeyOption`,
+`LimitOption`) and how a list answers (`_page_done`), the audit actor and idempotency keys
 (`_actor`, `_default_key`) and the labels tables print (`_light`, `_stage`, `_wan`). The names
 with a leading underscore are private to the package `guatu.cli`, shared by its modules.
 """
@@ -16,19 +18,19 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 import typer
 from pydantic import BaseModel, ValidationError
 
-from config.settings import Settings
+from config.settings import Settings, get_settings
 from guatu.lifecycle.models import Stage
 
 if TYPE_CHECKING:
@@ -43,6 +45,12 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_S = 15.0
 CALL_TIMEOUT_S = 30.0
 MAX_LIST_LIMIT = 1000
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+KeyOption = Annotated[
+    str | None, typer.Option("--key", help="Idempotency key (default: derived from the content).")
+]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=MAX_LIST_LIMIT)]
 
 
 class CliError(Exception):
@@ -194,6 +202,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on stdout: `title`, a column per header, the `rows` as given (text cells)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*row)
+    _console().print(table)
+
+
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(jsonable(value), ensure_ascii=False, indent=2, default=str))
 
@@ -246,6 +266,42 @@ async def _pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+def _with_pool(call: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """A command's reads: `call(pool)` on the configured database, the pool closed after."""
+    settings = get_settings()
+
+    async def go() -> T:
+        async with _pool(settings) as pool:
+            return await call(pool)
+
+    return _run(go())
+
+
+def _with_services(call: Callable[[Client, asyncpg.Pool], Awaitable[T]]) -> T:
+    """A command's call of a feature's service: connect to Temporal, then the database, and run
+    `call(client, pool)` (the pool closed after). A failure is the `command` decorator's."""
+    settings = get_settings()
+
+    async def go() -> T:
+        client = await _client(settings)
+        async with _pool(settings) as pool:
+            return await call(client, pool)
+
+    return _run(go())
+
+
+def _page_done(page: dict[str, Any], as_json: bool, empty: str) -> bool:
+    """Print a list's `page` as JSON (--json), or `empty` (中文 / English) when it holds no items:
+    True if that was all there is to print, False if the caller prints the items."""
+    if as_json:
+        _print_json(page)
+        return True
+    if not page["items"]:
+        typer.echo(empty)
+        return True
+    return False
 
 
 def _actor() -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import _client, _pool, _print_json, _run, command
+from guatu.cli.common import JsonOption, _client, _pool, _print_json, _run, command
 
 notices_app: typer.Typer = typer.Typer(
     help="Notices to bureaus (通知): resend those whose delivery failed.", no_args_is_help=True
@@ -21,7 +21,7 @@ def redeliver(
         str | None, typer.Option("--bureau", help="Only this bureau's notices.")
     ] = None,
     key: Annotated[str | None, typer.Option("--key", help="Only the notice with this key.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Send the notices marked failed in the outbox again (an operator's command).
 

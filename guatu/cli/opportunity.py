@@ -14,7 +14,18 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import _actor, _client, _default_key, _pool, _print_json, _run, command
+from guatu.cli.common import (
+    JsonOption,
+    KeyOption,
+    LimitOption,
+    _actor,
+    _default_key,
+    _page_done,
+    _print_json,
+    _with_pool,
+    _with_services,
+    command,
+)
 from guatu.opportunities.models import (
     INTEREST_STATUS_ZH,
     KIND_ZH,
@@ -34,11 +45,6 @@ opportunity_app: typer.Typer = typer.Typer(
     help="Opportunity lists (机会清单): publish, list, close; answer interests, record outcomes.",
     no_args_is_help=True,
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-KeyOption = Annotated[
-    str | None, typer.Option("--key", help="Idempotency key (default: derived from the content).")
-]
 
 
 def _print_listing(view: Any, as_json: bool) -> None:
@@ -108,14 +114,11 @@ def publish(
     data = PublishInput.model_validate(
         {**body, "actor": _actor(), "idempotency_key": key or _default_key("opp", subject, body)}
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await publish_(client, pool, data, task_queue=settings.task_queue, channel="cli")
-
-    _print_listing(_run(go()), as_json)
+    task_queue = get_settings().task_queue
+    view = _with_services(
+        lambda client, pool: publish_(client, pool, data, task_queue=task_queue, channel="cli")
+    )
+    _print_listing(view, as_json)
 
 
 @opportunity_app.command("list")
@@ -123,26 +126,19 @@ def publish(
 def list_(
     status: Annotated[ListingStatus | None, typer.Option("--status")] = None,
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List opportunities, newest first."""
     from guatu.opportunities.service import list_opportunities
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await list_opportunities(
-                pool, bureau=bureau, status=status.value if status else None, limit=limit
-            )
-
-    page = _run(go())
-    if as_json:
-        _print_json(page)
+    page = _with_pool(
+        lambda pool: list_opportunities(
+            pool, bureau=bureau, status=status.value if status else None, limit=limit
+        )
+    )
+    if _page_done(page, as_json, "暂无机会清单 / no opportunities"):
         return
-    if not page["items"]:
-        typer.echo("暂无机会清单 / no opportunities")
     for r in page["items"]:
         typer.echo(
             f"{r['id']}  {LISTING_STATUS_ZH[ListingStatus(r['status'])]}  "
@@ -168,14 +164,10 @@ def close(
         role="manager",
         idempotency_key=key or _default_key("close", opportunity, {"reason": reason}),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await close_(client, pool, opportunity, data, channel="cli")
-
-    _print_listing(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: close_(client, pool, opportunity, data, channel="cli")
+    )
+    _print_listing(view, as_json)
 
 
 @opportunity_app.command("interests")
@@ -184,30 +176,23 @@ def interests(
     opportunity: Annotated[str | None, typer.Option("--opportunity")] = None,
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's.")] = None,
     status: Annotated[InterestStatus | None, typer.Option("--status")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List expressions of interest, the nearest answer deadline first."""
     from guatu.opportunities.service import list_interests
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await list_interests(
-                pool,
-                bureau=bureau,
-                opportunity=opportunity,
-                status=status.value if status else None,
-                limit=limit,
-            )
-
-    page = _run(go())
-    if as_json:
-        _print_json(page)
+    page = _with_pool(
+        lambda pool: list_interests(
+            pool,
+            bureau=bureau,
+            opportunity=opportunity,
+            status=status.value if status else None,
+            limit=limit,
+        )
+    )
+    if _page_done(page, as_json, "暂无合作意向 / no expressions of interest"):
         return
-    if not page["items"]:
-        typer.echo("暂无合作意向 / no expressions of interest")
     for r in page["items"]:
         typer.echo(
             f"{r['id']}  {INTEREST_STATUS_ZH[InterestStatus(r['status'])]}  {r['company_name']}  "
@@ -234,14 +219,10 @@ def respond(
         bureau=bureau,
         idempotency_key=key or _default_key("respond", interest, {"reply": reply}),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await respond_(client, pool, interest, data, channel="cli")
-
-    _print_interest(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: respond_(client, pool, interest, data, channel="cli")
+    )
+    _print_interest(view, as_json)
 
 
 @opportunity_app.command("outcome")
@@ -270,14 +251,10 @@ def outcome(
         bureau=bureau,
         idempotency_key=key or _default_key("outcome", interest, body),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await record_outcome(client, pool, interest, data, channel="cli")
-
-    _print_interest(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: record_outcome(client, pool, interest, data, channel="cli")
+    )
+    _print_interest(view, as_json)
 
 
 @opportunity_app.command("public")
@@ -286,13 +263,7 @@ def public(as_json: JsonOption = False) -> None:
     """What the public page publishes (信息公开): the opportunity lists, nothing internal."""
     from guatu.opportunities.service import public_opportunities
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await public_opportunities(pool)
-
-    items = _run(go())
+    items = _with_pool(public_opportunities)
     if as_json:
         _print_json(items)
         return

@@ -16,6 +16,7 @@ import typer
 from config.settings import Settings, get_settings
 from guatu.cli.common import (
     CliError,
+    JsonOption,
     _client,
     _console,
     _pool,
@@ -139,7 +140,7 @@ def plan_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every row and list every error; start nothing.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Import the project plan and start every project's lifecycle (re-running is harmless).
 

@@ -15,6 +15,7 @@ from guatu.cli.common import (
     CALL_TIMEOUT_S,
     MAX_LIST_LIMIT,
     CliError,
+    JsonOption,
     _client,
     _console,
     _light,
@@ -47,7 +48,7 @@ def project_list(
         int, typer.Option("--limit", min=1, max=MAX_LIST_LIMIT, help="Rows per page.")
     ] = 50,
     page: Annotated[int, typer.Option("--page", min=1, help="Page number.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List projects from the read model, filtered by program / bureau / stage / light."""
     from guatu.lifecycle.queries import list_projects
@@ -133,7 +134,7 @@ async def _status(settings: Settings, code: str) -> Any:
 @command
 def project_show(
     code: Annotated[str, typer.Argument(help="Project code, e.g. WJ2021-P06-001.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show one project live from its workflow: stage, light and why, milestones, money."""
     status = _run(_status(get_settings(), code))
@@ -224,7 +225,7 @@ def project_start(
             "sample-programme project.",
         ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Start one project's lifecycle (a project already running is left as it is)."""
     settings = get_settings()

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import CliError, _console, _pool, _print_json, _run, command, jsonable
+from guatu.cli.common import (
+    CliError,
+    JsonOption,
+    _console,
+    _pool,
+    _print_json,
+    _run,
+    command,
+    jsonable,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,7 +69,7 @@ def ranking_show(
     breakdown: Annotated[
         bool, typer.Option("--breakdown", help="Show how each score was made up.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show a ranking (竞进比拼): rank, score, movement, red and black lists."""
     from guatu.ranking import queries

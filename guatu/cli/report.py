@@ -17,6 +17,8 @@ from config.settings import Settings, get_settings
 from guatu.cli.common import (
     CALL_TIMEOUT_S,
     CliError,
+    JsonOption,
+    KeyOption,
     _actor,
     _client,
     _default_key,
@@ -98,11 +100,8 @@ def report_submit(
     correction: Annotated[
         bool, typer.Option("--correction", help="Replace the report already sent for this month.")
     ] = False,
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a monthly progress report (月报) as a bureau."""
     from guatu.lifecycle.models import ProgressReportInput
@@ -139,11 +138,8 @@ def report_step(
         ),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="A note for the record.")] = "",
-    key: Annotated[
-        str | None,
-        typer.Option("--key", help="Idempotency key (default: derived from the content)."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Report that a project reached a lifecycle step (e.g. 开工 construction_started)."""
     from guatu.lifecycle.models import StageTransitionInput

@@ -20,12 +20,14 @@ import typer
 from config.settings import get_settings
 from guatu.cli.common import (
     CliError,
+    JsonOption,
     _actor,
     _client,
     _console,
     _pool,
     _print_json,
     _run,
+    _with_pool,
     command,
     jsonable,
 )
@@ -80,7 +82,7 @@ def ranking_run(
         float,
         typer.Option("--wait", min=0, help="Seconds to wait for the result (then it runs on)."),
     ] = 120.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run a ranking round now (re-verify a published one), or publish a revision of it."""
     from temporalio.client import WorkflowFailureError
@@ -173,7 +175,7 @@ def ranking_whatif(
     ],
     first: Annotated[str, typer.Option("--from", help="First month, e.g. 2026-01.")],
     last: Annotated[str, typer.Option("--to", help="Last month, e.g. 2026-11.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """What-if: re-rank the frozen months under another rule set, side by side (nothing is
     written)."""
@@ -198,13 +200,7 @@ def ranking_whatif(
         raise CliError("月份范围无效", str(err), code=2) from None
     if not periods:
         raise CliError("--from 晚于 --to", "--from is after --to", code=2)
-    settings = get_settings()
-
-    async def go() -> dict[str, Any]:
-        async with _pool(settings) as pool:
-            return await whatif.what_if(pool, periods, ruleset)
-
-    data = jsonable(_run(go()))
+    data = jsonable(_with_pool(lambda pool: whatif.what_if(pool, periods, ruleset)))
     if as_json:
         _print_json(data)
         return

@@ -6,12 +6,27 @@ the same as `/api/v1/scenes`. Wired by guatu/cli/main.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from config.settings import get_settings
-from guatu.cli.common import CliError, _actor, _console, _light, _pool, _print_json, _run, command
+from guatu.cli.common import (
+    CliError,
+    JsonOption,
+    _actor,
+    _console,
+    _light,
+    _pool,
+    _print_json,
+    _with_pool,
+    command,
+)
+
+if TYPE_CHECKING:
+    import asyncpg
+
+T = TypeVar("T")
 
 scene_app: typer.Typer = typer.Typer(
     help="Demonstration scenes (示范场景): member projects, progress and the scene's light.",
@@ -23,6 +38,16 @@ LIGHT_NONE = "[dim]○ 未亮灯[/]"
 
 def _scene_error(err: Exception) -> CliError:
     return CliError(getattr(err, "zh", str(err)), getattr(err, "en", str(err)))
+
+
+def _on_store(call: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    """`call` on the scene store (`_with_pool`); a refusal is the command's one-line error."""
+    from guatu.scenes import store
+
+    try:
+        return _with_pool(call)
+    except store.SceneError as err:
+        raise _scene_error(err) from None
 
 
 def _light_of(value: str) -> str:
@@ -44,20 +69,14 @@ def _progress_line(p: dict[str, Any]) -> str:
 def list_scenes(
     program: Annotated[str | None, typer.Option(help="Only this program, e.g. P07.")] = None,
     bureau: Annotated[str | None, typer.Option(help="Only scenes this bureau leads.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Scenes with their light and progress."""
     from rich.table import Table
 
     from guatu.scenes import store
 
-    settings = get_settings()
-
-    async def run() -> list[Any]:
-        async with _pool(settings) as pool:
-            return await store.list_scenes(pool, program, bureau)
-
-    scenes = _run(run())
+    scenes = _with_pool(lambda pool: store.list_scenes(pool, program, bureau))
     if as_json:
         _print_json([s.model_dump(mode="json") for s in scenes])
         return
@@ -76,21 +95,12 @@ def list_scenes(
 @command
 def show_scene(
     code: Annotated[str, typer.Argument(help="Scene code, e.g. S-JQJA.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One scene: progress, its light and why, each member project."""
     from guatu.scenes import store
 
-    settings = get_settings()
-
-    async def run() -> Any:
-        async with _pool(settings) as pool:
-            return await store.get_scene(pool, code)
-
-    try:
-        s = _run(run())
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(lambda pool: store.get_scene(pool, code))
     if as_json:
         _print_json(s.model_dump(mode="json"))
         return
@@ -139,16 +149,9 @@ def set_scene(
         raise CliError(
             f"输入有误（{where}）", f"invalid input at {where}: {first['msg']}"
         ) from None
-    settings = get_settings()
-
-    async def run() -> tuple[Any, bool]:
-        async with _pool(settings) as pool:
-            return await store.put_scene(pool, code, body, actor=_actor(), door="cli")
-
-    try:
-        s, created = _run(run())
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s, created = _on_store(
+        lambda pool: store.put_scene(pool, code, body, actor=_actor(), door="cli")
+    )
     typer.echo(
         f"{'已创建' if created else '已更新'}示范场景 {s.code}（{len(s.projects)} 个项目）/ "
         f"scene {s.code} {'created' if created else 'updated'} ({len(s.projects)} projects)"
@@ -164,16 +167,7 @@ def add_projects(
     """Add member projects to a scene."""
     from guatu.scenes import store
 
-    settings = get_settings()
-
-    async def run() -> Any:
-        async with _pool(settings) as pool:
-            return await store.add_members(pool, code, projects, actor=_actor(), door="cli")
-
-    try:
-        s = _run(run())
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(lambda pool: store.add_members(pool, code, projects, actor=_actor(), door="cli"))
     typer.echo(f"场景 {s.code} 现有 {len(s.projects)} 个项目 / scene {s.code}: {len(s.projects)}")
 
 
@@ -186,16 +180,9 @@ def remove_projects(
     """Remove member projects from a scene."""
     from guatu.scenes import store
 
-    settings = get_settings()
-
-    async def run() -> Any:
-        async with _pool(settings) as pool:
-            return await store.remove_members(pool, code, projects, actor=_actor(), door="cli")
-
-    try:
-        s = _run(run())
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    s = _on_store(
+        lambda pool: store.remove_members(pool, code, projects, actor=_actor(), door="cli")
+    )
     typer.echo(f"场景 {s.code} 现有 {len(s.projects)} 个项目 / scene {s.code}: {len(s.projects)}")
 
 
@@ -205,16 +192,7 @@ def delete_scene(code: Annotated[str, typer.Argument(help="Scene code.")]) -> No
     """Delete a scene (its projects stay)."""
     from guatu.scenes import store
 
-    settings = get_settings()
-
-    async def run() -> None:
-        async with _pool(settings) as pool:
-            await store.delete_scene(pool, code, actor=_actor(), door="cli")
-
-    try:
-        _run(run())
-    except store.SceneError as err:
-        raise _scene_error(err) from None
+    _on_store(lambda pool: store.delete_scene(pool, code, actor=_actor(), door="cli"))
     typer.echo(f"已删除示范场景 {code} / scene {code} deleted")
 
 

@@ -13,6 +13,7 @@ import typer
 from config.settings import get_settings
 from guatu.cli.common import (
     CliError,
+    JsonOption,
     _client,
     _pool,
     _print_json,
@@ -69,7 +70,7 @@ def simulate(
             help="Simulate only the first N projects of the sample (default: all).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Simulate the sample programme: seeded bureaus (diligent, late, stalled) drive real
     workflows on an accelerated clock; watch the lights and rankings move on the dashboard.

@@ -15,13 +15,15 @@ import typer
 
 from guatu.cli.common import (
     CliError,
+    JsonOption,
+    LimitOption,
     _actor,
-    _client,
-    _console,
     _default_key,
-    _pool,
+    _page_done,
     _print_json,
-    _run,
+    _print_table,
+    _with_pool,
+    _with_services,
     command,
 )
 from guatu.society.models import STATUS_ZH, ObservationStatus
@@ -66,67 +68,50 @@ def list_observations(
     status: Annotated[
         ObservationStatus | None, typer.Option("--status", help="Only this status.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List observations, newest first, with their deadlines and status."""
-    from config.settings import get_settings
     from guatu.society.service import list_observations as list_
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await list_(
-                pool,
-                bureau=bureau,
-                target=target,
-                status=status.value if status else None,
-                limit=limit,
-            )
-
-    page = _run(go())
-    if as_json:
-        _print_json(page)
-        return
-    if not page["items"]:
-        typer.echo("暂无市民观察 / no observations")
-        return
-    from rich.table import Table
-
-    table = Table(title=f"市民观察 / observations（{page['total']}）")
-    for header in ("编号 id", "对象 target", "单位 bureau", "类别", "状态 status", "答复期限 due"):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["target"],
-            r["bureau_name"] or r["bureau"],
-            r["category"],
-            STATUS_ZH[ObservationStatus(r["status"])],
-            r["reply_due"].isoformat() if r["reply_due"] else "",
+    page = _with_pool(
+        lambda pool: list_(
+            pool,
+            bureau=bureau,
+            target=target,
+            status=status.value if status else None,
+            limit=limit,
         )
-    _console().print(table)
+    )
+    if _page_done(page, as_json, "暂无市民观察 / no observations"):
+        return
+    _print_table(
+        f"市民观察 / observations（{page['total']}）",
+        ("编号 id", "对象 target", "单位 bureau", "类别", "状态 status", "答复期限 due"),
+        (
+            (
+                r["id"],
+                r["target"],
+                r["bureau_name"] or r["bureau"],
+                r["category"],
+                STATUS_ZH[ObservationStatus(r["status"])],
+                r["reply_due"].isoformat() if r["reply_due"] else "",
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @observation_app.command("show")
 @command
 def show_observation(
     observation: Annotated[str, typer.Argument(help="The observation's id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One observation with its reply, rating and escalation."""
-    from config.settings import get_settings
     from guatu.society.service import find_observation
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await find_observation(client, pool, observation)
-
-    row = _run(go())
+    row = _with_services(lambda client, pool: find_observation(client, pool, observation))
     if row is None:
         raise CliError(f"没有市民观察 {observation}", f"no observation {observation}")
     _print_observation(row, as_json)
@@ -139,10 +124,9 @@ def reply(
     bureau: Annotated[str, typer.Option("--bureau", help="Your bureau (the responsible one).")],
     text: Annotated[str, typer.Option("--text", help="The reply (答复).")],
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Reply to an observation as its responsible bureau."""
-    from config.settings import get_settings
     from guatu.society.models import ReplyInput
     from guatu.society.service import reply_observation
 
@@ -153,14 +137,10 @@ def reply(
         role="bureau",
         idempotency_key=key or _default_key("reply", observation, {"text": text}),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await reply_observation(client, pool, observation, data, channel="cli")
-
-    _print_observation(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: reply_observation(client, pool, observation, data, channel="cli")
+    )
+    _print_observation(view, as_json)
 
 
 @observation_app.command("resolve")
@@ -169,10 +149,9 @@ def resolve(
     observation: Annotated[str, typer.Argument(help="The observation's id.")],
     text: Annotated[str, typer.Option("--text", help="What was done (办结情况).")],
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Close an escalated observation as 区幸福办."""
-    from config.settings import get_settings
     from guatu.society.models import ResolveInput
     from guatu.society.service import resolve_observation
 
@@ -182,14 +161,10 @@ def resolve(
         role="leader",
         idempotency_key=key or _default_key("resolve", observation, {"text": text}),
     )
-    settings = get_settings()
-
-    async def go() -> Any:
-        client = await _client(settings)
-        async with _pool(settings) as pool:
-            return await resolve_observation(client, pool, observation, data, channel="cli")
-
-    _print_observation(_run(go()), as_json)
+    view = _with_services(
+        lambda client, pool: resolve_observation(client, pool, observation, data, channel="cli")
+    )
+    _print_observation(view, as_json)
 
 
 @observation_app.command("figures")
@@ -199,27 +174,21 @@ def figures(
         str | None, typer.Option("--since", help="Filed on or after (YYYY-MM-DD).")
     ] = None,
     until: Annotated[str | None, typer.Option("--until", help="Filed before (YYYY-MM-DD).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Published figures: satisfaction and response timeliness per bureau, project and scene."""
-    from config.settings import get_settings
     from guatu.society.figures import published_figures
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await published_figures(
-                pool,
-                since=date.fromisoformat(since) if since else None,
-                until=date.fromisoformat(until) if until else None,
-            )
-
-    out = _run(go())
+    out = _with_pool(
+        lambda pool: published_figures(
+            pool,
+            since=date.fromisoformat(since) if since else None,
+            until=date.fromisoformat(until) if until else None,
+        )
+    )
     if as_json:
         _print_json(out)
         return
-    from rich.table import Table
 
     def pct(x: float | None) -> str:
         return "—" if x is None else f"{x * 100:.1f}%"
@@ -227,20 +196,22 @@ def figures(
     for level, title in (("bureaus", "责任单位"), ("projects", "项目"), ("scenes", "示范场景")):
         if not out[level]:
             continue
-        table = Table(title=f"市民观察{title} / {level}（截至 {out['as_of']}）")
-        for header in ("编码", "名称", "观察", "平均评分", "按期答复率", "满意率", "督办"):
-            table.add_column(header)
-        for f in out[level]:
-            table.add_row(
-                f["code"],
-                f["name_zh"],
-                str(f["observations"]),
-                "—" if f["average_rating"] is None else f"{f['average_rating']:.2f}",
-                f"{pct(f['timeliness'])}（{f['replied_on_time']}/{f['replies_due']}）",
-                f"{pct(f['satisfaction'])}（{f['satisfied']}/{f['rated']}）",
-                str(f["escalated"]),
-            )
-        _console().print(table)
+        _print_table(
+            f"市民观察{title} / {level}（截至 {out['as_of']}）",
+            ("编码", "名称", "观察", "平均评分", "按期答复率", "满意率", "督办"),
+            (
+                (
+                    f["code"],
+                    f["name_zh"],
+                    str(f["observations"]),
+                    "—" if f["average_rating"] is None else f"{f['average_rating']:.2f}",
+                    f"{pct(f['timeliness'])}（{f['replied_on_time']}/{f['replies_due']}）",
+                    f"{pct(f['satisfaction'])}（{f['satisfied']}/{f['rated']}）",
+                    str(f["escalated"]),
+                )
+                for f in out[level]
+            ),
+        )
 
 
 @evaluation_app.command("list")
@@ -248,60 +219,42 @@ def figures(
 def list_evaluations(
     bureau: Annotated[str | None, typer.Option("--bureau", help="One bureau's.")] = None,
     project: Annotated[str | None, typer.Option("--project", help="One project's.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """List third-party evaluations (every version), newest first."""
-    from config.settings import get_settings
     from guatu.society.evaluations import list_evaluations as list_
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await list_(pool, bureau=bureau, project=project, limit=limit)
-
-    page = _run(go())
-    if as_json:
-        _print_json(page)
+    page = _with_pool(lambda pool: list_(pool, bureau=bureau, project=project, limit=limit))
+    if _page_done(page, as_json, "暂无第三方评估 / no evaluations"):
         return
-    if not page["items"]:
-        typer.echo("暂无第三方评估 / no evaluations")
-        return
-    from rich.table import Table
-
-    table = Table(title=f"第三方评估 / evaluations（{page['total']}）")
-    for header in ("编号 id", "单位 bureau", "年度", "得分", "更正 supersedes", "机构"):
-        table.add_column(header)
-    for r in page["items"]:
-        table.add_row(
-            r["id"],
-            r["bureau"],
-            str(r["year"]),
-            f"{r['score']:.2f}",
-            r["supersedes"] or "",
-            r["evaluator_label"],
-        )
-    _console().print(table)
+    _print_table(
+        f"第三方评估 / evaluations（{page['total']}）",
+        ("编号 id", "单位 bureau", "年度", "得分", "更正 supersedes", "机构"),
+        (
+            (
+                r["id"],
+                r["bureau"],
+                str(r["year"]),
+                f"{r['score']:.2f}",
+                r["supersedes"] or "",
+                r["evaluator_label"],
+            )
+            for r in page["items"]
+        ),
+    )
 
 
 @evaluation_app.command("show")
 @command
 def show_evaluation(
     evaluation: Annotated[str, typer.Argument(help="The evaluation's id (one version).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One evaluation version: indicators, conclusion, the bureau's answer, any correction."""
-    from config.settings import get_settings
     from guatu.society.evaluations import get_evaluation
 
-    settings = get_settings()
-
-    async def go() -> Any:
-        async with _pool(settings) as pool:
-            return await get_evaluation(pool, evaluation)
-
-    row = _run(go())
+    row = _with_pool(lambda pool: get_evaluation(pool, evaluation))
     if row is None:
         raise CliError(f"没有评估 {evaluation}", f"no evaluation {evaluation}")
     if as_json:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from config.settings import get_settings
-from guatu.cli.common import CliError, _console, _pool, _print_json, _run, command, jsonable
+from guatu.cli.common import (
+    CliError,
+    JsonOption,
+    _console,
+    _pool,
+    _print_json,
+    _run,
+    _with_pool,
+    command,
+    jsonable,
+)
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 
@@ -37,7 +47,7 @@ def token_create(
         list[str] | None,
         typer.Option("--program", help="An evaluator's program (repeat for several)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Create an API token. It is printed once and stored only as a hash."""
     from guatu.core import tokens
@@ -74,18 +84,14 @@ def token_create(
 @command
 def token_list(
     include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List API tokens (never their secrets)."""
     from guatu.core import tokens
 
-    settings = get_settings()
-
-    async def fetch() -> Any:
-        async with _pool(settings) as pool:
-            return await tokens.list_tokens(pool, include_revoked=include_revoked)
-
-    rows = jsonable(_run(fetch()))
+    rows = jsonable(
+        _with_pool(lambda pool: tokens.list_tokens(pool, include_revoked=include_revoked))
+    )
     if as_json:
         _print_json(rows)
         return

@@ -24,9 +24,10 @@ through here is the row the table would have made of a shorter INSERT.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -211,6 +212,33 @@ async def write_audit(
     await _write(conn, AUDIT_LOG, rows, duplicates)
 
 
+async def audit_accepted(
+    conn: asyncpg.Connection,
+    kind: str,
+    actor: str,
+    bureau: str,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    door: str,
+) -> None:
+    """Audit one accepted write of reference data (a scene, a bureau's channel), on `conn`:
+    keyed `<kind>:<uuid>`, at the current time, `before` and `after` as given, `door` the
+    channel (`api`, `cli`, `import`). A key already stored raises (it cannot be: a new uuid)."""
+    row = AuditRow(
+        key=f"{kind}:{uuid.uuid4().hex}",
+        at=datetime.now(UTC),
+        actor=actor,
+        bureau=bureau,
+        action=action,
+        accepted=True,
+        before=before,
+        after=after,
+        channel=door,
+    )
+    await write_audit(conn, [row], duplicates="raise")
+
+
 async def write_notifications(
     conn: asyncpg.Connection, rows: Sequence[NotificationRow], *, duplicates: Duplicates
 ) -> None:
@@ -225,6 +253,7 @@ __all__ = [
     "AuditRow",
     "Duplicates",
     "NotificationRow",
+    "audit_accepted",
     "audit_from_recordset",
     "insert_sql",
     "notifications_from_recordset",

@@ -9,14 +9,12 @@ Reads join the members with the projects' read model and compute the scene's pro
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from guatu.core.records import AuditRow, write_audit
+from guatu.core.records import audit_accepted
 from guatu.scenes.models import MemberView, SceneBody, SceneDetail, SceneProgress, SceneView
 from guatu.scenes.rules import ratio, scene_light
 
@@ -31,29 +29,6 @@ class SceneError(Exception):
 
 def _not_found(code: str) -> SceneError:
     return SceneError(404, "scene_not_found", f"没有示范场景 {code}", f"no scene {code!r}")
-
-
-async def _audit(
-    conn: asyncpg.Connection,
-    actor: str,
-    bureau: str,
-    action: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    door: str,
-) -> None:
-    row = AuditRow(
-        key=f"scene:{uuid.uuid4().hex}",
-        at=datetime.now(UTC),
-        actor=actor,
-        bureau=bureau,
-        action=action,
-        accepted=True,
-        before=before,
-        after=after,
-        channel=door,
-    )
-    await write_audit(conn, [row], duplicates="raise")
 
 
 async def _check_references(conn: asyncpg.Connection, body: SceneBody) -> None:
@@ -156,8 +131,9 @@ async def put_scene(
         await conn.execute("DELETE FROM scene_projects WHERE scene = $1", code)
         await _insert_members(conn, code, body.projects, actor)
         after = _summary(await _row(conn, code), sorted(set(body.projects)))
-        await _audit(
+        await audit_accepted(
             conn,
+            "scene",
             actor,
             body.lead_bureau,
             "scene:put" if row else "scene:create",
@@ -187,6 +163,34 @@ async def _insert_members(
     return len(result)
 
 
+async def _members_changed(
+    conn: asyncpg.Connection,
+    row: asyncpg.Record,
+    actor: str,
+    action: str,
+    before: list[str],
+    after: list[str],
+    door: str,
+) -> None:
+    """Scene `row`'s members went from `before` to `after`: a new version, audited."""
+    await conn.execute(
+        "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
+        " WHERE code = $1",
+        row["code"],
+        actor,
+    )
+    await audit_accepted(
+        conn,
+        "scene",
+        actor,
+        row["lead_bureau"],
+        action,
+        {"projects": before},
+        {"projects": after},
+        door,
+    )
+
+
 async def add_members(
     pool: asyncpg.Pool,
     code: str,
@@ -206,21 +210,7 @@ async def add_members(
         await _insert_members(conn, code, projects, actor)
         after = await _members(conn, code)
         if after != before:
-            await conn.execute(
-                "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
-                " WHERE code = $1",
-                code,
-                actor,
-            )
-            await _audit(
-                conn,
-                actor,
-                row["lead_bureau"],
-                "scene:add",
-                {"projects": before},
-                {"projects": after},
-                door,
-            )
+            await _members_changed(conn, row, actor, "scene:add", before, after, door)
         detail = await _detail(conn, code)
     assert detail is not None
     return detail
@@ -247,21 +237,8 @@ async def remove_members(
             code,
             list(projects),
         )
-        await conn.execute(
-            "UPDATE scenes SET version = version + 1, updated_at = now(), updated_by = $2"
-            " WHERE code = $1",
-            code,
-            actor,
-        )
-        await _audit(
-            conn,
-            actor,
-            row["lead_bureau"],
-            "scene:remove",
-            {"projects": before},
-            {"projects": await _members(conn, code)},
-            door,
-        )
+        after = await _members(conn, code)
+        await _members_changed(conn, row, actor, "scene:remove", before, after, door)
         detail = await _detail(conn, code)
     assert detail is not None
     return detail
@@ -274,7 +251,9 @@ async def delete_scene(pool: asyncpg.Pool, code: str, *, actor: str, door: str =
             raise _not_found(code)
         before = _summary(row, await _members(conn, code))
         await conn.execute("DELETE FROM scenes WHERE code = $1", code)  # members cascade
-        await _audit(conn, actor, row["lead_bureau"], "scene:delete", before, {}, door)
+        await audit_accepted(
+            conn, "scene", actor, row["lead_bureau"], "scene:delete", before, {}, door
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -12,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from guatu.api.auth import RateLimiter, client_address
+from guatu.api.auth import RateLimiter, request_client
 from guatu.api.deps import Context
-from guatu.api.errors import ApiError, db_call
+from guatu.api.errors import ApiError, db_call, retry_later
 from guatu.api.public import models as m
 from guatu.lifecycle import queries
 from guatu.scenes import store as scenes
@@ -76,20 +75,14 @@ def _state(request: Request) -> tuple[_Cache, RateLimiter]:
 
 def _limit(request: Request, ctx: Any) -> _Cache:
     cache, limiter = _state(request)
-    client = client_address(
-        request.client.host if request.client else None,
-        ",".join(request.headers.getlist("x-forwarded-for")),
-        ctx.options.trusted_networks,
-    )
+    client = request_client(request, ctx.options.trusted_networks)
     wait = limiter.take(f"public:{client}")
     if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
+        raise retry_later(
+            wait,
             "rate_limited",
-            f"访问过于频繁，请 {seconds} 秒后再试",
-            f"too many requests; retry in {seconds} s",
-            headers={"Retry-After": str(seconds)},
+            "访问过于频繁，请 {seconds} 秒后再试",
+            "too many requests; retry in {seconds} s",
         )
     return cache
 

@@ -22,11 +22,11 @@ from guatu.api.deps import (
     LeaderOnly,
     PageQuery,
 )
-from guatu.api.errors import ApiError, db_call, responses, temporal_call
+from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses, temporal_call
 from guatu.api.schemas import Body, Period
 from guatu.appeals import service as appeals
 from guatu.appeals.models import AppealFiling, AppealItem, AppealStatus, DecideInput, Decision
-from guatu.core.tokens import Principal, Role
+from guatu.core.tokens import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["appeals"])
 
@@ -62,19 +62,14 @@ class DecisionBody(Body):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 
 
-def _not_found() -> ApiError:
-    return ApiError(
-        404, "appeal_not_found", "申诉不存在或无权访问", "no such appeal (or not yours)"
-    )
+_door = service.Door(appeals.Rejected)
 
 
 async def _visible(ctx: Context, principal: Principal, appeal_id: str) -> dict[str, Any]:
     row = await temporal_call(
         appeals.find_appeal(ctx.client, ctx.pool, appeal_id), ctx.options.temporal_timeout_seconds
     )
-    if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
-        raise _not_found()
-    return row
+    return service.visible(row, principal, not_found("appeal_not_found", "申诉", "appeal"))
 
 
 @router.post(
@@ -99,7 +94,7 @@ async def file_appeal(
         actor=principal.actor,
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"appeal:{bureau}",
@@ -109,9 +104,7 @@ async def file_appeal(
         call=lambda: appeals.file_appeal(
             ctx.client, ctx.pool, filing, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=appeals.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.get(
@@ -129,15 +122,15 @@ async def list_appeals(
     page = await db_call(
         appeals.list_appeals(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             status=status.value if status else None,
             period=period,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
+            limit=paging.limit,
+            offset=paging.offset,
         ),
         ctx.options.db_timeout_seconds,
     )
-    return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
+    return paging.answer(page)
 
 
 @router.get(
@@ -151,7 +144,7 @@ async def get_appeal(ctx: Context, principal: BureauOrLeader, appeal_id: AppealI
 
 @router.post(
     "/appeals/{appeal_id}/decision",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Decide an appeal (leaders): accept or reject, with a reason",
 )
 async def decide_appeal(
@@ -169,7 +162,7 @@ async def decide_appeal(
         role=principal.role.value,
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"appeal:{appeal_id}",
@@ -177,6 +170,4 @@ async def decide_appeal(
         action="decision",
         body=body,
         call=lambda: appeals.decide_appeal(ctx.client, ctx.pool, appeal_id, data, channel="api"),
-        rejected=appeals.Rejected,
     )
-    return jsonable_encoder(view)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api import service
 from guatu.api.deps import (
@@ -18,9 +19,9 @@ from guatu.api.deps import (
     ProjectCodePath,
     ProjectReader,
 )
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses
 from guatu.api.schemas import NotificationPage, NotificationRow, ReportBody, TransitionBody
-from guatu.core.tokens import Role
+from guatu.core.tokens import Principal
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import (
     OpenIssue,
@@ -32,13 +33,37 @@ from workflows.project_lifecycle import ProjectLifecycle
 
 router = APIRouter(prefix="/api/v1", tags=["bureau"])
 
-_UPDATE_ERRORS = responses(403, 404, 409, 413, 422)
+
+async def _bureau_update(
+    ctx: Context,
+    principal: Principal,
+    code: str,
+    key: str,
+    body: TransitionBody | ReportBody,
+    update: UpdateMethodMultiParam[..., Any],
+    action: str,
+    model: type[StageTransitionInput] | type[ProgressReportInput],
+) -> UpdateResult:
+    """A bureau's update of its project (audited as `action`): `model` of the body, for the
+    project's bureau, by the token's actor."""
+    return await service.update_project(
+        ctx,
+        principal,
+        code=code,
+        update=update,
+        action=action,
+        key=key,
+        body=body,
+        data=lambda bureau: model(
+            bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
+        ),
+    )
 
 
 @router.post(
     "/projects/{code}/transitions",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Report that the project reached a step (节点报送)",
     description="Answers synchronously: 200 with the project's new stage and light, or 422 with "
     "the rule that refused it (`code`, `zh`, `en`). Needs an `Idempotency-Key`.",
@@ -50,27 +75,16 @@ async def transition(
     key: IdempotencyKeyHeader,
     body: TransitionBody,
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = StageTransitionInput(
-        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-    )
-    return await service.run_update(
-        ctx,
-        principal,
-        code=code,
-        bureau=bureau,
-        update=ProjectLifecycle.transition_stage,
-        action="transition",
-        key=key,
-        body=body,
-        data=data,
+    update = ProjectLifecycle.transition_stage
+    return await _bureau_update(
+        ctx, principal, code, key, body, update, "transition", StageTransitionInput
     )
 
 
 @router.post(
     "/projects/{code}/reports",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Submit a monthly progress report (月报), raising and resolving issues",
     description="Issues (问题) are raised with `issues_raised` and resolved (销号) with "
     "`issues_resolved` (their ids) in the report of a month, or in its correction "
@@ -83,20 +97,9 @@ async def report(
     key: IdempotencyKeyHeader,
     body: ReportBody,
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = ProgressReportInput(
-        bureau=bureau, idempotency_key=key, actor=principal.actor, **body.model_dump()
-    )
-    return await service.run_update(
-        ctx,
-        principal,
-        code=code,
-        bureau=bureau,
-        update=ProjectLifecycle.submit_report,
-        action="report",
-        key=key,
-        body=body,
-        data=data,
+    update = ProjectLifecycle.submit_report
+    return await _bureau_update(
+        ctx, principal, code, key, body, update, "report", ProgressReportInput
     )
 
 
@@ -107,9 +110,7 @@ async def report(
     summary="Open issues of a project (live)",
 )
 async def issues(ctx: Context, principal: ProjectReader, code: ProjectCodePath) -> list[OpenIssue]:
-    if principal.role is Role.BUREAU:
-        await service.project_bureau(ctx, principal, code)
-    return (await service.status(ctx, code)).open_issues
+    return (await service.visible_status(ctx, principal, code)).open_issues
 
 
 @router.get(
@@ -128,12 +129,10 @@ async def notifications(
         str | None, Query(pattern=BUREAU_PATTERN, description="Leaders only: one bureau's notices")
     ] = None,
 ) -> NotificationPage:
-    if principal.role is Role.BUREAU:
-        bureau = principal.bureau  # a bureau reads its own inbox, whatever it asks for
     page = await db_call(
         queries.list_notifications(
             ctx.pool,
-            bureau=bureau,
+            bureau=service.own_bureau(principal, bureau),  # a bureau reads its own inbox
             project=project,
             unacknowledged=unacknowledged,
             page=paging.page,
@@ -161,10 +160,5 @@ async def acknowledge(
         ctx.options.db_timeout_seconds,
     )
     if row is None:
-        raise ApiError(
-            404,
-            "notification_not_found",
-            "通知不存在或无权访问",
-            "no such notification (or not yours)",
-        )
+        raise not_found("notification_not_found", "通知", "notification")
     return NotificationRow.model_validate(row)

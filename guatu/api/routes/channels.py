@@ -6,17 +6,21 @@ only `set` or the name of its environment variable.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, Field
 
+from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, AdminOnly, Context
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import ApiError, responses
 from guatu.channels import store
 from guatu.channels.models import ChannelError, ChannelKind, channel_kind
 from guatu.channels.secrets import ChannelKeys
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1/bureaus/{bureau}/channels", tags=["admin"])
 
@@ -53,6 +57,10 @@ def _refusal(err: ChannelError) -> ApiError:
     return ApiError(status, err.code, err.zh, err.en)
 
 
+async def _stored(ctx: Context, call: Awaitable[T]) -> T:
+    return await service.stored(ctx, call, ChannelError, _refusal)
+
+
 def _kind(name: str) -> ChannelKind:
     try:
         return channel_kind(name)
@@ -67,10 +75,7 @@ def _kind(name: str) -> ChannelKind:
     summary="A bureau's notice channels (secrets masked)",
 )
 async def list_channels(ctx: Context, _: AdminOnly, bureau: BureauCode) -> list[ChannelInfo]:
-    try:
-        found = await db_call(store.list_channels(ctx.pool, bureau), ctx.options.db_timeout_seconds)
-    except ChannelError as err:
-        raise _refusal(err) from None
+    found = await _stored(ctx, store.list_channels(ctx.pool, bureau))
     return [ChannelInfo.model_validate(c.view()) for c in found]
 
 
@@ -88,15 +93,12 @@ async def set_channel(
     body: Annotated[dict[str, Any], Body(openapi_examples=_EXAMPLES)],
 ) -> ChannelInfo:
     kind = _kind(channel)
-    try:
-        saved = await db_call(
-            store.set_channel(
-                ctx.pool, ChannelKeys(ctx.settings), bureau, kind, body, actor=admin.actor
-            ),
-            ctx.options.db_timeout_seconds,
-        )
-    except ChannelError as err:
-        raise _refusal(err) from None
+    saved = await _stored(
+        ctx,
+        store.set_channel(
+            ctx.pool, ChannelKeys(ctx.settings), bureau, kind, body, actor=admin.actor
+        ),
+    )
     return ChannelInfo.model_validate(saved.view())
 
 
@@ -110,13 +112,7 @@ async def remove_channel(
     ctx: Context, admin: AdminOnly, bureau: BureauCode, channel: ChannelName
 ) -> Response:
     kind = _kind(channel)
-    try:
-        removed = await db_call(
-            store.remove_channel(ctx.pool, bureau, kind, actor=admin.actor),
-            ctx.options.db_timeout_seconds,
-        )
-    except ChannelError as err:
-        raise _refusal(err) from None
+    removed = await _stored(ctx, store.remove_channel(ctx.pool, bureau, kind, actor=admin.actor))
     if removed is None:
         raise ApiError(
             404,

@@ -20,7 +20,7 @@ from pydantic import Field, StringConstraints
 
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, PageQuery, require
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, ApiError, db_call, not_found, responses
 from guatu.api.schemas import Body
 from guatu.core.tokens import Principal, Role
 from guatu.society import evaluations
@@ -68,17 +68,15 @@ class AnswerBody(Body):
 
 
 def _not_found() -> ApiError:
-    return ApiError(
-        404, "evaluation_not_found", "评估不存在或无权访问", "no such evaluation (or not yours)"
-    )
+    return not_found("evaluation_not_found", "评估", "evaluation")
+
+
+_door = service.Door(evaluations.Rejected)
 
 
 async def _visible(ctx: Context, principal: Principal, eid: str) -> dict[str, Any]:
     row = await db_call(evaluations.get_evaluation(ctx.pool, eid), ctx.options.db_timeout_seconds)
-    if row is None:
-        raise _not_found()
-    if principal.role is Role.BUREAU and row["bureau"] != principal.bureau:
-        raise _not_found()
+    row = service.visible(row, principal, _not_found())
     if principal.role is Role.EVALUATOR and row["program"] not in principal.programs:
         raise _not_found()
     return row
@@ -114,7 +112,7 @@ async def submit_evaluation(
         programs=list(principal.programs),
         idempotency_key=key,
     )
-    row = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"evaluation:{principal.token_id}",
@@ -122,9 +120,7 @@ async def submit_evaluation(
         action="evaluation",
         body=body,
         call=lambda: evaluations.submit_evaluation(ctx.pool, filing, client=ctx.client),
-        rejected=evaluations.Rejected,
     )
-    return jsonable_encoder(row)
 
 
 @router.get(
@@ -141,15 +137,15 @@ async def list_evaluations(
     page = await db_call(
         evaluations.list_evaluations(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             programs=list(principal.programs) if principal.role is Role.EVALUATOR else None,
             project=project,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
+            limit=paging.limit,
+            offset=paging.offset,
         ),
         ctx.options.db_timeout_seconds,
     )
-    return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
+    return paging.answer(page)
 
 
 @router.get(
@@ -181,7 +177,7 @@ async def get_report(ctx: Context, principal: Reader, evaluation_id: EvaluationI
 
 @router.post(
     "/evaluations/{evaluation_id}/answer",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Answer an evaluation of your bureau (once per version)",
 )
 async def answer_evaluation(
@@ -194,7 +190,7 @@ async def answer_evaluation(
     await _visible(ctx, principal, evaluation_id)
     assert principal.bureau is not None
     bureau = principal.bureau
-    row = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"evaluation:{evaluation_id}",
@@ -204,9 +200,7 @@ async def answer_evaluation(
         call=lambda: evaluations.answer_evaluation(
             ctx.pool, evaluation_id, bureau=bureau, text=body.text, actor=principal.actor
         ),
-        rejected=evaluations.Rejected,
     )
-    return jsonable_encoder(row)
 
 
 __all__ = ["BODY_LIMITS", "router"]

@@ -8,17 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints, ValidationError
 
 from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, BureauOnly, Context, IdempotencyKeyHeader, LeaderOnly
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, ApiError, not_found
 from guatu.api.schemas import Body, Period
 from guatu.ladder import service as ladder_service
 from guatu.ladder.models import CorrectionPlanInput, ExemptionInput
-from guatu.lifecycle import queries
 
 router = APIRouter(prefix="/api/v1", tags=["ladder"])
 
@@ -40,6 +38,9 @@ class CorrectionPlanBody(Body):
     plan: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
 
 
+_door = service.Door(ladder_service.Rejected)
+
+
 def _build(model: Any, **values: Any) -> Any:
     try:
         return model(**values)
@@ -51,7 +52,7 @@ def _build(model: Any, **values: Any) -> Any:
 
 @router.post(
     "/bureaus/{bureau}/exemptions",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Grant a bureau a force-majeure exemption (豁免) from a period's black list",
 )
 async def grant_exemption(
@@ -61,12 +62,9 @@ async def grant_exemption(
     key: IdempotencyKeyHeader,
     body: ExemptionBody,
 ) -> Any:
-    known = {
-        b["code"]
-        for b in await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
-    }
-    if bureau not in known:
-        raise ApiError(404, "bureau_not_found", "部门不存在", "no such bureau")
+    await service.known_bureau(
+        ctx, bureau, ApiError(404, "bureau_not_found", "部门不存在", "no such bureau")
+    )
     data = _build(
         ExemptionInput,
         period=body.period,
@@ -75,7 +73,7 @@ async def grant_exemption(
         role=LEADER_LADDER_ROLE,
         idempotency_key=key,
     )
-    result = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"ladder:{bureau}",
@@ -85,14 +83,12 @@ async def grant_exemption(
         call=lambda: ladder_service.grant_exemption(
             ctx.client, bureau, data, pool=ctx.pool, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=ladder_service.Rejected,
     )
-    return jsonable_encoder(result)
 
 
 @router.post(
     "/supervision-orders/{order_id}/correction-plan",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Submit the correction plan (整改方案) of one of the bureau's supervision orders",
 )
 async def submit_correction_plan(
@@ -112,7 +108,7 @@ async def submit_correction_plan(
         idempotency_key=key,
     )
     try:
-        result = await service.once(
+        return await _door.write(
             ctx,
             principal,
             scope=f"ladder:{bureau}",
@@ -122,16 +118,9 @@ async def submit_correction_plan(
             call=lambda: ladder_service.submit_correction_plan(
                 ctx.client, bureau, data, pool=ctx.pool, channel="api"
             ),
-            rejected=ladder_service.Rejected,
         )
     except ApiError as err:
         # No ladder yet, or another bureau's order: the bureau has no such order.
         if err.status == 404 or err.code == "unknown_order":
-            raise ApiError(
-                404,
-                "order_not_found",
-                "督办事项不存在或无权访问",
-                "no such supervision order (or not yours)",
-            ) from None
+            raise not_found("order_not_found", "督办事项", "supervision order") from None
         raise
-    return jsonable_encoder(result)

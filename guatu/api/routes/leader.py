@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from temporalio.client import WorkflowFailureError
 
+from guatu.api import service
 from guatu.api.deps import (
     BUREAU_PATTERN,
     PROGRAM_PATTERN,
@@ -32,7 +33,7 @@ from guatu.api.deps import (
     PageQuery,
     require,
 )
-from guatu.api.errors import ApiError, db_call, responses, temporal_call, unavailable
+from guatu.api.errors import ApiError, db_call, not_found, responses, temporal_call, unavailable
 from guatu.api.schemas import Period, ProgrammeMonth
 from guatu.core.tokens import Principal, Role
 from guatu.ladder import queries as ladder_queries
@@ -150,8 +151,8 @@ async def rankings(
         period,
         ruleset_id=ruleset,
         kind=kind.value if kind else None,
-        limit=paging.page_size,
-        offset=(paging.page - 1) * paging.page_size,
+        limit=paging.limit,
+        offset=paging.offset,
         bureau=bureau,
         program=program,
         member_lines=member_lines,
@@ -216,18 +217,10 @@ async def escalations(
 async def standing(
     ctx: Context, principal: BureauOrLeader, bureau: Annotated[str, Path(pattern=BUREAU_PATTERN)]
 ) -> Any:
+    missing = not_found("bureau_not_found", "部门", "bureau")
     if principal.role is Role.BUREAU and principal.bureau != bureau:
-        raise ApiError(
-            404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)"
-        )
-    known = {
-        b["code"]
-        for b in await db_call(queries.list_bureaus(ctx.pool), ctx.options.db_timeout_seconds)
-    }
-    if bureau not in known:
-        raise ApiError(
-            404, "bureau_not_found", "部门不存在或无权访问", "no such bureau (or not yours)"
-        )
+        raise missing
+    await service.known_bureau(ctx, bureau, missing)
     return await _call(ctx, ladder_queries.bureau_standing, bureau)
 
 
@@ -239,18 +232,25 @@ LeaderOrAdmin = Annotated[Principal, Depends(require(Role.LEADER, Role.ADMIN))]
 WHATIF_MAX_PERIODS = 60
 
 
-def _known_ruleset(ruleset: str | None) -> None:
+def _unknown_ruleset(ruleset: str) -> ApiError:
     """An unknown rule set is the caller's mistake (422), not a missing page (404)."""
     from guatu.ranking.rulesets import available_rulesets
 
+    return ApiError(
+        422,
+        "unknown_ruleset",
+        f"没有规则集「{ruleset}」",
+        f"no rule set {ruleset!r}",
+        details={"known": available_rulesets()},
+    )
+
+
+def _known_ruleset(ruleset: str | None) -> None:
+    """422 unless `ruleset` (if given) is a current rule set (no `@version`)."""
+    from guatu.ranking.rulesets import available_rulesets
+
     if ruleset is not None and ruleset not in available_rulesets():
-        raise ApiError(
-            422,
-            "unknown_ruleset",
-            f"没有规则集「{ruleset}」",
-            f"no rule set {ruleset!r}",
-            details={"known": available_rulesets()},
-        )
+        raise _unknown_ruleset(ruleset)
 
 
 class RunRequest(BaseModel):
@@ -398,17 +398,11 @@ async def ranking_whatif(
     last: Annotated[ProgrammeMonth, Query(alias="to")],
 ) -> Any:
     from guatu.ranking.periods import periods_between
-    from guatu.ranking.rulesets import available_rulesets, known_ruleset
+    from guatu.ranking.rulesets import known_ruleset
     from guatu.whatif import replay as whatif
 
-    if not known_ruleset(ruleset):
-        raise ApiError(
-            422,
-            "unknown_ruleset",
-            f"没有规则集「{ruleset}」",
-            f"no rule set {ruleset!r}",
-            details={"known": available_rulesets()},
-        )
+    if not known_ruleset(ruleset):  # an earlier version (default@1) is known here
+        raise _unknown_ruleset(ruleset)
     periods = periods_between("month", first, last)
     if not periods:
         raise ApiError(422, "bad_range", "起始月份晚于截止月份", "`from` is after `to`")

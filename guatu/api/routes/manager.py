@@ -15,7 +15,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, ManagerOnly, ProjectCodePath
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, ApiError, db_call, responses
 from guatu.api.schemas import (
     ImportItem,
     ImportResult,
@@ -246,13 +246,10 @@ async def _join_scenes(
         )  # fmt: skip
 
 
-_UPDATE_ERRORS = responses(403, 404, 409, 413, 422)
-
-
 @router.post(
     "/projects/{code}/plan-change",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Change the plan (调整计划); deadlines re-armed",
 )
 async def plan_change(
@@ -262,18 +259,17 @@ async def plan_change(
     key: IdempotencyKeyHeader,
     body: PlanChangeBody,
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = PlanChangeInput(idempotency_key=key, actor=principal.actor, **body.model_dump())
-    return await service.run_update(
+    return await service.update_project(
         ctx,
         principal,
         code=code,
-        bureau=bureau,
         update=ProjectLifecycle.change_plan,
         action="plan_change",
         key=key,
         body=body,
-        data=data,
+        data=lambda _: PlanChangeInput(
+            idempotency_key=key, actor=principal.actor, **body.model_dump()
+        ),
     )
 
 
@@ -285,25 +281,24 @@ async def _control(
     body: RunControlBody,
     update: UpdateMethodMultiParam[..., Any],
 ) -> UpdateResult:
-    bureau = await service.project_bureau(ctx, principal, code)
-    data = RunControlInput(idempotency_key=key, actor=principal.actor, reason=body.reason)
-    return await service.run_update(
+    return await service.update_project(
         ctx,
         principal,
         code=code,
-        bureau=bureau,
         update=update,
         action=update_name(update),
         key=key,
         body=body,
-        data=data,
+        data=lambda _: RunControlInput(
+            idempotency_key=key, actor=principal.actor, reason=body.reason
+        ),
     )
 
 
 @router.post(
     "/projects/{code}/suspend",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Suspend (暂停) an active project; a reason is required",
 )
 async def suspend(
@@ -319,7 +314,7 @@ async def suspend(
 @router.post(
     "/projects/{code}/resume",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Resume (恢复) a suspended project",
 )
 async def resume(
@@ -335,7 +330,7 @@ async def resume(
 @router.post(
     "/projects/{code}/cancel",
     response_model=UpdateResult,
-    responses=_UPDATE_ERRORS,
+    responses=WRITE_ERRORS,
     summary="Cancel (撤销) a project; a reason is required; its workflow ends",
 )
 async def cancel(

@@ -20,7 +20,7 @@ from pydantic import Field, StringConstraints
 
 from guatu.api import service
 from guatu.api.deps import Context, IdempotencyKeyHeader, PageQuery, require
-from guatu.api.errors import ApiError, db_call, responses, temporal_call
+from guatu.api.errors import WRITE_ERRORS, ApiError, db_call, not_found, responses, temporal_call
 from guatu.api.schemas import Body
 from guatu.core.tokens import Principal, Role
 from guatu.society import figures
@@ -86,12 +86,10 @@ class ResolutionBody(Body):
 
 
 def _not_found() -> ApiError:
-    return ApiError(
-        404,
-        "observation_not_found",
-        "市民观察不存在或无权访问",
-        "no such observation (or not yours)",
-    )
+    return not_found("observation_not_found", "市民观察", "observation")
+
+
+_door = service.Door(society.Rejected)
 
 
 def _decode(photos: list[str]) -> list[bytes]:
@@ -113,10 +111,7 @@ async def _visible(ctx: Context, principal: Principal, oid: str) -> dict[str, An
     row = await temporal_call(
         society.find_observation(ctx.client, ctx.pool, oid), ctx.options.temporal_timeout_seconds
     )
-    if row is None:
-        raise _not_found()
-    if principal.role is Role.BUREAU and row["bureau"] != principal.bureau:
-        raise _not_found()
+    row = service.visible(row, principal, _not_found())
     if principal.role is Role.OBSERVER and row["observer"] != principal.token_id:
         raise _not_found()
     return row
@@ -141,7 +136,7 @@ async def file_observation(
         observer=principal.token_id,
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"observation:{principal.token_id}",
@@ -151,9 +146,7 @@ async def file_observation(
         call=lambda: society.submit_observation(
             ctx.client, ctx.pool, filing, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=society.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.get(
@@ -171,16 +164,16 @@ async def list_observations(
     page = await db_call(
         society.list_observations(
             ctx.pool,
-            bureau=principal.bureau if principal.role is Role.BUREAU else None,
+            bureau=service.own_bureau(principal),
             observer=principal.token_id if principal.role is Role.OBSERVER else None,
             target=target,
             status=status.value if status else None,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
+            limit=paging.limit,
+            offset=paging.offset,
         ),
         ctx.options.db_timeout_seconds,
     )
-    return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
+    return paging.answer(page)
 
 
 @router.get(
@@ -217,7 +210,7 @@ async def get_photo(
 
 @router.post(
     "/observations/{observation_id}/reply",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Reply to an observation (the responsible bureau)",
 )
 async def reply(
@@ -236,7 +229,7 @@ async def reply(
         role=principal.role.value,
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"observation:{observation_id}",
@@ -244,14 +237,12 @@ async def reply(
         action="observation_reply",
         body=body,
         call=lambda: society.reply_observation(ctx.client, ctx.pool, observation_id, data),
-        rejected=society.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.post(
     "/observations/{observation_id}/rating",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Rate the reply: 满意 / 不满意 (the observer who filed it; 不满意 goes to 区幸福办)",
 )
 async def rate(
@@ -269,7 +260,7 @@ async def rate(
         role=principal.role.value,
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"observation:{observation_id}",
@@ -277,14 +268,12 @@ async def rate(
         action="observation_rating",
         body=body,
         call=lambda: society.rate_observation(ctx.client, ctx.pool, observation_id, data),
-        rejected=society.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.post(
     "/observations/{observation_id}/resolution",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Close an escalated observation (区幸福办, a leader token)",
 )
 async def resolve(
@@ -298,7 +287,7 @@ async def resolve(
     data = ResolveInput(
         text=body.text, actor=principal.actor, role=principal.role.value, idempotency_key=key
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"observation:{observation_id}",
@@ -306,9 +295,7 @@ async def resolve(
         action="observation_resolution",
         body=body,
         call=lambda: society.resolve_observation(ctx.client, ctx.pool, observation_id, data),
-        rejected=society.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.get(

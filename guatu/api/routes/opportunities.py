@@ -25,9 +25,9 @@ from guatu.api.deps import (
     PageQuery,
     ProjectReader,
 )
-from guatu.api.errors import ApiError, db_call, responses
+from guatu.api.errors import WRITE_ERRORS, db_call, not_found, responses
 from guatu.api.schemas import Body
-from guatu.core.tokens import Principal, Role
+from guatu.core.tokens import Principal
 from guatu.opportunities import service as opportunities
 from guatu.opportunities.models import (
     CloseInput,
@@ -95,31 +95,21 @@ class OutcomeBody(Body):
     amount_wan: float | None = Field(default=None, ge=0, le=100_000_000, description="万元")
 
 
-def _not_found(what: str = "opportunity") -> ApiError:
-    zh = "机会" if what == "opportunity" else "合作意向"
-    return ApiError(
-        404, f"{what}_not_found", f"{zh}不存在或无权访问", f"no such {what} (or not yours)"
-    )
-
-
-def _scope(principal: Principal) -> str | None:
-    return principal.bureau if principal.role is Role.BUREAU else None
+_door = service.Door(opportunities.Rejected)
 
 
 async def _opportunity(ctx: Context, principal: Principal, oid: str) -> dict[str, Any]:
     row = await db_call(
         opportunities.get_opportunity(ctx.pool, oid), ctx.options.db_timeout_seconds
     )
-    if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
-        raise _not_found()
-    return row
+    return service.visible(
+        row, principal, not_found("opportunity_not_found", "机会", "opportunity")
+    )
 
 
 async def _interest(ctx: Context, principal: Principal, iid: str) -> dict[str, Any]:
     row = await db_call(opportunities.get_interest(ctx.pool, iid), ctx.options.db_timeout_seconds)
-    if row is None or (principal.role is Role.BUREAU and row["bureau"] != principal.bureau):
-        raise _not_found("interest")
-    return row
+    return service.visible(row, principal, not_found("interest_not_found", "合作意向", "interest"))
 
 
 @router.post(
@@ -131,7 +121,7 @@ async def publish_opportunity(
     ctx: Context, principal: ManagerOnly, key: IdempotencyKeyHeader, body: PublishBody
 ) -> Any:
     data = PublishInput(**body.model_dump(), actor=principal.actor, idempotency_key=key)
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope="opportunity:publish",
@@ -141,9 +131,7 @@ async def publish_opportunity(
         call=lambda: opportunities.publish(
             ctx.client, ctx.pool, data, task_queue=ctx.task_queue, channel="api"
         ),
-        rejected=opportunities.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.get(
@@ -160,14 +148,14 @@ async def list_opportunities(
     page = await db_call(
         opportunities.list_opportunities(
             ctx.pool,
-            bureau=_scope(principal),
+            bureau=service.own_bureau(principal),
             status=status.value if status else None,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
+            limit=paging.limit,
+            offset=paging.offset,
         ),
         ctx.options.db_timeout_seconds,
     )
-    return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
+    return paging.answer(page)
 
 
 @router.get(
@@ -183,7 +171,7 @@ async def get_opportunity(
 
 @router.post(
     "/opportunities/{opportunity_id}/close",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Close an opportunity before its closing date (managers)",
 )
 async def close_opportunity(
@@ -197,7 +185,7 @@ async def close_opportunity(
     data = CloseInput(
         reason=body.reason, actor=principal.actor, role=principal.role.value, idempotency_key=key
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"opportunity:{opportunity_id}",
@@ -205,9 +193,7 @@ async def close_opportunity(
         action="close",
         body=body,
         call=lambda: opportunities.close(ctx.client, ctx.pool, opportunity_id, data),
-        rejected=opportunities.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.get(
@@ -225,15 +211,15 @@ async def list_interests(
     page = await db_call(
         opportunities.list_interests(
             ctx.pool,
-            bureau=_scope(principal),
+            bureau=service.own_bureau(principal),
             opportunity=opportunity,
             status=status.value if status else None,
-            limit=paging.page_size,
-            offset=(paging.page - 1) * paging.page_size,
+            limit=paging.limit,
+            offset=paging.offset,
         ),
         ctx.options.db_timeout_seconds,
     )
-    return jsonable_encoder({**page, "page": paging.page, "page_size": paging.page_size})
+    return paging.answer(page)
 
 
 @router.get(
@@ -247,7 +233,7 @@ async def get_interest(ctx: Context, principal: ProjectReader, interest_id: Inte
 
 @router.post(
     "/interests/{interest_id}/response",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Answer an expression of interest (the responsible bureau)",
 )
 async def respond(
@@ -265,7 +251,7 @@ async def respond(
         bureau=principal.bureau or "",
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"interest:{interest_id}",
@@ -273,14 +259,12 @@ async def respond(
         action="respond",
         body=body,
         call=lambda: opportunities.respond(ctx.client, ctx.pool, interest_id, data),
-        rejected=opportunities.Rejected,
     )
-    return jsonable_encoder(view)
 
 
 @router.post(
     "/interests/{interest_id}/outcome",
-    responses=responses(403, 404, 409, 413, 422),
+    responses=WRITE_ERRORS,
     summary="Record the outcome of an interest: 签约 (signed) or 未成 (not concluded)",
 )
 async def record_outcome(
@@ -300,7 +284,7 @@ async def record_outcome(
         bureau=principal.bureau or "",
         idempotency_key=key,
     )
-    view = await service.once(
+    return await _door.write(
         ctx,
         principal,
         scope=f"interest:{interest_id}",
@@ -308,6 +292,4 @@ async def record_outcome(
         action="outcome",
         body=body,
         call=lambda: opportunities.record_outcome(ctx.client, ctx.pool, interest_id, data),
-        rejected=opportunities.Rejected,
     )
-    return jsonable_encoder(view)

@@ -17,7 +17,6 @@ from guatu.api.deps import (
 )
 from guatu.api.errors import db_call, responses
 from guatu.api.schemas import ProjectPage
-from guatu.core.tokens import Role
 from guatu.lifecycle import queries
 from guatu.lifecycle.models import Light, ProjectStatus, RunStatus, Stage
 
@@ -43,13 +42,11 @@ async def list_projects(
     light: Light | None = None,
     status: RunStatus | None = None,
 ) -> ProjectPage:
-    if principal.role is Role.BUREAU:
-        bureau = principal.bureau
     page = await db_call(
         queries.list_projects(
             ctx.pool,
             program=program,
-            bureau=bureau,
+            bureau=service.own_bureau(principal, bureau),
             stage=stage.value if stage else None,
             light=light.value if light else None,
             status=status.value if status else None,
@@ -70,6 +67,4 @@ async def list_projects(
 async def project_detail(
     ctx: Context, principal: ProjectReader, code: ProjectCodePath
 ) -> ProjectStatus:
-    if principal.role is Role.BUREAU:
-        await service.project_bureau(ctx, principal, code)
-    return await service.status(ctx, code)
+    return await service.visible_status(ctx, principal, code)

@@ -12,15 +12,14 @@ it; 429 with `Retry-After`).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.encoders import jsonable_encoder
 
-from guatu.api.auth import RateLimiter, client_address
+from guatu.api.auth import RateLimiter, request_client
 from guatu.api.deps import Context
-from guatu.api.errors import ApiError, db_call, responses, temporal_call
+from guatu.api.errors import ApiError, db_call, responses, retry_later, temporal_call
 from guatu.opportunities import service as opportunities
 from guatu.opportunities.models import InterestReceipt, InterestSubmission
 
@@ -44,20 +43,14 @@ def _limit(request: Request, ctx: Any, kind: str) -> None:
             "read": RateLimiter(rate=READ_RATE, burst=READ_BURST),
             "write": RateLimiter(rate=WRITE_RATE, burst=WRITE_BURST),
         }
-    client = client_address(
-        request.client.host if request.client else None,
-        ",".join(request.headers.getlist("x-forwarded-for")),
-        ctx.options.trusted_networks,
-    )
+    client = request_client(request, ctx.options.trusted_networks)
     wait = state.opportunity_limiters[kind].take(f"opportunities:{client}")
     if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
+        raise retry_later(
+            wait,
             "rate_limited",
-            f"提交过于频繁，请 {seconds} 秒后再试",
-            f"too many requests; retry in {seconds} s",
-            headers={"Retry-After": str(seconds)},
+            "提交过于频繁，请 {seconds} 秒后再试",
+            "too many requests; retry in {seconds} s",
         )
 
 

@@ -8,16 +8,20 @@ an unknown program, bureau or project answers 422 and changes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from guatu.api import service
 from guatu.api.deps import BUREAU_PATTERN, PROGRAM_PATTERN, PROJECT_PATTERN, AnyRole, Context
 from guatu.api.deps import require as require_role
 from guatu.api.errors import ApiError, db_call, responses
 from guatu.core.tokens import Principal, Role
 from guatu.scenes import store
 from guatu.scenes.models import SCENE_PATTERN, MembersBody, SceneBody, SceneDetail, SceneView
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1/scenes", tags=["scenes"])
 
@@ -30,6 +34,10 @@ ProjectPath = Annotated[str, Path(pattern=PROJECT_PATTERN, description="Project 
 
 def _refusal(err: store.SceneError) -> ApiError:
     return ApiError(err.status, err.code, err.zh, err.en)
+
+
+async def _stored(ctx: Context, call: Awaitable[T]) -> T:
+    return await service.stored(ctx, call, store.SceneError, _refusal)
 
 
 @router.get(
@@ -58,10 +66,7 @@ async def list_scenes(
     summary="One scene: progress, light and each member project",
 )
 async def get_scene(ctx: Context, _: AnyRole, code: SceneCodePath) -> SceneDetail:
-    try:
-        return await db_call(store.get_scene(ctx.reads, code), ctx.options.db_timeout_seconds)
-    except store.SceneError as err:
-        raise _refusal(err) from None
+    return await _stored(ctx, store.get_scene(ctx.reads, code))
 
 
 @router.put(
@@ -75,13 +80,7 @@ async def get_scene(ctx: Context, _: AnyRole, code: SceneCodePath) -> SceneDetai
 async def put_scene(
     ctx: Context, who: SceneWriter, code: SceneCodePath, body: SceneBody, response: Response
 ) -> SceneDetail:
-    try:
-        detail, created = await db_call(
-            store.put_scene(ctx.pool, code, body, actor=who.actor),
-            ctx.options.db_timeout_seconds,
-        )
-    except store.SceneError as err:
-        raise _refusal(err) from None
+    detail, created = await _stored(ctx, store.put_scene(ctx.pool, code, body, actor=who.actor))
     response.status_code = 201 if created else 200
     return detail
 
@@ -95,13 +94,7 @@ async def put_scene(
 async def add_projects(
     ctx: Context, who: SceneWriter, code: SceneCodePath, body: MembersBody
 ) -> SceneDetail:
-    try:
-        return await db_call(
-            store.add_members(ctx.pool, code, body.projects, actor=who.actor),
-            ctx.options.db_timeout_seconds,
-        )
-    except store.SceneError as err:
-        raise _refusal(err) from None
+    return await _stored(ctx, store.add_members(ctx.pool, code, body.projects, actor=who.actor))
 
 
 @router.delete(
@@ -113,13 +106,7 @@ async def add_projects(
 async def remove_project(
     ctx: Context, who: SceneWriter, code: SceneCodePath, project: ProjectPath
 ) -> SceneDetail:
-    try:
-        return await db_call(
-            store.remove_members(ctx.pool, code, [project], actor=who.actor),
-            ctx.options.db_timeout_seconds,
-        )
-    except store.SceneError as err:
-        raise _refusal(err) from None
+    return await _stored(ctx, store.remove_members(ctx.pool, code, [project], actor=who.actor))
 
 
 @router.delete(
@@ -129,10 +116,5 @@ async def remove_project(
     summary="Delete a scene (its projects stay; only the grouping goes)",
 )
 async def delete_scene(ctx: Context, who: SceneWriter, code: SceneCodePath) -> Response:
-    try:
-        await db_call(
-            store.delete_scene(ctx.pool, code, actor=who.actor), ctx.options.db_timeout_seconds
-        )
-    except store.SceneError as err:
-        raise _refusal(err) from None
+    await _stored(ctx, store.delete_scene(ctx.pool, code, actor=who.actor))
     return Response(status_code=204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -28,6 +29,15 @@ ProgramQuery = Annotated[str | None, Query(pattern=PROGRAM_PATTERN, description=
 BureauQuery = Annotated[str | None, Query(pattern=BUREAU_PATTERN, description="one bureau")]
 
 
+async def _series(ctx: Context, query: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """A trend series as JSON data, read with three times the usual database deadline (a year
+    of months at once)."""
+    encoded: dict[str, Any] = jsonable_encoder(
+        await db_call(query, ctx.options.db_timeout_seconds * 3)
+    )
+    return encoded
+
+
 @router.get(
     "/investment",
     responses=responses(403, 422),
@@ -41,11 +51,7 @@ async def investment(
     program: ProgramQuery = None,
     bureau: BureauQuery = None,
 ) -> Any:
-    result = await db_call(
-        trends.investment(ctx.reads, year, program=program, bureau=bureau),
-        ctx.options.db_timeout_seconds * 3,
-    )
-    return jsonable_encoder(result)
+    return await _series(ctx, trends.investment(ctx.reads, year, program=program, bureau=bureau))
 
 
 @router.get(
@@ -61,11 +67,7 @@ async def ranks(
     ruleset: RulesetQuery = None,
 ) -> Any:
     _known_ruleset(ruleset)
-    result = await db_call(
-        trends.ranks(ctx.reads, year, level=level.value, ruleset_id=ruleset),
-        ctx.options.db_timeout_seconds * 3,
-    )
-    return jsonable_encoder(result)
+    return await _series(ctx, trends.ranks(ctx.reads, year, level=level.value, ruleset_id=ruleset))
 
 
 @router.get(
@@ -80,9 +82,4 @@ async def lights(
     program: ProgramQuery = None,
     bureau: BureauQuery = None,
 ) -> dict[str, Any]:
-    result = await db_call(
-        trends.lights(ctx.reads, year, program=program, bureau=bureau),
-        ctx.options.db_timeout_seconds * 3,
-    )
-    encoded: dict[str, Any] = jsonable_encoder(result)
-    return encoded
+    return await _series(ctx, trends.lights(ctx.reads, year, program=program, bureau=bureau))
