@@ -40,7 +40,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy guatu workflows activities config worker.py
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 # The unit tier only (no server, no subprocess; tiers are applied in tests/conftest.py):
 # 20-40 s on a shared 2-core machine. Other tiers: `.venv/bin/python -m pytest -m "integration"`, etc.
