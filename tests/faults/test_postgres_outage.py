@@ -235,7 +235,18 @@ async def test_postgres_stopped_30s_read_model_converges(
                 )
                 await asyncio.wait_for(handle.result(), timeout=90)
             await eventually(lambda: _converged(client, pool, codes), timeout=60, every=0.5)
-            compared = [await _compare(client, pool, code) for code in codes]
+            # The open half's deadlines keep falling due on the programme clock: a milestone
+            # missed between the workflow query and the read of its rows is a moment of lag,
+            # not a loss. Compare until nothing differs; a lost or doubled row never stops
+            # differing, and fails after the 30 s.
+            compared: list[dict[str, Any]] = []
+
+            async def agree() -> bool:
+                compared[:] = [await _compare(client, pool, code) for code in codes]
+                return not any(r["diff"] for r in compared)
+
+            with contextlib.suppress(AssertionError):
+                await eventually(agree, timeout=30, every=0.5)
             async with pool.acquire() as conn:
                 delivered = await conn.fetch(
                     "SELECT key, status FROM notifications WHERE project = ANY($1::text[])",
