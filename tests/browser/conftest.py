@@ -14,12 +14,14 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from playwright.async_api import Page, Playwright
 
 from tests.conftest import free_port
 
@@ -80,3 +82,25 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 10)
+
+
+@contextlib.asynccontextmanager
+async def chromium_page(
+    pw: Playwright, user_data_dir: str, **options: Any
+) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A page of a fresh headless Chromium (zh-CN, 1400 × 1000 unless `options` say otherwise)
+    and the list its uncaught page errors are appended to; the browser is closed after."""
+    context = await pw.chromium.launch_persistent_context(
+        user_data_dir,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        **{"viewport": {"width": 1400, "height": 1000}, "locale": "zh-CN", **options},
+    )
+    try:
+        page = context.pages[0] if context.pages else await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page, errors
+    finally:
+        await context.close()

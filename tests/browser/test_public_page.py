@@ -25,7 +25,7 @@ from guatu.opportunities.models import OpportunityKind, PublishInput, SubjectKin
 from guatu.opportunities.uscc import check_char
 from tests.api.conftest import TEST_OPTIONS
 from tests.api.public_fixture import SECRETS, seed_observations
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving
+from tests.browser.conftest import ARTIFACTS, chromium_page, serving
 from tests.helpers import WebhookReceiver, eventually, running_worker
 from tests.scenes.fixture import INTERNAL_NOTE, seed
 
@@ -43,18 +43,7 @@ async def test_public_page_and_dashboard_scenes(
     app = create_app(dev_env.client, own_pool, Settings(), options=TEST_OPTIONS)
     mount_dashboard(app)
     async with serving(app) as base, async_playwright() as pw:
-        context = await pw.chromium.launch_persistent_context(
-            user_data_dir,
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-            locale="zh-CN",
-        )
-        try:
-            page = context.pages[0] if context.pages else await context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
+        async with chromium_page(pw, user_data_dir) as (page, errors):
             requests: list[dict[str, Any]] = []
             page.on("request", lambda r: requests.append({"url": r.url, "headers": r.headers}))
 
@@ -107,8 +96,6 @@ async def test_public_page_and_dashboard_scenes(
             green = page.locator("#scene-table tr[data-scene='S-ELDER'] td.scene-light")
             assert await green.get_attribute("data-light") == "green"
             assert errors == []
-        finally:
-            await context.close()
 
 
 async def test_public_page_opportunities_and_satisfaction(
@@ -150,18 +137,7 @@ async def test_public_page_opportunities_and_satisfaction(
         await eventually(lambda: opportunities.get_opportunity(own_pool, oid))
         app = create_app(dev_env.client, own_pool, Settings(), task_queue=tq, options=TEST_OPTIONS)
         async with serving(app) as base, async_playwright() as pw:
-            context = await pw.chromium.launch_persistent_context(
-                user_data_dir,
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1400, "height": 1000},
-                locale="zh-CN",
-            )
-            try:
-                page = context.pages[0] if context.pages else await context.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
+            async with chromium_page(pw, user_data_dir) as (page, errors):
                 await page.goto(base + "/public/")
                 await page.wait_for_selector("body[data-loaded='1']", timeout=20000)
                 assert await page.is_hidden("#error")
@@ -268,5 +244,3 @@ async def test_public_page_opportunities_and_satisfaction(
                 await page.click("#lang")
                 assert await ok.inner_text() == receipt
                 assert errors == []
-            finally:
-                await context.close()
